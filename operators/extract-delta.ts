@@ -1,0 +1,55 @@
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { type OperatorFunction, filter, map, pipe } from "rxjs";
+
+export interface ExtractDeltaOptions {
+  /** The `index` of the choice to read (for `n > 1`). Default `0`. */
+  choice?: number;
+}
+
+/**
+ * Emits the text of each chunk's delta for one choice.
+ *
+ * Maps every `ChatCompletionChunk` to `choices[i].delta.content` of the choice
+ * whose `index` field equals `options.choice` (default `0`), matched by that
+ * field and not by position in the array, since providers interleave choices.
+ * Chunks without that choice (a usage chunk, Azure's prompt-filter chunk), and
+ * deltas whose content is `null`, missing or empty (the role chunk, tool-call
+ * and reasoning deltas), emit nothing. Errors and completion pass through.
+ *
+ * ## Examples
+ * ```ts
+ * import { of } from "rxjs";
+ * import { extractDelta } from "g4f-rx/operators";
+ *
+ * const chunk = (content: string | null) => ({
+ *   id: "c1", object: "chat.completion.chunk" as const, created: 0, model: "gpt-4",
+ *   choices: [{ index: 0, delta: { content }, finish_reason: null }],
+ * });
+ * of(chunk(null), chunk("Hello"), chunk(" there!")).pipe(extractDelta()).subscribe(console.log);
+ * // Hello
+ * //  there!
+ * ```
+ */
+export function extractDelta(options: ExtractDeltaOptions = {}): OperatorFunction<ChatCompletionChunk, string> {
+  const { choice = 0 } = options;
+  if (!Number.isInteger(choice) || choice < 0) {
+    throw new TypeError(`extractDelta: choice must be a non-negative integer, got ${String(choice)}`);
+  }
+  return pipe(
+    map((chunk) => contentOf(chunk, choice)),
+    filter((text): text is string => text !== undefined),
+  );
+}
+
+function contentOf(chunk: ChatCompletionChunk, index: number): string | undefined {
+  // Azure's content-filter chunks carry choices without a delta, whatever the types say.
+  const choices: readonly Partial<ChatCompletionChunk.Choice>[] | undefined = chunk.choices;
+  if (choices === undefined) return undefined;
+  for (const choice of choices) {
+    if (choice.index === index) {
+      const content = choice.delta?.content;
+      return typeof content === "string" && content !== "" ? content : undefined;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,83 @@
+import { APIError, OpenAIError } from "openai";
+
+/**
+ * The body ended before the answer did: neither `data: [DONE]` nor a
+ * `finish_reason` arrived, or the connection broke mid-body. Every chunk
+ * before the break has already been delivered; `chunks` says how many.
+ */
+export class IncompleteStreamError extends OpenAIError {
+  override readonly name = "IncompleteStreamError";
+  constructor(
+    message: string,
+    readonly chunks: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The server sent an error inside the stream, either as a data frame
+ * (`data: {"error": {...}}`, as GPT4Free's API and OpenAI do) or as an
+ * `event: error` frame. It is an `APIError` like the SDK's own, so one
+ * `instanceof APIError` catches HTTP and in-stream failures alike.
+ */
+export class StreamErrorFrameError extends APIError<undefined, undefined, object | undefined> {
+  override readonly name = "StreamErrorFrameError";
+  constructor(
+    error: object | undefined,
+    message: string,
+    /** The frame's raw `data` field, as received. */
+    readonly data: string,
+  ) {
+    super(undefined, error, message, undefined);
+  }
+}
+
+/** A frame's `data` is not JSON (and not `[DONE]`). */
+export class MalformedChunkError extends OpenAIError {
+  override readonly name = "MalformedChunkError";
+  constructor(
+    /** The frame's raw `data` field, as received. */
+    readonly data: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Received a stream frame that is not valid JSON: ${preview(data)}`, options);
+  }
+}
+
+/** The response body is not Server-Sent Events (an HTML page from a proxy, a JSON document…). */
+export class NotEventStreamError extends OpenAIError {
+  override readonly name = "NotEventStreamError";
+  constructor(
+    /** The response's `content-type` header, or `null` when it had none. */
+    readonly contentType: string | null,
+    /** The start of the body, as received. */
+    readonly received: string,
+  ) {
+    super(
+      `Expected a text/event-stream body but received ${contentType ?? "a body with no content-type"}: ${preview(received)}`,
+    );
+  }
+}
+
+/** The response body is not valid UTF-8. */
+export class InvalidEncodingError extends OpenAIError {
+  override readonly name = "InvalidEncodingError";
+  constructor(
+    /** Offset of the first invalid byte in the whole body. */
+    readonly offset: number,
+    /** Up to 8 bytes from `offset`, as hexadecimal. */
+    readonly bytes: string,
+  ) {
+    super(`Response body is not valid UTF-8: invalid byte sequence at offset ${offset} (${bytes})`);
+  }
+}
+
+const PREVIEW_LENGTH = 200;
+
+/** Shortens received text for an error message, keeping it on one line. */
+export function preview(text: string): string {
+  const oneLine = JSON.stringify(text.length > PREVIEW_LENGTH ? text.slice(0, PREVIEW_LENGTH) : text);
+  return text.length > PREVIEW_LENGTH ? `${oneLine}… (${text.length} characters)` : oneLine;
+}

@@ -1,0 +1,3 @@
+export * from "../operators/index.js";
+export * from "./errors.js";
+export * from "./sources/index.js";

@@ -1,0 +1,197 @@
+import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import {
+  IncompleteStreamError,
+  InvalidEncodingError,
+  MalformedChunkError,
+  NotEventStreamError,
+  StreamErrorFrameError,
+} from "../errors.js";
+
+/** How much of the body's start is kept to say what arrived when it is not an event stream. */
+const HEAD_LENGTH = 512;
+
+/**
+ * Reads an OpenAI-format SSE body and calls `emit` for each chunk, in order.
+ *
+ * Resolves when the answer is complete (`data: [DONE]`, or the body ended
+ * after a `finish_reason`); rejects with a project or `APIError` class
+ * otherwise. Stops reading, without rejecting, as soon as `signal` aborts.
+ */
+export async function decodeEventStream(
+  response: Response,
+  emit: (chunk: ChatCompletionChunk) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const body = response.body;
+  if (body === null) throw new IncompleteStreamError("The response has no body", 0);
+
+  const contentType = response.headers.get("content-type");
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+  let chunks = 0;
+  let done = false;
+  let finished = false;
+  let atEnd = false;
+  let head = "";
+  let bytesRead = 0;
+  // A parser callback cannot reject our promise: it records the failure and the read loop throws it.
+  let failure: Error | undefined;
+
+  const onEvent = (event: EventSourceMessage): void => {
+    if (failure !== undefined || done) return;
+    const { data } = event;
+    if (event.event === "error") {
+      failure = errorFrame(data);
+      return;
+    }
+    if (event.event !== undefined && event.event !== "message") return;
+    if (data === "[DONE]") {
+      done = true;
+      return;
+    }
+    if (data.trim() === "") return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch (cause) {
+      failure = atEnd
+        ? new IncompleteStreamError(
+            `The stream ended in the middle of a frame after ${chunks} chunks: ${JSON.stringify(data.slice(0, 200))}`,
+            chunks,
+            { cause },
+          )
+        : new MalformedChunkError(data, { cause });
+      return;
+    }
+    if (!isObject(parsed)) {
+      failure = new MalformedChunkError(data);
+      return;
+    }
+    if ("error" in parsed && parsed.error !== undefined && parsed.error !== null) {
+      failure = errorFrame(data, parsed);
+      return;
+    }
+    if (!isChunk(parsed)) {
+      failure = new MalformedChunkError(data);
+      return;
+    }
+    chunks += 1;
+    if (!finished) finished = parsed.choices.some((choice) => choice.finish_reason != null);
+    emit(parsed);
+  };
+
+  const onError = (error: ParseError): void => {
+    if (failure !== undefined) return;
+    // Before the first event, a line that is not an SSE field means the body is something else
+    // (an HTML error page from a proxy, a JSON document). Later, the SSE rules say: ignore it.
+    if (error.type === "unknown-field" && chunks === 0 && !done) {
+      failure = new NotEventStreamError(contentType, head);
+    } else if (error.type === "max-buffer-size-exceeded") {
+      failure = new MalformedChunkError(head, { cause: error });
+    }
+  };
+
+  const parser = createParser({ onEvent, onError });
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (cause) {
+        if (signal.aborted) return;
+        if (finished) return;
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        throw new IncompleteStreamError(
+          `The connection closed after ${chunks} chunks, before the stream ended (${reason})`,
+          chunks,
+          { cause },
+        );
+      }
+      if (signal.aborted) return;
+      if (result.done) break;
+      const bytes = result.value;
+      let text: string;
+      try {
+        text = decoder.decode(bytes, { stream: true });
+      } catch {
+        const at = firstInvalidByte(bytes);
+        throw new InvalidEncodingError(bytesRead + at, hex(bytes.subarray(at, at + 8)));
+      }
+      bytesRead += bytes.length;
+      if (head.length < HEAD_LENGTH) head += text.slice(0, HEAD_LENGTH - head.length);
+      parser.feed(text);
+      if (failure !== undefined) throw failure;
+      if (done) return;
+    }
+
+    try {
+      parser.feed(decoder.decode());
+    } catch {
+      throw new InvalidEncodingError(bytesRead, "the body ends inside a multi-byte character");
+    }
+    // A last frame without its closing blank line still counts, as browsers' EventSource would not do,
+    // because several servers end the body right after `data: [DONE]`.
+    atEnd = true;
+    parser.feed("\n\n");
+    if (failure !== undefined) throw failure;
+    if (done || finished) return;
+    throw new IncompleteStreamError(
+      `The stream ended after ${chunks} chunks without "data: [DONE]" or a finish_reason: the answer is incomplete`,
+      chunks,
+    );
+  } finally {
+    // Releases the connection when we stop early ([DONE], an error, or an abort).
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+function errorFrame(data: string, parsed?: Record<string, unknown>): StreamErrorFrameError {
+  let payload = parsed;
+  if (payload === undefined) {
+    try {
+      const value: unknown = JSON.parse(data);
+      if (isObject(value)) payload = value;
+    } catch {
+      // `event: error` with a plain-text message: the text is the message.
+    }
+  }
+  const error = payload?.error ?? payload;
+  const message =
+    messageOf(error) ?? messageOf(payload) ?? (typeof error === "string" ? error : undefined) ?? data;
+  return new StreamErrorFrameError(isObject(error) ? error : payload, message, data);
+}
+
+function messageOf(value: unknown): string | undefined {
+  return isObject(value) && typeof value.message === "string" ? value.message : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isChunk(value: Record<string, unknown>): value is Record<string, unknown> & ChatCompletionChunk {
+  return Array.isArray(value.choices);
+}
+
+/** Index of the first byte that cannot start or continue a UTF-8 sequence in `bytes`. */
+function firstInvalidByte(bytes: Uint8Array): number {
+  let i = 0;
+  // Continuation bytes at the start finish a character begun in the previous piece.
+  while (i < bytes.length && ((bytes[i] ?? 0) & 0xc0) === 0x80) i += 1;
+  while (i < bytes.length) {
+    const lead = bytes[i] ?? 0;
+    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    if (length === 0) return i;
+    for (let k = 1; k < length; k += 1) {
+      if (i + k >= bytes.length) return i;
+      if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    }
+    i += length;
+  }
+  return 0;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => `0x${byte.toString(16).padStart(2, "0")}`).join(" ");
+}

@@ -1,0 +1,18 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^g4f-rx\/operators$/, replacement: here("./operators/index.ts") },
+      { find: /^g4f-rx\/testing$/, replacement: here("./src/testing/index.ts") },
+      { find: /^g4f-rx$/, replacement: here("./src/index.ts") },
+    ],
+  },
+  test: {
+    include: ["test/**/*.spec.ts", "test/**/*.test.ts"],
+    testTimeout: 20_000,
+  },
+});
