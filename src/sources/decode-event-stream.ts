@@ -34,6 +34,8 @@ export async function decodeEventStream(
   let atEnd = false;
   let head = "";
   let bytesRead = 0;
+  // The bytes of a character still split across pieces, which the decoder holds and forgets on an error.
+  let carry: Uint8Array = NO_BYTES;
   // A parser callback cannot reject our promise: it records the failure and the read loop throws it.
   let failure: Error | undefined;
 
@@ -115,9 +117,13 @@ export async function decodeEventStream(
       try {
         text = decoder.decode(bytes, { stream: true });
       } catch {
+        // Deliver the frames before the bad byte first: nothing already received is lost.
         const at = firstInvalidByte(bytes);
+        parser.feed(new TextDecoder().decode(concat(carry, bytes.subarray(0, at))));
+        if (failure !== undefined) throw failure;
         throw new InvalidEncodingError(bytesRead + at, hex(bytes.subarray(at, at + 8)));
       }
+      carry = incompleteTail(carry, bytes);
       bytesRead += bytes.length;
       if (head.length < HEAD_LENGTH) head += text.slice(0, HEAD_LENGTH - head.length);
       parser.feed(text);
@@ -174,14 +180,43 @@ function isChunk(value: Record<string, unknown>): value is Record<string, unknow
   return Array.isArray(value.choices);
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
+  if (first.length === 0) return second;
+  const joined = new Uint8Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
+}
+
+/** The bytes at the end of `carry + bytes` that begin a character not yet complete. */
+function incompleteTail(carry: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const joined = carry.length === 0 ? bytes : concat(carry, bytes);
+  for (let back = 1; back <= 3 && back <= joined.length; back += 1) {
+    const byte = joined[joined.length - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue;
+    return sequenceLength(byte) > back ? joined.slice(joined.length - back) : NO_BYTES;
+  }
+  return NO_BYTES;
+}
+
+/** How many bytes a UTF-8 sequence starting with `lead` has; 0 when `lead` cannot start one. */
+function sequenceLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
 /** Index of the first byte that cannot start or continue a UTF-8 sequence in `bytes`. */
 function firstInvalidByte(bytes: Uint8Array): number {
   let i = 0;
   // Continuation bytes at the start finish a character begun in the previous piece.
   while (i < bytes.length && ((bytes[i] ?? 0) & 0xc0) === 0x80) i += 1;
   while (i < bytes.length) {
-    const lead = bytes[i] ?? 0;
-    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    const length = sequenceLength(bytes[i] ?? 0);
     if (length === 0) return i;
     for (let k = 1; k < length; k += 1) {
       if (i + k >= bytes.length) return i;
