@@ -77,7 +77,7 @@ export class InvalidEncodingError extends OpenAIError {
 const PREVIEW_LENGTH = 200;
 
 /** Shortens received text for an error message, keeping it on one line. */
-export function preview(text: string): string {
+function preview(text: string): string {
   const oneLine = JSON.stringify(text.length > PREVIEW_LENGTH ? text.slice(0, PREVIEW_LENGTH) : text);
   return text.length > PREVIEW_LENGTH ? `${oneLine}… (${text.length} characters)` : oneLine;
 }

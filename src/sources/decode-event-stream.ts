@@ -1,12 +1,7 @@
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import {
-  IncompleteStreamError,
-  InvalidEncodingError,
-  MalformedChunkError,
-  NotEventStreamError,
-  StreamErrorFrameError,
-} from "../errors.js";
+import { IncompleteStreamError, InvalidEncodingError, MalformedChunkError, NotEventStreamError } from "../errors.js";
+import { meaningOfParsedFrame, parseFrameData } from "./frames.js";
 
 /** How much of the body's start is kept to say what arrived when it is not an event stream. */
 const HEAD_LENGTH = 512;
@@ -42,44 +37,37 @@ export async function decodeEventStream(
   const onEvent = (event: EventSourceMessage): void => {
     if (failure !== undefined || done) return;
     const { data } = event;
-    if (event.event === "error") {
-      failure = errorFrame(data);
-      return;
-    }
-    if (event.event !== undefined && event.event !== "message") return;
-    if (data === "[DONE]") {
+    if (event.event === undefined && data === "[DONE]") {
       done = true;
       return;
     }
-    if (data.trim() === "") return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch (cause) {
+    if (data.trim() === "" && event.event !== "error") return;
+    const parsed = parseFrameData(data);
+    if (!parsed.json && event.event !== "error") {
       failure = atEnd
         ? new IncompleteStreamError(
             `The stream ended in the middle of a frame after ${chunks} chunks: ${JSON.stringify(data.slice(0, 200))}`,
             chunks,
-            { cause },
           )
-        : new MalformedChunkError(data, { cause });
+        : new MalformedChunkError(data);
       return;
     }
-    if (!isObject(parsed)) {
-      failure = new MalformedChunkError(data);
-      return;
+    const meaning = meaningOfParsedFrame(event.event, parsed.value, () => data);
+    switch (meaning.kind) {
+      case "chunk":
+        chunks += 1;
+        if (!finished) finished = meaning.chunk.choices.some((choice) => choice.finish_reason != null);
+        emit(meaning.chunk);
+        return;
+      case "done":
+        done = true;
+        return;
+      case "error":
+        failure = meaning.error;
+        return;
+      case "ignored":
+        return;
     }
-    if ("error" in parsed && parsed.error !== undefined && parsed.error !== null) {
-      failure = errorFrame(data, parsed);
-      return;
-    }
-    if (!isChunk(parsed)) {
-      failure = new MalformedChunkError(data);
-      return;
-    }
-    chunks += 1;
-    if (!finished) finished = parsed.choices.some((choice) => choice.finish_reason != null);
-    emit(parsed);
   };
 
   const onError = (error: ParseError): void => {
@@ -150,34 +138,6 @@ export async function decodeEventStream(
     // Releases the connection when we stop early ([DONE], an error, or an abort).
     reader.cancel().catch(() => undefined);
   }
-}
-
-function errorFrame(data: string, parsed?: Record<string, unknown>): StreamErrorFrameError {
-  let payload = parsed;
-  if (payload === undefined) {
-    try {
-      const value: unknown = JSON.parse(data);
-      if (isObject(value)) payload = value;
-    } catch {
-      // `event: error` with a plain-text message: the text is the message.
-    }
-  }
-  const error = payload?.error ?? payload;
-  const message =
-    messageOf(error) ?? messageOf(payload) ?? (typeof error === "string" ? error : undefined) ?? data;
-  return new StreamErrorFrameError(isObject(error) ? error : payload, message, data);
-}
-
-function messageOf(value: unknown): string | undefined {
-  return isObject(value) && typeof value.message === "string" ? value.message : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isChunk(value: Record<string, unknown>): value is Record<string, unknown> & ChatCompletionChunk {
-  return Array.isArray(value.choices);
 }
 
 const NO_BYTES = new Uint8Array(0);

@@ -1,0 +1,1 @@
+export { type PipeToResponseOptions, SlowClientError, pipeToResponse } from "./pipe-to-response.js";

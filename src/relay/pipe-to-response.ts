@@ -1,0 +1,135 @@
+import type { ServerResponse } from "node:http";
+import { Observable, type OperatorFunction, Subject, takeUntil } from "rxjs";
+
+export interface PipeToResponseOptions {
+  /** Status and headers to send when the response has not started. Default 200 with SSE headers. */
+  status?: number;
+  headers?: Record<string, string>;
+  /**
+   * Most bytes held for a client that is not reading. Past it the response
+   * is closed and the upstream unsubscribed, rather than let memory grow.
+   * Default 1 MiB.
+   */
+  maxQueuedBytes?: number;
+}
+
+/** The client stopped reading for so long that more than `maxQueuedBytes` waited for it. */
+export class SlowClientError extends Error {
+  override readonly name = "SlowClientError";
+  constructor(readonly queuedBytes: number) {
+    super(`The client stopped reading: ${queuedBytes} bytes were waiting, so the response was closed and the upstream request aborted`);
+  }
+}
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+  // Stops nginx and similar proxies from buffering the stream.
+  "x-accel-buffering": "no",
+};
+
+/**
+ * Writes text frames (from `toServerSentEvents()`) to a Node
+ * `http.ServerResponse`, and completes once the response has ended.
+ *
+ * It honours backpressure: when `write()` returns false, frames wait for
+ * `'drain'` and are then written together. RxJS cannot pause a source, so a
+ * client that stops reading is cut off at `maxQueuedBytes` with
+ * `SlowClientError`. When the client disconnects, the upstream is
+ * unsubscribed at once, which aborts the upstream HTTP request, and the
+ * Observable completes. An upstream error ends the response and passes on.
+ *
+ * ## Example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import OpenAI from "openai";
+ * import { fromChatCompletion, pipeToResponse, toServerSentEvents } from "g4f-rx";
+ *
+ * const client = new OpenAI({ baseURL: "http://localhost:1337/v1", apiKey: "none" });
+ * createServer((req, res) => {
+ *   fromChatCompletion(client, { model: "gpt-4", messages: [{ role: "user", content: "Say hello there!" }] })
+ *     .pipe(toServerSentEvents(), pipeToResponse(res))
+ *     .subscribe({ error: (error) => console.error(error) });
+ * }).listen(8080);
+ * ```
+ */
+export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptions = {}): OperatorFunction<string, never> {
+  const { status = 200, headers = SSE_HEADERS, maxQueuedBytes = 1024 * 1024 } = options;
+  if (!(maxQueuedBytes > 0)) throw new TypeError(`pipeToResponse: maxQueuedBytes must be above 0, got ${String(maxQueuedBytes)}`);
+  return (source) =>
+    new Observable<never>((subscriber) => {
+      if (!res.headersSent) {
+        res.writeHead(status, headers);
+        res.flushHeaders();
+      }
+      let queue: string[] = [];
+      let queuedBytes = 0;
+      let draining = false;
+      let upstreamDone = false;
+      // Stops the upstream even from inside its own synchronous emissions.
+      const stop = new Subject<void>();
+      let halted = false;
+      const halt = (): void => {
+        halted = true;
+        stop.next();
+      };
+
+      const finish = (): void => {
+        if (!res.writableEnded && !res.destroyed) res.end();
+      };
+      const onDrain = (): void => {
+        draining = false;
+        const pending = queue.join("");
+        queue = [];
+        queuedBytes = 0;
+        if (pending !== "" && !res.write(pending)) draining = true;
+        else if (upstreamDone) finish();
+      };
+      const onClose = (): void => {
+        // The client left before the end: stop the upstream, nobody will read it.
+        halt();
+        subscriber.complete();
+      };
+      const onFinish = (): void => subscriber.complete();
+      res.on("drain", onDrain);
+      res.on("close", onClose);
+      res.on("finish", onFinish);
+
+      const upstream = source.pipe(takeUntil(stop)).subscribe({
+        next: (frame) => {
+          if (res.destroyed) return;
+          if (!draining) {
+            if (!res.write(frame)) draining = true;
+            return;
+          }
+          queue.push(frame);
+          queuedBytes += Buffer.byteLength(frame);
+          if (queuedBytes > maxQueuedBytes) {
+            const error = new SlowClientError(queuedBytes);
+            queue = [];
+            halt();
+            res.destroy();
+            subscriber.error(error);
+          }
+        },
+        error: (error: unknown) => {
+          upstreamDone = true;
+          finish();
+          subscriber.error(error);
+        },
+        complete: () => {
+          if (halted) return;
+          upstreamDone = true;
+          if (!draining) finish();
+        },
+      });
+
+      return () => {
+        upstream.unsubscribe();
+        res.off("drain", onDrain);
+        res.off("close", onClose);
+        res.off("finish", onFinish);
+      };
+    });
+}

@@ -1,0 +1,104 @@
+import { APIError } from "openai";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { Observable, type SchedulerLike, asyncScheduler } from "rxjs";
+import { IncompleteStreamError } from "../errors.js";
+import { isObject, meaningOfParsedFrame } from "../sources/frames.js";
+import { type Cassette, type CassetteFrame, readCassette } from "./cassette.js";
+
+export interface FromCassetteOptions {
+  /** Replay speed: 2 plays twice as fast, `Infinity` without pauses. Default 1, the recorded timing. */
+  speed?: number;
+  /** Where the pauses are scheduled. Default `asyncScheduler`; marble tests get virtual time. */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Replays a recorded stream as an `Observable<ChatCompletionChunk>`, each
+ * chunk at its recorded offset from the subscription (divided by `speed`).
+ *
+ * It ends as the live stream did: completes on `[DONE]` (or after a
+ * `finish_reason`), errors with `StreamErrorFrameError` on an error frame,
+ * with the `openai` package's `APIError` subclass for an error status, and
+ * with `IncompleteStreamError` when the recording stops early. A file that is
+ * not a cassette errors with `CassetteError` naming the file and line.
+ *
+ * ## Example
+ * ```ts
+ * import { extractDelta, fromCassette } from "g4f-rx";
+ *
+ * fromCassette("examples/cassettes/say-hello-there.cassette.jsonl", { speed: 2 })
+ *   .pipe(extractDelta())
+ *   .subscribe((text) => process.stdout.write(text));
+ * // Hello there! How can I help you today?
+ * ```
+ */
+export function fromCassette(cassette: string | Cassette, options: FromCassetteOptions = {}): Observable<ChatCompletionChunk> {
+  const frames$ = playFrames(cassette, options);
+  return new Observable<ChatCompletionChunk>((subscriber) => {
+    let chunks = 0;
+    let finished = false;
+    return frames$.subscribe({
+      next: (frame) => {
+        const meaning = meaningOfParsedFrame(frame.event, frame.data, () => JSON.stringify(frame.data));
+        if (meaning.kind === "done") subscriber.complete();
+        else if (meaning.kind === "error") subscriber.error(meaning.error);
+        else if (meaning.kind === "chunk") {
+          chunks += 1;
+          finished ||= meaning.chunk.choices.some((choice) => choice.finish_reason != null);
+          subscriber.next(meaning.chunk);
+        }
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => {
+        if (finished) subscriber.complete();
+        else subscriber.error(new IncompleteStreamError(`The recording ends after ${chunks} chunks without "data: [DONE]" or a finish_reason: the answer is incomplete`, chunks));
+      },
+    });
+  });
+}
+
+/**
+ * The raw frames of a cassette, each at its offset from the subscription
+ * divided by `speed`. Errors at once with the `APIError` subclass for a
+ * recorded error status, or `CassetteError` for a file that is not a cassette.
+ */
+export function playFrames(cassette: string | Cassette, options: FromCassetteOptions = {}): Observable<CassetteFrame> {
+  const { speed = 1, scheduler = asyncScheduler } = options;
+  if (!(speed > 0)) throw new TypeError(`speed must be a number above 0, got ${String(speed)}`);
+  return new Observable<CassetteFrame>((subscriber) => {
+    let recorded: Cassette;
+    try {
+      recorded = typeof cassette === "string" ? readCassette(cassette) : cassette;
+    } catch (error) {
+      subscriber.error(error);
+      return;
+    }
+    const { response, frames } = recorded;
+    if (response.status >= 400) {
+      const body = isObject(response.body) ? response.body : undefined;
+      subscriber.error(APIError.generate(response.status, body, undefined, new Headers(response.headers)));
+      return;
+    }
+    const delay = (from: number, to: number): number => {
+      const pause = (to - from) / speed;
+      return Number.isFinite(pause) && pause > 0 ? pause : 0;
+    };
+    // Emits frames from `start` until one must wait for its offset: a loop, so long recordings need no deep stack.
+    const play = (start: number): void => {
+      for (let index = start; index < frames.length && !subscriber.closed; index += 1) {
+        const frame = frames[index]!;
+        subscriber.next(frame);
+        const next = frames[index + 1];
+        const pause = next === undefined ? 0 : delay(frame.at, next.at);
+        if (pause > 0) {
+          subscriber.add(scheduler.schedule(() => play(index + 1), pause));
+          return;
+        }
+      }
+      subscriber.complete();
+    };
+    const firstPause = delay(0, frames[0]?.at ?? 0);
+    if (firstPause > 0) subscriber.add(scheduler.schedule(() => play(0), firstPause));
+    else play(0);
+  });
+}

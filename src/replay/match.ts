@@ -1,0 +1,88 @@
+import { basename } from "node:path";
+import { isObject } from "../sources/frames.js";
+import type { Cassette } from "./cassette.js";
+
+/** A cassette close to an unmatched request, to say what the user may have meant. */
+export interface NearCassette {
+  file: string;
+  model: string | undefined;
+  /** The last user message the cassette answers. */
+  prompt: string;
+  /** 0 (nothing alike) to 1 (the same text). */
+  similarity: number;
+}
+
+export type CassetteMatch = { cassette: Cassette } | { cassette: undefined; nearest: NearCassette[] };
+
+/**
+ * Finds the cassette that answers a chat-completion request: the one whose
+ * messages are the same, role by role, with text compared after trimming and
+ * collapsing whitespace (so a prompt piped with a trailing newline matches).
+ * When several match, one recorded with the request's model wins. Other
+ * parameters (temperature, max_tokens…) do not take part.
+ */
+export function matchCassette(cassettes: readonly Cassette[], request: unknown): CassetteMatch {
+  const messages = isObject(request) && Array.isArray(request.messages) ? request.messages : [];
+  const model = isObject(request) && typeof request.model === "string" ? request.model : undefined;
+  const key = conversationKey(messages);
+  const matches = cassettes.filter((cassette) => conversationKey(cassette.request.messages) === key);
+  const cassette = matches.find((candidate) => candidate.request.model === model) ?? matches[0];
+  if (cassette !== undefined) return { cassette };
+  const prompt = lastUserText(messages);
+  const nearest = cassettes
+    .map((candidate) => {
+      const candidatePrompt = lastUserText(candidate.request.messages);
+      return {
+        file: candidate.file === undefined ? "(in memory)" : basename(candidate.file),
+        model: candidate.request.model,
+        prompt: candidatePrompt,
+        similarity: similarity(prompt, candidatePrompt),
+      };
+    })
+    .sort((a, b) => b.similarity - a.similarity)
+    .slice(0, 3);
+  return { cassette: undefined, nearest };
+}
+
+function conversationKey(messages: readonly unknown[]): string {
+  return JSON.stringify(messages.map((message) => (isObject(message) ? [message.role, normalize(textOf(message.content))] : [])));
+}
+
+function lastUserText(messages: readonly unknown[]): string {
+  for (let index = messages.length - 1; index >= 0; index -= 1) {
+    const message = messages[index];
+    if (isObject(message) && message.role === "user") return normalize(textOf(message.content));
+  }
+  return "";
+}
+
+/** The text of a message's content: a string, or the text parts of an array. */
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content.map((part) => (isObject(part) && typeof part.text === "string" ? part.text : "")).join("");
+}
+
+function normalize(text: string): string {
+  return text.trim().replace(/\s+/g, " ");
+}
+
+/** Dice's coefficient over character bigrams of the lower-cased texts. */
+function similarity(a: string, b: string): number {
+  const bigrams = (text: string): Map<string, number> => {
+    const counts = new Map<string, number>();
+    const lower = text.toLowerCase();
+    for (let index = 0; index < lower.length - 1; index += 1) {
+      const pair = lower.slice(index, index + 2);
+      counts.set(pair, (counts.get(pair) ?? 0) + 1);
+    }
+    return counts;
+  };
+  if (a === b) return 1;
+  const left = bigrams(a);
+  const right = bigrams(b);
+  let shared = 0;
+  for (const [pair, count] of left) shared += Math.min(count, right.get(pair) ?? 0);
+  const total = Math.max(0, a.length - 1) + Math.max(0, b.length - 1);
+  return total === 0 ? 0 : (2 * shared) / total;
+}

@@ -1,0 +1,146 @@
+import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { last, lastValueFrom, map } from "rxjs";
+import { accumulateMessage, serverSentEvent } from "../../operators/index.js";
+import { isObject } from "../sources/frames.js";
+import { pipeToResponse } from "../relay/pipe-to-response.js";
+import { type Cassette, readCassettes } from "./cassette.js";
+import { fromCassette, playFrames } from "./from-cassette.js";
+import { matchCassette } from "./match.js";
+
+export interface ReplayServerOptions {
+  /** A directory of `*.cassette.jsonl` files, or cassettes already read. */
+  cassettes: string | readonly Cassette[];
+  /** Port to listen on. Default 1337, where GPT4Free's API listens; 0 picks a free one. */
+  port?: number;
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Replay speed: 2 is twice as fast as recorded, `Infinity` without pauses. Default 1. */
+  speed?: number;
+  /** Called for every chat-completion request, with the cassette that answered (or none). */
+  onRequest?: (event: { path: string; cassette: Cassette | undefined; status: number }) => void;
+}
+
+export interface ReplayServer {
+  /** `http://host:port` */
+  readonly url: string;
+  /** `http://host:port/v1`, the base URL for any OpenAI client. */
+  readonly baseURL: string;
+  readonly cassettes: readonly Cassette[];
+  /** Stops listening and cuts open connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an OpenAI-compatible HTTP server that answers from cassettes:
+ * `POST /v1/chat/completions` (streaming with the recorded timing, or one
+ * JSON completion when `stream` is not set) and `GET /v1/models`. A request
+ * no cassette matches gets a 404 in OpenAI's error format that lists the
+ * nearest cassettes. The real `openai` client, the CLI and `curl` work
+ * against it.
+ *
+ * ## Example
+ * ```ts
+ * import { startReplayServer } from "g4f-rx";
+ *
+ * const server = await startReplayServer({ cassettes: "examples/cassettes", port: 0 });
+ * console.log(server.baseURL); // http://127.0.0.1:40123/v1
+ * ```
+ */
+export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
+  const { port = 1337, host = "127.0.0.1", speed = 1, onRequest } = options;
+  if (!(speed > 0)) throw new TypeError(`startReplayServer: speed must be above 0, got ${String(speed)}`);
+  const cassettes = typeof options.cassettes === "string" ? readCassettes(options.cassettes) : options.cassettes;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) res.destroy();
+      else sendError(res, 500, `replay server failed: ${error instanceof Error ? error.message : String(error)}`, "server_error");
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (req.method === "GET" && path.endsWith("/models")) {
+      const models = [...new Set(cassettes.map((cassette) => cassette.request.model ?? "unknown"))];
+      return sendJson(res, 200, { object: "list", data: models.map((id) => ({ id, object: "model", created: 0, owned_by: "g4f-rx-replay" })) });
+    }
+    if (req.method !== "POST" || !path.endsWith("/chat/completions")) {
+      return sendError(res, 404, `The replay server answers POST /v1/chat/completions and GET /v1/models, not ${req.method ?? "GET"} ${path}`, "invalid_request_error", "unknown_url");
+    }
+    let request: unknown;
+    try {
+      request = JSON.parse(await readBody(req));
+    } catch {
+      return sendError(res, 400, "The request body is not valid JSON", "invalid_request_error");
+    }
+    const match = matchCassette(cassettes, request);
+    if (match.cassette === undefined) {
+      onRequest?.({ path, cassette: undefined, status: 404 });
+      const nearest = match.nearest.map((near) => `${near.file} (${JSON.stringify(near.prompt)})`).join(", ");
+      return sendError(res, 404, `No cassette matches this request's messages. Nearest: ${nearest || "none (no cassettes loaded)"}`, "invalid_request_error", "cassette_not_found", { nearest: match.nearest });
+    }
+    const { cassette } = match;
+    onRequest?.({ path, cassette, status: cassette.response.status });
+    if (cassette.response.status >= 400) {
+      return sendJson(res, cassette.response.status, cassette.response.body ?? { error: { message: "recorded error" } }, cassette.response.headers);
+    }
+    if (isObject(request) && request.stream === true) {
+      const frames = playFrames(cassette, { speed }).pipe(map((frame) => serverSentEvent(frame.data, frame.event)));
+      return new Promise<void>((resolve) => frames.pipe(pipeToResponse(res)).subscribe({ complete: resolve, error: () => resolve() }));
+    }
+    return sendJson(res, 200, await completionOf(cassette));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  return {
+    url,
+    baseURL: `${url}/v1`,
+    cassettes,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** The non-streaming answer a cassette stands for: its chunks assembled into one `chat.completion`. */
+async function completionOf(cassette: Cassette): Promise<Record<string, unknown>> {
+  const snapshot = await lastValueFrom(fromCassette(cassette, { speed: Infinity }).pipe(accumulateMessage(), last()));
+  const { choices, ...rest } = snapshot;
+  return {
+    ...rest,
+    object: "chat.completion",
+    choices: choices.map(({ message, ...choice }) => ({
+      ...choice,
+      message: { role: message.role ?? "assistant", content: message.content ?? null, refusal: message.refusal ?? null, ...withoutNullish(message) },
+    })),
+  };
+}
+
+function withoutNullish(message: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(message).filter(([, value]) => value !== undefined && value !== null));
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null = null, extra: Record<string, unknown> = {}): void {
+  sendJson(res, status, { error: { message, type, param: null, code, ...extra } });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString("utf8");
+}
+

@@ -1,0 +1,72 @@
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { AuthenticationError } from "openai";
+import { map } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { DONE_EVENT, serverSentEvent, toServerSentEvents } from "../../operators/index.js";
+import { contentChunk } from "../support/chunks.js";
+import { marbles } from "../support/marbles.js";
+
+const a = contentChunk("Hello");
+const b = contentChunk(" there");
+const frame = (chunk: ChatCompletionChunk): string => `data: ${JSON.stringify(chunk)}\n\n`;
+
+describe("toServerSentEvents", () => {
+  it("turns each chunk into a data frame and ends with [DONE]", marbles((m) => {
+    const source = m.cold("  a-b-|", { a, b });
+    const expected = m.cold("a-b-(d|)", { a: frame(a), b: frame(b), d: "data: [DONE]\n\n" });
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
+  it("sends only [DONE] for an empty source", marbles((m) => {
+    const source = m.cold<ChatCompletionChunk>("|");
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("(d|)", { d: DONE_EVENT });
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("sends nothing while the source sends nothing", marbles((m) => {
+    const source = m.cold<ChatCompletionChunk>("-");
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("-");
+    m.expect(source).toHaveSubscriptions("^");
+  }));
+
+  it("sends an error as an OpenAI-format error frame, with the SDK error's type and code, then completes", marbles((m) => {
+    const unauthorized = new AuthenticationError(401, { message: "Incorrect API key", type: "invalid_request_error", code: "invalid_api_key" }, undefined, new Headers());
+    const source = m.cold("  a-#", { a }, unauthorized);
+    const error = 'data: {"error":{"message":"401 Incorrect API key","type":"invalid_request_error","code":"invalid_api_key"}}\n\n';
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("a-(e|)", { a: frame(a), e: error });
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("sends a plain error with type server_error", marbles((m) => {
+    const source = m.cold<ChatCompletionChunk>("#", undefined, new Error("socket hang up"));
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("(e|)", { e: 'data: {"error":{"message":"socket hang up","type":"server_error"}}\n\n' });
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("unsubscribes from the source when the subscriber leaves early", marbles((m) => {
+    const source = m.cold("  a-b-|", { a, b });
+    m.expect(source.pipe(toServerSentEvents()), "--!").toBeObservable("a-", { a: frame(a) });
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("reports an error thrown by a callback upstream as an error frame", marbles((m) => {
+    const source = m.cold("  a-b-|", { a, b });
+    const failing = source.pipe(
+      map((chunk) => {
+        if (chunk === b) throw new Error("mapper failed");
+        return chunk;
+      }),
+      toServerSentEvents(),
+    );
+    m.expect(failing).toBeObservable("a-(e|)", { a: frame(a), e: 'data: {"error":{"message":"mapper failed","type":"server_error"}}\n\n' });
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+});
+
+describe("serverSentEvent", () => {
+  it("writes an event line and one data line per line of text", () => {
+    expect(serverSentEvent("line one\nline two", "error")).toBe("event: error\ndata: line one\ndata: line two\n\n");
+    expect(serverSentEvent({ a: "x\ny" })).toBe('data: {"a":"x\\ny"}\n\n');
+  });
+});

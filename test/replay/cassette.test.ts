@@ -1,0 +1,61 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { CassetteError, type Cassette, parseCassette, readCassette, readCassettes, serializeCassette } from "g4f-rx";
+
+const examples = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
+const header = '{"g4f-rx-cassette":1,"request":{"model":"gpt-4","messages":[{"role":"user","content":"Hi"}]},"response":{"status":200,"headers":{}}}';
+
+describe("cassette files", () => {
+  it("round-trips through serializeCassette and parseCassette", () => {
+    const cassette: Cassette = {
+      version: 1,
+      recordedAt: "2026-11-25T10:00:00.000Z",
+      request: { model: "gpt-4", messages: [{ role: "user", content: "Hi" }], temperature: 0.2 },
+      response: { status: 200, headers: { "content-type": "text/event-stream" } },
+      frames: [
+        { at: 0, data: { id: "c", choices: [] } },
+        { at: 12, event: "error", data: "boom" },
+        { at: 15, data: "[DONE]" },
+      ],
+    };
+    const text = serializeCassette(cassette);
+    expect(text.split("\n")).toHaveLength(5);
+    expect(parseCassette(text, "x.cassette.jsonl")).toEqual({ ...cassette, file: "x.cassette.jsonl" });
+  });
+
+  it("reads every shipped example cassette", () => {
+    const cassettes = readCassettes(examples);
+    expect(cassettes.map((cassette) => cassette.request.messages)).toContainEqual([{ role: "user", content: "Say hello there!" }]);
+    for (const cassette of cassettes) expect(cassette.frames.at(-1)?.data).toBe("[DONE]");
+  });
+
+  it.each([
+    ["", 1, "the file is empty"],
+    [`${header}\n{"at":0,"data":{}}\nnot json\n`, 3, "not valid JSON"],
+    ['{"request":{}}\n', 1, "the first line must be the header"],
+    ['{"g4f-rx-cassette":2,"request":{"messages":[]},"response":{"status":200}}\n', 1, "cassette version 2 is not supported"],
+    ['{"g4f-rx-cassette":1,"request":{},"response":{"status":200}}\n', 1, '"messages" array'],
+    ['{"g4f-rx-cassette":1,"request":{"messages":[]},"response":{"status":"ok"}}\n', 1, 'numeric "status"'],
+    [`${header}\n{"data":{}}\n`, 2, 'a frame needs "at"'],
+    [`${header}\n{"at":5,"data":1}\n\n{"at":4,"data":2}\n`, 4, "must not go back in time (4 after 5)"],
+    [`${header}\n{"at":5}\n`, 2, 'a frame needs "data"'],
+    [`${header}\n[1,2]\n`, 2, "expected a JSON object"],
+  ])("names the file and line of a corrupt cassette (%#)", (text, line, problem) => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-cassette-"));
+    const file = join(directory, "broken.cassette.jsonl");
+    writeFileSync(file, text);
+    let caught: unknown;
+    try {
+      readCassette(file);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(CassetteError);
+    expect(caught).toMatchObject({ file, line });
+    expect((caught as Error).message).toContain(`${file}:${line}: `);
+    expect((caught as Error).message).toContain(problem);
+  });
+});

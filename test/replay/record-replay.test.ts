@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import OpenAI, { RateLimitError } from "openai";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { Observable, take } from "rxjs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { IncompleteStreamError, StreamErrorFrameError, fromCassette, fromChatCompletion, readCassette, recordCassette } from "g4f-rx";
+import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { collect } from "../support/collect.js";
+
+const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Say hello there!" }], temperature: 0.3 };
+
+/** Subscribes and notes when each value arrived, in milliseconds since the subscription. */
+function timed<T>(source: Observable<T>): Promise<{ values: T[]; times: number[]; error: unknown }> {
+  return new Promise((resolve) => {
+    const start = performance.now();
+    const values: T[] = [];
+    const times: number[] = [];
+    source.subscribe({
+      next: (value) => (values.push(value), times.push(performance.now() - start)),
+      error: (error: unknown) => resolve({ values, times, error }),
+      complete: () => resolve({ values, times, error: undefined }),
+    });
+  });
+}
+
+let server: TestServer;
+let client: OpenAI;
+let file: string;
+beforeEach(async () => {
+  server = await startTestServer();
+  client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+  file = join(mkdtempSync(join(tmpdir(), "g4f-rx-record-")), "hello.cassette.jsonl");
+});
+afterEach(() => server.close());
+
+describe("recordCassette, then fromCassette", () => {
+  it("replays identical chunks with the recorded timing (within 20 ms)", async () => {
+    const sent = textChunks(["Hello", " there", "!", " How can I help?"]);
+    server.reply({ body: sent.flatMap((chunk, i) => [`data: ${JSON.stringify(chunk)}\n\n`, { wait: [60, 40, 80, 30, 50, 10][i] ?? 0 }]).concat("data: [DONE]\n\n") });
+    const live = await timed(fromChatCompletion(client, params).pipe(recordCassette(file, params)));
+    expect(live.error).toBeUndefined();
+
+    const cassette = readCassette(file);
+    expect(cassette.request).toEqual(params);
+    expect(cassette.response.status).toBe(200);
+    expect(cassette.frames.map((frame) => frame.data)).toEqual([...sent, "[DONE]"]);
+
+    const replay = await timed(fromCassette(file));
+    expect(replay.error).toBeUndefined();
+    expect(replay.values).toStrictEqual(sent);
+    replay.times.forEach((time, i) => expect(Math.abs(time - (live.times[i] ?? NaN))).toBeLessThan(20));
+    // Frame offsets in the file are the live arrival times.
+    cassette.frames.slice(0, sent.length).forEach((frame, i) => expect(Math.abs(frame.at - (live.times[i] ?? NaN))).toBeLessThan(20));
+  });
+
+  it("records an error frame and replays it as the same error after the same chunks", async () => {
+    const sent = textChunks(["Hel", "lo"]).slice(0, 3);
+    server.reply(streamReply(sent, { then: [errorFrame("Provider failed")] }));
+    const live = await collect(fromChatCompletion(client, params).pipe(recordCassette(file, params)));
+    const replay = await collect(fromCassette(file, { speed: Infinity }));
+    expect(replay.values).toStrictEqual(live.values);
+    expect(replay.error).toBeInstanceOf(StreamErrorFrameError);
+    expect((replay.error as Error).message).toBe((live.error as Error).message);
+  });
+
+  it("records an HTTP error status with its body and headers, and replays the same class", async () => {
+    server.reply(errorReply(429, "Rate limit reached", { headers: { "retry-after": "3" } }));
+    const live = await collect(fromChatCompletion(client, params).pipe(recordCassette(file, params)));
+    expect(live.error).toBeInstanceOf(RateLimitError);
+    const cassette = readCassette(file);
+    expect(cassette.response).toMatchObject({ status: 429, headers: { "retry-after": "3" } });
+    const replay = await collect(fromCassette(file));
+    expect(replay.error).toBeInstanceOf(RateLimitError);
+    expect((replay.error as RateLimitError).headers.get("retry-after")).toBe("3");
+    expect((replay.error as Error).message).toBe((live.error as Error).message);
+  });
+
+  it("keeps what arrived when the recording is interrupted, which replays as an incomplete stream", async () => {
+    server.reply(streamReply(textChunks(["Hello"]).slice(0, 2), { done: false, then: [{ wait: 10_000 }] }));
+    await collect(fromChatCompletion(client, params).pipe(recordCassette(file, params), take(2)));
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(3);
+    const replay = await collect(fromCassette(file, { speed: Infinity }));
+    expect(replay.values).toHaveLength(2);
+    expect(replay.error).toBeInstanceOf(IncompleteStreamError);
+  });
+
+  it("errors the stream, not the process, when the file cannot be written", async () => {
+    server.reply(streamReply(textChunks(["Hello"])));
+    const outcome = await collect(fromChatCompletion(client, params).pipe(recordCassette("/nonexistent/dir/x.cassette.jsonl", params)));
+    expect(outcome.values).toEqual([]);
+    expect((outcome.error as Error).message).toContain("ENOENT");
+    const request = await server.waitForRequest(0);
+    await request.closed;
+  });
+
+  it("records what a chunk carries exactly, whatever the provider adds", async () => {
+    const chunk: ChatCompletionChunk & { provider: string } = { ...textChunks(["x"], { finishReason: "stop" })[1]!, provider: "PollinationsAI" };
+    server.reply(streamReply([chunk, textChunks([])[1]!]));
+    await collect(fromChatCompletion(client, params).pipe(recordCassette(file, params)));
+    expect(readCassette(file).frames[0]?.data).toStrictEqual(chunk);
+  });
+});

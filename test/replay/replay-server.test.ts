@@ -1,0 +1,107 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { performance } from "node:perf_hooks";
+import OpenAI, { NotFoundError } from "openai";
+import { firstValueFrom, last, toArray } from "rxjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ReplayServer, accumulate, extractDelta, fromCassette, fromChatCompletion, readCassettes, startReplayServer } from "g4f-rx";
+import { collect } from "../support/collect.js";
+
+const examples = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
+const hello = { model: "gpt-4", messages: [{ role: "user" as const, content: "Say hello there!" }] };
+
+describe("the replay server", () => {
+  let server: ReplayServer;
+  let client: OpenAI;
+  beforeAll(async () => {
+    server = await startReplayServer({ cassettes: examples, port: 0, speed: 20 });
+    client = new OpenAI({ baseURL: server.baseURL, apiKey: "none", maxRetries: 0 });
+  });
+  afterAll(() => server.close());
+
+  it("streams a cassette's chunks to the openai client, identical to the recording", async () => {
+    const [recorded] = readCassettes(examples).filter((cassette) => cassette.file?.endsWith("say-hello-there.cassette.jsonl"));
+    const expected = await collect(fromCassette(recorded!, { speed: Infinity }));
+    const outcome = await collect(fromChatCompletion(client, hello));
+    expect(outcome.completed).toBe(true);
+    expect(outcome.values).toStrictEqual(expected.values);
+  });
+
+  it("matches a prompt piped with a trailing newline, whatever the model asked for", async () => {
+    const text = await firstValueFrom(
+      fromChatCompletion(client, { model: "some-other-model", messages: [{ role: "user", content: "Say hello there!\n" }] }).pipe(extractDelta(), accumulate(), last()),
+    );
+    expect(text).toBe("Hello there! How can I help you today?");
+  });
+
+  it("answers a non-streaming request with the assembled chat.completion", async () => {
+    const completion = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Tell me a joke." }] });
+    expect(completion.object).toBe("chat.completion");
+    expect(completion.choices[0]?.message).toMatchObject({ role: "assistant", content: "Why don't scientists trust atoms? Because they make up everything!" });
+    expect(completion.choices[0]?.finish_reason).toBe("stop");
+    expect(completion.usage?.prompt_tokens).toBe(11);
+  });
+
+  it("keeps the reasoning of a reasoning model in the non-streaming message", async () => {
+    const completion = await client.chat.completions.create({ model: "deepseek-reasoner", messages: [{ role: "user", content: "What is 17 * 23?" }] });
+    expect(completion.choices[0]?.message.content).toBe("17 × 23 = **391**.");
+    expect(completion.choices[0]?.message).toHaveProperty("reasoning", expect.stringContaining("340 + 51 = 391"));
+  });
+
+  it("lists the cassettes' models at GET /v1/models", async () => {
+    const models = [];
+    for await (const model of client.models.list()) models.push(model.id);
+    expect(models.sort()).toEqual(["deepseek-reasoner", "gpt-4", "gpt-4o-mini"]);
+  });
+
+  it("answers an unmatched request with a 404 in OpenAI's format that lists the nearest cassettes", async () => {
+    const outcome = await collect(fromChatCompletion(client, { model: "gpt-4", messages: [{ role: "user", content: "Say hello!" }] }));
+    expect(outcome.error).toBeInstanceOf(NotFoundError);
+    const error = outcome.error as NotFoundError;
+    expect(error.code).toBe("cassette_not_found");
+    expect(error.message).toMatch(/^404 No cassette matches this request's messages\. Nearest: say-hello-there\.cassette\.jsonl \("Say hello there!"\)/);
+  });
+
+  it("speaks plain HTTP: a raw fetch gets SSE frames ending with [DONE]", async () => {
+    const response = await fetch(`${server.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...hello, stream: true }) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const body = await response.text();
+    expect(body.startsWith('data: {"id":"chatcmpl-')).toBe(true);
+    expect(body.endsWith("data: [DONE]\n\n")).toBe(true);
+  });
+
+  it("works with curl", async () => {
+    const { stdout } = await promisify(execFile)("curl", ["-sS", "-N", `${server.baseURL}/chat/completions`, "-H", "content-type: application/json", "-d", JSON.stringify({ ...hello, stream: true })]);
+    expect(stdout).toContain('"content":" there"');
+    expect(stdout.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  });
+});
+
+describe("replay timing", () => {
+  it("waits for the recorded offsets at speed 1", async () => {
+    const server = await startReplayServer({ cassettes: examples, port: 0 });
+    try {
+      const client = new OpenAI({ baseURL: server.baseURL, apiKey: "none", maxRetries: 0 });
+      const start = performance.now();
+      const first = await firstValueFrom(fromChatCompletion(client, hello));
+      // The first frame of say-hello-there was recorded at 612 ms.
+      expect(performance.now() - start).toBeGreaterThanOrEqual(600);
+      expect(first.choices[0]?.delta.content).toBe("Hello");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("gives every chunk when read back at full speed", async () => {
+    const server = await startReplayServer({ cassettes: examples, port: 0, speed: Infinity });
+    try {
+      const client = new OpenAI({ baseURL: server.baseURL, apiKey: "none", maxRetries: 0 });
+      const deltas = await firstValueFrom(fromChatCompletion(client, hello).pipe(extractDelta(), toArray()));
+      expect(deltas.join("")).toBe("Hello there! How can I help you today?");
+    } finally {
+      await server.close();
+    }
+  });
+});
