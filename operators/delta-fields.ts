@@ -12,7 +12,7 @@ export type WireChoice = Partial<ChatCompletionChunk.Choice>;
 /** The chunk's choices, read defensively (a provider that omits the array gives none). */
 export function choicesOf(chunk: ChatCompletionChunk): readonly WireChoice[] {
   const choices: readonly WireChoice[] | undefined = chunk.choices;
-  return Array.isArray(choices) ? choices : [];
+  return choices ?? [];
 }
 
 /** The choice whose `index` field equals `index`, or `undefined`. A choice without `index` counts as 0. */

@@ -1,10 +1,11 @@
 import { APIError, AuthenticationError } from "openai";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { describe, expect, it } from "vitest";
 import { type Cassette, CassetteError, IncompleteStreamError, StreamErrorFrameError, extractDelta, fromCassette } from "g4f-rx";
 import { textChunks } from "g4f-rx/testing";
 import { marbles } from "../support/marbles.js";
 
-const [role, hello, there, stop] = textChunks(["Hello", " there"]);
+const [role, hello, there, stop] = textChunks(["Hello", " there"]) as [ChatCompletionChunk, ChatCompletionChunk, ChatCompletionChunk, ChatCompletionChunk];
 
 function cassette(frames: Cassette["frames"], response: Cassette["response"] = { status: 200, headers: {} }): Cassette {
   return { version: 1, request: { model: "gpt-4", messages: [] }, response, frames };

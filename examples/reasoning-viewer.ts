@@ -1,0 +1,90 @@
+/**
+ * A reasoning viewer: shows the model's thinking as it streams (dimmed on a
+ * terminal), then the answer. Reads reasoning from `reasoning_content` /
+ * `reasoning` deltas and from `<think>…</think>` written inline in the text.
+ *
+ *   npx tsx examples/reasoning-viewer.ts [--base-url URL] [--model NAME] [prompt]
+ *
+ * The endpoint is --base-url, else OPENAI_BASE_URL, else a GPT4Free API server
+ * on http://localhost:1337/v1; the key is OPENAI_API_KEY (GPT4Free needs none).
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import OpenAI from "openai";
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { type Observable, lastValueFrom, map, merge, reduce, share, tap } from "rxjs";
+import { type TextWritable, type ThinkingPart, extractDelta, extractReasoning, fromChatCompletion, splitThinking } from "g4f-rx";
+
+const DIM = "\u001b[2m";
+const UNDIM = "\u001b[22m";
+
+/** Every part of the answer in order, reasoning from either wire field or from `<think>` tags. */
+export function thinkingParts(chunks: Observable<ChatCompletionChunk>): Observable<ThinkingPart> {
+  const shared = chunks.pipe(share());
+  // Both branches read the same chunk in turn, so the parts keep the order of the stream.
+  return merge(
+    shared.pipe(extractReasoning(), map((text): ThinkingPart => ({ kind: "reasoning", text }))),
+    shared.pipe(extractDelta(), splitThinking()),
+  );
+}
+
+export interface ViewOptions {
+  model: string;
+  messages: ChatCompletionMessageParam[];
+  out: TextWritable;
+  /** Dim the reasoning with ANSI codes. Default: whether `out` is a terminal. */
+  dim?: boolean;
+}
+
+/** Streams one answer to `out`: the reasoning (dimmed), a blank line, then the answer. Resolves with both texts. */
+export async function viewReasoning(client: OpenAI, options: ViewOptions): Promise<{ reasoning: string; content: string }> {
+  const { model, messages, out } = options;
+  const dim = options.dim ?? ("isTTY" in out && out.isTTY === true);
+  let shown: ThinkingPart["kind"] | undefined;
+  const write = (part: ThinkingPart): void => {
+    if (part.kind === "content" && shown === "reasoning") out.write(dim ? `${UNDIM}\n\n` : "\n\n");
+    if (part.kind === "reasoning" && shown !== "reasoning") out.write(dim ? DIM : "");
+    shown = part.kind;
+    out.write(part.text);
+  };
+  const texts = await lastValueFrom(
+    thinkingParts(fromChatCompletion(client, { model, messages })).pipe(
+      tap(write),
+      reduce((sum, part) => ({ ...sum, [part.kind]: sum[part.kind] + part.text }), { reasoning: "", content: "" }),
+    ),
+    { defaultValue: { reasoning: "", content: "" } },
+  );
+  if (dim && shown === "reasoning") out.write(UNDIM);
+  out.write("\n");
+  return texts;
+}
+
+async function main(): Promise<void> {
+  const { values: options, positionals } = parseArgs({
+    options: { "base-url": { type: "string" }, model: { type: "string", default: "deepseek-r1" } },
+    allowPositionals: true,
+  });
+  const baseURL = options["base-url"] ?? process.env.OPENAI_BASE_URL ?? "http://localhost:1337/v1";
+  const client = new OpenAI({ baseURL, apiKey: process.env.OPENAI_API_KEY ?? "not-needed-for-g4f" });
+  const prompt = positionals.join(" ") || "How many r's are in strawberry?";
+  await viewReasoning(client, { model: options.model, messages: [{ role: "user", content: prompt }], out: process.stdout });
+}
+
+if (isEntryModule(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
+
+/** True when this file was run directly (`npx tsx examples/…`), not imported by a test. */
+function isEntryModule(url: string): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(url));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,259 @@
+import type { ChatCompletionSnapshot as OpenAIChatCompletionSnapshot } from "openai/lib/ChatCompletionStream";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { CompletionUsage } from "openai/resources/completions";
+import { type OperatorFunction, defer, map } from "rxjs";
+import { type WireChoice, choicesOf, nonEmpty, reasoningOf } from "./delta-fields.js";
+
+/** One tool call as assembled so far: the `openai` package's snapshot tool call. */
+export type ToolCallSnapshot = OpenAIChatCompletionSnapshot.Choice.Message.ToolCall;
+
+/** The message of one choice so far, with the reasoning text that many providers stream beside the answer. */
+export interface MessageSnapshot extends OpenAIChatCompletionSnapshot.Choice.Message {
+  /** Reasoning text, from `delta.reasoning_content` (DeepSeek, vLLM, xAI) or `delta.reasoning` (GPT4Free, OpenRouter, Ollama). */
+  reasoning?: string;
+  tool_calls?: ToolCallSnapshot[];
+}
+
+/** One choice so far. */
+export interface ChoiceSnapshot extends OpenAIChatCompletionSnapshot.Choice {
+  message: MessageSnapshot;
+}
+
+/**
+ * The completion so far: the `openai` package's `ChatCompletionSnapshot`
+ * (from `openai/lib/ChatCompletionStream`), plus the `provider` GPT4Free names,
+ * the `usage` of the final chunk, and `message.reasoning`.
+ */
+export interface ChatCompletionSnapshot extends OpenAIChatCompletionSnapshot {
+  /** Choices sorted by `index`; for the usual streams `choices[i].index === i`. */
+  choices: ChoiceSnapshot[];
+  /** The provider that answered, as GPT4Free's API reports it. */
+  provider?: string;
+  /** Token usage, once a chunk carried it (usually the last one, often with empty `choices`). */
+  usage?: CompletionUsage;
+}
+
+const EMPTY_SNAPSHOT: ChatCompletionSnapshot = Object.freeze({ id: "", created: 0, model: "", choices: [] });
+const EMPTY_MESSAGE: MessageSnapshot = Object.freeze({});
+const EMPTY_TOOL_CALL: ToolCallSnapshot = Object.freeze({ id: "", type: "function", function: Object.freeze({ name: "", arguments: "" }) });
+
+/**
+ * Assembles the chunks of a streamed chat completion into the whole message,
+ * emitting a snapshot after every chunk.
+ *
+ * Does the job of the `openai` package's `ChatCompletionStream` accumulation
+ * as a pure operator. Choices are keyed by their `index` field (with `n > 1`
+ * they arrive interleaved). In each choice's `message`: `role` is set when
+ * sent; `content`, `refusal` and `reasoning` (from `delta.reasoning_content`
+ * or `delta.reasoning`) are concatenated; `tool_calls` are merged by their
+ * `index`, `id`, `type` and `function.name` set when present and non-empty
+ * (Mistral repeats `name: ""`), `function.arguments` concatenated, so a tool
+ * call sent whole in one delta and one sent in fragments give the same
+ * result. A tool call without `index` (Mistral sends whole calls so) is
+ * matched by `id`, or appended. `finish_reason` is kept once sent, and
+ * `logprobs` are appended. At the top level, `id`, `model`, `created`,
+ * `system_fingerprint` and `provider` take the latest non-empty value, and
+ * `usage` the latest non-null one. Choices without a `delta` (Azure's
+ * content-filter chunks) and chunks with empty `choices` are accepted.
+ * A field appears in the snapshot only once a chunk sent it.
+ *
+ * Snapshots are immutable values (frozen), safe to keep: each one shares
+ * every unchanged part with the one before it and only the parts a chunk
+ * changed are new objects, so a chunk costs time and memory in proportion to
+ * what it changed (strings are concatenated, never copied by hand). A chunk
+ * that changes nothing emits the previous snapshot again. Each subscription
+ * starts from an empty snapshot.
+ *
+ * ## Examples
+ * ```ts
+ * import { from, last } from "rxjs";
+ * import { accumulateMessage } from "g4f-rx/operators";
+ *
+ * const chunk = (delta: object, finish_reason: "stop" | "tool_calls" | null = null) => ({
+ *   id: "c1", object: "chat.completion.chunk" as const, created: 1, model: "gpt-4",
+ *   choices: [{ index: 0, delta, finish_reason }],
+ * });
+ * from([
+ *   chunk({ role: "assistant", content: "" }),
+ *   chunk({ content: "Let me check." }),
+ *   chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: "" } }] }),
+ *   chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+ *   chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
+ *   chunk({}, "tool_calls"),
+ * ]).pipe(accumulateMessage(), last()).subscribe((snapshot) => console.log(JSON.stringify(snapshot.choices[0])));
+ * // {"index":0,"message":{"role":"assistant","content":"Let me check.","tool_calls":[{"id":"call_1","type":"function",
+ * //   "function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls","logprobs":null}
+ * ```
+ */
+export function accumulateMessage(): OperatorFunction<ChatCompletionChunk, ChatCompletionSnapshot> {
+  return (source) =>
+    defer(() => {
+      // Per subscription: the latest snapshot, and for each choice the wire `index` of each tool call by
+      // position, which the snapshot (shaped like openai's) has no field for.
+      let snapshot = EMPTY_SNAPSHOT;
+      const toolIndexes = new Map<number, number[]>();
+      return source.pipe(
+        map((chunk) => {
+          snapshot = applyChunk(snapshot, chunk, toolIndexes);
+          return snapshot;
+        }),
+      );
+    });
+}
+
+function applyChunk(previous: ChatCompletionSnapshot, chunk: ChatCompletionChunk, toolIndexes: Map<number, number[]>): ChatCompletionSnapshot {
+  let choices = previous.choices;
+  for (const wire of choicesOf(chunk)) {
+    const index = typeof wire.index === "number" ? wire.index : 0;
+    let position = choices.findIndex((choice) => choice.index >= index);
+    if (position < 0) position = choices.length;
+    const existing = choices[position]?.index === index ? choices[position] : undefined;
+    let indexes = toolIndexes.get(index);
+    if (indexes === undefined) toolIndexes.set(index, (indexes = []));
+    const merged = applyChoice(existing ?? emptyChoice(index), wire, indexes);
+    if (merged === existing) continue;
+    if (choices === previous.choices) choices = choices.slice();
+    if (existing === undefined) choices.splice(position, 0, merged);
+    else choices[position] = merged;
+  }
+
+  const id = nonEmpty(chunk.id) ?? previous.id;
+  const model = nonEmpty(chunk.model) ?? previous.model;
+  const created = typeof chunk.created === "number" && chunk.created !== 0 ? chunk.created : previous.created;
+  const fingerprint = nonEmpty(chunk.system_fingerprint) ?? previous.system_fingerprint;
+  const provider = ("provider" in chunk ? nonEmpty(chunk.provider) : undefined) ?? previous.provider;
+  const usage = isObject(chunk.usage) ? chunk.usage : previous.usage;
+  if (
+    choices === previous.choices &&
+    id === previous.id &&
+    model === previous.model &&
+    created === previous.created &&
+    fingerprint === previous.system_fingerprint &&
+    provider === previous.provider &&
+    usage === previous.usage
+  ) {
+    return previous;
+  }
+  return Object.freeze({
+    id,
+    created,
+    model,
+    choices: frozen(choices),
+    ...(fingerprint === undefined ? {} : { system_fingerprint: fingerprint }),
+    ...(provider === undefined ? {} : { provider }),
+    ...(usage === undefined ? {} : { usage }),
+  });
+}
+
+function emptyChoice(index: number): ChoiceSnapshot {
+  return { index, message: EMPTY_MESSAGE, finish_reason: null, logprobs: null };
+}
+
+function applyChoice(previous: ChoiceSnapshot, wire: WireChoice, toolIndexes: number[]): ChoiceSnapshot {
+  const message = wire.delta ? applyDelta(previous.message, wire.delta, toolIndexes) : previous.message;
+  const finishReason = wire.finish_reason ?? previous.finish_reason;
+  const logprobs = wire.logprobs ? appendLogprobs(previous.logprobs, wire.logprobs) : previous.logprobs;
+  if (message === previous.message && finishReason === previous.finish_reason && logprobs === previous.logprobs) {
+    return previous;
+  }
+  return Object.freeze({ index: previous.index, message, finish_reason: finishReason, logprobs });
+}
+
+function applyDelta(previous: MessageSnapshot, delta: ChatCompletionChunk.Choice.Delta, toolIndexes: number[]): MessageSnapshot {
+  const role = nonEmpty(delta.role) === undefined ? undefined : delta.role;
+  const content = nonEmpty(delta.content);
+  const refusal = nonEmpty(delta.refusal);
+  const reasoning = reasoningOf(delta);
+  const toolCalls = Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0 ? delta.tool_calls : undefined;
+  const functionCall = isObject(delta.function_call) ? delta.function_call : undefined;
+  if (
+    (role === undefined || role === previous.role) &&
+    content === undefined &&
+    refusal === undefined &&
+    reasoning === undefined &&
+    toolCalls === undefined &&
+    functionCall === undefined
+  ) {
+    return previous;
+  }
+  const next: MessageSnapshot = { ...previous };
+  if (role !== undefined) next.role = role;
+  if (content !== undefined) next.content = (previous.content ?? "") + content;
+  if (refusal !== undefined) next.refusal = (previous.refusal ?? "") + refusal;
+  if (reasoning !== undefined) next.reasoning = (previous.reasoning ?? "") + reasoning;
+  if (toolCalls !== undefined) next.tool_calls = applyToolCalls(previous.tool_calls ?? [], toolCalls, toolIndexes);
+  if (functionCall !== undefined) {
+    // The deprecated single `function_call`, merged like a tool call's function.
+    const before = previous.function_call ?? {};
+    const name = nonEmpty(functionCall.name) ?? before.name;
+    const args = (before.arguments ?? "") + (nonEmpty(functionCall.arguments) ?? "");
+    next.function_call = Object.freeze({ ...(name === undefined ? {} : { name }), arguments: args });
+  }
+  return Object.freeze(next);
+}
+
+/** Tool-call deltas as they may arrive: Mistral sends whole calls without `index`. */
+type WireToolCall = Partial<ChatCompletionChunk.Choice.Delta.ToolCall>;
+
+function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly WireToolCall[], toolIndexes: number[]): ToolCallSnapshot[] {
+  const calls = previous.slice();
+  for (const delta of deltas) {
+    const position = positionOf(delta, calls, toolIndexes);
+    const before = calls[position] ?? EMPTY_TOOL_CALL;
+    calls[position] = applyToolCall(before, delta);
+  }
+  return frozen(calls);
+}
+
+/**
+ * Where a tool-call delta belongs in `calls`, inserting an empty call (kept in
+ * `index` order) when it starts a new one. `toolIndexes[i]` is the wire
+ * `index` of `calls[i]`.
+ */
+function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolIndexes: number[]): number {
+  let index = delta.index;
+  if (typeof index !== "number") {
+    // No index: the same id continues its call, a new id starts one, no id continues the last call.
+    const id = nonEmpty(delta.id);
+    const found = id === undefined ? calls.length - 1 : calls.findIndex((call) => call.id === id);
+    if (found >= 0) return found;
+    index = toolIndexes.length === 0 ? 0 : Math.max(...toolIndexes) + 1;
+  }
+  const known = toolIndexes.indexOf(index);
+  if (known >= 0) return known;
+  let position = toolIndexes.findIndex((other) => other > index);
+  if (position < 0) position = toolIndexes.length;
+  toolIndexes.splice(position, 0, index);
+  calls.splice(position, 0, EMPTY_TOOL_CALL);
+  return position;
+}
+
+function applyToolCall(previous: ToolCallSnapshot, delta: WireToolCall): ToolCallSnapshot {
+  const id = nonEmpty(delta.id) ?? previous.id;
+  const name = nonEmpty(delta.function?.name) ?? previous.function.name;
+  const args = nonEmpty(delta.function?.arguments);
+  if (id === previous.id && name === previous.function.name && args === undefined) return previous;
+  const fn = Object.freeze({ ...previous.function, name, arguments: previous.function.arguments + (args ?? "") });
+  return Object.freeze({ ...previous, id, function: fn });
+}
+
+type Logprobs = NonNullable<ChoiceSnapshot["logprobs"]>;
+
+/** Appends a chunk's token logprobs: a new array per chunk that carries some (copying references, not tokens). */
+function appendLogprobs(previous: Logprobs | null, wire: NonNullable<WireChoice["logprobs"]>): Logprobs {
+  const join = <T>(before: T[] | null | undefined, added: T[] | null | undefined): T[] | null => {
+    if (!added || added.length === 0) return before ?? null;
+    return frozen(before ? before.concat(added) : added.slice());
+  };
+  return Object.freeze({ content: join(previous?.content, wire.content), refusal: join(previous?.refusal, wire.refusal) });
+}
+
+/** Freezes `value` and returns it with its own type (`Object.freeze` would make arrays `readonly` in the types). */
+function frozen<T extends object>(value: T): T {
+  Object.freeze(value);
+  return value;
+}
+
+function isObject<T>(value: T): value is T & object {
+  return typeof value === "object" && value !== null;
+}

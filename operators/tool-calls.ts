@@ -1,0 +1,116 @@
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { type OperatorFunction, concat, defer, from, mergeMap } from "rxjs";
+import { type ToolCallSnapshot, accumulateMessage } from "./accumulate-message.js";
+import { choiceOption } from "./delta-fields.js";
+
+export interface ToolCallsOptions {
+  /** The `index` of the choice to read (for `n > 1`). Default `0`. */
+  choice?: number;
+}
+
+/** A complete tool call, its arguments parsed. */
+export interface CompletedToolCall {
+  /** Its position among the choice's tool calls (0 for the first). */
+  index: number;
+  /** The id to answer it with, in the `tool` message's `tool_call_id`. */
+  id: string;
+  type: "function";
+  /** The function's name. */
+  name: string;
+  /** The arguments, parsed from JSON (`{}` when the model sent none). Validate them before use. */
+  arguments: unknown;
+  /** The arguments as the model wrote them. */
+  rawArguments: string;
+}
+
+/** A tool call's arguments are not valid JSON. */
+export class ToolCallArgumentsError extends Error {
+  override readonly name = "ToolCallArgumentsError";
+  constructor(
+    /** The function's name. */
+    readonly toolName: string,
+    /** The tool call's id. */
+    readonly toolCallId: string,
+    /** The arguments as received. */
+    readonly rawArguments: string,
+    options?: { cause?: unknown },
+  ) {
+    const reason = options?.cause instanceof Error ? ` (${options.cause.message})` : "";
+    super(`The arguments of tool call "${toolName}" (${toolCallId || "no id"}) are not valid JSON${reason}: ${JSON.stringify(rawArguments)}`, options);
+  }
+}
+
+/**
+ * Emits each tool call of one choice once it is complete, with its arguments
+ * parsed as JSON.
+ *
+ * Assembles the chunks with `accumulateMessage()` (so a call sent whole and a
+ * call sent in fragments are the same) and emits a call as soon as nothing
+ * more can arrive for it: when a call with a higher index begins, when its
+ * choice gets a `finish_reason`, or when the source completes. You can start
+ * running the first tool while the model is still writing the second. Calls
+ * come out in index order, each once. Arguments the model left empty parse as
+ * `{}`; arguments that are not valid JSON error the stream with
+ * `ToolCallArgumentsError`, which names the tool and holds the raw text.
+ *
+ * ## Examples
+ * ```ts
+ * import { of } from "rxjs";
+ * import { toolCalls } from "g4f-rx/operators";
+ *
+ * const chunk = (delta: object, finish_reason: "tool_calls" | null = null) => ({
+ *   id: "c1", object: "chat.completion.chunk" as const, created: 0, model: "gpt-4",
+ *   choices: [{ index: 0, delta, finish_reason }],
+ * });
+ * of(
+ *   chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":' } }] }),
+ *   chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+ *   chunk({ tool_calls: [{ index: 1, id: "call_2", type: "function", function: { name: "time", arguments: "{}" } }] }),
+ *   chunk({}, "tool_calls"),
+ * ).pipe(toolCalls()).subscribe((call) => console.log(call.name, call.arguments));
+ * // weather { city: 'Oslo' }   (as soon as the call with index 1 begins)
+ * // time {}                    (when the choice finishes)
+ * ```
+ */
+export function toolCalls(options: ToolCallsOptions = {}): OperatorFunction<ChatCompletionChunk, CompletedToolCall> {
+  const choice = choiceOption("toolCalls", options.choice ?? 0);
+  return (source) =>
+    defer(() => {
+      let emitted = 0;
+      let latest: readonly ToolCallSnapshot[] = [];
+      // A generator, so the calls before one with invalid arguments are still delivered before the error.
+      function* complete(upTo: number): Generator<CompletedToolCall> {
+        for (; emitted < upTo; emitted += 1) {
+          const call = latest[emitted];
+          if (call !== undefined) yield parse(call, emitted);
+        }
+      }
+      return concat(
+        source.pipe(
+          accumulateMessage(),
+          mergeMap((snapshot) => {
+            const found = snapshot.choices.find((candidate) => candidate.index === choice);
+            latest = found?.message.tool_calls ?? [];
+            const finished = found?.finish_reason != null;
+            return from(complete(finished ? latest.length : latest.length - 1));
+          }),
+        ),
+        defer(() => from(complete(latest.length))),
+      );
+    });
+}
+
+function parse(call: ToolCallSnapshot, index: number): CompletedToolCall {
+  const raw = call.function.arguments;
+  let parsed: unknown;
+  if (raw.trim() === "") {
+    parsed = {};
+  } else {
+    try {
+      parsed = JSON.parse(raw);
+    } catch (cause) {
+      throw new ToolCallArgumentsError(call.function.name, call.id, raw, { cause });
+    }
+  }
+  return { index, id: call.id, type: "function", name: call.function.name, arguments: parsed, rawArguments: raw };
+}

@@ -1,0 +1,108 @@
+import { type Observable, catchError, map, of } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { InvalidJsonError, accumulate, partialJson } from "../../operators/index.js";
+import { marbles } from "../support/marbles.js";
+
+/** The error as a value, so a marble can show its class, message and text. */
+function described(error: unknown): Observable<{ name: string; message: string; text: string }> {
+  expect(error).toBeInstanceOf(InvalidJsonError);
+  const { name, message, text } = error instanceof InvalidJsonError ? error : new InvalidJsonError(String(error), "");
+  return of({ name, message, text });
+}
+
+describe("partialJson", () => {
+  it("emits the value parsed so far from the running text", marbles((m) => {
+    const source = m.cold("  a-b-c-d-|", { a: '{"name": "Ad', b: '{"name": "Ada", "langs": ["en"', c: '{"name": "Ada", "langs": ["en", "fr"]', d: '{"name": "Ada", "langs": ["en", "fr"]}' });
+    const subs = "           ^-------!";
+    const expected = m.cold("a-b-c---|", { a: { name: "Ad" }, b: { name: "Ada", langs: ["en"] }, c: { name: "Ada", langs: ["en", "fr"] } });
+    m.expect(source.pipe(partialJson())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions(subs);
+  }));
+
+  it("emits only when the value changed, and numbers only once complete", marbles((m) => {
+    const deltas = m.cold("  a-b-c-d-e-|", { a: "[", b: "1", c: "2", d: ", ", e: "3]" });
+    const subs = "           ^---------!";
+    const expected = m.cold("a-----d-e-|", { a: [], d: [12], e: [12, 3] });
+    m.expect(deltas.pipe(accumulate(), partialJson())).toBeObservable(expected);
+    m.expect(deltas).toHaveSubscriptions(subs);
+  }));
+
+  it("ignores a Markdown code fence around the JSON", marbles((m) => {
+    const deltas = m.cold("  a-b-c-d-|", { a: "``", b: '`json\n{"ok": tr', c: "ue}\n`", d: "``" });
+    const expected = m.cold("--x-----|", { x: { ok: true } });
+    m.expect(deltas.pipe(accumulate(), partialJson())).toBeObservable(expected);
+    m.expect(deltas).toHaveSubscriptions("^-------!");
+  }));
+
+  it("errors when the text ends unfinished, and reads a lone top-level number", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: '{"n": 1', b: '{"n": 12' });
+    const number = m.cold("  a-|", { a: "42" });
+    m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
+      m.cold("a---(e|)", { a: {}, e: { name: "InvalidJsonError", text: '{"n": 12', message: 'The stream completed but its text is not valid JSON (Expected \',\' or \'}\' after property value in JSON at position 8): "{\\"n\\": 12"' } }),
+    );
+    m.expect(number.pipe(partialJson())).toBeObservable(m.cold("a-|", { a: 42 }));
+    m.expect(source).toHaveSubscriptions("^---!");
+    m.expect(number).toHaveSubscriptions("^-!");
+  }));
+
+  it("shows a number once a delimiter proves it complete", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: '{"n": 12', b: '{"n": 12}' });
+    m.expect(source.pipe(partialJson())).toBeObservable(m.cold("a-b-|", { a: {}, b: { n: 12 } }));
+    m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
+  it("errors at the end with InvalidJsonError when the text is not strictly valid JSON", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: '{"a": 1', b: '{"a": 1}}' });
+    m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
+      m.cold("a-b-(e|)", { a: {}, b: { a: 1 }, e: { name: "InvalidJsonError", text: '{"a": 1}}', message: 'The stream completed but its text is not valid JSON (Unexpected non-whitespace character after JSON at position 8): "{\\"a\\": 1}}"' } }),
+    );
+    m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
+  it("errors at once when the text cannot become JSON (the model answered in prose)", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: "Sure! Here", b: "Sure! Here is" });
+    m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
+      m.cold("(e|)", { e: { name: "InvalidJsonError", text: "Sure! Here", message: 'Received text that is not JSON: "Sure! Here"' } }),
+    );
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("errors on a source that completes without text", marbles((m) => {
+    const source = m.cold<string>("|");
+    m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
+      m.cold("(e|)", { e: { name: "InvalidJsonError", text: "", message: "The stream completed without any JSON text" } }),
+    );
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("never emits on a source that never emits", marbles((m) => {
+    const source = m.cold<string>("-");
+    m.expect(source.pipe(partialJson())).toBeObservable("-");
+    m.expect(source).toHaveSubscriptions("^");
+  }));
+
+  it("passes an error through without the final strict check", marbles((m) => {
+    const source = m.cold("  a-#", { a: '{"a": "x' }, new Error("boom"));
+    m.expect(source.pipe(partialJson())).toBeObservable(m.cold("a-#", { a: { a: "x" } }, new Error("boom")));
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("unsubscribes from the source when the subscriber leaves early", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: "[1,", b: "[1, 2,", c: "[1, 2, 3]" });
+    m.expect(source.pipe(partialJson()), "---!").toBeObservable(m.cold("a-b", { a: [1], b: [1, 2] }));
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("errors when a callback downstream of it throws", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: "[1,", b: "[1, 2," });
+    const failing = source.pipe(
+      partialJson(),
+      map((value) => {
+        if (Array.isArray(value) && value.length === 2) throw new Error("callback failed");
+        return value;
+      }),
+    );
+    m.expect(failing).toBeObservable(m.cold("a-#", { a: [1] }, new Error("callback failed")));
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+});
