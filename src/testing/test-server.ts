@@ -6,9 +6,10 @@ import { performance } from "node:perf_hooks";
  * One step of a scripted response body:
  * - a string or bytes: written as one piece (split further by `pieceSize`);
  * - `{ wait: ms }`: a pause (a stall, when long), cut short if the client leaves;
- * - `{ destroy: true }`: the socket is closed mid-body, without ending the response.
+ * - `{ destroy: true }`: the socket is closed mid-body, without ending the response;
+ * - a function: called when its turn comes, and what it returns is written (a frame carrying the time it was sent).
  */
-export type ReplyStep = string | Uint8Array | { wait: number } | { destroy: true };
+export type ReplyStep = string | Uint8Array | { wait: number } | { destroy: true } | (() => string | Uint8Array);
 
 /** What the server answers to one request. */
 export interface ScriptedReply {
@@ -67,6 +68,8 @@ export interface TestServerOptions {
   port?: number;
   /** Model ids listed by `GET /v1/models`. Default `["gpt-4"]`. */
   models?: readonly string[];
+  /** Keep every request in `requests`. Default true; false keeps none, for long soak runs. */
+  record?: boolean;
 }
 
 /**
@@ -87,7 +90,7 @@ export interface TestServerOptions {
  * ```
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const { port = 0, models = ["gpt-4"] } = options;
+  const { port = 0, models = ["gpt-4"], record: keep = true } = options;
   const requests: RecordedRequest[] = [];
   const queue: Reply[] = [];
   const waiters = new Map<number, Array<(request: RecordedRequest) => void>>();
@@ -122,9 +125,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       record.disconnected = !res.writableFinished;
       resolveClosed(record.closedAt);
     });
-    const index = requests.push(record) - 1;
-    for (const wake of waiters.get(index) ?? []) wake(record);
-    waiters.delete(index);
+    if (keep) {
+      const index = requests.push(record) - 1;
+      for (const wake of waiters.get(index) ?? []) wake(record);
+      waiters.delete(index);
+    }
 
     const path = record.path.split("?")[0] ?? "";
     if (record.method === "GET" && path.endsWith("/models")) {
@@ -162,8 +167,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     if (res.destroyed) return;
     res.writeHead(status, { "cache-control": "no-cache", ...headers });
     res.flushHeaders();
-    for (const step of body) {
+    for (const listed of body) {
       if (res.destroyed) return;
+      const step = typeof listed === "function" ? listed() : listed;
       if (typeof step === "string" || step instanceof Uint8Array) {
         const bytes = typeof step === "string" ? Buffer.from(step, "utf8") : step;
         if (pieceSize === undefined) {

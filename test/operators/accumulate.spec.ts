@@ -1,5 +1,5 @@
 import { map } from "rxjs";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { accumulate } from "../../operators/index.js";
 import { marbles } from "../support/marbles.js";
 
@@ -63,4 +63,18 @@ describe("accumulate", () => {
     m.expect(failing).toBeObservable(m.cold("x-#", { x: "1" }, new Error("too long")));
     m.expect(source).toHaveSubscriptions("^-!");
   }));
+});
+
+describe("accumulate on long answers", () => {
+  it("emits exactly the concatenation, across the points where it flattens the text", async () => {
+    const { from, lastValueFrom, toArray } = await import("rxjs");
+    const deltas = Array.from({ length: 40_000 }, (_, i) => ` w${i}`);
+    const texts = await lastValueFrom(from(deltas).pipe(accumulate(), toArray()));
+    expect(texts).toHaveLength(40_000);
+    // Every emitted text kept by the array must stay as it was, also after later flattening.
+    for (const i of [0, 1, 4_095, 4_096, 4_097, 19_999, 39_998, 39_999]) {
+      expect(texts[i]).toBe(deltas.slice(0, i + 1).join(""));
+    }
+    expect(texts.every((text, i) => text.length === (texts[i - 1]?.length ?? 0) + deltas[i]!.length)).toBe(true);
+  });
 });

@@ -1,0 +1,135 @@
+import { map } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { smooth } from "../../operators/index.js";
+import { marbles } from "../support/marbles.js";
+
+describe("smooth", () => {
+  it("re-cuts deltas into words and paces them delayMs apart", marbles((m) => {
+    const source = m.cold("  a-b----c|", { a: "Hel", b: "lo there fr", c: "iend!" });
+    const expected = m.cold("--x-y---(z|)", { x: "Hello ", y: "there ", z: "friend!" });
+    m.expect(source.pipe(smooth({ chunking: "word", delayMs: 2 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-------!");
+  }));
+
+  it("queues a burst and delays completion until the last piece is out", marbles((m) => {
+    const source = m.cold("  a|", { a: "one two three four" });
+    const expected = m.cold("w--x--y--(z|)", { w: "one ", x: "two ", y: "three ", z: "four" });
+    m.expect(source.pipe(smooth({ delayMs: 3 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^!");
+  }));
+
+  it("waits 10 ms between pieces by default", marbles((m) => {
+    const source = m.cold("  a|", { a: "one two" });
+    m.expect(source.pipe(smooth())).toBeObservable(m.cold("x 9ms (y|)", { x: "one ", y: "two" }));
+    m.expect(source).toHaveSubscriptions("^!");
+  }));
+
+  it("cuts lines, keeping the line breaks", marbles((m) => {
+    const source = m.cold("  a-b|", { a: "line one\nli", b: "ne two\n\nthree" });
+    const expected = m.cold("x-y(z|)", { x: "line one\n", y: "line two\n\n", z: "three" });
+    m.expect(source.pipe(smooth({ chunking: "line", delayMs: 0 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("cuts sentences by the Unicode rules: not at 3.14, and at 。 without a space", marbles((m) => {
+    const source = m.cold("  a-b-c---|", { a: "Pi is 3.", b: "14. How a", c: "re you? 今日は晴れ。明日は雨" });
+    const expected = m.cold("--x-(yz)(w|)", { x: "Pi is 3.14. ", y: "How are you? ", z: "今日は晴れ。", w: "明日は雨" });
+    m.expect(source.pipe(smooth({ chunking: "sentence", delayMs: 0 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-------!");
+  }));
+
+  it("cuts Chinese, which has no spaces, with an Intl.Segmenter, punctuation joining the word before it", marbles((m) => {
+    const segmenter = new Intl.Segmenter("zh", { granularity: "word" });
+    const source = m.cold("  a-----b---|", { a: "你好世界。今天", b: "天气很好" });
+    const expected = m.cold("(xy)--(zw)(v|)", { x: "你好", y: "世界。", z: "今天", w: "天气", v: "很好" });
+    m.expect(source.pipe(smooth({ chunking: segmenter, delayMs: 0 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^---------!");
+  }));
+
+  it("keeps spaces and punctuation with the word before them with a word Segmenter", marbles((m) => {
+    const segmenter = new Intl.Segmenter("en", { granularity: "word" });
+    const source = m.cold("  a---|", { a: " Hello, world! Bye" });
+    const expected = m.cold("(xy)(z|)", { x: " Hello, ", y: "world! ", z: "Bye" });
+    m.expect(source.pipe(smooth({ chunking: segmenter, delayMs: 0 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
+  it("ends a piece where each match of a RegExp ends, and ignores empty matches", marbles((m) => {
+    const source = m.cold("  a-b|", { a: "red, gre", b: "en, blue" });
+    const expected = m.cold("x-y(z|)", { x: "red, ", y: "green, ", z: "blue" });
+    m.expect(source.pipe(smooth({ chunking: /,\s*/g, delayMs: 0 }))).toBeObservable(expected);
+    const empty = m.cold("   a|", { a: "abc" });
+    m.expect(empty.pipe(smooth({ chunking: /x*/, delayMs: 0 }))).toBeObservable(m.cold("-(z|)", { z: "abc" }));
+    m.expect(source).toHaveSubscriptions("^--!");
+    m.expect(empty).toHaveSubscriptions("^!");
+  }));
+
+  it("passes an error on after the waiting pieces and the rest", marbles((m) => {
+    const failure = new Error("boom");
+    const source = m.cold("  a-#", { a: "one two thr" }, failure);
+    const expected = m.cold("x--y--(z#)", { x: "one ", y: "two ", z: "thr" }, failure);
+    m.expect(source.pipe(smooth({ delayMs: 3 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("completes without values on an empty source", marbles((m) => {
+    const source = m.cold<string>("  |");
+    m.expect(source.pipe(smooth())).toBeObservable("|");
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("never emits on a source that never emits, holding a piece that could still grow", marbles((m) => {
+    const source = m.cold("  a-", { a: "unfinished" });
+    m.expect(source.pipe(smooth())).toBeObservable("-");
+    m.expect(source).toHaveSubscriptions("^");
+  }));
+
+  it("stops pacing and unsubscribes when the subscriber leaves early", marbles((m) => {
+    const source = m.cold("  a-----|", { a: "one two three " });
+    const unsub = "          ----!";
+    m.expect(source.pipe(smooth({ delayMs: 3 })), unsub).toBeObservable(m.cold("x--y-", { x: "one ", y: "two " }));
+    m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
+  it("keeps the buffer of each subscription apart", marbles((m) => {
+    const source = m.cold("  a-b|", { a: "one tw", b: "o" });
+    const smoothed = source.pipe(smooth({ delayMs: 0 }));
+    m.expect(smoothed).toBeObservable(m.cold("x--(y|)", { x: "one ", y: "two" }));
+    m.expect(smoothed).toBeObservable(m.cold("x--(y|)", { x: "one ", y: "two" }));
+    m.expect(source).toHaveSubscriptions(["^--!", "^--!"]);
+  }));
+
+  it("errors when the segmenter throws", marbles((m) => {
+    const failure = new Error("segmenter failed");
+    class FailingSegmenter extends Intl.Segmenter {
+      override segment(): Intl.Segments {
+        throw failure;
+      }
+    }
+    const source = m.cold("  a-b|", { a: "one", b: "two" });
+    m.expect(source.pipe(smooth({ chunking: new FailingSegmenter() }))).toBeObservable(m.cold("#", {}, failure));
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("errors when a callback downstream of it throws", marbles((m) => {
+    const failure = new Error("callback failed");
+    const source = m.cold("  a-|", { a: "one two three" });
+    const failing = source.pipe(
+      smooth({ delayMs: 1 }),
+      map((piece) => {
+        if (piece === "two ") throw failure;
+        return piece;
+      }),
+    );
+    m.expect(failing).toBeObservable(m.cold("x#", { x: "one " }, failure));
+    m.expect(source).toHaveSubscriptions("^!");
+  }));
+
+  it("rejects nonsense options before anything subscribes", () => {
+    expect(() => smooth({ delayMs: -1 })).toThrow(TypeError);
+    expect(() => smooth({ delayMs: Number.POSITIVE_INFINITY })).toThrow(/delayMs/);
+    expect(() => {
+      Reflect.apply(smooth, undefined, [{ chunking: "paragraph" }]);
+    }).toThrow(/chunking must be/);
+  });
+});
