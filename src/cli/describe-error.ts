@@ -1,0 +1,77 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+import { type ResolvedEndpoint, chatCompletionsURL } from "../endpoints.js";
+import { IncompleteStreamError, StreamErrorFrameError } from "../errors.js";
+
+/** What the user needs to know about a failed request: the URL tried, what went wrong, what to do. */
+export function describeError(error: unknown, resolved: ResolvedEndpoint): string {
+  const url = chatCompletionsURL(resolved.baseURL);
+
+  if (error instanceof APIConnectionTimeoutError) {
+    return `The request to ${url} timed out.`;
+  }
+  if (error instanceof APIConnectionError) {
+    const reason = connectionReason(error);
+    const server = resolved.endpoint;
+    const lines = [`Could not connect to ${url}${reason === undefined ? "" : ` (${reason})`}.`];
+    if (server?.startHint !== undefined) {
+      lines.push(`Is ${server.title} running? To use it, ${server.startHint}.`);
+    } else {
+      lines.push("Check that the server is running and the URL is right.");
+    }
+    lines.push("Or choose another endpoint: --endpoint NAME (see --help) or --base-url URL.");
+    return lines.join("\n");
+  }
+  if (error instanceof StreamErrorFrameError) {
+    return `${url} sent an error in the stream: ${error.message}`;
+  }
+  // `instanceof` narrows to APIError<any>: read the status as what it may really be.
+  const status: unknown = error instanceof APIError ? error.status : undefined;
+  if (error instanceof APIError && typeof status === "number") {
+    const lines = [`${url} answered HTTP ${status}: ${serverMessage(error.error, error.message, status)}`];
+    if (status === 401 || status === 403) {
+      const variable = resolved.apiKeyVariable;
+      lines.push(`Check the API key (--api-key${variable === undefined ? "" : ` or ${variable}`}).`);
+    } else if (status === 404) {
+      lines.push(`Check the model (--model ${resolved.model}) and the base URL (${resolved.baseURL}).`);
+    }
+    return lines.join("\n");
+  }
+  if (error instanceof IncompleteStreamError) {
+    return `The answer from ${url} was cut off: ${error.message}`;
+  }
+  if (error instanceof Error) {
+    return `${url}: ${error.message}`;
+  }
+  return `${url}: ${String(error)}`;
+}
+
+/** The server's own words: the `message` of its JSON error body, else the body's text, else the SDK's message. */
+function serverMessage(body: unknown, sdkMessage: string, status: number): string {
+  if (typeof body === "object" && body !== null && "message" in body && typeof body.message === "string") {
+    return oneLine(body.message);
+  }
+  // The SDK's message starts with the status; the line already says it.
+  const text = sdkMessage.replace(new RegExp(`^${status}\\s*`), "");
+  return text === "" || text === "status code (no body)" ? "(no message)" : oneLine(text);
+}
+
+/** The system's reason for a failed connection, like "ECONNREFUSED" or "getaddrinfo ENOTFOUND example.invalid". */
+function connectionReason(error: APIConnectionError): string | undefined {
+  let cause: unknown = error.cause;
+  let reason: string | undefined;
+  // fetch wraps the socket error: APIConnectionError → TypeError("fetch failed") → Error { code }.
+  for (let depth = 0; depth < 5 && typeof cause === "object" && cause !== null; depth += 1) {
+    if ("code" in cause && typeof cause.code === "string") {
+      reason = "message" in cause && typeof cause.message === "string" && cause.message.includes(cause.code) ? cause.message : cause.code;
+    }
+    cause = "cause" in cause ? cause.cause : undefined;
+  }
+  return reason;
+}
+
+const LONGEST_MESSAGE = 500;
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > LONGEST_MESSAGE ? `${flat.slice(0, LONGEST_MESSAGE)}…` : flat;
+}

@@ -1,0 +1,31 @@
+import type { Readable, Writable } from "node:stream";
+import type { Environment } from "../endpoints.js";
+import type { TerminalWritable } from "./terminal.js";
+
+/** Why the command was told to stop early. */
+export type StopReason =
+  /** Ctrl-C. */
+  | "SIGINT"
+  | "SIGTERM"
+  /** The reader of stdout went away (`| head -c 5`). */
+  | "EPIPE"
+  /** Writing to stdout failed for another reason. */
+  | "output-error";
+
+/** The early stop: `signal` aborts once, and `reason` says why. */
+export interface Stop {
+  readonly signal: AbortSignal;
+  readonly reason: StopReason | undefined;
+}
+
+/** Everything the command touches, so that it can run against other streams than the process's. */
+export interface CliIo {
+  /** The arguments, without `node` and the script. */
+  readonly args: readonly string[];
+  readonly env: Environment;
+  readonly stdin: Readable & { readonly isTTY?: boolean | undefined };
+  readonly stdout: Writable & { readonly columns?: number | undefined };
+  readonly stderr: Writable & TerminalWritable;
+  readonly stop: Stop;
+  readonly version: string;
+}

@@ -1,0 +1,55 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+import { describe, expect, it } from "vitest";
+import { IncompleteStreamError, StreamErrorFrameError, resolveEndpoint } from "g4f-rx";
+import { describeError } from "../../src/cli/describe-error.js";
+
+const g4f = resolveEndpoint({}, {});
+const custom = resolveEndpoint({ baseURL: "http://127.0.0.1:9/v1" }, {});
+
+/** A connection error as the openai client makes it from a refused fetch. */
+function refused(): APIConnectionError {
+  const socketError = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1337"), { code: "ECONNREFUSED" });
+  return new APIConnectionError({ cause: new TypeError("fetch failed", { cause: socketError }) });
+}
+
+describe("describeError", () => {
+  it("names the URL of an unreachable GPT4Free server and how to start it or choose another endpoint", () => {
+    expect(describeError(refused(), g4f)).toBe(
+      [
+        "Could not connect to http://localhost:1337/v1/chat/completions (connect ECONNREFUSED 127.0.0.1:1337).",
+        'Is GPT4Free\'s local API running? To use it, start it with `g4f api` (pip install -U "g4f[api]") or `docker run -p 1337:1337 hlohaus789/g4f`.',
+        "Or choose another endpoint: --endpoint NAME (see --help) or --base-url URL.",
+      ].join("\n"),
+    );
+  });
+
+  it("gives a general hint for an unreachable custom URL", () => {
+    expect(describeError(refused(), custom)).toContain("Check that the server is running and the URL is right.");
+  });
+
+  it("says a timeout is a timeout", () => {
+    expect(describeError(new APIConnectionTimeoutError(), g4f)).toBe("The request to http://localhost:1337/v1/chat/completions timed out.");
+  });
+
+  it("names the status and the server's message of an HTTP error, with a hint for 401 and 404", () => {
+    const unauthorized = APIError.generate(401, { error: { message: "Invalid API key" } }, undefined, new Headers());
+    expect(describeError(unauthorized, custom)).toBe(
+      "http://127.0.0.1:9/v1/chat/completions answered HTTP 401: Invalid API key\nCheck the API key (--api-key or OPENAI_API_KEY).",
+    );
+    const notFound = APIError.generate(404, undefined, "<html>Not   Found</html>", new Headers());
+    expect(describeError(notFound, g4f)).toBe(
+      "http://localhost:1337/v1/chat/completions answered HTTP 404: <html>Not Found</html>\nCheck the model (--model gpt-4) and the base URL (http://localhost:1337/v1).",
+    );
+    const empty = APIError.generate(502, undefined, undefined, new Headers());
+    expect(describeError(empty, g4f)).toBe("http://localhost:1337/v1/chat/completions answered HTTP 502: (no message)");
+  });
+
+  it("quotes an error sent inside the stream", () => {
+    const frame = new StreamErrorFrameError({ message: "quota" }, "quota", '{"error":{"message":"quota"}}');
+    expect(describeError(frame, g4f)).toBe("http://localhost:1337/v1/chat/completions sent an error in the stream: quota");
+  });
+
+  it("says a truncated answer was cut off", () => {
+    expect(describeError(new IncompleteStreamError("no [DONE]", 2), g4f)).toBe("The answer from http://localhost:1337/v1/chat/completions was cut off: no [DONE]");
+  });
+});

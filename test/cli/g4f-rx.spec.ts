@@ -1,0 +1,301 @@
+import { readFileSync } from "node:fs";
+import type { ChatCompletion } from "openai/resources/chat/completions";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { assertFreshBuild, closedPort, runCli, startCli } from "./run-cli.js";
+
+// These tests run the BUILT command (dist/bin/g4f-rx.js) as a real process. `npm test` builds first;
+// `assertFreshBuild` fails the suite with a clear message when the build is missing or older than the sources.
+
+let server: TestServer;
+/** The environment that points the command at the test server, and nothing else. */
+let env: Record<string, string>;
+
+beforeAll(() => assertFreshBuild());
+
+beforeEach(async () => {
+  server = await startTestServer();
+  env = { OPENAI_BASE_URL: server.baseURL };
+});
+
+afterEach(async () => {
+  await server.close();
+});
+
+const hello = (): ReturnType<typeof streamReply> => streamReply(textChunks(["Hello", " there!"]));
+
+/** The body of the `index`th request the server received. */
+function bodyOf(index: number): unknown {
+  const request = server.requests[index];
+  if (request === undefined) throw new Error(`the server received no request #${index}`);
+  return request.body;
+}
+
+describe("g4f-rx: the prompt", () => {
+  it("reads the prompt from stdin and streams the answer to stdout, ending with a newline", async () => {
+    server.reply(hello());
+    const result = await runCli([], { env, stdin: "Say hello there!\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n", stderr: "" });
+    expect(server.requests).toHaveLength(1);
+    expect(bodyOf(0)).toEqual({ model: "gpt-4", messages: [{ role: "user", content: "Say hello there!" }], stream: true });
+    // A custom base URL without OPENAI_API_KEY sends no key at all.
+    expect(server.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it("takes the prompt from the arguments, joined by spaces", async () => {
+    server.reply(hello());
+    const result = await runCli(["Say", "hello", "42"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n", stderr: "" });
+    expect(bodyOf(0)).toMatchObject({ messages: [{ role: "user", content: "Say hello 42" }] });
+  });
+
+  it("sends the arguments, a blank line, then stdin when both are given", async () => {
+    server.reply(hello());
+    const result = await runCli(["Summarize:"], { env, stdin: "line one\nline two\n\n" });
+    expect(result.code).toBe(0);
+    expect(bodyOf(0)).toMatchObject({ messages: [{ role: "user", content: "Summarize:\n\nline one\nline two" }] });
+  });
+
+  it("exits 2 with a usage message and sends nothing when there is no prompt", async () => {
+    server.setDefaultReply(hello());
+    const empty = await runCli([], { env });
+    expect(empty.code).toBe(2);
+    expect(empty.stdout).toBe("");
+    expect(empty.stderr).toContain("no prompt");
+    const blank = await runCli([], { env, stdin: " \n\t\n" });
+    expect(blank.code).toBe(2);
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("g4f-rx: options", () => {
+  it("sends --model, --system, --temperature and --max-tokens in the request body", async () => {
+    server.reply(hello());
+    const args = ["--model", "m-1", "--system", "Be brief.", "--temperature", "0.25", "--max-tokens", "42", "Hi"];
+    const result = await runCli(args, { env });
+    expect(result.code).toBe(0);
+    expect(bodyOf(0)).toEqual({
+      model: "m-1",
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "Hi" },
+      ],
+      temperature: 0.25,
+      max_tokens: 42,
+      stream: true,
+    });
+  });
+
+  it("accepts the short forms -m, -s and -t", async () => {
+    server.reply(hello());
+    const result = await runCli(["-m", "m-2", "-s", "Terse.", "-t", "0", "Hi"], { env });
+    expect(result.code).toBe(0);
+    expect(bodyOf(0)).toMatchObject({ model: "m-2", temperature: 0, messages: [{ role: "system", content: "Terse." }, { role: "user", content: "Hi" }] });
+  });
+
+  it("rejects an unknown flag or a value out of range with exit 2 and no request", async () => {
+    server.setDefaultReply(hello());
+    const unknown = await runCli(["--colour", "Hi"], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown argument: colour");
+    const hot = await runCli(["--temperature", "3", "Hi"], { env });
+    expect(hot.code).toBe(2);
+    expect(hot.stderr).toContain("--temperature must be between 0 and 2");
+    const endpoint = await runCli(["--endpoint", "nowhere", "Hi"], { env });
+    expect(endpoint.code).toBe(2);
+    expect(endpoint.stderr).toContain('Unknown endpoint "nowhere"');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("lets a flag win over the environment, and the environment over the default", async () => {
+    server.setDefaultReply(hello());
+    const unreachable = `http://127.0.0.1:${await closedPort()}/v1`;
+
+    // Environment over default: model, base URL and key all come from the environment.
+    await runCli(["Hi"], { env: { ...env, G4F_RX_MODEL: "env-model", OPENAI_API_KEY: "env-key" } });
+    expect(bodyOf(0)).toMatchObject({ model: "env-model" });
+    expect(server.requests[0]?.headers.authorization).toBe("Bearer env-key");
+
+    // Flag over environment: the environment points at a dead port, the flags at the server.
+    const flagged = await runCli(["--base-url", server.baseURL, "--model", "flag-model", "--api-key", "flag-key", "Hi"], {
+      env: { OPENAI_BASE_URL: unreachable, G4F_RX_MODEL: "env-model", OPENAI_API_KEY: "env-key" },
+    });
+    expect(flagged.code).toBe(0);
+    expect(bodyOf(1)).toMatchObject({ model: "flag-model" });
+    expect(server.requests[1]?.headers.authorization).toBe("Bearer flag-key");
+  });
+
+  it("uses a named endpoint's own key variable and default model, and never another provider's key", async () => {
+    server.setDefaultReply(hello());
+    const missing = await runCli(["Hi"], { env: { G4F_RX_ENDPOINT: "groq", OPENAI_API_KEY: "an-openai-key" } });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("GROQ_API_KEY");
+    expect(server.requests).toHaveLength(0);
+
+    const result = await runCli(["--endpoint", "groq", "--base-url", server.baseURL, "Hi"], {
+      env: { GROQ_API_KEY: "groq-key", OPENAI_API_KEY: "an-openai-key" },
+    });
+    expect(result.code).toBe(0);
+    expect(bodyOf(0)).toMatchObject({ model: "llama-3.3-70b-versatile" });
+    expect(server.requests[0]?.headers.authorization).toBe("Bearer groq-key");
+  });
+});
+
+describe("g4f-rx: output modes", () => {
+  it("--json prints every chunk as one JSON line, equal to the chunk the server sent", async () => {
+    const chunks = textChunks(["Hello", " there!"]);
+    server.reply(streamReply(chunks));
+    const result = await runCli(["--json", "Hi"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout.endsWith("\n")).toBe(true);
+    const lines = result.stdout.trimEnd().split("\n").map((line): unknown => JSON.parse(line));
+    expect(lines).toEqual(chunks);
+  });
+
+  it("--no-stream sends one non-streaming request and prints the whole answer", async () => {
+    const completion: ChatCompletion = {
+      id: "chatcmpl-whole",
+      object: "chat.completion",
+      created: 1_700_000_000,
+      model: "gpt-4",
+      choices: [{ index: 0, message: { role: "assistant", content: "The whole answer.", refusal: null }, finish_reason: "stop", logprobs: null }],
+    };
+    const jsonReply = { headers: { "content-type": "application/json" }, body: [JSON.stringify(completion)] };
+    server.reply(jsonReply, jsonReply);
+
+    const text = await runCli(["--no-stream", "Hi"], { env });
+    expect(text).toMatchObject({ code: 0, stdout: "The whole answer.\n", stderr: "" });
+    expect(bodyOf(0)).toMatchObject({ stream: false });
+
+    const json = await runCli(["--no-stream", "--json", "Hi"], { env });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(completion);
+  });
+});
+
+describe("g4f-rx: errors", () => {
+  it("exits 1 on HTTP 401, naming the URL, the status and the server's message", async () => {
+    server.reply(errorReply(401, "Invalid API key provided"));
+    const result = await runCli(["Hi"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`${server.baseURL}/chat/completions answered HTTP 401: Invalid API key provided`);
+    expect(result.stderr).toContain("OPENAI_API_KEY");
+  });
+
+  it("exits 1 on HTTP 500 without retrying a local server", async () => {
+    server.reply(errorReply(500, "All providers failed"));
+    const result = await runCli(["Hi"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("HTTP 500: All providers failed");
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("--retries N passes request retries to the client", async () => {
+    server.reply(errorReply(503, "busy"), hello());
+    const result = await runCli(["--retries", "1", "Hi"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("keeps the text printed before an error frame, ends the line, and exits 1", async () => {
+    server.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }).slice(1), { then: [errorFrame("provider went away")] }));
+    const result = await runCli(["Hi"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("Hello there\n");
+    expect(result.stderr).toContain("sent an error in the stream: provider went away");
+    expect(result.stderr).toContain("partial answer");
+  });
+
+  it("keeps a truncated answer and says on stderr that it is incomplete (IncompleteStreamError)", async () => {
+    server.reply(streamReply(textChunks(["Hello", " the"], { finishReason: null }), { done: false }));
+    const result = await runCli(["Hi"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("Hello the\n");
+    expect(result.stderr).toContain("was cut off");
+    expect(result.stderr).toContain("(9 characters) was kept; it is incomplete");
+  });
+
+  it("names the URL of an unreachable endpoint and how to start GPT4Free or choose another", async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/v1`;
+    const result = await runCli(["--endpoint", "g4f", "--base-url", url, "Hi"], { env: {} });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`Could not connect to ${url}/chat/completions (connect ECONNREFUSED`);
+    expect(result.stderr).toContain("g4f api");
+    expect(result.stderr).toContain("--endpoint NAME");
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe("g4f-rx: signals and pipes", () => {
+  const stalled = (): ReturnType<typeof streamReply> =>
+    streamReply(textChunks(["Hel", "lo"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] });
+
+  it("on SIGINT during a stall aborts the request, keeps the partial answer, ends the line and exits 130", async () => {
+    server.reply(stalled());
+    const cli = startCli(["Hi"], { env });
+    await cli.waitForStdout("Hello");
+    cli.child.kill("SIGINT");
+    const result = await cli.exited;
+    expect(result).toMatchObject({ code: 130, stdout: "Hello\n", stderr: "" });
+    const request = server.requests[0];
+    await request?.closed;
+    expect(request?.disconnected).toBe(true);
+  });
+
+  it("on SIGTERM does the same and exits 143", async () => {
+    server.reply(stalled());
+    const cli = startCli(["Hi"], { env });
+    await cli.waitForStdout("Hello");
+    cli.child.kill("SIGTERM");
+    const result = await cli.exited;
+    expect(result).toMatchObject({ code: 143, stdout: "Hello\n" });
+    await server.requests[0]?.closed;
+    expect(server.requests[0]?.disconnected).toBe(true);
+  });
+
+  it("on SIGINT while stdin is still open exits 130 without sending a request", async () => {
+    server.setDefaultReply(hello());
+    // 1 MiB does not fit in a pipe: once it is all written, the command is reading stdin, so its handlers are set.
+    const cli = startCli([], { env, stdin: "x".repeat(1 << 20), keepStdinOpen: true });
+    await cli.stdinWritten;
+    cli.child.kill("SIGINT");
+    const result = await cli.exited;
+    expect(result).toMatchObject({ code: 130, stdout: "", stderr: "" });
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("ends the request and exits 0 quietly when stdout is closed early (| head -c 5)", async () => {
+    const pieces = Array.from({ length: 500 }, (_, i) => `word${i} `);
+    server.reply(streamReply(textChunks(pieces), { delayMs: 5 }));
+    const cli = startCli(["Hi"], { env });
+    await cli.waitForStdout("word0");
+    cli.child.stdout.destroy();
+    const result = await cli.exited;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe("");
+    await server.requests[0]?.closed;
+    expect(server.requests[0]?.disconnected).toBe(true);
+  });
+});
+
+describe("g4f-rx: --help and --version", () => {
+  it("--version prints the package version", async () => {
+    const manifest: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    const version = typeof manifest === "object" && manifest !== null && "version" in manifest ? manifest.version : undefined;
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const result = await runCli(["--version"]);
+    expect(result).toMatchObject({ code: 0, stdout: `${String(version)}\n`, stderr: "" });
+  });
+
+  it("--help lists every endpoint with its URL and key variable, and the exit codes", async () => {
+    const result = await runCli(["--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/g4f\s+http:\/\/localhost:1337\/v1\s+\(no key\)/);
+    expect(result.stdout).toMatch(/groq\s+https:\/\/api\.groq\.com\/openai\/v1\s+GROQ_API_KEY/);
+    for (const name of ["openai", "ollama", "lmstudio", "openrouter", "deepseek"]) expect(result.stdout).toContain(name);
+    for (const code of ["0", "1", "2", "130", "143"]) expect(result.stdout).toMatch(new RegExp(`^\\s+${code}\\s`, "m"));
+    expect(server.requests).toHaveLength(0);
+  });
+});

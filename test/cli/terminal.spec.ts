@@ -1,0 +1,48 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { startSpinner, styles, useColour } from "../../src/cli/terminal.js";
+
+describe("useColour", () => {
+  it("colours a terminal only, and never with NO_COLOR or TERM=dumb", () => {
+    expect(useColour({ isTTY: true }, {})).toBe(true);
+    expect(useColour({ isTTY: true }, { NO_COLOR: "" })).toBe(true);
+    expect(useColour({ isTTY: false }, {})).toBe(false);
+    expect(useColour({}, {})).toBe(false);
+    expect(useColour({ isTTY: true }, { NO_COLOR: "1" })).toBe(false);
+    expect(useColour({ isTTY: true }, { TERM: "dumb" })).toBe(false);
+  });
+});
+
+describe("styles", () => {
+  it("wraps text in ANSI colours only when colour is on", () => {
+    expect(styles(true).error("boom")).toBe("\u001b[31mboom\u001b[0m");
+    expect(styles(false).error("boom")).toBe("boom");
+    expect(styles(false).note("waiting")).toBe("waiting");
+  });
+});
+
+describe("startSpinner", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("draws nothing before its first interval, so a fast answer shows no spinner", () => {
+    const written: string[] = [];
+    const spinner = startSpinner({ write: (text: string) => written.push(text) }, "waiting", styles(false));
+    vi.advanceTimersByTime(50);
+    spinner.stop();
+    expect(written).toEqual([]);
+  });
+
+  it("turns every 80 ms on one line, and erases itself once when stopped", () => {
+    const written: string[] = [];
+    const spinner = startSpinner({ write: (text: string) => written.push(text) }, "waiting", styles(false));
+    vi.advanceTimersByTime(240);
+    spinner.stop();
+    spinner.stop();
+    vi.advanceTimersByTime(240);
+    expect(written).toEqual(["\r⠋ waiting", "\r⠙ waiting", "\r⠹ waiting", "\r\u001b[K"]);
+  });
+});
