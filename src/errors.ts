@@ -1,4 +1,4 @@
-import { APIError, OpenAIError } from "openai";
+import { APIError, OpenAIError } from "openai/core/error";
 
 /**
  * The body ended before the answer did: neither `data: [DONE]` nor a

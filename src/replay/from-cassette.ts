@@ -1,4 +1,4 @@
-import { APIError } from "openai";
+import { APIError } from "openai/core/error";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable, type SchedulerLike, asyncScheduler } from "rxjs";
 import { IncompleteStreamError } from "../errors.js";

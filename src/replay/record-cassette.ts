@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import { APIError } from "openai";
+import { APIError } from "openai/core/error";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, asyncScheduler } from "rxjs";
 import { StreamErrorFrameError } from "../errors.js";

@@ -1,0 +1,80 @@
+/**
+ * npm run bench: every contender in this one process, rounds interleaved,
+ * medians reported, ratios measured side by side. Not part of npm test.
+ */
+import { latency, soakCancelled, soakSequential } from "./loopback.js";
+import { memory } from "./memory.js";
+import { startup } from "./startup.js";
+import { throughput } from "./throughput.js";
+
+const quick = process.argv.includes("--quick");
+const fixed = (value: number, digits = 2): string => value.toFixed(digits);
+const verdict = (ok: boolean): string => (ok ? "met" : "MISSED");
+
+function table(title: string, header: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
+  console.log(`\n### ${title}\n`);
+  console.log(line(header));
+  console.log(`| ${widths.map((width) => "-".repeat(width)).join(" | ")} |`);
+  for (const row of rows) console.log(line(row));
+}
+
+if (typeof globalThis.gc !== "function") throw new Error("run with node --expose-gc (npm run bench does)");
+console.log(`g4f-rx benchmarks · Node ${process.version} · ${new Date().toISOString()}${quick ? " · quick" : ""}`);
+
+// 1. Throughput
+const chunks = quick ? 20_000 : 100_000;
+const decoded = await throughput(chunks, quick ? 3 : 7);
+const sdk = decoded.find((row) => row.name.startsWith("openai-node"))!.mChunksPerSecond;
+const floor = decoded.find((row) => row.name.startsWith("hand-written"))!.mChunksPerSecond;
+const ours = decoded[0]!.mChunksPerSecond;
+table(
+  `Throughput: ${chunks.toLocaleString("en")} chunks from a fetch stub in 16 KiB pieces (median of rounds)`,
+  ["contender", "M chunks/s", "× openai-node", "× floor"],
+  decoded.map((row) => [row.name, fixed(row.mChunksPerSecond, 3), fixed(row.mChunksPerSecond / sdk), fixed(row.mChunksPerSecond / floor)]),
+);
+console.log(`\ntarget ≥ 4× openai-node: ${verdict(ours / sdk >= 4)} (${fixed(ours / sdk)}×) · target ≥ 0.9× floor: ${verdict(ours / floor >= 0.9)} (${fixed(ours / floor)}×)`);
+
+// 2. Latency over loopback
+const single = await latency(1, quick ? 200 : 1_000, 2);
+const many = await latency(1_000, quick ? 5 : 20, 20);
+table(
+  "Latency over loopback: server write → subscriber, real openai client against the test server",
+  ["streams", "chunks measured", "p50 ms", "p99 ms", "target p99", "completed", "open subscriptions after", "TCP handles before → after"],
+  [
+    [String(single.streams), String(single.chunks), fixed(single.p50, 3), fixed(single.p99, 3), `≤ 1 ms: ${verdict(single.p99 <= 1)}`, String(single.completed), String(single.openSubscriptions), `${single.openSockets.before} → ${single.openSockets.after}`],
+    [String(many.streams), String(many.chunks), fixed(many.p50, 3), fixed(many.p99, 3), `≤ 20 ms: ${verdict(many.p99 <= 20)}`, String(many.completed), String(many.openSubscriptions), `${many.openSockets.before} → ${many.openSockets.after}`],
+  ],
+);
+
+// 3. Memory
+const answer = await memory(quick ? 200_000 : 1_000_000);
+table(
+  `Memory: accumulating a ${answer.chunks.toLocaleString("en")}-chunk answer (fromChatCompletion → extractDelta → accumulate)`,
+  ["answer MiB", "peak live heap MiB (after GC)", "× answer", "peak heapUsed MiB (with garbage)", "peak RSS MiB", "target ≤ 3× (live)"],
+  [[fixed(answer.answerMiB), fixed(answer.peakLiveMiB), fixed(answer.liveRatio), fixed(answer.peakHeapMiB), fixed(answer.peakRssMiB), verdict(answer.liveRatio <= 3)]],
+);
+
+// 4. Soak
+const sequential = await soakSequential(quick ? 1_000 : 10_000);
+const cancelled = await soakCancelled(quick ? 100 : 1_000);
+table(
+  "Soak: heap after GC and open TCP handles, first and last readings",
+  ["run", "reading at", "heap MiB", "TCP handles"],
+  [
+    ...sequential.map((r) => ["sequential streams", r.at.toLocaleString("en"), fixed(r.heapMiB), String(r.openSockets)]),
+    ...cancelled.readings.map((r) => ["cancelled mid-stream", r.at.toLocaleString("en"), fixed(r.heapMiB), String(r.openSockets)]),
+  ],
+);
+console.log(`\nserver saw the socket close for ${cancelled.serverSawClose} of ${quick ? 100 : 1_000} cancelled streams`);
+
+// 5. Start-up
+const started = await startup(quick ? 5 : 15, ["--replay", "examples/cassettes", "--replay-speed", "0"]);
+table(
+  "Start-up: replaying a short stream from a cassette vs bare Node (median of runs)",
+  ["command", "first byte ms", "exit ms", "first byte ×", "exit ×"],
+  started.map((row) => [row.name, fixed(row.firstByteMs, 1), fixed(row.exitMs, 1), fixed(row.firstByteRatio), fixed(row.exitRatio)]),
+);
+const cli = started[1]!;
+console.log(`\ntarget first byte ≤ 1.5× node: ${verdict(cli.firstByteRatio <= 1.5)} (${fixed(cli.firstByteRatio)}×)`);
