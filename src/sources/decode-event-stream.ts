@@ -1,7 +1,7 @@
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { IncompleteStreamError, InvalidEncodingError, MalformedChunkError, NotEventStreamError } from "../errors.js";
-import { meaningOfParsedFrame, parseFrameData } from "./frames.js";
+import { isPlainChunk, meaningOfParsedFrame, parseFrameData } from "./frames.js";
 
 /** How much of the body's start is kept to say what arrived when it is not an event stream. */
 const HEAD_LENGTH = 512;
@@ -34,16 +34,32 @@ export async function decodeEventStream(
   // A parser callback cannot reject our promise: it records the failure and the read loop throws it.
   let failure: Error | undefined;
 
+  const accept = (chunk: ChatCompletionChunk): void => {
+    chunks += 1;
+    if (!finished) {
+      for (const choice of chunk.choices) if (choice.finish_reason != null) finished = true;
+    }
+    emit(chunk);
+  };
+
   const onEvent = (event: EventSourceMessage): void => {
     if (failure !== undefined || done) return;
     const { data } = event;
-    if (event.event === undefined && data === "[DONE]") {
-      done = true;
-      return;
+    const name = event.event;
+    // Other named events (pings, provider extras) are not part of the answer.
+    if (name !== undefined && name !== "error" && name !== "message") return;
+    if (name !== "error") {
+      if (data === "[DONE]") {
+        done = true;
+        return;
+      }
+      if (data === "") return;
     }
-    if (data.trim() === "" && event.event !== "error") return;
     const parsed = parseFrameData(data);
-    if (!parsed.json && event.event !== "error") {
+    // The common frame, a chunk, takes the shortest path: this runs once per token.
+    if (parsed.json && name === undefined && isPlainChunk(parsed.value)) return accept(parsed.value);
+    if (!parsed.json && name !== "error") {
+      if (data.trim() === "") return;
       failure = atEnd
         ? new IncompleteStreamError(
             `The stream ended in the middle of a frame after ${chunks} chunks: ${JSON.stringify(data.slice(0, 200))}`,
@@ -52,22 +68,10 @@ export async function decodeEventStream(
         : new MalformedChunkError(data);
       return;
     }
-    const meaning = meaningOfParsedFrame(event.event, parsed.value, () => data);
-    switch (meaning.kind) {
-      case "chunk":
-        chunks += 1;
-        if (!finished) finished = meaning.chunk.choices.some((choice) => choice.finish_reason != null);
-        emit(meaning.chunk);
-        return;
-      case "done":
-        done = true;
-        return;
-      case "error":
-        failure = meaning.error;
-        return;
-      case "ignored":
-        return;
-    }
+    const meaning = meaningOfParsedFrame(name, parsed.value, () => data);
+    if (meaning.kind === "chunk") accept(meaning.chunk);
+    else if (meaning.kind === "done") done = true;
+    else if (meaning.kind === "error") failure = meaning.error;
   };
 
   const onError = (error: ParseError): void => {

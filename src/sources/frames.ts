@@ -44,6 +44,17 @@ function messageOf(value: unknown): string | undefined {
   return isObject(value) && typeof value.message === "string" ? value.message : undefined;
 }
 
+/** A chunk with no error field: the frame nearly every event is. */
+export function isPlainChunk(value: unknown): value is ChatCompletionChunk {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "choices" in value &&
+    Array.isArray(value.choices) &&
+    !("error" in value && value.error !== null && value.error !== undefined)
+  );
+}
+
 function isChunk(value: Record<string, unknown>): value is Record<string, unknown> & ChatCompletionChunk {
   return Array.isArray(value.choices);
 }
