@@ -2,8 +2,9 @@ import type { ServerResponse } from "node:http";
 import { Observable, type OperatorFunction, Subject, takeUntil } from "rxjs";
 
 export interface PipeToResponseOptions {
-  /** Status and headers to send when the response has not started. Default 200 with SSE headers. */
+  /** Status to send when the response has not started. Default 200. */
   status?: number;
+  /** Headers added to (or replacing) the SSE headers sent when the response has not started. */
   headers?: Record<string, string>;
   /**
    * Most bytes held for a client that is not reading. Past it the response
@@ -55,12 +56,17 @@ const SSE_HEADERS = {
  * ```
  */
 export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptions = {}): OperatorFunction<string, never> {
-  const { status = 200, headers = SSE_HEADERS, maxQueuedBytes = 1024 * 1024 } = options;
+  const { status = 200, headers = {}, maxQueuedBytes = 1024 * 1024 } = options;
   if (!(maxQueuedBytes > 0)) throw new TypeError(`pipeToResponse: maxQueuedBytes must be above 0, got ${String(maxQueuedBytes)}`);
   return (source) =>
     new Observable<never>((subscriber) => {
+      // The client may have left while the handler was still busy (reading the body, checking a key): then nobody reads.
+      if (res.destroyed || res.writableEnded) {
+        subscriber.complete();
+        return;
+      }
       if (!res.headersSent) {
-        res.writeHead(status, headers);
+        res.writeHead(status, { ...SSE_HEADERS, ...headers });
         res.flushHeaders();
       }
       let queue: string[] = [];
@@ -115,6 +121,9 @@ export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptio
         },
         error: (error: unknown) => {
           upstreamDone = true;
+          // Frames still waiting for 'drain' go out first; the writable buffers them.
+          if (queue.length > 0 && !res.destroyed) res.write(queue.join(""));
+          queue = [];
           finish();
           subscriber.error(error);
         },

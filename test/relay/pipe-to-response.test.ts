@@ -142,3 +142,38 @@ function open(url: string): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => httpRequest(url, resolve).on("error", reject).end());
 }
 
+
+describe("pipeToResponse edge cases", () => {
+  it("does not subscribe upstream when the client left before the handler got to it", async () => {
+    let subscribed = false;
+    const upstream$ = new Observable<string>(() => {
+      subscribed = true;
+    });
+    let outcome: Promise<unknown> = Promise.resolve();
+    const server = createServer((req, res) => {
+      // The handler is still busy (a body, a key check) when the client goes away.
+      req.socket.destroy();
+      outcome = new Promise((resolve) => setTimeout(() => upstream$.pipe(pipeToResponse(res)).subscribe({ complete: () => resolve("complete") }), 20));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await new Promise((resolve) => httpRequest(url).on("error", resolve).end());
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(await outcome).toBe("complete");
+    expect(subscribed).toBe(false);
+    await closeRelay({ url, server, outcomes: [] });
+  });
+
+  it("adds custom headers to the SSE headers instead of replacing them", async () => {
+    const server = createServer((_req, res) => {
+      range(0, 1).pipe(map(() => "data: x\n\n"), pipeToResponse(res, { headers: { "access-control-allow-origin": "*" } })).subscribe();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const response = await fetch(url);
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(await response.text()).toBe("data: x\n\n");
+    await closeRelay({ url, server, outcomes: [] });
+  });
+});

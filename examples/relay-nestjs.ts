@@ -1,0 +1,141 @@
+/**
+ * A NestJS relay: an `@Sse()` handler returns the Observable of an upstream
+ * answer (GPT4Free's API by default), and Nest streams it to the browser as
+ * Server-Sent Events in OpenAI's format, ending with `data: [DONE]`.
+ *
+ *   npx tsx examples/relay-nestjs.ts [--base-url URL] [--model NAME] [--port 3000] [--host 127.0.0.1]
+ *   curl -N 'localhost:3000/chat?q=Say%20hello%20there!'
+ *
+ * In a browser: `new EventSource("/chat?q=" + encodeURIComponent(prompt))`.
+ * The route is `GET /chat?q=…` because `@Sse()` routes are GET unless told
+ * otherwise, and `EventSource` can only send a GET. When the browser
+ * disconnects, Nest unsubscribes, which aborts the upstream request. An
+ * upstream failure reaches the browser as an `event: error` frame whose data
+ * is `{"error":{"message":…}}`.
+ *
+ * Nest's decorators are TypeScript's legacy ones (`experimentalDecorators` in
+ * tsconfig.json). Without `emitDecoratorMetadata`, which esbuild (tsx) does
+ * not support, Nest cannot inject by parameter type, so the controller asks
+ * for its options with an explicit `@Inject(RELAY_OPTIONS)`.
+ */
+import "reflect-metadata";
+import {
+  BadRequestException,
+  Controller,
+  type DynamicModule,
+  Inject,
+  type INestApplication,
+  type LogLevel,
+  Logger,
+  type MessageEvent,
+  Module,
+  Query,
+  Sse,
+} from "@nestjs/common";
+import { NestFactory } from "@nestjs/core";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import OpenAI from "openai";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { type Observable, type OperatorFunction, catchError, endWith, map, of, pipe } from "rxjs";
+import { fromChatCompletion } from "g4f-rx";
+
+export const DEFAULT_BASE_URL = "http://localhost:1337/v1";
+export const DEFAULT_MODEL = "gpt-4o-mini";
+
+/** The injection token of the relay's options. */
+export const RELAY_OPTIONS = Symbol("RELAY_OPTIONS");
+
+export interface RelayOptions {
+  /** The upstream endpoint's client. */
+  client: OpenAI;
+  /** The model asked upstream. Default `gpt-4o-mini`. */
+  model?: string;
+}
+
+/**
+ * Chunks as Nest `MessageEvent`s in OpenAI's format: each chunk as a data
+ * event, then `[DONE]`; an error becomes one `event: error` with the
+ * upstream's message, and the stream ends.
+ */
+export function toMessageEvents(onError?: (error: unknown) => void): OperatorFunction<ChatCompletionChunk, MessageEvent> {
+  return pipe(
+    map((chunk): MessageEvent => ({ data: chunk })),
+    endWith<MessageEvent>({ data: "[DONE]" }),
+    // Left to Nest, an error would reach the browser only as "Internal server error".
+    catchError((error: unknown) => {
+      onError?.(error);
+      const message = error instanceof Error ? error.message : String(error);
+      return of<MessageEvent>({ type: "error", data: { error: { message, type: "server_error" } } });
+    }),
+  );
+}
+
+@Controller()
+export class ChatController {
+  private readonly logger = new Logger(ChatController.name);
+
+  constructor(@Inject(RELAY_OPTIONS) private readonly options: RelayOptions) {}
+
+  /** `GET /chat?q=…`: the answer to the prompt `q`, as it streams. */
+  @Sse("chat")
+  chat(@Query("q") prompt: unknown): Observable<MessageEvent> {
+    // Thrown before the stream starts, this is answered as a plain 400 by Nest's exception filter.
+    if (typeof prompt !== "string" || prompt.trim() === "") throw new BadRequestException("Give a prompt: GET /chat?q=…");
+    const { client, model = DEFAULT_MODEL } = this.options;
+    return fromChatCompletion(client, { model, messages: [{ role: "user", content: prompt }] }).pipe(
+      toMessageEvents((error) => this.logger.error(`Upstream failed: ${error instanceof Error ? error.message : String(error)}`)),
+    );
+  }
+}
+
+@Module({})
+export class RelayModule {
+  /** The relay's module, with the upstream client and model to use. */
+  static forRoot(options: RelayOptions): DynamicModule {
+    return { module: RelayModule, controllers: [ChatController], providers: [{ provide: RELAY_OPTIONS, useValue: options }] };
+  }
+}
+
+export interface BootstrapOptions {
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Nest's log levels, or false for none. Default Nest's own. */
+  logger?: false | LogLevel[];
+}
+
+/** Creates the Nest app and starts listening; `app.getUrl()` says where. */
+export async function bootstrap(options: RelayOptions, { port = 3000, host = "127.0.0.1", logger }: BootstrapOptions = {}): Promise<INestApplication> {
+  const app = await NestFactory.create(RelayModule.forRoot(options), {
+    ...(logger === undefined ? {} : { logger }),
+    // Open streams would keep close() waiting; ending them also aborts their upstream requests.
+    forceCloseConnections: true,
+  });
+  app.enableShutdownHooks();
+  await app.listen(port, host);
+  return app;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      "base-url": { type: "string" },
+      model: { type: "string", default: DEFAULT_MODEL },
+      port: { type: "string", default: "3000" },
+      host: { type: "string", default: "127.0.0.1" },
+    },
+  });
+  const baseURL = values["base-url"] || process.env.OPENAI_BASE_URL || DEFAULT_BASE_URL;
+  const client = new OpenAI({ baseURL, apiKey: process.env.OPENAI_API_KEY || "none" });
+  const app = await bootstrap({ client, model: values.model }, { port: Number(values.port), host: values.host });
+  process.stderr.write(`Relaying ${baseURL} (${values.model}) on ${await app.getUrl()}/chat?q=…\n`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

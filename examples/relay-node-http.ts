@@ -1,0 +1,180 @@
+/**
+ * A plain `node:http` relay: the browser asks this server, this server asks an
+ * OpenAI-compatible endpoint (GPT4Free's API by default) and relays the answer
+ * as it streams, in OpenAI's SSE format. The browser never sees a key, and any
+ * OpenAI client, or `fetch` with an SSE parser, can read the relay.
+ *
+ *   npx tsx examples/relay-node-http.ts [--base-url URL] [--model NAME] [--port 8080] [--host 127.0.0.1]
+ *   curl -N localhost:8080/chat -H 'content-type: application/json' -d '{"prompt":"Say hello there!"}'
+ *   curl -N 'localhost:8080/chat?q=Say%20hello%20there!'
+ *
+ * The upstream is --base-url, else OPENAI_BASE_URL, else GPT4Free's API on
+ * http://localhost:1337/v1 (OPENAI_API_KEY is sent when set). When the browser
+ * disconnects, the upstream request is aborted at once; an upstream failure
+ * reaches the browser as a `data: {"error":{"message":…}}` frame.
+ */
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import OpenAI from "openai";
+import { tap } from "rxjs";
+import { fromChatCompletion, pipeToResponse, toServerSentEvents } from "g4f-rx";
+
+export const DEFAULT_BASE_URL = "http://localhost:1337/v1";
+export const DEFAULT_MODEL = "gpt-4o-mini";
+
+export interface RelayServerOptions {
+  /** The model asked upstream. Default `gpt-4o-mini`. */
+  model?: string;
+  /** Largest request body accepted, in bytes; a larger one gets a 413. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Bytes held for a browser that stops reading before it is cut off (see `pipeToResponse`). Default 1 MiB. */
+  maxQueuedBytes?: number;
+  /**
+   * Told about each relay that failed: an upstream error (the browser gets it
+   * too, as an error frame) or a browser cut off for not reading. Default:
+   * one line on stderr.
+   */
+  onError?: (error: unknown, request: IncomingMessage) => void;
+}
+
+/**
+ * An HTTP server (not yet listening) that answers `POST /chat` with a JSON
+ * body `{"prompt": "…"}` (or the prompt as plain text), and `GET /chat?q=…`
+ * for `EventSource`, by streaming `client`'s answer as Server-Sent Events.
+ */
+export function createRelayServer(client: OpenAI, options: RelayServerOptions = {}): Server {
+  const { model = DEFAULT_MODEL, maxBodyBytes = 64 * 1024, maxQueuedBytes, onError = logError } = options;
+
+  const relay = (prompt: string, req: IncomingMessage, res: ServerResponse): void => {
+    fromChatCompletion(client, { model, messages: [{ role: "user", content: prompt }] })
+      .pipe(
+        // toServerSentEvents turns an error into a frame for the browser; the server's log hears of it here.
+        tap({ error: (error: unknown) => onError(error, req) }),
+        toServerSentEvents(),
+        pipeToResponse(res, maxQueuedBytes === undefined ? {} : { maxQueuedBytes }),
+      )
+      .subscribe({ error: (error: unknown) => onError(error, req) });
+  };
+
+  return createServer((req, res) => {
+    readPrompt(req, maxBodyBytes).then(
+      (prompt) => {
+        // The browser may have left while its body was read: then nobody would read the answer.
+        if (res.destroyed) return;
+        relay(prompt, req, res);
+      },
+      (error: unknown) => {
+        if (error instanceof RelayRequestError) sendError(res, error);
+        else res.destroy();
+      },
+    );
+  });
+}
+
+/** A request the relay refuses, with the HTTP status to answer. */
+class RelayRequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const USAGE = 'Send POST /chat with {"prompt": "…"}, or GET /chat?q=…';
+
+async function readPrompt(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
+  const url = new URL(req.url ?? "/", "http://relay.invalid");
+  if (url.pathname !== "/chat") throw new RelayRequestError(404, `Nothing at ${url.pathname}. ${USAGE}`);
+  let prompt: string;
+  if (req.method === "GET") {
+    prompt = url.searchParams.get("q") ?? "";
+  } else if (req.method === "POST") {
+    const body = await readBody(req, maxBodyBytes);
+    prompt = isJson(req) ? promptFromJson(body) : body;
+  } else {
+    throw new RelayRequestError(405, `${req.method ?? "?"} is not supported. ${USAGE}`, { allow: "GET, POST" });
+  }
+  if (prompt.trim() === "") throw new RelayRequestError(400, `The prompt is empty. ${USAGE}`);
+  return prompt;
+}
+
+function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const pieces: Buffer[] = [];
+    let length = 0;
+    // Without setEncoding(), a request's data events carry Buffers.
+    const onData = (piece: Buffer): void => {
+      length += piece.length;
+      if (length <= maxBodyBytes) {
+        pieces.push(piece);
+        return;
+      }
+      req.off("data", onData);
+      // The rest of the body is not read, so the connection cannot serve another request.
+      reject(new RelayRequestError(413, `The request body is larger than ${maxBodyBytes} bytes`, { connection: "close" }));
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(pieces).toString("utf8")));
+    req.once("error", reject);
+  });
+}
+
+function isJson(req: IncomingMessage): boolean {
+  return /^application\/([\w.+-]+\+)?json\b/i.test(req.headers["content-type"] ?? "");
+}
+
+function promptFromJson(body: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new RelayRequestError(400, `The body is not JSON. ${USAGE}`);
+  }
+  const prompt: unknown = typeof value === "object" && value !== null ? Reflect.get(value, "prompt") : undefined;
+  if (typeof prompt !== "string") throw new RelayRequestError(400, `The body has no "prompt" string. ${USAGE}`);
+  return prompt;
+}
+
+/** Answers in OpenAI's error format, so OpenAI clients report the message. */
+function sendError(res: ServerResponse, error: RelayRequestError): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify({ error: { message: error.message, type: "invalid_request_error" } });
+  res.writeHead(error.status, { ...error.headers, "content-type": "application/json" }).end(body);
+}
+
+function logError(error: unknown, request: IncomingMessage): void {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  process.stderr.write(`relay ${request.method ?? "?"} ${request.url ?? "?"} failed: ${message}\n`);
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      "base-url": { type: "string" },
+      model: { type: "string", default: DEFAULT_MODEL },
+      port: { type: "string", default: "8080" },
+      host: { type: "string", default: "127.0.0.1" },
+    },
+  });
+  const baseURL = values["base-url"] || process.env.OPENAI_BASE_URL || DEFAULT_BASE_URL;
+  const client = new OpenAI({ baseURL, apiKey: process.env.OPENAI_API_KEY || "none" });
+  const server = createRelayServer(client, { model: values.model });
+  server.listen(Number(values.port), values.host, () => {
+    // The bound address, not the flag: --port 0 picks a free port.
+    const address = server.address();
+    const where = typeof address === "object" && address !== null ? `${address.address}:${address.port}` : String(address);
+    process.stderr.write(`Relaying ${baseURL} (${values.model}) on http://${where}/chat\n`);
+  });
+  const stop = (): void => {
+    server.close();
+    // Open streams would keep close() waiting; ending them also aborts their upstream requests.
+    server.closeAllConnections();
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
