@@ -1,5 +1,7 @@
 import { APIError, AuthenticationError } from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { fileURLToPath } from "node:url";
+import { take } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { type Cassette, CassetteError, IncompleteStreamError, StreamErrorFrameError, extractDelta, fromCassette } from "g4f-rx";
 import { textChunks } from "g4f-rx/testing";
@@ -71,6 +73,11 @@ describe("fromCassette in virtual time", () => {
     fromCassette(new URL(import.meta.url).pathname).subscribe({ error: (error: unknown) => (caught = error) });
     expect(caught).toBeInstanceOf(CassetteError);
   });
+
+  it("replays a shipped cassette file with its recorded timing, as the README shows", marbles((m) => {
+    const file = fileURLToPath(new URL("../../examples/cassettes/say-hello-there.cassette.jsonl", import.meta.url));
+    m.expect(fromCassette(file).pipe(extractDelta(), take(2))).toBeObservable("612ms a 40ms (b|)", { a: "Hello", b: " there" });
+  }));
 
   it("rejects a speed that is not above 0 before anything subscribes", () => {
     expect(() => fromCassette(recorded, { speed: 0 })).toThrow(TypeError);
