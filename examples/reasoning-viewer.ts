@@ -12,22 +12,12 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
-import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { type Observable, lastValueFrom, map, merge, reduce, share, tap } from "rxjs";
-import { type TextWritable, type ThinkingPart, extractDelta, extractReasoning, fromChatCompletion, splitThinking } from "g4f-rx";
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { lastValueFrom, reduce, tap } from "rxjs";
+import { type TextWritable, type ThinkingPart, fromChatCompletion, thinkingParts } from "g4f-rx";
 
 const DIM = "\u001b[2m";
 const UNDIM = "\u001b[22m";
-
-/** Every part of the answer in order, reasoning from either wire field or from `<think>` tags. */
-export function thinkingParts(chunks: Observable<ChatCompletionChunk>): Observable<ThinkingPart> {
-  const shared = chunks.pipe(share());
-  // Both branches read the same chunk in turn, so the parts keep the order of the stream.
-  return merge(
-    shared.pipe(extractReasoning(), map((text): ThinkingPart => ({ kind: "reasoning", text }))),
-    shared.pipe(extractDelta(), splitThinking()),
-  );
-}
 
 export interface ViewOptions {
   model: string;

@@ -1,39 +1,49 @@
-import { Console } from "node:console";
-import OpenAI from "openai";
-import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { type Observable, lastValueFrom, map } from "rxjs";
-import { type TextWritable, printTo } from "../../operators/index.js";
-import type { ResolvedEndpoint } from "../endpoints.js";
-import { completionText, printJsonLines, requestCompletion, settle, typewriter } from "../recipes/index.js";
-import { fromChatCompletion } from "../sources/index.js";
-import { describeError } from "./describe-error.js";
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { lastValueFrom } from "rxjs";
+import type { TextWritable } from "../../operators/index.js";
+import { settle } from "../recipes/index.js";
+import type { AnswerSource, RequestParams } from "./answer-source.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
-import { NO_SPINNER, type Styles, startSpinner } from "./terminal.js";
+import { answerPrinter, formatStats } from "./output.js";
+import { replayAnswer } from "./replay.js";
+import type { AnswerTarget } from "./targets.js";
+import { NO_SPINNER, type Spinner, type Styles, startSpinner } from "./terminal.js";
 
-/** Sends the request, prints the answer as `options` say, reports how it ended, and resolves with the exit code. */
-export async function ask(io: CliIo, options: CliOptions, resolved: ResolvedEndpoint, prompt: string, style: Styles): Promise<number> {
-  const client = new OpenAI({
-    baseURL: resolved.baseURL,
-    // The SDK insists on a key; without one, the header is removed below and none is sent.
-    apiKey: resolved.apiKey ?? "none",
-    defaultHeaders: resolved.apiKey === undefined ? { Authorization: null } : undefined,
-    // Not read from OPENAI_ORG_ID / OPENAI_PROJECT_ID: they belong to OpenAI, not to every endpoint.
-    organization: null,
-    project: null,
-    maxRetries: resolved.maxRetries,
-    // OPENAI_LOG output must not mix with the answer on stdout.
-    logger: new Console({ stdout: io.stderr, stderr: io.stderr }),
-  });
+/** Gets the answer (live or recorded), prints it as `options` say, reports how it ended, and resolves with the exit code. */
+export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, prompt: string, style: Styles): Promise<number> {
+  // Set once the source is known; notes during the stream (fallback switches) erase it first.
+  let spinner: Spinner = NO_SPINNER;
+  const note = (text: string): void => {
+    if (options.quiet) return;
+    spinner.stop();
+    io.stderr.write(`${style.note(`g4f-rx: ${text}`)}\n`);
+  };
 
-  const spinner =
-    io.stderr.isTTY === true && !options.quiet
-      ? startSpinner(io.stderr, `waiting for ${resolved.model} at ${resolved.baseURL}`, style)
-      : NO_SPINNER;
+  let source: AnswerSource;
+  let waitingFor: string;
+  if (target.kind === "replay") {
+    const replay = replayAnswer(target.path, { ...requestParams(options, prompt), model: target.model }, options);
+    if (replay.kind === "failed") {
+      io.stderr.write(`${style.error("g4f-rx:")} ${replay.message}\n`);
+      return replay.code;
+    }
+    note(`replaying a recorded answer from ${replay.file}; nothing is sent to any endpoint`);
+    source = replay.source;
+    waitingFor = `replaying ${replay.file}`;
+  } else {
+    const [primary] = target.endpoints;
+    // The openai client is loaded only here, on the live path.
+    const { liveAnswer } = await import("./live.js");
+    source = await liveAnswer(io, options, target.endpoints, { ...requestParams(options, prompt), model: primary.model }, note);
+    waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
+  }
+
+  if (io.stderr.isTTY === true && !options.quiet) spinner = startSpinner(io.stderr, waitingFor, style);
   let printedCharacters = 0;
   let lastCharacter = "";
-  const out: TextWritable = {
+  const answer: TextWritable = {
     write: (text: string) => {
       spinner.stop();
       if (text !== "") {
@@ -43,18 +53,28 @@ export async function ask(io: CliIo, options: CliOptions, resolved: ResolvedEndp
       return io.stdout.write(text);
     },
   };
+  const reasoning: TextWritable = {
+    write: (text: string) => {
+      spinner.stop();
+      return io.stderr.write(text);
+    },
+  };
+  const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(text) }, source.wholeJson);
 
-  const settled = await lastValueFrom(
-    answer(client, requestParams(options, resolved, prompt), options, out).pipe(settle<unknown>(undefined, { signal: io.stop.signal })),
-  );
+  const settled = await lastValueFrom(printer.print(source.chunks).pipe(settle<undefined>(undefined, { signal: io.stop.signal })));
   spinner.stop();
+  printer.finish();
 
   const reason = io.stop.reason;
   const readerGone = reason === "EPIPE" || reason === "output-error" || (settled.end === "error" && isBrokenPipe(settled.error));
   // The answer ends with a newline, also when it was cut short, so the shell prompt starts on its own line.
   if (!readerGone && printedCharacters > 0 && lastCharacter !== "\n") io.stdout.write("\n");
 
-  if (settled.end === "complete") return EXIT.success;
+  if (settled.end === "complete") {
+    // Asked for by name, so shown also with --quiet.
+    if (printer.stats !== undefined) io.stderr.write(`${style.note(`g4f-rx: ${formatStats(printer.stats)}`)}\n`);
+    return EXIT.success;
+  }
   if (reason === "output-error") {
     io.stderr.write(`${style.error("g4f-rx:")} could not write to stdout.\n`);
     return EXIT.failure;
@@ -62,7 +82,7 @@ export async function ask(io: CliIo, options: CliOptions, resolved: ResolvedEndp
   // A closed pipe is how `| head` says "enough": not an error.
   if (readerGone) return EXIT.success;
   if (settled.end === "aborted") return exitCodeFor(reason);
-  const lines = [describeError(settled.error, resolved)];
+  const lines = [source.describe(settled.error)];
   if (printedCharacters > 0) {
     lines.push(`The partial answer printed before the error (${printedCharacters} characters) was kept; it is incomplete.`);
   }
@@ -70,38 +90,17 @@ export async function ask(io: CliIo, options: CliOptions, resolved: ResolvedEndp
   return EXIT.failure;
 }
 
-/** The request: one streamed (or, with --no-stream, one whole) chat completion. */
-function requestParams(options: CliOptions, resolved: ResolvedEndpoint, prompt: string): Omit<ChatCompletionCreateParamsNonStreaming, "stream"> {
+/** The request without its model: one streamed (or, with --no-stream, one whole) chat completion. */
+function requestParams(options: CliOptions, prompt: string): Omit<RequestParams, "model"> {
   const messages: ChatCompletionMessageParam[] = [];
   if (options.system !== undefined && options.system !== "") messages.push({ role: "system", content: options.system });
   messages.push({ role: "user", content: prompt });
   return {
-    model: resolved.model,
     messages,
     ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
     // max_tokens rather than max_completion_tokens: every OpenAI-compatible server reads it.
     ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }),
   };
-}
-
-/** The pipeline for the output mode: text or JSON lines, streamed or whole. */
-function answer(
-  client: OpenAI,
-  params: Omit<ChatCompletionCreateParamsNonStreaming, "stream">,
-  options: CliOptions,
-  out: TextWritable,
-): Observable<unknown> {
-  if (options.stream) {
-    const chunks$ = fromChatCompletion(client, params);
-    return options.json ? chunks$.pipe(printJsonLines(out)) : chunks$.pipe(typewriter(out));
-  }
-  const completion$ = requestCompletion(client, params);
-  return options.json
-    ? completion$.pipe(printJsonLines(out))
-    : completion$.pipe(
-        map((completion) => completionText(completion)),
-        printTo(out),
-      );
 }
 
 function isBrokenPipe(error: unknown): boolean {

@@ -1,10 +1,16 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+// The error classes alone, not the client: the --replay path must not load the openai client (start-up time).
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
+import { PartialResponseError, StreamTimeoutError } from "../../operators/index.js";
 import { type ResolvedEndpoint, chatCompletionsURL } from "../endpoints.js";
 import { IncompleteStreamError, StreamErrorFrameError } from "../errors.js";
 
 /** What the user needs to know about a failed request: the URL tried, what went wrong, what to do. */
 export function describeError(error: unknown, resolved: ResolvedEndpoint): string {
   const url = chatCompletionsURL(resolved.baseURL);
+
+  // An answer that broke off after every fallback was tried: what broke it is what to explain.
+  if (error instanceof PartialResponseError) return describeError(error.cause, resolved);
+  if (error instanceof StreamTimeoutError) return `${url}: ${describeTimeout(error)}`;
 
   if (error instanceof APIConnectionTimeoutError) {
     return `The request to ${url} timed out.`;
@@ -43,6 +49,42 @@ export function describeError(error: unknown, resolved: ResolvedEndpoint): strin
     return `${url}: ${error.message}`;
   }
   return `${url}: ${String(error)}`;
+}
+
+/**
+ * The reason a request failed, in a few words for a one-line note such as
+ * "g4f at URL failed: HTTP 500: All providers failed; trying ollama at URL".
+ */
+export function shortReason(error: unknown): string {
+  if (error instanceof PartialResponseError) return shortReason(error.cause);
+  if (error instanceof StreamTimeoutError) return describeTimeout(error);
+  if (error instanceof APIConnectionTimeoutError) return "the request timed out";
+  if (error instanceof APIConnectionError) {
+    const reason = connectionReason(error);
+    return `could not connect${reason === undefined ? "" : ` (${reason})`}`;
+  }
+  if (error instanceof StreamErrorFrameError) return `error in the stream: ${oneLine(error.message)}`;
+  const status: unknown = error instanceof APIError ? error.status : undefined;
+  if (error instanceof APIError && typeof status === "number") return `HTTP ${status}: ${serverMessage(error.error, error.message, status)}`;
+  return oneLine(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * What went wrong while replaying a recording: the recorded error (an HTTP
+ * status, an error frame, a cut-off stream), or why the file cannot be read.
+ */
+export function describeReplayError(error: unknown, file: string): string {
+  const cause = error instanceof PartialResponseError ? error.cause : error;
+  if (cause instanceof StreamTimeoutError) return `The recording ${file}: ${describeTimeout(cause)}`;
+  if (cause instanceof IncompleteStreamError) return `The recording ${file} was cut off: ${cause.message}`;
+  if (cause instanceof StreamErrorFrameError || cause instanceof APIError) return `The recording ${file} holds an error: ${shortReason(cause)}`;
+  return `Replaying ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+}
+
+/** Which wait ran out and how much had arrived by then. */
+function describeTimeout(error: StreamTimeoutError): string {
+  if (error.phase === "first") return `no chunk arrived within ${error.limitMs} ms (the first-chunk timeout)`;
+  return `the stream stalled: no chunk for ${error.limitMs} ms (the idle timeout) after ${error.chunks} chunks and ${error.text.length} characters of text`;
 }
 
 /** The server's own words: the `message` of its JSON error body, else the body's text, else the SDK's message. */

@@ -1,9 +1,10 @@
-import { EndpointConfigError, type ResolvedEndpoint, resolveEndpoint } from "../endpoints.js";
+import { EndpointConfigError } from "../endpoints.js";
 import { ask } from "./ask.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
 import { composePrompt, readText } from "./prompt.js";
+import { type AnswerTarget, resolveTarget } from "./targets.js";
 import { styles, useColour } from "./terminal.js";
 
 /** Runs the command and resolves with its exit code; it never exits the process itself. */
@@ -13,6 +14,12 @@ export async function main(io: CliIo): Promise<number> {
     io.stderr.write(`${style.error("g4f-rx:")} ${message}\nRun g4f-rx --help for usage.\n`);
     return EXIT.usage;
   };
+
+  // `serve` is a command only as the first argument; a prompt that is just "serve" can come from stdin or after `--`.
+  if (io.args[0] === "serve") {
+    const { serve } = await import("./serve.js");
+    return serve(io, io.args.slice(1), style);
+  }
 
   let options: CliOptions;
   try {
@@ -27,12 +34,9 @@ export async function main(io: CliIo): Promise<number> {
     throw error;
   }
 
-  let resolved: ResolvedEndpoint;
+  let target: AnswerTarget;
   try {
-    resolved = resolveEndpoint(
-      { endpoint: options.endpoint, baseURL: options.baseURL, apiKey: options.apiKey, model: options.model, retries: options.retries },
-      io.env,
-    );
+    target = resolveTarget(options, io.env);
   } catch (error) {
     if (error instanceof EndpointConfigError) return usage(error.message);
     throw error;
@@ -46,5 +50,5 @@ export async function main(io: CliIo): Promise<number> {
     return usage('no prompt. Give it as arguments (g4f-rx "Say hello") or on stdin (echo "Say hello" | g4f-rx).');
   }
 
-  return ask(io, options, resolved, prompt, style);
+  return ask(io, options, target, prompt, style);
 }

@@ -1,7 +1,7 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { describe, expect, it } from "vitest";
-import { IncompleteStreamError, StreamErrorFrameError, resolveEndpoint } from "g4f-rx";
-import { describeError } from "../../src/cli/describe-error.js";
+import { IncompleteStreamError, PartialResponseError, StreamErrorFrameError, StreamTimeoutError, resolveEndpoint } from "g4f-rx";
+import { describeError, describeReplayError, shortReason } from "../../src/cli/describe-error.js";
 
 const g4f = resolveEndpoint({}, {});
 const custom = resolveEndpoint({ baseURL: "http://127.0.0.1:9/v1" }, {});
@@ -51,5 +51,36 @@ describe("describeError", () => {
 
   it("says a truncated answer was cut off", () => {
     expect(describeError(new IncompleteStreamError("no [DONE]", 2), g4f)).toBe("The answer from http://localhost:1337/v1/chat/completions was cut off: no [DONE]");
+  });
+
+  it("says which wait of a StreamTimeoutError ran out and how much text had arrived", () => {
+    const first = new StreamTimeoutError("first", 150, "", { meta: undefined, lastValue: null, seen: 0 });
+    expect(describeError(first, g4f)).toBe("http://localhost:1337/v1/chat/completions: no chunk arrived within 150 ms (the first-chunk timeout)");
+    const idle = new StreamTimeoutError("idle", 200, "Hello", { meta: undefined, lastValue: null, seen: 3 });
+    expect(describeError(idle, g4f)).toContain("no chunk for 200 ms (the idle timeout) after 3 chunks and 5 characters of text");
+  });
+
+  it("explains a PartialResponseError by its cause", () => {
+    const frame = new StreamErrorFrameError({ message: "quota" }, "quota", '{"error":{"message":"quota"}}');
+    expect(describeError(new PartialResponseError("Hel", frame), g4f)).toBe(describeError(frame, g4f));
+  });
+});
+
+describe("shortReason", () => {
+  it("says why in a few words, for the fallback notes", () => {
+    expect(shortReason(APIError.generate(500, { error: { message: "All providers failed" } }, undefined, new Headers()))).toBe("HTTP 500: All providers failed");
+    expect(shortReason(refused())).toBe("could not connect (connect ECONNREFUSED 127.0.0.1:1337)");
+    expect(shortReason(new StreamErrorFrameError({ message: "gone" }, "gone", "{}"))).toBe("error in the stream: gone");
+    expect(shortReason(new StreamTimeoutError("first", 10, "", { meta: undefined, lastValue: null, seen: 0 }))).toBe("no chunk arrived within 10 ms (the first-chunk timeout)");
+    expect(shortReason(new Error("a\n  b"))).toBe("a b");
+  });
+});
+
+describe("describeReplayError", () => {
+  it("names the recording and what it holds", () => {
+    expect(describeReplayError(APIError.generate(429, { error: { message: "slow down" } }, undefined, new Headers()), "x.cassette.jsonl")).toBe(
+      "The recording x.cassette.jsonl holds an error: HTTP 429: slow down",
+    );
+    expect(describeReplayError(new IncompleteStreamError("ends early", 2), "x.cassette.jsonl")).toBe("The recording x.cassette.jsonl was cut off: ends early");
   });
 });

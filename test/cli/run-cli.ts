@@ -35,6 +35,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   /** Written to stdin, which is then closed. Default: an empty, closed stdin. */
   stdin?: string;
+  /** The working directory. Default: the test's. */
+  cwd?: string;
   /** Leave stdin open after writing `stdin`, as a pipe whose writer has not finished. */
   keepStdinOpen?: boolean;
 }
@@ -58,6 +60,8 @@ export interface RunningCli {
   readonly stdinWritten: Promise<void>;
   /** Resolves once stdout contains `text`. */
   waitForStdout(text: string): Promise<void>;
+  /** Resolves with the match once stderr matches `pattern`. */
+  waitForStderr(pattern: RegExp): Promise<RegExpMatchArray>;
   /** Resolves when the process has exited and its pipes are drained. */
   readonly exited: Promise<CliResult>;
 }
@@ -67,17 +71,22 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Run
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? "", ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   let stdout = "";
   let stderr = "";
   const stdoutWaiters: Array<() => void> = [];
+  const stderrWaiters: Array<() => void> = [];
   child.stdout.setEncoding("utf8");
   child.stderr.setEncoding("utf8");
   child.stdout.on("data", (text: string) => {
     stdout += text;
     for (const wake of stdoutWaiters.splice(0)) wake();
   });
-  child.stderr.on("data", (text: string) => (stderr += text));
+  child.stderr.on("data", (text: string) => {
+    stderr += text;
+    for (const wake of stderrWaiters.splice(0)) wake();
+  });
   // A test may close stdout on purpose; the command's exit then tells what happened.
   child.stdout.on("error", () => undefined);
   child.stdin.on("error", () => undefined);
@@ -112,6 +121,21 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Run
             reject(new Error(`the command exited before printing ${JSON.stringify(text)}; stdout: ${JSON.stringify(stdout)}, stderr: ${stderr}`));
           } else {
             stdoutWaiters.push(check);
+          }
+        };
+        check();
+        void exited.then(check, check);
+      }),
+    waitForStderr: (pattern) =>
+      new Promise<RegExpMatchArray>((resolve, reject) => {
+        const check = (): void => {
+          const match = stderr.match(pattern);
+          if (match !== null) {
+            resolve(match);
+          } else if (closed) {
+            reject(new Error(`the command exited before stderr matched ${String(pattern)}; stderr: ${stderr}`));
+          } else {
+            stderrWaiters.push(check);
           }
         };
         check();

@@ -1,0 +1,78 @@
+import { statSync } from "node:fs";
+import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
+import { map } from "rxjs";
+import { assembleCompletion, completionChunk } from "../recipes/index.js";
+import { type Cassette, CassetteError, readCassette, readCassettes } from "../replay/cassette.js";
+import { fromCassette } from "../replay/from-cassette.js";
+import { matchCassette } from "../replay/match.js";
+import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
+import { describeReplayError } from "./describe-error.js";
+import { EXIT } from "./exit-codes.js";
+import type { CliOptions } from "./options.js";
+
+/** A recorded answer to replay, or why there is none (with the exit code). */
+export type ReplayAnswer =
+  | { readonly kind: "answer"; readonly file: string; readonly source: AnswerSource }
+  | { readonly kind: "failed"; readonly code: number; readonly message: string };
+
+/**
+ * The recorded answer to the request, from the cassettes in `path` (a
+ * directory of `*.cassette.jsonl` files, or one file), matched by
+ * `matchCassette`. Nothing touches the network, and the openai client is
+ * not loaded. Streams with the recorded timing divided by `--speed`; with
+ * `--no-stream`, the whole answer at once.
+ */
+export function replayAnswer(
+  path: string,
+  request: Omit<RequestParams, "model"> & { model: string | undefined },
+  options: Pick<CliOptions, "stream" | "speed" | "timeout" | "idleTimeout">,
+): ReplayAnswer {
+  let cassettes: Cassette[];
+  try {
+    cassettes = statSync(path).isDirectory() ? readCassettes(path) : [readCassette(path)];
+  } catch (error) {
+    if (error instanceof CassetteError) return { kind: "failed", code: EXIT.failure, message: error.message };
+    const reason = isErrno(error) && error.code === "ENOENT" ? "no such file or directory" : error instanceof Error ? error.message : String(error);
+    return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: ${reason}` };
+  }
+  if (cassettes.length === 0) {
+    return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: no cassettes (*.cassette.jsonl) in this directory` };
+  }
+
+  const match = matchCassette(cassettes, request);
+  if (match.cassette === undefined) {
+    const nearest = match.nearest.map((near) => `  ${near.file}: ${JSON.stringify(near.prompt)}${near.model === undefined ? "" : ` (${near.model})`}`);
+    return {
+      kind: "failed",
+      code: EXIT.failure,
+      message: [`No recording in ${path} answers this prompt. The nearest:`, ...nearest, "Record one with --record FILE against a live endpoint."].join("\n"),
+    };
+  }
+
+  const { cassette } = match;
+  const file = cassette.file ?? path;
+  const wholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
+  const chunks = options.stream
+    ? fromCassette(cassette, { speed: options.speed })
+    : fromCassette(cassette, { speed: Infinity }).pipe(
+        assembleCompletion(),
+        map((completion) => {
+          const chunk = completionChunk(completion);
+          wholes.set(chunk, completion);
+          return chunk;
+        }),
+      );
+  return {
+    kind: "answer",
+    file,
+    source: {
+      chunks: chunks.pipe(timeouts(options)),
+      wholeJson: (chunk) => wholes.get(chunk) ?? chunk,
+      describe: (error) => describeReplayError(error, file),
+    },
+  };
+}
+
+function isErrno(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && "code" in error;
+}

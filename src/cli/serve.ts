@@ -1,0 +1,73 @@
+import { statSync } from "node:fs";
+import { type Cassette, CassetteError, readCassettes } from "../replay/cassette.js";
+import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
+import { EXIT } from "./exit-codes.js";
+import type { CliIo } from "./io.js";
+import { type ParsedServeCommandLine, UsageError, parseServeCommandLine } from "./options.js";
+import type { Styles } from "./terminal.js";
+
+/**
+ * `g4f-rx serve`: an OpenAI-compatible server that answers from cassettes,
+ * until SIGINT or SIGTERM, which close it and exit 0. Says on stderr where it
+ * listens and logs every request with the cassette that answered it.
+ */
+export async function serve(io: CliIo, args: readonly string[], style: Styles): Promise<number> {
+  const fail = (code: number, message: string): number => {
+    io.stderr.write(`${style.error("g4f-rx serve:")} ${message}\n`);
+    return code;
+  };
+
+  let parsed: ParsedServeCommandLine;
+  try {
+    parsed = await parseServeCommandLine(args, io.version, io.stdout.columns ?? 80);
+  } catch (error) {
+    if (error instanceof UsageError) return fail(EXIT.usage, `${error.message}\nRun g4f-rx serve --help for usage.`);
+    throw error;
+  }
+  if (parsed.kind === "print") {
+    io.stdout.write(parsed.text);
+    return EXIT.success;
+  }
+  const { port, host, cassettes: directory, speed } = parsed.options;
+
+  let cassettes: Cassette[];
+  try {
+    if (!statSync(directory).isDirectory()) return fail(EXIT.usage, `--cassettes ${directory} is not a directory`);
+    cassettes = readCassettes(directory);
+  } catch (error) {
+    if (error instanceof CassetteError) return fail(EXIT.failure, error.message);
+    return fail(EXIT.usage, `--cassettes ${directory}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (cassettes.length === 0) {
+    return fail(EXIT.usage, `no cassettes (*.cassette.jsonl) in ${directory}. Record one with g4f-rx --record FILE "prompt", or use examples/cassettes.`);
+  }
+
+  let server: ReplayServer;
+  try {
+    server = await startReplayServer({
+      cassettes,
+      port,
+      host,
+      speed,
+      onRequest: ({ path, cassette, status }) => {
+        const answer = cassette === undefined ? "404, no cassette matches" : `${cassette.file ?? "(cassette)"}${status === 200 ? "" : ` (recorded HTTP ${status})`}`;
+        io.stderr.write(`${style.note("g4f-rx serve:")} POST ${path} → ${answer}\n`);
+      },
+    });
+  } catch (error) {
+    const code = error instanceof Error && "code" in error ? error.code : undefined;
+    if (code === "EADDRINUSE") return fail(EXIT.failure, `port ${port} on ${host} is in use (a GPT4Free server, or another serve?). Choose another with --port, or --port 0 for any free one.`);
+    return fail(EXIT.failure, `could not listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  const count = cassettes.length === 1 ? "1 cassette" : `${cassettes.length} cassettes`;
+  io.stderr.write(`g4f-rx serve: answering from ${count} in ${directory} at ${server.baseURL} (speed ${speed}). Ctrl-C stops.\n`);
+
+  await new Promise<void>((resolve) => {
+    if (io.stop.signal.aborted) resolve();
+    else io.stop.signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  await server.close();
+  io.stderr.write("g4f-rx serve: stopped.\n");
+  return EXIT.success;
+}

@@ -1,0 +1,316 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import OpenAI from "openai";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { lastValueFrom, toArray } from "rxjs";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { CONTINUE_INSTRUCTION, fromCassette, fromChatCompletion, readCassette } from "g4f-rx";
+import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { asChunk } from "../support/wire.js";
+import { assertFreshBuild, runCli, startCli } from "./run-cli.js";
+
+// The flags of issues 4, 5 and 6, tested on the BUILT command as a real process (see g4f-rx.spec.ts).
+
+const CASSETTES = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
+
+let server: TestServer;
+let env: Record<string, string>;
+let scratch: string;
+
+beforeAll(() => assertFreshBuild());
+
+beforeEach(async () => {
+  server = await startTestServer();
+  env = { OPENAI_BASE_URL: server.baseURL };
+  scratch = mkdtempSync(join(tmpdir(), "g4f-rx-cli-"));
+});
+
+afterEach(async () => {
+  await server.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const reasoningChunk = (fields: object, finish: string | null = null): ChatCompletionChunk =>
+  asChunk({ id: "r", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: fields, finish_reason: finish }] });
+
+/** A reply that sends part of an answer, then nothing more. */
+const stallAfter = (pieces: readonly string[]): ReturnType<typeof streamReply> =>
+  streamReply(textChunks(pieces, { finishReason: null }), { done: false, then: [{ wait: 30_000 }] });
+
+function messagesOf(target: TestServer, index: number): unknown {
+  const body = target.requests[index]?.body;
+  return typeof body === "object" && body !== null && "messages" in body ? body.messages : undefined;
+}
+
+describe("g4f-rx --show-reasoning", () => {
+  const reasoningReply = (): ReturnType<typeof streamReply> =>
+    streamReply([
+      reasoningChunk({ role: "assistant", content: null, reasoning_content: "" }),
+      reasoningChunk({ reasoning_content: "17 × 20 = 340," }),
+      reasoningChunk({ reasoning: " + 51 = 391." }),
+      reasoningChunk({ content: "391" }),
+      reasoningChunk({}, "stop"),
+    ]);
+
+  it("prints reasoning_content / reasoning deltas to stderr, ended by a newline, and the answer alone to stdout", async () => {
+    server.reply(reasoningReply());
+    const result = await runCli(["--show-reasoning", "What is 17 * 23?"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "391\n", stderr: "17 × 20 = 340, + 51 = 391.\n" });
+  });
+
+  it("splits <think>…</think> written in the text, and drops the blank line after it from the answer", async () => {
+    server.reply(streamReply(textChunks(["<thi", "nk>Hmm, three.</th", "ink>\n\nThere are 3."])));
+    const result = await runCli(["--show-reasoning", "Hi"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "There are 3.\n", stderr: "Hmm, three.\n" });
+  });
+
+  it("without the flag prints no reasoning and leaves <think> text as the model sent it", async () => {
+    server.reply(reasoningReply(), streamReply(textChunks(["<think>Hmm.</think>", "Three."])));
+    const deltas = await runCli(["Hi"], { env });
+    expect(deltas).toMatchObject({ code: 0, stdout: "391\n", stderr: "" });
+    const inline = await runCli(["Hi"], { env });
+    expect(inline).toMatchObject({ code: 0, stdout: "<think>Hmm.</think>Three.\n", stderr: "" });
+  });
+
+  it("with --json still prints every chunk as received, and nothing on stderr", async () => {
+    server.reply(reasoningReply());
+    const result = await runCli(["--json", "--show-reasoning", "Hi"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trimEnd().split("\n").map((line): unknown => JSON.parse(line))).toHaveLength(5);
+    expect(result.stdout).toContain('"reasoning_content":"17 × 20 = 340,"');
+  });
+});
+
+describe("g4f-rx --timeout and --idle-timeout", () => {
+  it("--timeout: no chunk in time exits 1, says which wait ran out, and the server sees the socket close", async () => {
+    server.reply({ headersAfterMs: 30_000 });
+    const result = await runCli(["--timeout", "150", "Hi"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("no chunk arrived within 150 ms (the first-chunk timeout)");
+    await server.requests[0]?.closed;
+    expect(server.requests[0]?.disconnected).toBe(true);
+  });
+
+  it("--idle-timeout: a stall mid-answer keeps the partial text, says how much arrived, exits 1, and aborts the request", async () => {
+    server.reply(stallAfter(["Hel", "lo"]));
+    const result = await runCli(["--timeout", "10000", "--idle-timeout", "150", "Hi"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("Hello\n");
+    expect(result.stderr).toContain("the stream stalled: no chunk for 150 ms (the idle timeout) after 3 chunks and 5 characters of text");
+    expect(result.stderr).toContain("(5 characters) was kept");
+    await server.requests[0]?.closed;
+    expect(server.requests[0]?.disconnected).toBe(true);
+  });
+
+  it("rejects a timeout that is not a positive number with exit 2 and no request", async () => {
+    const result = await runCli(["--timeout", "0", "Hi"], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--timeout must be a number of milliseconds above 0");
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("g4f-rx --fallback", () => {
+  let second: TestServer;
+  beforeEach(async () => {
+    second = await startTestServer();
+  });
+  afterEach(async () => {
+    await second.close();
+  });
+
+  it("moves on to NAME=URL when the first endpoint answers HTTP 500, and prints only the second answer", async () => {
+    server.reply(errorReply(500, "All providers failed"));
+    second.reply(streamReply(textChunks(["From", " Ollama."])));
+    const result = await runCli(["--fallback", `ollama=${second.baseURL}`, "Hi"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "From Ollama.\n" });
+    expect(result.stderr).toBe(`g4f-rx: ${server.baseURL} failed: HTTP 500: All providers failed; trying ollama at ${second.baseURL}\n`);
+    // The fallback is asked with its own default model and the same messages.
+    expect(second.requests[0]?.body).toMatchObject({ model: "llama3.2", messages: [{ role: "user", content: "Hi" }], stream: true });
+  });
+
+  it("moves on to a URL when the first stalls past --timeout, aborting the abandoned request", async () => {
+    server.reply({ headersAfterMs: 30_000 });
+    second.reply(streamReply(textChunks(["Second."])));
+    const result = await runCli(["--timeout", "150", "--fallback", second.baseURL, "-q", "Hi"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Second.\n", stderr: "" });
+    expect(second.requests).toHaveLength(1);
+    await server.requests[0]?.closed;
+    expect(server.requests[0]?.disconnected).toBe(true);
+  });
+
+  it("after content, asks the next endpoint to continue: the partial answer goes back as an assistant message", async () => {
+    server.reply(streamReply(textChunks(["Hello"], { finishReason: null }), { then: [errorFrame("provider went away")] }));
+    second.reply(streamReply(textChunks([" there!"])));
+    const result = await runCli(["--fallback", second.baseURL, "Hi"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(result.stderr).toContain("failed after 5 characters: error in the stream: provider went away; asking");
+    expect(messagesOf(second, 0)).toEqual([
+      { role: "user", content: "Hi" },
+      { role: "assistant", content: "Hello" },
+      { role: "user", content: CONTINUE_INSTRUCTION },
+    ]);
+  });
+
+  it("exits 1 naming the last endpoint when every one fails", async () => {
+    server.reply(errorReply(500, "first down"));
+    second.reply(errorReply(503, "second down"));
+    const result = await runCli(["--fallback", second.baseURL, "Hi"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${second.baseURL}/chat/completions answered HTTP 503: second down`);
+  });
+
+  it("is a usage error (exit 2, nothing sent) when a fallback endpoint's key is missing or its name unknown", async () => {
+    const keyless = await runCli(["--fallback", "groq", "Hi"], { env });
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toContain("GROQ_API_KEY");
+    const unknown = await runCli(["--fallback", "nowhere", "Hi"], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown endpoint "nowhere" (from --fallback)');
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("g4f-rx --smooth and --stats", () => {
+  it("--smooth word prints the whole answer, re-cut", async () => {
+    server.reply(streamReply(textChunks(["Hel", "lo the", "re, how a", "re you?"])));
+    const result = await runCli(["--smooth", "word", "Hi"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there, how are you?\n", stderr: "" });
+  });
+
+  it("--smooth rejects other values, and --json, with exit 2", async () => {
+    expect((await runCli(["--smooth", "letter", "Hi"], { env })).code).toBe(2);
+    const json = await runCli(["--smooth", "word", "--json", "Hi"], { env });
+    expect(json.code).toBe(2);
+    expect(json.stderr).toContain("use one of them");
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("--stats asks for usage and prints one line of statistics on stderr after the answer", async () => {
+    const chunks = [
+      ...textChunks(["Hello", " there!"]),
+      asChunk({ id: "u", object: "chat.completion.chunk", created: 1, model: "gpt-4", choices: [], usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } }),
+    ];
+    server.reply(streamReply(chunks));
+    const result = await runCli(["--stats", "Hi"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("Hello there!\n");
+    expect(result.stderr).toMatch(/^g4f-rx: first content after \d+ ms, \d+\.\d\d s in all, 5 chunks, 12 characters, (\d+ characters\/s, )?12 tokens \(9 prompt \+ 3 completion\)\n$/);
+    expect(server.requests[0]?.body).toMatchObject({ stream_options: { include_usage: true } });
+  });
+});
+
+describe("g4f-rx --record", () => {
+  it("records while streaming as usual; the cassette replays to the same chunks", async () => {
+    const chunks = textChunks(["Hello", " there!"]);
+    server.reply(streamReply(chunks, { delayMs: 5 }));
+    const file = join(scratch, "hello.cassette.jsonl");
+    const result = await runCli(["--record", file, "--model", "m-1", "Say hello"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(readCassette(file).request).toEqual({ model: "m-1", messages: [{ role: "user", content: "Say hello" }] });
+    expect(await lastValueFrom(fromCassette(file, { speed: Infinity }).pipe(toArray()))).toEqual(chunks);
+  });
+
+  it("the recording answers the same prompt with --replay", async () => {
+    server.reply(streamReply(textChunks(["Recorded."])));
+    const file = join(scratch, "r.cassette.jsonl");
+    expect((await runCli(["--record", file, "Again?"], { env })).code).toBe(0);
+    const replay = await runCli(["--replay", file, "--speed", "Infinity", "-q", "Again?"], { env: {} });
+    expect(replay).toMatchObject({ code: 0, stdout: "Recorded.\n", stderr: "" });
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("g4f-rx --replay", () => {
+  it('echo "Say hello there!" | g4f-rx --replay examples/cassettes streams the recorded answer and says it is a recording', async () => {
+    // No endpoint in the environment at all: nothing may be sent anywhere.
+    const result = await runCli(["--replay", CASSETTES], { env: {}, stdin: "Say hello there!\n" });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("Hello there! How can I help you today?\n");
+    expect(result.stderr).toContain("replaying a recorded answer from");
+    expect(result.stderr).toContain("say-hello-there.cassette.jsonl");
+  });
+
+  it("works with --json (the recorded chunks), --show-reasoning, --stats and --no-stream", async () => {
+    const recorded = await lastValueFrom(fromCassette(join(CASSETTES, "tell-me-a-joke.cassette.jsonl"), { speed: Infinity }).pipe(toArray()));
+    const json = await runCli(["--replay", CASSETTES, "--speed", "Infinity", "--json", "-q", "Tell me a joke."]);
+    expect(json.stdout.trimEnd().split("\n").map((line): unknown => JSON.parse(line))).toEqual(recorded);
+
+    const reasoning = await runCli(["--replay", CASSETTES, "--speed", "Infinity", "--show-reasoning", "--stats", "-q", "What is 17 * 23?"]);
+    expect(reasoning.code).toBe(0);
+    expect(reasoning.stdout).toBe("17 × 23 = **391**.\n");
+    expect(reasoning.stderr).toContain("340 + 51 = 391.\n");
+    expect(reasoning.stderr).toMatch(/g4f-rx: first content after \d+ ms, .*, 66 tokens \(14 prompt \+ 52 completion\)\n$/);
+
+    const whole = await runCli(["--replay", CASSETTES, "--no-stream", "-q", "Tell me a joke."]);
+    expect(whole).toMatchObject({ code: 0, stdout: "Why don't scientists trust atoms? Because they make up everything!\n", stderr: "" });
+  });
+
+  it("exits 1 listing the nearest cassettes when none answers the prompt", async () => {
+    const result = await runCli(["--replay", CASSETTES, "Tell me a jok"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/No recording in .* answers this prompt. The nearest:\n {2}tell-me-a-joke\.cassette\.jsonl: "Tell me a joke\."/);
+  });
+
+  it("exits 2 for a path that does not exist, and for --speed without --replay or not above 0", async () => {
+    expect((await runCli(["--replay", join(scratch, "missing"), "Hi"])).code).toBe(2);
+    expect((await runCli(["--speed", "2", "Hi"], { env })).code).toBe(2);
+    expect((await runCli(["--replay", CASSETTES, "--speed", "0", "Hi"])).code).toBe(2);
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("g4f-rx serve", () => {
+  it("serves the cassettes to the real openai client, logs each request, and exits 0 on SIGTERM", async () => {
+    const cli = startCli(["serve", "--port", "0", "--cassettes", CASSETTES, "--speed", "Infinity"]);
+    const [, baseURL] = await cli.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    expect(cli.stderr()).toContain("answering from 3 cassettes");
+    const client = new OpenAI({ baseURL, apiKey: "none", maxRetries: 0 });
+
+    const chunks = await lastValueFrom(
+      fromChatCompletion(client, { model: "gpt-4", messages: [{ role: "user", content: "Say hello there!" }] }).pipe(toArray()),
+    );
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("Hello there! How can I help you today?");
+    await cli.waitForStderr(/POST \/v1\/chat\/completions → .*say-hello-there\.cassette\.jsonl/);
+
+    await expect(client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "Unknown?" }] })).rejects.toMatchObject({ status: 404 });
+    await cli.waitForStderr(/→ 404, no cassette matches/);
+
+    cli.child.kill("SIGTERM");
+    const result = await cli.exited;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("stopped");
+  });
+
+  it("exits 2 with a clear message for a directory without cassettes", async () => {
+    const result = await runCli(["serve", "--port", "0", "--cassettes", scratch]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`no cassettes (*.cassette.jsonl) in ${scratch}`);
+  });
+
+  it("is a command only as the first argument: a prompt of just \"serve\" from stdin is asked", async () => {
+    server.reply(streamReply(textChunks(["Served."])));
+    const result = await runCli([], { env, stdin: "serve\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "Served.\n" });
+    expect(messagesOf(server, 0)).toEqual([{ role: "user", content: "serve" }]);
+  });
+});
+
+describe("g4f-rx --help for the new flags", () => {
+  it("lists every new flag and the serve command", async () => {
+    const result = await runCli(["--help"]);
+    expect(result.code).toBe(0);
+    for (const flag of ["--show-reasoning", "--timeout", "--idle-timeout", "--fallback", "--smooth", "--stats", "--record", "--replay", "--speed"]) {
+      expect(result.stdout).toMatch(new RegExp(`^\\s+${flag}\\s`, "m"));
+    }
+    expect(result.stdout).toContain("g4f-rx serve [--port 1337]");
+    const serve = await runCli(["serve", "--help"]);
+    expect(serve.code).toBe(0);
+    for (const flag of ["--port", "--host", "--cassettes", "--speed"]) expect(serve.stdout).toContain(flag);
+  });
+});

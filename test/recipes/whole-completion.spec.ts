@@ -1,0 +1,79 @@
+import type { ChatCompletion, ChatCompletionMessage } from "openai/resources/chat/completions";
+import { EMPTY, lastValueFrom, map, of } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { assembleCompletion, completionChunk, extractDelta, extractReasoning } from "g4f-rx";
+import { contentChunk } from "../support/chunks.js";
+import { asChunk } from "../support/wire.js";
+
+const completion: ChatCompletion = {
+  id: "chatcmpl-1",
+  object: "chat.completion",
+  created: 7,
+  model: "gpt-4",
+  usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+  choices: [
+    {
+      index: 0,
+      finish_reason: "tool_calls",
+      logprobs: null,
+      message: {
+        role: "assistant",
+        content: "Hi",
+        refusal: null,
+        tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: '{"a":1}' } }],
+      },
+    },
+  ],
+};
+
+describe("completionChunk", () => {
+  it("turns each message into a delta, with the usage", () => {
+    expect(completionChunk(completion)).toEqual({
+      id: "chatcmpl-1",
+      object: "chat.completion.chunk",
+      created: 7,
+      model: "gpt-4",
+      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      choices: [
+        {
+          index: 0,
+          finish_reason: "tool_calls",
+          logprobs: null,
+          delta: { role: "assistant", content: "Hi", refusal: null, tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: '{"a":1}' } }] },
+        },
+      ],
+    });
+  });
+
+  it("carries the message's reasoning, so extractReasoning reads it", async () => {
+    // DeepSeek's non-streaming answer carries the reasoning beside the content.
+    const message: ChatCompletionMessage & { reasoning_content: string } = { role: "assistant", content: "391", refusal: null, reasoning_content: "17 × 23" };
+    const withReasoning: ChatCompletion = { ...completion, choices: [{ index: 0, finish_reason: "stop", logprobs: null, message }] };
+    expect(await lastValueFrom(of(withReasoning).pipe(map(completionChunk), extractReasoning()))).toBe("17 × 23");
+    expect(await lastValueFrom(of(withReasoning).pipe(map(completionChunk), extractDelta()))).toBe("391");
+  });
+});
+
+describe("assembleCompletion", () => {
+  it("assembles a chunk stream into the completion a non-streaming request gives", async () => {
+    const chunks = [
+      contentChunk(""),
+      asChunk({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "gpt-4", choices: [{ index: 0, delta: { reasoning: "Hmm." }, finish_reason: null }] }),
+      contentChunk("Hel"),
+      contentChunk("lo", 0, "stop"),
+    ];
+    const whole = await lastValueFrom(of(...chunks).pipe(assembleCompletion()));
+    expect(whole).toEqual({
+      id: "chatcmpl-1",
+      object: "chat.completion",
+      created: 1,
+      model: "gpt-4",
+      choices: [{ index: 0, finish_reason: "stop", logprobs: null, message: { role: "assistant", content: "Hello", refusal: null, reasoning_content: "Hmm." } }],
+    });
+  });
+
+  it("gives an empty completion for an empty stream", async () => {
+    expect(await lastValueFrom(EMPTY.pipe(assembleCompletion()))).toMatchObject({ object: "chat.completion", choices: [] });
+  });
+});
+
