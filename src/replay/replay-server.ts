@@ -1,7 +1,9 @@
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { last, lastValueFrom, map } from "rxjs";
-import { accumulateMessage, serverSentEvent } from "../../operators/index.js";
+import type { ChatCompletion } from "openai/resources/chat/completions";
+import { lastValueFrom, map } from "rxjs";
+import { serverSentEvent } from "../../operators/index.js";
+import { assembleCompletion } from "../recipes/whole-completion.js";
 import { isObject } from "../sources/frames.js";
 import { pipeToResponse } from "../relay/pipe-to-response.js";
 import { type Cassette, readCassettes } from "./cassette.js";
@@ -111,21 +113,8 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
 }
 
 /** The non-streaming answer a cassette stands for: its chunks assembled into one `chat.completion`. */
-async function completionOf(cassette: Cassette): Promise<Record<string, unknown>> {
-  const snapshot = await lastValueFrom(fromCassette(cassette, { speed: Infinity }).pipe(accumulateMessage(), last()));
-  const { choices, ...rest } = snapshot;
-  return {
-    ...rest,
-    object: "chat.completion",
-    choices: choices.map(({ message, ...choice }) => ({
-      ...choice,
-      message: { role: message.role ?? "assistant", content: message.content ?? null, refusal: message.refusal ?? null, ...withoutNullish(message) },
-    })),
-  };
-}
-
-function withoutNullish(message: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(message).filter(([, value]) => value !== undefined && value !== null));
+function completionOf(cassette: Cassette): Promise<ChatCompletion> {
+  return lastValueFrom(fromCassette(cassette, { speed: Infinity }).pipe(assembleCompletion()));
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

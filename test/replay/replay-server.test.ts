@@ -46,7 +46,7 @@ describe("the replay server", () => {
   it("keeps the reasoning of a reasoning model in the non-streaming message", async () => {
     const completion = await client.chat.completions.create({ model: "deepseek-reasoner", messages: [{ role: "user", content: "What is 17 * 23?" }] });
     expect(completion.choices[0]?.message.content).toBe("17 × 23 = **391**.");
-    expect(completion.choices[0]?.message).toHaveProperty("reasoning", expect.stringContaining("340 + 51 = 391"));
+    expect(completion.choices[0]?.message).toHaveProperty("reasoning_content", expect.stringContaining("340 + 51 = 391"));
   });
 
   it("lists the cassettes' models at GET /v1/models", async () => {
