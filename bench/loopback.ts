@@ -88,19 +88,22 @@ export async function soakSequential(count: number): Promise<SoakReading[]> {
 
 /** `count` streams, each cancelled after its first chunk while the server stalls; readings after a tenth and at the end. */
 export async function soakCancelled(count: number): Promise<{ readings: SoakReading[]; serverSawClose: number }> {
-  const server = await startTestServer();
+  const server = await startTestServer({ record: false });
   const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
   server.setDefaultReply(streamReply(textChunks(["Hello"]).slice(0, 2), { done: false, then: [{ wait: 60_000 }] }));
+  const allClosed = async (): Promise<void> => {
+    while (server.tally.closed < server.tally.received) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
   const readings: SoakReading[] = [];
   for (let i = 1; i <= count; i += 1) {
     await lastValueFrom(fromChatCompletion(client, params).pipe(filter((chunk: ChatCompletionChunk) => chunk.choices.length > 0), take(1)));
     if (i === count / 10 || i === count) {
-      await Promise.all(server.requests.map((request) => request.closed));
+      await allClosed();
       readings.push(reading(i));
     }
   }
-  await Promise.all(server.requests.map((request) => request.closed));
-  const serverSawClose = server.requests.filter((request) => request.disconnected).length;
+  await allClosed();
+  const serverSawClose = server.tally.disconnected;
   await server.close();
   return { readings, serverSawClose };
 }

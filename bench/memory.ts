@@ -1,4 +1,5 @@
 /** Peak memory over baseline while accumulating a long answer delivered by a `fetch` stub, generated as it is read. */
+import { pathToFileURL } from "node:url";
 import OpenAI from "openai";
 import { lastValueFrom } from "rxjs";
 import { accumulate, extractDelta, fromChatCompletion } from "g4f-rx";
@@ -61,4 +62,11 @@ export async function memory(chunks: number, piece = " token"): Promise<MemoryRe
   const answer = Buffer.byteLength(text);
   const mib = (bytes: number): number => bytes / 2 ** 20;
   return { chunks, answerMiB: mib(answer), peakHeapMiB: mib(peakHeap), peakLiveMiB: mib(peakLive), peakRssMiB: mib(peakRss), liveRatio: peakLive / answer };
+}
+
+// Run alone (`node --expose-gc --import tsx bench/memory.ts CHUNKS`), so that no earlier benchmark's heap or RSS
+// stays in the baseline; bench/run.ts does that and reads the JSON line.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const chunks = Number(process.argv[2] ?? 1_000_000);
+  process.stdout.write(`${JSON.stringify(await memory(chunks))}\n`);
 }

@@ -51,8 +51,10 @@ export interface TestServer {
   readonly url: string;
   /** `http://127.0.0.1:<port>/v1`, the `baseURL` to give the `openai` client. */
   readonly baseURL: string;
-  /** Every request received, in order. */
+  /** Every request received, in order (none when started with `record: false`). */
   readonly requests: readonly RecordedRequest[];
+  /** Counts kept whether or not requests are recorded: received, finished or closed, and closed early by the client. */
+  readonly tally: { readonly received: number; readonly closed: number; readonly disconnected: number };
   /** Queues replies for the next chat-completion requests, first in, first out. */
   reply(...replies: Reply[]): void;
   /** The reply used when the queue is empty. Without one, such a request gets a 500 that says so. */
@@ -96,6 +98,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const waiters = new Map<number, Array<(request: RecordedRequest) => void>>();
   const timers = new Set<NodeJS.Timeout>();
   let defaultReply: Reply | undefined;
+  const tally = { received: 0, closed: 0, disconnected: 0 };
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
@@ -120,9 +123,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       disconnected: false,
       closed: new Promise<number>((resolve) => (resolveClosed = resolve)),
     };
+    tally.received += 1;
     res.on("close", () => {
       record.closedAt = performance.now();
       record.disconnected = !res.writableFinished;
+      tally.closed += 1;
+      if (record.disconnected) tally.disconnected += 1;
       resolveClosed(record.closedAt);
     });
     if (keep) {
@@ -202,6 +208,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     url,
     baseURL: `${url}/v1`,
     requests,
+    tally,
     reply: (...replies) => void queue.push(...replies),
     setDefaultReply: (reply) => void (defaultReply = reply),
     waitForRequest: (index) => {
