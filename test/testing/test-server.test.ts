@@ -1,0 +1,65 @@
+import OpenAI, { InternalServerError, NotFoundError } from "openai";
+import { performance } from "node:perf_hooks";
+import { afterEach, describe, expect, it } from "vitest";
+import { extractDelta, fromChatCompletion } from "g4f-rx";
+import { DONE_FRAME, type TestServer, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { collect } from "../support/collect.js";
+
+const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Hi" }] };
+let server: TestServer | undefined;
+afterEach(() => server?.close());
+
+describe("the test server", () => {
+  it("lists its models at GET /v1/models", async () => {
+    server = await startTestServer({ models: ["gpt-4", "llama3.2"] });
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(["gpt-4", "llama3.2"]);
+  });
+
+  it("answers an unscripted request with a 500 that says so, and an unknown route with a 404", async () => {
+    server = await startTestServer();
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    const outcome = await collect(fromChatCompletion(client, params));
+    expect(outcome.error).toBeInstanceOf(InternalServerError);
+    expect((outcome.error as Error).message).toContain("no reply was scripted");
+    await expect(client.embeddings.create({ model: "x", input: "y" })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("plays queued replies in order, then the default reply", async () => {
+    server = await startTestServer();
+    server.reply(streamReply(textChunks(["one"])), streamReply(textChunks(["two"])));
+    server.setDefaultReply((request) => {
+      const model = typeof request.body === "object" && request.body !== null && "model" in request.body ? String(request.body.model) : "?";
+      return streamReply(textChunks([`default for ${model}`]));
+    });
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    const texts = [];
+    for (let i = 0; i < 3; i += 1) texts.push((await collect(fromChatCompletion(client, params).pipe(extractDelta()))).values.join(""));
+    expect(texts).toEqual(["one", "two", "default for gpt-4"]);
+  });
+
+  it("writes a function step's result when its turn comes, not when the reply is scripted", async () => {
+    server = await startTestServer();
+    const scriptedAt = performance.now();
+    let writtenAt = 0;
+    const [, chunk] = textChunks(["x"]);
+    server.reply({ body: [{ wait: 30 }, () => ((writtenAt = performance.now()), sseFrame(chunk)), sseFrame(textChunks([])[1]!), DONE_FRAME] });
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    await collect(fromChatCompletion(client, params));
+    expect(writtenAt - scriptedAt).toBeGreaterThanOrEqual(29);
+  });
+
+  it("keeps counts, also without recording requests", async () => {
+    server = await startTestServer({ record: false });
+    server.setDefaultReply(streamReply(textChunks(["Hello"]).slice(0, 2), { done: false, then: [{ wait: 10_000 }] }));
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    const subscription = fromChatCompletion(client, params).subscribe();
+    while (server.tally.received === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    subscription.unsubscribe();
+    while (server.tally.closed === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(server.tally).toEqual({ received: 1, closed: 1, disconnected: 1 });
+    expect(server.requests).toEqual([]);
+  });
+});
