@@ -7,12 +7,11 @@
  * The endpoint is --base-url, else OPENAI_BASE_URL, else a GPT4Free API server
  * on http://localhost:1337/v1; the key is OPENAI_API_KEY (GPT4Free needs none).
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { lastValueFrom, tap } from "rxjs";
 import { accumulate, extractDelta, failOnFinishReason, fromChatCompletion, partialJson } from "g4f-rx";
+import { isEntryModule } from "./support/is-entry-module.js";
 
 export interface ExtractOptions {
   model: string;
@@ -72,13 +71,3 @@ if (isEntryModule(import.meta.url)) {
   });
 }
 
-/** True when this file was run directly (`npx tsx examples/…`), not imported by a test. */
-function isEntryModule(url: string): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(url));
-  } catch {
-    return false;
-  }
-}

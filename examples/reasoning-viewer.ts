@@ -8,13 +8,12 @@
  * The endpoint is --base-url, else OPENAI_BASE_URL, else a GPT4Free API server
  * on http://localhost:1337/v1; the key is OPENAI_API_KEY (GPT4Free needs none).
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { lastValueFrom, reduce, tap } from "rxjs";
 import { type TextWritable, type ThinkingPart, fromChatCompletion, thinkingParts } from "g4f-rx";
+import { isEntryModule } from "./support/is-entry-module.js";
 
 const DIM = "\u001b[2m";
 const UNDIM = "\u001b[22m";
@@ -68,13 +67,3 @@ if (isEntryModule(import.meta.url)) {
   });
 }
 
-/** True when this file was run directly (`npx tsx examples/…`), not imported by a test. */
-function isEntryModule(url: string): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(url));
-  } catch {
-    return false;
-  }
-}

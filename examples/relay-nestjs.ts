@@ -33,12 +33,12 @@ import {
   Sse,
 } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type Observable, type OperatorFunction, catchError, endWith, map, of, pipe } from "rxjs";
 import { fromChatCompletion } from "g4f-rx";
+import { isEntryModule } from "./support/is-entry-module.js";
 
 export const DEFAULT_BASE_URL = "http://localhost:1337/v1";
 export const DEFAULT_MODEL = "gpt-4o-mini";
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   process.stderr.write(`Relaying ${baseURL} (${values.model}) on ${await app.getUrl()}/chat?q=…\n`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isEntryModule(import.meta.url)) {
   main().catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;

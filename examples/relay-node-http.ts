@@ -14,11 +14,11 @@
  * reaches the browser as a `data: {"error":{"message":…}}` frame.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { tap } from "rxjs";
 import { fromChatCompletion, pipeToResponse, toServerSentEvents } from "g4f-rx";
+import { isEntryModule } from "./support/is-entry-module.js";
 
 export const DEFAULT_BASE_URL = "http://localhost:1337/v1";
 export const DEFAULT_MODEL = "gpt-4o-mini";
@@ -177,4 +177,4 @@ function main(): void {
   process.once("SIGTERM", stop);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (isEntryModule(import.meta.url)) main();

@@ -15,9 +15,9 @@
 import OpenAI from "openai";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
 import type { Observable } from "rxjs";
 import { extractDelta, fallback, fromChatCompletion, printTo, retryBeforeContent, streamTimeout, withContinuation } from "g4f-rx";
+import { isEntryModule } from "./support/is-entry-module.js";
 
 /** One OpenAI-compatible endpoint and the model to ask there. */
 export interface Provider {
@@ -100,4 +100,4 @@ function main(): void {
     });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (isEntryModule(import.meta.url)) main();

@@ -12,9 +12,9 @@
 import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
 import { type Observable, type SchedulerLike, asyncScheduler, tap, throttleTime } from "rxjs";
 import { accumulate, extractDelta, fromChatCompletion } from "g4f-rx";
+import { isEntryModule } from "./support/is-entry-module.js";
 
 /**
  * The answer so far, at most once per `intervalMs` (plus the final text),
@@ -58,4 +58,4 @@ function main(): void {
   });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (isEntryModule(import.meta.url)) main();

@@ -8,13 +8,12 @@
  * The endpoint is --base-url, else OPENAI_BASE_URL, else a GPT4Free API server
  * on http://localhost:1337/v1; the key is OPENAI_API_KEY (GPT4Free needs none).
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import type { ChatCompletionFunctionTool, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { forkJoin, last, lastValueFrom, map, mergeMap, share, toArray } from "rxjs";
 import { type CompletedToolCall, type TextWritable, accumulateMessage, extractDelta, fromChatCompletion, printTo, toolCalls } from "g4f-rx";
+import { isEntryModule } from "./support/is-entry-module.js";
 
 /** A tool the model may call: its JSON-schema definition and the function that answers it. */
 export interface Tool {
@@ -130,13 +129,3 @@ if (isEntryModule(import.meta.url)) {
   });
 }
 
-/** True when this file was run directly (`npx tsx examples/…`), not imported by a test. */
-function isEntryModule(url: string): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(url));
-  } catch {
-    return false;
-  }
-}

@@ -12,9 +12,9 @@
 import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
 import { type Observable, type ObservableInput, concat, concatMap, filter, from, ignoreElements, map, of } from "rxjs";
 import { extractDelta, fromChatCompletion, smooth } from "g4f-rx";
+import { isEntryModule } from "./support/is-entry-module.js";
 
 /** The answer's sentences, trimmed, each as soon as the next one has begun (the last on completion). */
 export function sentencesForSpeech(chunks: Observable<ChatCompletionChunk>): Observable<string> {
@@ -55,4 +55,4 @@ function main(): void {
   });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (isEntryModule(import.meta.url)) main();

@@ -1,3 +1,4 @@
+import type { ArgumentsCamelCase, Argv } from "yargs";
 import { parseArgs } from "node:util";
 import { DEFAULT_MODEL, ENDPOINTS, ENVIRONMENT_VARIABLES, LOCAL_RETRIES, REMOTE_RETRIES } from "../endpoints.js";
 import { EXIT_CODES } from "./exit-codes.js";
@@ -99,35 +100,51 @@ export async function parseCommandLine(args: readonly string[], version: string,
 
 /** The yargs parser: the reference for every command line, and the only one for help, version and errors. */
 export async function parseWithYargs(args: readonly string[], version: string, width = 80): Promise<ParsedCommandLine> {
+  const { argv, output } = await runYargs(args, version, width, (parser) =>
+    parser
+      .strictOptions()
+      .usage(
+        [
+          "$0 [prompt..]",
+          "$0 serve [--port 1337] [--cassettes DIR]   (see g4f-rx serve --help)",
+          "",
+          "Ask an OpenAI-compatible chat endpoint; the answer streams to stdout.",
+          "The prompt is the arguments, then a blank line, then stdin (when stdin is not a terminal).",
+        ].join("\n"),
+      )
+      .options(OPTIONS)
+      .example([
+        ['$0 "Say hello there!"', "ask GPT4Free's local API"],
+        ['cat notes.md | $0 "Summarize:"', "arguments, blank line, stdin"],
+        ['$0 -e ollama -m llama3.2 "Hi"', "ask a local Ollama"],
+        ["$0 --base-url http://host:8000/v1 Hi", "any OpenAI-compatible server"],
+        ['$0 --json "Hi" | jq .', "the chunks as JSON lines"],
+        ["$0 --replay cassettes/ Hi", "answer from recordings, no network"],
+        ["$0 --record hi.cassette.jsonl Hi", "record while it streams"],
+        ["$0 --fallback ollama,openai Hi", "g4f, else Ollama, else OpenAI"],
+        ['$0 --show-reasoning "Why?"', "reasoning to stderr, answer to stdout"],
+        ["$0 --smooth word --stats Hi", "even typing, then statistics"],
+      ])
+      .epilogue(epilogue()),
+  );
+  if (argv.help === true || argv.version === true) return { kind: "print", text: `${output}\n` };
+  return { kind: "run", options: toCliOptions(argv) };
+}
+
+/**
+ * Runs yargs with the settings every g4f-rx parser shares: `configure` adds the options and texts. Usage errors
+ * throw `UsageError`; `--help` and `--version` text comes back as `output` instead of being printed.
+ */
+async function runYargs<T>(
+  args: readonly string[],
+  version: string,
+  width: number,
+  configure: (parser: Argv) => Argv<T>,
+): Promise<{ argv: ArgumentsCamelCase<T>; output: string }> {
   const { default: yargs } = await import("yargs");
   let output = "";
-  const argv = await yargs()
-    .scriptName("g4f-rx")
-    .usage(
-      [
-        "$0 [prompt..]",
-        "$0 serve [--port 1337] [--cassettes DIR]   (see g4f-rx serve --help)",
-        "",
-        "Ask an OpenAI-compatible chat endpoint; the answer streams to stdout.",
-        "The prompt is the arguments, then a blank line, then stdin (when stdin is not a terminal).",
-      ].join("\n"),
-    )
-    .options(OPTIONS)
-    .example([
-      ['$0 "Say hello there!"', "ask GPT4Free's local API"],
-      ['cat notes.md | $0 "Summarize:"', "arguments, blank line, stdin"],
-      ['$0 -e ollama -m llama3.2 "Hi"', "ask a local Ollama"],
-      ["$0 --base-url http://host:8000/v1 Hi", "any OpenAI-compatible server"],
-      ['$0 --json "Hi" | jq .', "the chunks as JSON lines"],
-      ["$0 --replay cassettes/ Hi", "answer from recordings, no network"],
-      ["$0 --record hi.cassette.jsonl Hi", "record while it streams"],
-      ["$0 --fallback ollama,openai Hi", "g4f, else Ollama, else OpenAI"],
-      ['$0 --show-reasoning "Why?"', "reasoning to stderr, answer to stdout"],
-      ["$0 --smooth word --stats Hi", "even typing, then statistics"],
-    ])
-    .epilogue(epilogue())
+  const argv = await configure(yargs().scriptName("g4f-rx"))
     .parserConfiguration({ "parse-positional-numbers": false })
-    .strictOptions()
     .version(version)
     .help()
     .alias("help", "h")
@@ -136,12 +153,10 @@ export async function parseWithYargs(args: readonly string[], version: string, w
     .fail((message: string | null, error: Error | undefined) => {
       throw new UsageError(message ?? error?.message ?? "invalid arguments");
     })
-    // With a callback yargs hands us the --help / --version text instead of printing it.
     .parseAsync(args, {}, (_error, _argv, text) => {
       output = text;
     });
-  if (argv.help === true || argv.version === true) return { kind: "print", text: `${output}\n` };
-  return { kind: "run", options: toCliOptions(argv) };
+  return { argv, output };
 }
 
 /** The arguments as yargs gives them. */
@@ -393,40 +408,27 @@ export type ParsedServeCommandLine = { readonly kind: "run"; readonly options: S
 
 /** Parses the arguments after `serve`. Throws `UsageError`. */
 export async function parseServeCommandLine(args: readonly string[], version: string, width = 80): Promise<ParsedServeCommandLine> {
-  const { default: yargs } = await import("yargs");
-  let output = "";
-  const argv = await yargs()
-    .scriptName("g4f-rx")
-    .usage(
-      [
-        "$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N]",
-        "",
+  const { argv, output } = await runYargs(args, version, width, (parser) =>
+    parser
+      .strict()
+      .usage(
         [
-          "An OpenAI-compatible server that answers from recorded cassettes, with their timing:",
-          "POST /v1/chat/completions (streamed or not) and GET /v1/models. Any OpenAI client,",
-          "g4f-rx and curl work against it. A request no cassette matches gets HTTP 404 with",
-          "the nearest cassettes. Ctrl-C (or SIGTERM) stops it, exit 0.",
-        ].join(" "),
-      ].join("\n"),
-    )
-    .options(SERVE_OPTIONS)
-    .example([
-      ["$0 serve -c examples/cassettes", "serve on http://127.0.0.1:1337/v1"],
-      ['g4f-rx "Say hello there!"', "ask it (g4f's default URL)"],
-    ])
-    .parserConfiguration({ "parse-positional-numbers": false })
-    .strict()
-    .version(version)
-    .help()
-    .alias("help", "h")
-    .wrap(Math.min(100, width))
-    .exitProcess(false)
-    .fail((message: string | null, error: Error | undefined) => {
-      throw new UsageError(message ?? error?.message ?? "invalid arguments");
-    })
-    .parseAsync(args, {}, (_error, _argv, text) => {
-      output = text;
-    });
+          "$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N]",
+          "",
+          [
+            "An OpenAI-compatible server that answers from recorded cassettes, with their timing:",
+            "POST /v1/chat/completions (streamed or not) and GET /v1/models. Any OpenAI client,",
+            "g4f-rx and curl work against it. A request no cassette matches gets HTTP 404 with",
+            "the nearest cassettes. Ctrl-C (or SIGTERM) stops it, exit 0.",
+          ].join(" "),
+        ].join("\n"),
+      )
+      .options(SERVE_OPTIONS)
+      .example([
+        ["$0 serve -c examples/cassettes", "serve on http://127.0.0.1:1337/v1"],
+        ['g4f-rx "Say hello there!"', "ask it (g4f's default URL)"],
+      ]),
+  );
   if (argv.help === true || argv.version === true) return { kind: "print", text: `${output}\n` };
   if (argv._.length > 0) throw new UsageError(`serve takes no prompt, got "${argv._.map(String).join(" ")}"`);
   const port = numberOption(argv.port, "--port");
