@@ -2,17 +2,13 @@ import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { extractJson } from "../../examples/json-extraction.js";
 import { FinishReasonError, InvalidJsonError } from "g4f-rx";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { serverAndClient } from "../support/server.js";
 
 let server: TestServer;
 let client: OpenAI;
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new OpenAI({ baseURL: server.baseURL, apiKey: "test", maxRetries: 0 });
-});
-afterEach(async () => {
-  await server.close();
-});
+beforeEach(async () => ({ server, client } = await serverAndClient()));
+afterEach(() => server.close());
 
 describe("examples/json-extraction", () => {
   it("reports growing partial values and resolves with the strict value, in JSON mode", async () => {

@@ -1,21 +1,17 @@
 import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { viewReasoning } from "../../examples/reasoning-viewer.js";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { asChunk } from "../support/wire.js";
+import { serverAndClient } from "../support/server.js";
 
 const delta = (fields: object, finish: string | null = null): ReturnType<typeof asChunk> =>
   asChunk({ id: "r", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: fields, finish_reason: finish }] });
 
 let server: TestServer;
 let client: OpenAI;
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new OpenAI({ baseURL: server.baseURL, apiKey: "test", maxRetries: 0 });
-});
-afterEach(async () => {
-  await server.close();
-});
+beforeEach(async () => ({ server, client } = await serverAndClient()));
+afterEach(() => server.close());
 
 describe("examples/reasoning-viewer", () => {
   it("shows reasoning_content dimmed, then the answer after a blank line", async () => {

@@ -1,21 +1,17 @@
 import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Tool, runToolLoop } from "../../examples/tool-calling-loop.js";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { asChunk } from "../support/wire.js";
+import { serverAndClient } from "../support/server.js";
 
 const toolChunk = (toolCalls: object[], finish: string | null = null): ReturnType<typeof asChunk> =>
   asChunk({ id: "r1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { tool_calls: toolCalls }, finish_reason: finish }] });
 
 let server: TestServer;
 let client: OpenAI;
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new OpenAI({ baseURL: server.baseURL, apiKey: "test", maxRetries: 0 });
-});
-afterEach(async () => {
-  await server.close();
-});
+beforeEach(async () => ({ server, client } = await serverAndClient()));
+afterEach(() => server.close());
 
 describe("examples/tool-calling-loop", () => {
   it("streams, answers each tool call, sends the results back and streams the final answer", async () => {

@@ -3,7 +3,8 @@ import type { ChatCompletion } from "openai/resources/chat/completions";
 import { firstValueFrom, lastValueFrom, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { completionText, requestCompletion } from "g4f-rx";
-import { type TestServer, errorReply, startTestServer } from "g4f-rx/testing";
+import { type TestServer, errorReply } from "g4f-rx/testing";
+import { serverAndClient } from "../support/server.js";
 
 const completion: ChatCompletion = {
   id: "chatcmpl-1",
@@ -21,14 +22,8 @@ const json = (body: unknown, headersAfterMs = 0): { headers: Record<string, stri
 let server: TestServer;
 let client: OpenAI;
 
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new OpenAI({ baseURL: server.baseURL, apiKey: "test", maxRetries: 0 });
-});
-
-afterEach(async () => {
-  await server.close();
-});
+beforeEach(async () => ({ server, client } = await serverAndClient()));
+afterEach(() => server.close());
 
 describe("requestCompletion", () => {
   it("sends one request with stream: false and emits the completion once", async () => {

@@ -13,8 +13,9 @@ import {
   streamTimeout,
   withContinuation,
 } from "g4f-rx";
-import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, errorReply, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
+import { serverAndClient } from "../support/server.js";
 
 const messages: ChatCompletionMessageParam[] = [{ role: "user", content: "Say hello there!" }];
 const STALL = { wait: 30_000 };
@@ -22,10 +23,7 @@ const STALL = { wait: 30_000 };
 let server: TestServer;
 let client: OpenAI;
 
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new OpenAI({ baseURL: server.baseURL, apiKey: "test-key", maxRetries: 0 });
-});
+beforeEach(async () => ({ server, client } = await serverAndClient()));
 afterEach(() => server.close());
 
 /** A fallback source on the test server that continues an answer when asked to. */

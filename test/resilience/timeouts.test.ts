@@ -2,8 +2,9 @@ import OpenAI from "openai";
 import { TimeoutError, timeout } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StreamTimeoutError, extractDelta, fromChatCompletion, streamTimeout } from "g4f-rx";
-import { type RecordedRequest, type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type RecordedRequest, type TestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
+import { serverAndClient } from "../support/server.js";
 
 const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Say hello there!" }] };
 const STALL = { wait: 30_000 };
@@ -11,10 +12,7 @@ const STALL = { wait: 30_000 };
 let server: TestServer;
 let client: OpenAI;
 
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new OpenAI({ baseURL: server.baseURL, apiKey: "test-key", maxRetries: 0 });
-});
+beforeEach(async () => ({ server, client } = await serverAndClient()));
 afterEach(() => server.close());
 
 /** Waits for the server to see request `index` end, and says how long after its arrival that was. */

@@ -22,18 +22,16 @@ import {
   fromChatCompletion,
   fromCompletionStream,
 } from "g4f-rx";
-import { DONE_FRAME, type TestServer, errorFrame, errorReply, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { DONE_FRAME, type TestServer, errorFrame, errorReply, sseFrame, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
+import { serverAndClient } from "../support/server.js";
 
 const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Say hello there!" }] };
 
 let server: TestServer;
 let client: OpenAI;
 
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new OpenAI({ baseURL: server.baseURL, apiKey: "test-key", maxRetries: 0 });
-});
+beforeEach(async () => ({ server, client } = await serverAndClient()));
 afterEach(() => server.close());
 
 describe("fromChatCompletion: a cold Observable", () => {
