@@ -45,7 +45,7 @@ describe("fromChatCompletion: a cold Observable", () => {
     expect(server.requests).toHaveLength(2);
     expect(first.values).toEqual(second.values);
     expect(server.requests[0]?.body).toEqual({ ...params, temperature: 0.5, stream: true });
-    expect(server.requests[0]?.headers.authorization).toBe("Bearer test-key");
+    expect(server.requests[0]?.headers.authorization).toBe("Bearer test");
   });
 
   it("delivers a single chunk deep-equal to what was sent, then completes", async () => {
