@@ -51,14 +51,16 @@ export function extractDelta(options: ExtractDeltaOptions = {}): OperatorFunctio
 }
 
 function contentOf(chunk: ChatCompletionChunk, index: number): string | undefined {
-  // Azure's content-filter chunks carry choices without a delta, whatever the types say.
-  const choices: readonly Partial<ChatCompletionChunk.Choice>[] | undefined = chunk.choices;
-  if (choices === undefined) return undefined;
-  for (const choice of choices) {
-    if (choice.index === index) {
-      const content = choice.delta?.content;
-      return typeof content === "string" && content !== "" ? content : undefined;
-    }
+  // Whatever the types say, real streams carry choices without a delta (Azure's content-filter chunks), and a
+  // source that does not validate (fromCompletionStream, a hand-made Observable) may carry worse: read defensively,
+  // since a throw in here could not reach the subscriber as an error.
+  const choices: unknown = chunk.choices;
+  if (!Array.isArray(choices)) return undefined;
+  for (const choice of choices as readonly unknown[]) {
+    if (typeof choice !== "object" || choice === null || !("index" in choice) || choice.index !== index) continue;
+    const delta = "delta" in choice ? choice.delta : undefined;
+    const content = typeof delta === "object" && delta !== null && "content" in delta ? delta.content : undefined;
+    return typeof content === "string" && content !== "" ? content : undefined;
   }
   return undefined;
 }

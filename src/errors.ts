@@ -29,6 +29,8 @@ export class StreamErrorFrameError extends APIError<undefined, undefined, object
     message: string,
     /** The frame's raw `data` field, as received. */
     readonly data: string,
+    /** The frame's `event` name: `"error"` for an `event: error` frame, `undefined` for a data frame. */
+    readonly event?: string,
   ) {
     super(undefined, error, message, undefined);
   }

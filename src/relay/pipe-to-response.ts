@@ -139,6 +139,9 @@ export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptio
         res.off("drain", onDrain);
         res.off("close", onClose);
         res.off("finish", onFinish);
+        // Unsubscribed from outside (a shutdown, a disposed request scope): end the response rather than leave
+        // the client waiting. Frames are written whole, so the body still ends on a frame boundary.
+        finish();
       };
     });
 }

@@ -1,6 +1,6 @@
 import { APIError } from "openai/core/error";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { Observable, type SchedulerLike, asyncScheduler } from "rxjs";
+import { Observable, type SchedulerAction, type SchedulerLike, asyncScheduler } from "rxjs";
 import { IncompleteStreamError } from "../errors.js";
 import { isObject, meaningOfParsedFrame } from "../sources/frames.js";
 import { type Cassette, type CassetteFrame, readCassette } from "./cassette.js";
@@ -79,26 +79,33 @@ export function playFrames(cassette: string | Cassette, options: FromCassetteOpt
       subscriber.error(APIError.generate(response.status, body, undefined, new Headers(response.headers)));
       return;
     }
-    const delay = (from: number, to: number): number => {
-      const pause = (to - from) / speed;
-      return Number.isFinite(pause) && pause > 0 ? pause : 0;
-    };
-    // Emits frames from `start` until one must wait for its offset: a loop, so long recordings need no deep stack.
-    const play = (start: number): void => {
-      for (let index = start; index < frames.length && !subscriber.closed; index += 1) {
-        const frame = frames[index]!;
+    // Offsets are measured from the subscription, not from the previous frame, so lateness never adds up.
+    const offset = (frame: CassetteFrame): number => (Number.isFinite(speed) ? frame.at / speed : 0);
+    const start = scheduler.now();
+    let index = 0;
+    // Emits every frame that is due, then returns how long until the next one (undefined when done).
+    const emitDue = (): number | undefined => {
+      const elapsed = scheduler.now() - start;
+      for (let frame = frames[index]; frame !== undefined && offset(frame) <= elapsed; frame = frames[index]) {
+        if (subscriber.closed) return undefined;
         subscriber.next(frame);
-        const next = frames[index + 1];
-        const pause = next === undefined ? 0 : delay(frame.at, next.at);
-        if (pause > 0) {
-          subscriber.add(scheduler.schedule(() => play(index + 1), pause));
-          return;
-        }
+        index += 1;
       }
-      subscriber.complete();
+      const next = frames[index];
+      if (next === undefined) {
+        subscriber.complete();
+        return undefined;
+      }
+      return offset(next) - elapsed;
     };
-    const firstPause = delay(0, frames[0]?.at ?? 0);
-    if (firstPause > 0) subscriber.add(scheduler.schedule(() => play(0), firstPause));
-    else play(0);
+    const wait = emitDue();
+    if (wait === undefined || subscriber.closed) return;
+    // One action, rescheduled frame after frame, rather than one kept per frame until the replay ends.
+    subscriber.add(
+      scheduler.schedule(function (this: SchedulerAction<undefined>) {
+        const next = emitDue();
+        if (next !== undefined && !subscriber.closed) this.schedule(undefined, next);
+      }, wait),
+    );
   });
 }

@@ -85,7 +85,8 @@ export function recordCassette(
         error: (error: unknown) => {
           const recorded = guarded(() => {
             if (error instanceof StreamErrorFrameError) {
-              frame({ at: at(), data: parseFrameData(error.data).value });
+              const data = parseFrameData(error.data).value;
+              frame(error.event === undefined ? { at: at(), data } : { at: at(), event: error.event, data });
             } else if (descriptor === undefined) {
               const response = httpErrorResponse(error);
               if (response !== undefined) open(response);

@@ -110,7 +110,7 @@ export async function decodeEventStream(
         text = decoder.decode(bytes, { stream: true });
       } catch {
         // Deliver the frames before the bad byte first: nothing already received is lost.
-        const at = firstInvalidByte(bytes);
+        const at = firstInvalidByte(carry, bytes);
         parser.feed(new TextDecoder().decode(concat(carry, bytes.subarray(0, at))));
         if (failure !== undefined) throw failure;
         throw new InvalidEncodingError(bytesRead + at, hex(bytes.subarray(at, at + 8)));
@@ -174,21 +174,27 @@ function sequenceLength(lead: number): number {
   return 0;
 }
 
-/** Index of the first byte that cannot start or continue a UTF-8 sequence in `bytes`. */
-function firstInvalidByte(bytes: Uint8Array): number {
+/**
+ * Where the UTF-8 in `carry + bytes` first goes wrong, as an index into `bytes` (0 when the fault lies in
+ * `carry`), by the rules of the Encoding standard's decoder: overlong forms and surrogates are errors too.
+ */
+function firstInvalidByte(carry: Uint8Array, bytes: Uint8Array): number {
+  const all = concat(carry, bytes);
   let i = 0;
-  // Continuation bytes at the start finish a character begun in the previous piece.
-  while (i < bytes.length && ((bytes[i] ?? 0) & 0xc0) === 0x80) i += 1;
-  while (i < bytes.length) {
-    const length = sequenceLength(bytes[i] ?? 0);
-    if (length === 0) return i;
-    for (let k = 1; k < length; k += 1) {
-      if (i + k >= bytes.length) return i;
-      if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+  while (i < all.length) {
+    const lead = all[i] ?? 0;
+    const length = sequenceLength(lead);
+    if (length === 0) return Math.max(0, i - carry.length);
+    // The second byte's range narrows for these leads, ruling out overlong forms, surrogates and code points above U+10FFFF.
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k < length && i + k < all.length; k += 1) {
+      const byte = all[i + k] ?? 0;
+      if (byte < (k === 1 ? low : 0x80) || byte > (k === 1 ? high : 0xbf)) return Math.max(0, i - carry.length);
     }
     i += length;
   }
-  return 0;
+  return Math.max(0, all.length - carry.length);
 }
 
 function hex(bytes: Uint8Array): string {

@@ -10,7 +10,7 @@ export type FrameMeaning =
 
 /** The same, for a frame whose `data` was already parsed from JSON (a cassette's frames). */
 export function meaningOfParsedFrame(event: string | undefined, value: unknown, raw: () => string): FrameMeaning {
-  if (event === "error") return { kind: "error", error: errorFromFrame(value, raw()) };
+  if (event === "error") return { kind: "error", error: errorFromFrame(value, raw(), "error") };
   if (event !== undefined && event !== "message") return { kind: "ignored" };
   if (value === "[DONE]") return { kind: "done" };
   if (!isObject(value)) return { kind: "error", error: new MalformedChunkError(raw()) };
@@ -23,12 +23,12 @@ export function meaningOfParsedFrame(event: string | undefined, value: unknown, 
  * The error an error frame stands for, with the server's message: from
  * `{"error":{"message":…}}`, `{"error":"…"}`, `{"message":…}`, or plain text.
  */
-export function errorFromFrame(value: unknown, raw: string): StreamErrorFrameError {
+export function errorFromFrame(value: unknown, raw: string, event?: string): StreamErrorFrameError {
   const payload = isObject(value) ? value : undefined;
   const error = payload?.error ?? payload;
   const message =
     messageOf(error) ?? messageOf(payload) ?? (typeof error === "string" ? error : undefined) ?? (typeof value === "string" ? value : raw);
-  return new StreamErrorFrameError(isObject(error) ? error : payload, message, raw);
+  return new StreamErrorFrameError(isObject(error) ? error : payload, message, raw, event);
 }
 
 /** Parses a frame's `data` as JSON, or returns it unchanged when it is not JSON. */
@@ -51,12 +51,18 @@ export function isPlainChunk(value: unknown): value is ChatCompletionChunk {
     value !== null &&
     "choices" in value &&
     Array.isArray(value.choices) &&
+    value.choices.every(isChoice) &&
     !("error" in value && value.error !== null && value.error !== undefined)
   );
 }
 
 function isChunk(value: Record<string, unknown>): value is Record<string, unknown> & ChatCompletionChunk {
-  return Array.isArray(value.choices);
+  return Array.isArray(value.choices) && value.choices.every(isChoice);
+}
+
+/** Every choice must at least be an object, so that reading its fields cannot throw downstream. */
+function isChoice(choice: unknown): boolean {
+  return typeof choice === "object" && choice !== null;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type OpenAI from "openai";
+import { APIUserAbortError } from "openai/core/error";
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import { Observable } from "rxjs";
 import { decodeEventStream } from "./decode-event-stream.js";
@@ -56,7 +57,9 @@ export function fromChatCompletion(
         () => subscriber.complete(),
         (error: unknown) => {
           // After an unsubscribe nobody listens, and the abort error is ours.
-          if (!controller.signal.aborted) subscriber.error(error);
+          if (controller.signal.aborted) return;
+          // The caller's own signal can also cut the body mid-read, which the decoder sees as a broken connection.
+          subscriber.error(userSignal?.aborted === true && !(error instanceof APIUserAbortError) ? new APIUserAbortError() : error);
         },
       );
     return () => controller.abort();

@@ -51,6 +51,19 @@ describe("extractDelta", () => {
     m.expect(source).toHaveSubscriptions("^--!");
   }));
 
+  it("emits nothing, and does not throw, for malformed chunks a non-validating source may pass", marbles((m) => {
+    const malformed = (json: string): ChatCompletionChunk => JSON.parse(json) as ChatCompletionChunk;
+    const values = {
+      a: malformed('{"id":"1","choices":null}'),
+      b: malformed('{"id":"1","choices":[null,{"index":0,"delta":null}]}'),
+      c: malformed('{"id":"1"}'),
+      d: contentChunk("ok"),
+    };
+    const source = m.cold("  a-b-c-d|", values);
+    m.expect(source.pipe(extractDelta())).toBeObservable(m.cold("------x|", { x: "ok" }));
+    m.expect(source).toHaveSubscriptions("^------!");
+  }));
+
   it("completes without values on an empty source", marbles((m) => {
     const source = m.cold<ChatCompletionChunk>("  |");
     m.expect(source.pipe(extractDelta())).toBeObservable("|");

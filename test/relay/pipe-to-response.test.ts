@@ -164,6 +164,25 @@ describe("pipeToResponse edge cases", () => {
     await closeRelay({ url, server, outcomes: [] });
   });
 
+  it("ends the response when the pipeline is unsubscribed from outside", async () => {
+    let stop = (): void => undefined;
+    const server = createServer((_req, res) => {
+      const subscription = new Observable<string>((subscriber) => subscriber.next("data: first\n\n")).pipe(pipeToResponse(res)).subscribe();
+      stop = () => subscription.unsubscribe();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const response = await open(url);
+    let body = "";
+    response.on("data", (piece: Buffer) => {
+      body += piece.toString();
+      stop();
+    });
+    await new Promise((resolve) => response.on("end", resolve));
+    expect(body).toBe("data: first\n\n");
+    await closeRelay({ url, server, outcomes: [] });
+  });
+
   it("adds custom headers to the SSE headers instead of replacing them", async () => {
     const server = createServer((_req, res) => {
       range(0, 1).pipe(map(() => "data: x\n\n"), pipeToResponse(res, { headers: { "access-control-allow-origin": "*" } })).subscribe();

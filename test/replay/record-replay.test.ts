@@ -66,6 +66,16 @@ describe("recordCassette, then fromCassette", () => {
     expect((replay.error as Error).message).toBe((live.error as Error).message);
   });
 
+  it("records an `event: error` frame with its event name, so a plain-text error replays as the same error", async () => {
+    server.reply(streamReply(textChunks(["Hel"]).slice(0, 2), { done: false, then: ["event: error\ndata: rate limited upstream\n\n"] }));
+    const live = await collect(fromChatCompletion(client, params).pipe(recordCassette(file, params)));
+    expect(readCassette(file).frames.at(-1)).toMatchObject({ event: "error", data: "rate limited upstream" });
+    const replay = await collect(fromCassette(file, { speed: Infinity }));
+    expect(replay.values).toStrictEqual(live.values);
+    expect(replay.error).toBeInstanceOf(StreamErrorFrameError);
+    expect((replay.error as Error).message).toBe("rate limited upstream");
+  });
+
   it("records an HTTP error status with its body and headers, and replays the same class", async () => {
     server.reply(errorReply(429, "Rate limit reached", { headers: { "retry-after": "3" } }));
     const live = await collect(fromChatCompletion(client, params).pipe(recordCassette(file, params)));

@@ -108,6 +108,25 @@ describe("fromChatCompletion: unsubscribing aborts the request", () => {
   });
 });
 
+describe("fromChatCompletion: the caller's abort mid-body", () => {
+  it("errors with APIUserAbortError, not IncompleteStreamError, after the chunks before it", async () => {
+    server.reply(streamReply(textChunks(["Hello"]).slice(0, 2), { done: false, then: [{ wait: 10_000 }] }));
+    const controller = new AbortController();
+    const values: unknown[] = [];
+    const outcome = new Promise<unknown>((resolve) =>
+      fromChatCompletion(client, params, { signal: controller.signal }).subscribe({
+        next: (chunk) => {
+          values.push(chunk);
+          if (values.length === 2) controller.abort();
+        },
+        error: resolve,
+      }),
+    );
+    expect(await outcome).toBeInstanceOf(APIUserAbortError);
+    expect(values).toHaveLength(2);
+  });
+});
+
 describe("fromChatCompletion: HTTP errors are the openai package's own classes", () => {
   it.each([
     [401, AuthenticationError, "Incorrect API key provided"],
@@ -215,8 +234,8 @@ describe("fromChatCompletion: bodies that are not what an endpoint sends", () =>
     expect((outcome.error as Error).message).toBe('Received a stream frame that is not valid JSON: "{not json}"');
   });
 
-  it("errors with MalformedChunkError when a frame is JSON but not a chunk", async () => {
-    server.reply({ body: ['data: {"object":"chat.completion.chunk"}\n\n', DONE_FRAME] });
+  it.each(['{"object":"chat.completion.chunk"}', '{"id":"c","choices":[null]}'])("errors with MalformedChunkError when a frame is JSON but not a chunk: %s", async (frame) => {
+    server.reply({ body: [`data: ${frame}\n\n`, DONE_FRAME] });
     const outcome = await collect(fromChatCompletion(client, params));
     expect(outcome.error).toBeInstanceOf(MalformedChunkError);
   });
@@ -247,6 +266,22 @@ describe("fromChatCompletion: bodies that are not what an endpoint sends", () =>
     expect(outcome.error).toBeInstanceOf(InvalidEncodingError);
     const offset = Buffer.byteLength(good) + 'data: {"x":"'.length;
     expect((outcome.error as Error).message).toBe(`Response body is not valid UTF-8: invalid byte sequence at offset ${offset} (0xff 0xfe 0x22 0x7d 0x0a 0x0a)`);
+  });
+});
+
+describe("fromChatCompletion: invalid UTF-8 the bit patterns alone do not show", () => {
+  it.each([
+    ["a surrogate", [0xed, 0xa0, 0x80]],
+    ["an overlong form", [0xe0, 0x80, 0x80]],
+    ["a code point above U+10FFFF", [0xf4, 0x90, 0x80, 0x80]],
+  ])("delivers the chunks before %s and gives its exact offset", async (_name, invalid) => {
+    const good = sseFrame(textChunks(["ok"])[1]!);
+    const bad = Buffer.concat([Buffer.from('data: {"x":"'), Buffer.from(invalid), Buffer.from('"}\n\n')]);
+    server.reply({ body: [good, bad] });
+    const outcome = await collect(fromChatCompletion(client, params));
+    expect(outcome.values).toHaveLength(1);
+    expect(outcome.error).toBeInstanceOf(InvalidEncodingError);
+    expect(outcome.error).toMatchObject({ offset: Buffer.byteLength(good) + 'data: {"x":"'.length });
   });
 });
 
