@@ -10,9 +10,10 @@ type DeltaWithReasoning = ChatCompletionChunk.Choice.Delta & { reasoning?: unkno
  * A chunk has content when the delta of any of its choices has a non-empty
  * `content`, `refusal`, `reasoning_content` or `reasoning` string, or at least
  * one tool-call delta. A role-only chunk (`{ role: "assistant", content: "" }`),
- * a finish-reason chunk with an empty delta, a usage chunk and Azure's
- * content-filter chunks have none. `retryBeforeContent`, `fallback` and
- * `streamStats` all draw the line here.
+ * a finish-reason chunk with an empty delta, a usage chunk, Azure's
+ * content-filter chunks and malformed ones (a `null` or missing delta, `null`
+ * choices, `choices` that is not an array) have none; it never throws.
+ * `retryBeforeContent`, `fallback` and `streamStats` all draw the line here.
  *
  * ## Examples
  * ```ts
@@ -28,27 +29,64 @@ type DeltaWithReasoning = ChatCompletionChunk.Choice.Delta & { reasoning?: unkno
  * ```
  */
 export function isContentChunk(chunk: ChatCompletionChunk): boolean {
-  // Azure's content-filter chunks carry choices without a delta, whatever the types say.
-  const choices: readonly Partial<ChatCompletionChunk.Choice>[] | undefined = chunk.choices;
-  if (choices === undefined) return false;
-  return choices.some((choice) => {
-    const delta: DeltaWithReasoning | undefined = choice.delta;
+  return choicesOf(chunk).some((choice) => {
+    const delta = deltaOf(choice);
     if (delta === undefined) return false;
-    return (
-      nonEmpty(delta.content) ||
-      nonEmpty(delta.refusal) ||
-      nonEmpty(delta.reasoning_content) ||
-      nonEmpty(delta.reasoning) ||
-      (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0)
-    );
+    return nonEmpty(delta.content) || hasContentBesidesText(delta);
   });
 }
 
-/** The `delta.content` text of the choice whose `index` is `choice`, or `""`. */
+/**
+ * Whether whatever content the chunk has is `delta.content` text of the choice
+ * whose `index` is `choice`: no refusal, reasoning or tool-call delta, and no
+ * content in another choice. True for a chunk without content. `fallback`
+ * resumes an answer only while this held for everything delivered, since a
+ * continuation can carry on text only. Internal to the operators.
+ */
+export function isTextOnlyChunk(chunk: ChatCompletionChunk, choice = 0): boolean {
+  return choicesOf(chunk).every((candidate) => {
+    const delta = deltaOf(candidate);
+    if (delta === undefined) return true;
+    if (hasContentBesidesText(delta)) return false;
+    return candidate.index === choice || !nonEmpty(delta.content);
+  });
+}
+
+function hasContentBesidesText(delta: DeltaWithReasoning): boolean {
+  return (
+    nonEmpty(delta.refusal) ||
+    nonEmpty(delta.reasoning_content) ||
+    nonEmpty(delta.reasoning) ||
+    (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0)
+  );
+}
+
+/**
+ * The `delta.content` text of the choice whose `index` is `choice`, or `""`
+ * (also for a chunk without that choice, or whose delta is `null` or missing).
+ */
 export function contentText(chunk: ChatCompletionChunk, choice = 0): string {
-  const choices: readonly Partial<ChatCompletionChunk.Choice>[] | undefined = chunk.choices;
-  const content = choices?.find((candidate) => candidate.index === choice)?.delta?.content;
+  const found = choicesOf(chunk).find((candidate) => candidate.index === choice);
+  const content = found === undefined ? undefined : deltaOf(found)?.content;
   return typeof content === "string" ? content : "";
+}
+
+/**
+ * The chunk's choices that are objects. Providers put on the wire what the
+ * types rule out: `choices` missing or `null`, `null` entries, and (Azure's
+ * content-filter chunks) choices without a delta; none of it is content.
+ */
+function choicesOf(chunk: ChatCompletionChunk): Partial<ChatCompletionChunk.Choice>[] {
+  const choices: unknown = chunk.choices;
+  if (!Array.isArray(choices)) return [];
+  return choices.filter((choice: unknown): choice is Partial<ChatCompletionChunk.Choice> => typeof choice === "object" && choice !== null);
+}
+
+/** The choice's delta, or `undefined` when it is `null`, missing or not an object. */
+function deltaOf(choice: Partial<ChatCompletionChunk.Choice>): DeltaWithReasoning | undefined {
+  // Typed non-null, yet some providers send `"delta": null`.
+  const delta: DeltaWithReasoning | null | undefined = choice.delta;
+  return typeof delta === "object" && delta !== null ? delta : undefined;
 }
 
 function nonEmpty(value: unknown): boolean {

@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { Observable, catchError, defer, isObservable, tap, throwError } from "rxjs";
-import { contentText, isContentChunk } from "./content.js";
+import { contentText, isContentChunk, isTextOnlyChunk } from "./content.js";
 
 /** What a source is asked to continue: the answer so far. */
 export interface Continuation {
@@ -20,7 +20,10 @@ export interface FallbackOptions {
   /**
    * After content started and the source failed, ask the next source to
    * continue the answer instead of erroring with `PartialResponseError`.
-   * Every source after the first must then be a function. Default `false`.
+   * Every source after the first must then be a function. Only a plain text
+   * answer is resumed: after a tool-call, reasoning or refusal delta, or
+   * content of a choice other than 0, the error is a `PartialResponseError`
+   * as without resume. Default `false`.
    */
   resume?: boolean;
   /**
@@ -66,7 +69,10 @@ export class PartialResponseError extends Error {
  * called with the `Continuation` (the text so far) to build a request that
  * continues the answer, and its chunks, the new text only, follow. The
  * continuing source's own failure moves on the same way; when none is left,
- * the error is a `PartialResponseError` with all the text delivered.
+ * the error is a `PartialResponseError` with all the text delivered. Only
+ * text can be continued: when anything delivered so far was not choice 0's
+ * `delta.content` (a tool-call, reasoning or refusal delta, or content of
+ * another choice), the error is a `PartialResponseError` even with resume.
  *
  * Each subscription starts again from the first source. Unsubscribing
  * unsubscribes from the current source (for `fromChatCompletion`, aborting its
@@ -118,6 +124,8 @@ export function fallback(sources: readonly FallbackSource[], options: FallbackOp
   return defer(() => {
     let text = "";
     let started = false;
+    // A continuation carries on text only: a tool call, reasoning, a refusal or another choice cannot be resumed.
+    let textOnly = true;
 
     const attempt = (index: number, previousError: unknown): Observable<ChatCompletionChunk> =>
       defer(() => {
@@ -127,10 +135,11 @@ export function fallback(sources: readonly FallbackSource[], options: FallbackOp
         return defer(() => open(list[index], started ? { text } : undefined)).pipe(
           tap((chunk) => {
             if (isContentChunk(chunk)) started = true;
+            if (!isTextOnlyChunk(chunk)) textOnly = false;
             text += contentText(chunk);
           }),
           catchError((error: unknown) => {
-            if (started && !resume) return throwError(() => new PartialResponseError(text, error));
+            if (started && !(resume && textOnly && text !== "")) return throwError(() => new PartialResponseError(text, error));
             if (index + 1 === list.length) return throwError(() => (started ? new PartialResponseError(text, error) : error));
             // Before any content, or with resume: the next source takes over.
             return attempt(index + 1, error);

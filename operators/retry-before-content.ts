@@ -9,14 +9,24 @@ export interface RetryBeforeContentOptions {
    * Milliseconds to wait before each new attempt, or a function of the attempt
    * (1 for the first retry) and the error that returns them. Default: 500 ms,
    * doubled per attempt, at most 8 000 ms. A 429 or 503 error whose `headers`
-   * carry `retry-after-ms` or `retry-after` waits what the server asked instead.
+   * carry `retry-after-ms` or `retry-after` waits what the server asked instead,
+   * unless that is more than `maxRetryAfterMs`.
    */
   delay?: number | ((attempt: number, error: unknown) => number);
+  /**
+   * The longest wait a server's `retry-after-ms` or `retry-after` header is
+   * followed for, in milliseconds. A server asking for more is ignored and
+   * `delay` applies, so that one header cannot hold the stream for minutes
+   * or hours. `Infinity` always follows the server; `0` follows only an ask
+   * for no wait. Default `60_000`.
+   */
+  maxRetryAfterMs?: number;
   /**
    * Whether an error is worth another attempt. Default: errors without an HTTP
    * `status` (connection failures, timeouts, truncated streams, in-stream error
    * frames) and the statuses 408, 409, 429 and 5xx, as the `openai` client
-   * itself decides, but never an abort the caller asked for.
+   * itself decides, but never an abort the caller asked for (the `openai`
+   * client's `APIUserAbortError`, recognised by its class, or an `AbortError`).
    */
   shouldRetry?: (attempt: number, error: unknown) => boolean;
   /** Scheduler for the waits. Default `asyncScheduler`. */
@@ -37,8 +47,9 @@ export interface RetryBeforeContentOptions {
  *
  * Waits `delay` before each retry on the scheduler, or, for a 429 or 503 error
  * with a `retry-after-ms` or `retry-after` header (seconds or an HTTP date),
- * as long as the server asked. The `openai` client's own `maxRetries` still
- * applies to HTTP errors before the stream starts; this operator adds what the
+ * as long as the server asked, up to `maxRetryAfterMs` (default 60 s; a
+ * longer ask is ignored and `delay` applies). The `openai` client's own
+ * `maxRetries` still applies to HTTP errors before the stream starts; this operator adds what the
  * client cannot see: stalls cut by `timeout`, truncated bodies and error frames
  * inside a stream. When `count` retries are used up, or `shouldRetry` says no,
  * the last error passes through.
@@ -64,17 +75,20 @@ export interface RetryBeforeContentOptions {
  */
 export function retryBeforeContent(options: number | RetryBeforeContentOptions = {}): MonoTypeOperatorFunction<ChatCompletionChunk> {
   const config = typeof options === "number" ? { count: options } : options;
-  const { count = 2, delay = defaultDelay, shouldRetry = isRetryable, scheduler = asyncScheduler } = config;
+  const { count = 2, delay = defaultDelay, maxRetryAfterMs = 60_000, shouldRetry = isRetryable, scheduler = asyncScheduler } = config;
   if (!(Number.isInteger(count) || count === Infinity) || count < 0) {
     throw new TypeError(`retryBeforeContent: count must be a non-negative integer, got ${String(count)}`);
   }
   if (typeof delay === "number") checkDelay(delay);
   else if (typeof delay !== "function") throw new TypeError("retryBeforeContent: delay must be a number or a function");
+  if (typeof maxRetryAfterMs !== "number" || Number.isNaN(maxRetryAfterMs) || maxRetryAfterMs < 0) {
+    throw new TypeError(`retryBeforeContent: maxRetryAfterMs must be a number of milliseconds >= 0, got ${String(maxRetryAfterMs)}`);
+  }
   if (typeof shouldRetry !== "function") throw new TypeError("retryBeforeContent: shouldRetry must be a function");
 
   const waitFor = (attempt: number, error: unknown): number => {
     const asked = retryAfterMs(error, scheduler.now());
-    if (asked !== undefined) return asked;
+    if (asked !== undefined && asked <= maxRetryAfterMs) return asked;
     return checkDelay(typeof delay === "number" ? delay : delay(attempt, error));
   };
 
@@ -107,9 +121,25 @@ function checkDelay(ms: number): number {
 
 /** What the `openai` client retries: no status (connection, stream), 408, 409, 429, 5xx; never a caller's abort. */
 function isRetryable(_attempt: number, error: unknown): boolean {
-  if (error instanceof Error && (error.name === "APIUserAbortError" || error.name === "AbortError")) return false;
+  if (isAbort(error)) return false;
   const status = statusOf(error);
   return status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/**
+ * Whether the error is an abort the caller asked for: an `AbortError`, or the
+ * `openai` client's `APIUserAbortError` or a subclass. openai 6 leaves that
+ * class's `name` at "Error", and operators/ may not import the class itself
+ * (types only), so its constructor's name along the prototype chain tells it.
+ */
+function isAbort(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "APIUserAbortError" || error.name === "AbortError") return true;
+  for (let prototype: unknown = Object.getPrototypeOf(error); typeof prototype === "object" && prototype !== null; prototype = Object.getPrototypeOf(prototype)) {
+    const constructor: unknown = Object.getOwnPropertyDescriptor(prototype, "constructor")?.value;
+    if (typeof constructor === "function" && constructor.name === "APIUserAbortError") return true;
+  }
+  return false;
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -24,7 +24,8 @@ export interface SmoothOptions {
    * - `"line"`: up to and including the line break(s) (`/\n+/`);
    * - `"sentence"`: a sentence and the space after it, by the Unicode sentence
    *   rules of `Intl.Segmenter` (so `3.14` is not an end, and `。！？` are);
-   * - a RegExp: each piece ends where a non-empty match ends;
+   * - a RegExp: each piece ends where a non-empty match ends, once text
+   *   follows the match (until then, the next delta could extend it);
    * - an `Intl.Segmenter`: one piece per segment; with `granularity: "word"`,
    *   a word and the spaces and punctuation after it, so
    *   `new Intl.Segmenter("zh", { granularity: "word" })` chunks Chinese.
@@ -48,7 +49,9 @@ type Splitter = (buffer: string) => { pieces: string[]; rest: string };
  * scheduler (a piece goes out at once when the previous one is older than
  * that), so a terminal or UI types evenly and text-to-speech gets whole
  * sentences. A piece is emitted only once the text after it has begun, since
- * until then more text could extend it. On completion the rest of the text is
+ * until then more text could extend it: `"a\n"` then `"\nb"` cut by lines
+ * gives `"a\n\n"` and `"b"`, and a word's trailing spaces stay with it even
+ * when they arrive in two deltas. On completion the rest of the text is
  * emitted as a last piece, then the stream completes; on error, the pieces
  * still waiting and the rest go out first, then the error.
  *
@@ -139,6 +142,9 @@ function regExpSplitter(pattern: RegExp): Splitter {
       const end = match.index + match[0].length;
       // An empty match would make an empty piece (and a pattern like /x*/ would never advance).
       if (match[0] === "" || end <= start) continue;
+      // A match that reaches the end of the buffer may still grow with the next delta ("\n" then "\n",
+      // "Hello " then " "); it waits for more text, or for completion, which emits the rest as it is.
+      if (end === buffer.length) break;
       pieces.push(buffer.slice(start, end));
       start = end;
     }

@@ -14,13 +14,14 @@ import { type OperatorFunction, filter, map, pipe } from "rxjs";
  *
  * ## Examples
  * ```ts
+ * import type { CompletionUsage } from "openai/resources/completions";
  * import { of } from "rxjs";
  * import { usage } from "g4f-rx/operators";
  *
- * const chunk = (choices: [], usage: object | null) => ({
- *   id: "c1", object: "chat.completion.chunk" as const, created: 0, model: "gpt-4", choices, usage,
+ * const chunk = (usage: CompletionUsage | null) => ({
+ *   id: "c1", object: "chat.completion.chunk" as const, created: 0, model: "gpt-4", choices: [], usage,
  * });
- * of(chunk([], null), chunk([], { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 }))
+ * of(chunk(null), chunk({ prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 }))
  *   .pipe(usage())
  *   .subscribe(console.log);
  * // { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 }

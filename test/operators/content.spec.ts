@@ -3,8 +3,18 @@ import { contentText, isContentChunk } from "../../operators/index.js";
 import { chunkWith, contentChunk } from "../support/chunks.js";
 import { asChunk } from "../support/wire.js";
 
-const withDelta = (delta: object) =>
+const withDelta = (delta: object | null) =>
   asChunk({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: null }] });
+
+/** A chunk whose choices array holds the given entries, `null` ones included. */
+const withChoices = (choices: unknown[]) => asChunk({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices });
+
+/** A chunk whose `choices` is not an array, as a broken provider may send; set at run time, as the types forbid it. */
+const malformed = (choices: unknown) => {
+  const chunk = chunkWith([]);
+  Reflect.set(chunk, "choices", choices);
+  return chunk;
+};
 
 describe("isContentChunk", () => {
   it("is false for chunks that carry nothing a consumer could have shown", () => {
@@ -15,6 +25,15 @@ describe("isContentChunk", () => {
     expect(isContentChunk(withDelta({ tool_calls: [] }))).toBe(false);
     // Azure's content-filter chunk: a choice without a delta.
     expect(isContentChunk(asChunk({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, finish_reason: null }] }))).toBe(false);
+  });
+
+  it("is false, without throwing, for malformed chunks: a null delta, null choices, choices that is not an array", () => {
+    expect(isContentChunk(withDelta(null))).toBe(false);
+    expect(isContentChunk(malformed(null))).toBe(false);
+    expect(isContentChunk(malformed({ 0: { index: 0, delta: { content: "Hi" } } }))).toBe(false);
+    expect(isContentChunk(withChoices([null]))).toBe(false);
+    // A null entry does not hide the content of the others.
+    expect(isContentChunk(withChoices([null, { index: 1, delta: { content: "Hi" }, finish_reason: null }]))).toBe(true);
   });
 
   it("is true for text, a refusal, reasoning (both field names) and tool-call deltas, in any choice", () => {
@@ -37,5 +56,12 @@ describe("contentText", () => {
     expect(contentText(both, 1)).toBe("B");
     expect(contentText(both, 2)).toBe("");
     expect(contentText(contentChunk(null))).toBe("");
+  });
+
+  it("is the empty string, without throwing, for a null delta, null choices or choices that is not an array", () => {
+    expect(contentText(withDelta(null))).toBe("");
+    expect(contentText(malformed(null))).toBe("");
+    expect(contentText(malformed("Hi"))).toBe("");
+    expect(contentText(withChoices([null, { index: 0, delta: { content: "A" }, finish_reason: null }]))).toBe("A");
   });
 });

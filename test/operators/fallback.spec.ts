@@ -10,6 +10,7 @@ import {
   withContinuation,
 } from "../../operators/index.js";
 import { chunkWith, contentChunk } from "../support/chunks.js";
+import { asChunk } from "../support/wire.js";
 import { marbles } from "../support/marbles.js";
 
 const values = {
@@ -18,6 +19,13 @@ const values = {
   b: contentChunk("lo"),
   c: contentChunk(" there"),
   f: contentChunk(undefined, 0, "stop"),
+};
+/** Content a continuation cannot carry on: not choice 0's `delta.content` text. */
+const notText = {
+  "a tool-call delta": chunkWith([{ index: 0, delta: { tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "{" } }] }, finish_reason: null }]),
+  "a reasoning delta": asChunk({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { reasoning_content: "Hmm" }, finish_reason: null }] }),
+  "a refusal delta": chunkWith([{ index: 0, delta: { refusal: "No" }, finish_reason: null }]),
+  "text of choice 1": contentChunk("Bye", 1),
 };
 const first = new Error("g4f: connection refused");
 const second = new Error("ollama: model not found");
@@ -126,6 +134,45 @@ describe("fallback", () => {
     const s1 = m.cold("        b-#", values, second);
     m.expect(fallback([s0, () => s1], { resume: true })).toBeObservable(m.cold("a-b-#", values, partial(5, second)));
     m.expect(s1).toHaveSubscriptions("--^-!");
+  }));
+
+  for (const [what, chunk] of Object.entries(notText)) {
+    it(`with resume, errors with PartialResponseError, asking no source to continue, after ${what}`, marbles((m) => {
+      const calls: Array<Continuation | undefined> = [];
+      const s0 = m.cold("      a-x-#", { ...values, x: chunk }, first);
+      const s1 = m.cold<ChatCompletionChunk>("c|", values);
+      const continuing = (continuation?: Continuation): Observable<ChatCompletionChunk> => {
+        calls.push(continuation);
+        return s1;
+      };
+      const expected = m.cold("a-x-#", { ...values, x: chunk }, partial(3, first));
+      m.expect(fallback([s0, continuing], { resume: true })).toBeObservable(expected);
+      m.expect(s0).toHaveSubscriptions("^---!");
+      m.expect(s1).toHaveSubscriptions([]);
+      m.flush();
+      expect(calls).toStrictEqual([]);
+    }));
+  }
+
+  it("with resume, does not continue an answer whose only content was a tool call, so no second answer follows it", marbles((m) => {
+    const withCall = { ...values, t: notText["a tool-call delta"] };
+    const s0 = m.cold("      r-t-#", withCall, first);
+    const s1 = m.cold<ChatCompletionChunk>("c|", values);
+    const expected = m.cold("r-t-#", withCall, partial(0, first));
+    m.expect(fallback([s0, () => s1], { resume: true })).toBeObservable(expected);
+    m.expect(s0).toHaveSubscriptions("^---!");
+    m.expect(s1).toHaveSubscriptions([]);
+  }));
+
+  it("with resume, stops resuming once a continuing source delivers more than text", marbles((m) => {
+    const x = notText["a reasoning delta"];
+    const s0 = m.cold("      a-#", values, first);
+    const s1 = m.cold("        x-b-#", { ...values, x }, second);
+    const s2 = m.cold<ChatCompletionChunk>("c|", values);
+    const expected = m.cold("a-x-b-#", { ...values, x }, partial(5, second));
+    m.expect(fallback([s0, () => s1, () => s2], { resume: true })).toBeObservable(expected);
+    m.expect(s1).toHaveSubscriptions("--^---!");
+    m.expect(s2).toHaveSubscriptions([]);
   }));
 
   it("reports each attempt to onAttempt with the source index and the previous error", marbles((m) => {

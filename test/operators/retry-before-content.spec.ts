@@ -1,4 +1,4 @@
-import { BadRequestError, InternalServerError, RateLimitError } from "openai";
+import { APIUserAbortError, BadRequestError, InternalServerError, RateLimitError } from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type Observable, defer, map } from "rxjs";
 import { describe, expect, it } from "vitest";
@@ -105,6 +105,42 @@ describe("retryBeforeContent", () => {
     m.expect(second).toHaveSubscriptions("3000ms ^!");
   }));
 
+  it("ignores a retry-after above 60 s by default and waits the delay instead", marbles((m) => {
+    const first = m.cold("  #", values, rateLimited({ "retry-after": "61" }));
+    const second = m.cold("     #", values, rateLimited({ "retry-after-ms": "60001" }));
+    const third = m.cold("        a|", values);
+    const expected = m.cold("--a|", values);
+    m.expect(inTurn([first, second, third]).pipe(retryBeforeContent({ count: 2, delay: 1 }))).toBeObservable(expected);
+    m.expect(first).toHaveSubscriptions("(^!)");
+    m.expect(second).toHaveSubscriptions("-(^!)");
+    m.expect(third).toHaveSubscriptions("--^!");
+  }));
+
+  it("follows a retry-after of exactly 60 s, and a longer one up to maxRetryAfterMs", marbles((m) => {
+    const first = m.cold("  #", values, rateLimited({ "retry-after": "60" }));
+    const second = m.cold("        #", values, rateLimited({ "retry-after": "120" }));
+    const third = m.cold("                  a|", values);
+    const expected = m.cold("60s 120s a|", values);
+    m.expect(inTurn([first, second, third]).pipe(retryBeforeContent({ count: 2, delay: 1, maxRetryAfterMs: 120_000 }))).toBeObservable(expected);
+    m.expect(second).toHaveSubscriptions("60s (^!)");
+    m.expect(third).toHaveSubscriptions("60s 120s ^!");
+  }));
+
+  it("never retries the openai client's APIUserAbortError, whose name is just \"Error\"", marbles((m) => {
+    const aborted = new APIUserAbortError();
+    // The premise of the check: the name alone cannot tell this abort apart.
+    expect(aborted.name).toBe("Error");
+    const source = m.cold("  r-#", values, aborted);
+    m.expect(source.pipe(retryBeforeContent({ count: 3, delay: 1 }))).toBeObservable(m.cold("r-#", values, aborted));
+    m.expect(source).toHaveSubscriptions("^-!");
+    // A subclass is the caller's abort too.
+    class CancelledByUser extends APIUserAbortError {}
+    const cancelled = new CancelledByUser({ message: "cancelled" });
+    const other = m.cold("   #", values, cancelled);
+    m.expect(other.pipe(retryBeforeContent({ count: 3, delay: 1 }))).toBeObservable(m.cold("#", values, cancelled));
+    m.expect(other).toHaveSubscriptions("(^!)");
+  }));
+
   it("does not retry an error the server will repeat (400) by default", marbles((m) => {
     const invalid = new BadRequestError(400, { message: "bad model" }, "400 bad model", new Headers());
     const source = m.cold("  #", values, invalid);
@@ -191,5 +227,8 @@ describe("retryBeforeContent", () => {
     expect(() => retryBeforeContent({ delay: -5 })).toThrow(/delay/);
     expect(() => retryBeforeContent({ delay: Number.NaN })).toThrow(TypeError);
     expect(() => retryBeforeContent({ count: Infinity })).not.toThrow();
+    expect(() => retryBeforeContent({ maxRetryAfterMs: -1 })).toThrow(/maxRetryAfterMs/);
+    expect(() => retryBeforeContent({ maxRetryAfterMs: Number.NaN })).toThrow(/maxRetryAfterMs/);
+    expect(() => retryBeforeContent({ maxRetryAfterMs: Infinity })).not.toThrow();
   });
 });

@@ -31,6 +31,30 @@ describe("smooth", () => {
     m.expect(source).toHaveSubscriptions("^--!");
   }));
 
+  it("holds back line breaks that end a delta, since the next delta may add more", marbles((m) => {
+    const source = m.cold("  a-b|", { a: "a\n", b: "\nb" });
+    const expected = m.cold("--x(y|)", { x: "a\n\n", y: "b" });
+    m.expect(source.pipe(smooth({ chunking: "line", delayMs: 0 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("keeps a word's spaces with it when they arrive in two deltas", marbles((m) => {
+    const source = m.cold("  a-b|", { a: "Hello ", b: " world" });
+    const expected = m.cold("--x(y|)", { x: "Hello  ", y: "world" });
+    m.expect(source.pipe(smooth({ chunking: "word", delayMs: 0 }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("emits a held-back piece as it is when the source completes or errors", marbles((m) => {
+    const failure = new Error("boom");
+    const completing = m.cold("a-|", { a: "one two\n" });
+    const failing = m.cold("   a-#", { a: "one two\n" }, failure);
+    m.expect(completing.pipe(smooth({ chunking: "line", delayMs: 0 }))).toBeObservable(m.cold("--(x|)", { x: "one two\n" }));
+    m.expect(failing.pipe(smooth({ delayMs: 0 }))).toBeObservable(m.cold("x-(y#)", { x: "one ", y: "two\n" }, failure));
+    m.expect(completing).toHaveSubscriptions("^-!");
+    m.expect(failing).toHaveSubscriptions("   ^-!");
+  }));
+
   it("cuts sentences by the Unicode rules: not at 3.14, and at 。 without a space", marbles((m) => {
     const source = m.cold("  a-b-c---|", { a: "Pi is 3.", b: "14. How a", c: "re you? 今日は晴れ。明日は雨" });
     const expected = m.cold("--x-(yz)(w|)", { x: "Pi is 3.14. ", y: "How are you? ", z: "今日は晴れ。", w: "明日は雨" });
