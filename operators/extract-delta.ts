@@ -56,10 +56,13 @@ function contentOf(chunk: ChatCompletionChunk, index: number): string | undefine
   // since a throw in here could not reach the subscriber as an error.
   const choices: unknown = chunk.choices;
   if (!Array.isArray(choices)) return undefined;
-  for (const choice of choices as readonly unknown[]) {
-    if (typeof choice !== "object" || choice === null || !("index" in choice) || choice.index !== index) continue;
-    const delta = "delta" in choice ? choice.delta : undefined;
-    const content = typeof delta === "object" && delta !== null && "content" in delta ? delta.content : undefined;
+  for (let i = 0; i < choices.length; i += 1) {
+    const choice: unknown = choices[i];
+    if (typeof choice !== "object" || choice === null) continue;
+    // Every field is optional here, and each is checked before use.
+    const { index: at, delta } = choice as Partial<ChatCompletionChunk.Choice>;
+    if (at !== index) continue;
+    const content: unknown = delta?.content;
     return typeof content === "string" && content !== "" ? content : undefined;
   }
   return undefined;

@@ -51,13 +51,19 @@ export function isPlainChunk(value: unknown): value is ChatCompletionChunk {
     value !== null &&
     "choices" in value &&
     Array.isArray(value.choices) &&
-    value.choices.every(isChoice) &&
+    allChoices(value.choices) &&
     !("error" in value && value.error !== null && value.error !== undefined)
   );
 }
 
 function isChunk(value: Record<string, unknown>): value is Record<string, unknown> & ChatCompletionChunk {
-  return Array.isArray(value.choices) && value.choices.every(isChoice);
+  return Array.isArray(value.choices) && allChoices(value.choices);
+}
+
+/** A loop rather than `every`: this runs once per token. */
+function allChoices(choices: readonly unknown[]): boolean {
+  for (let i = 0; i < choices.length; i += 1) if (!isChoice(choices[i])) return false;
+  return true;
 }
 
 /** Every choice must at least be an object, so that reading its fields cannot throw downstream. */
