@@ -29,7 +29,9 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
       io.stderr.write(`${style.error("g4f-rx:")} ${replay.message}\n`);
       return replay.code;
     }
-    note(`replaying a recorded answer from ${replay.file}; nothing is sent to any endpoint`);
+    note(
+      `replaying ${replay.provenance === undefined ? "a recorded answer" : `a cassette (${replay.provenance})`} from ${replay.file}; nothing is sent to any endpoint`,
+    );
     source = replay.source;
     waitingFor = `replaying ${replay.file}`;
   } else {

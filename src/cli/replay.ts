@@ -12,7 +12,7 @@ import type { CliOptions } from "./options.js";
 
 /** A recorded answer to replay, or why there is none (with the exit code). */
 export type ReplayAnswer =
-  | { readonly kind: "answer"; readonly file: string; readonly source: AnswerSource }
+  | { readonly kind: "answer"; readonly file: string; readonly provenance: string | undefined; readonly source: AnswerSource }
   | { readonly kind: "failed"; readonly code: number; readonly message: string };
 
 /**
@@ -65,6 +65,8 @@ export function replayAnswer(
   return {
     kind: "answer",
     file,
+    // A cassette not recorded by g4f-rx says where it comes from; the note passes that on.
+    provenance: cassette.source,
     source: {
       chunks: chunks.pipe(timeouts(options)),
       wholeJson: (chunk) => wholes.get(chunk) ?? chunk,

@@ -231,7 +231,8 @@ describe("g4f-rx --replay", () => {
     const result = await runCli(["--replay", CASSETTES], { env: {}, stdin: "Say hello there!\n" });
     expect(result.code).toBe(0);
     expect(result.stdout).toBe("Hello there! How can I help you today?\n");
-    expect(result.stderr).toContain("replaying a recorded answer from");
+    // The shipped cassettes were written by hand, and the note says so rather than call them recordings.
+    expect(result.stderr).toContain("replaying a cassette (composed by hand in the wire format of GPT4Free's API");
     expect(result.stderr).toContain("say-hello-there.cassette.jsonl");
   });
 
