@@ -7,10 +7,10 @@
  * The endpoint is --base-url, else OPENAI_BASE_URL, else a GPT4Free API server
  * on http://localhost:1337/v1; the key is OPENAI_API_KEY (GPT4Free needs none).
  */
-import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { lastValueFrom, tap } from "rxjs";
 import { accumulate, extractDelta, failOnFinishReason, fromChatCompletion, partialJson } from "g4f-rx";
+import { exampleArguments } from "./support/example-arguments.js";
 import { isEntryModule } from "./support/is-entry-module.js";
 
 export interface ExtractOptions {
@@ -46,17 +46,11 @@ export async function extractJson(client: OpenAI, options: ExtractOptions): Prom
 }
 
 async function main(): Promise<void> {
-  const { values: options, positionals } = parseArgs({
-    options: { "base-url": { type: "string" }, model: { type: "string", default: "gpt-4o-mini" } },
-    allowPositionals: true,
-  });
-  const baseURL = options["base-url"] ?? process.env.OPENAI_BASE_URL ?? "http://localhost:1337/v1";
-  const client = new OpenAI({ baseURL, apiKey: process.env.OPENAI_API_KEY ?? "not-needed-for-g4f" });
-  const text = positionals.join(" ") || "Ada lives in London; her friend Grace moved from New York to Arlington.";
+  const { client, model, prompt } = exampleArguments({ model: "gpt-4o-mini", prompt: "Ada lives in London; her friend Grace moved from New York to Arlington." });
   const live = process.stderr.isTTY;
   const value = await extractJson(client, {
-    model: options.model,
-    text,
+    model,
+    text: prompt,
     // On a terminal, redraw the partial value in place on stderr; stdout gets only the result.
     onValue: (partial) => live && process.stderr.write(`\r\u001b[2K${JSON.stringify(partial).slice(0, (process.stderr.columns || 80) - 1)}`),
   });

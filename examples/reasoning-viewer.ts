@@ -8,11 +8,11 @@
  * The endpoint is --base-url, else OPENAI_BASE_URL, else a GPT4Free API server
  * on http://localhost:1337/v1; the key is OPENAI_API_KEY (GPT4Free needs none).
  */
-import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { lastValueFrom, reduce, tap } from "rxjs";
 import { type TextWritable, type ThinkingPart, fromChatCompletion, thinkingParts } from "g4f-rx";
+import { exampleArguments } from "./support/example-arguments.js";
 import { isEntryModule } from "./support/is-entry-module.js";
 
 const DIM = "\u001b[2m";
@@ -50,14 +50,8 @@ export async function viewReasoning(client: OpenAI, options: ViewOptions): Promi
 }
 
 async function main(): Promise<void> {
-  const { values: options, positionals } = parseArgs({
-    options: { "base-url": { type: "string" }, model: { type: "string", default: "deepseek-r1" } },
-    allowPositionals: true,
-  });
-  const baseURL = options["base-url"] ?? process.env.OPENAI_BASE_URL ?? "http://localhost:1337/v1";
-  const client = new OpenAI({ baseURL, apiKey: process.env.OPENAI_API_KEY ?? "not-needed-for-g4f" });
-  const prompt = positionals.join(" ") || "How many r's are in strawberry?";
-  await viewReasoning(client, { model: options.model, messages: [{ role: "user", content: prompt }], out: process.stdout });
+  const { client, model, prompt } = exampleArguments({ model: "deepseek-r1", prompt: "How many r's are in strawberry?" });
+  await viewReasoning(client, { model, messages: [{ role: "user", content: prompt }], out: process.stdout });
 }
 
 if (isEntryModule(import.meta.url)) {

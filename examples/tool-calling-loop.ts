@@ -8,11 +8,11 @@
  * The endpoint is --base-url, else OPENAI_BASE_URL, else a GPT4Free API server
  * on http://localhost:1337/v1; the key is OPENAI_API_KEY (GPT4Free needs none).
  */
-import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import type { ChatCompletionFunctionTool, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { forkJoin, last, lastValueFrom, map, mergeMap, share, toArray } from "rxjs";
 import { type CompletedToolCall, type TextWritable, accumulateMessage, extractDelta, fromChatCompletion, printTo, toolCalls } from "g4f-rx";
+import { exampleArguments } from "./support/example-arguments.js";
 import { isEntryModule } from "./support/is-entry-module.js";
 
 /** A tool the model may call: its JSON-schema definition and the function that answers it. */
@@ -111,14 +111,8 @@ export const demoTools: readonly Tool[] = [
 ];
 
 async function main(): Promise<void> {
-  const { values: options, positionals } = parseArgs({
-    options: { "base-url": { type: "string" }, model: { type: "string", default: "gpt-4o-mini" } },
-    allowPositionals: true,
-  });
-  const baseURL = options["base-url"] ?? process.env.OPENAI_BASE_URL ?? "http://localhost:1337/v1";
-  const client = new OpenAI({ baseURL, apiKey: process.env.OPENAI_API_KEY ?? "not-needed-for-g4f" });
-  const prompt = positionals.join(" ") || "What time is it in Tokyo, and what is 19 + 23? Use the tools.";
-  const result = await runToolLoop(client, { model: options.model, messages: [{ role: "user", content: prompt }], tools: demoTools, out: process.stdout });
+  const { client, model, prompt } = exampleArguments({ model: "gpt-4o-mini", prompt: "What time is it in Tokyo, and what is 19 + 23? Use the tools." });
+  const result = await runToolLoop(client, { model, messages: [{ role: "user", content: prompt }], tools: demoTools, out: process.stdout });
   process.stdout.write(`\n\n(${result.rounds} requests, ${result.messages.length} messages)\n`);
 }
 

@@ -9,11 +9,10 @@
  * This script "speaks" by printing each sentence on its own line; put your TTS
  * engine's call in `speak` (it may return a Promise or an Observable).
  */
-import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { parseArgs } from "node:util";
 import { type Observable, type ObservableInput, concat, concatMap, filter, from, ignoreElements, map, of } from "rxjs";
 import { extractDelta, fromChatCompletion, smooth } from "g4f-rx";
+import { exampleArguments } from "./support/example-arguments.js";
 import { isEntryModule } from "./support/is-entry-module.js";
 
 /** The answer's sentences, trimmed, each as soon as the next one has begun (the last on completion). */
@@ -36,18 +35,12 @@ export function speakInOrder(sentences: Observable<string>, speak: (sentence: st
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({
-    options: { "base-url": { type: "string" }, model: { type: "string", default: "gpt-4" } },
-    allowPositionals: true,
-  });
-  const baseURL = values["base-url"] || process.env.OPENAI_BASE_URL || "http://localhost:1337/v1";
-  const client = new OpenAI({ baseURL, apiKey: process.env.OPENAI_API_KEY || "none" });
-  const prompt = positionals.join(" ") || "Tell me three short facts about owls.";
+  const { client, model, prompt } = exampleArguments({ model: "gpt-4", prompt: "Tell me three short facts about owls." });
   const speak = (sentence: string): Promise<void> => {
     process.stdout.write(`🔊 ${sentence}\n`);
     return Promise.resolve();
   };
-  speakInOrder(sentencesForSpeech(fromChatCompletion(client, { model: values.model, messages: [{ role: "user", content: prompt }] })), speak).subscribe({
+  speakInOrder(sentencesForSpeech(fromChatCompletion(client, { model, messages: [{ role: "user", content: prompt }] })), speak).subscribe({
     error: (error: unknown) => {
       process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;
