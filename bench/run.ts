@@ -2,6 +2,7 @@
  * npm run bench: every contender in this one process, rounds interleaved,
  * medians reported, ratios measured side by side. Not part of npm test.
  */
+import { bigAnswers, liveStartup } from "./live.js";
 import { latency, soakCancelled, soakSequential } from "./loopback.js";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -10,6 +11,8 @@ import { startup } from "./startup.js";
 import { throughput } from "./throughput.js";
 
 const quick = process.argv.includes("--quick");
+// --live: only the command's live-path sections (6 and 7), for working on them; the figures to report come from a whole run.
+const liveOnly = process.argv.includes("--live");
 const fixed = (value: number, digits = 2): string => value.toFixed(digits);
 const verdict = (ok: boolean): string => (ok ? "met" : "MISSED");
 
@@ -32,6 +35,7 @@ function memoryInChildProcess(chunks: number): MemoryResult {
 if (typeof globalThis.gc !== "function") throw new Error("run with node --expose-gc (npm run bench does)");
 console.log(`g4f-rx benchmarks · Node ${process.version} · ${new Date().toISOString()}${quick ? " · quick" : ""}`);
 
+if (!liveOnly) {
 // 1. Throughput
 const chunks = quick ? 20_000 : 100_000;
 const decoded = await throughput(chunks, quick ? 3 : 7);
@@ -88,3 +92,27 @@ table(
 );
 const cli = started[1]!;
 console.log(`\ntarget first byte ≤ 1.5× node: ${verdict(cli.firstByteRatio <= 1.5)} (${fixed(cli.firstByteRatio)}×)`);
+}
+
+// 6. The command's live path: start-up and memory beside bare Node
+const live = await liveStartup(quick ? 5 : 15);
+table(
+  "Start-up, live path: g4f-rx asking a loopback server that answers at once, vs bare Node (median of runs; memory is peak RSS from /usr/bin/time, separate runs)",
+  ["command", "first byte ms", "exit ms", "whole process ms", "peak RSS MiB", "first byte ×", "exit ×", "whole process ×", "memory ×"],
+  live.map((row) => {
+    const bare = live[0]!;
+    return [row.name, fixed(row.firstByteMs, 1), fixed(row.exitMs, 1), fixed(row.wallMs, 1), fixed(row.peakMiB, 1), fixed(row.firstByteMs / bare.firstByteMs), fixed(row.exitMs / bare.exitMs), fixed(row.wallMs / bare.wallMs), fixed(row.peakMiB / bare.peakMiB)];
+  }),
+);
+const [bareNode, liveCli] = live;
+console.log(
+  `\ntarget first byte ≤ 1.5× node: ${verdict(liveCli!.firstByteMs / bareNode!.firstByteMs <= 1.5)} · whole process ≤ 1.5×: ${verdict(liveCli!.wallMs / bareNode!.wallMs <= 1.5)} · peak memory ≤ 1.3×: ${verdict(liveCli!.peakMiB / bareNode!.peakMiB <= 1.3)}`,
+);
+
+// 7. Big answers into a fast and a slow pipe
+const big = await bigAnswers(quick ? [10] : [10, 100], 2);
+table(
+  "Big answers, live path: bytes delivered to stdout, peak RSS and throughput, into a reader that keeps up and one that pauses 2 ms after every read",
+  ["answer MiB", "stdout reader", "delivered", "peak RSS MiB", "seconds", "MiB/s"],
+  big.map((row) => [String(row.answerMiB), row.reader, row.delivered, fixed(row.peakMiB, 1), fixed(row.seconds), fixed(row.mibPerSecond, 1)]),
+);

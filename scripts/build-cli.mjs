@@ -1,9 +1,10 @@
 // @ts-check
-// Bundles the g4f-rx command into dist/bin/g4f-rx.js, an executable ESM file with openai and rxjs inside:
-// `npx g4f-rx` then loads one file instead of resolving hundreds of modules. Code that only some runs need
-// (the openai client, the replay server) is split into chunks under dist/bin/chunks, loaded by `import()` when used,
-// so a replay never parses the openai client at all.
-import { chmod, rm } from "node:fs/promises";
+// Bundles the g4f-rx command into dist/bin/g4f-rx.js: one executable, minified CommonJS file with rxjs and the
+// openai error classes inside (no client: the command sends its request with node:http, see src/cli/http-source.ts).
+// CommonJS because Node's ES module loader alone costs more start-up time than everything the command then does;
+// dist/bin/package.json marks the folder as CommonJS. Code that only some runs need (the live path, replay, serve)
+// is in the same file but runs only when `import()`ed, and V8 compiles a function only when it is first called.
+import { chmod, rm, writeFile } from "node:fs/promises";
 import { build } from "esbuild";
 
 const outdir = "dist/bin";
@@ -13,18 +14,19 @@ await build({
   entryPoints: { "g4f-rx": "src/cli/bin.ts" },
   outdir,
   bundle: true,
-  splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
-  format: "esm",
+  format: "cjs",
   platform: "node",
   target: "node20",
   treeShaking: true,
   // rxjs lists its CommonJS build under the "node" condition, which cannot be tree-shaken; its ES2015 build can.
   alias: { rxjs: "./node_modules/rxjs/dist/esm/index.js" },
-  // No createRequire shim is needed: every bundled dependency (openai, rxjs) ships ESM. `--version` in test/cli
-  // checks that the bundle loads.
-  banner: { js: "#!/usr/bin/env node" },
+  // The sources are ES modules: the one `import.meta.url` (where package.json is) becomes this file's URL.
+  define: { "import.meta.url": "__g4f_rx_url" },
+  banner: { js: '#!/usr/bin/env node\nconst __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
   legalComments: "none",
+  // Less to read and parse at every start. Error classes set their `name` themselves, so renaming them is harmless.
+  minify: true,
   logLevel: "warning",
 });
+await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 await chmod(`${outdir}/g4f-rx.js`, 0o755);

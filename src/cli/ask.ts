@@ -7,7 +7,7 @@ import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
 import { answerPrinter, formatStats } from "./output.js";
-import { replayAnswer } from "./replay.js";
+import { StdoutFlow } from "./output-flow.js";
 import type { AnswerTarget } from "./targets.js";
 import { NO_SPINNER, type Spinner, type Styles, startSpinner } from "./terminal.js";
 
@@ -21,9 +21,12 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
     io.stderr.write(`${style.note(`g4f-rx: ${text}`)}\n`);
   };
 
+  const flow = new StdoutFlow(io.stdout);
   let source: AnswerSource;
   let waitingFor: string;
   if (target.kind === "replay") {
+    // The replay path's code (cassettes, matching) is loaded only here.
+    const { replayAnswer } = await import("./replay.js");
     const replay = replayAnswer(target.path, { ...requestParams(options, prompt), model: target.model }, options);
     if (replay.kind === "failed") {
       io.stderr.write(`${style.error("g4f-rx:")} ${replay.message}\n`);
@@ -36,9 +39,9 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
     waitingFor = `replaying ${replay.file}`;
   } else {
     const [primary] = target.endpoints;
-    // The openai client is loaded only here, on the live path.
+    // The live path's code is loaded only here.
     const { liveAnswer } = await import("./live.js");
-    source = await liveAnswer(io, options, target.endpoints, { ...requestParams(options, prompt), model: primary.model }, note);
+    source = liveAnswer(options, target.endpoints, { ...requestParams(options, prompt), model: primary.model }, note, flow);
     waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
   }
 
@@ -52,7 +55,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
         printedCharacters += text.length;
         lastCharacter = text.slice(-1);
       }
-      return io.stdout.write(text);
+      return flow.write(text);
     },
   };
   const reasoning: TextWritable = {

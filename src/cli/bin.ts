@@ -1,49 +1,88 @@
-import { exitCodeFor } from "./exit-codes.js";
+import type { Writable } from "node:stream";
+import { EXIT } from "./exit-codes.js";
 import type { StopReason } from "./io.js";
 import { main } from "./main.js";
 import { packageVersion } from "./version.js";
 
-// The `g4f-rx` executable: wires the process (arguments, streams, signals) to `main` and exits with its code.
+// The `g4f-rx` executable: wires the process (arguments, streams, signals) to `main`, lets every queued byte reach
+// stdout, then exits with main's code, or dies by the signal that stopped it, so that a shell loop stops too.
 
 const controller = new AbortController();
 let reason: StopReason | undefined;
 
-function stopWith(next: StopReason): void {
+const onSignal = (signal: "SIGINT" | "SIGTERM"): void => {
   if (reason === undefined) {
-    reason = next;
-    controller.abort(next);
-  } else if (next === "SIGINT" || next === "SIGTERM") {
+    reason = signal;
+    controller.abort(signal);
+  } else {
     // A second Ctrl-C means "now", even if something is still winding down.
-    process.exit(exitCodeFor(next));
+    raise(signal);
   }
-}
-
-process.on("SIGINT", () => stopWith("SIGINT"));
-process.on("SIGTERM", () => stopWith("SIGTERM"));
+};
+const onSigint = (): void => onSignal("SIGINT");
+const onSigterm = (): void => onSignal("SIGTERM");
+process.on("SIGINT", onSigint);
+process.on("SIGTERM", onSigterm);
 // Without a listener, a write to a closed pipe would crash with a stack trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  stopWith(error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" ? "EPIPE" : "output-error");
+  if (reason !== undefined) return;
+  reason = error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" ? "EPIPE" : "output-error";
+  controller.abort(reason);
 });
 
-const code = await main({
-  args: process.argv.slice(2),
-  env: process.env,
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stop: {
-    signal: controller.signal,
-    get reason() {
-      return reason;
+/** Ends the process by `signal`, as if the command had no handler: the shell sees "killed by SIGINT" and stops its loop. */
+function raise(signal: "SIGINT" | "SIGTERM"): void {
+  process.off("SIGINT", onSigint);
+  process.off("SIGTERM", onSigterm);
+  process.kill(process.pid, signal);
+}
+
+/** Resolves once `stream` has handed every queued byte to the system (or cannot: closed, failed). */
+function flushed(stream: Writable): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      stream.off("error", done);
+      resolve();
+    };
+    stream.once("drain", done);
+    stream.once("close", done);
+    stream.once("error", done);
+  });
+}
+
+/** Runs the command; a function, not top-level await, so that the bundle can be CommonJS (faster to load). */
+async function run(): Promise<void> {
+  const code = await main({
+    args: process.argv.slice(2),
+    env: process.env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stop: {
+      signal: controller.signal,
+      get reason() {
+        return reason;
+      },
     },
-  },
-  version: packageVersion(import.meta.url),
-}).catch((error: unknown) => {
-  process.stderr.write(`g4f-rx: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return 1;
-});
+    version: packageVersion(import.meta.url),
+  }).catch((error: unknown) => {
+    process.stderr.write(`g4f-rx: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  });
 
-process.exitCode = code;
-// Normally nothing is left and the process ends now. A stdin nobody finished reading, or a retry back-off timer of
-// the openai client after an abort, would keep it alive: this timer, which does not itself hold the process, ends it.
-setTimeout(() => process.exit(code), 100).unref();
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  // Stopped by a signal (main says so with 130 or 143; `serve` takes it as its normal end and says 0): die by it.
+  if (code === EXIT.interrupted || code === EXIT.terminated) {
+    raise(code === EXIT.interrupted ? "SIGINT" : "SIGTERM");
+    return;
+  }
+  process.exitCode = code;
+  // Normally nothing is left and the process ends now. A stdin nobody finished reading would keep it alive: this
+  // timer, which does not itself hold the process, ends it once the output above is flushed.
+  setTimeout(() => process.exit(code), 100).unref();
+}
+
+void run();

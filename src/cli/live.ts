@@ -1,15 +1,11 @@
-import { Console } from "node:console";
-import type OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type Observable, map, tap } from "rxjs";
+import { type Observable, tap } from "rxjs";
 import { type Continuation, contentText, fallback, withContinuation } from "../../operators/index.js";
 import type { ResolvedEndpoint } from "../endpoints.js";
-import { completionChunk, requestCompletion } from "../recipes/index.js";
 import { recordCassette } from "../replay/record-cassette.js";
-import { fromChatCompletion } from "../sources/index.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeError, shortReason } from "./describe-error.js";
-import type { CliIo } from "./io.js";
+import { type OutputFlow, liveChunks } from "./http-source.js";
 import type { CliOptions } from "./options.js";
 import { endpointLabel } from "./targets.js";
 
@@ -19,50 +15,25 @@ import { endpointLabel } from "./targets.js";
  * after it), each with the `--timeout` / `--idle-timeout` limits, recorded
  * with `--record`. `note` tells about each switch on stderr.
  */
-export async function liveAnswer(
-  io: Pick<CliIo, "stderr">,
+export function liveAnswer(
   options: CliOptions,
   endpoints: readonly [ResolvedEndpoint, ...ResolvedEndpoint[]],
   params: RequestParams,
   note: (text: string) => void,
-): Promise<AnswerSource> {
-  // Loaded here rather than at the top: --replay, serve and --help never need the client, and loading it is
-  // most of the command's start-up time.
-  const { default: OpenAIClient } = await import("openai");
-  const clientFor = (resolved: ResolvedEndpoint): OpenAI =>
-    new OpenAIClient({
-      baseURL: resolved.baseURL,
-      // The SDK insists on a key; without one, the header is removed below and none is sent.
-      apiKey: resolved.apiKey ?? "none",
-      defaultHeaders: resolved.apiKey === undefined ? { Authorization: null } : undefined,
-      // Not read from OPENAI_ORG_ID / OPENAI_PROJECT_ID: they belong to OpenAI, not to every endpoint.
-      organization: null,
-      project: null,
-      maxRetries: resolved.maxRetries,
-      // OPENAI_LOG output must not mix with the answer on stdout.
-      logger: new Console({ stdout: io.stderr, stderr: io.stderr }),
-    });
-
+  flow: OutputFlow,
+): AnswerSource {
   const wholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
   const limits = timeouts(options);
-  const request = (client: OpenAI, body: RequestParams): Observable<ChatCompletionChunk> => {
-    if (options.stream) {
-      // Token usage comes in a last chunk only when asked for; only --stats shows it, and not every server accepts the field.
-      return fromChatCompletion(client, options.stats ? { ...body, stream_options: { include_usage: true } } : body);
-    }
-    return requestCompletion(client, body).pipe(
-      map((completion) => {
-        const chunk = completionChunk(completion);
-        wholes.set(chunk, completion);
-        return chunk;
-      }),
-    );
-  };
-  const sources = endpoints.map((resolved) => {
-    const client = clientFor(resolved);
-    return (continuation?: Continuation): Observable<ChatCompletionChunk> =>
-      request(client, { ...params, model: resolved.model, messages: withContinuation(params.messages, continuation) }).pipe(limits);
-  });
+  // Token usage comes in a last chunk only when asked for; only --stats shows it, and not every server accepts the field.
+  const extra = options.stream && options.stats ? { stream_options: { include_usage: true } } : {};
+  const sources = endpoints.map((resolved) => (continuation?: Continuation): Observable<ChatCompletionChunk> =>
+    liveChunks(
+      resolved,
+      { ...params, ...extra, model: resolved.model, messages: withContinuation(params.messages, continuation) },
+      { stream: options.stream, maxRetries: resolved.maxRetries, maxWaitMs: options.maxWait, note, flow },
+      wholes,
+    ).pipe(limits),
+  );
 
   let current = 0;
   let delivered = 0;

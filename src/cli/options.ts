@@ -42,6 +42,14 @@ export const ASK_OPTIONS = [
     defaultText: `${LOCAL_RETRIES} for a local URL, ${REMOTE_RETRIES} for a remote one`,
     description: "Request retries (connection errors, 408/409/429/5xx), before the answer starts",
   },
+  {
+    name: "max-wait",
+    type: "number",
+    placeholder: "MS",
+    default: 60_000,
+    limits: { min: 0, timer: true },
+    description: "The longest wait before a retry; when a server asks for longer (Retry-After), give up at once",
+  },
   { name: "quiet", alias: "q", type: "boolean", description: "No spinner or notes on stderr; errors only" },
   {
     name: "show-reasoning",

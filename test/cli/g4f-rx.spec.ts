@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { ChatCompletion } from "openai/resources/chat/completions";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
-import { assertFreshBuild, closedPort, runCli, startCli } from "./run-cli.js";
+import { BIN, assertFreshBuild, closedPort, runCli, startCli } from "./run-cli.js";
 
 // These tests run the BUILT command (dist/bin/g4f-rx.js) as a real process. `npm test` builds first;
 // `assertFreshBuild` fails the suite with a clear message when the build is missing or older than the sources.
@@ -273,38 +274,65 @@ describe("g4f-rx: signals and pipes", () => {
   const stalled = (): ReturnType<typeof streamReply> =>
     streamReply(textChunks(["Hel", "lo"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] });
 
-  it("on SIGINT during a stall aborts the request, keeps the partial answer, ends the line and exits 130", async () => {
+  it("on SIGINT during a stall aborts the request, keeps the partial answer, ends the line and dies by SIGINT (status 130)", async () => {
     server.reply(stalled());
     const cli = startCli(["Hi"], { env });
     await cli.waitForStdout("Hello");
     cli.child.kill("SIGINT");
     const result = await cli.exited;
-    expect(result).toMatchObject({ code: 130, stdout: "Hello\n", stderr: "" });
+    expect(result).toMatchObject({ code: null, signal: "SIGINT", stdout: "Hello\n", stderr: "" });
     const request = server.requests[0];
     await request?.closed;
     expect(request?.disconnected).toBe(true);
   });
 
-  it("on SIGTERM does the same and exits 143", async () => {
+  it("on SIGTERM does the same and dies by SIGTERM (status 143)", async () => {
     server.reply(stalled());
     const cli = startCli(["Hi"], { env });
     await cli.waitForStdout("Hello");
     cli.child.kill("SIGTERM");
     const result = await cli.exited;
-    expect(result).toMatchObject({ code: 143, stdout: "Hello\n" });
+    expect(result).toMatchObject({ code: null, signal: "SIGTERM", stdout: "Hello\n" });
     await server.requests[0]?.closed;
     expect(server.requests[0]?.disconnected).toBe(true);
   });
 
-  it("on SIGINT while stdin is still open exits 130 without sending a request", async () => {
+  it("on SIGINT while stdin is still open dies by SIGINT without sending a request", async () => {
     server.setDefaultReply(hello());
     // 1 MiB does not fit in a pipe: once it is all written, the command is reading stdin, so its handlers are set.
     const cli = startCli([], { env, stdin: "x".repeat(1 << 20), keepStdinOpen: true });
     await cli.stdinWritten;
     cli.child.kill("SIGINT");
     const result = await cli.exited;
-    expect(result).toMatchObject({ code: 130, stdout: "", stderr: "" });
+    expect(result).toMatchObject({ code: null, signal: "SIGINT", stdout: "", stderr: "" });
     expect(server.requests).toHaveLength(0);
+  });
+
+  it("stops a shell loop on Ctrl-C: SIGINT to the foreground group ends the loop, not just the current answer", async () => {
+    server.reply(stalled());
+    server.setDefaultReply(hello());
+    // As a terminal's Ctrl-C does: SIGINT to the whole process group (bash and the command), here its own group.
+    const loop = spawn("bash", ["-c", `for i in 1 2 3; do "${process.execPath}" "${BIN}" Hi </dev/null; echo "after round $i"; done`], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let stdout = "";
+    loop.stdout.setEncoding("utf8");
+    const sawHello = new Promise<void>((resolve) =>
+      loop.stdout.on("data", (text: string) => {
+        stdout += text;
+        if (stdout.includes("Hello")) resolve();
+      }),
+    );
+    loop.stderr.resume();
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => loop.once("close", (code, signal) => resolve({ code, signal })));
+    await sawHello;
+    process.kill(-(loop.pid ?? 0), "SIGINT");
+    const result = await ended;
+    expect(stdout).toBe("Hello\n");
+    expect(result.code === 130 || result.signal === "SIGINT").toBe(true);
+    expect(server.requests).toHaveLength(1);
   });
 
   it("ends the request and exits 0 quietly when stdout is closed early (| head -c 5)", async () => {

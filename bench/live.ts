@@ -1,0 +1,178 @@
+/**
+ * The command's live path against a loopback server: start-up (first byte, exit, whole-process wall, peak memory)
+ * side by side with bare Node, and big answers into a pipe that reads slowly (peak memory, bytes delivered).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type Server, type ServerResponse, createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { median } from "./stats.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const bin = join(root, "dist/bin/g4f-rx.js");
+const TIME = "/usr/bin/time";
+
+function frame(content: string, finish: string | null = null): string {
+  const chunk = { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-4", choices: [{ index: 0, delta: finish === null ? { content } : {}, finish_reason: finish }] };
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+/** Writes `frames` to `response`, waiting for 'drain' whenever the socket is full, as a real server does. */
+async function writeAll(response: ServerResponse, frames: Iterable<string>): Promise<void> {
+  for (const text of frames) {
+    if (response.destroyed) return;
+    if (!response.write(text)) await new Promise((resolve) => response.once("drain", resolve));
+  }
+  response.end();
+}
+
+function* bigAnswer(bytes: number): Iterable<string> {
+  const piece = "0123456789abcdef ".repeat(60).slice(0, 1000);
+  for (let sent = 0; sent < bytes; sent += piece.length) yield frame(piece.slice(0, Math.min(piece.length, bytes - sent)));
+  yield frame("", "stop");
+  yield "data: [DONE]\n\n";
+}
+
+/** A loopback server: POST /v1/chat/completions answers "Hello there!" at once, or `size` bytes when the model is "big-<size>". */
+async function startServer(): Promise<{ server: Server; baseURL: string }> {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (part: string) => (body += part));
+    request.on("end", () => {
+      const { model } = JSON.parse(body) as { model: string };
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      const size = /^big-(\d+)$/.exec(model)?.[1];
+      void writeAll(response, size === undefined ? [frame("Hello"), frame(" there!"), frame("", "stop"), "data: [DONE]\n\n"] : bigAnswer(Number(size)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return { server, baseURL: `http://127.0.0.1:${address.port}/v1` };
+}
+
+interface Run {
+  firstByteMs: number;
+  exitMs: number;
+  wallMs: number;
+  bytes: number;
+  peakMiB: number;
+}
+
+/**
+ * Runs `node args`; with `measureMemory`, under /usr/bin/time for the peak RSS (a separate run, so its fork does not
+ * count in the times). `readDelayMs` makes the reader slow: it pauses that long after every read.
+ */
+function runNode(args: readonly string[], options: { measureMemory: boolean; readDelayMs?: number; input?: string }): Promise<Run> {
+  const dir = options.measureMemory ? mkdtempSync(join(tmpdir(), "g4f-rx-bench-")) : undefined;
+  const out = dir === undefined ? "" : join(dir, "rss");
+  const [command, commandArgs] = dir === undefined ? [process.execPath, args] : [TIME, ["-f", "%M", "-o", out, process.execPath, ...args]];
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    let firstByteMs = NaN;
+    let exitMs = NaN;
+    let bytes = 0;
+    const child = spawn(command, commandArgs, { cwd: root, stdio: ["pipe", "pipe", "ignore"], env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
+    child.stdout.on("data", (data: Buffer) => {
+      if (bytes === 0) firstByteMs = performance.now() - start;
+      bytes += data.length;
+      if (options.readDelayMs !== undefined) {
+        child.stdout.pause();
+        setTimeout(() => child.stdout.resume(), options.readDelayMs);
+      }
+    });
+    child.on("error", reject);
+    child.on("exit", () => (exitMs = performance.now() - start));
+    child.on("close", (code) => {
+      const wallMs = performance.now() - start;
+      const peakMiB = dir === undefined ? NaN : Number(readFileSync(out, "utf8").trim().split("\n").pop()) / 1024;
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) reject(new Error(`node ${args.join(" ")} exited with ${String(code)}`));
+      else resolve({ firstByteMs, exitMs, wallMs, bytes, peakMiB });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+export interface LiveStartupRow {
+  name: string;
+  firstByteMs: number;
+  exitMs: number;
+  wallMs: number;
+  peakMiB: number;
+}
+
+/** `node -e` printing one byte vs `g4f-rx` asking the loopback server, interleaved, medians of `rounds`. */
+export async function liveStartup(rounds: number): Promise<LiveStartupRow[]> {
+  const { server, baseURL } = await startServer();
+  try {
+    const contenders = [
+      { name: "node -e 0 (prints one byte)", args: ["-e", "process.stdout.write('x')"] },
+      { name: "g4f-rx --base-url <loopback> \"Say hello there!\"", args: [bin, "--base-url", baseURL, "Say hello there!"] },
+    ];
+    const runs = contenders.map(() => [] as Run[]);
+    const memory = contenders.map(() => [] as number[]);
+    for (let round = 0; round < rounds + 2; round += 1) {
+      for (const [index, contender] of contenders.entries()) {
+        const timed = await runNode(contender.args, { measureMemory: false });
+        const measured = await runNode(contender.args, { measureMemory: true });
+        // The first two rounds warm the file cache.
+        if (round < 2) continue;
+        runs[index]?.push(timed);
+        memory[index]?.push(measured.peakMiB);
+      }
+    }
+    return contenders.map(({ name }, index) => {
+      const list = runs[index] ?? [];
+      return {
+        name,
+        firstByteMs: median(list.map((run) => run.firstByteMs)),
+        exitMs: median(list.map((run) => run.exitMs)),
+        wallMs: median(list.map((run) => run.wallMs)),
+        peakMiB: median(memory[index] ?? []),
+      };
+    });
+  } finally {
+    server.close();
+  }
+}
+
+export interface BigAnswerRow {
+  answerMiB: number;
+  reader: string;
+  delivered: string;
+  peakMiB: number;
+  seconds: number;
+  mibPerSecond: number;
+}
+
+/** `g4f-rx` streaming answers of `sizesMiB` into a reader that keeps up and one that pauses after every read. */
+export async function bigAnswers(sizesMiB: readonly number[], readDelayMs: number): Promise<BigAnswerRow[]> {
+  const { server, baseURL } = await startServer();
+  const rows: BigAnswerRow[] = [];
+  try {
+    for (const size of sizesMiB) {
+      const bytes = size * 1024 * 1024;
+      for (const [reader, delay] of [["reads at once", undefined], [`pauses ${readDelayMs} ms after each read`, readDelayMs]] as const) {
+        const args = [bin, "--base-url", baseURL, "-m", `big-${bytes}`, "Hi"];
+        const run = await runNode(args, { measureMemory: true, ...(delay === undefined ? {} : { readDelayMs: delay }) });
+        // The command adds one newline after an answer that does not end with one.
+        const expected = bytes + 1;
+        rows.push({
+          answerMiB: size,
+          reader,
+          delivered: run.bytes === expected ? "all" : `${run.bytes} of ${expected} bytes`,
+          peakMiB: run.peakMiB,
+          seconds: run.wallMs / 1000,
+          mibPerSecond: size / (run.wallMs / 1000),
+        });
+      }
+    }
+  } finally {
+    server.close();
+  }
+  return rows;
+}
