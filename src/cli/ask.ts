@@ -8,17 +8,21 @@ import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
 import { answerPrinter, formatStats } from "./output.js";
 import { StdoutFlow } from "./output-flow.js";
-import type { AnswerTarget } from "./targets.js";
-import { NO_SPINNER, type Spinner, type Styles, startSpinner } from "./terminal.js";
+import { ENVIRONMENT_VARIABLES } from "../endpoints.js";
+import { type AnswerTarget, endpointLabel } from "./targets.js";
+import { NO_SPINNER, type Spinner, type Styles, canAnimate, neutralise, startSpinner } from "./terminal.js";
 
 /** Gets the answer (live or recorded), prints it as `options` say, reports how it ended, and resolves with the exit code. */
 export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, prompt: string, style: Styles): Promise<number> {
   // Set once the source is known; notes during the stream (fallback switches) erase it first.
   let spinner: Spinner = NO_SPINNER;
+  // Text from the network reaches a terminal with its control characters made visible; pipes get it byte for byte.
+  const forStdout = io.stdout.isTTY === true ? neutralise : (text: string): string => text;
+  const forStderr = io.stderr.isTTY === true ? neutralise : (text: string): string => text;
   const note = (text: string): void => {
     if (options.quiet) return;
     spinner.stop();
-    io.stderr.write(`${style.note(`g4f-rx: ${text}`)}\n`);
+    io.stderr.write(`${style.note(`g4f-rx: ${forStderr(text)}`)}\n`);
   };
 
   const flow = new StdoutFlow(io.stdout);
@@ -29,7 +33,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
     const { replayAnswer } = await import("./replay.js");
     const replay = replayAnswer(target.path, { ...requestParams(options, prompt), model: target.model }, options);
     if (replay.kind === "failed") {
-      io.stderr.write(`${style.error("g4f-rx:")} ${replay.message}\n`);
+      io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(replay.message)}\n`);
       return replay.code;
     }
     note(
@@ -39,13 +43,19 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
     waitingFor = `replaying ${replay.file}`;
   } else {
     const [primary] = target.endpoints;
+    // An endpoint chosen by the environment (OPENAI_BASE_URL is often set for other tools) is named on a terminal, so
+    // nobody is surprised; pipes and logs stay as they were.
+    if (primary.baseURLSource === "environment" && io.stderr.isTTY === true) {
+      const variable = primary.endpoint === undefined ? ENVIRONMENT_VARIABLES.baseURL : ENVIRONMENT_VARIABLES.endpoint;
+      note(`asking ${endpointLabel(primary)} (from $${variable}), model ${primary.model}`);
+    }
     // The live path's code is loaded only here.
     const { liveAnswer } = await import("./live.js");
     source = liveAnswer(options, target.endpoints, { ...requestParams(options, prompt), model: primary.model }, note, flow);
     waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
   }
 
-  if (io.stderr.isTTY === true && !options.quiet) spinner = startSpinner(io.stderr, waitingFor, style);
+  if (canAnimate(io.stderr, io.env) && !options.quiet) spinner = startSpinner(io.stderr, waitingFor, style);
   let printedCharacters = 0;
   let lastCharacter = "";
   const answer: TextWritable = {
@@ -55,16 +65,17 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
         printedCharacters += text.length;
         lastCharacter = text.slice(-1);
       }
-      return flow.write(text);
+      return flow.write(forStdout(text));
     },
   };
   const reasoning: TextWritable = {
     write: (text: string) => {
       spinner.stop();
+      // Already made visible by `dim` below, before styling.
       return io.stderr.write(text);
     },
   };
-  const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(text) }, source.wholeJson);
+  const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(forStderr(text)) }, source.wholeJson);
 
   const settled = await lastValueFrom(printer.print(source.chunks).pipe(settle<undefined>(undefined, { signal: io.stop.signal })));
   spinner.stop();
@@ -91,7 +102,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
   if (printedCharacters > 0) {
     lines.push(`The partial answer printed before the error (${printedCharacters} characters) was kept; it is incomplete.`);
   }
-  io.stderr.write(`${style.error("g4f-rx:")} ${lines.join("\n")}\n`);
+  io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(lines.join("\n"))}\n`);
   return EXIT.failure;
 }
 

@@ -4,6 +4,30 @@ import type { Environment } from "../endpoints.js";
 export interface TerminalWritable {
   write(text: string): unknown;
   readonly isTTY?: boolean | undefined;
+  /** The terminal's width, when it is one. */
+  readonly columns?: number | undefined;
+}
+
+/** Whether a spinner may be drawn on `stream`: a terminal that understands carriage return and erase-line. */
+export function canAnimate(stream: { readonly isTTY?: boolean | undefined }, env: Environment): boolean {
+  return stream.isTTY === true && env.TERM !== "dumb";
+}
+
+/**
+ * Control characters made visible, for text from the network shown on a terminal: an answer or a server's message
+ * could otherwise clear the screen (ESC[2J), set the window title (ESC]0;…BEL) or worse. C0 controls but newline and
+ * tab become their Unicode control pictures (ESC → ␛, BEL → ␇), DEL becomes ␡, and C1 controls (U+0080–U+009F,
+ * which some terminals obey too) become \u009b-style text. Text that goes to a pipe or file is never changed.
+ */
+export function neutralise(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  // Carriage return is kept before a newline (CRLF line ends), and made visible alone (it could hide a line's start).
+  return text.replace(/\r(?!\n)|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, (character) => {
+    const code = character.charCodeAt(0);
+    if (code < 0x20) return String.fromCharCode(0x2400 + code);
+    if (code === 0x7f) return "\u2421";
+    return `\\u${code.toString(16).padStart(4, "0")}`;
+  });
 }
 
 /**
@@ -37,11 +61,17 @@ const FRAME_MS = 80;
 
 /** Draws `text` with a turning spinner on `out`, which should be a terminal. */
 export function startSpinner(out: TerminalWritable, text: string, style: Styles): Spinner {
+  // One line, never wider than the terminal: a line that wraps cannot be erased by "\r ESC[K", and each frame would
+  // leave a new line behind. The frame and its space take 2 columns.
+  // A pseudo-terminal nobody sized says 0 columns.
+  const width = out.columns !== undefined && out.columns > 0 ? out.columns : 80;
+  const room = Math.max(0, width - 3);
+  const shown = [...neutralise(text)].length > room ? `${[...neutralise(text)].slice(0, Math.max(0, room - 1)).join("")}…` : neutralise(text);
   let frame = 0;
   let drawn = false;
   let stopped = false;
   const timer = setInterval(() => {
-    out.write(`\r${FRAMES[frame % FRAMES.length] ?? ""} ${style.note(text)}`);
+    out.write(`\r${FRAMES[frame % FRAMES.length] ?? ""} ${style.note(shown)}`);
     frame += 1;
     drawn = true;
   }, FRAME_MS);

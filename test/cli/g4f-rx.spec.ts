@@ -121,6 +121,13 @@ describe("g4f-rx: options", () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it("passes escape sequences in the answer to a pipe byte for byte", async () => {
+    const hostile = "Hi\u001b]0;title\u0007\u001b[2J\r\n\u009b!";
+    server.reply(streamReply(textChunks([hostile])));
+    const result = await runCli(["Hi"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: `${hostile}\n` });
+  });
+
   it("lets the last of a repeated flag win", async () => {
     server.setDefaultReply(hello());
     const result = await runCli(["--temperature", "0.5", "--temperature", "0.7", "Hi"], { env });

@@ -32,7 +32,30 @@ function onTerminal(args: readonly string[], env: Record<string, string>): Promi
   });
 }
 
+/** Runs the command with stdin, stdout and stderr all on a pseudo-terminal of `columns` columns; resolves with what it showed. */
+function allOnTerminal(args: readonly string[], env: Record<string, string>, columns = 80): Promise<{ terminal: string; code: number }> {
+  const command = `stty cols ${columns} 2>/dev/null; ${[process.execPath, BIN, ...args].map(quote).join(" ")}`;
+  return new Promise((resolve) => {
+    execFile("script", ["--quiet", "--return", "--command", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "xterm", ...env } }, (error, terminal) => {
+      resolve({ terminal, code: error === null ? 0 : typeof error.code === "number" ? error.code : -1 });
+    });
+  });
+}
+
+/** `onTerminal` on a terminal `columns` wide. */
+function onTerminalColumns(args: readonly string[], columns: number): Promise<{ terminal: string; stdout: string; code: number }> {
+  const out = join(mkdtempSync(join(tmpdir(), "g4f-rx-pty-")), "stdout.txt");
+  const command = `stty cols ${columns} 2>/dev/null; ${[process.execPath, BIN, ...args].map(quote).join(" ")} > ${quote(out)}`;
+  return new Promise((resolve) => {
+    execFile("script", ["--quiet", "--return", "--command", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "xterm" } }, (error, terminal) => {
+      resolve({ terminal, stdout: readFileSync(out, "utf8"), code: error === null ? 0 : typeof error.code === "number" ? error.code : -1 });
+    });
+  });
+}
+
 const RED = "\u001b[31m";
+const ESC = "\u001b";
+const HOSTILE = `Hi${ESC}]0;pwned\u0007${ESC}[2J there\u009b31m!`;
 
 describe.runIf(hasUtilLinuxScript())("on a real terminal (util-linux script)", () => {
   let server: TestServer;
@@ -64,5 +87,47 @@ describe.runIf(hasUtilLinuxScript())("on a real terminal (util-linux script)", (
     expect(code).toBe(1);
     expect(terminal).toContain("Incorrect API key provided");
     expect(terminal).not.toContain(RED);
+  });
+
+  it("fits the spinner line to a narrow terminal, so each frame overwrites the last", async () => {
+    server.reply({ ...streamReply(textChunks(["Hello"])), headersAfterMs: 500 });
+    const model = "a-very-long-model-identifier-that-goes-on-and-on-well-past-forty-columns";
+    const { terminal, stdout, code } = await onTerminalColumns(["--base-url", server.baseURL, "-m", model, "Hi"], 40);
+    expect(code).toBe(0);
+    expect(stdout).toBe("Hello\n");
+    const frames = terminal.split("\r").filter((part) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(part));
+    expect(frames.length).toBeGreaterThan(1);
+    // eslint-disable-next-line no-control-regex
+    for (const frame of frames) expect([...frame.replace(/\u001b\[[0-9;]*[mK]/g, "")].length).toBeLessThan(40);
+  });
+
+  it("draws no spinner with TERM=dumb", async () => {
+    server.reply({ ...streamReply(textChunks(["Hello"])), headersAfterMs: 400 });
+    const { terminal, stdout, code } = await onTerminal(["--base-url", server.baseURL, "Hi"], { TERM: "dumb" });
+    expect(code).toBe(0);
+    expect(stdout).toBe("Hello\n");
+    expect(terminal).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
+    expect(terminal).not.toContain(`${ESC}[K`);
+  });
+
+  it("shows escape sequences in the answer and in a server's error as visible text, never raw", async () => {
+    server.reply(streamReply(textChunks([HOSTILE])));
+    const answer = await allOnTerminal(["--base-url", server.baseURL, "Hi"], {});
+    expect(answer.code).toBe(0);
+    expect(answer.terminal).toContain("Hi␛]0;pwned␇␛[2J there\\u009b31m!");
+    expect(answer.terminal).not.toContain(`${ESC}]0;`);
+    expect(answer.terminal).not.toContain(`${ESC}[2J`);
+    server.reply(errorReply(500, HOSTILE));
+    const error = await allOnTerminal(["--base-url", server.baseURL, "Hi"], { NO_COLOR: "1" });
+    expect(error.code).toBe(1);
+    expect(error.terminal).toContain("Hi␛]0;pwned␇␛[2J there");
+    expect(error.terminal).not.toContain(`${ESC}]0;`);
+  });
+
+  it("names an endpoint that the environment chose", async () => {
+    server.reply(streamReply(textChunks(["Hello"])));
+    const { terminal, code } = await onTerminal(["Hi"], { OPENAI_BASE_URL: server.baseURL, NO_COLOR: "1" });
+    expect(code).toBe(0);
+    expect(terminal).toContain(`g4f-rx: asking ${server.baseURL} (from $OPENAI_BASE_URL), model gpt-4`);
   });
 });
