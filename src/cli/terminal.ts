@@ -20,8 +20,8 @@ export function canAnimate(stream: { readonly isTTY?: boolean | undefined }, env
  * which some terminals obey too) become \u009b-style text. Text that goes to a pipe or file is never changed.
  */
 export function neutralise(text: string): string {
-  // eslint-disable-next-line no-control-regex
   // Carriage return is kept before a newline (CRLF line ends), and made visible alone (it could hide a line's start).
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return text.replace(/\r(?!\n)|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, (character) => {
     const code = character.charCodeAt(0);
     if (code < 0x20) return String.fromCharCode(0x2400 + code);
