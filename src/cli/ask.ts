@@ -1,7 +1,8 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { lastValueFrom } from "rxjs";
+import { lastValueFrom, tap } from "rxjs";
 import type { TextWritable } from "../../operators/index.js";
 import { settle } from "../recipes/index.js";
+import { AnswerEnding } from "./answer-ending.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -77,7 +78,8 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
   };
   const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(forStderr(text)) }, source.wholeJson);
 
-  const settled = await lastValueFrom(printer.print(source.chunks).pipe(settle<undefined>(undefined, { signal: io.stop.signal })));
+  const ending = new AnswerEnding();
+  const settled = await lastValueFrom(printer.print(source.chunks.pipe(tap(ending.see))).pipe(settle<undefined>(undefined, { signal: io.stop.signal })));
   spinner.stop();
   printer.finish();
 
@@ -89,7 +91,10 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
   if (settled.end === "complete") {
     // Asked for by name, so shown also with --quiet.
     if (printer.stats !== undefined) io.stderr.write(`${style.note(`g4f-rx: ${formatStats(printer.stats)}`)}\n`);
-    return EXIT.success;
+    const problem = ending.problem(options.showReasoning);
+    if (problem === undefined) return EXIT.success;
+    io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(problem)}\n`);
+    return EXIT.incomplete;
   }
   if (reason === "output-error") {
     io.stderr.write(`${style.error("g4f-rx:")} could not write to stdout.\n`);

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import type { ChatCompletion } from "openai/resources/chat/completions";
+import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { BIN, assertFreshBuild, closedPort, runCli, startCli } from "./run-cli.js";
@@ -121,6 +121,30 @@ describe("g4f-rx: options", () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it("says on stderr and exits 3 when the answer is cut off, filtered, refused, reasoning only or empty", async () => {
+    const [role, template] = textChunks(["x"]);
+    if (role === undefined || template === undefined) throw new Error("textChunks gave no chunks");
+    const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+      ...template,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+    // Not in the SDK's types: what DeepSeek, vLLM and xAI send.
+    const reasoningDelta = { content: null, reasoning_content: "Thinking hard." };
+    const cases: readonly [ReturnType<typeof streamReply>, string, string][] = [
+      [streamReply(textChunks(["Once upon"], { finishReason: "length" })), "Once upon\n", "cut off at the token limit (finish_reason: length)"],
+      [streamReply(textChunks(["Well"], { finishReason: "content_filter" })), "Well\n", "content filter withheld the rest of the answer"],
+      [streamReply([role, chunk({ refusal: "I can't help with that." }), chunk({}, "stop")]), "", "the model refused: I can't help with that."],
+      [streamReply([role, chunk(reasoningDelta), chunk({}, "stop")]), "", "only reasoning (14 characters) and no answer; --show-reasoning prints it"],
+      [streamReply(textChunks([])), "", "the answer was empty"],
+    ];
+    for (const [reply, stdout, message] of cases) {
+      server.reply(reply);
+      const result = await runCli(["Hi"], { env });
+      expect(result).toMatchObject({ code: 3, stdout });
+      expect(result.stderr).toContain(message);
+    }
+  });
+
   it("passes escape sequences in the answer to a pipe byte for byte", async () => {
     const hostile = "Hi\u001b]0;title\u0007\u001b[2J\r\n\u009b!";
     server.reply(streamReply(textChunks([hostile])));
@@ -238,6 +262,40 @@ describe("g4f-rx: errors", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("HTTP 500: All providers failed");
     expect(server.requests).toHaveLength(1);
+  });
+
+  it("says each retry and its wait on stderr", async () => {
+    server.reply(errorReply(429, "slow down", { headers: { "retry-after-ms": "50" } }), errorReply(503, "busy", { headers: { "retry-after": "0" } }), hello());
+    const result = await runCli(["--retries", "2", "Hi"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(result.stderr).toContain(`rate-limited by ${server.baseURL}/chat/completions (HTTP 429); retrying in 0.1 s (1/2)`);
+    expect(result.stderr).toContain(`HTTP 503 from ${server.baseURL}/chat/completions; retrying in 0 s (2/2)`);
+  });
+
+  it("gives up at once, saying why, when the server asks to wait longer than --max-wait", async () => {
+    server.reply(errorReply(429, "Rate limit reached", { headers: { "retry-after": "3600" } }), hello());
+    const cli = startCli(["--retries", "2", "--max-wait", "20000", "Hi"], { env });
+    const result = await cli.exited;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("the server asks to wait 3600 s, more than --max-wait 20 s: not retrying");
+    expect(result.stderr).toContain("HTTP 429: Rate limit reached");
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("--no-stream explains an HTML page, a JSON error with status 200 and answers an SSE reply", async () => {
+    server.reply({ status: 200, headers: { "content-type": "text/html" }, body: ["<!doctype html><title>Login</title>"] });
+    const html = await runCli(["--no-stream", "Hi"], { env });
+    expect(html.code).toBe(1);
+    expect(html.stderr).toContain("text/html");
+    expect(html.stderr).toContain("<!doctype html><title>Login</title>");
+    expect(html.stderr).not.toContain("Cannot read properties");
+    server.reply({ status: 200, headers: { "content-type": "application/json" }, body: [JSON.stringify({ error: { message: "All providers failed" } })] });
+    const error = await runCli(["--no-stream", "Hi"], { env });
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain("All providers failed");
+    server.reply(hello());
+    const sse = await runCli(["--no-stream", "Hi"], { env });
+    expect(sse).toMatchObject({ code: 0, stdout: "Hello there!\n" });
   });
 
   it("--retries N passes request retries to the client", async () => {
