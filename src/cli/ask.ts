@@ -9,12 +9,13 @@ import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
 import { answerPrinter, formatStats } from "./output.js";
 import { StdoutFlow } from "./output-flow.js";
+import type { Recording } from "./recording.js";
 import { ENVIRONMENT_VARIABLES } from "../endpoints.js";
 import { type AnswerTarget, endpointLabel } from "./targets.js";
 import { NO_SPINNER, type Spinner, type Styles, canAnimate, neutralise, startSpinner } from "./terminal.js";
 
 /** Gets the answer (live or recorded), prints it as `options` say, reports how it ended, and resolves with the exit code. */
-export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, prompt: string, style: Styles): Promise<number> {
+export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, prompt: string, style: Styles, recording?: Recording): Promise<number> {
   // Set once the source is known; notes during the stream (fallback switches) erase it first.
   let spinner: Spinner = NO_SPINNER;
   // Text from the network reaches a terminal with its control characters made visible; pipes get it byte for byte.
@@ -52,7 +53,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
     }
     // The live path's code is loaded only here.
     const { liveAnswer } = await import("./live.js");
-    source = liveAnswer(options, target.endpoints, { ...requestParams(options, prompt), model: primary.model }, note, flow);
+    source = liveAnswer(recording === undefined ? options : { ...options, record: recording.temporary }, target.endpoints, { ...requestParams(options, prompt), model: primary.model }, note, flow);
     waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
   }
 
@@ -82,6 +83,19 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
   const settled = await lastValueFrom(printer.print(source.chunks.pipe(tap(ending.see))).pipe(settle<undefined>(undefined, { signal: io.stop.signal })));
   spinner.stop();
   printer.finish();
+  if (recording !== undefined) {
+    if (settled.end === "aborted") {
+      recording.discard();
+    } else {
+      const kept = recording.finish();
+      // Said even with --quiet: a recording that did not go where asked must never pass unnoticed.
+      if (kept?.displaced === true) {
+        io.stderr.write(`${style.error("g4f-rx:")} ${options.record ?? ""} was written by another recording meanwhile; this one is in ${kept.file}\n`);
+      } else if (kept !== undefined) {
+        note(`recorded into ${kept.file}`);
+      }
+    }
+  }
 
   const reason = io.stop.reason;
   const readerGone = reason === "EPIPE" || reason === "output-error" || (settled.end === "error" && isBrokenPipe(settled.error));

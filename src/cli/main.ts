@@ -3,6 +3,7 @@ import { ask } from "./ask.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
+import { Recording } from "./recording.js";
 import { InvalidInputError, composePrompt, readText } from "./prompt.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import { styles, useColour } from "./terminal.js";
@@ -42,6 +43,14 @@ export async function main(io: CliIo): Promise<number> {
     throw error;
   }
 
+  // --record checks its path before anything is read or sent.
+  let recording: Recording | undefined;
+  if (options.record !== undefined) {
+    const started = Recording.start(options.record);
+    if (!(started instanceof Recording)) return usage(started.problem);
+    recording = started;
+  }
+
   // A terminal on stdin means nobody piped anything: do not wait for typing, unless `-` asks for it.
   let stdinText: string | undefined;
   if (io.stdin.isTTY !== true || options.stdinRequested) {
@@ -58,5 +67,5 @@ export async function main(io: CliIo): Promise<number> {
     return usage('no prompt. Give it as arguments (g4f-rx "Say hello") or on stdin (echo "Say hello" | g4f-rx).');
   }
 
-  return ask(io, options, target, prompt, style);
+  return ask(io, options, target, prompt, style, recording);
 }

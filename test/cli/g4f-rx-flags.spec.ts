@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -222,6 +222,54 @@ describe("g4f-rx --record", () => {
     const replay = await runCli(["--replay", file, "--speed", "Infinity", "-q", "Again?"], { env: {} });
     expect(replay).toMatchObject({ code: 0, stdout: "Recorded.\n", stderr: "" });
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("g4f-rx --record, safely", () => {
+  it("checks the path before sending anything: exit 2 for a missing directory, and for a directory as the file", async () => {
+    server.reply(streamReply(textChunks(["Paid for."])));
+    const missing = await runCli(["--record", join(scratch, "no", "such", "x.cassette.jsonl"), "Hi"], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("no such directory. Nothing was sent.");
+    const directory = await runCli(["--record", scratch, "Hi"], { env });
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toContain("is a directory");
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("keeps the old cassette whole until the new recording is complete, and drops an interrupted one", async () => {
+    const file = join(scratch, "keep.cassette.jsonl");
+    server.reply(streamReply(textChunks(["First."])));
+    expect((await runCli(["--record", file, "Hi"], { env })).code).toBe(0);
+    const first = readFileSync(file, "utf8");
+    server.reply(streamReply(textChunks(["Sec"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }));
+    const cli = startCli(["--record", file, "Hi"], { env });
+    await cli.waitForStdout("Sec");
+    // While the second recording streams, the old cassette is untouched.
+    expect(readFileSync(file, "utf8")).toBe(first);
+    cli.child.kill("SIGINT");
+    await cli.exited;
+    expect(readFileSync(file, "utf8")).toBe(first);
+    expect(readdirSync(scratch).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("never loses one of two recordings into the same file", async () => {
+    const file = join(scratch, "both.cassette.jsonl");
+    server.reply(
+      streamReply(textChunks(["One."]), { delayMs: 300 }),
+      streamReply(textChunks(["Two."])),
+    );
+    const slow = startCli(["--record", file, "Hi"], { env });
+    // The fast one starts once the slow one's request has arrived, and ends while the slow one still streams.
+    while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const fast = await runCli(["--record", file, "Hi"], { env });
+    const slowResult = await slow.exited;
+    expect([slowResult.code, fast.code]).toEqual([0, 0]);
+    const other = join(scratch, "both.2.cassette.jsonl");
+    expect(slowResult.stderr).toContain(`${file} was written by another recording meanwhile; this one is in ${other}`);
+    const texts = [file, other].map((path) => readFileSync(path, "utf8"));
+    expect(texts.some((text) => text.includes("One."))).toBe(true);
+    expect(texts.some((text) => text.includes("Two."))).toBe(true);
   });
 });
 
