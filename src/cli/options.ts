@@ -135,6 +135,14 @@ export const SERVE_OPTIONS = [
   { name: "host", type: "string", placeholder: "HOST", default: "127.0.0.1", description: "Interface to listen on; anything but loopback makes the server reachable from the network" },
   { name: "cassettes", alias: "c", type: "string", placeholder: "DIR", default: ".", description: "Directory of *.cassette.jsonl files to answer from" },
   { name: "speed", type: "number", placeholder: "N", default: 1, limits: { above: 0, infinity: true }, description: "Replay speed: 2 twice as fast, Infinity without pauses" },
+  {
+    name: "max-body",
+    type: "number",
+    placeholder: "BYTES",
+    default: 8 * 1024 * 1024,
+    limits: { integer: true, min: 1 },
+    description: "The largest request body accepted; a larger one gets HTTP 413 and is discarded",
+  },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 

@@ -1,5 +1,7 @@
-import { statSync } from "node:fs";
-import { type Cassette, CassetteError, readCassettes } from "../replay/cassette.js";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { isLocalURL } from "../endpoints.js";
+import { type Cassette, CassetteError, readCassette } from "../replay/cassette.js";
 import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -28,16 +30,26 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
     io.stdout.write(parsed.text);
     return EXIT.success;
   }
-  const { port, host, cassettes: directory, speed } = parsed.options;
+  const { port, host, cassettes: directory, speed, maxBody } = parsed.options;
 
-  let cassettes: Cassette[];
+  const cassettes: Cassette[] = [];
+  let skipped = 0;
   try {
     if (!statSync(directory).isDirectory()) return fail(EXIT.usage, `--cassettes ${directory} is not a directory`);
-    cassettes = readCassettes(directory);
+    for (const name of readdirSync(directory).filter((entry) => entry.endsWith(".cassette.jsonl")).sort()) {
+      try {
+        cassettes.push(readCassette(join(directory, name)));
+      } catch (error) {
+        // One bad file must not make the others unusable: it is skipped, and said.
+        if (!(error instanceof CassetteError)) throw error;
+        skipped += 1;
+        io.stderr.write(`${style.error("g4f-rx serve:")} skipping ${error.message}\n`);
+      }
+    }
   } catch (error) {
-    if (error instanceof CassetteError) return fail(EXIT.failure, error.message);
     return fail(EXIT.usage, `--cassettes ${directory}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  if (cassettes.length === 0 && skipped > 0) return fail(EXIT.failure, `no usable cassettes in ${directory}: all ${skipped} are corrupt (see above)`);
   if (cassettes.length === 0) {
     return fail(EXIT.usage, `no cassettes (*.cassette.jsonl) in ${directory}. Record one with g4f-rx --record FILE "prompt", or use examples/cassettes.`);
   }
@@ -49,6 +61,7 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
       port,
       host,
       speed,
+      maxBodyBytes: maxBody,
       onRequest: ({ path, cassette, status }) => {
         const answer = cassette === undefined ? "404, no cassette matches" : `${cassette.file ?? "(cassette)"}${status === 200 ? "" : ` (recorded HTTP ${status})`}`;
         io.stderr.write(`${style.note("g4f-rx serve:")} POST ${path} → ${answer}\n`);
@@ -62,6 +75,11 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
 
   const count = cassettes.length === 1 ? "1 cassette" : `${cassettes.length} cassettes`;
   io.stderr.write(`g4f-rx serve: answering from ${count} in ${directory} at ${server.baseURL} (speed ${speed}). Ctrl-C stops.\n`);
+  if (!isLoopback(host)) {
+    io.stderr.write(
+      `${style.error("g4f-rx serve:")} listening on ${host}, beyond this machine: anyone who can reach it on port ${new URL(server.url).port} can read these cassettes. Use --host 127.0.0.1 to keep it local.\n`,
+    );
+  }
 
   await new Promise<void>((resolve) => {
     if (io.stop.signal.aborted) resolve();
@@ -70,4 +88,9 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
   await server.close();
   io.stderr.write("g4f-rx serve: stopped.\n");
   return EXIT.success;
+}
+
+/** Whether `host` keeps the server on this machine (127.0.0.0/8, ::1, localhost). */
+function isLoopback(host: string): boolean {
+  return isLocalURL(`http://${host.includes(":") ? `[${host}]` : host}/`);
 }

@@ -67,8 +67,13 @@ function normalize(text: string): string {
   return text.trim().replace(/\s+/g, " ");
 }
 
-/** Dice's coefficient over character bigrams of the lower-cased texts. */
-function similarity(a: string, b: string): number {
+/** How much of each prompt the nearest-cassette hint compares: enough to tell prompts apart, and quick for a huge one. */
+const COMPARED_CHARACTERS = 2000;
+
+/** Dice's coefficient over character bigrams of the lower-cased texts (their first `COMPARED_CHARACTERS`). */
+function similarity(whole: string, wholeOther: string): number {
+  const a = whole.slice(0, COMPARED_CHARACTERS);
+  const b = wholeOther.slice(0, COMPARED_CHARACTERS);
   const bigrams = (text: string): Map<string, number> => {
     const counts = new Map<string, number>();
     const lower = text.toLowerCase();

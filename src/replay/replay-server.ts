@@ -19,6 +19,8 @@ export interface ReplayServerOptions {
   host?: string;
   /** Replay speed: 2 is twice as fast as recorded, `Infinity` without pauses. Default 1. */
   speed?: number;
+  /** The largest request body accepted, in bytes; a larger one gets HTTP 413 and the rest is discarded. Default 8 MiB. */
+  maxBodyBytes?: number;
   /** Called for every chat-completion request, with the cassette that answered (or none). */
   onRequest?: (event: { path: string; cassette: Cassette | undefined; status: number }) => void;
 }
@@ -50,7 +52,7 @@ export interface ReplayServer {
  * ```
  */
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
-  const { port = 1337, host = "127.0.0.1", speed = 1, onRequest } = options;
+  const { port = 1337, host = "127.0.0.1", speed = 1, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onRequest } = options;
   if (!(speed > 0)) throw new TypeError(`startReplayServer: speed must be above 0, got ${String(speed)}`);
   const cassettes = typeof options.cassettes === "string" ? readCassettes(options.cassettes) : options.cassettes;
 
@@ -70,9 +72,17 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     if (req.method !== "POST" || !path.endsWith("/chat/completions")) {
       return sendError(res, 404, `The replay server answers POST /v1/chat/completions and GET /v1/models, not ${req.method ?? "GET"} ${path}`, "invalid_request_error", "unknown_url");
     }
+    const body = await readBody(req, maxBodyBytes);
+    if (body === undefined) {
+      // The rest of the upload is discarded as it comes (never kept), and the connection then closed: closing it at
+      // once, with unread data, would reset it before the client reads this answer.
+      res.setHeader("connection", "close");
+      req.resume();
+      return sendError(res, 413, `The request body is larger than ${maxBodyBytes} bytes (g4f-rx serve --max-body to allow more)`, "invalid_request_error", "request_too_large");
+    }
     let request: unknown;
     try {
-      request = JSON.parse(await readBody(req));
+      request = JSON.parse(body);
     } catch {
       return sendError(res, 400, "The request body is not valid JSON", "invalid_request_error");
     }
@@ -99,7 +109,9 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  // A wildcard address is where the server listens, not one to connect to: the URL names this machine's loopback.
+  const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  const url = `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${address.port}`;
   return {
     url,
     baseURL: `${url}/v1`,
@@ -127,9 +139,28 @@ function sendError(res: ServerResponse, status: number, message: string, type: s
   sendJson(res, status, { error: { message, type, param: null, code, ...extra } });
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of req) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString("utf8");
-}
+/** The default of `maxBodyBytes`: far above any real prompt (about two million tokens), far below a stalled server. */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
+/** The body as text, or `undefined` once it grows past `limit` bytes (nothing more is kept; the caller answers 413). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const onData = (piece: Buffer): void => {
+      size += piece.length;
+      if (size > limit) {
+        req.off("data", onData);
+        req.pause();
+        resolve(undefined);
+        return;
+      }
+      parts.push(piece);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+    req.once("error", reject);
+  });
+}

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -334,6 +335,78 @@ describe("g4f-rx serve", () => {
     const result = await cli.exited;
     expect(result.code).toBe(0);
     expect(result.stderr).toContain("stopped");
+  });
+
+  it("skips a corrupt cassette with a warning and serves the others", async () => {
+    for (const name of readdirSync(CASSETTES)) writeFileSync(join(scratch, name), readFileSync(join(CASSETTES, name)));
+    writeFileSync(join(scratch, "broken.cassette.jsonl"), '{"g4fRxCassette": 1, "request": \n{not json\n');
+    const cli = startCli(["serve", "--port", "0", "--cassettes", scratch, "--speed", "Infinity"]);
+    const [, baseURL] = await cli.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    expect(cli.stderr()).toMatch(/skipping .*broken\.cassette\.jsonl/);
+    expect(cli.stderr()).toContain("answering from 3 cassettes");
+    const client = new OpenAI({ baseURL, apiKey: "none", maxRetries: 0 });
+    const whole = await client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "Say hello there!" }] });
+    expect(whole.choices[0]?.message.content).toBe("Hello there! How can I help you today?");
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited).code).toBe(0);
+  });
+
+  it("answers a 100 MB body with HTTP 413 and keeps answering other clients meanwhile", async () => {
+    const cli = startCli(["serve", "--port", "0", "--cassettes", CASSETTES, "--speed", "Infinity"]);
+    const [, baseURL] = await cli.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const url = new URL(`${baseURL ?? ""}/chat/completions`);
+    // Made before the measurement starts: building 100 MB of JSON would stall this process, not the server.
+    const body = Buffer.from(JSON.stringify({ model: "gpt-4", messages: [{ role: "user", content: "x".repeat(100 * 1000 * 1000) }] }));
+    // Other clients ask for the model list every 20 ms while the big body is sent; the slowest answer is kept.
+    let slowest = 0;
+    let uploading = true;
+    const others = (async () => {
+      while (uploading) {
+        const started = performance.now();
+        await fetch(`${baseURL ?? ""}/models`).then((response) => response.text());
+        slowest = Math.max(slowest, performance.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const status = await new Promise<number>((resolve, reject) => {
+      const outgoing = request(url, { method: "POST", headers: { "content-type": "application/json" } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      // The server may close the connection once it has answered.
+      outgoing.on("error", (error) => setTimeout(() => reject(error), 1000));
+      // Sent in pieces without a length, as a stream would be, so only the server's own limit can stop it.
+      let offset = 0;
+      const more = (): void => {
+        while (offset < body.length) {
+          const next = body.subarray(offset, offset + (1 << 20));
+          offset += 1 << 20;
+          if (!outgoing.write(next)) return void outgoing.once("drain", more);
+        }
+        outgoing.end();
+      };
+      more();
+    });
+    uploading = false;
+    await others;
+    expect(status).toBe(413);
+    // A generous bound for a loaded machine; the server used to stall every client for many seconds.
+    expect(slowest).toBeLessThan(1000);
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited).code).toBe(0);
+  }, 60_000);
+
+  it("warns when it listens beyond this machine, and prints a URL that connects", async () => {
+    const cli = startCli(["serve", "--port", "0", "--host", "0.0.0.0", "--cassettes", CASSETTES]);
+    const [, baseURL] = await cli.waitForStderr(/at (http:\/\/[^ ]+\/v1)/);
+    await cli.waitForStderr(/beyond this machine/);
+    expect(baseURL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    expect(await fetch(`${baseURL ?? ""}/models`).then((response) => response.status)).toBe(200);
+    cli.child.kill("SIGTERM");
+    const result = await cli.exited;
+    expect(result.stderr).toContain("listening on 0.0.0.0, beyond this machine");
+    const local = await runCli(["serve", "--port", "0", "--cassettes", scratch]);
+    expect(local.stderr).not.toContain("beyond this machine");
   });
 
   it("exits 2 with a clear message for a directory without cassettes", async () => {
