@@ -163,11 +163,12 @@ export class RedisRelayStore implements RelayStore {
       const run = async (): Promise<void> => {
         const info = await this.info(id);
         if (info === undefined) throw new UnknownStreamError(id);
+        if (cancelled) return;
         connection = this.#acquire();
         let cursor = Math.max(0, after);
         const blockMs = Math.max(50, Math.floor(this.#leaseMs / 2));
         while (!cancelled) {
-          const reply = await connection.call("XREAD", "COUNT", 1000, "BLOCK", blockMs, "STREAMS", this.#key(id, "frames"), `0-${cursor}`);
+          const reply: unknown = await connection.xread("COUNT", 1000, "BLOCK", blockMs, "STREAMS", this.#key(id, "frames"), `0-${cursor}`);
           if (cancelled) return;
           const entries = streamEntries(reply);
           if (entries.length === 0) {
@@ -177,6 +178,9 @@ export class RedisRelayStore implements RelayStore {
           for (const entry of entries) {
             cursor = entry.id;
             if (entry.end !== undefined) {
+              // Back to the pool before completing, since completing runs the teardown.
+              this.#release(connection);
+              connection = undefined;
               subscriber.complete();
               return;
             }
@@ -184,19 +188,16 @@ export class RedisRelayStore implements RelayStore {
           }
         }
       };
-      run().then(
-        () => {
-          if (connection !== undefined) this.#release(connection);
-        },
-        (error: unknown) => {
-          if (connection !== undefined) this.#discard(connection);
-          if (!cancelled) subscriber.error(error);
-        },
-      );
+      run().catch((error: unknown) => {
+        if (connection !== undefined) this.#discard(connection);
+        connection = undefined;
+        if (!cancelled) subscriber.error(error);
+      });
       return () => {
         cancelled = true;
-        // The connection is blocked in XREAD for up to half a lease: drop it rather than wait.
-        if (connection !== undefined && this.#busy.has(connection)) this.#discard(connection);
+        // The connection may be blocked in XREAD for up to half a lease: drop it rather than wait.
+        if (connection !== undefined) this.#discard(connection);
+        connection = undefined;
       };
     });
   }
