@@ -96,7 +96,7 @@ describe("startRelayServer (memory store)", () => {
     upstream.setDefaultReply(streamReply(textChunks(["Hi"])));
     const unknown = await fetch(`${relay.baseURL}/streams/nope`);
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toMatchObject({ error: { message: expect.stringContaining('No stream "nope"') } });
+    expect(await unknown.text()).toContain('No stream \\"nope\\"');
     expect((await fetch(`${relay.baseURL}/streams/nope/stop`, { method: "POST" })).status).toBe(404);
     await readEvents(await post({ "x-stream-id": "taken" }));
     const taken = await post({ "x-stream-id": "taken" });
@@ -104,7 +104,7 @@ describe("startRelayServer (memory store)", () => {
     expect((await fetch(`${relay.baseURL}/streams/taken`, { headers: { "last-event-id": "abc" } })).status).toBe(400);
     const notJson = await post({}, "{nope");
     expect(notJson.status).toBe(400);
-    expect(await notJson.json()).toMatchObject({ error: { message: expect.stringContaining("not JSON") } });
+    expect(await notJson.text()).toContain("not JSON");
     expect((await post({}, JSON.stringify({ model: "gpt-4" }))).status).toBe(400);
     expect((await post({ "x-stream-id": "bad id!" })).status).toBe(400);
     expect((await fetch(`${relay.baseURL}/streams/taken`, { method: "DELETE" })).status).toBe(405);
