@@ -28,7 +28,7 @@ describe("appendAnswer", () => {
   it("emits the messages so far with the answer so far after every snapshot", marbles((m) => {
     const source = m.cold("  a-b-|", { a: snapshot("Hel"), b: snapshot("Hello!") });
     const subs = "           ^---!";
-    const expected = m.cold("x-y-|", {
+    const expected = m.cold<ChatCompletionMessageParam[]>("x-y-|", {
       x: [...question, { role: "assistant", content: "Hel" }],
       y: [...question, { role: "assistant", content: "Hello!" }],
     });
@@ -42,7 +42,7 @@ describe("appendAnswer", () => {
       b: chunk({ content: "Hello there!" }),
       c: chunk({}, "stop"),
     });
-    const expected = m.cold("------(z|)", { z: [...question, { role: "assistant", content: "Hello there!" }] });
+    const expected = m.cold<ChatCompletionMessageParam[]>("------(z|)", { z: [...question, { role: "assistant", content: "Hello there!" }] });
     m.expect(chunks.pipe(accumulateMessage(), appendAnswer(question), last())).toBeObservable(expected);
     m.expect(chunks).toHaveSubscriptions("^-----!");
   }));
@@ -69,7 +69,7 @@ describe("appendAnswer", () => {
   it("never changes the messages it was given", marbles((m) => {
     const given = [...question];
     const source = m.cold("a|", { a: snapshot("Hi") });
-    m.expect(source.pipe(appendAnswer(given))).toBeObservable(m.cold("x|", { x: [...question, { role: "assistant", content: "Hi" }] }));
+    m.expect(source.pipe(appendAnswer(given))).toBeObservable(m.cold<ChatCompletionMessageParam[]>("x|", { x: [...question, { role: "assistant", content: "Hi" }] }));
     m.flush();
     expect(given).toStrictEqual(question);
   }));
@@ -92,7 +92,7 @@ describe("appendAnswer", () => {
 
   it("passes an error through after the messages so far", marbles((m) => {
     const source = m.cold("  a-#", { a: snapshot("part") }, new Error("cut"));
-    const expected = m.cold("x-#", { x: [...question, { role: "assistant", content: "part" }] }, new Error("cut"));
+    const expected = m.cold<ChatCompletionMessageParam[]>("x-#", { x: [...question, { role: "assistant", content: "part" }] }, new Error("cut"));
     m.expect(source.pipe(appendAnswer(question))).toBeObservable(expected);
     m.expect(source).toHaveSubscriptions("^-!");
   }));
@@ -100,7 +100,7 @@ describe("appendAnswer", () => {
   it("unsubscribes from the source when the subscriber leaves early", marbles((m) => {
     const source = m.cold("  a-b-c-|", { a: snapshot("1"), b: snapshot("12"), c: snapshot("123") });
     const unsub = "          --!";
-    m.expect(source.pipe(appendAnswer([])), unsub).toBeObservable(m.cold("x-", { x: [{ role: "assistant", content: "1" }] }));
+    m.expect(source.pipe(appendAnswer([])), unsub).toBeObservable(m.cold<ChatCompletionMessageParam[]>("x-", { x: [{ role: "assistant", content: "1" }] }));
     m.expect(source).toHaveSubscriptions("^-!");
   }));
 
