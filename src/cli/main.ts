@@ -1,5 +1,8 @@
 import { EndpointConfigError } from "../endpoints.js";
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { ConversationError } from "../conversations/index.js";
 import { ask } from "./ask.js";
+import { type ConversationPlan, planConversation, targetLabel } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
@@ -50,5 +53,16 @@ export async function main(io: CliIo): Promise<number> {
     return usage('no prompt. Give it as arguments (g4f-rx "Say hello") or on stdin (echo "Say hello" | g4f-rx).');
   }
 
-  return ask(io, options, target, prompt, style);
+  const input: ChatCompletionMessageParam[] = [];
+  if (options.system !== undefined && options.system !== "") input.push({ role: "system", content: options.system });
+  input.push({ role: "user", content: prompt });
+  let plan: ConversationPlan;
+  try {
+    plan = planConversation(options, io.env, targetLabel(target), input);
+  } catch (error) {
+    if (error instanceof ConversationError) return usage(error.message);
+    throw error;
+  }
+
+  return ask(io, options, target, plan, style);
 }

@@ -44,6 +44,9 @@ const OPTIONS = {
   record: { type: "string", requiresArg: true, description: "Record the exchange into this cassette file (.cassette.jsonl) while streaming as usual" },
   replay: { type: "string", requiresArg: true, description: "Answer from recorded cassettes (a directory or one file) without any network" },
   speed: { type: "number", requiresArg: true, description: "With --replay: replay speed, 2 twice as fast, Infinity without pauses. Default: 1, as recorded" },
+  continue: { alias: "c", type: "boolean", description: "Continue the most recent conversation: the request carries its earlier turns" },
+  cid: { type: "string", requiresArg: true, description: "Continue the conversation with this id (or a unique start of it; g4f-rx logs lists them)" },
+  log: { type: "boolean", default: true, description: "Keep the exchange in the conversation log; --no-log (or G4F_RX_NO_LOG=1) keeps nothing" },
 } as const;
 
 /** What the user asked for, checked. Unset options are `undefined`, so the environment and defaults can fill them. */
@@ -76,6 +79,12 @@ export interface CliOptions {
   readonly replay: string | undefined;
   /** Replay speed, above 0 (`Infinity` allowed). */
   readonly speed: number;
+  /** `-c`: continue the most recent conversation. */
+  readonly continue: boolean;
+  /** `--cid`: continue this conversation. */
+  readonly cid: string | undefined;
+  /** False with `--no-log`. */
+  readonly log: boolean;
 }
 
 /** What the command line asks for: an answer, or just `--help` / `--version` text. */
@@ -183,6 +192,9 @@ export interface ParsedArguments {
   readonly record?: string | undefined;
   readonly replay?: string | undefined;
   readonly speed?: number | undefined;
+  readonly continue?: boolean | undefined;
+  readonly cid?: string | undefined;
+  readonly log?: boolean | undefined;
 }
 
 /** `OPTIONS` as Node's `parseArgs` takes them: numbers are read as strings, and only one-letter aliases are short. */
@@ -262,6 +274,9 @@ export function quickParse(args: readonly string[]): ParsedArguments | undefined
     record: text("record"),
     replay: text("replay"),
     speed: number("speed"),
+    continue: flag("continue"),
+    cid: text("cid"),
+    log: flag("log"),
   };
   return unusual ? undefined : argv;
 }
@@ -308,6 +323,7 @@ function toCliOptions(argv: ParsedArguments): CliOptions {
   if (smooth !== undefined && json) throw new UsageError("--smooth re-cuts the text; --json prints the chunks as received: use one of them");
   if (replay !== undefined && record !== undefined) throw new UsageError("--record records a live exchange; it cannot be combined with --replay");
   if (replay !== undefined && fallback.length > 0) throw new UsageError("--fallback names live endpoints; it cannot be combined with --replay");
+  if (argv.continue === true && argv.cid !== undefined) throw new UsageError("-c continues the latest conversation, --cid a given one: use one of them");
   if (record !== undefined && !stream) throw new UsageError("--record records a stream; it cannot be combined with --no-stream");
   return {
     promptArguments: argv._.map(String).join(" "),
@@ -331,6 +347,9 @@ function toCliOptions(argv: ParsedArguments): CliOptions {
     record,
     replay,
     speed: speed ?? 1,
+    continue: argv.continue ?? false,
+    cid: argv.cid,
+    log: argv.log ?? true,
   };
 }
 
