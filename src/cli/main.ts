@@ -24,6 +24,11 @@ export async function main(io: CliIo): Promise<number> {
     return serve(io, io.args.slice(1), style);
   }
 
+  if (io.args[0] === "logs") {
+    const { logs } = await import("./logs.js");
+    return logs(io, io.args.slice(1), style);
+  }
+
   let options: CliOptions;
   try {
     const parsed = await parseCommandLine(io.args, io.version, io.stdout.columns ?? 80);

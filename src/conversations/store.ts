@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
@@ -334,8 +334,9 @@ export class TurnRecorder {
     const temporary = `${final}.${process.pid}.tmp`;
     const descriptor = openSync(temporary, "w");
     try {
+      // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
+      // fsync per turn costs more than the turn's own writes.
       writeSync(descriptor, body);
-      fsyncSync(descriptor);
     } finally {
       closeSync(descriptor);
     }
