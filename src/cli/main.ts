@@ -29,9 +29,11 @@ export async function main(io: CliIo): Promise<number> {
     return logs(io, io.args.slice(1), style);
   }
 
+  // `models` is `--list-models` with the same options: one parser for both.
+  const args = io.args[0] === "models" ? ["--list-models", ...io.args.slice(1)] : io.args;
   let options: CliOptions;
   try {
-    const parsed = await parseCommandLine(io.args, io.version, io.stdout.columns ?? 80);
+    const parsed = await parseCommandLine(args, io.version, io.stdout.columns ?? 80);
     if (parsed.kind === "print") {
       io.stdout.write(parsed.text);
       return EXIT.success;
@@ -48,6 +50,13 @@ export async function main(io: CliIo): Promise<number> {
   } catch (error) {
     if (error instanceof EndpointConfigError) return usage(error.message);
     throw error;
+  }
+
+  if (options.listModels) {
+    if (target.kind !== "live") return usage("--list-models asks a live endpoint; it cannot be combined with --replay");
+    if (options.promptArguments.trim() !== "") return usage(`listing models takes no prompt, got "${options.promptArguments}"`);
+    const { listModels } = await import("./models.js");
+    return listModels(io, target.endpoints[0], options.json, style);
   }
 
   // A terminal on stdin means nobody piped anything: do not wait for typing.

@@ -46,6 +46,7 @@ const OPTIONS = {
   speed: { type: "number", requiresArg: true, description: "With --replay: replay speed, 2 twice as fast, Infinity without pauses. Default: 1, as recorded" },
   continue: { alias: "c", type: "boolean", description: "Continue the most recent conversation: the request carries its earlier turns" },
   cid: { type: "string", requiresArg: true, description: "Continue the conversation with this id (or a unique start of it; g4f-rx logs lists them)" },
+  "list-models": { type: "boolean", description: "List the endpoint's models (GET /models), one id per line; with --json, the model objects. Same as g4f-rx models" },
   log: { type: "boolean", default: true, description: "Keep the exchange in the conversation log; --no-log (or G4F_RX_NO_LOG=1) keeps nothing" },
 } as const;
 
@@ -85,6 +86,8 @@ export interface CliOptions {
   readonly cid: string | undefined;
   /** False with `--no-log`. */
   readonly log: boolean;
+  /** `--list-models`, or the `models` command. */
+  readonly listModels: boolean;
 }
 
 /** What the command line asks for: an answer, or just `--help` / `--version` text. */
@@ -195,6 +198,7 @@ export interface ParsedArguments {
   readonly continue?: boolean | undefined;
   readonly cid?: string | undefined;
   readonly log?: boolean | undefined;
+  readonly "list-models"?: boolean | undefined;
 }
 
 /** `OPTIONS` as Node's `parseArgs` takes them: numbers are read as strings, and only one-letter aliases are short. */
@@ -277,6 +281,7 @@ export function quickParse(args: readonly string[]): ParsedArguments | undefined
     continue: flag("continue"),
     cid: text("cid"),
     log: flag("log"),
+    "list-models": flag("list-models"),
   };
   return unusual ? undefined : argv;
 }
@@ -350,6 +355,7 @@ function toCliOptions(argv: ParsedArguments): CliOptions {
     continue: argv.continue ?? false,
     cid: argv.cid,
     log: argv.log ?? true,
+    listModels: argv["list-models"] ?? false,
   };
 }
 
