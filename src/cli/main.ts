@@ -2,6 +2,7 @@ import { EndpointConfigError } from "../endpoints.js";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { ConversationError } from "../conversations/index.js";
 import { ask } from "./ask.js";
+import { type Attachment, AttachmentError, looksBinary, readAttachment, userMessage } from "./attachments.js";
 import { type ConversationPlan, planConversation, targetLabel } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -62,14 +63,24 @@ export async function main(io: CliIo): Promise<number> {
   // A terminal on stdin means nobody piped anything: do not wait for typing.
   const stdinText = io.stdin.isTTY === true ? undefined : await readText(io.stdin, io.stop.signal);
   if (io.stop.signal.aborted) return exitCodeFor(io.stop.reason);
-  const prompt = composePrompt(options.promptArguments, stdinText);
+  if (stdinText !== undefined && looksBinary(stdinText)) {
+    return usage("stdin holds binary data, not text. To send a file (an image, say), attach it: g4f-rx -a FILE \"Describe this\".");
+  }
+  let attachments: Attachment[];
+  try {
+    attachments = options.attach.map(readAttachment);
+  } catch (error) {
+    if (error instanceof AttachmentError) return usage(error.message);
+    throw error;
+  }
+  const prompt = composePrompt(options.promptArguments, stdinText) ?? (attachments.length > 0 ? "" : undefined);
   if (prompt === undefined) {
     return usage('no prompt. Give it as arguments (g4f-rx "Say hello") or on stdin (echo "Say hello" | g4f-rx).');
   }
 
   const input: ChatCompletionMessageParam[] = [];
   if (options.system !== undefined && options.system !== "") input.push({ role: "system", content: options.system });
-  input.push({ role: "user", content: prompt });
+  input.push(userMessage(prompt, attachments));
   let plan: ConversationPlan;
   try {
     plan = planConversation(options, io.env, targetLabel(target), input);

@@ -46,6 +46,12 @@ const OPTIONS = {
   speed: { type: "number", requiresArg: true, description: "With --replay: replay speed, 2 twice as fast, Infinity without pauses. Default: 1, as recorded" },
   continue: { alias: "c", type: "boolean", description: "Continue the most recent conversation: the request carries its earlier turns" },
   cid: { type: "string", requiresArg: true, description: "Continue the conversation with this id (or a unique start of it; g4f-rx logs lists them)" },
+  attach: {
+    alias: "a",
+    type: "string",
+    requiresArg: true,
+    description: "Attach a file (repeatable): an image (png, jpeg, gif, webp) goes as an image for vision models, a text file is inlined under its name",
+  },
   "list-models": { type: "boolean", description: "List the endpoint's models (GET /models), one id per line; with --json, the model objects. Same as g4f-rx models" },
   log: { type: "boolean", default: true, description: "Keep the exchange in the conversation log; --no-log (or G4F_RX_NO_LOG=1) keeps nothing" },
 } as const;
@@ -86,6 +92,8 @@ export interface CliOptions {
   readonly cid: string | undefined;
   /** False with `--no-log`. */
   readonly log: boolean;
+  /** `-a` files, in order. */
+  readonly attach: readonly string[];
   /** `--list-models`, or the `models` command. */
   readonly listModels: boolean;
 }
@@ -199,6 +207,8 @@ export interface ParsedArguments {
   readonly cid?: string | undefined;
   readonly log?: boolean | undefined;
   readonly "list-models"?: boolean | undefined;
+  // Repeatable: given twice, an array.
+  readonly attach?: string | readonly string[] | undefined;
 }
 
 /** `OPTIONS` as Node's `parseArgs` takes them: numbers are read as strings, and only one-letter aliases are short. */
@@ -282,6 +292,7 @@ export function quickParse(args: readonly string[]): ParsedArguments | undefined
     cid: text("cid"),
     log: flag("log"),
     "list-models": flag("list-models"),
+    attach: text("attach"),
   };
   return unusual ? undefined : argv;
 }
@@ -356,6 +367,7 @@ function toCliOptions(argv: ParsedArguments): CliOptions {
     cid: argv.cid,
     log: argv.log ?? true,
     listModels: argv["list-models"] ?? false,
+    attach: typeof argv.attach === "string" ? [argv.attach] : (argv.attach ?? []),
   };
 }
 
