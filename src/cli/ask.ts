@@ -3,7 +3,7 @@ import { lastValueFrom } from "rxjs";
 import type { TextWritable } from "../../operators/index.js";
 import { settle } from "../recipes/index.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
-import type { ConversationPlan } from "./conversation.js";
+import { type ConversationPlan, withInput } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
@@ -13,7 +13,14 @@ import type { AnswerTarget } from "./targets.js";
 import { NO_SPINNER, type Spinner, type Styles, startSpinner } from "./terminal.js";
 
 /** Gets the answer (live or recorded), prints it as `options` say, reports how it ended, and resolves with the exit code. */
-export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, plan: ConversationPlan, style: Styles): Promise<number> {
+export async function ask(
+  io: CliIo,
+  options: CliOptions,
+  target: AnswerTarget,
+  turn: { readonly plan: ConversationPlan; readonly input: ChatCompletionMessageParam[] },
+  style: Styles,
+): Promise<number> {
+  const messages = withInput(turn.plan.history, turn.input);
   // Set once the source is known; notes during the stream (fallback switches) erase it first.
   let spinner: Spinner = NO_SPINNER;
   const note = (text: string): void => {
@@ -25,7 +32,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
   let source: AnswerSource;
   let waitingFor: string;
   if (target.kind === "replay") {
-    const replay = replayAnswer(target.path, { ...requestParams(options, plan.messages), model: target.model }, options);
+    const replay = replayAnswer(target.path, { ...requestParams(options, messages), model: target.model }, options);
     if (replay.kind === "failed") {
       io.stderr.write(`${style.error("g4f-rx:")} ${replay.message}\n`);
       return replay.code;
@@ -39,9 +46,10 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
     const [primary] = target.endpoints;
     // The openai client is loaded only here, on the live path.
     const { liveAnswer } = await import("./live.js");
-    const params = { ...requestParams(options, plan.messages), model: primary.model };
+    const params = { ...requestParams(options, messages), model: primary.model };
     const live = await liveAnswer(io, options, target.endpoints, params, note);
-    source = { ...live, chunks: live.chunks.pipe(plan.record(params)) };
+    const record = turn.plan.record({ endpoint: primary.baseURL, model: primary.model, input: turn.input, request: params });
+    source = { ...live, chunks: live.chunks.pipe(record) };
     waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
   }
 

@@ -4,19 +4,18 @@ import { ConversationError, ConversationStore, type TurnInfo, dataDirectory, rec
 import type { Environment } from "../endpoints.js";
 import type { CassetteRequest } from "../replay/cassette.js";
 import type { CliOptions } from "./options.js";
-import type { AnswerTarget } from "./targets.js";
 
 /** The environment variable that turns the log off, like `--no-log`. */
 export const NO_LOG_VARIABLE = "G4F_RX_NO_LOG";
 
-/** One exchange in its conversation: what to send, and how to keep the answer. */
+/** The conversation an exchange belongs to: its earlier turns, and how to keep the next ones. */
 export interface ConversationPlan {
   /** The conversation's id; `undefined` when nothing is kept and nothing continued. */
   readonly id: string | undefined;
-  /** The earlier turns (when continuing), then this turn's input. */
-  readonly messages: ChatCompletionMessageParam[];
-  /** Keeps the answer to `request` passing through as a turn (nothing with `--no-log`). */
-  readonly record: (request: CassetteRequest) => MonoTypeOperatorFunction<ChatCompletionChunk>;
+  /** The messages of the earlier turns (none for a new conversation). */
+  readonly history: ChatCompletionMessageParam[];
+  /** Keeps the answer to `request` passing through as a turn that added `input` (does nothing with `--no-log`). */
+  record(turn: { readonly endpoint: string; readonly model: string; readonly input: ChatCompletionMessageParam[]; readonly request: CassetteRequest }): MonoTypeOperatorFunction<ChatCompletionChunk>;
 }
 
 /** Whether exchanges are kept: not with `--no-log` or `G4F_RX_NO_LOG=1`, nor for a `--replay` (it is one already). */
@@ -32,16 +31,14 @@ export function storeFor(env: Environment): ConversationStore | undefined {
 }
 
 /**
- * Places this exchange in its conversation: a new one, the latest (`-c`) or
- * a given one (`--cid`), whose earlier turns the request carries, on any
- * endpoint or model. A new system prompt replaces the conversation's.
- * Throws `ConversationError` for a conversation that cannot be continued.
+ * The conversation of an exchange: a new one, the latest (`-c`) or a given
+ * one (`--cid`), whose earlier turns the next request carries, on any
+ * endpoint or model. Throws `ConversationError` for a conversation that
+ * cannot be continued.
  */
 export function planConversation(
   options: Pick<CliOptions, "continue" | "cid" | "log" | "replay">,
   env: Environment,
-  where: { readonly endpoint: string; readonly model: string },
-  input: ChatCompletionMessageParam[],
   onTurn: (info: TurnInfo) => void = () => undefined,
 ): ConversationPlan {
   const store = storeFor(env);
@@ -58,15 +55,14 @@ export function planConversation(
     history = store.messages(id);
   }
   if (keep && id === undefined) id = store.newId();
-  const messages = withInput(history, input);
-  if (!keep || id === undefined) return { id, messages, record: () => (chunks) => chunks };
+  if (!keep || id === undefined) return { id, history, record: () => (chunks) => chunks };
   const conversation = id;
   return {
     id,
-    messages,
-    record: (request) => (chunks) =>
+    history,
+    record: (turn) => (chunks) =>
       defer(() => {
-        const recorder = store.startTurn({ conversation, endpoint: where.endpoint, model: where.model, input, request });
+        const recorder = store.startTurn({ conversation, ...turn });
         return chunks.pipe(recordTurn(recorder, onTurn));
       }),
   };
@@ -78,11 +74,4 @@ export function withInput(history: readonly ChatCompletionMessageParam[], input:
   const rest = input.filter((message) => message.role !== "system");
   if (system === undefined) return [...history, ...rest];
   return [system, ...history.filter((message) => message.role !== "system"), ...rest];
-}
-
-/** The endpoint and model to note in the log for a target. */
-export function targetLabel(target: AnswerTarget): { endpoint: string; model: string } {
-  if (target.kind === "replay") return { endpoint: `replay:${target.path}`, model: target.model ?? "" };
-  const [primary] = target.endpoints;
-  return { endpoint: primary.baseURL, model: primary.model };
 }

@@ -3,7 +3,7 @@ import type { ChatCompletionMessageParam } from "openai/resources/chat/completio
 import { ConversationError } from "../conversations/index.js";
 import { ask } from "./ask.js";
 import { type Attachment, AttachmentError, looksBinary, readAttachment, userMessage } from "./attachments.js";
-import { type ConversationPlan, planConversation, targetLabel } from "./conversation.js";
+import { type ConversationPlan, planConversation } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
@@ -83,11 +83,11 @@ export async function main(io: CliIo): Promise<number> {
   input.push(userMessage(prompt, attachments));
   let plan: ConversationPlan;
   try {
-    plan = planConversation(options, io.env, targetLabel(target), input);
+    plan = planConversation(options, io.env);
   } catch (error) {
     if (error instanceof ConversationError) return usage(error.message);
     throw error;
   }
 
-  return ask(io, options, target, plan, style);
+  return ask(io, options, target, { plan, input }, style);
 }
