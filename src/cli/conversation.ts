@@ -15,7 +15,14 @@ export interface ConversationPlan {
   /** The messages of the earlier turns (none for a new conversation). */
   readonly history: ChatCompletionMessageParam[];
   /** Keeps the answer to `request` passing through as a turn that added `input` (does nothing with `--no-log`). */
-  record(turn: { readonly endpoint: string; readonly model: string; readonly input: ChatCompletionMessageParam[]; readonly request: CassetteRequest }): MonoTypeOperatorFunction<ChatCompletionChunk>;
+  record(turn: {
+    readonly endpoint: string;
+    readonly model: string;
+    readonly input: ChatCompletionMessageParam[];
+    readonly request: CassetteRequest;
+    /** The turn this one asks again. */
+    readonly replaces?: string | undefined;
+  }): MonoTypeOperatorFunction<ChatCompletionChunk>;
 }
 
 /** Whether exchanges are kept: not with `--no-log` or `G4F_RX_NO_LOG=1`, nor for a `--replay` (it is one already). */

@@ -25,6 +25,10 @@ export async function main(io: CliIo): Promise<number> {
     return serve(io, io.args.slice(1), style);
   }
 
+  if (io.args[0] === "chat") {
+    const { chat } = await import("./chat.js");
+    return chat(io, io.args.slice(1), style);
+  }
   if (io.args[0] === "logs") {
     const { logs } = await import("./logs.js");
     return logs(io, io.args.slice(1), style);

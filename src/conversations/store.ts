@@ -34,6 +34,8 @@ export interface TurnInfo {
   readonly reply?: ChatCompletionMessageParam;
   readonly usage?: CompletionUsage;
   readonly error?: string;
+  /** The turn this one asks again (`/retry` in chat): the conversation keeps only the newer answer. */
+  readonly replaces?: string;
   readonly pid: number;
 }
 
@@ -185,7 +187,14 @@ export class ConversationStore {
   }
 
   /** Begins a turn: its journal is on disk before the request is sent. */
-  startTurn(turn: { conversation: string; endpoint: string; model: string; input: ChatCompletionMessageParam[]; request: CassetteRequest }): TurnRecorder {
+  startTurn(turn: {
+    conversation: string;
+    endpoint: string;
+    model: string;
+    input: ChatCompletionMessageParam[];
+    request: CassetteRequest;
+    replaces?: string | undefined;
+  }): TurnRecorder {
     const folder = join(this.root, turn.conversation);
     mkdirSync(folder, { recursive: true });
     const startedAt = new Date();
@@ -199,6 +208,7 @@ export class ConversationStore {
       model: turn.model,
       input: turn.input,
       answer: "",
+      ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
       pid: process.pid,
     };
     const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), (line) => this.appendIndex(line));
@@ -358,14 +368,16 @@ export class TurnRecorder {
  * The messages a conversation's turns add up to: each turn's input, then
  * its answer. A system message in a later turn replaces the earlier one.
  * A turn that got no answer at all (it failed before the first word) is
- * left out, so the question is not asked twice when the user tries again.
+ * left out, so the question is not asked twice when the user tries again,
+ * and so is a turn a later one replaces (asked again with `/retry`).
  */
-export function conversationMessages(turns: readonly Pick<TurnInfo, "input" | "answer" | "reply">[]): ChatCompletionMessageParam[] {
+export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "input" | "answer" | "reply" | "replaces">[]): ChatCompletionMessageParam[] {
   let system: ChatCompletionMessageParam | undefined;
   const rest: ChatCompletionMessageParam[] = [];
+  const replaced = new Set(turns.flatMap((turn) => (turn.replaces === undefined ? [] : [turn.replaces])));
   for (const turn of turns) {
     const reply = turn.reply ?? { role: "assistant", content: turn.answer };
-    if (turn.answer === "" && !("tool_calls" in reply)) continue;
+    if (replaced.has(turn.turn) || (turn.answer === "" && !("tool_calls" in reply))) continue;
     for (const message of turn.input) {
       if (message.role === "system") system = message;
       else rest.push(message);
