@@ -47,11 +47,6 @@ export function textOf(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** Whether text read from stdin was binary data: NUL bytes, or bytes that were not UTF-8. */
-export function looksBinary(text: string): boolean {
-  return text.includes("\u0000") || text.includes("\uFFFD");
-}
-
 /**
  * The user's message: the prompt, then each text file under its name; with
  * images, the content is parts — that text, then one `image_url` part per

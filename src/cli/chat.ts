@@ -124,7 +124,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   // The name of the last turn kept, so that /retry can say which one it replaces.
   let lastTurn: string | undefined;
   try {
-    const parsed = await parseCommandLine(args, io.version, io.stdout.columns ?? 80);
+    const parsed = parseCommandLine(args, io.version, io.stdout.columns ?? 80);
     if (parsed.kind === "print") {
       io.stdout.write(`${parsed.text}\ng4f-rx chat [options]: an interactive session with the same options.\n${HELP}\n`);
       return EXIT.success;

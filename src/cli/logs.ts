@@ -1,24 +1,9 @@
-import { parseArgs } from "node:util";
 import { ConversationError, type ConversationSummary, type Turn } from "../conversations/index.js";
 import { storeFor } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
+import { UsageError, parseLogsCommandLine } from "./options.js";
 import type { Styles } from "./terminal.js";
-
-const USAGE = `Usage:
-  g4f-rx logs [-n N] [-q TEXT] [--json]   list conversations, the most recent first
-  g4f-rx logs show ID [--json]            print one conversation (ID or a unique start of it)
-  g4f-rx logs rm ID                       remove one conversation
-
-Options:
-  -n, --count N     how many to list (default 20; 0 lists all)
-  -q, --query TEXT  only conversations whose prompts or answers contain TEXT (any case)
-      --json        JSON: one conversation per line for the list, the whole conversation for show
-  -h, --help        this help
-
-Conversations are kept under $XDG_DATA_HOME/g4f-rx (default ~/.local/share/g4f-rx); continue one with
-g4f-rx -c (the latest) or g4f-rx --cid ID, replay one offline with g4f-rx --replay DIR (logs show prints DIR).
-`;
 
 /** `g4f-rx logs`: lists, shows, searches and removes kept conversations. */
 export function logs(io: CliIo, args: readonly string[], style: Styles): number {
@@ -28,35 +13,23 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
   };
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        count: { type: "string", short: "n" },
-        query: { type: "string", short: "q" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseLogsCommandLine(args, io.version, io.stdout.columns ?? 80);
   } catch (error) {
-    return fail(EXIT.usage, `${error instanceof Error ? error.message : String(error)}\nRun g4f-rx logs --help for usage.`);
+    if (error instanceof UsageError) return fail(EXIT.usage, `${error.message}\nRun g4f-rx logs --help for usage.`);
+    throw error;
   }
-  const { values, positionals } = parsed;
-  if (values.help === true) {
-    io.stdout.write(USAGE);
+  if (parsed.kind === "print") {
+    io.stdout.write(parsed.text);
     return EXIT.success;
   }
+  const { count, query, json, words } = parsed.options;
   const store = storeFor(io.env);
   if (store === undefined) return fail(EXIT.usage, "neither XDG_DATA_HOME nor HOME is set: no conversations are kept");
-  const json = values.json === true;
-  const [action, id, ...extra] = positionals;
+  const [action, id, ...extra] = words;
 
   if (action === undefined || action === "list") {
     if (id !== undefined) return fail(EXIT.usage, `unexpected "${id}". Run g4f-rx logs --help for usage.`);
-    const count = values.count === undefined ? 20 : Number(values.count);
-    if (!Number.isInteger(count) || count < 0) return fail(EXIT.usage, `--count must be a whole number (0 for all), got ${values.count ?? ""}`);
-    const found = values.query === undefined ? store.list() : store.search(values.query);
+    const found = query === undefined ? store.list() : store.search(query);
     const shown = count === 0 ? found : found.slice(0, count);
     io.stdout.write(shown.map((summary) => (json ? JSON.stringify(summary) : summaryLine(summary))).join("\n") + (shown.length > 0 ? "\n" : ""));
     if (!json && shown.length < found.length) io.stderr.write(`${style.note(`g4f-rx: ${found.length - shown.length} more; -n 0 lists all`)}\n`);

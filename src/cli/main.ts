@@ -2,12 +2,12 @@ import { EndpointConfigError } from "../endpoints.js";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { ConversationError } from "../conversations/index.js";
 import { ask } from "./ask.js";
-import { type Attachment, AttachmentError, looksBinary, readAttachment, userMessage } from "./attachments.js";
+import { type Attachment, AttachmentError, readAttachment, userMessage } from "./attachments.js";
 import { type ConversationPlan, planConversation } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
-import { composePrompt, readText } from "./prompt.js";
+import { InvalidInputError, composePrompt, readText } from "./prompt.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import { styles, useColour } from "./terminal.js";
 
@@ -34,11 +34,11 @@ export async function main(io: CliIo): Promise<number> {
     return logs(io, io.args.slice(1), style);
   }
 
-  // `models` is `--list-models` with the same options: one parser for both.
+  // `models` is `--list-models` with the same options: one table for both.
   const args = io.args[0] === "models" ? ["--list-models", ...io.args.slice(1)] : io.args;
   let options: CliOptions;
   try {
-    const parsed = await parseCommandLine(args, io.version, io.stdout.columns ?? 80);
+    const parsed = parseCommandLine(args, io.version, io.stdout.columns ?? 80);
     if (parsed.kind === "print") {
       io.stdout.write(parsed.text);
       return EXIT.success;
@@ -64,11 +64,19 @@ export async function main(io: CliIo): Promise<number> {
     return listModels(io, target.endpoints[0], options.json, style);
   }
 
-  // A terminal on stdin means nobody piped anything: do not wait for typing.
-  const stdinText = io.stdin.isTTY === true ? undefined : await readText(io.stdin, io.stop.signal);
+  // A terminal on stdin means nobody piped anything: do not wait for typing, unless `-` asks for it.
+  let stdinText: string | undefined;
+  if (io.stdin.isTTY !== true || options.stdinRequested) {
+    try {
+      stdinText = await readText(io.stdin, io.stop.signal);
+    } catch (error) {
+      if (error instanceof InvalidInputError) return usage(`${error.message}\nTo send a file (an image, say), attach it: g4f-rx -a FILE "Describe this".`);
+      throw error;
+    }
+  }
   if (io.stop.signal.aborted) return exitCodeFor(io.stop.reason);
-  if (stdinText !== undefined && looksBinary(stdinText)) {
-    return usage("stdin holds binary data, not text. To send a file (an image, say), attach it: g4f-rx -a FILE \"Describe this\".");
+  if (stdinText?.includes("\u0000") === true) {
+    return usage('stdin holds binary data (NUL bytes), not text. To send a file (an image, say), attach it: g4f-rx -a FILE "Describe this".');
   }
   let attachments: Attachment[];
   try {

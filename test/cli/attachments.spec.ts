@@ -77,7 +77,7 @@ describe("g4f-rx -a: attachments", () => {
     running.child.stdin.end(PNG);
     const result = await running.exited;
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("stdin holds binary data");
+    expect(result.stderr).toContain("stdin is not UTF-8 text");
     expect(result.stderr).toContain("g4f-rx -a FILE");
     expect(server.requests).toHaveLength(0);
   });
