@@ -15,6 +15,7 @@ import {
   smooth,
   streamStats,
   streamTimeout,
+  toUIMessageStream,
   toolCalls,
   usage,
 } from "g4f-rx/operators";
@@ -101,6 +102,7 @@ const operators: ReadonlyArray<[string, (chunks: ChatCompletionChunk[]) => Obser
   ["retryBeforeContent", (chunks) => of(...chunks).pipe(retryBeforeContent({ count: 1, delay: 0 })), []],
   ["streamTimeout", (chunks) => of(...chunks).pipe(streamTimeout({ first: 1_000, idle: 1_000 })), []],
   ["fallback", (chunks) => fallback([of(...chunks)]), []],
+  ["toUIMessageStream", (chunks) => of(...chunks).pipe(toUIMessageStream()), []],
 ];
 
 describe("every operator on any chunk a provider could send", () => {
