@@ -7,11 +7,12 @@ import { latency, soakCancelled, soakSequential } from "./loopback.js";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { MemoryResult } from "./memory.js";
+import { relayBench } from "./relay.js";
 import { startup } from "./startup.js";
 import { throughput } from "./throughput.js";
 
 const quick = process.argv.includes("--quick");
-// --live: only the command's live-path sections (6 and 7), for working on them; the figures to report come from a whole run.
+// --live: only the command's live-path sections (7 and 8), for working on them; the figures to report come from a whole run.
 const liveOnly = process.argv.includes("--live");
 const fixed = (value: number, digits = 2): string => value.toFixed(digits);
 const verdict = (ok: boolean): string => (ok ? "met" : "MISSED");
@@ -92,9 +93,12 @@ table(
 );
 const cli = started[1]!;
 console.log(`\ntarget first byte ≤ 1.5× node: ${verdict(cli.firstByteRatio <= 1.5)} (${fixed(cli.firstByteRatio)}×)`);
+
+// 6. Relay capacity and memory per stream
+await relayBench(quick, table);
 }
 
-// 6. The command's live path: start-up and memory beside bare Node
+// 7. The command's live path: start-up and memory beside bare Node
 const live = await liveStartup(quick ? 5 : 15);
 table(
   "Start-up, live path: g4f-rx asking a loopback server that answers at once, vs bare Node (median of runs; memory is peak RSS from /usr/bin/time, separate runs)",
@@ -109,7 +113,7 @@ console.log(
   `\ntarget first byte ≤ 1.5× node: ${verdict(liveCli!.firstByteMs / bareNode!.firstByteMs <= 1.5)} · whole process ≤ 1.5×: ${verdict(liveCli!.wallMs / bareNode!.wallMs <= 1.5)} · peak memory ≤ 1.3×: ${verdict(liveCli!.peakMiB / bareNode!.peakMiB <= 1.3)}`,
 );
 
-// 7. Big answers into a fast and a slow pipe
+// 8. Big answers into a fast and a slow pipe
 const big = await bigAnswers(quick ? [10] : [10, 100], 2);
 table(
   "Big answers, live path: bytes delivered to stdout, peak RSS and throughput, into a reader that keeps up and one that pauses 2 ms after every read",

@@ -23,6 +23,8 @@ await build({
   // The sources are ES modules: the one `import.meta.url` (where package.json is) becomes this file's URL.
   define: { "import.meta.url": "__g4f_rx_url" },
   banner: { js: '#!/usr/bin/env node\nconst __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
+  // The Redis client is an optional peer dependency, loaded only by `serve --redis`.
+  external: ["ioredis"],
   legalComments: "none",
   // Less to read and parse at every start. Error classes set their `name` themselves, so renaming them is harmless.
   minify: true,

@@ -4,6 +4,7 @@ import type { TextWritable } from "../../operators/index.js";
 import { settle } from "../recipes/index.js";
 import { AnswerEnding } from "./answer-ending.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
+import { type ConversationPlan, withInput } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
@@ -15,7 +16,15 @@ import { type AnswerTarget, endpointLabel } from "./targets.js";
 import { NO_SPINNER, type Spinner, type Styles, canAnimate, neutralise, startSpinner } from "./terminal.js";
 
 /** Gets the answer (live or recorded), prints it as `options` say, reports how it ended, and resolves with the exit code. */
-export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, prompt: string, style: Styles, recording?: Recording): Promise<number> {
+export async function ask(
+  io: CliIo,
+  options: CliOptions,
+  target: AnswerTarget,
+  turn: { readonly plan: ConversationPlan; readonly input: ChatCompletionMessageParam[] },
+  style: Styles,
+  recording?: Recording,
+): Promise<number> {
+  const messages = withInput(turn.plan.history, turn.input);
   // Set once the source is known; notes during the stream (fallback switches) erase it first.
   let spinner: Spinner = NO_SPINNER;
   // Text from the network reaches a terminal with its control characters made visible; pipes get it byte for byte.
@@ -33,7 +42,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
   if (target.kind === "replay") {
     // The replay path's code (cassettes, matching) is loaded only here.
     const { replayAnswer } = await import("./replay.js");
-    const replay = replayAnswer(target.path, { ...requestParams(options, prompt), model: target.model }, options);
+    const replay = replayAnswer(target.path, { ...requestParams(options, messages), model: target.model }, options);
     if (replay.kind === "failed") {
       io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(replay.message)}\n`);
       return replay.code;
@@ -53,7 +62,10 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
     }
     // The live path's code is loaded only here.
     const { liveAnswer } = await import("./live.js");
-    source = liveAnswer(recording === undefined ? options : { ...options, record: recording.temporary }, target.endpoints, { ...requestParams(options, prompt), model: primary.model }, note, flow);
+    const params = { ...requestParams(options, messages), model: primary.model };
+    const live = await liveAnswer(io, recording === undefined ? options : { ...options, record: recording.temporary }, target.endpoints, params, note, flow);
+    const record = turn.plan.record({ endpoint: primary.baseURL, model: primary.model, input: turn.input, request: params });
+    source = { ...live, chunks: live.chunks.pipe(record) };
     waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
   }
 
@@ -126,10 +138,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
 }
 
 /** The request without its model: one streamed (or, with --no-stream, one whole) chat completion. */
-function requestParams(options: CliOptions, prompt: string): Omit<RequestParams, "model"> {
-  const messages: ChatCompletionMessageParam[] = [];
-  if (options.system !== undefined && options.system !== "") messages.push({ role: "system", content: options.system });
-  messages.push({ role: "user", content: prompt });
+function requestParams(options: CliOptions, messages: ChatCompletionMessageParam[]): Omit<RequestParams, "model"> {
   return {
     messages,
     ...(options.temperature === undefined ? {} : { temperature: options.temperature }),

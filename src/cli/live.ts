@@ -1,12 +1,17 @@
+import { Console } from "node:console";
+import type OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type Observable, tap } from "rxjs";
+import { type Observable, defer, map, tap } from "rxjs";
 import { type Continuation, contentText, fallback, withContinuation } from "../../operators/index.js";
 import type { ResolvedEndpoint } from "../endpoints.js";
 import { recordCassette } from "../replay/record-cassette.js";
+import { fromResponses } from "../sources/index.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeError, shortReason } from "./describe-error.js";
 import { type OutputFlow, liveChunks } from "./http-source.js";
+import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
+import { chunkOfEvent, chunkOfResponse, responsesParams } from "./responses-api.js";
 import { endpointLabel } from "./targets.js";
 
 /**
@@ -15,25 +20,43 @@ import { endpointLabel } from "./targets.js";
  * after it), each with the `--timeout` / `--idle-timeout` limits, recorded
  * with `--record`. `note` tells about each switch on stderr.
  */
-export function liveAnswer(
+export async function liveAnswer(
+  io: Pick<CliIo, "stderr">,
   options: CliOptions,
   endpoints: readonly [ResolvedEndpoint, ...ResolvedEndpoint[]],
   params: RequestParams,
   note: (text: string) => void,
-  flow: OutputFlow,
-): AnswerSource {
-  const wholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
+  /** How stdout keeps up: reading stops while it is full. */
+  flow?: OutputFlow,
+): Promise<AnswerSource> {
+  // What --json prints for a chunk, when it stands for something else: a whole completion, or a Responses event or response.
+  const wholes = new WeakMap<ChatCompletionChunk, unknown>();
   const limits = timeouts(options);
+  const keep = (chunk: ChatCompletionChunk, whole: unknown): ChatCompletionChunk => (wholes.set(chunk, whole), chunk);
+  // Chat completions go out with node:http (see http-source.ts); the Responses API through the openai client, loaded
+  // only then.
+  const clientFor = options.api === "responses" ? await clientMaker(io) : undefined;
   // Token usage comes in a last chunk only when asked for; only --stats shows it, and not every server accepts the field.
   const extra = options.stream && options.stats ? { stream_options: { include_usage: true } } : {};
-  const sources = endpoints.map((resolved) => (continuation?: Continuation): Observable<ChatCompletionChunk> =>
-    liveChunks(
-      resolved,
-      { ...params, ...extra, model: resolved.model, messages: withContinuation(params.messages, continuation) },
-      { stream: options.stream, maxRetries: resolved.maxRetries, maxWaitMs: options.maxWait, note, flow },
-      wholes,
-    ).pipe(limits),
-  );
+  const request = (resolved: ResolvedEndpoint, client: OpenAI | undefined, body: RequestParams): Observable<ChatCompletionChunk> => {
+    if (client !== undefined) {
+      const params = responsesParams(body);
+      if (!options.stream) return defer(() => client.responses.create({ ...params, stream: false })).pipe(map((response) => keep(chunkOfResponse(response), response)));
+      return fromResponses(client, params).pipe(map((event) => keep(chunkOfEvent(event, "resp", body.model), event)));
+    }
+    const chatWholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
+    return liveChunks(resolved, { ...body, ...extra }, { stream: options.stream, maxRetries: resolved.maxRetries, maxWaitMs: options.maxWait, note, flow }, chatWholes).pipe(
+      map((chunk) => {
+        const whole = chatWholes.get(chunk);
+        return whole === undefined ? chunk : keep(chunk, whole);
+      }),
+    );
+  };
+  const sources = endpoints.map((resolved) => {
+    const client = clientFor?.(resolved);
+    return (continuation?: Continuation): Observable<ChatCompletionChunk> =>
+      request(resolved, client, { ...params, model: resolved.model, messages: withContinuation(params.messages, continuation) }).pipe(limits);
+  });
 
   let current = 0;
   let delivered = 0;
@@ -61,4 +84,22 @@ export function liveAnswer(
     wholeJson: (chunk) => wholes.get(chunk) ?? chunk,
     describe: (error) => describeError(error, endpoints[current] ?? endpoints[0]),
   };
+}
+
+/** Makes `openai` clients for resolved endpoints, loading the package on first use. */
+export async function clientMaker(io: Pick<CliIo, "stderr">): Promise<(resolved: ResolvedEndpoint) => OpenAI> {
+  const { default: OpenAIClient } = await import("openai");
+  return (resolved) =>
+    new OpenAIClient({
+      baseURL: resolved.baseURL,
+      // The SDK insists on a key; without one, the header is removed below and none is sent.
+      apiKey: resolved.apiKey ?? "none",
+      defaultHeaders: resolved.apiKey === undefined ? { Authorization: null } : undefined,
+      // Not read from OPENAI_ORG_ID / OPENAI_PROJECT_ID: they belong to OpenAI, not to every endpoint.
+      organization: null,
+      project: null,
+      maxRetries: resolved.maxRetries,
+      // OPENAI_LOG output must not mix with the answer on stdout.
+      logger: new Console({ stdout: io.stderr, stderr: io.stderr }),
+    });
 }
