@@ -47,9 +47,8 @@ export async function ask(
       io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(replay.message)}\n`);
       return replay.code;
     }
-    note(
-      `replaying ${replay.provenance === undefined ? "a recorded answer" : `a cassette (${replay.provenance})`} from ${replay.file}; nothing is sent to any endpoint`,
-    );
+    // Short, and about what happens: the cassette, where it comes from, and that nothing goes out.
+    note(`replaying ${replay.file}${replay.provenance === undefined ? "" : ` (${replay.provenance})`}; nothing is sent`);
     source = replay.source;
     waitingFor = `replaying ${replay.file}`;
   } else {

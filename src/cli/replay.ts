@@ -8,6 +8,7 @@ import { matchCassette } from "../replay/match.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeReplayError } from "./describe-error.js";
 import { EXIT } from "./exit-codes.js";
+import { MAX_TIMER_MS } from "./option-table.js";
 import type { CliOptions } from "./options.js";
 
 /** A recorded answer to replay, or why there is none (with the exit code). */
@@ -51,6 +52,16 @@ export function replayAnswer(
 
   const { cassette } = match;
   const file = cassette.file ?? path;
+  const speed = options.speed ?? 1;
+  const longest = Math.max(0, ...cassette.frames.map((frame) => frame.at));
+  if (Number.isFinite(speed) && longest / speed > MAX_TIMER_MS) {
+    const days = longest / speed / 86_400_000;
+    return {
+      kind: "failed",
+      code: EXIT.usage,
+      message: `--speed ${speed} would stretch ${file}'s ${longest} ms to ${days >= 1e6 ? days.toExponential(1) : Math.round(days)} days; a replay can last at most ${Math.floor(MAX_TIMER_MS / 86_400_000)} days`,
+    };
+  }
   const wholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
   const chunks = options.stream
     ? fromCassette(cassette, { speed: options.speed })

@@ -281,8 +281,15 @@ describe("g4f-rx --replay", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe("Hello there! How can I help you today?\n");
     // The shipped cassettes were written by hand, and the note says so rather than call them recordings.
-    expect(result.stderr).toContain("replaying a cassette (composed by hand in the wire format of GPT4Free's API");
+    expect(result.stderr).toBe(`g4f-rx: replaying ${join(CASSETTES, "say-hello-there.cassette.jsonl")} (written by hand in GPT4Free's wire format); nothing is sent\n`);
     expect(result.stderr).toContain("say-hello-there.cassette.jsonl");
+  });
+
+  it("refuses a --speed that would stretch the replay past what a timer can wait, with exit 2 and no warnings", async () => {
+    const result = await runCli(["--replay", CASSETTES, "--speed", "1e-9", "Say hello there!"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--speed 1e-9 would stretch");
+    expect(result.stderr).not.toContain("TimeoutOverflowWarning");
   });
 
   it("works with --json (the recorded chunks), --show-reasoning, --stats and --no-stream", async () => {
