@@ -28,7 +28,8 @@ import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
 import { type ConversationPlan, logging, planConversation, withInput } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
-import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
+import { parseWithConfig } from "./config.js";
+import { type CliOptions, UsageError } from "./options.js";
 import { answerPrinter } from "./output.js";
 import { resolveTarget } from "./targets.js";
 import type { Styles } from "./terminal.js";
@@ -124,7 +125,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   // The name of the last turn kept, so that /retry can say which one it replaces.
   let lastTurn: string | undefined;
   try {
-    const parsed = parseCommandLine(args, io.version, io.stdout.columns ?? 80);
+    const parsed = parseWithConfig(args, io.version, io.stdout.columns ?? 80, io.env);
     if (parsed.kind === "print") {
       io.stdout.write(`${parsed.text}\ng4f-rx chat [options]: an interactive session with the same options.\n${HELP}\n`);
       return EXIT.success;
