@@ -30,6 +30,7 @@ import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { parseWithConfig } from "./config.js";
 import { type CliOptions, UsageError } from "./options.js";
+import { rendersMarkdown } from "./ask.js";
 import { answerPrinter } from "./output.js";
 import { resolveTarget } from "./targets.js";
 import type { Styles } from "./terminal.js";
@@ -147,6 +148,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   }
 
   const { liveAnswer } = await import("./live.js");
+  const format = rendersMarkdown(options, io.stdout) ? (await import("./markdown.js")).renderMarkdown : undefined;
   const terminal = io.stdin.isTTY === true;
   const historyFile = logging(options, io.env) ? historyPath(io.env) : undefined;
   const rl = createInterface({
@@ -218,7 +220,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             takeUntil(interrupts),
             share(),
           );
-          const printer = answerPrinter(options, { answer: io.stdout, reasoning: io.stderr, dim: (text) => style.note(text) });
+          const printer = answerPrinter(options, { answer: io.stdout, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.() });
           return merge(
             printer.print(chunks),
             chunks.pipe(
