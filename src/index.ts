@@ -5,3 +5,4 @@ export * from "./recipes/index.js";
 export * from "./relay/index.js";
 export * from "./replay/index.js";
 export * from "./sources/index.js";
+export * from "./edges/relay/index.js";
