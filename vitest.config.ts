@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^g4f-rx\/operators$/, replacement: here("./operators/index.ts") },
+      { find: /^g4f-rx\/node$/, replacement: here("./src/node.ts") },
       { find: /^g4f-rx\/testing$/, replacement: here("./src/testing/index.ts") },
       { find: /^g4f-rx$/, replacement: here("./src/index.ts") },
     ],

@@ -17,7 +17,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { tap } from "rxjs";
-import { fromChatCompletion, pipeToResponse, toServerSentEvents } from "g4f-rx";
+import { fromChatCompletion, toServerSentEvents } from "g4f-rx";
+import { pipeToResponse } from "g4f-rx/node";
 import { isEntryModule } from "./support/is-entry-module.js";
 
 export const DEFAULT_BASE_URL = "http://localhost:1337/v1";

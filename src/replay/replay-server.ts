@@ -5,7 +5,7 @@ import { lastValueFrom, map } from "rxjs";
 import { serverSentEvent } from "../../operators/index.js";
 import { assembleCompletion } from "../recipes/whole-completion.js";
 import { isObject } from "../sources/frames.js";
-import { pipeToResponse } from "../relay/pipe-to-response.js";
+import { pipeToResponse } from "../edges/pipe-to-response.js";
 import { type Cassette, readCassettes } from "./cassette.js";
 import { fromCassette, playFrames } from "./from-cassette.js";
 import { matchCassette } from "./match.js";

@@ -1,4 +1,4 @@
-export { DONE_FRAME, type StreamReplyOptions, type TextChunksOptions, errorFrame, sseFrame, streamReply, textChunks } from "./frames.js";
+export { DONE_EVENT, type StreamReplyOptions, type TextChunksOptions, errorFrame, sseFrame, streamReply, textChunks } from "./frames.js";
 export {
   type ErrorReplyOptions,
   type RecordedRequest,
