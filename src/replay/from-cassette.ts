@@ -24,7 +24,8 @@ export interface FromCassetteOptions {
  *
  * ## Example
  * ```ts
- * import { extractDelta, fromCassette } from "g4f-rx";
+ * import { extractDelta } from "g4f-rx";
+ * import { fromCassette } from "g4f-rx/node";
  *
  * fromCassette("examples/cassettes/say-hello-there.cassette.jsonl", { speed: 2 })
  *   .pipe(extractDelta())

@@ -50,7 +50,7 @@ export interface ReplayServer {
  *
  * ## Example
  * ```ts
- * import { startReplayServer } from "g4f-rx";
+ * import { startReplayServer } from "g4f-rx/node";
  *
  * const server = await startReplayServer({ cassettes: "examples/cassettes", port: 0 });
  * console.log(server.baseURL); // http://127.0.0.1:40123/v1
