@@ -1,5 +1,5 @@
 // @ts-check
-// Bundles the g4f-rx command into dist/bin/g4f-rx.js, an executable ESM file with openai, rxjs and yargs inside:
+// Bundles the g4f-rx command into dist/bin/g4f-rx.js, an executable ESM file with openai and rxjs inside:
 // `npx g4f-rx` then loads one file instead of resolving hundreds of modules. Code that only some runs need
 // (the openai client, the replay server) is split into chunks under dist/bin/chunks, loaded by `import()` when used,
 // so a replay never parses the openai client at all.
@@ -21,8 +21,8 @@ await build({
   treeShaking: true,
   // rxjs lists its CommonJS build under the "node" condition, which cannot be tree-shaken; its ES2015 build can.
   alias: { rxjs: "./node_modules/rxjs/dist/esm/index.js" },
-  // No createRequire shim is needed: every bundled dependency (yargs 18, openai, rxjs) ships ESM, and yargs makes
-  // its own require with createRequire(import.meta.url). `--version` in test/cli checks that the bundle loads.
+  // No createRequire shim is needed: every bundled dependency (openai, rxjs) ships ESM. `--version` in test/cli
+  // checks that the bundle loads.
   banner: { js: "#!/usr/bin/env node" },
   legalComments: "none",
   logLevel: "warning",

@@ -18,12 +18,19 @@ export class IncompleteStreamError extends OpenAIError {
 
 /**
  * The server sent an error inside the stream, either as a data frame
- * (`data: {"error": {...}}`, as GPT4Free's API and OpenAI do) or as an
- * `event: error` frame. It is an `APIError` like the SDK's own, so one
- * `instanceof APIError` catches HTTP and in-stream failures alike.
+ * (`data: {"error": {...}}`, as GPT4Free's API and OpenAI do), as an
+ * `event: error` frame, or as a Responses API `error` / `response.failed`
+ * event. It is an `APIError` like the SDK's own, so one `instanceof APIError`
+ * catches HTTP and in-stream failures alike; like the SDK's in-stream errors it
+ * carries the response's `headers` and `requestID` when they are known.
  */
-export class StreamErrorFrameError extends APIError<undefined, undefined, object | undefined> {
+export class StreamErrorFrameError extends APIError<undefined, Headers | undefined, object | undefined> {
   override readonly name = "StreamErrorFrameError";
+  // Set after `super`, whose message would otherwise be the JSON of an error without a string `message`.
+  override readonly error: object | undefined;
+  override readonly code: string | null | undefined;
+  override readonly param: string | null | undefined;
+  override readonly type: string | undefined;
   constructor(
     error: object | undefined,
     message: string,
@@ -31,20 +38,34 @@ export class StreamErrorFrameError extends APIError<undefined, undefined, object
     readonly data: string,
     /** The frame's `event` name: `"error"` for an `event: error` frame, `undefined` for a data frame. */
     readonly event?: string,
+    headers?: Headers,
   ) {
-    super(undefined, error, message, undefined);
+    super(undefined, undefined, message, headers);
+    this.error = error;
+    const fields: Record<string, unknown> = error === undefined ? {} : { ...error };
+    this.code = typeof fields.code === "string" || fields.code === null ? fields.code : undefined;
+    this.param = typeof fields.param === "string" || fields.param === null ? fields.param : undefined;
+    this.type = typeof fields.type === "string" ? fields.type : undefined;
   }
 }
 
-/** A frame's `data` is not JSON (and not `[DONE]`). */
+/**
+ * A frame's `data` is not what the protocol sends: not JSON (and not
+ * `[DONE]`), or JSON that is not a chunk / event (`expected` says what was).
+ */
 export class MalformedChunkError extends OpenAIError {
   override readonly name = "MalformedChunkError";
   constructor(
     /** The frame's raw `data` field, as received. */
     readonly data: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; expected?: string },
   ) {
-    super(`Received a stream frame that is not valid JSON: ${preview(data)}`, options);
+    super(
+      options?.expected === undefined
+        ? `Received a stream frame that is not valid JSON: ${preview(data)}`
+        : `Received a stream frame that is JSON but not ${options.expected}: ${preview(data)}`,
+      options,
+    );
   }
 }
 

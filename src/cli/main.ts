@@ -3,7 +3,7 @@ import { ask } from "./ask.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
-import { composePrompt, readText } from "./prompt.js";
+import { InvalidInputError, composePrompt, readText } from "./prompt.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import { styles, useColour } from "./terminal.js";
 
@@ -23,7 +23,7 @@ export async function main(io: CliIo): Promise<number> {
 
   let options: CliOptions;
   try {
-    const parsed = await parseCommandLine(io.args, io.version, io.stdout.columns ?? 80);
+    const parsed = parseCommandLine(io.args, io.version, io.stdout.columns ?? 80);
     if (parsed.kind === "print") {
       io.stdout.write(parsed.text);
       return EXIT.success;
@@ -42,8 +42,16 @@ export async function main(io: CliIo): Promise<number> {
     throw error;
   }
 
-  // A terminal on stdin means nobody piped anything: do not wait for typing.
-  const stdinText = io.stdin.isTTY === true ? undefined : await readText(io.stdin, io.stop.signal);
+  // A terminal on stdin means nobody piped anything: do not wait for typing, unless `-` asks for it.
+  let stdinText: string | undefined;
+  if (io.stdin.isTTY !== true || options.stdinRequested) {
+    try {
+      stdinText = await readText(io.stdin, io.stop.signal);
+    } catch (error) {
+      if (error instanceof InvalidInputError) return usage(error.message);
+      throw error;
+    }
+  }
   if (io.stop.signal.aborted) return exitCodeFor(io.stop.reason);
   const prompt = composePrompt(options.promptArguments, stdinText);
   if (prompt === undefined) {

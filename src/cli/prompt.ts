@@ -15,7 +15,49 @@ export function composePrompt(promptArguments: string, stdinText: string | undef
   return fromArguments ?? fromStdin;
 }
 
-/** Reads a stream to its end as UTF-8 text; stops early, with what arrived, when `signal` aborts. */
+/** Input the command cannot send: stdin that is not UTF-8 text. */
+export class InvalidInputError extends Error {
+  override readonly name = "InvalidInputError";
+}
+
+/**
+ * `bytes` as UTF-8 text; throws `InvalidInputError` naming the offset of the first byte that is not UTF-8, rather than
+ * sending U+FFFD in its place (an image piped by mistake, a Latin-1 file).
+ */
+export function decodeInput(bytes: Buffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    // The longest prefix that decodes: a binary search over TextDecoder, which knows UTF-8's rules.
+    let low = 0;
+    let high = bytes.length;
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      if (decodes(bytes.subarray(0, middle))) low = middle;
+      else high = middle - 1;
+    }
+    if (low >= bytes.length) throw new InvalidInputError("stdin is not UTF-8 text: it ends in the middle of a character.");
+    // `low` is where the decoder noticed; the faulty sequence may have begun up to 3 bytes earlier.
+    let offset = low;
+    while (offset > 0 && offset > low - 3 && !decodes(bytes.subarray(0, offset), false)) offset -= 1;
+    const shown = [...bytes.subarray(offset, offset + 4)].map((byte) => byte.toString(16).padStart(2, "0")).join(" ");
+    throw new InvalidInputError(
+      `stdin is not UTF-8 text: byte ${offset} is ${shown}${bytes.length > offset + 4 ? " …" : ""}; g4f-rx sends text: convert it first (iconv -f latin1 -t utf-8), or describe a binary file instead of piping it.`,
+    );
+  }
+}
+
+function decodes(bytes: Buffer, stream = true): boolean {
+  try {
+    // `stream: true` accepts a sequence cut at the end, which the next byte may still complete.
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a stream to its end as UTF-8 text; stops early, with what arrived, when `signal` aborts. Invalid UTF-8 rejects with `InvalidInputError`. */
 export function readText(stream: Readable, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -30,7 +72,11 @@ export function readText(stream: Readable, signal: AbortSignal): Promise<string>
     };
     const onEnd = (): void => {
       cleanUp();
-      resolve(Buffer.concat(parts).toString("utf8"));
+      try {
+        resolve(decodeInput(Buffer.concat(parts)));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     };
     const onError = (error: Error): void => {
       cleanUp();

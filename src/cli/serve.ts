@@ -3,7 +3,7 @@ import { type Cassette, CassetteError, readCassettes } from "../replay/cassette.
 import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
-import { type ParsedServeCommandLine, UsageError, parseServeCommandLine } from "./options.js";
+import { type ParsedCommandLine, type ServeOptions, UsageError, parseServeCommandLine } from "./options.js";
 import type { Styles } from "./terminal.js";
 
 /**
@@ -17,9 +17,9 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
     return code;
   };
 
-  let parsed: ParsedServeCommandLine;
+  let parsed: ParsedCommandLine<ServeOptions>;
   try {
-    parsed = await parseServeCommandLine(args, io.version, io.stdout.columns ?? 80);
+    parsed = parseServeCommandLine(args, io.version, io.stdout.columns ?? 80);
   } catch (error) {
     if (error instanceof UsageError) return fail(EXIT.usage, `${error.message}\nRun g4f-rx serve --help for usage.`);
     throw error;

@@ -18,9 +18,18 @@ export function resolveTarget(options: CliOptions, env: Environment): AnswerTarg
     const model = nonEmpty(options.model) ?? nonEmpty(env[ENVIRONMENT_VARIABLES.model]);
     return { kind: "replay", path: options.replay, model };
   }
+  // resolveEndpoint applies the environment itself (OPENAI_BASE_URL counts only when no endpoint is named), so it gets
+  // the values the command line gave; a config file's values act as environment variables the environment did not set.
+  const given = (name: string): boolean => options.sources[name] === "flag";
   const primary = resolveEndpoint(
-    { endpoint: options.endpoint, baseURL: options.baseURL, apiKey: options.apiKey, model: options.model, retries: options.retries },
-    env,
+    {
+      endpoint: given("endpoint") ? options.endpoint : undefined,
+      baseURL: given("base-url") ? options.baseUrl : undefined,
+      apiKey: options.apiKey,
+      model: given("model") ? options.model : undefined,
+      retries: options.retries,
+    },
+    withConfig(options, env),
   );
   return { kind: "live", endpoints: [primary, ...options.fallback.map((entry) => resolveFallback(entry, primary, options, env))] };
 }
@@ -53,6 +62,15 @@ export function resolveFallback(entry: string, primary: ResolvedEndpoint, option
 /** A label for notes: "ollama at http://localhost:11434/v1", or the URL alone for a custom endpoint. */
 export function endpointLabel(resolved: ResolvedEndpoint): string {
   return resolved.endpoint === undefined ? resolved.baseURL : `${resolved.endpoint.name} at ${resolved.baseURL}`;
+}
+
+/** `env`, with the config file's endpoint, base URL and model where the environment has none. */
+function withConfig(options: CliOptions, env: Environment): Environment {
+  const fromConfig: Record<string, string | undefined> = {};
+  if (options.sources.endpoint === "config") fromConfig[ENVIRONMENT_VARIABLES.endpoint] = options.endpoint;
+  if (options.sources["base-url"] === "config") fromConfig[ENVIRONMENT_VARIABLES.baseURL] = options.baseUrl;
+  if (options.sources.model === "config") fromConfig[ENVIRONMENT_VARIABLES.model] = options.model;
+  return { ...env, ...fromConfig };
 }
 
 function withoutModel(env: Environment): Environment {

@@ -1,8 +1,8 @@
 import { APIError } from "openai/core/error";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable, type SchedulerAction, type SchedulerLike, asyncScheduler } from "rxjs";
-import { IncompleteStreamError } from "../errors.js";
-import { isObject, meaningOfParsedFrame } from "../sources/frames.js";
+import { chatCompletionProtocol } from "../sources/chat-completion-protocol.js";
+import { isObject } from "../sources/frames.js";
 import { type Cassette, type CassetteFrame, readCassette } from "./cassette.js";
 
 export interface FromCassetteOptions {
@@ -36,26 +36,28 @@ export interface FromCassetteOptions {
 export function fromCassette(cassette: string | Cassette, options: FromCassetteOptions = {}): Observable<ChatCompletionChunk> {
   const frames$ = playFrames(cassette, options);
   return new Observable<ChatCompletionChunk>((subscriber) => {
-    let chunks = 0;
-    let finished = false;
+    // The live decoder's end-of-stream rule, read from the same protocol.
+    const reader = chatCompletionProtocol.reader(new Headers(cassetteHeaders(cassette)));
+    const emit = (chunk: ChatCompletionChunk): void => subscriber.next(chunk);
     return frames$.subscribe({
       next: (frame) => {
-        const meaning = meaningOfParsedFrame(frame.event, frame.data, () => JSON.stringify(frame.data));
-        if (meaning.kind === "done") subscriber.complete();
-        else if (meaning.kind === "error") subscriber.error(meaning.error);
-        else if (meaning.kind === "chunk") {
-          chunks += 1;
-          finished ||= meaning.chunk.choices.some((choice) => choice.finish_reason != null);
-          subscriber.next(meaning.chunk);
-        }
+        const outcome = reader.parsed(frame.event, frame.data, emit);
+        if (outcome === "end") subscriber.complete();
+        else if (outcome !== "more") subscriber.error(outcome);
       },
       error: (error: unknown) => subscriber.error(error),
       complete: () => {
-        if (finished) subscriber.complete();
-        else subscriber.error(new IncompleteStreamError(`The recording ends after ${chunks} chunks without "data: [DONE]" or a finish_reason: the answer is incomplete`, chunks));
+        const error = reader.ended("recording");
+        if (error === undefined) subscriber.complete();
+        else subscriber.error(error);
       },
     });
   });
+}
+
+/** The recorded response headers, when the cassette is already read. */
+function cassetteHeaders(cassette: string | Cassette): Record<string, string> {
+  return typeof cassette === "string" ? {} : cassette.response.headers;
 }
 
 /**

@@ -52,9 +52,8 @@ export function fromEventStream(input: EventStreamInput, init?: RequestInit): Ob
         return;
       }
       used = true;
+      // The decoder cancels its body when the subscriber unsubscribes or `init.signal` aborts.
       response = Promise.resolve(input);
-      // Cancelling the body is how a Response we did not fetch is aborted.
-      signal.addEventListener("abort", () => void input.body?.cancel().catch(() => undefined), { once: true });
     } else {
       response = fetch(input, { ...init, signal }).catch((cause: unknown) => {
         throw userSignal?.aborted === true ? new APIUserAbortError() : new APIConnectionError({ cause: asError(cause) });

@@ -93,14 +93,55 @@ describe("g4f-rx: options", () => {
     expect(bodyOf(0)).toMatchObject({ model: "m-2", temperature: 0, messages: [{ role: "system", content: "Terse." }, { role: "user", content: "Hi" }] });
   });
 
+  it("names each unknown flag once, refuses an empty number and a timer overflow, with exit 2 and no request", async () => {
+    server.setDefaultReply(hello());
+    const unknown = await runCli(["--list-models", "--listModels", "--list-models", "Hi"], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown options --list-models, --listModels.");
+    const empty = await runCli(["--temperature=", "Hi"], { env });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--temperature must be a number from 0 to 2, got ""');
+    const huge = await runCli(["--idle-timeout", "1e99", "Hi"], { env });
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toContain("--idle-timeout must be a number of milliseconds above 0 up to 2147483647");
+    expect(huge.stderr).not.toContain("TimeoutOverflowWarning");
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("refuses stdin that is not UTF-8 with exit 2, naming the byte, and sends nothing", async () => {
+    server.setDefaultReply(hello());
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const result = await runCli(["Describe:"], { env, stdin: png });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("stdin is not UTF-8 text: byte 0 is 89 50 4e 47 …");
+    const latin1 = await runCli([], { env, stdin: Buffer.from("caf\xe9 au lait", "latin1") });
+    expect(latin1.code).toBe(2);
+    expect(latin1.stderr).toContain("byte 3 is e9 20 61 75");
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("lets the last of a repeated flag win", async () => {
+    server.setDefaultReply(hello());
+    const result = await runCli(["--temperature", "0.5", "--temperature", "0.7", "Hi"], { env });
+    expect(result.code).toBe(0);
+    expect(bodyOf(0)).toMatchObject({ temperature: 0.7 });
+  });
+
+  it("reads stdin where the prompt is -", async () => {
+    server.setDefaultReply(hello());
+    const result = await runCli(["-"], { env, stdin: "from stdin\n" });
+    expect(result.code).toBe(0);
+    expect(bodyOf(0)).toMatchObject({ messages: [{ role: "user", content: "from stdin" }] });
+  });
+
   it("rejects an unknown flag or a value out of range with exit 2 and no request", async () => {
     server.setDefaultReply(hello());
     const unknown = await runCli(["--colour", "Hi"], { env });
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("Unknown argument: colour");
+    expect(unknown.stderr).toContain("unknown option --colour.");
     const hot = await runCli(["--temperature", "3", "Hi"], { env });
     expect(hot.code).toBe(2);
-    expect(hot.stderr).toContain("--temperature must be between 0 and 2");
+    expect(hot.stderr).toContain('--temperature must be a number from 0 to 2, got "3"');
     const endpoint = await runCli(["--endpoint", "nowhere", "Hi"], { env });
     expect(endpoint.code).toBe(2);
     expect(endpoint.stderr).toContain('Unknown endpoint "nowhere"');

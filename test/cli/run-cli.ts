@@ -34,7 +34,7 @@ export interface CliOptions {
   /** The whole environment of the command (besides PATH), so the caller's OPENAI_API_KEY and the like never leak in. */
   env?: Record<string, string>;
   /** Written to stdin, which is then closed. Default: an empty, closed stdin. */
-  stdin?: string;
+  stdin?: string | Uint8Array;
   /** The working directory. Default: the test's. */
   cwd?: string;
   /** Leave stdin open after writing `stdin`, as a pipe whose writer has not finished. */

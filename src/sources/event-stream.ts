@@ -1,0 +1,202 @@
+/**
+ * Layer ② of the decoder: text → Server-Sent Events frames, knowing nothing of
+ * what the frames mean. Exported for apps that read other SSE APIs.
+ */
+
+/** One Server-Sent Events frame, as the HTML standard's event stream interpretation dispatches it. */
+export interface ServerSentEventFrame {
+  /** The `event:` field, or `undefined` when the frame has none (an unnamed "message"). */
+  event: string | undefined;
+  /** The `data:` lines, joined with `\n`. */
+  data: string;
+  /** The last event id so far (`id:` persists from frame to frame), or `undefined` when none was sent. */
+  id: string | undefined;
+}
+
+export interface EventStreamDecoderHandlers {
+  /**
+   * Called for each frame, in order. `terminated` is false only for a last
+   * frame that the end of the text cut off before its blank line.
+   */
+  frame(frame: ServerSentEventFrame, terminated: boolean): void;
+  /** Called for a line whose field is not `data`, `event`, `id` or `retry` (which the standard says to ignore). */
+  unknownField?(line: string): void;
+}
+
+const LF = 10;
+const COLON = 58;
+const SPACE = 32;
+const BOM = "\uFEFF";
+
+/**
+ * Splits text into lines and lines into frames, by the HTML standard's rules:
+ * a line ends at `\n`, `\r\n` or a lone `\r`; a blank line dispatches the
+ * frame; `:` starts a comment; a frame without `data:` lines is not
+ * dispatched. A lone `\r` at the end of a piece ends its line at once (a `\n`
+ * starting the next piece is then skipped), so a server that ends lines with
+ * `\r` alone never makes a frame wait for the next read. Byte-order marks
+ * before the first field are dropped.
+ *
+ * Feed it text in pieces of any size; the frames are the same however the
+ * text was split.
+ *
+ * ## Example
+ * ```ts
+ * import { EventStreamDecoder } from "g4f-rx";
+ *
+ * const decoder = new EventStreamDecoder({ frame: (frame) => console.log(frame) });
+ * decoder.feed("event: greeting\ndata: hel");
+ * decoder.feed("lo\r\r");
+ * // { event: "greeting", data: "hello", id: undefined }
+ * decoder.end();
+ * ```
+ */
+export class EventStreamDecoder {
+  readonly #handlers: EventStreamDecoderHandlers;
+  /** The start of a line the text so far has not ended. */
+  #pending = "";
+  /** The last piece ended with `\r`: a `\n` at the start of the next one belongs to it. */
+  #afterCR = false;
+  #data = "";
+  #hasData = false;
+  #event: string | undefined = undefined;
+  #id: string | undefined = undefined;
+  #fields = 0;
+  #frames = 0;
+  #stopped = false;
+
+  constructor(handlers: EventStreamDecoderHandlers) {
+    this.#handlers = handlers;
+  }
+
+  /** How many frames were dispatched. */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  /** How many lines were SSE fields or comments. */
+  get fields(): number {
+    return this.#fields;
+  }
+
+  /** Dispatches nothing more: the reader has what it needs (or failed). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /** Reads the next piece of text. */
+  feed(piece: string): void {
+    if (this.#stopped || piece === "") return;
+    let text = piece;
+    let position = 0;
+    if (this.#afterCR) {
+      this.#afterCR = false;
+      if (text.charCodeAt(0) === LF) position = 1;
+    }
+    if (this.#pending !== "") {
+      text = this.#pending + (position === 0 ? text : text.slice(position));
+      position = 0;
+      this.#pending = "";
+    }
+    const length = text.length;
+    // Most servers never send `\r`: one search tells, and the loop then looks for `\n` alone.
+    let cr = text.indexOf("\r", position);
+    while (position < length && !this.#stopped) {
+      const lf = text.indexOf("\n", position);
+      if (cr !== -1 && cr < position) cr = text.indexOf("\r", position);
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        end = cr;
+        if (cr + 1 < length) {
+          next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+        } else {
+          next = length;
+          this.#afterCR = true;
+        }
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        this.#pending = text.slice(position);
+        return;
+      }
+      this.#line(text, position, end);
+      position = next;
+    }
+  }
+
+  /**
+   * The text ended. A last line without its line ending still counts, and a
+   * last frame without its blank line is dispatched (with `terminated` false),
+   * because several servers end the body right after `data: [DONE]`.
+   */
+  end(): void {
+    if (this.#stopped) return;
+    const pending = this.#pending;
+    this.#pending = "";
+    if (pending !== "") this.#line(pending, 0, pending.length);
+    if (!this.#stopped) this.#dispatch(false);
+  }
+
+  #line(text: string, start: number, end: number): void {
+    if (start === end) return this.#dispatch(true);
+    const first = text.charCodeAt(start);
+    if (first === COLON) {
+      this.#fields += 1;
+      return;
+    }
+    // The usual line, `data: …`, takes the shortest path: this runs once per token.
+    if (first === 100 && text.startsWith("data:", start)) {
+      const from = text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5;
+      this.#fields += 1;
+      return this.#append(text.slice(from, end));
+    }
+    let line = text.slice(start, end);
+    if (this.#fields === 0 && line.startsWith(BOM)) {
+      while (line.startsWith(BOM)) line = line.slice(1);
+      if (line === "") return;
+    }
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    const value = colon === -1 ? "" : line.slice(line.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1);
+    switch (field) {
+      case "data":
+        this.#fields += 1;
+        return this.#append(value);
+      case "event":
+        this.#fields += 1;
+        this.#event = value === "" ? undefined : value;
+        return;
+      case "id":
+        this.#fields += 1;
+        if (!value.includes("\0")) this.#id = value;
+        return;
+      case "retry":
+        this.#fields += 1;
+        return;
+      default:
+        this.#handlers.unknownField?.(line);
+    }
+  }
+
+  #append(value: string): void {
+    if (this.#hasData) {
+      this.#data += "\n" + value;
+    } else {
+      this.#data = value;
+      this.#hasData = true;
+    }
+  }
+
+  #dispatch(terminated: boolean): void {
+    const event = this.#event;
+    this.#event = undefined;
+    if (!this.#hasData) return;
+    const data = this.#data;
+    this.#data = "";
+    this.#hasData = false;
+    this.#frames += 1;
+    this.#handlers.frame({ event, data, id: this.#id }, terminated);
+  }
+}

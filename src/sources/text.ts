@@ -1,0 +1,103 @@
+import { InvalidEncodingError } from "../errors.js";
+
+/**
+ * Layer ① of the decoder: bytes → UTF-8 text, one read at a time.
+ *
+ * `decode` returns the text of every complete character so far. When the bytes
+ * are not valid UTF-8 it returns the text before the fault together with an
+ * `InvalidEncodingError` whose `offset` is the fault's position in the whole
+ * body (the first byte of the bad sequence), the same however the body was
+ * split into reads, so the caller can deliver what came before and then fail.
+ * A byte-order mark at the very start is dropped.
+ */
+export class Utf8Text {
+  readonly #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+  /** The bytes of a character still split across reads (the decoder holds them too, but forgets them on an error). */
+  #carry: Uint8Array = NO_BYTES;
+  /** Bytes of the body before this read, carried bytes included. */
+  #offset = 0;
+
+  /** Bytes read so far. */
+  get bytesRead(): number {
+    return this.#offset + this.#carry.length;
+  }
+
+  decode(bytes: Uint8Array): { text: string; error?: InvalidEncodingError } {
+    try {
+      const text = this.#decoder.decode(bytes, { stream: true });
+      const tail = incompleteTail(this.#carry, bytes);
+      this.#offset += this.#carry.length + bytes.length - tail.length;
+      this.#carry = tail;
+      return { text };
+    } catch {
+      const all = concat(this.#carry, bytes);
+      const at = firstInvalidByte(all);
+      // A BOM is dropped only at the body's start, as the fatal decoder would have done.
+      const text = new TextDecoder("utf-8", { ignoreBOM: this.#offset !== 0 }).decode(all.subarray(0, at));
+      return { text, error: new InvalidEncodingError(this.#offset + at, hex(all.subarray(at, at + 8))) };
+    }
+  }
+
+  /** The body ended: an error when it ends inside a character. */
+  end(): InvalidEncodingError | undefined {
+    if (this.#carry.length === 0) return undefined;
+    return new InvalidEncodingError(this.#offset, `${hex(this.#carry)}: the body ends inside a multi-byte character`);
+  }
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
+  if (first.length === 0) return second;
+  const joined = new Uint8Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
+}
+
+/** The bytes at the end of `carry + bytes` that begin a character not yet complete. */
+function incompleteTail(carry: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const joined = carry.length === 0 ? bytes : concat(carry, bytes);
+  for (let back = 1; back <= 3 && back <= joined.length; back += 1) {
+    const byte = joined[joined.length - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue;
+    return sequenceLength(byte) > back ? joined.slice(joined.length - back) : NO_BYTES;
+  }
+  return NO_BYTES;
+}
+
+/** How many bytes a UTF-8 sequence starting with `lead` has; 0 when `lead` cannot start one. */
+function sequenceLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+/**
+ * Where the UTF-8 in `bytes` first goes wrong: the first byte of the first sequence that is invalid, by the
+ * Encoding standard's decoder (overlong forms, surrogates and code points above U+10FFFF included). A sequence
+ * cut short by the end of `bytes` is not a fault here: the next read may complete it.
+ */
+export function firstInvalidByte(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i] ?? 0;
+    const length = sequenceLength(lead);
+    if (length === 0) return i;
+    // The second byte's range narrows for these leads, ruling out overlong forms, surrogates and code points above U+10FFFF.
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k < length && i + k < bytes.length; k += 1) {
+      const byte = bytes[i + k] ?? 0;
+      if (byte < (k === 1 ? low : 0x80) || byte > (k === 1 ? high : 0xbf)) return i;
+    }
+    i += length;
+  }
+  return bytes.length;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => `0x${byte.toString(16).padStart(2, "0")}`).join(" ");
+}
