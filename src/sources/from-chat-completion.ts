@@ -1,7 +1,7 @@
 import type OpenAI from "openai";
-import { APIUserAbortError } from "openai/core/error";
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import { Observable } from "rxjs";
+import { type ChatCompletionsClient, clientErrorClasses, errorForClient } from "./client.js";
 import { decodeEventStream } from "./decode-event-stream.js";
 
 /** Everything `client.chat.completions.create` accepts, but `stream`, which is always `true` here. */
@@ -20,9 +20,16 @@ export type ChatCompletionRequestOptions = NonNullable<Parameters<OpenAI["chat"]
  * is silent. The body is decoded here rather than by the SDK's iterator, which
  * only notices an abort on its next chunk and is several times slower.
  *
+ * `client` is the app's own: any `openai` 6 or 7 client, ESM or CommonJS
+ * (`ChatCompletionsClient` names only what is used). The errors this package
+ * raises about the request are made from that client's own classes
+ * (`OpenAI.APIError`, `OpenAI.APIUserAbortError`), so the app's
+ * `instanceof APIError` holds whichever copy of `openai` it imported.
+ *
  * Errors, after every chunk before them was delivered:
  * - an `APIError` subclass for an HTTP error status or a failed connection;
- * - `StreamErrorFrameError` for an error sent inside the stream;
+ * - `StreamErrorFrameError` (also an `APIError`) for an error sent inside the stream;
+ * - `APIUserAbortError` when the caller's own `options.signal` aborts;
  * - `IncompleteStreamError` when the body ends (or breaks) with neither
  *   `data: [DONE]` nor a `finish_reason`;
  * - `MalformedChunkError`, `NotEventStreamError`, `InvalidEncodingError` for a
@@ -41,10 +48,11 @@ export type ChatCompletionRequestOptions = NonNullable<Parameters<OpenAI["chat"]
  * ```
  */
 export function fromChatCompletion(
-  client: OpenAI,
+  client: ChatCompletionsClient,
   params: ChatCompletionStreamParams,
   options?: ChatCompletionRequestOptions,
 ): Observable<ChatCompletionChunk> {
+  const classes = clientErrorClasses(client);
   return new Observable<ChatCompletionChunk>((subscriber) => {
     const controller = new AbortController();
     const userSignal = options?.signal;
@@ -59,7 +67,7 @@ export function fromChatCompletion(
           // After an unsubscribe nobody listens, and the abort error is ours.
           if (controller.signal.aborted) return;
           // The caller's own signal can also cut the body mid-read, which the decoder sees as a broken connection.
-          subscriber.error(userSignal?.aborted === true && !(error instanceof APIUserAbortError) ? new APIUserAbortError() : error);
+          subscriber.error(errorForClient(error, classes, userSignal?.aborted === true));
         },
       );
     return () => controller.abort();

@@ -1,4 +1,5 @@
 export { chatCompletionProtocol, isPlainChunk } from "./chat-completion-protocol.js";
+export type { ChatCompletionsClient, ClientRequestOptions } from "./client.js";
 export { decodeEventStream } from "./decode-event-stream.js";
 export { EventStreamDecoder, type EventStreamDecoderHandlers, type ServerSentEventFrame } from "./event-stream.js";
 export { type ChatCompletionRequestOptions, type ChatCompletionStreamParams, fromChatCompletion } from "./from-chat-completion.js";
