@@ -127,6 +127,13 @@ export const SERVE_OPTIONS = [
   { name: "host", type: "string", placeholder: "HOST", default: "127.0.0.1", description: "Interface to listen on; anything but loopback makes the server reachable from the network" },
   { name: "cassettes", alias: "c", type: "string", placeholder: "DIR", default: ".", description: "Directory of *.cassette.jsonl files to answer from" },
   { name: "speed", type: "number", placeholder: "N", default: 1, limits: { above: 0, infinity: true }, description: "Replay speed: 2 twice as fast, Infinity without pauses" },
+  {
+    name: "cors",
+    type: "list",
+    placeholder: "ORIGIN[,ORIGIN…]",
+    defaultText: "pages on localhost only",
+    description: "Web pages allowed to call the server from a browser (CORS), e.g. http://localhost:5173; * for any",
+  },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
@@ -136,7 +143,7 @@ export type ServeOptions = Omit<OptionValues<typeof SERVE_OPTIONS>, "help" | "ve
 export const SERVE_COMMAND: CommandSpec<typeof SERVE_OPTIONS> = {
   name: "serve",
   summary: "An OpenAI-compatible server that answers from recorded cassettes",
-  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N]"],
+  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N] [--cors ORIGIN…]"],
   description: [
     "An OpenAI-compatible server that answers from recorded cassettes, with their timing:",
     "POST /v1/chat/completions (streamed or not) and GET /v1/models. Any OpenAI client,",

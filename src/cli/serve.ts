@@ -28,7 +28,7 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
     io.stdout.write(parsed.text);
     return EXIT.success;
   }
-  const { port, host, cassettes: directory, speed } = parsed.options;
+  const { port, host, cassettes: directory, speed, cors } = parsed.options;
 
   let cassettes: Cassette[];
   try {
@@ -49,6 +49,8 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
       port,
       host,
       speed,
+      // No --cors: the server's default, pages served from this machine.
+      ...(cors.length > 0 ? { cors } : {}),
       onRequest: ({ path, cassette, status }) => {
         const answer = cassette === undefined ? "404, no cassette matches" : `${cassette.file ?? "(cassette)"}${status === 200 ? "" : ` (recorded HTTP ${status})`}`;
         io.stderr.write(`${style.note("g4f-rx serve:")} POST ${path} → ${answer}\n`);
