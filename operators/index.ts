@@ -1,5 +1,6 @@
 export { type ChatCompletionSnapshot, type ChoiceSnapshot, type MessageSnapshot, type ToolCallSnapshot, accumulateMessage } from "./accumulate-message.js";
 export { accumulate } from "./accumulate.js";
+export { type AppendAnswerOptions, appendAnswer, assistantMessage } from "./append-answer.js";
 export { contentText, isContentChunk } from "./content.js";
 export { type ExtractDeltaOptions, extractDelta } from "./extract-delta.js";
 export { type ExtractReasoningOptions, extractReasoning } from "./extract-reasoning.js";

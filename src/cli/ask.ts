@@ -3,6 +3,7 @@ import { lastValueFrom } from "rxjs";
 import type { TextWritable } from "../../operators/index.js";
 import { settle } from "../recipes/index.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
+import { type ConversationPlan, withInput } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
@@ -12,7 +13,14 @@ import type { AnswerTarget } from "./targets.js";
 import { NO_SPINNER, type Spinner, type Styles, startSpinner } from "./terminal.js";
 
 /** Gets the answer (live or recorded), prints it as `options` say, reports how it ended, and resolves with the exit code. */
-export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, prompt: string, style: Styles): Promise<number> {
+export async function ask(
+  io: CliIo,
+  options: CliOptions,
+  target: AnswerTarget,
+  turn: { readonly plan: ConversationPlan; readonly input: ChatCompletionMessageParam[] },
+  style: Styles,
+): Promise<number> {
+  const messages = withInput(turn.plan.history, turn.input);
   // Set once the source is known; notes during the stream (fallback switches) erase it first.
   let spinner: Spinner = NO_SPINNER;
   const note = (text: string): void => {
@@ -24,7 +32,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
   let source: AnswerSource;
   let waitingFor: string;
   if (target.kind === "replay") {
-    const replay = replayAnswer(target.path, { ...requestParams(options, prompt), model: target.model }, options);
+    const replay = replayAnswer(target.path, { ...requestParams(options, messages), model: target.model }, options);
     if (replay.kind === "failed") {
       io.stderr.write(`${style.error("g4f-rx:")} ${replay.message}\n`);
       return replay.code;
@@ -38,7 +46,10 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
     const [primary] = target.endpoints;
     // The openai client is loaded only here, on the live path.
     const { liveAnswer } = await import("./live.js");
-    source = await liveAnswer(io, options, target.endpoints, { ...requestParams(options, prompt), model: primary.model }, note);
+    const params = { ...requestParams(options, messages), model: primary.model };
+    const live = await liveAnswer(io, options, target.endpoints, params, note);
+    const record = turn.plan.record({ endpoint: primary.baseURL, model: primary.model, input: turn.input, request: params });
+    source = { ...live, chunks: live.chunks.pipe(record) };
     waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
   }
 
@@ -93,10 +104,7 @@ export async function ask(io: CliIo, options: CliOptions, target: AnswerTarget, 
 }
 
 /** The request without its model: one streamed (or, with --no-stream, one whole) chat completion. */
-function requestParams(options: CliOptions, prompt: string): Omit<RequestParams, "model"> {
-  const messages: ChatCompletionMessageParam[] = [];
-  if (options.system !== undefined && options.system !== "") messages.push({ role: "system", content: options.system });
-  messages.push({ role: "user", content: prompt });
+function requestParams(options: CliOptions, messages: ChatCompletionMessageParam[]): Omit<RequestParams, "model"> {
   return {
     messages,
     ...(options.temperature === undefined ? {} : { temperature: options.temperature }),

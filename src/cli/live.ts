@@ -28,20 +28,7 @@ export async function liveAnswer(
 ): Promise<AnswerSource> {
   // Loaded here rather than at the top: --replay, serve and --help never need the client, and loading it is
   // most of the command's start-up time.
-  const { default: OpenAIClient } = await import("openai");
-  const clientFor = (resolved: ResolvedEndpoint): OpenAI =>
-    new OpenAIClient({
-      baseURL: resolved.baseURL,
-      // The SDK insists on a key; without one, the header is removed below and none is sent.
-      apiKey: resolved.apiKey ?? "none",
-      defaultHeaders: resolved.apiKey === undefined ? { Authorization: null } : undefined,
-      // Not read from OPENAI_ORG_ID / OPENAI_PROJECT_ID: they belong to OpenAI, not to every endpoint.
-      organization: null,
-      project: null,
-      maxRetries: resolved.maxRetries,
-      // OPENAI_LOG output must not mix with the answer on stdout.
-      logger: new Console({ stdout: io.stderr, stderr: io.stderr }),
-    });
+  const clientFor = await clientMaker(io);
 
   const wholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
   const limits = timeouts(options);
@@ -90,4 +77,22 @@ export async function liveAnswer(
     wholeJson: (chunk) => wholes.get(chunk) ?? chunk,
     describe: (error) => describeError(error, endpoints[current] ?? endpoints[0]),
   };
+}
+
+/** Makes `openai` clients for resolved endpoints, loading the package on first use. */
+export async function clientMaker(io: Pick<CliIo, "stderr">): Promise<(resolved: ResolvedEndpoint) => OpenAI> {
+  const { default: OpenAIClient } = await import("openai");
+  return (resolved) =>
+    new OpenAIClient({
+      baseURL: resolved.baseURL,
+      // The SDK insists on a key; without one, the header is removed below and none is sent.
+      apiKey: resolved.apiKey ?? "none",
+      defaultHeaders: resolved.apiKey === undefined ? { Authorization: null } : undefined,
+      // Not read from OPENAI_ORG_ID / OPENAI_PROJECT_ID: they belong to OpenAI, not to every endpoint.
+      organization: null,
+      project: null,
+      maxRetries: resolved.maxRetries,
+      // OPENAI_LOG output must not mix with the answer on stdout.
+      logger: new Console({ stdout: io.stderr, stderr: io.stderr }),
+    });
 }

@@ -1,5 +1,9 @@
 import { EndpointConfigError } from "../endpoints.js";
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { ConversationError } from "../conversations/index.js";
 import { ask } from "./ask.js";
+import { type Attachment, AttachmentError, readAttachment, userMessage } from "./attachments.js";
+import { type ConversationPlan, planConversation } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
@@ -21,9 +25,20 @@ export async function main(io: CliIo): Promise<number> {
     return serve(io, io.args.slice(1), style);
   }
 
+  if (io.args[0] === "chat") {
+    const { chat } = await import("./chat.js");
+    return chat(io, io.args.slice(1), style);
+  }
+  if (io.args[0] === "logs") {
+    const { logs } = await import("./logs.js");
+    return logs(io, io.args.slice(1), style);
+  }
+
+  // `models` is `--list-models` with the same options: one table for both.
+  const args = io.args[0] === "models" ? ["--list-models", ...io.args.slice(1)] : io.args;
   let options: CliOptions;
   try {
-    const parsed = parseCommandLine(io.args, io.version, io.stdout.columns ?? 80);
+    const parsed = parseCommandLine(args, io.version, io.stdout.columns ?? 80);
     if (parsed.kind === "print") {
       io.stdout.write(parsed.text);
       return EXIT.success;
@@ -42,21 +57,49 @@ export async function main(io: CliIo): Promise<number> {
     throw error;
   }
 
+  if (options.listModels) {
+    if (target.kind !== "live") return usage("--list-models asks a live endpoint; it cannot be combined with --replay");
+    if (options.promptArguments.trim() !== "") return usage(`listing models takes no prompt, got "${options.promptArguments}"`);
+    const { listModels } = await import("./models.js");
+    return listModels(io, target.endpoints[0], options.json, style);
+  }
+
   // A terminal on stdin means nobody piped anything: do not wait for typing, unless `-` asks for it.
   let stdinText: string | undefined;
   if (io.stdin.isTTY !== true || options.stdinRequested) {
     try {
       stdinText = await readText(io.stdin, io.stop.signal);
     } catch (error) {
-      if (error instanceof InvalidInputError) return usage(error.message);
+      if (error instanceof InvalidInputError) return usage(`${error.message}\nTo send a file (an image, say), attach it: g4f-rx -a FILE "Describe this".`);
       throw error;
     }
   }
   if (io.stop.signal.aborted) return exitCodeFor(io.stop.reason);
-  const prompt = composePrompt(options.promptArguments, stdinText);
+  if (stdinText?.includes("\u0000") === true) {
+    return usage('stdin holds binary data (NUL bytes), not text. To send a file (an image, say), attach it: g4f-rx -a FILE "Describe this".');
+  }
+  let attachments: Attachment[];
+  try {
+    attachments = options.attach.map(readAttachment);
+  } catch (error) {
+    if (error instanceof AttachmentError) return usage(error.message);
+    throw error;
+  }
+  const prompt = composePrompt(options.promptArguments, stdinText) ?? (attachments.length > 0 ? "" : undefined);
   if (prompt === undefined) {
     return usage('no prompt. Give it as arguments (g4f-rx "Say hello") or on stdin (echo "Say hello" | g4f-rx).');
   }
 
-  return ask(io, options, target, prompt, style);
+  const input: ChatCompletionMessageParam[] = [];
+  if (options.system !== undefined && options.system !== "") input.push({ role: "system", content: options.system });
+  input.push(userMessage(prompt, attachments));
+  let plan: ConversationPlan;
+  try {
+    plan = planConversation(options, io.env);
+  } catch (error) {
+    if (error instanceof ConversationError) return usage(error.message);
+    throw error;
+  }
+
+  return ask(io, options, target, { plan, input }, style);
 }

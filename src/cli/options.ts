@@ -69,6 +69,22 @@ export const ASK_OPTIONS = [
     description: "Answer from recorded cassettes (a directory or one file), no network",
   },
   { name: "speed", type: "number", placeholder: "N", limits: { above: 0, infinity: true }, defaultText: "1, as recorded", description: "With --replay: 2 twice as fast, Infinity without pauses" },
+  { name: "continue", alias: "c", type: "boolean", more: "conversations", description: "Continue the most recent conversation: the request carries its earlier turns" },
+  { name: "cid", type: "string", placeholder: "ID", description: "Continue the conversation with this id, or a unique start of it (g4f-rx logs lists them)" },
+  {
+    name: "log",
+    type: "boolean",
+    default: true,
+    description: "Keep the exchange in the conversation log under $XDG_DATA_HOME/g4f-rx; --no-log (or G4F_RX_NO_LOG=1) keeps nothing",
+  },
+  {
+    name: "attach",
+    alias: "a",
+    type: "list",
+    placeholder: "FILE",
+    description: "Attach files (repeatable): png, jpeg, gif, webp go as images for vision models, text files are inlined under their names",
+  },
+  { name: "list-models", type: "boolean", description: "List the endpoint's models (GET /models), one id per line; --json for the objects. Same as g4f-rx models" },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
@@ -86,7 +102,14 @@ export type CliOptions = Omit<OptionValues<typeof ASK_OPTIONS>, "help" | "versio
 export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
   name: "",
   summary: "Ask an OpenAI-compatible chat endpoint; the answer streams to stdout",
-  usage: ["$0 [options] [prompt..]", "$0 serve [--port 1337] [--cassettes DIR]   (see g4f-rx serve --help)"],
+  usage: [
+    "$0 [options] [prompt..]",
+    "$0 chat [options]                          an interactive session (g4f-rx chat --help)",
+    "$0 logs [show ID | rm ID] [-q TEXT]        kept conversations (g4f-rx logs --help)",
+    "$0 models [options]                        the endpoint's models",
+    "$0 config                                  the effective settings and where each came from",
+    "$0 serve [--port 1337] [--cassettes DIR]   (see g4f-rx serve --help)",
+  ],
   description: "Ask an OpenAI-compatible chat endpoint; the answer streams to stdout.",
   positionals: 'The prompt is the arguments, then a blank line, then stdin (when stdin is not a terminal). "-" alone means stdin.',
   options: ASK_OPTIONS,
@@ -101,6 +124,8 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
     ["$0 --fallback ollama,openai Hi", "g4f, else Ollama, else OpenAI"],
     ['$0 --show-reasoning "Why?"', "reasoning to stderr, answer to stdout"],
     ["$0 --smooth word --stats Hi", "even typing, then statistics"],
+    ['$0 -c "And in French?"', "continue the last conversation"],
+    ['$0 -a photo.png "What is this?"', "attach an image"],
   ],
   epilogue,
   check(values) {
@@ -109,6 +134,7 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
     if (values.replay !== undefined && values.fallback.length > 0) return "--fallback names live endpoints; it cannot be combined with --replay";
     if (values.record !== undefined && !values.stream) return "--record records a stream; it cannot be combined with --no-stream";
     if (values.speed !== undefined && values.replay === undefined) return "--speed works with --replay (or g4f-rx serve --speed)";
+    if (values.continue && values.cid !== undefined) return "-c continues the latest conversation, --cid a given one: use one of them";
     return undefined;
   },
 };
@@ -157,11 +183,47 @@ export const SERVE_COMMAND: CommandSpec<typeof SERVE_OPTIONS> = {
   ],
 };
 
+/** `g4f-rx logs`'s option table. */
+export const LOGS_OPTIONS = [
+  { name: "count", alias: "n", type: "number", placeholder: "N", default: 20, limits: { integer: true, min: 0 }, description: "How many conversations to list; 0 lists all" },
+  { name: "query", alias: "q", type: "string", placeholder: "TEXT", description: "Only conversations whose prompts or answers contain TEXT (any case)" },
+  { name: "json", type: "boolean", description: "JSON: one conversation per line for the list, the whole conversation for show" },
+  ...COMMON_OPTIONS,
+] as const satisfies readonly OptionSpec[];
+
+export type LogsOptions = Omit<OptionValues<typeof LOGS_OPTIONS>, "help" | "version">;
+
+export const LOGS_COMMAND: CommandSpec<typeof LOGS_OPTIONS> = {
+  name: "logs",
+  summary: "Kept conversations: list, show, search, remove",
+  usage: ["$0 logs [-n N] [-q TEXT] [--json]", "$0 logs show ID [--json]", "$0 logs rm ID"],
+  description: [
+    "Lists the kept conversations, the most recent first: id, when (UTC), model @ endpoint, turns, first words.",
+    "show prints one (plain text, also into a pipe; --json for everything kept), rm removes one. ID may be a unique start of an id.",
+    "Continue one with g4f-rx -c (the latest) or g4f-rx --cid ID; replay one offline with g4f-rx --replay DIR (logs show prints DIR).",
+  ].join(" "),
+  positionals: "list (the default), show ID, or rm ID",
+  options: LOGS_OPTIONS,
+  examples: [
+    ["$0 logs", "the 20 most recent conversations"],
+    ["$0 logs -q docker", "those that mention docker"],
+    ["$0 logs show 20261130T0416 | less", "read one"],
+  ],
+};
+
+/** Parses the arguments after `logs`. Throws `UsageError`. */
+export function parseLogsCommandLine(args: readonly string[], version: string, width = 80): ParsedCommandLine<LogsOptions & { readonly words: readonly string[] }> {
+  const parsed = parseCommand(LOGS_COMMAND, args);
+  if (parsed.kind === "help") return { kind: "print", text: helpText(LOGS_COMMAND, width) };
+  if (parsed.kind === "version") return { kind: "print", text: `${version}\n` };
+  return { kind: "run", options: { ...parsed.values, words: parsed.positionals } };
+}
+
 /**
  * Every command, for the README's flag tables. A subcommand is selected by its name as the first argument
  * (`main.ts` dispatches); a prompt that is just that word can come from stdin or after `--`.
  */
-export const COMMANDS: readonly CommandSpec[] = [ASK_COMMAND, SERVE_COMMAND];
+export const COMMANDS: readonly CommandSpec[] = [ASK_COMMAND, SERVE_COMMAND, LOGS_COMMAND];
 
 function epilogue(): string {
   const endpoints = Object.values(ENDPOINTS);

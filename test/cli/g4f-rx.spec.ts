@@ -95,9 +95,9 @@ describe("g4f-rx: options", () => {
 
   it("names each unknown flag once, refuses an empty number and a timer overflow, with exit 2 and no request", async () => {
     server.setDefaultReply(hello());
-    const unknown = await runCli(["--list-models", "--listModels", "--list-models", "Hi"], { env });
+    const unknown = await runCli(["--list-all", "--listAll", "--list-all", "Hi"], { env });
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("unknown options --list-models, --listModels.");
+    expect(unknown.stderr).toContain("unknown options --list-all, --listAll.");
     const empty = await runCli(["--temperature=", "Hi"], { env });
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('--temperature must be a number from 0 to 2, got ""');

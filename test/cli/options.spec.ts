@@ -80,7 +80,7 @@ describe("the option table", () => {
   });
 
   it("names each unknown option once, as written", () => {
-    expect(usage(["--list-models", "--colour", "--list-models", "Hi"])).toBe("unknown options --list-models, --colour.");
+    expect(usage(["--list-all", "--colour", "--list-all", "Hi"])).toBe("unknown options --list-all, --colour.");
     expect(usage(["-x", "Hi"])).toBe('unknown option -x. Text that starts with a dash goes after "--": g4f-rx -- "-5 degrees?"');
   });
 

@@ -1,0 +1,67 @@
+import type { ChatCompletionAssistantMessageParam, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { type OperatorFunction, map } from "rxjs";
+import type { ChatCompletionSnapshot } from "./accumulate-message.js";
+
+export interface AppendAnswerOptions {
+  /** Which choice answers, for `n > 1`. Default 0. */
+  choice?: number;
+}
+
+/**
+ * The assistant message a snapshot of `accumulateMessage` stands for, as the
+ * next request must carry it: its text (`null` when it is only tool calls),
+ * its refusal, and its tool calls. Reasoning is left out: providers neither
+ * expect nor accept it back. A snapshot without the choice (nothing arrived
+ * yet) gives an empty text.
+ */
+export function assistantMessage(snapshot: ChatCompletionSnapshot, options: AppendAnswerOptions = {}): ChatCompletionAssistantMessageParam {
+  const { choice = 0 } = options;
+  const message = snapshot.choices.find((candidate) => candidate.index === choice)?.message;
+  const toolCalls = (message?.tool_calls ?? []).map((call) => ({
+    id: call.id,
+    type: "function" as const,
+    function: { name: call.function.name, arguments: call.function.arguments },
+  }));
+  const content = message?.content ?? (toolCalls.length > 0 ? null : "");
+  return {
+    role: "assistant",
+    content,
+    ...(message?.refusal == null ? {} : { refusal: message.refusal }),
+    ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+  };
+}
+
+/**
+ * Turns the snapshots of an answer into the messages of the next request:
+ * the messages so far, then the answer as an assistant message.
+ *
+ * This is how a conversation grows: `messages` is what was sent (the
+ * earlier turns and the new question), and each snapshot from
+ * `accumulateMessage` gives the conversation as it stands with the answer so
+ * far. Take the last value for the finished answer — or, when the answer was
+ * cancelled or failed part-way, the last value before that, so the partial
+ * answer stays in the conversation. Each emitted array is new; `messages`
+ * is never changed.
+ *
+ * ## Example
+ * ```ts
+ * import { fromChatCompletion } from "g4f-rx";
+ * import { accumulateMessage, appendAnswer } from "g4f-rx/operators";
+ * import { last } from "rxjs";
+ *
+ * let messages = [{ role: "user" as const, content: "Say hello there!" }];
+ * fromChatCompletion(client, { model: "gpt-4", messages })
+ *   .pipe(accumulateMessage(), appendAnswer(messages), last())
+ *   .subscribe((next) => (messages = [...next, { role: "user", content: "And in French?" }]));
+ * // next: [{ role: "user", content: "Say hello there!" }, { role: "assistant", content: "Hello there!" }]
+ * ```
+ */
+export function appendAnswer(
+  messages: readonly ChatCompletionMessageParam[],
+  options: AppendAnswerOptions = {},
+): OperatorFunction<ChatCompletionSnapshot, ChatCompletionMessageParam[]> {
+  const { choice = 0 } = options;
+  if (!Number.isInteger(choice) || choice < 0) throw new TypeError(`choice must be an integer ≥ 0, got ${String(choice)}`);
+  const before = [...messages];
+  return map((snapshot) => [...before, assistantMessage(snapshot, { choice })]);
+}

@@ -1,0 +1,331 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import {
+  EMPTY,
+  Observable,
+  type OperatorFunction,
+  Subject,
+  catchError,
+  concatMap,
+  defer,
+  filter,
+  finalize,
+  from,
+  ignoreElements,
+  map,
+  merge,
+  scan,
+  share,
+  switchMap,
+  takeUntil,
+  tap,
+} from "rxjs";
+import { accumulateMessage, appendAnswer } from "../../operators/index.js";
+import { ConversationError, dataDirectory } from "../conversations/index.js";
+import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
+import { type ConversationPlan, logging, planConversation, withInput } from "./conversation.js";
+import { EXIT } from "./exit-codes.js";
+import type { CliIo } from "./io.js";
+import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
+import { answerPrinter } from "./output.js";
+import { resolveTarget } from "./targets.js";
+import type { Styles } from "./terminal.js";
+
+const HELP = `Commands:
+  /model NAME    ask another model from now on
+  /system TEXT   a new system prompt from now on
+  /retry         ask the last question again (the new answer replaces the old one)
+  /exit          leave (Ctrl-D too)
+  /help          this list
+A line ending in \\ continues on the next line; a line of """ starts and ends a block of many lines.
+Ctrl-C cancels the answer being streamed (the partial answer is kept) and returns to the prompt.
+A question typed while an answer streams is queued: it is asked once that answer ends.`;
+
+/** One thing the user entered: a question, or a command. */
+export type ChatInput =
+  | { readonly kind: "ask"; readonly text: string }
+  | { readonly kind: "model"; readonly name: string }
+  | { readonly kind: "system"; readonly text: string }
+  | { readonly kind: "retry" }
+  | { readonly kind: "exit" }
+  | { readonly kind: "help" }
+  | { readonly kind: "unknown"; readonly command: string };
+
+/**
+ * Gathers typed lines into inputs: a line ending in `\` continues on the
+ * next one, and a line `"""` opens a block that the next `"""` closes.
+ * `onContinue` is told when more lines are awaited (for the `…` prompt).
+ */
+export function gatherInputs(onContinue: (more: boolean) => void = () => undefined): OperatorFunction<string, ChatInput> {
+  interface State {
+    readonly pending: readonly string[];
+    readonly block: boolean;
+    readonly done: string | undefined;
+  }
+  const start: State = { pending: [], block: false, done: undefined };
+  return (lines) =>
+    lines.pipe(
+      scan((state: State, line: string): State => {
+        if (state.block) {
+          return line.trim() === '"""' ? { pending: [], block: false, done: state.pending.join("\n") } : { ...state, pending: [...state.pending, line], done: undefined };
+        }
+        if (line.trim() === '"""' && state.pending.length === 0) return { pending: [], block: true, done: undefined };
+        if (line.endsWith("\\")) return { pending: [...state.pending, line.slice(0, -1)], block: false, done: undefined };
+        return { pending: [], block: false, done: [...state.pending, line].join("\n") };
+      }, start),
+      tap((state) => onContinue(state.done === undefined)),
+      map((state) => state.done),
+      filter((text): text is string => text !== undefined && text.trim() !== ""),
+      map(parseInput),
+    );
+}
+
+function parseInput(text: string): ChatInput {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("/")) return { kind: "ask", text };
+  const [command = "", ...rest] = trimmed.split(/\s+/);
+  const argument = trimmed.slice(command.length).trim();
+  switch (command) {
+    case "/exit":
+    case "/quit":
+      return { kind: "exit" };
+    case "/help":
+      return { kind: "help" };
+    case "/retry":
+      return { kind: "retry" };
+    case "/model":
+      return argument === "" ? { kind: "unknown", command: "/model needs a NAME" } : { kind: "model", name: rest.join(" ") };
+    case "/system":
+      return { kind: "system", text: argument };
+    default:
+      return { kind: "unknown", command };
+  }
+}
+
+/**
+ * `g4f-rx chat`: an interactive session. Lines come from readline (editing,
+ * history kept across sessions) as an Observable; `concatMap` asks one
+ * question at a time, so a question typed while an answer streams is
+ * queued, not lost and not cancelling. Ctrl-C (readline's SIGINT) cancels
+ * the answer being streamed — the request is aborted by unsubscribing, the
+ * partial answer kept — and returns to the prompt; Ctrl-D or `/exit` ends.
+ * Every turn is kept in the conversation like a single `g4f-rx` call.
+ */
+export async function chat(io: CliIo, args: readonly string[], style: Styles): Promise<number> {
+  const fail = (code: number, message: string): number => {
+    io.stderr.write(`${style.error("g4f-rx chat:")} ${message}\n`);
+    return code;
+  };
+  let options: CliOptions;
+  let primary: ResolvedEndpoint;
+  let plan: ConversationPlan;
+  // The name of the last turn kept, so that /retry can say which one it replaces.
+  let lastTurn: string | undefined;
+  try {
+    const parsed = parseCommandLine(args, io.version, io.stdout.columns ?? 80);
+    if (parsed.kind === "print") {
+      io.stdout.write(`${parsed.text}\ng4f-rx chat [options]: an interactive session with the same options.\n${HELP}\n`);
+      return EXIT.success;
+    }
+    options = parsed.options;
+    if (options.replay !== undefined) throw new UsageError("chat asks a live endpoint; --replay cannot be used with it");
+    if (options.json || options.listModels || options.attach.length > 0 || options.record !== undefined) {
+      throw new UsageError("chat prints answers as text: --json, --list-models, -a and --record are for single questions");
+    }
+    const target = resolveTarget(options, io.env);
+    if (target.kind !== "live") throw new UsageError("chat needs a live endpoint");
+    [primary] = target.endpoints;
+    plan = planConversation(options, io.env, (info) => (lastTurn = info.turn));
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof EndpointConfigError || error instanceof ConversationError) {
+      return fail(EXIT.usage, `${error.message}\nRun g4f-rx chat --help for usage.`);
+    }
+    throw error;
+  }
+
+  const { liveAnswer } = await import("./live.js");
+  const terminal = io.stdin.isTTY === true;
+  const historyFile = logging(options, io.env) ? historyPath(io.env) : undefined;
+  const rl = createInterface({
+    input: io.stdin,
+    output: io.stdout,
+    terminal,
+    history: historyFile === undefined ? [] : readHistory(historyFile),
+    historySize: 1000,
+    removeHistoryDuplicates: true,
+  });
+  if (historyFile !== undefined) rl.on("history", (lines) => saveHistory(historyFile, lines));
+  let closed = false;
+  rl.once("close", () => (closed = true));
+
+  let model = primary.model;
+  let system: string | undefined;
+  let messages: ChatCompletionMessageParam[] = plan.history;
+  let last: { input: ChatCompletionMessageParam[]; before: ChatCompletionMessageParam[] } | undefined;
+  let streaming = false;
+
+  const note = (text: string): void => {
+    io.stderr.write(`${style.note(text)}\n`);
+  };
+  note(
+    `g4f-rx chat: ${model} at ${primary.baseURL}` +
+      (plan.history.length > 0 ? `, continuing conversation ${plan.id ?? ""} (${plan.history.length} messages)` : plan.id === undefined ? "" : `, conversation ${plan.id}`) +
+      ". /help for commands, Ctrl-D to leave.",
+  );
+
+  const interrupts = new Subject<void>();
+  rl.on("SIGINT", () => {
+    if (streaming) {
+      interrupts.next();
+    } else {
+      // Nothing to cancel: drop the line being typed, as a shell does.
+      io.stdout.write("^C\n");
+      rl.write(null, { ctrl: true, name: "u" });
+      rl.prompt();
+    }
+  });
+  const onStop = (): void => {
+    interrupts.next();
+    rl.close();
+  };
+  io.stop.signal.addEventListener("abort", onStop, { once: true });
+
+  const lines = new Observable<string>((subscriber) => {
+    const onLine = (line: string): void => subscriber.next(line);
+    const onClose = (): void => subscriber.complete();
+    rl.on("line", onLine);
+    rl.once("close", onClose);
+    return () => {
+      rl.off("line", onLine);
+      rl.off("close", onClose);
+    };
+  }).pipe(share());
+
+  /** One question: asked, printed, kept; Ctrl-C ends it early with what came. */
+  const ask = (input: ChatCompletionMessageParam[], before: ChatCompletionMessageParam[], replaces: string | undefined): Observable<never> =>
+    defer(() => {
+      const sent = withInput(before, input);
+      const params = { model, messages: sent, ...(options.temperature === undefined ? {} : { temperature: options.temperature }), ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }) };
+      let answered = before;
+      streaming = true;
+      return from(liveAnswer(io, options, [{ ...primary, model }], params, note)).pipe(
+        switchMap((source) => {
+          const chunks = source.chunks.pipe(
+            plan.record({ endpoint: primary.baseURL, model, input, request: params, replaces }),
+            takeUntil(interrupts),
+            share(),
+          );
+          const printer = answerPrinter(options, { answer: io.stdout, reasoning: io.stderr, dim: (text) => style.note(text) });
+          return merge(
+            printer.print(chunks),
+            chunks.pipe(
+              accumulateMessage(),
+              appendAnswer(sent),
+              tap((next) => (answered = next)),
+              ignoreElements(),
+            ),
+          ).pipe(
+            catchError((error: unknown) => {
+              io.stdout.write("\n");
+              io.stderr.write(`${style.error("g4f-rx:")} ${source.describe(error)}\n`);
+              return EMPTY;
+            }),
+            finalize(() => printer.finish()),
+          );
+        }),
+        finalize(() => {
+          streaming = false;
+          const reply = answered.at(-1);
+          // An answer with no text at all is not kept in the context (as the store does), so asking again works.
+          const kept = answered.length > sent.length && reply !== undefined && !(reply.content === "" && !("tool_calls" in reply));
+          messages = kept ? answered : sent.slice(0, sent.length - input.filter((message) => message.role !== "system").length);
+          last = { input, before };
+          io.stdout.write("\n");
+          if (!closed) rl.prompt();
+        }),
+        ignoreElements(),
+      );
+    });
+
+  const handle = (input: ChatInput): Observable<never> => {
+    switch (input.kind) {
+      case "exit":
+        rl.close();
+        return EMPTY;
+      case "help":
+        note(HELP);
+        break;
+      case "unknown":
+        note(`unknown command ${input.command}; /help lists them`);
+        break;
+      case "model":
+        model = input.name;
+        note(`now asking ${model}`);
+        break;
+      case "system":
+        system = input.text;
+        note(system === "" ? "the system prompt will be cleared" : "the system prompt changes with the next question");
+        break;
+      case "retry": {
+        if (last === undefined) {
+          note("nothing to retry yet");
+          break;
+        }
+        note("asking again");
+        return ask(last.input, last.before, lastTurn);
+      }
+      case "ask": {
+        const input2: ChatCompletionMessageParam[] = [];
+        if (system !== undefined) input2.push({ role: "system", content: system });
+        system = undefined;
+        input2.push({ role: "user", content: input.text });
+        return ask(input2, messages, undefined);
+      }
+    }
+    rl.prompt();
+    return EMPTY;
+  };
+
+  rl.setPrompt("> ");
+  rl.prompt();
+  await new Promise<void>((resolve) => {
+    lines
+      .pipe(
+        gatherInputs((more) => rl.setPrompt(more ? "… " : "> ")),
+        tap((input) => {
+          if (input.kind !== "exit" && streaming) note("(queued: asked once this answer ends)");
+        }),
+        concatMap(handle),
+      )
+      .subscribe({ complete: resolve, error: resolve });
+  });
+  io.stop.signal.removeEventListener("abort", onStop);
+  rl.close();
+  if (io.stop.signal.aborted) return io.stop.reason === "SIGTERM" ? EXIT.terminated : io.stop.reason === "SIGINT" ? EXIT.interrupted : EXIT.success;
+  return EXIT.success;
+}
+
+function historyPath(env: CliIo["env"]): string | undefined {
+  const directory = dataDirectory(env);
+  return directory === undefined ? undefined : join(directory, "chat-history");
+}
+
+/** readline wants the newest line first; the file keeps them oldest first, one per line. */
+function readHistory(file: string): string[] {
+  try {
+    return readFileSync(file, "utf8").split("\n").filter((line) => line !== "").reverse();
+  } catch {
+    return [];
+  }
+}
+
+function saveHistory(file: string, lines: readonly string[]): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, [...lines].reverse().join("\n") + "\n");
+  } catch {
+    // Losing the line history is not worth stopping the chat for.
+  }
+}

@@ -1,0 +1,84 @@
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { type MonoTypeOperatorFunction, defer } from "rxjs";
+import { ConversationError, ConversationStore, type TurnInfo, dataDirectory, recordTurn } from "../conversations/index.js";
+import type { Environment } from "../endpoints.js";
+import type { CassetteRequest } from "../replay/cassette.js";
+import type { CliOptions } from "./options.js";
+
+/** The environment variable that turns the log off, like `--no-log`. */
+export const NO_LOG_VARIABLE = "G4F_RX_NO_LOG";
+
+/** The conversation an exchange belongs to: its earlier turns, and how to keep the next ones. */
+export interface ConversationPlan {
+  /** The conversation's id; `undefined` when nothing is kept and nothing continued. */
+  readonly id: string | undefined;
+  /** The messages of the earlier turns (none for a new conversation). */
+  readonly history: ChatCompletionMessageParam[];
+  /** Keeps the answer to `request` passing through as a turn that added `input` (does nothing with `--no-log`). */
+  record(turn: {
+    readonly endpoint: string;
+    readonly model: string;
+    readonly input: ChatCompletionMessageParam[];
+    readonly request: CassetteRequest;
+    /** The turn this one asks again. */
+    readonly replaces?: string | undefined;
+  }): MonoTypeOperatorFunction<ChatCompletionChunk>;
+}
+
+/** Whether exchanges are kept: not with `--no-log` or `G4F_RX_NO_LOG=1`, nor for a `--replay` (it is one already). */
+export function logging(options: Pick<CliOptions, "log" | "replay">, env: Environment): boolean {
+  const off = env[NO_LOG_VARIABLE];
+  return options.log && (off === undefined || off === "" || off === "0") && options.replay === undefined;
+}
+
+/** The store of this environment, or `undefined` when it has neither `XDG_DATA_HOME` nor `HOME`. */
+export function storeFor(env: Environment): ConversationStore | undefined {
+  const directory = dataDirectory(env);
+  return directory === undefined ? undefined : new ConversationStore(directory);
+}
+
+/**
+ * The conversation of an exchange: a new one, the latest (`-c`) or a given
+ * one (`--cid`), whose earlier turns the next request carries, on any
+ * endpoint or model. Throws `ConversationError` for a conversation that
+ * cannot be continued.
+ */
+export function planConversation(
+  options: Pick<CliOptions, "continue" | "cid" | "log" | "replay">,
+  env: Environment,
+  onTurn: (info: TurnInfo) => void = () => undefined,
+): ConversationPlan {
+  const store = storeFor(env);
+  const keep = logging(options, env) && store !== undefined;
+  const continuing = options.continue || options.cid !== undefined;
+  if (continuing && store === undefined) {
+    throw new ConversationError("cannot continue a conversation: neither XDG_DATA_HOME nor HOME is set, so none was kept");
+  }
+  let id: string | undefined;
+  let history: ChatCompletionMessageParam[] = [];
+  if (store !== undefined && continuing) {
+    id = options.cid === undefined ? store.latest() : store.resolveId(options.cid);
+    if (id === undefined) throw new ConversationError(`no conversation to continue yet in ${store.directory} (ask something first, without -c)`);
+    history = store.messages(id);
+  }
+  if (keep && id === undefined) id = store.newId();
+  if (!keep || id === undefined) return { id, history, record: () => (chunks) => chunks };
+  const conversation = id;
+  return {
+    id,
+    history,
+    record: (turn) => (chunks) =>
+      defer(() => {
+        const recorder = store.startTurn({ conversation, ...turn });
+        return chunks.pipe(recordTurn(recorder, onTurn));
+      }),
+  };
+}
+
+/** The history, then the input; a system message in the input replaces the history's. */
+export function withInput(history: readonly ChatCompletionMessageParam[], input: readonly ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
+  const system = input.find((message) => message.role === "system");
+  const rest = input.filter((message) => message.role !== "system");
+  if (system === undefined) return [...history, ...rest];
+  return [system, ...history.filter((message) => message.role !== "system"), ...rest];
+}

@@ -1,0 +1,103 @@
+import { ConversationError, type ConversationSummary, type Turn } from "../conversations/index.js";
+import { storeFor } from "./conversation.js";
+import { EXIT } from "./exit-codes.js";
+import type { CliIo } from "./io.js";
+import { UsageError, parseLogsCommandLine } from "./options.js";
+import type { Styles } from "./terminal.js";
+
+/** `g4f-rx logs`: lists, shows, searches and removes kept conversations. */
+export function logs(io: CliIo, args: readonly string[], style: Styles): number {
+  const fail = (code: number, message: string): number => {
+    io.stderr.write(`${style.error("g4f-rx logs:")} ${message}\n`);
+    return code;
+  };
+  let parsed;
+  try {
+    parsed = parseLogsCommandLine(args, io.version, io.stdout.columns ?? 80);
+  } catch (error) {
+    if (error instanceof UsageError) return fail(EXIT.usage, `${error.message}\nRun g4f-rx logs --help for usage.`);
+    throw error;
+  }
+  if (parsed.kind === "print") {
+    io.stdout.write(parsed.text);
+    return EXIT.success;
+  }
+  const { count, query, json, words } = parsed.options;
+  const store = storeFor(io.env);
+  if (store === undefined) return fail(EXIT.usage, "neither XDG_DATA_HOME nor HOME is set: no conversations are kept");
+  const [action, id, ...extra] = words;
+
+  if (action === undefined || action === "list") {
+    if (id !== undefined) return fail(EXIT.usage, `unexpected "${id}". Run g4f-rx logs --help for usage.`);
+    const found = query === undefined ? store.list() : store.search(query);
+    const shown = count === 0 ? found : found.slice(0, count);
+    io.stdout.write(shown.map((summary) => (json ? JSON.stringify(summary) : summaryLine(summary))).join("\n") + (shown.length > 0 ? "\n" : ""));
+    if (!json && shown.length < found.length) io.stderr.write(`${style.note(`g4f-rx: ${found.length - shown.length} more; -n 0 lists all`)}\n`);
+    return EXIT.success;
+  }
+  if (action !== "show" && action !== "rm") return fail(EXIT.usage, `unknown action "${action}" (list, show or rm). Run g4f-rx logs --help for usage.`);
+  if (id === undefined || extra.length > 0) return fail(EXIT.usage, `logs ${action} takes one conversation id`);
+  let full: string;
+  try {
+    full = store.resolveId(id);
+  } catch (error) {
+    if (error instanceof ConversationError) return fail(EXIT.usage, error.message);
+    throw error;
+  }
+  if (action === "rm") {
+    store.remove(full);
+    io.stderr.write(`${style.note(`g4f-rx: removed conversation ${full}`)}\n`);
+    return EXIT.success;
+  }
+  const turns = store.turns(full);
+  if (json) {
+    io.stdout.write(JSON.stringify({ id: full, directory: store.directoryOf(full), turns }, null, 2) + "\n");
+  } else {
+    io.stdout.write(showConversation(full, store.directoryOf(full), turns));
+  }
+  return EXIT.success;
+}
+
+/** One line of the list: id, when, model at endpoint, turns, first words. */
+export function summaryLine(summary: ConversationSummary): string {
+  const words = summary.firstWords.length > 60 ? `${summary.firstWords.slice(0, 59)}…` : summary.firstWords;
+  return [summary.id, utcMinute(summary.updatedAt), `${summary.model} @ ${summary.endpoint}`, `${summary.turns} turn${summary.turns === 1 ? "" : "s"}`, words].join("  ");
+}
+
+const STATUS_NOTES: Partial<Record<Turn["status"], string>> = {
+  error: "the answer stopped with an error",
+  cancelled: "the answer was cancelled",
+  partial: "the process stopped mid-answer: the answer is partial",
+  streaming: "another process is still answering",
+};
+
+/** A conversation as plain text, the same on a terminal and in a pipe. */
+export function showConversation(id: string, directory: string, turns: readonly Turn[]): string {
+  const lines = [`conversation ${id} (${turns.length} turn${turns.length === 1 ? "" : "s"}; replay: g4f-rx --replay ${directory})`];
+  for (const turn of turns) {
+    lines.push("", `--- ${utcMinute(turn.startedAt)}  ${turn.model} @ ${turn.endpoint}${turn.status === "complete" ? "" : `  [${turn.status}]`}`);
+    for (const message of turn.input) lines.push(`${message.role}: ${textOf(message.content)}`);
+    lines.push(`assistant: ${turn.answer}`);
+    const note = STATUS_NOTES[turn.status];
+    if (note !== undefined) lines.push(`(${note}${turn.error === undefined ? "" : `: ${turn.error}`})`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((part: unknown) => {
+      if (typeof part !== "object" || part === null) return "";
+      if ("text" in part && typeof part.text === "string") return part.text;
+      if ("type" in part && part.type === "image_url") return "[image]";
+      return "";
+    })
+    .join("\n");
+}
+
+/** `2026-11-30T04:16:12.345Z` → `2026-11-30 04:16`: UTC, so logs read the same everywhere. */
+function utcMinute(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+}

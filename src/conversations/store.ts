@@ -1,0 +1,498 @@
+import { randomBytes } from "node:crypto";
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import type { CompletionUsage } from "openai/resources/completions";
+import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage } from "../../operators/index.js";
+import { type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
+import { isObject } from "../sources/frames.js";
+import { from, last } from "rxjs";
+
+/**
+ * How a turn ended: `complete`; `error` (the partial answer before it is
+ * kept); `cancelled` (Ctrl-C, a closed pipe: the partial answer is kept);
+ * `partial` (the process died mid-answer: what was written is kept);
+ * `streaming` (another process is answering it right now).
+ */
+export type TurnStatus = "complete" | "error" | "cancelled" | "partial" | "streaming";
+
+/** What the store keeps about a turn besides its cassette, in the cassette's header as `turn`. */
+export interface TurnInfo {
+  readonly conversation: string;
+  /** The turn's file name without extension; sorts by start time. */
+  readonly turn: string;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly status: TurnStatus;
+  /** The base URL asked. */
+  readonly endpoint: string;
+  readonly model: string;
+  /** The messages this turn added to the conversation: a system prompt when given, and the user's message. */
+  readonly input: ChatCompletionMessageParam[];
+  /** The assistant's answer (text; tool calls and refusals are in `reply`). */
+  readonly answer: string;
+  readonly reply?: ChatCompletionMessageParam;
+  readonly usage?: CompletionUsage;
+  readonly error?: string;
+  /** The turn this one asks again (`/retry` in chat): the conversation keeps only the newer answer. */
+  readonly replaces?: string;
+  readonly pid: number;
+}
+
+/** One turn as read back: its information, its cassette file, and the request it sent. */
+export interface Turn extends TurnInfo {
+  readonly file: string;
+  readonly request: CassetteRequest;
+}
+
+/** One line of `g4f-rx logs`. */
+export interface ConversationSummary {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** The endpoint and model of the latest turn. */
+  readonly endpoint: string;
+  readonly model: string;
+  readonly turns: number;
+  /** The first user message, on one line. */
+  readonly firstWords: string;
+}
+
+/** A conversation id that names none, or names several, or a store that cannot be read. */
+export class ConversationError extends Error {
+  override readonly name = "ConversationError";
+}
+
+const INDEX_FILE = "index.jsonl";
+const PARTIAL_EXTENSION = ".partial.jsonl";
+const CONVERSATIONS = "conversations";
+
+/** One line of the index: a turn began, a turn ended, or a conversation was removed. */
+type IndexLine =
+  | { readonly cid: string; readonly turn: string; readonly at: string; readonly endpoint: string; readonly model: string; readonly prompt: string; readonly pid: number }
+  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string; readonly answer: string }
+  | { readonly cid: string; readonly removed: true };
+
+/**
+ * Where the command keeps its data: `$XDG_DATA_HOME/g4f-rx`, else
+ * `$HOME/.local/share/g4f-rx`. `undefined` when the environment has
+ * neither (nothing is then kept, rather than guessing a home directory).
+ */
+export function dataDirectory(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const xdg = env.XDG_DATA_HOME;
+  if (xdg !== undefined && xdg.startsWith("/")) return join(xdg, "g4f-rx");
+  const home = env.HOME;
+  if (home !== undefined && home !== "") return join(home, ".local", "share", "g4f-rx");
+  return undefined;
+}
+
+/**
+ * The conversations on disk: one directory per conversation under
+ * `<directory>/conversations/<id>/`, one cassette per turn
+ * (`<start time>-<pid>-<random>.cassette.jsonl`, so `--replay` plays a
+ * conversation directory offline), and `index.jsonl` for fast listing.
+ *
+ * Concurrency and crashes: a turn streams into its own `.partial.jsonl`
+ * journal (one file per turn and process, so two processes never write the
+ * same file), and ends by writing the whole cassette to a temporary file and
+ * renaming it into place (atomic), then removing the journal. A journal left
+ * by a dead process is read back as a `partial` turn. The index is
+ * append-only, one line per `write` with O_APPEND, so lines of two processes
+ * never interleave; it is a cache of the files, which stay the truth for
+ * `show` and for continuing.
+ */
+export class ConversationStore {
+  readonly root: string;
+  private readonly index: string;
+
+  constructor(readonly directory: string) {
+    this.root = join(directory, CONVERSATIONS);
+    this.index = join(directory, INDEX_FILE);
+  }
+
+  /** A new conversation id: sortable by time, unique across processes. */
+  newId(): string {
+    return `${compactTime(new Date()).slice(0, 15)}-${randomBytes(3).toString("hex")}`;
+  }
+
+  /** Every conversation, the most recently active first. */
+  list(): ConversationSummary[] {
+    return this.summaries().map(({ summary }) => summary);
+  }
+
+  /** The conversations whose prompts or answers contain `text` (case-insensitive), the most recently active first. */
+  search(text: string): ConversationSummary[] {
+    const needle = text.toLowerCase();
+    return this.summaries()
+      .filter(({ texts }) => texts.some((item) => item.toLowerCase().includes(needle)))
+      .map(({ summary }) => summary);
+  }
+
+  /** The most recently active conversation's id, if any. */
+  latest(): string | undefined {
+    return this.summaries()[0]?.summary.id;
+  }
+
+  /** The full id a user gave, or a unique start of one. Throws `ConversationError`. */
+  resolveId(given: string): string {
+    const wanted = given.trim();
+    if (wanted === "" || wanted.includes("/") || wanted.startsWith(".")) throw new ConversationError(`"${given}" is not a conversation id`);
+    if (existsSync(join(this.root, wanted))) return wanted;
+    const names = existsSync(this.root) ? readdirSync(this.root).filter((name) => name.startsWith(wanted)) : [];
+    if (names.length === 1 && names[0] !== undefined) return names[0];
+    if (names.length > 1) throw new ConversationError(`"${given}" names ${names.length} conversations (${names.slice(0, 3).join(", ")}…); give more of the id`);
+    throw new ConversationError(`no conversation "${given}" in ${this.root} (g4f-rx logs lists them)`);
+  }
+
+  /** Whether a conversation has any turn on disk. */
+  has(id: string): boolean {
+    return existsSync(join(this.root, id));
+  }
+
+  /** The directory of a conversation (for `--replay`). */
+  directoryOf(id: string): string {
+    return join(this.root, id);
+  }
+
+  /** The turns of a conversation in the order they began, ended or not. */
+  turns(id: string): Turn[] {
+    const folder = join(this.root, id);
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      throw new ConversationError(`no conversation "${id}" in ${this.root} (g4f-rx logs lists them)`);
+    }
+    const finished = new Set(names.filter((name) => name.endsWith(CASSETTE_EXTENSION)).map((name) => name.slice(0, -CASSETTE_EXTENSION.length)));
+    const turns: Turn[] = [];
+    for (const name of names.sort()) {
+      if (name.endsWith(CASSETTE_EXTENSION)) {
+        turns.push(readTurn(join(folder, name)));
+      } else if (name.endsWith(PARTIAL_EXTENSION) && !finished.has(name.slice(0, -PARTIAL_EXTENSION.length))) {
+        turns.push(readJournal(join(folder, name)));
+      }
+    }
+    return turns;
+  }
+
+  /** The messages the next request of a conversation starts with: every turn's input and answer, in order. */
+  messages(id: string): ChatCompletionMessageParam[] {
+    return conversationMessages(this.turns(id));
+  }
+
+  /** Removes a conversation and every turn of it. */
+  remove(id: string): void {
+    rmSync(join(this.root, id), { recursive: true, force: true });
+    this.appendIndex({ cid: id, removed: true });
+  }
+
+  /** Begins a turn: its journal is on disk before the request is sent. */
+  startTurn(turn: {
+    conversation: string;
+    endpoint: string;
+    model: string;
+    input: ChatCompletionMessageParam[];
+    request: CassetteRequest;
+    replaces?: string | undefined;
+  }): TurnRecorder {
+    const folder = join(this.root, turn.conversation);
+    mkdirSync(folder, { recursive: true });
+    const startedAt = new Date();
+    const name = `${compactTime(startedAt)}-${process.pid}-${randomBytes(2).toString("hex")}`;
+    const info: TurnInfo = {
+      conversation: turn.conversation,
+      turn: name,
+      startedAt: startedAt.toISOString(),
+      status: "streaming",
+      endpoint: turn.endpoint,
+      model: turn.model,
+      input: turn.input,
+      answer: "",
+      ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
+      pid: process.pid,
+    };
+    const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), (line) => this.appendIndex(line));
+    this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, prompt: inputText(turn.input), pid: process.pid });
+    return recorder;
+  }
+
+  private appendIndex(line: IndexLine): void {
+    mkdirSync(this.directory, { recursive: true });
+    // One write with O_APPEND: lines of concurrent processes stay whole.
+    appendFileSync(this.index, JSON.stringify(line) + "\n");
+  }
+
+  /** Reads the index into one summary per conversation (with its searchable texts), newest activity first. */
+  private summaries(): Array<{ summary: ConversationSummary; texts: string[] }> {
+    let text: string;
+    try {
+      text = readFileSync(this.index, "utf8");
+    } catch {
+      return [];
+    }
+    interface Building {
+      id: string;
+      createdAt: string;
+      updatedAt: string;
+      endpoint: string;
+      model: string;
+      turns: Set<string>;
+      firstWords: string;
+      texts: string[];
+    }
+    const conversations = new Map<string, Building>();
+    for (const raw of text.split("\n")) {
+      if (raw === "") continue;
+      let line: unknown;
+      try {
+        line = JSON.parse(raw);
+      } catch {
+        // A line cut short by a crash: the turn files still hold the truth.
+        continue;
+      }
+      if (!isObject(line) || typeof line.cid !== "string") continue;
+      const id = line.cid;
+      if (line.removed === true) {
+        conversations.delete(id);
+        continue;
+      }
+      if (typeof line.turn !== "string" || typeof line.at !== "string") continue;
+      let entry = conversations.get(id);
+      if (typeof line.prompt === "string") {
+        if (entry === undefined) {
+          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: oneLine(line.prompt), texts: [] };
+          conversations.set(id, entry);
+        }
+        entry.turns.add(line.turn);
+        entry.updatedAt = line.at > entry.updatedAt ? line.at : entry.updatedAt;
+        entry.endpoint = typeof line.endpoint === "string" ? line.endpoint : entry.endpoint;
+        entry.model = typeof line.model === "string" ? line.model : entry.model;
+        entry.texts.push(line.prompt);
+      } else if (entry !== undefined && typeof line.answer === "string") {
+        entry.texts.push(line.answer);
+      }
+    }
+    return [...conversations.values()]
+      .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.id < b.id ? 1 : -1))
+      .map((entry) => ({
+        summary: {
+          id: entry.id,
+          createdAt: entry.createdAt,
+          updatedAt: entry.updatedAt,
+          endpoint: entry.endpoint,
+          model: entry.model,
+          turns: entry.turns.size,
+          firstWords: entry.firstWords,
+        },
+        texts: entry.texts,
+      }));
+  }
+}
+
+/**
+ * Writes one turn: the journal as it streams, then the whole cassette,
+ * atomically, when `finish` is called. `finish` is safe to call once only;
+ * later calls do nothing.
+ */
+export class TurnRecorder {
+  private readonly frames: CassetteFrame[] = [];
+  private readonly chunks: ChatCompletionChunk[] = [];
+  private journal: number | undefined;
+  private finished = false;
+  private readonly start = performance.now();
+
+  constructor(
+    private readonly folder: string,
+    readonly name: string,
+    private info: TurnInfo,
+    private readonly request: CassetteRequest,
+    private readonly index: (line: IndexLine) => void,
+  ) {
+    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx");
+    writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
+  }
+
+  /** Keeps one chunk as it arrives. */
+  chunk(chunk: ChatCompletionChunk): void {
+    this.chunks.push(chunk);
+    this.frame({ at: Math.round(performance.now() - this.start), data: chunk });
+  }
+
+  /** The answer so far, as the next request would carry it. */
+  get snapshot(): ChatCompletionSnapshot {
+    return assemble(this.chunks);
+  }
+
+  /** Ends the turn with its status, and for an error its message. */
+  finish(status: Exclude<TurnStatus, "partial" | "streaming">, error?: string): TurnInfo {
+    if (this.finished) return this.info;
+    this.finished = true;
+    if (status === "complete") this.frame({ at: Math.round(performance.now() - this.start), data: "[DONE]" });
+    const snapshot = this.snapshot;
+    const reply = assistantMessage(snapshot);
+    this.info = {
+      ...this.info,
+      status,
+      endedAt: new Date().toISOString(),
+      answer: textOf(reply.content),
+      reply,
+      ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }),
+      ...(error === undefined ? {} : { error }),
+    };
+    const body = [header(this.info, this.request, OK_RESPONSE), ...this.frames.map(frameLine)].join("\n") + "\n";
+    const final = join(this.folder, this.name + CASSETTE_EXTENSION);
+    const temporary = `${final}.${process.pid}.tmp`;
+    const descriptor = openSync(temporary, "w");
+    try {
+      // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
+      // fsync per turn costs more than the turn's own writes.
+      writeSync(descriptor, body);
+    } finally {
+      closeSync(descriptor);
+    }
+    renameSync(temporary, final);
+    if (this.journal !== undefined) closeSync(this.journal);
+    this.journal = undefined;
+    unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
+    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "", answer: this.info.answer });
+    return this.info;
+  }
+
+  private frame(frame: CassetteFrame): void {
+    this.frames.push(frame);
+    if (this.journal !== undefined) writeSync(this.journal, frameLine(frame) + "\n");
+  }
+}
+
+/**
+ * The messages a conversation's turns add up to: each turn's input, then
+ * its answer. A system message in a later turn replaces the earlier one.
+ * A turn that got no answer at all (it failed before the first word) is
+ * left out, so the question is not asked twice when the user tries again,
+ * and so is a turn a later one replaces (asked again with `/retry`).
+ */
+export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "input" | "answer" | "reply" | "replaces">[]): ChatCompletionMessageParam[] {
+  let system: ChatCompletionMessageParam | undefined;
+  const rest: ChatCompletionMessageParam[] = [];
+  const replaced = new Set(turns.flatMap((turn) => (turn.replaces === undefined ? [] : [turn.replaces])));
+  for (const turn of turns) {
+    const reply = turn.reply ?? { role: "assistant", content: turn.answer };
+    if (replaced.has(turn.turn) || (turn.answer === "" && !("tool_calls" in reply))) continue;
+    for (const message of turn.input) {
+      if (message.role === "system") system = message;
+      else rest.push(message);
+    }
+    rest.push(reply);
+  }
+  return system === undefined ? rest : [system, ...rest];
+}
+
+const OK_RESPONSE: CassetteResponse = { status: 200, headers: { "content-type": "text/event-stream" } };
+
+function header(info: TurnInfo, request: CassetteRequest, response: CassetteResponse): string {
+  return JSON.stringify({ "g4f-rx-cassette": 1, recordedAt: info.startedAt, request, response, turn: info });
+}
+
+function stripStream(request: CassetteRequest): CassetteRequest {
+  const copy = { ...request };
+  delete copy.stream;
+  delete copy.stream_options;
+  return copy;
+}
+
+function readTurn(file: string): Turn {
+  const text = readFileSync(file, "utf8");
+  const cassette = parseCassette(text, file);
+  const info = turnInfo(text, file);
+  return { ...info, file, request: cassette.request };
+}
+
+/** A journal without its cassette: a turn another process is answering, or one whose process died. */
+function readJournal(file: string): Turn {
+  const text = readFileSync(file, "utf8");
+  // The last line may be cut short by the crash; every whole line before it counts.
+  const lines = text.split("\n");
+  const whole = text.endsWith("\n") ? lines : lines.slice(0, -1);
+  const cassette = parseCassette(whole.join("\n"), file);
+  const info = turnInfo(text, file);
+  const chunks = cassette.frames.map((frame) => frame.data).filter(isChunk);
+  const reply = assistantMessage(assemble(chunks));
+  return {
+    ...info,
+    status: processAlive(info.pid) ? "streaming" : "partial",
+    answer: textOf(reply.content),
+    reply,
+    file,
+    request: cassette.request,
+  };
+}
+
+function turnInfo(text: string, file: string): TurnInfo {
+  const first = text.slice(0, text.indexOf("\n") >= 0 ? text.indexOf("\n") : text.length);
+  const parsed: unknown = JSON.parse(first);
+  const turn = isObject(parsed) ? parsed.turn : undefined;
+  if (!isTurnInfo(turn)) throw new ConversationError(`${file}:1: not a g4f-rx conversation turn (the header has no "turn")`);
+  return turn;
+}
+
+function isTurnInfo(value: unknown): value is TurnInfo {
+  return (
+    isObject(value) &&
+    typeof value.conversation === "string" &&
+    typeof value.turn === "string" &&
+    typeof value.startedAt === "string" &&
+    typeof value.status === "string" &&
+    typeof value.endpoint === "string" &&
+    typeof value.model === "string" &&
+    Array.isArray(value.input) &&
+    typeof value.answer === "string" &&
+    typeof value.pid === "number"
+  );
+}
+
+function isChunk(value: unknown): value is ChatCompletionChunk {
+  return isObject(value) && Array.isArray(value.choices);
+}
+
+function assemble(chunks: readonly ChatCompletionChunk[]): ChatCompletionSnapshot {
+  let snapshot: ChatCompletionSnapshot = { id: "", created: 0, model: "", choices: [] };
+  // Synchronous: `from` an array emits and completes before `subscribe` returns.
+  from(chunks)
+    .pipe(accumulateMessage(), last(undefined, snapshot))
+    .subscribe((value) => (snapshot = value));
+  return snapshot;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but someone else's.
+    return isObject(error) && error.code === "EPERM";
+  }
+}
+
+/** `2026-11-30T04:16:12.345Z` → `20261130T041612345Z`: sortable, and safe in a file name. */
+function compactTime(date: Date): string {
+  return date.toISOString().replace(/[-:.]/g, "");
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content.map((part) => (isObject(part) && typeof part.text === "string" ? part.text : "")).join("");
+}
+
+/** The user's words of a turn, for the index. */
+function inputText(input: readonly ChatCompletionMessageParam[]): string {
+  return input
+    .filter((message) => message.role === "user")
+    .map((message) => textOf(message.content))
+    .join("\n");
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}

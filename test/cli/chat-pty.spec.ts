@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { ConversationStore } from "../../src/conversations/index.js";
+import { hasUtilLinuxScript, onTerminal } from "./pty.js";
+import { assertFreshBuild, runCli } from "./run-cli.js";
+
+let server: TestServer;
+let home: string;
+let env: Record<string, string>;
+let store: ConversationStore;
+
+const answer = (...pieces: string[]): ReturnType<typeof streamReply> => streamReply(textChunks(pieces));
+const messagesOf = (index: number): unknown => {
+  const body = server.requests[index]?.body;
+  return typeof body === "object" && body !== null && "messages" in body ? body.messages : undefined;
+};
+const modelOf = (index: number): unknown => {
+  const body = server.requests[index]?.body;
+  return typeof body === "object" && body !== null && "model" in body ? body.model : undefined;
+};
+
+describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux script)", () => {
+  beforeAll(() => assertFreshBuild());
+  beforeEach(async () => {
+    server = await startTestServer();
+    home = mkdtempSync(join(tmpdir(), "g4f-rx-chat-"));
+    env = { OPENAI_BASE_URL: server.baseURL, XDG_DATA_HOME: join(home, "data"), HOME: join(home, "home") };
+    store = new ConversationStore(join(home, "data", "g4f-rx"));
+  });
+  afterEach(async () => {
+    await server.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it("asks, keeps the context, switches model, and leaves on Ctrl-D", async () => {
+    server.reply(answer("Hello", " there!"), answer("Bonjour !"));
+    const session = onTerminal(["chat"], env);
+    await session.waitFor("> ");
+    session.type("Say hello\r");
+    await session.waitFor("Hello there!");
+    await session.waitFor("> ", session.screen().indexOf("Hello there!"));
+    session.type("/model llama\r");
+    await session.waitFor("now asking llama");
+    session.type("In French?\r");
+    await session.waitFor("Bonjour !");
+    session.type("\u0004");
+    const { code } = await session.exited;
+    expect(code).toBe(0);
+    expect(modelOf(1)).toBe("llama");
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "user", content: "Say hello" },
+      { role: "assistant", content: "Hello there!" },
+      { role: "user", content: "In French?" },
+    ]);
+    const [conversation] = store.list();
+    expect(conversation?.turns).toBe(2);
+  });
+
+  it("cancels the streaming answer on Ctrl-C, keeps the partial answer, and returns to the prompt", async () => {
+    server.reply(streamReply(textChunks(["Once upon"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }), answer("The end."));
+    const session = onTerminal(["chat"], env);
+    await session.waitFor("> ");
+    session.type("Tell a story\r");
+    await session.waitFor("Once upon");
+    session.type("\u0003");
+    const request = await server.waitForRequest(0);
+    await request.closed;
+    expect(request.disconnected).toBe(true);
+    await session.waitFor("> ", session.screen().indexOf("Once upon"));
+    session.type("Go on\r");
+    await session.waitFor("The end.");
+    session.type("/exit\r");
+    expect((await session.exited).code).toBe(0);
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "user", content: "Tell a story" },
+      { role: "assistant", content: "Once upon" },
+      { role: "user", content: "Go on" },
+    ]);
+    const [conversation] = store.list();
+    expect(store.turns(conversation?.id ?? "").map((turn) => [turn.status, turn.answer])).toStrictEqual([
+      ["cancelled", "Once upon"],
+      ["complete", "The end."],
+    ]);
+  });
+
+  it("queues a question typed while an answer streams, and asks it once that answer ends", async () => {
+    server.reply(streamReply(textChunks(["Slow", " answer."]), { delayMs: 600 }), answer("Second."));
+    const session = onTerminal(["chat"], env);
+    await session.waitFor("> ");
+    session.type("First\r");
+    await session.waitFor("Slow");
+    session.type("Next\r");
+    await session.waitFor("queued");
+    await session.waitFor("Second.");
+    session.type("\u0004");
+    expect((await session.exited).code).toBe(0);
+    expect(server.requests[0]?.disconnected).toBe(false);
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "user", content: "First" },
+      { role: "assistant", content: "Slow answer." },
+      { role: "user", content: "Next" },
+    ]);
+  });
+
+  it("resumes the latest conversation with chat -c, takes multi-line input, /system and /retry", async () => {
+    server.reply(answer("Four."));
+    await runCli(["What is 2+2?"], { env });
+    server.reply(answer("Twelve."), answer("12"));
+    const session = onTerminal(["chat", "-c"], env);
+    await session.waitFor("continuing conversation");
+    session.type("/system Answer with digits.\r");
+    await session.waitFor("system prompt changes");
+    session.type("And 3\\\r");
+    session.type("times 4?\r");
+    await session.waitFor("Twelve.");
+    await session.waitFor("> ", session.screen().indexOf("Twelve."));
+    session.type("/retry\r");
+    await session.waitFor("12\r\n");
+    session.type("\u0004");
+    expect((await session.exited).code).toBe(0);
+    const expected = [
+      { role: "system", content: "Answer with digits." },
+      { role: "user", content: "What is 2+2?" },
+      { role: "assistant", content: "Four." },
+      { role: "user", content: "And 3\ntimes 4?" },
+    ];
+    expect(messagesOf(1)).toStrictEqual(expected);
+    expect(messagesOf(2)).toStrictEqual(expected);
+    // The retried answer replaces the first in the kept conversation.
+    const [conversation] = store.list();
+    expect(store.messages(conversation?.id ?? "").at(-1)).toStrictEqual({ role: "assistant", content: "12" });
+    expect(store.messages(conversation?.id ?? "")).toHaveLength(5);
+  });
+});

@@ -1,0 +1,149 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { ConversationStore } from "../../src/conversations/index.js";
+import { assertFreshBuild, runCli, startCli } from "./run-cli.js";
+
+// The built command as a child process, its data in a temporary XDG_DATA_HOME (never the real home).
+
+let server: TestServer;
+let home: string;
+let env: Record<string, string>;
+let store: ConversationStore;
+
+beforeAll(() => assertFreshBuild());
+beforeEach(async () => {
+  server = await startTestServer();
+  home = mkdtempSync(join(tmpdir(), "g4f-rx-conversations-"));
+  env = { OPENAI_BASE_URL: server.baseURL, HOME: join(home, "home"), XDG_DATA_HOME: join(home, "data") };
+  store = new ConversationStore(join(home, "data", "g4f-rx"));
+});
+afterEach(async () => {
+  await server.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const answer = (...pieces: string[]): ReturnType<typeof streamReply> => streamReply(textChunks(pieces));
+const messagesOf = (index: number): unknown => {
+  const body = server.requests[index]?.body;
+  return typeof body === "object" && body !== null && "messages" in body ? body.messages : undefined;
+};
+
+describe("g4f-rx: conversations", () => {
+  it("keeps every exchange, and -c sends the earlier turns with the next question", async () => {
+    server.reply(answer("Hello", " there!"), answer("Bonjour !"));
+    expect(await runCli(["-s", "Be brief.", "Say hello"], { env })).toMatchObject({ code: 0, stdout: "Hello there!\n", stderr: "" });
+    expect(await runCli(["-c", "In French?"], { env })).toMatchObject({ code: 0, stdout: "Bonjour !\n" });
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Say hello" },
+      { role: "assistant", content: "Hello there!" },
+      { role: "user", content: "In French?" },
+    ]);
+    const [conversation] = store.list();
+    expect(conversation).toMatchObject({ turns: 2, firstWords: "Say hello", endpoint: server.baseURL, model: "gpt-4" });
+    // Nothing was written under HOME: XDG_DATA_HOME wins.
+    expect(() => readdirSync(join(home, "home"))).toThrow();
+  });
+
+  it("continues a given conversation with --cid on another endpoint and model", async () => {
+    const other = await startTestServer();
+    try {
+      server.reply(answer("One"), answer("Two"));
+      other.reply(answer("Three"));
+      await runCli(["first"], { env });
+      await runCli(["second"], { env });
+      const first = store.list().find((item) => item.firstWords === "first")?.id ?? "";
+      const result = await runCli(["--cid", first.slice(0, 20), "--base-url", other.baseURL, "-m", "llama", "again"], { env });
+      expect(result).toMatchObject({ code: 0, stdout: "Three\n" });
+      expect(other.requests[0]?.body).toMatchObject({
+        model: "llama",
+        messages: [{ role: "user", content: "first" }, { role: "assistant", content: "One" }, { role: "user", content: "again" }],
+      });
+      expect(store.turns(first).map((turn) => [turn.endpoint, turn.model])).toStrictEqual([
+        [server.baseURL, "gpt-4"],
+        [other.baseURL, "llama"],
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("keeps nothing with --no-log or G4F_RX_NO_LOG=1, and says so when asked to continue nothing", async () => {
+    server.reply(answer("a"), answer("b"));
+    expect((await runCli(["--no-log", "x"], { env })).code).toBe(0);
+    expect((await runCli(["y"], { env: { ...env, G4F_RX_NO_LOG: "1" } })).code).toBe(0);
+    expect(store.list()).toStrictEqual([]);
+    const result = await runCli(["-c", "z"], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("no conversation to continue");
+    const unknown = await runCli(["--cid", "nope", "z"], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no conversation "nope"');
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("loses no turn when two processes continue the same conversation at once", async () => {
+    server.reply(answer("Start"));
+    await runCli(["start"], { env });
+    // Both requests are held until both have arrived, so the two processes really write at the same time.
+    const bothArrived = Promise.all([server.waitForRequest(1), server.waitForRequest(2)]);
+    const held = async (): Promise<ReturnType<typeof answer>> => (await bothArrived, streamReply(textChunks(["same", " time"]), { delayMs: 5 }));
+    server.reply(held, held);
+    const [a, b] = await Promise.all([runCli(["-c", "left"], { env }), runCli(["-c", "right"], { env })]);
+    expect([a.code, b.code]).toStrictEqual([0, 0]);
+    const [conversation] = store.list();
+    expect(conversation?.turns).toBe(3);
+    const turns = store.turns(conversation?.id ?? "");
+    expect(turns.map((turn) => turn.status)).toStrictEqual(["complete", "complete", "complete"]);
+    expect(turns.map((turn) => turn.input.at(-1)?.content).sort()).toStrictEqual(["left", "right", "start"]);
+  });
+
+  it("leaves the earlier turns intact and the partial turn marked when the process dies mid-answer", async () => {
+    server.reply(answer("Fine."), streamReply(textChunks(["Half an"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }));
+    await runCli(["one"], { env });
+    const running = startCli(["-c", "two"], { env });
+    await running.waitForStdout("Half an");
+    running.child.kill("SIGKILL");
+    await running.exited;
+    const [conversation] = store.list();
+    const turns = store.turns(conversation?.id ?? "");
+    expect(turns.map((turn) => [turn.status, turn.answer])).toStrictEqual([
+      ["complete", "Fine."],
+      ["partial", "Half an"],
+    ]);
+    // The partial answer is part of the conversation from then on.
+    server.reply(answer("Three"));
+    await runCli(["-c", "three"], { env });
+    expect(messagesOf(2)).toStrictEqual([
+      { role: "user", content: "one" },
+      { role: "assistant", content: "Fine." },
+      { role: "user", content: "two" },
+      { role: "assistant", content: "Half an" },
+      { role: "user", content: "three" },
+    ]);
+  });
+
+  it("keeps a cancelled answer (Ctrl-C) as a cancelled turn", async () => {
+    server.reply(streamReply(textChunks(["Partial"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }));
+    const running = startCli(["slow"], { env });
+    await running.waitForStdout("Partial");
+    running.child.kill("SIGINT");
+    expect((await running.exited).code).toBe(130);
+    const [conversation] = store.list();
+    expect(store.turns(conversation?.id ?? "").map((turn) => [turn.status, turn.answer])).toStrictEqual([["cancelled", "Partial"]]);
+  });
+
+  it("replays a kept conversation offline with --replay", async () => {
+    server.reply(answer("Hello", " there!"));
+    await runCli(["Say hello"], { env });
+    const [conversation] = store.list();
+    const replayed = await runCli(["--replay", store.directoryOf(conversation?.id ?? ""), "--speed", "Infinity", "Say hello"], { env });
+    expect(replayed).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(server.requests).toHaveLength(1);
+    // A replay is not kept again.
+    expect(store.turns(conversation?.id ?? "")).toHaveLength(1);
+  });
+});

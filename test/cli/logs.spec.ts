@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { from, lastValueFrom } from "rxjs";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { textChunks } from "g4f-rx/testing";
+import { ConversationStore, recordTurn } from "../../src/conversations/index.js";
+import { assertFreshBuild, runCli } from "./run-cli.js";
+
+let home: string;
+let env: Record<string, string>;
+let store: ConversationStore;
+
+beforeAll(() => assertFreshBuild());
+beforeEach(() => {
+  home = mkdtempSync(join(tmpdir(), "g4f-rx-logs-"));
+  env = { XDG_DATA_HOME: home, HOME: join(home, "nowhere") };
+  store = new ConversationStore(join(home, "g4f-rx"));
+});
+afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+async function turn(id: string, question: string, pieces: string[], options: { model?: string } = {}): Promise<void> {
+  const input = [{ role: "user" as const, content: question }];
+  const recorder = store.startTurn({ conversation: id, endpoint: "http://127.0.0.1:1337/v1", model: options.model ?? "gpt-4", input, request: { messages: input } });
+  const chunks: ChatCompletionChunk[] = textChunks(pieces);
+  await lastValueFrom(from(chunks).pipe(recordTurn(recorder)));
+}
+
+describe("g4f-rx logs", () => {
+  it("lists conversations newest first: id, when, model and endpoint, turns, first words", async () => {
+    await turn("c-old", "What is RxJS?", ["A library."]);
+    await turn("c-new", "Name a colour", ["Teal"], { model: "llama" });
+    await turn("c-new", "Another", ["Ochre"], { model: "llama" });
+    const result = await runCli(["logs"], { env });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^c-new {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}llama @ http:\/\/127\.0\.0\.1:1337\/v1 {2}2 turns {2}Name a colour$/);
+    expect(lines[1]).toMatch(/^c-old .* 1 turn {2}What is RxJS\?$/);
+    const json = await runCli(["logs", "--json"], { env });
+    expect(json.stdout.trimEnd().split("\n").map((line) => JSON.parse(line) as { id: string; turns: number })).toMatchObject([
+      { id: "c-new", turns: 2 },
+      { id: "c-old", turns: 1 },
+    ]);
+  });
+
+  it("shows one conversation as plain text into a pipe, or as JSON, marking an unfinished turn", async () => {
+    await turn("c-1", "Say hello", ["Hello", " there!"]);
+    const input = [{ role: "user" as const, content: "More" }];
+    const cancelled = store.startTurn({ conversation: "c-1", endpoint: "http://127.0.0.1:1337/v1", model: "gpt-4", input, request: { messages: input } });
+    for (const chunk of textChunks(["Cut sh"], { finishReason: null })) cancelled.chunk(chunk);
+    cancelled.finish("cancelled");
+    const shown = await runCli(["logs", "show", "c-1"], { env });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("conversation c-1 (2 turns; replay: g4f-rx --replay ");
+    expect(shown.stdout).toContain("user: Say hello\nassistant: Hello there!\n");
+    expect(shown.stdout).toContain("  [cancelled]\nuser: More\nassistant: Cut sh\n(the answer was cancelled)\n");
+    expect(shown.stdout).not.toContain("\u001b[");
+    const json = await runCli(["logs", "show", "c-1", "--json"], { env });
+    const parsed = JSON.parse(json.stdout) as { id: string; turns: { status: string; answer: string }[] };
+    expect(parsed.id).toBe("c-1");
+    expect(parsed.turns.map((item) => [item.status, item.answer])).toStrictEqual([
+      ["complete", "Hello there!"],
+      ["cancelled", "Cut sh"],
+    ]);
+  });
+
+  it("searches prompts and answers with -q", async () => {
+    await turn("c-a", "Tell me about cats", ["Cats purr."]);
+    await turn("c-b", "Tell me about dogs", ["Dogs bark."]);
+    expect((await runCli(["logs", "-q", "PURR"], { env })).stdout).toMatch(/^c-a /);
+    expect((await runCli(["logs", "-q", "dogs"], { env })).stdout).toMatch(/^c-b /);
+    expect((await runCli(["logs", "-q", "fish"], { env })).stdout).toBe("");
+  });
+
+  it("removes a conversation with rm, and refuses an unknown id", async () => {
+    await turn("c-a", "one", ["1"]);
+    await turn("c-b", "two", ["2"]);
+    const removed = await runCli(["logs", "rm", "c-a"], { env });
+    expect(removed.code).toBe(0);
+    expect(removed.stderr).toContain("removed conversation c-a");
+    expect((await runCli(["logs"], { env })).stdout).toMatch(/^c-b [^\n]*\n$/);
+    const unknown = await runCli(["logs", "show", "c-a"], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no conversation "c-a"');
+    expect((await runCli(["logs", "frobnicate"], { env })).code).toBe(2);
+  });
+
+  it("lists a thousand conversations from the index, limited by -n", async () => {
+    for (let index = 0; index < 1000; index += 1) await turn(`c-${String(index).padStart(4, "0")}`, `question ${index}`, ["answer"]);
+    const all = await runCli(["logs", "-n", "0"], { env });
+    expect(all.code).toBe(0);
+    expect(all.stdout.trimEnd().split("\n")).toHaveLength(1000);
+    const some = await runCli(["logs", "-n", "3"], { env });
+    expect(some.stdout.trimEnd().split("\n").map((line) => line.split("  ")[0])).toStrictEqual(["c-0999", "c-0998", "c-0997"]);
+    expect(some.stderr).toContain("997 more");
+  });
+});

@@ -1,0 +1,60 @@
+import { createServer } from "node:http";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer } from "g4f-rx/testing";
+import { assertFreshBuild, closedPort, runCli } from "./run-cli.js";
+
+let server: TestServer | undefined;
+beforeAll(() => assertFreshBuild());
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe("g4f-rx models", () => {
+  it("prints the endpoint's model ids, one per line, with models and with --list-models", async () => {
+    server = await startTestServer({ models: ["gpt-4", "gpt-4o-mini", "llama-3.3-70b"] });
+    const env = { OPENAI_BASE_URL: server.baseURL };
+    expect(await runCli(["models"], { env })).toMatchObject({ code: 0, stdout: "gpt-4\ngpt-4o-mini\nllama-3.3-70b\n", stderr: "" });
+    expect(await runCli(["--list-models", "--base-url", server.baseURL], {})).toMatchObject({ code: 0, stdout: "gpt-4\ngpt-4o-mini\nllama-3.3-70b\n" });
+    expect(server.requests.map((request) => `${request.method} ${request.path}`)).toStrictEqual(["GET /v1/models", "GET /v1/models"]);
+  });
+
+  it("prints the model objects as JSON lines with --json", async () => {
+    server = await startTestServer({ models: ["a", "b"] });
+    const result = await runCli(["models", "--json", "--base-url", server.baseURL]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trimEnd().split("\n").map((line) => JSON.parse(line) as unknown)).toStrictEqual([
+      { id: "a", object: "model", created: 0, owned_by: "g4f-rx-test-server" },
+      { id: "b", object: "model", created: 0, owned_by: "g4f-rx-test-server" },
+    ]);
+  });
+
+  it("says clearly when the endpoint has no model list", async () => {
+    const bare = createServer((_request, response) => response.writeHead(404, { "content-type": "application/json" }).end('{"error":{"message":"Not Found"}}'));
+    await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+    try {
+      const address = bare.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      const result = await runCli(["models", "--base-url", `http://127.0.0.1:${port}/v1`]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toContain(`http://127.0.0.1:${port}/v1/models answered HTTP 404: this endpoint has no model list`);
+    } finally {
+      await new Promise((resolve) => bare.close(resolve));
+    }
+  });
+
+  it("says so when the list is empty, when nothing listens, and refuses a prompt", async () => {
+    server = await startTestServer({ models: [] });
+    const empty = await runCli(["models", "--base-url", server.baseURL]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain("/v1/models lists no models");
+    const port = await closedPort();
+    const refused = await runCli(["models", "--base-url", `http://127.0.0.1:${port}/v1`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`Could not connect to http://127.0.0.1:${port}/v1/models`);
+    const prompt = await runCli(["models", "hello", "--base-url", server.baseURL]);
+    expect(prompt.code).toBe(2);
+    expect(prompt.stderr).toContain("takes no prompt");
+  });
+});

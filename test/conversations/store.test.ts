@@ -1,0 +1,141 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { Subject, concat, from, lastValueFrom, of, throwError, toArray } from "rxjs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConversationError, ConversationStore, conversationMessages, dataDirectory, recordTurn } from "../../src/conversations/index.js";
+import { readCassettes } from "../../src/replay/cassette.js";
+import { fromCassette } from "../../src/replay/from-cassette.js";
+
+const chunk = (content: string, finish: "stop" | null = null): ChatCompletionChunk => ({
+  id: "c1",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "gpt-4",
+  choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+});
+
+let directory: string;
+let store: ConversationStore;
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), "g4f-rx-store-"));
+  store = new ConversationStore(directory);
+});
+afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+/** One turn through `recordTurn`, as the command does it. */
+async function turn(conversation: string, question: string, answer: ChatCompletionChunk[], system?: string): Promise<void> {
+  const input = [...(system === undefined ? [] : [{ role: "system" as const, content: system }]), { role: "user" as const, content: question }];
+  const messages = [...(store.has(conversation) ? conversationMessages(store.turns(conversation)) : []), ...input];
+  const recorder = store.startTurn({ conversation, endpoint: "http://127.0.0.1:1/v1", model: "gpt-4", input, request: { model: "gpt-4", messages } });
+  await lastValueFrom(from(answer).pipe(recordTurn(recorder), toArray()));
+}
+
+describe("ConversationStore", () => {
+  it("keeps each turn as a cassette and gives the messages of the next request", async () => {
+    const id = store.newId();
+    await turn(id, "Say hello", [chunk("Hello"), chunk(" there!", "stop")], "Be brief.");
+    await turn(id, "In French?", [chunk("Bonjour !", "stop")]);
+    expect(store.messages(id)).toStrictEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Say hello" },
+      { role: "assistant", content: "Hello there!" },
+      { role: "user", content: "In French?" },
+      { role: "assistant", content: "Bonjour !" },
+    ]);
+    const turns = store.turns(id);
+    expect(turns.map((item) => [item.status, item.answer, item.endpoint, item.model])).toStrictEqual([
+      ["complete", "Hello there!", "http://127.0.0.1:1/v1", "gpt-4"],
+      ["complete", "Bonjour !", "http://127.0.0.1:1/v1", "gpt-4"],
+    ]);
+    // The second turn's request carried the first turn.
+    expect(turns[1]?.request.messages).toHaveLength(4);
+    // No journal or temporary file is left behind.
+    expect(readdirSync(store.directoryOf(id)).every((name) => name.endsWith(".cassette.jsonl"))).toBe(true);
+  });
+
+  it("writes cassettes that replay offline, frames and all", async () => {
+    const id = store.newId();
+    await turn(id, "Say hello", [chunk("Hello"), chunk(" there!", "stop")]);
+    const [cassette] = readCassettes(store.directoryOf(id));
+    expect(cassette?.request.messages).toStrictEqual([{ role: "user", content: "Say hello" }]);
+    const replayed = await lastValueFrom(fromCassette(cassette ?? "", { speed: Infinity }).pipe(toArray()));
+    expect(replayed).toStrictEqual([chunk("Hello"), chunk(" there!", "stop")]);
+  });
+
+  it("keeps the partial answer of a failed or cancelled turn, marked as such", async () => {
+    const id = store.newId();
+    const failing = concat(of(chunk("Half an ")), throwError(() => new Error("connection reset")));
+    await turn(id, "Q1", []);
+    const recorder = store.startTurn({ conversation: id, endpoint: "u", model: "m", input: [{ role: "user", content: "Q2" }], request: { messages: [] } });
+    await expect(lastValueFrom(failing.pipe(recordTurn(recorder)))).rejects.toThrow("connection reset");
+
+    const answer = new Subject<ChatCompletionChunk>();
+    const cancelled = store.startTurn({ conversation: id, endpoint: "u", model: "m", input: [{ role: "user", content: "Q3" }], request: { messages: [] } });
+    const subscription = answer.pipe(recordTurn(cancelled)).subscribe();
+    answer.next(chunk("Interrupt"));
+    subscription.unsubscribe();
+
+    const turns = store.turns(id);
+    expect(turns.map((item) => [item.status, item.answer, item.error])).toStrictEqual([
+      ["complete", "", undefined],
+      ["error", "Half an ", "connection reset"],
+      ["cancelled", "Interrupt", undefined],
+    ]);
+    // The empty answer is left out of the context; the partial ones are kept.
+    expect(store.messages(id).map((message) => message.content)).toStrictEqual(["Q2", "Half an ", "Q3", "Interrupt"]);
+  });
+
+  it("reads the journal of a process that died mid-answer as a partial turn, the earlier turns intact", async () => {
+    const id = store.newId();
+    await turn(id, "First", [chunk("One.", "stop")]);
+    const recorder = store.startTurn({ conversation: id, endpoint: "u", model: "m", input: [{ role: "user", content: "Second" }], request: { messages: [] } });
+    recorder.chunk(chunk("Tw"));
+    // As a killed process leaves it: the journal, a last line cut in half, and a pid that no longer runs.
+    const journal = join(store.directoryOf(id), `${recorder.name}.partial.jsonl`);
+    const lines = readFileSync(journal, "utf8").split("\n");
+    const header = lines[0]?.replace(`"pid":${process.pid}`, '"pid":2147483646') ?? "";
+    writeFileSync(journal, [header, lines[1], '{"at":9,"data":{"id":"c1","obj'].join("\n"));
+    const turns = store.turns(id);
+    expect(turns.map((item) => [item.status, item.answer])).toStrictEqual([
+      ["complete", "One."],
+      ["partial", "Tw"],
+    ]);
+  });
+
+  it("lists conversations newest first with their first words, and searches prompts and answers", async () => {
+    const first = store.newId();
+    await turn(first, "What is   RxJS?\nExplain.", [chunk("A library for reactive streams.", "stop")]);
+    const second = `${store.newId()}x`;
+    await turn(second, "Name a colour", [chunk("Teal", "stop")]);
+    await turn(second, "Another", [chunk("Ochre", "stop")]);
+    const list = store.list();
+    expect(list.map((item) => [item.id, item.turns, item.firstWords])).toStrictEqual([
+      [second, 2, "Name a colour"],
+      [first, 1, "What is RxJS? Explain."],
+    ]);
+    expect(store.search("OCHRE").map((item) => item.id)).toStrictEqual([second]);
+    expect(store.search("reactive").map((item) => item.id)).toStrictEqual([first]);
+    expect(store.latest()).toBe(second);
+    store.remove(second);
+    expect(store.list().map((item) => item.id)).toStrictEqual([first]);
+    expect(() => store.turns(second)).toThrow(ConversationError);
+  });
+
+  it("resolves a unique start of an id and refuses an unknown or ambiguous one", async () => {
+    await turn("abc-1", "x", [chunk("y", "stop")]);
+    await turn("abc-2", "x", [chunk("y", "stop")]);
+    expect(store.resolveId("abc-1")).toBe("abc-1");
+    expect(() => store.resolveId("abc")).toThrow('"abc" names 2 conversations');
+    expect(() => store.resolveId("zzz")).toThrow('no conversation "zzz"');
+    expect(() => store.resolveId("../etc")).toThrow("is not a conversation id");
+  });
+
+  it("lives under XDG_DATA_HOME, else ~/.local/share, and nowhere when neither is set", () => {
+    expect(dataDirectory({ XDG_DATA_HOME: "/data", HOME: "/home/u" })).toBe("/data/g4f-rx");
+    expect(dataDirectory({ HOME: "/home/u" })).toBe("/home/u/.local/share/g4f-rx");
+    expect(dataDirectory({ XDG_DATA_HOME: "relative", HOME: "/home/u" })).toBe("/home/u/.local/share/g4f-rx");
+    expect(dataDirectory({})).toBeUndefined();
+  });
+});

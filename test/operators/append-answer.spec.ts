@@ -1,0 +1,124 @@
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { last, map } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { type ChatCompletionSnapshot, accumulateMessage, appendAnswer, assistantMessage } from "../../operators/index.js";
+import { marbles } from "../support/marbles.js";
+
+const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null, index = 0): ChatCompletionChunk => ({
+  id: "c1",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "gpt-4",
+  choices: [{ index, delta, finish_reason: finish }],
+});
+
+const snapshot = (content: string | null, extra: Partial<ChatCompletionSnapshot["choices"][number]["message"]> = {}): ChatCompletionSnapshot => ({
+  id: "c1",
+  created: 1,
+  model: "gpt-4",
+  choices: [{ index: 0, finish_reason: null, logprobs: null, message: { role: "assistant", content, ...extra } }],
+});
+
+const question: ChatCompletionMessageParam[] = [
+  { role: "system", content: "Be brief." },
+  { role: "user", content: "Say hello" },
+];
+
+describe("appendAnswer", () => {
+  it("emits the messages so far with the answer so far after every snapshot", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: snapshot("Hel"), b: snapshot("Hello!") });
+    const subs = "           ^---!";
+    const expected = m.cold<ChatCompletionMessageParam[]>("x-y-|", {
+      x: [...question, { role: "assistant", content: "Hel" }],
+      y: [...question, { role: "assistant", content: "Hello!" }],
+    });
+    m.expect(source.pipe(appendAnswer(question))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions(subs);
+  }));
+
+  it("gives the next request's messages from accumulateMessage's final snapshot", marbles((m) => {
+    const chunks = m.cold("  a-b-c-|", {
+      a: chunk({ role: "assistant", content: "" }),
+      b: chunk({ content: "Hello there!" }),
+      c: chunk({}, "stop"),
+    });
+    const expected = m.cold<ChatCompletionMessageParam[]>("------(z|)", { z: [...question, { role: "assistant", content: "Hello there!" }] });
+    m.expect(chunks.pipe(accumulateMessage(), appendAnswer(question), last())).toBeObservable(expected);
+    m.expect(chunks).toHaveSubscriptions("^-----!");
+  }));
+
+  it("keeps tool calls and a refusal, with null text for an answer that is only tool calls", () => {
+    const calls = snapshot(null, { tool_calls: [{ id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }] });
+    expect(assistantMessage(calls)).toStrictEqual({
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }],
+    });
+    expect(assistantMessage(snapshot(null, { refusal: "I can't." }))).toStrictEqual({ role: "assistant", content: "", refusal: "I can't." });
+  });
+
+  it("leaves reasoning out and reads the chosen choice", () => {
+    expect(assistantMessage(snapshot("42", { reasoning: "thinking…" }))).toStrictEqual({ role: "assistant", content: "42" });
+    const two: ChatCompletionSnapshot = {
+      ...snapshot("first"),
+      choices: [...snapshot("first").choices, { index: 1, finish_reason: null, logprobs: null, message: { content: "second" } }],
+    };
+    expect(assistantMessage(two, { choice: 1 })).toStrictEqual({ role: "assistant", content: "second" });
+  });
+
+  it("never changes the messages it was given", marbles((m) => {
+    const given = [...question];
+    const source = m.cold("a|", { a: snapshot("Hi") });
+    m.expect(source.pipe(appendAnswer(given))).toBeObservable(m.cold<ChatCompletionMessageParam[]>("x|", { x: [...question, { role: "assistant", content: "Hi" }] }));
+    m.flush();
+    expect(given).toStrictEqual(question);
+  }));
+
+  it("gives an empty answer for a snapshot that has nothing yet", () => {
+    expect(assistantMessage({ id: "", created: 0, model: "", choices: [] })).toStrictEqual({ role: "assistant", content: "" });
+  });
+
+  it("completes without values on an empty source", marbles((m) => {
+    const source = m.cold<ChatCompletionSnapshot>("|");
+    m.expect(source.pipe(appendAnswer(question))).toBeObservable("|");
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("never emits on a source that never emits", marbles((m) => {
+    const source = m.cold<ChatCompletionSnapshot>("-");
+    m.expect(source.pipe(appendAnswer(question))).toBeObservable("-");
+    m.expect(source).toHaveSubscriptions("^");
+  }));
+
+  it("passes an error through after the messages so far", marbles((m) => {
+    const source = m.cold("  a-#", { a: snapshot("part") }, new Error("cut"));
+    const expected = m.cold<ChatCompletionMessageParam[]>("x-#", { x: [...question, { role: "assistant", content: "part" }] }, new Error("cut"));
+    m.expect(source.pipe(appendAnswer(question))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("unsubscribes from the source when the subscriber leaves early", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: snapshot("1"), b: snapshot("12"), c: snapshot("123") });
+    const unsub = "          --!";
+    m.expect(source.pipe(appendAnswer([])), unsub).toBeObservable(m.cold<ChatCompletionMessageParam[]>("x-", { x: [{ role: "assistant", content: "1" }] }));
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("errors when a callback downstream of it throws", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: snapshot("1"), b: snapshot("12") });
+    const failing = source.pipe(
+      appendAnswer([]),
+      map((messages) => {
+        if (messages[0]?.content === "12") throw new Error("too long");
+        return messages.length;
+      }),
+    );
+    m.expect(failing).toBeObservable(m.cold("x-#", { x: 1 }, new Error("too long")));
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("throws a TypeError for a choice that is not an index", () => {
+    expect(() => appendAnswer([], { choice: -1 })).toThrow(TypeError);
+    expect(() => appendAnswer([], { choice: 1.5 })).toThrow("choice must be an integer");
+  });
+});
