@@ -6,6 +6,7 @@ import { latency, soakCancelled, soakSequential } from "./loopback.js";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { MemoryResult } from "./memory.js";
+import { relayBench } from "./relay.js";
 import { startup } from "./startup.js";
 import { throughput } from "./throughput.js";
 
@@ -88,3 +89,6 @@ table(
 );
 const cli = started[1]!;
 console.log(`\ntarget first byte ≤ 1.5× node: ${verdict(cli.firstByteRatio <= 1.5)} (${fixed(cli.firstByteRatio)}×)`);
+
+// 6. Relay capacity and memory per stream
+await relayBench(quick, table);

@@ -16,3 +16,4 @@ export { type StreamTimeoutOptions, type StreamTimeoutPhase, StreamTimeoutError,
 export { type CompletedToolCall, ToolCallArgumentsError, type ToolCallsOptions, toolCalls } from "./tool-calls.js";
 export { usage } from "./usage.js";
 export { DONE_EVENT, serverSentEvent, toServerSentEvents } from "./to-server-sent-events.js";
+export { type ToUIMessageStreamOptions, type UIMessageFinishReason, type UIMessageStreamPart, toUIMessageStream } from "./to-ui-message-stream.js";

@@ -24,6 +24,8 @@ await build({
   // No createRequire shim is needed: every bundled dependency (openai, rxjs) ships ESM. `--version` in test/cli
   // checks that the bundle loads.
   banner: { js: "#!/usr/bin/env node" },
+  // The Redis client is an optional peer dependency, loaded only by `serve --redis`.
+  external: ["ioredis"],
   legalComments: "none",
   logLevel: "warning",
 });

@@ -114,3 +114,50 @@ function preview(text: string): string {
   return text.length > PREVIEW_LENGTH ? `${oneLine}… (${text.length} characters)` : oneLine;
 }
 
+/**
+ * A relay has no stream with this id: it never existed, or it finished more
+ * than its time-to-live ago and was dropped. HTTP handlers answer 404.
+ */
+export class UnknownStreamError extends Error {
+  override readonly name = "UnknownStreamError";
+  constructor(readonly streamId: string) {
+    super(`No stream ${JSON.stringify(streamId)}: it never existed, or it finished and its time-to-live ran out`);
+  }
+}
+
+/** A relay was asked to start a stream under an id that is already in use. HTTP handlers answer 409. */
+export class StreamExistsError extends Error {
+  override readonly name = "StreamExistsError";
+  constructor(readonly streamId: string) {
+    super(`A stream with id ${JSON.stringify(streamId)} already exists; resume it with GET, or choose another id`);
+  }
+}
+
+/**
+ * A relay's memory is full of live streams (finished ones are dropped first),
+ * so it refuses a new one rather than grow. HTTP handlers answer 503.
+ */
+export class RelayCapacityError extends Error {
+  override readonly name = "RelayCapacityError";
+  constructor(readonly limitBytes: number) {
+    super(`The relay holds ${limitBytes} bytes of live streams, its limit; try again when some have finished`);
+  }
+}
+
+/**
+ * What ends a stream that a relay could not carry on: a live stream that
+ * outgrew its cap (`reason: "too-large"`), a process that stopped renewing
+ * its lease, killed or cut off from Redis (`"owner-lost"`), or a relay that
+ * shut down while it ran (`"shutdown"`). Readers receive it as the stream's
+ * last frame, an `event: error` frame, never as a hang.
+ */
+export class RelayStreamError extends Error {
+  override readonly name = "RelayStreamError";
+  constructor(
+    readonly streamId: string,
+    readonly reason: "too-large" | "owner-lost" | "shutdown",
+    message: string,
+  ) {
+    super(message);
+  }
+}

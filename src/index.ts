@@ -16,3 +16,4 @@ export * from "./edges/index.js";
 export * from "./errors.js";
 export * from "./recipes/index.js";
 export * from "./sources/index.js";
+export * from "./edges/relay/index.js";

@@ -154,11 +154,22 @@ export const SERVE_OPTIONS = [
   { name: "cassettes", alias: "c", type: "string", placeholder: "DIR", default: ".", description: "Directory of *.cassette.jsonl files to answer from" },
   { name: "speed", type: "number", placeholder: "N", default: 1, limits: { above: 0, infinity: true }, description: "Replay speed: 2 twice as fast, Infinity without pauses" },
   {
+    name: "upstream",
+    alias: "u",
+    type: "string",
+    placeholder: "URL",
+    more: "relay",
+    description: "Instead of cassettes, relay this OpenAI-compatible base URL as a resumable proxy (GET /v1/streams/ID resumes, POST /v1/streams/ID/stop stops)",
+  },
+  { name: "upstream-key", type: "string", placeholder: "KEY", env: "OPENAI_API_KEY", description: "API key sent to --upstream" },
+  { name: "redis", type: "string", placeholder: "URL", description: "With --upstream: share streams through Redis (redis://host:6379), so any process serves any stream" },
+  { name: "workers", alias: "w", type: "number", placeholder: "N", default: 1, limits: { integer: true, min: 1 }, description: "With --upstream: processes serving one port (node:cluster); above 1 needs --redis" },
+  {
     name: "cors",
     type: "list",
     placeholder: "ORIGIN[,ORIGIN…]",
-    defaultText: "pages on localhost only",
-    description: "Web pages allowed to call the server from a browser (CORS), e.g. http://localhost:5173; * for any",
+    defaultText: "cassettes: pages on localhost; --upstream: none",
+    description: "Web pages allowed to call the server from a browser (CORS), e.g. http://localhost:5173; * for any. With --upstream, one origin",
   },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
@@ -169,16 +180,20 @@ export type ServeOptions = Omit<OptionValues<typeof SERVE_OPTIONS>, "help" | "ve
 export const SERVE_COMMAND: CommandSpec<typeof SERVE_OPTIONS> = {
   name: "serve",
   summary: "An OpenAI-compatible server that answers from recorded cassettes",
-  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N] [--cors ORIGIN…]"],
+  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N] [--cors ORIGIN…]", "$0 serve --upstream URL [--redis URL] [--workers N] [--cors ORIGIN] [--port N]"],
   description: [
     "An OpenAI-compatible server that answers from recorded cassettes, with their timing:",
     "POST /v1/chat/completions (streamed or not) and GET /v1/models. Any OpenAI client,",
     "g4f-rx and curl work against it. A request no cassette matches gets HTTP 404 with",
-    "the nearest cassettes. Ctrl-C (or SIGTERM) stops it, exit 0.",
+    "the nearest cassettes. With --upstream it is instead a resumable proxy in front of that endpoint:",
+    "each streamed answer gets an x-stream-id, GET /v1/streams/ID (with or without Last-Event-ID) resumes it,",
+    "POST /v1/streams/ID/stop stops it. Ctrl-C (or SIGTERM) stops the server, exit 0.",
   ].join(" "),
   options: SERVE_OPTIONS,
   examples: [
     ["$0 serve -c examples/cassettes", "serve on http://127.0.0.1:1337/v1"],
+    ["$0 serve --upstream http://localhost:1337/v1 --port 8080", "a resumable relay in front of GPT4Free"],
+    ["$0 serve -u URL --redis redis://127.0.0.1:6379 --workers 2", "two processes sharing streams"],
     ['$0 "Say hello there!"', "ask it (g4f's default URL)"],
   ],
 };

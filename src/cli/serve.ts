@@ -7,7 +7,8 @@ import { type ParsedCommandLine, type ServeOptions, UsageError, parseServeComman
 import type { Styles } from "./terminal.js";
 
 /**
- * `g4f-rx serve`: an OpenAI-compatible server that answers from cassettes,
+ * `g4f-rx serve`: an OpenAI-compatible server that answers from cassettes
+ * (with `--upstream URL`, a resumable relay instead: see serve-relay.ts),
  * until SIGINT or SIGTERM, which close it and exit 0. Says on stderr where it
  * listens and logs every request with the cassette that answered it.
  */
@@ -28,6 +29,12 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
     io.stdout.write(parsed.text);
     return EXIT.success;
   }
+  if (parsed.options.upstream !== undefined) {
+    const { serveRelay } = await import("./serve-relay.js");
+    return serveRelay(io, { ...parsed.options, upstream: parsed.options.upstream }, style);
+  }
+  if (parsed.options.redis !== undefined) return fail(EXIT.usage, "--redis works only with --upstream URL (a relay); cassettes need no Redis.\nRun g4f-rx serve --help for usage.");
+  if (parsed.options.workers !== 1) return fail(EXIT.usage, "--workers works only with --upstream URL (a relay).\nRun g4f-rx serve --help for usage.");
   const { port, host, cassettes: directory, speed, cors } = parsed.options;
 
   let cassettes: Cassette[];

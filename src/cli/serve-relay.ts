@@ -1,0 +1,55 @@
+import cluster from "node:cluster";
+import { type RelayCluster, startRelayCluster } from "../edges/relay/cluster.js";
+import { EXIT } from "./exit-codes.js";
+import type { CliIo } from "./io.js";
+import type { ServeOptions } from "./options.js";
+import type { Styles } from "./terminal.js";
+
+/**
+ * `g4f-rx serve --upstream URL`: a resumable, OpenAI-compatible proxy in front
+ * of URL (see `startRelayServer`), in `--workers` processes sharing `--redis`,
+ * until SIGINT or SIGTERM, which end its streams (their readers are told),
+ * close it and exit 0. node:cluster runs this same command in each worker;
+ * only the primary speaks on stderr.
+ */
+export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: string }, style: Styles): Promise<number> {
+  const { upstream, upstreamKey, redis, workers, cors, port, host } = options;
+  const fail = (code: number, message: string): number => {
+    io.stderr.write(`${style.error("g4f-rx serve:")} ${message}\n`);
+    return code;
+  };
+  if (!/^https?:\/\//i.test(upstream)) return fail(EXIT.usage, `--upstream must be an http(s) URL such as http://localhost:1337/v1, got ${JSON.stringify(upstream)}`);
+  if (redis !== undefined && !/^rediss?:\/\//i.test(redis)) return fail(EXIT.usage, `--redis must be a redis:// URL such as redis://127.0.0.1:6379, got ${JSON.stringify(redis)}`);
+  if (cors.length > 1) return fail(EXIT.usage, `--cors with --upstream takes one origin (or *), got ${cors.join(", ")}`);
+  const [origin] = cors;
+  if (workers > 1 && redis === undefined) return fail(EXIT.usage, "--workers above 1 needs --redis URL: a reconnect may reach any worker, so they share streams through Redis");
+
+  let relay: RelayCluster;
+  try {
+    relay = await startRelayCluster({
+      upstream,
+      workers,
+      port,
+      host,
+      ...(upstreamKey === undefined ? {} : { apiKey: upstreamKey }),
+      ...(redis === undefined ? {} : { redis }),
+      ...(origin === undefined ? {} : { cors: origin === "*" ? true : origin }),
+    });
+  } catch (error) {
+    const code = error instanceof Error && "code" in error ? error.code : undefined;
+    if (code === "EADDRINUSE") return fail(EXIT.failure, `port ${port} on ${host} is in use. Choose another with --port, or --port 0 for any free one.`);
+    return fail(EXIT.failure, `could not start the relay: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (cluster.isPrimary) {
+    const processes = workers === 1 ? "" : ` in ${workers} processes`;
+    io.stderr.write(`g4f-rx serve: relaying ${upstream} at ${relay.baseURL}${processes}${redis === undefined ? "" : ` (streams shared through ${redis})`}. Ctrl-C stops.\n`);
+  }
+
+  await new Promise<void>((resolve) => {
+    if (io.stop.signal.aborted) resolve();
+    else io.stop.signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  await relay.close();
+  if (cluster.isPrimary) io.stderr.write("g4f-rx serve: stopped.\n");
+  return EXIT.success;
+}

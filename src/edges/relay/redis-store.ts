@@ -1,0 +1,299 @@
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import { Observable, Subject } from "rxjs";
+import { RelayStreamError, StreamExistsError, UnknownStreamError } from "../../errors.js";
+import { failureFrames } from "./formats.js";
+import type { RelayEnd, RelayFrame, RelayStore, RelayStreamInfo } from "./store.js";
+
+export interface RedisRelayStoreOptions {
+  /** Prefix of every key and channel. Default `"g4f-rx:relay:"`. */
+  prefix?: string;
+  /** How long a finished stream stays readable, in milliseconds. Default 5 minutes. */
+  ttlMs?: number;
+  /**
+   * How long a stream's owner may go without renewing its lease before its
+   * readers give up on it: they then get an error frame saying the process
+   * running the stream was lost, within about 1.5× this. The owner renews
+   * every third of it. Default 5 seconds.
+   */
+  leaseMs?: number;
+  /** Most blocking connections kept idle for readers. Default 16. */
+  idleReaders?: number;
+}
+
+const END_FIELD = "e";
+const FRAME_FIELD = "f";
+
+// KEYS: meta, lease. ARGV: format, owner token, lease ms, live ttl ms.
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'format', ARGV[1], 'status', 'live', 'frames', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+// Run by a reader that waited in vain: when the lease has run out on a live stream, ends it with the failure frames.
+// KEYS: meta, lease, frames. ARGV: ttl ms, then the failure frames.
+const OWNER_LOST = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'live' then return 0 end
+local n = tonumber(redis.call('HGET', KEYS[1], 'frames'))
+for i = 2, #ARGV do
+  n = n + 1
+  redis.call('XADD', KEYS[3], '0-' .. n, '${FRAME_FIELD}', ARGV[i])
+end
+n = n + 1
+redis.call('XADD', KEYS[3], '0-' .. n, '${FRAME_FIELD}', '', '${END_FIELD}', 'failed')
+redis.call('HSET', KEYS[1], 'status', 'failed', 'frames', n)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return 1`;
+
+/**
+ * A relay store in Redis, so that any of many processes serves any stream: a
+ * reader that reconnects to another process resumes there, and a stop sent
+ * to any process reaches the one running the stream.
+ *
+ * Each stream is a Redis Stream of its frames (entry ids `0-1`, `0-2`… are
+ * the frame numbers, so `Last-Event-ID` maps straight onto `XREAD`), a hash
+ * of its format and state, and a lease key its owner renews. Readers block in
+ * `XREAD` on connections of their own; stops travel by pub/sub. When the
+ * owner dies, its lease runs out and the first reader to notice ends the
+ * stream with an error frame, atomically, so every reader sees the same end.
+ * Memory is bounded by the per-stream cap of the relay, the time-to-live of
+ * finished streams, and Redis's own `maxmemory`.
+ *
+ * ## Example
+ * ```ts
+ * import { Relay } from "g4f-rx";
+ * import { RedisRelayStore } from "g4f-rx/node";
+ *
+ * const relay = new Relay({ store: await RedisRelayStore.connect("redis://127.0.0.1:6379") });
+ * ```
+ */
+export class RedisRelayStore implements RelayStore {
+  readonly #redis: Redis;
+  readonly #subscriber: Redis;
+  readonly #idle: Redis[] = [];
+  readonly #busy = new Set<Redis>();
+  readonly #owned = new Set<string>();
+  readonly #stopRequests = new Subject<string>();
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #leaseMs: number;
+  readonly #idleReaders: number;
+  readonly #token = randomUUID();
+  readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #subscribed: Promise<unknown>;
+  #closed = false;
+
+  readonly stopRequests: Observable<string> = this.#stopRequests.asObservable();
+
+  /** Connects to `url` (`redis://…`) with `ioredis`, which must be installed. */
+  static async connect(url: string, options: RedisRelayStoreOptions = {}): Promise<RedisRelayStore> {
+    const { Redis: RedisClient } = await import("ioredis");
+    const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    await redis.connect();
+    const store = new RedisRelayStore(redis, options);
+    await store.ready();
+    return store;
+  }
+
+  /** A store over a connected `ioredis` client, which it takes over: `close()` quits it. */
+  constructor(redis: Redis, options: RedisRelayStoreOptions = {}) {
+    const { prefix = "g4f-rx:relay:", ttlMs = 5 * 60_000, leaseMs = 5_000, idleReaders = 16 } = options;
+    if (!(ttlMs > 0)) throw new TypeError(`RedisRelayStore: ttlMs must be above 0, got ${String(ttlMs)}`);
+    if (!(leaseMs >= 100)) throw new TypeError(`RedisRelayStore: leaseMs must be 100 or more, got ${String(leaseMs)}`);
+    this.#redis = redis;
+    this.#prefix = prefix;
+    this.#ttlMs = ttlMs;
+    this.#leaseMs = leaseMs;
+    this.#idleReaders = idleReaders;
+    this.#subscriber = redis.duplicate();
+    this.#subscriber.on("message", (_channel: string, id: string) => this.#stopRequests.next(id));
+    this.#subscribed = this.#subscriber.subscribe(`${prefix}stop`);
+    this.#heartbeat = setInterval(() => this.#renewLeases(), Math.floor(leaseMs / 3));
+    this.#heartbeat.unref();
+  }
+
+  /** Resolves once stop requests are being received. */
+  async ready(): Promise<void> {
+    await this.#subscribed;
+  }
+
+  async create(id: string, format: string): Promise<void> {
+    const created = await this.#redis.eval(CREATE, 2, this.#key(id, "meta"), this.#key(id, "lease"), format, this.#token, this.#leaseMs, this.#liveTtlMs());
+    if (created !== 1) throw new StreamExistsError(id);
+    this.#owned.add(id);
+  }
+
+  async append(id: string, frames: readonly RelayFrame[]): Promise<void> {
+    const last = frames.at(-1);
+    if (last === undefined) return;
+    const transaction = this.#redis.multi();
+    const stream = this.#key(id, "frames");
+    for (const frame of frames) {
+      if (frame.end === undefined) transaction.xadd(stream, `0-${frame.id}`, FRAME_FIELD, frame.frame);
+      else transaction.xadd(stream, `0-${frame.id}`, FRAME_FIELD, frame.frame, END_FIELD, frame.end);
+    }
+    const meta = this.#key(id, "meta");
+    if (last.end === undefined) {
+      transaction.hset(meta, "frames", last.id);
+    } else {
+      transaction.hset(meta, "frames", last.id, "status", last.end);
+      transaction.pexpire(meta, this.#ttlMs).pexpire(stream, this.#ttlMs).del(this.#key(id, "lease"));
+      this.#owned.delete(id);
+    }
+    const results = await transaction.exec();
+    const failure = results?.find(([error]) => error !== null)?.[0];
+    if (failure) throw failure;
+  }
+
+  async info(id: string): Promise<RelayStreamInfo | undefined> {
+    const meta = await this.#redis.hgetall(this.#key(id, "meta"));
+    const { format, status, frames } = meta;
+    if (format === undefined || !isStatus(status)) return undefined;
+    return { id, format, status, frames: Number(frames ?? 0) };
+  }
+
+  read(id: string, after: number): Observable<RelayFrame> {
+    return new Observable<RelayFrame>((subscriber) => {
+      let cancelled = false;
+      let connection: Redis | undefined;
+      const run = async (): Promise<void> => {
+        const info = await this.info(id);
+        if (info === undefined) throw new UnknownStreamError(id);
+        if (cancelled) return;
+        connection = this.#acquire();
+        let cursor = Math.max(0, after);
+        const blockMs = Math.max(50, Math.floor(this.#leaseMs / 2));
+        while (!cancelled) {
+          const reply: unknown = await connection.xread("COUNT", 1000, "BLOCK", blockMs, "STREAMS", this.#key(id, "frames"), `0-${cursor}`);
+          if (cancelled) return;
+          const entries = streamEntries(reply);
+          if (entries.length === 0) {
+            await this.#checkOwner(id, info.format);
+            continue;
+          }
+          for (const entry of entries) {
+            cursor = entry.id;
+            if (entry.end !== undefined) {
+              // Back to the pool before completing, since completing runs the teardown.
+              this.#release(connection);
+              connection = undefined;
+              subscriber.complete();
+              return;
+            }
+            subscriber.next(entry);
+          }
+        }
+      };
+      run().catch((error: unknown) => {
+        if (connection !== undefined) this.#discard(connection);
+        connection = undefined;
+        if (!cancelled) subscriber.error(error);
+      });
+      return () => {
+        cancelled = true;
+        // The connection may be blocked in XREAD for up to half a lease: drop it rather than wait.
+        if (connection !== undefined) this.#discard(connection);
+        connection = undefined;
+      };
+    });
+  }
+
+  async requestStop(id: string): Promise<boolean> {
+    const status = await this.#redis.hget(this.#key(id, "meta"), "status");
+    if (status === null) throw new UnknownStreamError(id);
+    if (status !== "live") return false;
+    await this.#redis.publish(`${this.#prefix}stop`, id);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.#stopRequests.complete();
+    for (const connection of [...this.#idle, ...this.#busy]) connection.disconnect();
+    this.#idle.length = 0;
+    this.#busy.clear();
+    this.#subscriber.disconnect();
+    await this.#redis.quit();
+  }
+
+  /** Ends a live stream whose lease ran out, once, whichever reader notices first. */
+  async #checkOwner(id: string, format: string): Promise<void> {
+    const lost = new RelayStreamError(id, "owner-lost", "The process running this stream stopped answering (its lease ran out), so the stream ends here");
+    await this.#redis.eval(OWNER_LOST, 3, this.#key(id, "meta"), this.#key(id, "lease"), this.#key(id, "frames"), this.#ttlMs, ...failureFrames(format, lost.message, lost.reason));
+  }
+
+  #renewLeases(): void {
+    if (this.#owned.size === 0) return;
+    const pipeline = this.#redis.pipeline();
+    const liveTtl = this.#liveTtlMs();
+    for (const id of this.#owned) {
+      pipeline.pexpire(this.#key(id, "lease"), this.#leaseMs).pexpire(this.#key(id, "meta"), liveTtl).pexpire(this.#key(id, "frames"), liveTtl);
+    }
+    // A failed renewal is not fatal by itself: the lease runs out and the readers are told.
+    pipeline.exec().catch(() => undefined);
+  }
+
+  /** Keys of a live stream outlive a lost owner long enough for its readers to learn of it. */
+  #liveTtlMs(): number {
+    return this.#ttlMs + 2 * this.#leaseMs;
+  }
+
+  #key(id: string, part: "meta" | "lease" | "frames"): string {
+    // The hash tag keeps a stream's keys in one slot on a Redis Cluster.
+    return `${this.#prefix}{${id}}:${part}`;
+  }
+
+  #acquire(): Redis {
+    const connection = this.#idle.pop() ?? this.#redis.duplicate();
+    this.#busy.add(connection);
+    return connection;
+  }
+
+  #release(connection: Redis): void {
+    this.#busy.delete(connection);
+    if (!this.#closed && this.#idle.length < this.#idleReaders) this.#idle.push(connection);
+    else connection.disconnect();
+  }
+
+  #discard(connection: Redis): void {
+    this.#busy.delete(connection);
+    connection.disconnect();
+  }
+}
+
+function isStatus(value: unknown): value is RelayStreamInfo["status"] {
+  return value === "live" || value === "done" || value === "stopped" || value === "failed";
+}
+
+function isEnd(value: unknown): value is RelayEnd {
+  return value === "done" || value === "stopped" || value === "failed";
+}
+
+/** The entries of an XREAD reply on one stream: `[[key, [[id, [field, value, …]], …]]]`, or null on a timeout. */
+function streamEntries(reply: unknown): RelayFrame[] {
+  if (!Array.isArray(reply)) return [];
+  const stream: unknown = reply[0];
+  if (!Array.isArray(stream) || !Array.isArray(stream[1])) return [];
+  const frames: RelayFrame[] = [];
+  const entries: unknown[] = stream[1];
+  for (const entry of entries) {
+    if (!Array.isArray(entry) || typeof entry[0] !== "string" || !Array.isArray(entry[1])) continue;
+    const fields: unknown[] = entry[1];
+    let frame = "";
+    let end: RelayEnd | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const value = fields[i + 1];
+      if (fields[i] === FRAME_FIELD && typeof value === "string") frame = value;
+      else if (fields[i] === END_FIELD && isEnd(value)) end = value;
+    }
+    const id = Number(entry[0].slice(entry[0].indexOf("-") + 1));
+    frames.push(end === undefined ? { id, frame } : { id, frame, end });
+  }
+  return frames;
+}

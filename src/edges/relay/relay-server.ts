@@ -1,0 +1,97 @@
+import { type Server, createServer } from "node:http";
+import OpenAI from "openai";
+import { MemoryRelayStore } from "./memory-store.js";
+import { createRelayRequestHandler } from "./node-handler.js";
+import { RedisRelayStore } from "./redis-store.js";
+import { Relay } from "./relay.js";
+import type { RelayStore } from "./store.js";
+
+export interface RelayServerOptions {
+  /** The OpenAI-compatible endpoint to put in front of: its base URL (`http://localhost:1337/v1`) or a client. */
+  upstream: string | OpenAI;
+  /** The key sent upstream when `upstream` is a URL. Default `OPENAI_API_KEY`, else none. */
+  apiKey?: string;
+  /** A Redis URL (`redis://host:6379`) to share streams with other processes, or a store. Default a store in memory. */
+  redis?: string | RelayStore;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** `Access-Control-Allow-Origin`: `true` for `*`, or one origin. Default none. */
+  cors?: boolean | string;
+  /** How long finished streams stay readable, in milliseconds. Default 5 minutes. */
+  ttlMs?: number;
+  /** With Redis: how long a dead process's streams wait before their readers are told. Default 5 seconds. */
+  leaseMs?: number;
+  /** The `retry:` sent to `EventSource` readers, in milliseconds. Default 1000. */
+  retryMs?: number;
+  /** The most frame text one stream may hold (UTF-16 code units). Default 4 Mi. */
+  maxStreamLength?: number;
+}
+
+export interface RelayServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** `http://127.0.0.1:<port>/v1`, the `baseURL` to give an OpenAI client. */
+  readonly baseURL: string;
+  readonly relay: Relay;
+  readonly server: Server;
+  /** Stops listening, ends the streams it runs (their readers are told), cuts open connections, closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a resumable, OpenAI-compatible proxy in front of `upstream`:
+ * `POST /v1/chat/completions` streams as usual (any OpenAI client works) and
+ * answers with an `x-stream-id` header; `GET /v1/streams/{id}` resumes, with
+ * or without `Last-Event-ID`; `POST /v1/streams/{id}/stop` stops. With
+ * `redis`, any number of these processes serve any stream. This is
+ * `g4f-rx serve --upstream URL [--redis URL]`.
+ *
+ * ## Example
+ * ```ts
+ * import { startRelayServer } from "g4f-rx/node";
+ *
+ * const relay = await startRelayServer({ upstream: "http://localhost:1337/v1", port: 8080 });
+ * console.log(relay.baseURL); // give it to any OpenAI client
+ * ```
+ */
+export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
+  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength } = options;
+  const upstream =
+    typeof options.upstream === "string"
+      ? new OpenAI({ baseURL: options.upstream, apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none", maxRetries: 0 })
+      : options.upstream;
+  let store: RelayStore;
+  if (typeof options.redis === "string") store = await RedisRelayStore.connect(options.redis, { ...(ttlMs === undefined ? {} : { ttlMs }), ...(leaseMs === undefined ? {} : { leaseMs }) });
+  else store = options.redis ?? new MemoryRelayStore(ttlMs === undefined ? {} : { ttlMs });
+  const relay = new Relay({ store, ...(maxStreamLength === undefined ? {} : { maxStreamLength }) });
+  const server = createServer(createRelayRequestHandler({ relay, upstream, retryMs, ...(cors === undefined ? {} : { cors }) }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await relay.close();
+    throw error;
+  }
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error(`The relay server listens on ${String(address)}, not a TCP port`);
+  const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+  return {
+    url,
+    baseURL: `${url}/v1`,
+    relay,
+    server,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await relay.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,242 @@
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { type Observable, Subject, type Subscription, filter, takeUntil } from "rxjs";
+import { RelayStreamError } from "../../errors.js";
+import { type RelayFormat, encoderFor, failureFrames } from "./formats.js";
+import { MemoryRelayStore } from "./memory-store.js";
+import type { RelayEnd, RelayFrame, RelayStore, RelayStreamInfo } from "./store.js";
+
+export interface RelayOptions {
+  /** Where frames are kept. Default a new `MemoryRelayStore` (one process); `RedisRelayStore` shares streams between processes. */
+  store?: RelayStore;
+  /**
+   * The most frame text one stream may hold, in UTF-16 code units (a byte per
+   * ASCII character). A live stream that passes it is cut: its upstream is
+   * unsubscribed and its readers get an error frame saying so. Default 4 Mi.
+   */
+  maxStreamLength?: number;
+  /** Told when a generation cannot write to the store (Redis gone…). Default: one line with `console.error`. */
+  onError?: (error: unknown, streamId: string) => void;
+}
+
+export interface StartOptions {
+  /** The stream's id: letters, digits and `._~-`, up to 128. Default a random UUID. */
+  id?: string;
+  /** The frames' wire format. Default `"openai"`. */
+  format?: RelayFormat;
+}
+
+export interface ReadOptions {
+  /** Resume after this frame (the `Last-Event-ID`); 0 or absent reads from the start. */
+  after?: number;
+}
+
+interface Generation {
+  readonly stop: Subject<void>;
+  stopped: boolean;
+  /** Set once the generation's last frame is written. */
+  readonly ended: Promise<void>;
+  cut(reason: RelayStreamError): void;
+}
+
+const STREAM_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+
+/** Throws a `TypeError` unless `id` is a usable stream id. */
+export function checkStreamId(id: string): string {
+  if (!STREAM_ID.test(id)) throw new TypeError(`A stream id is 1 to 128 letters, digits or ._~- characters, got ${JSON.stringify(id)}`);
+  return id;
+}
+
+/**
+ * Runs generations independently of the connections that read them.
+ *
+ * `start()` subscribes to a chunk Observable once, under a stream id, and
+ * writes its frames (every one numbered) to the store; any number of readers
+ * `read()` the stream from the start or after a frame they already have,
+ * while it runs or after it ended (for the store's time-to-live). A reader
+ * leaving changes nothing upstream. `stop()` is the only way to end a
+ * generation early: it unsubscribes the upstream (aborting its request), and
+ * the readers see the stream end cleanly with the text so far. With a
+ * `RedisRelayStore`, any process can read or stop a stream another runs.
+ *
+ * ## Example
+ * ```ts
+ * import OpenAI from "openai";
+ * import { Relay, fromChatCompletion } from "g4f-rx";
+ *
+ * const client = new OpenAI({ baseURL: "http://localhost:1337/v1", apiKey: "none" });
+ * const relay = new Relay();
+ * const id = await relay.start(fromChatCompletion(client, { model: "gpt-4", messages: [{ role: "user", content: "Hi" }] }));
+ * relay.read(id, { after: 0 }).subscribe((frame) => process.stdout.write(`id: ${frame.id}\n${frame.frame}`));
+ * // later, from any request: await relay.stop(id);
+ * ```
+ */
+export class Relay {
+  readonly store: RelayStore;
+  readonly #maxStreamLength: number;
+  readonly #onError: (error: unknown, streamId: string) => void;
+  readonly #generations = new Map<string, Generation>();
+  readonly #stopRequests: Subscription;
+
+  constructor(options: RelayOptions = {}) {
+    const { store = new MemoryRelayStore(), maxStreamLength = 4 * 1024 * 1024, onError = logError } = options;
+    if (!(maxStreamLength > 0)) throw new TypeError(`Relay: maxStreamLength must be above 0, got ${String(maxStreamLength)}`);
+    this.store = store;
+    this.#maxStreamLength = maxStreamLength;
+    this.#onError = onError;
+    this.#stopRequests = store.stopRequests.subscribe((id) => this.#generations.get(id)?.stop.next());
+  }
+
+  /** Generations this relay runs now. */
+  get running(): number {
+    return this.#generations.size;
+  }
+
+  /**
+   * Starts a generation: subscribes to `source` once and keeps its frames
+   * under the stream id, which it resolves with. Rejects with
+   * `StreamExistsError` when the id is taken, `RelayCapacityError` when the
+   * store is full, `TypeError` for a malformed id. With a store that answers
+   * synchronously (the memory store), `source` is subscribed before this
+   * returns.
+   */
+  async start(source: Observable<ChatCompletionChunk>, options: StartOptions = {}): Promise<string> {
+    const { format = "openai" } = options;
+    const id = checkStreamId(options.id ?? crypto.randomUUID());
+    const created = this.store.create(id, format);
+    // Only a store that answers with a promise is awaited, so that over the memory store everything up to here is synchronous.
+    if (created instanceof Promise) await created;
+    this.#run(id, format, source);
+    return id;
+  }
+
+  /** The frames of stream `id` after `options.after`, then the live ones; completes with the stream. Errors with `UnknownStreamError`. */
+  read(id: string, options: ReadOptions = {}): Observable<RelayFrame> {
+    return this.store.read(id, options.after ?? 0);
+  }
+
+  /** The stream's format and state, or `undefined` when there is no such stream. */
+  info(id: string): Promise<RelayStreamInfo | undefined> {
+    return Promise.resolve(this.store.info(id));
+  }
+
+  /**
+   * Stops stream `id`, wherever it runs: its upstream is unsubscribed and its
+   * readers see it end cleanly with what was generated. Resolves true when it
+   * was live, false when it had already ended; rejects with
+   * `UnknownStreamError` when there is no such stream.
+   */
+  stop(id: string): Promise<boolean> {
+    const generation = this.#generations.get(id);
+    if (generation === undefined) return this.store.requestStop(id);
+    generation.stop.next();
+    return Promise.resolve(true);
+  }
+
+  /**
+   * Ends the generations this relay runs (their readers get an error frame
+   * saying the relay shut down), waits for their last frames to be written,
+   * then closes the store.
+   */
+  async close(): Promise<void> {
+    this.#stopRequests.unsubscribe();
+    const ending = [...this.#generations].map(([id, generation]) => {
+      generation.cut(new RelayStreamError(id, "shutdown", "The relay shut down while this stream ran"));
+      return generation.ended;
+    });
+    await Promise.all(ending);
+    await this.store.close();
+  }
+
+  #run(id: string, format: RelayFormat, source: Observable<ChatCompletionChunk>): void {
+    const stop = new Subject<void>();
+    let count = 0;
+    let length = 0;
+    let pending: RelayFrame[] = [];
+    let writing = false;
+    let finished = false;
+    const upstream: { subscription?: Subscription } = {};
+    let resolveEnded!: () => void;
+    const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
+
+    const flush = (): void => {
+      if (writing || pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      const last = batch.at(-1);
+      const done = (): void => {
+        if (last?.end !== undefined) resolveEnded();
+        else flush();
+      };
+      const failed = (error: unknown): void => {
+        // The store is gone for this stream: nothing more can reach its readers, so stop generating.
+        upstream.subscription?.unsubscribe();
+        this.#generations.delete(id);
+        this.#onError(error, id);
+        resolveEnded();
+      };
+      let written: void | Promise<void>;
+      try {
+        written = this.store.append(id, batch);
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      if (written instanceof Promise) {
+        writing = true;
+        written.then(() => {
+          writing = false;
+          done();
+        }, failed);
+      } else done();
+    };
+    const write = (frame: string): void => {
+      pending.push({ id: ++count, frame });
+      flush();
+    };
+    const finish = (end: RelayEnd, frames: readonly string[] = []): void => {
+      if (finished) return;
+      finished = true;
+      this.#generations.delete(id);
+      for (const frame of frames) write(frame);
+      pending.push({ id: ++count, frame: "", end });
+      flush();
+    };
+    const cut = (reason: RelayStreamError): void => {
+      if (finished) return;
+      upstream.subscription?.unsubscribe();
+      finish("failed", failureFrames(format, reason.message, reason.reason));
+    };
+
+    const generation: Generation = { stop, stopped: false, ended, cut };
+    this.#generations.set(id, generation);
+    stop.subscribe(() => (generation.stopped = true));
+    upstream.subscription = source
+      .pipe(
+        // The encoder comes after takeUntil on purpose: a stop completes the chunks, and the encoder then closes the stream in its format.
+        // eslint-disable-next-line rxjs-x/no-unsafe-takeuntil
+        takeUntil(stop),
+        encoderFor(format),
+        filter(() => !finished),
+      )
+      .subscribe({
+        next: (frame) => {
+          length += frame.length;
+          if (length > this.#maxStreamLength) {
+            cut(new RelayStreamError(id, "too-large", `The stream passed the relay's limit of ${this.#maxStreamLength} characters, so it was cut`));
+            return;
+          }
+          write(frame);
+        },
+        // The encoders turn upstream errors into frames, so this is a fault of the encoder itself.
+        error: (error: unknown) => finish("failed", failureFrames(format, error instanceof Error ? error.message : String(error), "relay_error")),
+        complete: () => finish(generation.stopped ? "stopped" : "done"),
+      });
+    // A synchronous source may have finished before `subscription` was assigned.
+    if (finished) upstream.subscription.unsubscribe();
+  }
+}
+
+function logError(error: unknown, streamId: string): void {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  console.error(`g4f-rx relay: stream ${streamId} failed: ${message}`);
+}

@@ -1,0 +1,197 @@
+import type OpenAI from "openai";
+import { APIError } from "openai/core/error";
+import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import { type Observable, map, startWith } from "rxjs";
+import { RelayCapacityError, StreamExistsError, UnknownStreamError } from "../../errors.js";
+import { fromChatCompletion } from "../../sources/from-chat-completion.js";
+import { formatHeaders, isRelayFormat } from "./formats.js";
+import { type Relay, checkStreamId } from "./relay.js";
+
+export interface RelayRoutesOptions {
+  /** The relay that runs and keeps the streams. */
+  relay: Relay;
+  /** The OpenAI-compatible endpoint asked by `POST /v1/chat/completions`. Without it that route answers 404. */
+  upstream?: OpenAI;
+  /** Largest request body accepted, in bytes; a larger one gets a 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /**
+   * `Access-Control-Allow-Origin` for browsers on other origins: `true` for
+   * `*`, or the one origin allowed. Default none (same origin only).
+   */
+  cors?: boolean | string;
+  /** The `retry:` (milliseconds) sent first on every stream, telling `EventSource` how soon to reconnect. Default none (the browser's own). */
+  retryMs?: number;
+}
+
+/** A request as the routes need it, from Node's `http` or a web `Request`. */
+export interface RelayRequest {
+  readonly method: string;
+  /** Path and query. */
+  readonly url: string;
+  header(name: string): string | undefined;
+  /** The body as text; rejects with a `RelayHttpError` (413) past `limit` bytes. */
+  body(limit: number): Promise<string>;
+}
+
+/** What to answer: a JSON document, nothing, or a stream of SSE text. */
+export type RelayAnswer =
+  | { readonly status: number; readonly headers: Record<string, string>; readonly json: unknown }
+  | { readonly status: number; readonly headers: Record<string, string>; readonly empty: true }
+  | { readonly status: number; readonly headers: Record<string, string>; readonly events: Observable<string> };
+
+/** A request the relay refuses, with its HTTP status; answered in OpenAI's error format. */
+export class RelayHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = "invalid_request_error",
+  ) {
+    super(message);
+  }
+}
+
+const STREAM_ROUTE = /^\/v1\/streams\/([^/]+)(\/stop)?$/;
+
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};
+
+/**
+ * Answers the relay's routes, for the Node and web-standard handlers alike:
+ *
+ * - `POST /v1/chat/completions` (an OpenAI request body): with `stream: true`,
+ *   starts a generation upstream and streams it, every frame with an `id:`,
+ *   the stream's id in the `x-stream-id` response header (send one in the
+ *   request's `x-stream-id` header to choose it); `?format=ui-message` streams
+ *   the AI SDK's UI message protocol instead of OpenAI's. Without `stream`,
+ *   passes the request through.
+ * - `GET /v1/streams/{id}` resumes: after the `Last-Event-ID` header (or
+ *   `?after=n`), else from the start; 204 when the stream has ended and
+ *   nothing is left to send, which also tells `EventSource` to stop
+ *   reconnecting; 404 for an unknown or expired id.
+ * - `POST /v1/streams/{id}/stop` stops it wherever it runs: 200
+ *   `{"id","stopped"}` (`stopped` false when it had already ended), or 404.
+ *
+ * Anything else resolves `undefined`, for the caller to answer.
+ */
+export async function answerRelayRequest(options: RelayRoutesOptions, request: RelayRequest): Promise<RelayAnswer | undefined> {
+  const cors = corsHeaders(options.cors);
+  try {
+    const answer = await route(options, request);
+    return answer === undefined ? undefined : { ...answer, headers: { ...cors, ...answer.headers } };
+  } catch (error) {
+    const { status, message, type } = httpError(error);
+    return { status, headers: { ...cors, "content-type": "application/json" }, json: { error: { message, type } } };
+  }
+}
+
+async function route(options: RelayRoutesOptions, request: RelayRequest): Promise<RelayAnswer | undefined> {
+  const url = new URL(request.url, "http://relay.invalid");
+  const { relay, upstream, maxBodyBytes = 1024 * 1024, retryMs } = options;
+  if (request.method === "OPTIONS" && options.cors !== undefined && options.cors !== false) {
+    return {
+      status: 204,
+      headers: {
+        "access-control-allow-methods": "GET, POST, OPTIONS",
+        "access-control-allow-headers": "content-type, authorization, x-stream-id, last-event-id",
+        "access-control-max-age": "600",
+      },
+      empty: true,
+    };
+  }
+
+  if (url.pathname === "/v1/chat/completions") {
+    if (upstream === undefined) return undefined;
+    if (request.method !== "POST") throw new RelayHttpError(405, `${request.method} /v1/chat/completions is not supported; send POST`);
+    const format = url.searchParams.get("format") ?? "openai";
+    if (!isRelayFormat(format)) throw new RelayHttpError(400, `Unknown format ${JSON.stringify(format)}; use openai or ui-message`);
+    const params = parseBody(await request.body(maxBodyBytes));
+    if (params.stream !== true) {
+      // Nothing to resume in a whole answer: pass it through.
+      const completion = await upstream.chat.completions.create({ ...params, stream: false });
+      return { status: 200, headers: { "content-type": "application/json" }, json: completion };
+    }
+    const requestedId = request.header("x-stream-id");
+    const id = await relay.start(fromChatCompletion(upstream, params), { format, ...(requestedId === undefined ? {} : { id: requestedId }) });
+    return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(format), "x-stream-id": id, "access-control-expose-headers": "x-stream-id" }, events: eventsOf(relay, id, 0, retryMs) };
+  }
+
+  const match = STREAM_ROUTE.exec(url.pathname);
+  if (match === null) return undefined;
+  const id = decodeStreamId(match[1] ?? "");
+  if (match[2] !== undefined) {
+    if (request.method !== "POST") throw new RelayHttpError(405, `${request.method} ${url.pathname} is not supported; send POST`);
+    const stopped = await relay.stop(id);
+    return { status: 200, headers: { "content-type": "application/json" }, json: { id, stopped } };
+  }
+  if (request.method !== "GET") throw new RelayHttpError(405, `${request.method} ${url.pathname} is not supported; send GET`);
+  const after = parseAfter(request.header("last-event-id") ?? url.searchParams.get("after") ?? undefined);
+  const info = await relay.info(id);
+  if (info === undefined) throw new UnknownStreamError(id);
+  // An ended stream's last stored frame is its end mark, which is never sent: past the frame before it, nothing is left.
+  if (info.status !== "live" && after >= info.frames - 1) return { status: 204, headers: { "x-stream-id": id }, empty: true };
+  return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(info.format), "x-stream-id": id, "access-control-expose-headers": "x-stream-id" }, events: eventsOf(relay, id, after, retryMs) };
+}
+
+/** The stream's frames as SSE text, each with its `id:` line; the end mark is not sent. */
+function eventsOf(relay: Relay, id: string, after: number, retryMs: number | undefined): Observable<string> {
+  const events = relay.read(id, { after }).pipe(map((frame) => `id: ${frame.id}\n${frame.frame}`));
+  return retryMs === undefined ? events : events.pipe(startWith(`retry: ${retryMs}\n\n`));
+}
+
+type ChatRequest = Omit<ChatCompletionCreateParamsStreaming, "stream"> & { stream?: boolean | null };
+
+/** Checked enough to forward: the upstream validates the rest, and its errors reach the client in-band. */
+function isChatRequest(value: object): value is ChatRequest {
+  return Array.isArray(Reflect.get(value, "messages")) && typeof Reflect.get(value, "model") === "string";
+}
+
+function parseBody(text: string): ChatRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RelayHttpError(400, "The request body is not JSON; send a chat completion request");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new RelayHttpError(400, "The request body is not a JSON object; send a chat completion request");
+  if (!isChatRequest(value)) throw new RelayHttpError(400, 'The request body needs a "model" string and a "messages" array');
+  return value;
+}
+
+function decodeStreamId(raw: string): string {
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    throw new RelayHttpError(400, `The stream id ${JSON.stringify(raw)} is not valid percent-encoding`);
+  }
+  try {
+    return checkStreamId(id);
+  } catch (error) {
+    throw new RelayHttpError(400, error instanceof Error ? error.message : String(error));
+  }
+}
+
+function parseAfter(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return 0;
+  if (!/^\d{1,15}$/.test(value.trim())) throw new RelayHttpError(400, `Last-Event-ID (or after) must be a frame number, got ${JSON.stringify(value)}`);
+  return Number(value.trim());
+}
+
+function corsHeaders(cors: boolean | string | undefined): Record<string, string> {
+  if (cors === undefined || cors === false) return {};
+  return { "access-control-allow-origin": cors === true ? "*" : cors };
+}
+
+function httpError(error: unknown): { status: number; message: string; type: string } {
+  if (error instanceof RelayHttpError) return { status: error.status, message: error.message, type: error.type };
+  if (error instanceof UnknownStreamError) return { status: 404, message: error.message, type: "not_found_error" };
+  if (error instanceof StreamExistsError) return { status: 409, message: error.message, type: "conflict_error" };
+  if (error instanceof RelayCapacityError) return { status: 503, message: error.message, type: "server_error" };
+  if (error instanceof TypeError) return { status: 400, message: error.message, type: "invalid_request_error" };
+  if (error instanceof APIError && typeof error.status === "number") return { status: error.status, message: error.message, type: "upstream_error" };
+  return { status: 502, message: `The upstream request failed: ${error instanceof Error ? error.message : String(error)}`, type: "upstream_error" };
+}

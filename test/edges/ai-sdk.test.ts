@@ -1,0 +1,96 @@
+import { DefaultChatTransport, type UIMessage, readUIMessageStream } from "ai";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type RelayServer, startRelayServer } from "g4f-rx/node";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+
+const PIECES = ["Hello", " there", "!", " How", " can", " I", " help", "?"];
+
+let upstream: TestServer;
+let relay: RelayServer;
+
+beforeEach(async () => {
+  upstream = await startTestServer();
+  relay = await startRelayServer({ upstream: upstream.baseURL });
+});
+
+afterEach(async () => {
+  await relay.close();
+  await upstream.close();
+});
+
+/** The AI SDK's own transport, as `useChat({ resume: true })` uses it, pointed at the relay. */
+function transport(): DefaultChatTransport<UIMessage> {
+  return new DefaultChatTransport<UIMessage>({
+    api: `${relay.baseURL}/chat/completions?format=ui-message`,
+    prepareSendMessagesRequest: ({ id, messages }) => ({
+      headers: { "x-stream-id": id },
+      body: {
+        model: "gpt-4",
+        stream: true,
+        messages: messages.map((message) => ({
+          role: message.role,
+          content: message.parts.map((part) => (part.type === "text" ? part.text : "")).join(""),
+        })),
+      },
+    }),
+    prepareReconnectToStreamRequest: ({ id }) => ({ api: `${relay.baseURL}/streams/${encodeURIComponent(id)}` }),
+  });
+}
+
+const question: UIMessage = { id: "m1", role: "user", parts: [{ type: "text", text: "Say hello there!" }] };
+
+function textOf(message: UIMessage | undefined): string {
+  return (message?.parts ?? []).map((part) => (part.type === "text" ? part.text : "")).join("");
+}
+
+describe("toUIMessageStream through the relay, read by the ai package's own client", () => {
+  it("streams a whole answer that readUIMessageStream assembles into one assistant message", async () => {
+    upstream.reply(streamReply(textChunks(PIECES)));
+    const stream = await transport().sendMessages({ trigger: "submit-message", chatId: "chat-whole", messageId: undefined, messages: [question], abortSignal: undefined });
+    let last: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream, terminateOnError: true })) last = message;
+    expect(last?.role).toBe("assistant");
+    expect(textOf(last)).toBe(PIECES.join(""));
+    expect(last?.parts.find((part) => part.type === "text")).toMatchObject({ state: "done" });
+  });
+
+  it("resumes after the page went away mid-answer: reconnectToStream replays the answer whole, with one upstream request", async () => {
+    upstream.reply(streamReply(textChunks(PIECES), { delayMs: 40 }));
+    const client = transport();
+    const leaving = new AbortController();
+    const stream = await client.sendMessages({ trigger: "submit-message", chatId: "chat-resume", messageId: undefined, messages: [question], abortSignal: leaving.signal });
+    let partial: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream })) {
+      partial = message;
+      if (textOf(message).length > 0) break;
+    }
+    leaving.abort();
+    expect(textOf(partial)).not.toBe(PIECES.join(""));
+
+    const resumed = await client.reconnectToStream({ chatId: "chat-resume" });
+    expect(resumed).not.toBeNull();
+    let last: UIMessage | undefined;
+    if (resumed !== null) for await (const message of readUIMessageStream({ stream: resumed, terminateOnError: true })) last = message;
+    expect(textOf(last)).toBe(PIECES.join(""));
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("ends a stopped answer cleanly, with the text so far, for a reader that joins after the stop", async () => {
+    upstream.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] }));
+    const client = transport();
+    const stream = await client.sendMessages({ trigger: "submit-message", chatId: "chat-stop", messageId: undefined, messages: [question], abortSignal: undefined });
+    const reading = (async () => {
+      let last: UIMessage | undefined;
+      for await (const message of readUIMessageStream({ stream, terminateOnError: true })) {
+        last = message;
+        if (textOf(message) === "Hello there") await fetch(`${relay.baseURL}/streams/chat-stop/stop`, { method: "POST" });
+      }
+      return last;
+    })();
+    expect(textOf(await reading)).toBe("Hello there");
+    const again = await client.reconnectToStream({ chatId: "chat-stop" });
+    let replayed: UIMessage | undefined;
+    if (again !== null) for await (const message of readUIMessageStream({ stream: again, terminateOnError: true })) replayed = message;
+    expect(textOf(replayed)).toBe("Hello there");
+  });
+});

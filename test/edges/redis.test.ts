@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Relay } from "g4f-rx";
+import { RedisRelayStore } from "g4f-rx/node";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestRedis, redisServerAvailable, startRedis } from "../support/redis.js";
+import { chatBody, eventually, readEvents, textOf } from "./support.js";
+
+const PIECES = ["One", " two", " three", " four", " five", " six", " seven", " eight"];
+const RELAY_PROCESS = fileURLToPath(new URL("./fixtures/relay-process.ts", import.meta.url));
+
+interface RelayProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+}
+
+/** Starts a relay in a process of its own, sharing `redis`, and resolves with its URL. */
+function spawnRelay(upstream: string, redis: string): Promise<RelayProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", RELAY_PROCESS], {
+    env: { ...process.env, UPSTREAM: upstream, REDIS: redis, LEASE_MS: "1000" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    child.stdout?.on("data", (piece: Buffer) => {
+      output += piece.toString();
+      const line = output.split("\n")[0];
+      if (output.includes("\n") && line !== undefined) resolve({ url: line, child });
+    });
+    child.once("exit", (code) => reject(new Error(`the relay process exited with code ${String(code)}`)));
+  });
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+describe.runIf(redisServerAvailable())("relays sharing a real redis-server", () => {
+  let redis: TestRedis;
+  let upstream: TestServer;
+  let relays: RelayProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    upstream = await startTestServer();
+    relays = await Promise.all([spawnRelay(upstream.baseURL, redis.url), spawnRelay(upstream.baseURL, redis.url)]);
+  });
+  afterEach(async () => {
+    await Promise.all(relays.map((relay) => stopProcess(relay.child)));
+    await upstream.close();
+  });
+
+  const start = (relay: RelayProcess, id: string): Promise<Response> =>
+    fetch(`${relay.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "x-stream-id": id }, body: chatBody() });
+
+  it("resumes on the other process: a reader that reconnects there with Last-Event-ID gets exactly the frames it missed", async () => {
+    const [first, second] = relays;
+    if (first === undefined || second === undefined) throw new Error("two relays expected");
+    upstream.reply(streamReply(textChunks(PIECES), { delayMs: 40 }));
+    const before = await readEvents(await start(first, "cross"), 3);
+    const resumed = await fetch(`${second.url}/v1/streams/cross`, { headers: { "last-event-id": "3" } });
+    expect(resumed.status).toBe(200);
+    const after = await readEvents(resumed);
+    const all = [...before, ...after];
+    expect(all.map((event) => event.id)).toEqual(all.map((_, index) => String(index + 1)));
+    expect(after.at(-1)?.data).toBe("[DONE]");
+    expect(textOf(all)).toBe(PIECES.join(""));
+    expect(upstream.requests).toHaveLength(1);
+    // Both processes serve the finished stream whole, and say so with 204 once nothing is left.
+    expect(await fetch(`${first.url}/v1/streams/cross`).then((r) => readEvents(r))).toEqual(all);
+    expect((await fetch(`${second.url}/v1/streams/cross`, { headers: { "last-event-id": String(all.length) } })).status).toBe(204);
+  });
+
+  it("stops through the other process: the owner aborts the upstream request and every reader ends cleanly", async () => {
+    const [first, second] = relays;
+    if (first === undefined || second === undefined) throw new Error("two relays expected");
+    upstream.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] }));
+    const onOwner = readEvents(await start(first, "stop-me"));
+    await eventually(() => upstream.requests.length === 1, "the upstream request");
+    const onOther = readEvents(await fetch(`${second.url}/v1/streams/stop-me`));
+    const stop = await fetch(`${second.url}/v1/streams/stop-me/stop`, { method: "POST" });
+    expect(await stop.json()).toEqual({ id: "stop-me", stopped: true });
+    const [a, b] = await Promise.all([onOwner, onOther]);
+    expect(a.at(-1)?.data).toBe("[DONE]");
+    expect(b).toEqual(a);
+    await upstream.requests[0]?.closed;
+    expect(upstream.requests[0]?.disconnected).toBe(true);
+  });
+
+  it("ends the stream with a clear error frame, within a bounded time, when its owner is killed with SIGKILL", async () => {
+    const [first, second] = relays;
+    if (first === undefined || second === undefined) throw new Error("two relays expected");
+    upstream.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] }));
+    await readEvents(await start(first, "orphan"), 2);
+    const onOther = readEvents(await fetch(`${second.url}/v1/streams/orphan`));
+    const killedAt = Date.now();
+    first.child.kill("SIGKILL");
+    const events = await onOther;
+    // Lease 1 s: readers learn within about 1.5 s; the bound here is wide because the machine is shared.
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    const last = events.at(-1);
+    expect(JSON.parse(last?.data ?? "null")).toEqual({
+      error: { message: "The process running this stream stopped answering (its lease ran out), so the stream ends here", type: "relay_error", code: "owner-lost" },
+    });
+    expect(textOf(events.slice(0, -1))).toBe("Hello there");
+    expect(events.map((event) => event.id)).toEqual(events.map((_, index) => String(index + 1)));
+    // A later reader sees the same end, and a stop is answered as for an ended stream.
+    const later = await fetch(`${second.url}/v1/streams/orphan`);
+    expect(later.status).toBe(200);
+    expect(await readEvents(later)).toEqual(events);
+    expect(await fetch(`${second.url}/v1/streams/orphan/stop`, { method: "POST" }).then((r) => r.json())).toEqual({ id: "orphan", stopped: false });
+  });
+
+  it("drops a finished stream after its time-to-live", async () => {
+    const store = await RedisRelayStore.connect(redis.url, { ttlMs: 200, prefix: "ttl-test:" });
+    const relay = new Relay({ store });
+    try {
+      upstream.reply(streamReply(textChunks(["Hi"])));
+      const { default: OpenAI } = await import("openai");
+      const { fromChatCompletion } = await import("g4f-rx");
+      const id = await relay.start(fromChatCompletion(new OpenAI({ baseURL: upstream.baseURL, apiKey: "none" }), { model: "gpt-4", messages: [{ role: "user", content: "Hi" }] }));
+      await eventually(async () => (await relay.info(id))?.status === "done", "the stream to finish");
+      await eventually(async () => (await relay.info(id)) === undefined, "the stream to expire", 5_000);
+    } finally {
+      await relay.close();
+    }
+  });
+});

@@ -1,0 +1,139 @@
+import OpenAI from "openai";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Relay, createRelayFetchHandler } from "g4f-rx";
+import { type RelayServer, startRelayServer } from "g4f-rx/node";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { chatBody, eventually, readEvents, textOf } from "./support.js";
+
+const PIECES = ["Hello", " there", "!", " How", " can", " I", " help", "?"];
+const FULL = PIECES.join("");
+
+let upstream: TestServer;
+let relay: RelayServer;
+
+beforeEach(async () => {
+  upstream = await startTestServer();
+  relay = await startRelayServer({ upstream: upstream.baseURL });
+});
+
+afterEach(async () => {
+  await relay.close();
+  await upstream.close();
+});
+
+const post = (headers: Record<string, string> = {}, body = chatBody()): Promise<Response> =>
+  fetch(`${relay.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+
+describe("startRelayServer (memory store)", () => {
+  it("streams to the real openai client as any OpenAI endpoint would, naming the stream in x-stream-id", async () => {
+    upstream.reply(streamReply(textChunks(PIECES)));
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: "none", maxRetries: 0 });
+    const { data: stream, response } = await client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "Hi" }], stream: true }).withResponse();
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toBe(FULL);
+    expect(response.headers.get("x-stream-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("numbers every frame, and a reader who disconnects resumes with Last-Event-ID: exactly the frames it missed, with no second upstream request", async () => {
+    upstream.reply(streamReply(textChunks(PIECES), { delayMs: 40 }));
+    const first = await post();
+    const id = first.headers.get("x-stream-id") ?? "";
+    const before = await readEvents(first, 3);
+    expect(before.map((event) => event.id)).toEqual(["1", "2", "3"]);
+
+    const resumed = await fetch(`${relay.baseURL}/streams/${id}`, { headers: { "last-event-id": "3" } });
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const after = await readEvents(resumed);
+    const ids = [...before, ...after].map((event) => Number(event.id));
+    expect(ids).toEqual(Array.from({ length: ids.length }, (_, index) => index + 1));
+    expect(after.at(-1)?.data).toBe("[DONE]");
+    expect(textOf([...before, ...after])).toBe(FULL);
+    // The reader's disconnect did not reach upstream: one request, answered to its end.
+    expect(upstream.requests).toHaveLength(1);
+    await upstream.requests[0]?.closed;
+    expect(upstream.requests[0]?.disconnected).toBe(false);
+  });
+
+  it("replays from the start without Last-Event-ID, to several readers at once", async () => {
+    upstream.reply(streamReply(textChunks(PIECES), { delayMs: 20 }));
+    const first = await post({ "x-stream-id": "chosen-id" });
+    expect(first.headers.get("x-stream-id")).toBe("chosen-id");
+    const [a, b, c] = await Promise.all([readEvents(first), fetch(`${relay.baseURL}/streams/chosen-id`).then((r) => readEvents(r)), fetch(`${relay.baseURL}/streams/chosen-id?after=2`).then((r) => readEvents(r))]);
+    expect(textOf(a)).toBe(FULL);
+    expect(b).toEqual(a);
+    expect(c).toEqual(a.slice(2));
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("stops through its route: the upstream request is aborted and readers see a clean end with the text so far", async () => {
+    upstream.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] }));
+    const reading = await post({ "x-stream-id": "to-stop" });
+    const events = readEvents(reading);
+    await eventually(() => upstream.requests.length === 1, "the upstream request");
+    const stop = await fetch(`${relay.baseURL}/streams/to-stop/stop`, { method: "POST" });
+    expect(await stop.json()).toEqual({ id: "to-stop", stopped: true });
+    const read = await events;
+    expect(read.at(-1)?.data).toBe("[DONE]");
+    await upstream.requests[0]?.closed;
+    expect(upstream.requests[0]?.disconnected).toBe(true);
+    // A late reader gets the same stopped stream; stopping again says it had ended.
+    expect(await fetch(`${relay.baseURL}/streams/to-stop`).then((r) => readEvents(r))).toEqual(read);
+    expect(await fetch(`${relay.baseURL}/streams/to-stop/stop`, { method: "POST" }).then((r) => r.json())).toEqual({ id: "to-stop", stopped: false });
+  });
+
+  it("answers 204 once an ended stream has nothing left, which stops EventSource reconnecting", async () => {
+    upstream.reply(streamReply(textChunks(["Hi"])));
+    const events = await readEvents(await post({ "x-stream-id": "ended" }));
+    const last = events.at(-1)?.id ?? "";
+    const again = await fetch(`${relay.baseURL}/streams/ended`, { headers: { "last-event-id": last } });
+    expect(again.status).toBe(204);
+  });
+
+  it("gives clear errors: unknown stream 404, taken id 409, bad Last-Event-ID or body 400, wrong method 405", async () => {
+    upstream.setDefaultReply(streamReply(textChunks(["Hi"])));
+    const unknown = await fetch(`${relay.baseURL}/streams/nope`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('No stream \\"nope\\"');
+    expect((await fetch(`${relay.baseURL}/streams/nope/stop`, { method: "POST" })).status).toBe(404);
+    await readEvents(await post({ "x-stream-id": "taken" }));
+    const taken = await post({ "x-stream-id": "taken" });
+    expect(taken.status).toBe(409);
+    expect((await fetch(`${relay.baseURL}/streams/taken`, { headers: { "last-event-id": "abc" } })).status).toBe(400);
+    const notJson = await post({}, "{nope");
+    expect(notJson.status).toBe(400);
+    expect(await notJson.text()).toContain("not JSON");
+    expect((await post({}, JSON.stringify({ model: "gpt-4" }))).status).toBe(400);
+    expect((await post({ "x-stream-id": "bad id!" })).status).toBe(400);
+    expect((await fetch(`${relay.baseURL}/streams/taken`, { method: "DELETE" })).status).toBe(405);
+    expect((await fetch(`${relay.url}/elsewhere`)).status).toBe(404);
+  });
+
+  it("passes a request without stream: true through", async () => {
+    const completion = { id: "c1", object: "chat.completion", created: 1, model: "gpt-4", choices: [{ index: 0, message: { role: "assistant", content: "Whole" }, finish_reason: "stop", logprobs: null }] };
+    upstream.reply({ headers: { "content-type": "application/json" }, body: [JSON.stringify(completion)] });
+    const response = await post({}, chatBody("Hi", { stream: false }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(completion);
+  });
+});
+
+describe("createRelayFetchHandler (web-standard Request/Response)", () => {
+  it("starts, resumes after Last-Event-ID and stops, as the Node handler does", async () => {
+    upstream.reply(streamReply(textChunks(PIECES), { delayMs: 20 }));
+    const client = new OpenAI({ baseURL: upstream.baseURL, apiKey: "none", maxRetries: 0 });
+    const handle = createRelayFetchHandler({ relay: new Relay(), upstream: client });
+    const started = await handle(new Request("http://relay.test/v1/chat/completions", { method: "POST", headers: { "x-stream-id": "web" }, body: chatBody() }));
+    expect(started.headers.get("x-stream-id")).toBe("web");
+    const before = await readEvents(started, 2);
+    const resumed = await handle(new Request("http://relay.test/v1/streams/web", { headers: { "last-event-id": "2" } }));
+    const after = await readEvents(resumed);
+    expect(textOf([...before, ...after])).toBe(FULL);
+    expect([...before, ...after].map((event) => event.id)).toEqual([...before, ...after].map((_, index) => String(index + 1)));
+    expect((await handle(new Request("http://relay.test/v1/streams/missing"))).status).toBe(404);
+    expect(await (await handle(new Request("http://relay.test/v1/streams/web/stop", { method: "POST" }))).json()).toEqual({ id: "web", stopped: false });
+    expect(upstream.requests).toHaveLength(1);
+  });
+});

@@ -1,0 +1,181 @@
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { NEVER, type Observable, concat, of, switchMap, timer } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { DONE_EVENT, MemoryRelayStore, Relay, RelayCapacityError, StreamExistsError, UnknownStreamError, serverSentEvent } from "g4f-rx";
+import { contentChunk } from "../support/chunks.js";
+import { marbles } from "../support/marbles.js";
+
+const chunks = { a: contentChunk("Hel"), b: contentChunk("lo"), c: contentChunk("!") };
+/** The relay's frame for a chunk or text, numbered. */
+const frame = (id: number, data: unknown): { id: number; frame: string } => ({ id, frame: typeof data === "string" && data.startsWith("data: ") ? data : serverSentEvent(data) });
+const frames = {
+  x: frame(1, chunks.a),
+  y: frame(2, chunks.b),
+  z: frame(3, chunks.c),
+  d: frame(4, DONE_EVENT),
+};
+
+describe("Relay (the resume logic, in virtual time over the memory store)", () => {
+  it("numbers every frame from 1 and ends a reader from the start after [DONE]", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("-a-b-c|", chunks);
+    void relay.start(source, { id: "s1" });
+    m.expect(relay.read("s1")).toBeObservable("-x-y-z(d|)", frames);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
+  it("gives a reader who joins late with Last-Event-ID exactly the frames it missed at once, then the live ones", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("-a-b-c|", chunks);
+    void relay.start(source, { id: "s1" });
+    // Joins at 4 having seen frame 1: frame 2 (sent at 3) comes at once, frame 3 when it is made.
+    const late = timer(4).pipe(switchMap(() => relay.read("s1", { after: 1 })));
+    m.expect(late).toBeObservable("----yz(d|)", frames);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
+  it("lets several readers share one generation, with one upstream subscription", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("-a-b-c|", chunks);
+    void relay.start(source, { id: "s1" });
+    m.expect(relay.read("s1")).toBeObservable("-x-y-z(d|)", frames);
+    m.expect(timer(2).pipe(switchMap(() => relay.read("s1")))).toBeObservable("--xy-z(d|)", frames);
+    m.expect(timer(8).pipe(switchMap(() => relay.read("s1", { after: 2 })))).toBeObservable("--------(zd|)", frames);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
+  it("keeps generating when a reader leaves: a disconnect is not a stop", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("-a-b-c|", chunks);
+    void relay.start(source, { id: "s1" });
+    m.expect(relay.read("s1"), "^-!").toBeObservable("-x-", frames);
+    m.expect(timer(7).pipe(switchMap(() => relay.read("s1", { after: 3 })))).toBeObservable("-------(d|)", frames);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
+  it("stops on request: the upstream is unsubscribed and readers see a clean end with the text so far", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("-a-b-c|", chunks);
+    void relay.start(source, { id: "s1" });
+    m.scheduler.schedule(() => void relay.stop("s1"), 2);
+    m.expect(relay.read("s1")).toBeObservable("-x(D|)", { ...frames, D: frame(2, DONE_EVENT) });
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("turns an upstream error into an error frame, after the frames before it", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("-a-#", chunks, new Error("upstream broke"));
+    void relay.start(source, { id: "s1" });
+    m.expect(relay.read("s1")).toBeObservable("-x-(e|)", { ...frames, e: frame(2, { error: { message: "upstream broke", type: "server_error" } }) });
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("relays an empty answer as [DONE] alone", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("---|", chunks);
+    void relay.start(source, { id: "s1" });
+    m.expect(relay.read("s1")).toBeObservable("---(D|)", { D: frame(1, DONE_EVENT) });
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("keeps readers of a never-ending answer waiting, without ending anything", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("-a-", chunks);
+    void relay.start(source, { id: "s1" });
+    m.expect(relay.read("s1")).toBeObservable("-x-", frames);
+    m.expect(source).toHaveSubscriptions("^--");
+  }));
+
+  it("cuts a live stream that passes its cap, with a clear error frame, and unsubscribes its upstream", marbles((m) => {
+    const relay = new Relay({ maxStreamLength: frames.x.frame.length + frames.y.frame.length });
+    const source = m.cold("-a-b-c|", chunks);
+    void relay.start(source, { id: "s1" });
+    const cut = frame(3, { error: { message: "The stream passed the relay's limit of " + String(frames.x.frame.length + frames.y.frame.length) + " characters, so it was cut", type: "relay_error", code: "too-large" } });
+    m.expect(relay.read("s1")).toBeObservable("-x-y-(e|)", { ...frames, e: cut });
+    m.expect(source).toHaveSubscriptions("^----!");
+  }));
+
+  it("errors a reader of an unknown stream with UnknownStreamError", marbles((m) => {
+    const relay = new Relay();
+    m.expect(relay.read("nope")).toBeObservable("#", undefined, new UnknownStreamError("nope"));
+  }));
+
+  it("streams the AI SDK's UI message protocol when asked, ending the same way on stop", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold("-a--------b|", chunks);
+    void relay.start(source, { id: "s1", format: "ui-message" });
+    // A group occupies as many frames as its characters: the stop at 8 lands right after "(pqrs)".
+    m.scheduler.schedule(() => void relay.stop("s1"), 8);
+    const part = (id: number, value: object): { id: number; frame: string } => frame(id, value);
+    m.expect(relay.read("s1")).toBeObservable("-(pqrs)-(tuvw|)", {
+      p: part(1, { type: "start", messageId: "chatcmpl-1" }),
+      q: part(2, { type: "start-step" }),
+      r: part(3, { type: "text-start", id: "text-0" }),
+      s: part(4, { type: "text-delta", id: "text-0", delta: "Hel" }),
+      t: part(5, { type: "text-end", id: "text-0" }),
+      u: part(6, { type: "finish-step" }),
+      v: part(7, { type: "finish" }),
+      w: frame(8, DONE_EVENT),
+    });
+    m.expect(source).toHaveSubscriptions("^-------!");
+  }));
+});
+
+describe("Relay.start and stop", () => {
+  it("refuses a stream id in use, and a malformed one", async () => {
+    const relay = new Relay();
+    const source = contentChunkSource();
+    await relay.start(source, { id: "taken" });
+    await expect(relay.start(source, { id: "taken" })).rejects.toBeInstanceOf(StreamExistsError);
+    await expect(relay.start(source, { id: "has space" })).rejects.toThrow(TypeError);
+    await expect(relay.start(source, { id: "" })).rejects.toThrow(/1 to 128 letters/);
+  });
+
+  it("answers stop with false for an ended stream and rejects it for an unknown one", async () => {
+    const relay = new Relay();
+    const id = await relay.start(contentChunkSource());
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    await expect(relay.stop(id)).resolves.toBe(false);
+    await expect(relay.stop("unknown")).rejects.toBeInstanceOf(UnknownStreamError);
+  });
+});
+
+describe("MemoryRelayStore", () => {
+  it("drops a finished stream after its time-to-live", async () => {
+    const store = new MemoryRelayStore({ ttlMs: 20 });
+    const relay = new Relay({ store });
+    const id = await relay.start(contentChunkSource());
+    expect(store.info(id)?.status).toBe("done");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(store.info(id)).toBeUndefined();
+    expect(store.totalLength).toBe(0);
+  });
+
+  it("drops the oldest finished streams first when full, and refuses a new stream when live ones fill it", async () => {
+    const store = new MemoryRelayStore({ maxTotalLength: 400 });
+    const relay = new Relay({ store });
+    const first = await relay.start(contentChunkSource(), { id: "first" });
+    const second = await relay.start(contentChunkSource(), { id: "second" });
+    expect(store.totalLength).toBeGreaterThanOrEqual(400);
+    await relay.start(contentChunkSource(), { id: "third" });
+    expect(store.info(first)).toBeUndefined();
+    expect(store.info(second)?.status).toBe("done");
+
+    const full = new MemoryRelayStore({ maxTotalLength: 10 });
+    const live = new Relay({ store: full });
+    await live.start(neverEnding(), { id: "live" });
+    expect(full.totalLength).toBeGreaterThanOrEqual(10);
+    await expect(live.start(neverEnding(), { id: "refused" })).rejects.toBeInstanceOf(RelayCapacityError);
+    expect(full.info("live")?.status).toBe("live");
+  });
+});
+
+/** A whole answer of about 250 characters of frames, synchronously. */
+function contentChunkSource(): Observable<ChatCompletionChunk> {
+  return of(contentChunk("x".repeat(100)));
+}
+
+/** An answer that sends one chunk and never ends. */
+function neverEnding(): Observable<ChatCompletionChunk> {
+  return concat(of(contentChunk("x".repeat(100))), NEVER);
+}

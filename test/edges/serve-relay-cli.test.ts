@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestRedis, redisServerAvailable, startRedis } from "../support/redis.js";
+import { chatBody, readEvents, textOf } from "./support.js";
+
+const BIN = fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url));
+const PIECES = ["Two", " processes", ",", " one", " port", "."];
+
+/** Runs the built command until it exits; resolves with its exit code and stderr. */
+function run(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (piece: Buffer) => (stderr += piece.toString()));
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stderr })));
+}
+
+describe("g4f-rx serve --upstream: usage errors", () => {
+  it("refuses --workers above 1 without --redis, and relay flags without --upstream, with exit 2", async () => {
+    const noRedis = await run(["serve", "--upstream", "http://127.0.0.1:9/v1", "--workers", "2", "--port", "0"]);
+    expect(noRedis.code).toBe(2);
+    expect(noRedis.stderr).toContain("--workers above 1 needs --redis URL");
+    const noUpstream = await run(["serve", "--redis", "redis://127.0.0.1:9"]);
+    expect(noUpstream.code).toBe(2);
+    expect(noUpstream.stderr).toContain("--redis works only with --upstream URL");
+    const badUrl = await run(["serve", "--upstream", "localhost:1337"]);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toContain("--upstream must be an http(s) URL");
+  });
+});
+
+describe.runIf(redisServerAvailable())("g4f-rx serve --upstream URL --redis URL --workers 2", () => {
+  let redis: TestRedis;
+  let upstream: TestServer;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    upstream = await startTestServer();
+  });
+  afterAll(async () => {
+    await upstream.close();
+    await redis.stop();
+  });
+
+  it("serves any stream from either worker on one port, and exits 0 on SIGTERM", async () => {
+    upstream.setDefaultReply(streamReply(textChunks(PIECES), { delayMs: 10 }));
+    const child = spawn(process.execPath, [BIN, "serve", "--upstream", upstream.baseURL, "--redis", redis.url, "--workers", "2", "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on("data", (piece: Buffer) => {
+        stderr += piece.toString();
+        const match = /at (http:\/\/\S+)\/v1 in 2 processes/.exec(stderr);
+        if (match?.[1] !== undefined) resolve(match[1]);
+      });
+      child.once("exit", (code) => reject(new Error(`serve exited with ${String(code)}: ${stderr}`)));
+    });
+    // Each request is a new connection, which the cluster hands to the workers in turn: resumes cross processes.
+    for (let round = 0; round < 4; round++) {
+      const started = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() });
+      const id = started.headers.get("x-stream-id") ?? "";
+      const before = await readEvents(started, 2);
+      const after = await readEvents(await fetch(`${url}/v1/streams/${id}`, { headers: { "last-event-id": "2", connection: "close" } }));
+      expect(textOf([...before, ...after])).toBe(PIECES.join(""));
+      expect(after.at(-1)?.data).toBe("[DONE]");
+    }
+    expect(upstream.requests).toHaveLength(4);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stderr).toContain("g4f-rx serve: stopped.");
+  });
+});
