@@ -69,7 +69,11 @@ export async function runToolLoop(client: OpenAI, options: ToolLoopOptions): Pro
     messages.push({
       role: "assistant",
       content: message.content ?? null,
-      tool_calls: calls.map((call) => ({ id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } })),
+      tool_calls: calls.map((call) =>
+        call.type === "custom"
+          ? { id: call.id, type: "custom" as const, custom: { name: call.custom.name, input: call.custom.input } }
+          : { id: call.id, type: "function" as const, function: { name: call.function.name, arguments: call.function.arguments } },
+      ),
     });
     // Tool messages in the order of the calls, whatever order the tools finished in.
     const order = calls.map((call) => call.id);

@@ -2,20 +2,30 @@ import type { ChatCompletionSnapshot as OpenAIChatCompletionSnapshot } from "ope
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type OperatorFunction, defer, map } from "rxjs";
-import { type WireChoice, choicesOf, nonEmpty, reasoningOf } from "./delta-fields.js";
+import { type WireChoice, type WireDelta, type WireToolCall, choicesOf, deltaOf, indexOf, nonEmpty, reasoningOf, toolCallsOf, usageOf } from "./chunk-reader.js";
 
-/** One tool call as assembled so far: the `openai` package's snapshot tool call. */
-export type ToolCallSnapshot = OpenAIChatCompletionSnapshot.Choice.Message.ToolCall;
+/** A function tool call as assembled so far: the `openai` package's snapshot tool call. */
+export type FunctionToolCallSnapshot = OpenAIChatCompletionSnapshot.Choice.Message.ToolCall;
+
+/** A custom (free-form) tool call as assembled so far: its `custom.input` is the text the model wrote. */
+export interface CustomToolCallSnapshot {
+  id: string;
+  type: "custom";
+  custom: { name: string; input: string };
+}
+
+/** One tool call as assembled so far. */
+export type ToolCallSnapshot = FunctionToolCallSnapshot | CustomToolCallSnapshot;
 
 /** The message of one choice so far, with the reasoning text that many providers stream beside the answer. */
-export interface MessageSnapshot extends OpenAIChatCompletionSnapshot.Choice.Message {
+export interface MessageSnapshot extends Omit<OpenAIChatCompletionSnapshot.Choice.Message, "tool_calls"> {
   /** Reasoning text, from `delta.reasoning_content` (DeepSeek, vLLM, xAI) or `delta.reasoning` (GPT4Free, OpenRouter, Ollama). */
   reasoning?: string;
   tool_calls?: ToolCallSnapshot[];
 }
 
 /** One choice so far. */
-export interface ChoiceSnapshot extends OpenAIChatCompletionSnapshot.Choice {
+export interface ChoiceSnapshot extends Omit<OpenAIChatCompletionSnapshot.Choice, "message"> {
   message: MessageSnapshot;
 }
 
@@ -24,7 +34,7 @@ export interface ChoiceSnapshot extends OpenAIChatCompletionSnapshot.Choice {
  * (from `openai/lib/ChatCompletionStream`), plus the `provider` GPT4Free names,
  * the `usage` of the final chunk, and `message.reasoning`.
  */
-export interface ChatCompletionSnapshot extends OpenAIChatCompletionSnapshot {
+export interface ChatCompletionSnapshot extends Omit<OpenAIChatCompletionSnapshot, "choices"> {
   /** Choices sorted by `index`; for the usual streams `choices[i].index === i`. */
   choices: ChoiceSnapshot[];
   /** The provider that answered, as GPT4Free's API reports it. */
@@ -35,7 +45,7 @@ export interface ChatCompletionSnapshot extends OpenAIChatCompletionSnapshot {
 
 const EMPTY_SNAPSHOT: ChatCompletionSnapshot = Object.freeze({ id: "", created: 0, model: "", choices: [] });
 const EMPTY_MESSAGE: MessageSnapshot = Object.freeze({});
-const EMPTY_TOOL_CALL: ToolCallSnapshot = Object.freeze({ id: "", type: "function", function: Object.freeze({ name: "", arguments: "" }) });
+const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: "function", function: Object.freeze({ name: "", arguments: "" }) });
 
 /**
  * Assembles the chunks of a streamed chat completion into the whole message,
@@ -104,7 +114,7 @@ export function accumulateMessage(): OperatorFunction<ChatCompletionChunk, ChatC
 function applyChunk(previous: ChatCompletionSnapshot, chunk: ChatCompletionChunk, toolIndexes: Map<number, number[]>): ChatCompletionSnapshot {
   let choices = previous.choices;
   for (const wire of choicesOf(chunk)) {
-    const index = typeof wire.index === "number" ? wire.index : 0;
+    const index = indexOf(wire);
     let position = choices.findIndex((choice) => choice.index >= index);
     if (position < 0) position = choices.length;
     const existing = choices[position]?.index === index ? choices[position] : undefined;
@@ -122,7 +132,7 @@ function applyChunk(previous: ChatCompletionSnapshot, chunk: ChatCompletionChunk
   const created = typeof chunk.created === "number" && chunk.created !== 0 ? chunk.created : previous.created;
   const fingerprint = nonEmpty(chunk.system_fingerprint) ?? previous.system_fingerprint;
   const provider = ("provider" in chunk ? nonEmpty(chunk.provider) : undefined) ?? previous.provider;
-  const usage = isObject(chunk.usage) ? chunk.usage : previous.usage;
+  const usage = usageOf(chunk) ?? previous.usage;
   if (
     choices === previous.choices &&
     id === previous.id &&
@@ -150,21 +160,23 @@ function emptyChoice(index: number): ChoiceSnapshot {
 }
 
 function applyChoice(previous: ChoiceSnapshot, wire: WireChoice, toolIndexes: number[]): ChoiceSnapshot {
-  const message = wire.delta ? applyDelta(previous.message, wire.delta, toolIndexes) : previous.message;
-  const finishReason = wire.finish_reason ?? previous.finish_reason;
-  const logprobs = wire.logprobs ? appendLogprobs(previous.logprobs, wire.logprobs) : previous.logprobs;
+  const delta = deltaOf(wire);
+  const message = delta === undefined ? previous.message : applyDelta(previous.message, delta, toolIndexes);
+  const finishReason = nonEmpty(wire.finish_reason) === undefined ? previous.finish_reason : (wire.finish_reason ?? null);
+  const logprobs = isObject(wire.logprobs) ? appendLogprobs(previous.logprobs, wire.logprobs) : previous.logprobs;
   if (message === previous.message && finishReason === previous.finish_reason && logprobs === previous.logprobs) {
     return previous;
   }
   return Object.freeze({ index: previous.index, message, finish_reason: finishReason, logprobs });
 }
 
-function applyDelta(previous: MessageSnapshot, delta: ChatCompletionChunk.Choice.Delta, toolIndexes: number[]): MessageSnapshot {
-  const role = nonEmpty(delta.role) === undefined ? undefined : delta.role;
+function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolIndexes: number[]): MessageSnapshot {
+  const role = roleOf(delta.role);
   const content = nonEmpty(delta.content);
   const refusal = nonEmpty(delta.refusal);
   const reasoning = reasoningOf(delta);
-  const toolCalls = Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0 ? delta.tool_calls : undefined;
+  const wireCalls = toolCallsOf(delta);
+  const toolCalls = wireCalls.length > 0 ? wireCalls : undefined;
   const functionCall = isObject(delta.function_call) ? delta.function_call : undefined;
   if (
     (role === undefined || role === previous.role) &&
@@ -191,9 +203,6 @@ function applyDelta(previous: MessageSnapshot, delta: ChatCompletionChunk.Choice
   }
   return Object.freeze(next);
 }
-
-/** Tool-call deltas as they may arrive: Mistral sends whole calls without `index`. */
-type WireToolCall = Partial<ChatCompletionChunk.Choice.Delta.ToolCall>;
 
 function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly WireToolCall[], toolIndexes: number[]): ToolCallSnapshot[] {
   const calls = previous.slice();
@@ -230,11 +239,21 @@ function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolIndexes:
 
 function applyToolCall(previous: ToolCallSnapshot, delta: WireToolCall): ToolCallSnapshot {
   const id = nonEmpty(delta.id) ?? previous.id;
-  const name = nonEmpty(delta.function?.name) ?? previous.function.name;
-  const args = nonEmpty(delta.function?.arguments);
+  const custom = isObject(delta.custom) ? delta.custom : undefined;
+  // A custom (free-form) tool call: `custom.input` is text, concatenated like a function's arguments.
+  if (previous.type === "custom" || delta.type === "custom" || custom !== undefined) {
+    const before = previous.type === "custom" ? previous.custom : { name: previous.function.name, input: previous.function.arguments };
+    const name = nonEmpty(custom?.name) ?? before.name;
+    const input = nonEmpty(custom?.input);
+    if (previous.type === "custom" && id === previous.id && name === before.name && input === undefined) return previous;
+    return Object.freeze({ id, type: "custom", custom: Object.freeze({ name, input: before.input + (input ?? "") }) });
+  }
+  const fn: unknown = delta.function;
+  const name = (isObject(fn) && "name" in fn ? nonEmpty(fn.name) : undefined) ?? previous.function.name;
+  const args = isObject(fn) && "arguments" in fn ? nonEmpty(fn.arguments) : undefined;
   if (id === previous.id && name === previous.function.name && args === undefined) return previous;
-  const fn = Object.freeze({ ...previous.function, name, arguments: previous.function.arguments + (args ?? "") });
-  return Object.freeze({ ...previous, id, function: fn });
+  const merged = Object.freeze({ ...previous.function, name, arguments: previous.function.arguments + (args ?? "") });
+  return Object.freeze({ ...previous, id, function: merged });
 }
 
 type Logprobs = NonNullable<ChoiceSnapshot["logprobs"]>;
@@ -242,7 +261,7 @@ type Logprobs = NonNullable<ChoiceSnapshot["logprobs"]>;
 /** Appends a chunk's token logprobs: a new array per chunk that carries some (copying references, not tokens). */
 function appendLogprobs(previous: Logprobs | null, wire: NonNullable<WireChoice["logprobs"]>): Logprobs {
   const join = <T>(before: T[] | null | undefined, added: T[] | null | undefined): T[] | null => {
-    if (!added || added.length === 0) return before ?? null;
+    if (!Array.isArray(added) || added.length === 0) return before ?? null;
     return frozen(before ? before.concat(added) : added.slice());
   };
   return Object.freeze({ content: join(previous?.content, wire.content), refusal: join(previous?.refusal, wire.refusal) });
@@ -256,4 +275,9 @@ function frozen<T extends object>(value: T): T {
 
 function isObject<T>(value: T): value is T & object {
   return typeof value === "object" && value !== null;
+}
+
+/** The delta's role when it is one a message can have. */
+function roleOf(role: unknown): MessageSnapshot["role"] | undefined {
+  return role === "assistant" || role === "user" || role === "system" || role === "developer" || role === "tool" ? role : undefined;
 }

@@ -17,11 +17,11 @@ export interface AppendAnswerOptions {
 export function assistantMessage(snapshot: ChatCompletionSnapshot, options: AppendAnswerOptions = {}): ChatCompletionAssistantMessageParam {
   const { choice = 0 } = options;
   const message = snapshot.choices.find((candidate) => candidate.index === choice)?.message;
-  const toolCalls = (message?.tool_calls ?? []).map((call) => ({
-    id: call.id,
-    type: "function" as const,
-    function: { name: call.function.name, arguments: call.function.arguments },
-  }));
+  const toolCalls = (message?.tool_calls ?? []).map((call) =>
+    call.type === "custom"
+      ? { id: call.id, type: "custom" as const, custom: { name: call.custom.name, input: call.custom.input } }
+      : { id: call.id, type: "function" as const, function: { name: call.function.name, arguments: call.function.arguments } },
+  );
   const content = message?.content ?? (toolCalls.length > 0 ? null : "");
   return {
     role: "assistant",

@@ -1,7 +1,5 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-
-/** A delta with the reasoning fields some providers add (`reasoning_content`: DeepSeek, xAI; `reasoning`: Groq, Ollama). */
-type DeltaWithReasoning = ChatCompletionChunk.Choice.Delta & { reasoning?: unknown; reasoning_content?: unknown };
+import { type WireDelta, choiceOf, choicesOf, contentOf, deltaOf, indexOf, nonEmpty, reasoningOf, toolCallsOf } from "./chunk-reader.js";
 
 /**
  * Tells whether a chunk carries content: something a consumer may already have
@@ -32,7 +30,7 @@ export function isContentChunk(chunk: ChatCompletionChunk): boolean {
   return choicesOf(chunk).some((choice) => {
     const delta = deltaOf(choice);
     if (delta === undefined) return false;
-    return nonEmpty(delta.content) || hasContentBesidesText(delta);
+    return contentOf(delta) !== undefined || hasContentBesidesText(delta);
   });
 }
 
@@ -48,17 +46,12 @@ export function isTextOnlyChunk(chunk: ChatCompletionChunk, choice = 0): boolean
     const delta = deltaOf(candidate);
     if (delta === undefined) return true;
     if (hasContentBesidesText(delta)) return false;
-    return candidate.index === choice || !nonEmpty(delta.content);
+    return indexOf(candidate) === choice || contentOf(delta) === undefined;
   });
 }
 
-function hasContentBesidesText(delta: DeltaWithReasoning): boolean {
-  return (
-    nonEmpty(delta.refusal) ||
-    nonEmpty(delta.reasoning_content) ||
-    nonEmpty(delta.reasoning) ||
-    (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0)
-  );
+function hasContentBesidesText(delta: WireDelta): boolean {
+  return nonEmpty(delta.refusal) !== undefined || reasoningOf(delta) !== undefined || toolCallsOf(delta).length > 0;
 }
 
 /**
@@ -66,29 +59,5 @@ function hasContentBesidesText(delta: DeltaWithReasoning): boolean {
  * (also for a chunk without that choice, or whose delta is `null` or missing).
  */
 export function contentText(chunk: ChatCompletionChunk, choice = 0): string {
-  const found = choicesOf(chunk).find((candidate) => candidate.index === choice);
-  const content = found === undefined ? undefined : deltaOf(found)?.content;
-  return typeof content === "string" ? content : "";
-}
-
-/**
- * The chunk's choices that are objects. Providers put on the wire what the
- * types rule out: `choices` missing or `null`, `null` entries, and (Azure's
- * content-filter chunks) choices without a delta; none of it is content.
- */
-function choicesOf(chunk: ChatCompletionChunk): Partial<ChatCompletionChunk.Choice>[] {
-  const choices: unknown = chunk.choices;
-  if (!Array.isArray(choices)) return [];
-  return choices.filter((choice: unknown): choice is Partial<ChatCompletionChunk.Choice> => typeof choice === "object" && choice !== null);
-}
-
-/** The choice's delta, or `undefined` when it is `null`, missing or not an object. */
-function deltaOf(choice: Partial<ChatCompletionChunk.Choice>): DeltaWithReasoning | undefined {
-  // Typed non-null, yet some providers send `"delta": null`.
-  const delta: DeltaWithReasoning | null | undefined = choice.delta;
-  return typeof delta === "object" && delta !== null ? delta : undefined;
-}
-
-function nonEmpty(value: unknown): boolean {
-  return typeof value === "string" && value !== "";
+  return contentOf(deltaOf(choiceOf(chunk, choice))) ?? "";
 }

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable, type OperatorFunction } from "rxjs";
+import { choiceOf, choiceOption, contentOf, deltaOf } from "./chunk-reader.js";
 
 export interface ExtractDeltaOptions {
   /** The `index` of the choice to read (for `n > 1`). Default `0`. */
@@ -11,7 +12,8 @@ export interface ExtractDeltaOptions {
  *
  * Maps every `ChatCompletionChunk` to `choices[i].delta.content` of the choice
  * whose `index` field equals `options.choice` (default `0`), matched by that
- * field and not by position in the array, since providers interleave choices.
+ * field and not by position in the array, since providers interleave choices
+ * (a choice without `index` counts as choice 0).
  * Chunks without that choice (a usage chunk, Azure's prompt-filter chunk), and
  * deltas whose content is `null`, missing or empty (the role chunk, tool-call
  * and reasoning deltas), emit nothing. Errors and completion pass through.
@@ -31,39 +33,18 @@ export interface ExtractDeltaOptions {
  * ```
  */
 export function extractDelta(options: ExtractDeltaOptions = {}): OperatorFunction<ChatCompletionChunk, string> {
-  const { choice = 0 } = options;
-  if (!Number.isInteger(choice) || choice < 0) {
-    throw new TypeError(`extractDelta: choice must be a non-negative integer, got ${String(choice)}`);
-  }
+  const choice = choiceOption("extractDelta", options.choice ?? 0);
   // One subscriber rather than `map` + `filter`: this runs once per token, and the second hop cost a measurable
   // share of the whole pipeline's time (see bench/).
   return (source) =>
     new Observable<string>((subscriber) =>
       source.subscribe({
         next: (chunk) => {
-          const text = contentOf(chunk, choice);
+          const text = contentOf(deltaOf(choiceOf(chunk, choice)));
           if (text !== undefined) subscriber.next(text);
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),
       }),
     );
-}
-
-function contentOf(chunk: ChatCompletionChunk, index: number): string | undefined {
-  // Whatever the types say, real streams carry choices without a delta (Azure's content-filter chunks), and a
-  // source that does not validate (fromCompletionStream, a hand-made Observable) may carry worse: read defensively,
-  // since a throw in here could not reach the subscriber as an error.
-  const choices: unknown = chunk.choices;
-  if (!Array.isArray(choices)) return undefined;
-  for (let i = 0; i < choices.length; i += 1) {
-    const choice: unknown = choices[i];
-    if (typeof choice !== "object" || choice === null) continue;
-    // Every field is optional here, and each is checked before use.
-    const { index: at, delta } = choice as Partial<ChatCompletionChunk.Choice>;
-    if (at !== index) continue;
-    const content: unknown = delta?.content;
-    return typeof content === "string" && content !== "" ? content : undefined;
-  }
-  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type OperatorFunction, filter, map, pipe } from "rxjs";
-import { choiceOf, choiceOption, reasoningOf } from "./delta-fields.js";
+import { choiceOf, choiceOption, deltaOf, reasoningOf } from "./chunk-reader.js";
 
 export interface ExtractReasoningOptions {
   /** The `index` of the choice to read (for `n > 1`). Default `0`. */
@@ -37,7 +37,7 @@ export interface ExtractReasoningOptions {
 export function extractReasoning(options: ExtractReasoningOptions = {}): OperatorFunction<ChatCompletionChunk, string> {
   const choice = choiceOption("extractReasoning", options.choice ?? 0);
   return pipe(
-    map((chunk) => reasoningOf(choiceOf(chunk, choice)?.delta)),
+    map((chunk) => reasoningOf(deltaOf(choiceOf(chunk, choice)))),
     filter((text): text is string => text !== undefined),
   );
 }

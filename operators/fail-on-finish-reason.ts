@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, concat, concatMap, defer, of, throwError } from "rxjs";
-import { choicesOf, nonEmpty } from "./delta-fields.js";
+import { choicesOf, contentOf, deltaOf, finishReasonOf, indexOf } from "./chunk-reader.js";
 
 /** The finish reasons of the OpenAI API; providers may send others, which are accepted too. */
 export type FinishReason = NonNullable<ChatCompletionChunk.Choice["finish_reason"]>;
@@ -73,11 +73,11 @@ export function failOnFinishReason(reasons: FinishReason | (string & Record<neve
         concatMap((chunk) => {
           let failure: FinishReasonError | undefined;
           for (const choice of choicesOf(chunk)) {
-            const index = choice.index ?? 0;
-            const content = nonEmpty(choice.delta?.content);
+            const index = indexOf(choice);
+            const content = contentOf(deltaOf(choice));
             if (content !== undefined) texts.set(index, (texts.get(index) ?? "") + content);
-            const reason = choice.finish_reason;
-            if (failure === undefined && typeof reason === "string" && failing.has(reason)) {
+            const reason = finishReasonOf(choice);
+            if (failure === undefined && reason !== undefined && failing.has(reason)) {
               failure = new FinishReasonError(reason, index, texts.get(index) ?? "");
             }
           }

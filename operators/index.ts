@@ -1,8 +1,19 @@
-export { type ChatCompletionSnapshot, type ChoiceSnapshot, type MessageSnapshot, type ToolCallSnapshot, accumulateMessage } from "./accumulate-message.js";
+export {
+  type ChatCompletionSnapshot,
+  type ChoiceSnapshot,
+  type CustomToolCallSnapshot,
+  type FunctionToolCallSnapshot,
+  type MessageSnapshot,
+  type ToolCallSnapshot,
+  accumulateMessage,
+} from "./accumulate-message.js";
 export { accumulate } from "./accumulate.js";
+export { accumulateResponse } from "./accumulate-response.js";
 export { type AppendAnswerOptions, appendAnswer, assistantMessage } from "./append-answer.js";
 export { contentText, isContentChunk } from "./content.js";
 export { type ExtractDeltaOptions, extractDelta } from "./extract-delta.js";
+export { extractOutputText } from "./extract-output-text.js";
+export { extractReasoningSummary } from "./extract-reasoning-summary.js";
 export { type ExtractReasoningOptions, extractReasoning } from "./extract-reasoning.js";
 export { FinishReasonError, type FinishReason, failOnFinishReason } from "./fail-on-finish-reason.js";
 export { CONTINUE_INSTRUCTION, type Continuation, type FallbackOptions, type FallbackSource, PartialResponseError, fallback, withContinuation } from "./fallback.js";

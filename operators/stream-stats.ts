@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type OperatorFunction, type SchedulerLike, asyncScheduler, defer, map, reduce } from "rxjs";
+import { choicesOf, contentOf, deltaOf, usageOf } from "./chunk-reader.js";
 import { isContentChunk } from "./content.js";
 
 /** Measurements of one streamed answer. Times are in milliseconds from the subscription. */
@@ -81,7 +82,7 @@ export function streamStats(options: StreamStatsOptions = {}): OperatorFunction<
           tally.chunks += 1;
           tally.characters += charactersOf(chunk);
           if (tally.firstContentAt === null && isContentChunk(chunk)) tally.firstContentAt = scheduler.now();
-          if (chunk.usage) tally.usage = chunk.usage;
+          tally.usage = usageOf(chunk) ?? tally.usage;
           return tally;
         }, initial),
         map((tally): StreamStats => {
@@ -103,13 +104,11 @@ export function streamStats(options: StreamStatsOptions = {}): OperatorFunction<
 }
 
 function charactersOf(chunk: ChatCompletionChunk): number {
-  // Azure's content-filter chunks carry choices without a delta, whatever the types say.
-  const choices: readonly Partial<ChatCompletionChunk.Choice>[] | undefined = chunk.choices;
   let count = 0;
-  for (const choice of choices ?? []) {
-    const content = choice.delta?.content;
+  for (const choice of choicesOf(chunk)) {
+    const content = contentOf(deltaOf(choice));
     // Code points, so an emoji counts once, as a reader would count it.
-    if (typeof content === "string") count += [...content].length;
+    if (content !== undefined) count += [...content].length;
   }
   return count;
 }

@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable, type OperatorFunction } from "rxjs";
-import { choiceOf, choiceOption, nonEmpty, reasoningOf } from "./delta-fields.js";
+import { choiceOf, choiceOption, contentOf, deltaOf, nonEmpty, reasoningOf } from "./chunk-reader.js";
 
 /** The finish reasons of the AI SDK's UI message stream. */
 export type UIMessageFinishReason = "stop" | "length" | "content-filter" | "tool-calls" | "error" | "other";
@@ -90,9 +90,9 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         next: (chunk) => {
           start(nonEmpty(chunk.id));
           const found = choiceOf(chunk, choice);
-          const reasoning = reasoningOf(found?.delta);
+          const reasoning = reasoningOf(deltaOf(found));
           if (reasoning !== undefined) write("reasoning", reasoning);
-          const text = nonEmpty(found?.delta?.content);
+          const text = contentOf(deltaOf(found));
           if (text !== undefined) write("text", text);
           const reason = found?.finish_reason;
           if (typeof reason === "string") finishReason = uiFinishReason(reason);

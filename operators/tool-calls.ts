@@ -1,27 +1,43 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type OperatorFunction, concat, defer, from, mergeMap } from "rxjs";
 import { type ToolCallSnapshot, accumulateMessage } from "./accumulate-message.js";
-import { choiceOption } from "./delta-fields.js";
+import { choiceOption } from "./chunk-reader.js";
 
 export interface ToolCallsOptions {
   /** The `index` of the choice to read (for `n > 1`). Default `0`. */
   choice?: number;
 }
 
-/** A complete tool call, its arguments parsed. */
-export interface CompletedToolCall {
-  /** Its position among the choice's tool calls (0 for the first). */
-  index: number;
-  /** The id to answer it with, in the `tool` message's `tool_call_id`. */
-  id: string;
-  type: "function";
-  /** The function's name. */
-  name: string;
-  /** The arguments, parsed from JSON (`{}` when the model sent none). Validate them before use. */
-  arguments: unknown;
-  /** The arguments as the model wrote them. */
-  rawArguments: string;
-}
+/**
+ * A complete tool call: a function call with its arguments parsed, or a
+ * custom (free-form) tool call with the `input` text the model wrote.
+ */
+export type CompletedToolCall =
+  | {
+      /** Its position among the choice's tool calls (0 for the first). */
+      index: number;
+      /** The id to answer it with, in the `tool` message's `tool_call_id`. */
+      id: string;
+      type: "function";
+      /** The function's name. */
+      name: string;
+      /** The arguments, parsed from JSON (`{}` when the model sent none). Validate them before use. */
+      arguments: unknown;
+      /** The arguments as the model wrote them. */
+      rawArguments: string;
+    }
+  | {
+      index: number;
+      id: string;
+      type: "custom";
+      /** The custom tool's name. */
+      name: string;
+      /** The input, as the model wrote it (free-form text, not parsed). */
+      input: string;
+      /** The same text as `input`, so code written for function calls reads it too. */
+      arguments: string;
+      rawArguments: string;
+    };
 
 /** A tool call's arguments are not valid JSON. */
 export class ToolCallArgumentsError extends Error {
@@ -49,7 +65,8 @@ export class ToolCallArgumentsError extends Error {
  * more can arrive for it: when a call with a higher index begins, when its
  * choice gets a `finish_reason`, or when the source completes. You can start
  * running the first tool while the model is still writing the second. Calls
- * come out in index order, each once. Arguments the model left empty parse as
+ * come out in index order, each once. A custom (free-form) tool call
+ * (`type: "custom"`, `custom: { name, input }`) is emitted with its `input` text. Arguments the model left empty parse as
  * `{}`; arguments that are not valid JSON error the stream with
  * `ToolCallArgumentsError`, which names the tool and holds the raw text.
  *
@@ -101,6 +118,10 @@ export function toolCalls(options: ToolCallsOptions = {}): OperatorFunction<Chat
 }
 
 function parse(call: ToolCallSnapshot, index: number): CompletedToolCall {
+  if (call.type === "custom") {
+    const { name, input } = call.custom;
+    return { index, id: call.id, type: "custom", name, input, arguments: input, rawArguments: input };
+  }
   const raw = call.function.arguments;
   let parsed: unknown;
   if (raw.trim() === "") {

@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type OperatorFunction, filter, map, pipe } from "rxjs";
+import { usageOf } from "./chunk-reader.js";
 
 /**
  * Emits the token usage when a chunk carries it.
@@ -29,7 +30,7 @@ import { type OperatorFunction, filter, map, pipe } from "rxjs";
  */
 export function usage(): OperatorFunction<ChatCompletionChunk, CompletionUsage> {
   return pipe(
-    map((chunk) => chunk.usage),
-    filter((value): value is CompletionUsage => typeof value === "object" && value !== null),
+    map(usageOf),
+    filter((value): value is CompletionUsage => value !== undefined),
   );
 }

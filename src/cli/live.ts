@@ -1,16 +1,17 @@
 import { Console } from "node:console";
 import type OpenAI from "openai";
-import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type Observable, map, tap } from "rxjs";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { type Observable, defer, map, tap } from "rxjs";
 import { type Continuation, contentText, fallback, withContinuation } from "../../operators/index.js";
 import type { ResolvedEndpoint } from "../endpoints.js";
 import { completionChunk, requestCompletion } from "../recipes/index.js";
 import { recordCassette } from "../replay/record-cassette.js";
-import { fromChatCompletion } from "../sources/index.js";
+import { fromChatCompletion, fromResponses } from "../sources/index.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeError, shortReason } from "./describe-error.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
+import { chunkOfEvent, chunkOfResponse, responsesParams } from "./responses-api.js";
 import { endpointLabel } from "./targets.js";
 
 /**
@@ -30,19 +31,22 @@ export async function liveAnswer(
   // most of the command's start-up time.
   const clientFor = await clientMaker(io);
 
-  const wholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
+  // What --json prints for a chunk, when it stands for something else: a whole completion, or a Responses event or response.
+  const wholes = new WeakMap<ChatCompletionChunk, unknown>();
   const limits = timeouts(options);
+  const keep = (chunk: ChatCompletionChunk, whole: unknown): ChatCompletionChunk => (wholes.set(chunk, whole), chunk);
   const request = (client: OpenAI, body: RequestParams): Observable<ChatCompletionChunk> => {
+    if (options.api === "responses") {
+      const params = responsesParams(body);
+      if (!options.stream) return defer(() => client.responses.create({ ...params, stream: false })).pipe(map((response) => keep(chunkOfResponse(response), response)));
+      return fromResponses(client, params).pipe(map((event) => keep(chunkOfEvent(event, "resp", body.model), event)));
+    }
     if (options.stream) {
       // Token usage comes in a last chunk only when asked for; only --stats shows it, and not every server accepts the field.
       return fromChatCompletion(client, options.stats ? { ...body, stream_options: { include_usage: true } } : body);
     }
     return requestCompletion(client, body).pipe(
-      map((completion) => {
-        const chunk = completionChunk(completion);
-        wholes.set(chunk, completion);
-        return chunk;
-      }),
+      map((completion) => keep(completionChunk(completion), completion)),
     );
   };
   const sources = endpoints.map((resolved) => {

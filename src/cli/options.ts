@@ -32,6 +32,14 @@ export const ASK_OPTIONS = [
     description: "Any OpenAI-compatible base URL. The environment variable counts only when no endpoint is named",
   },
   { name: "api-key", type: "string", placeholder: "KEY", defaultText: "the endpoint's key variable", description: "API key" },
+  {
+    name: "api",
+    type: "string",
+    choices: ["chat", "responses"],
+    default: "chat",
+    more: "sources",
+    description: "Which API to ask: chat (POST /chat/completions) or responses (OpenAI's Responses API, POST /responses; --json prints its events)",
+  },
   { name: "json", type: "boolean", description: "Print every chunk as one JSON line, as received (with --no-stream, the whole completion)" },
   { name: "stream", type: "boolean", default: true, description: "Send one non-streaming request and print the whole answer (the default streams it)" },
   {

@@ -105,7 +105,11 @@ function snapshotCompletion(snapshot: ChatCompletionSnapshot): ChatCompletion {
       };
       const toolCalls = choice.message.tool_calls ?? [];
       if (toolCalls.length > 0) {
-        message.tool_calls = toolCalls.map((call) => ({ id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } }));
+        message.tool_calls = toolCalls.map((call) =>
+          call.type === "custom"
+            ? { id: call.id, type: "custom", custom: { name: call.custom.name, input: call.custom.input } }
+            : { id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } },
+        );
       }
       if (choice.message.reasoning !== undefined && choice.message.reasoning !== "") message.reasoning_content = choice.message.reasoning;
       return { index: choice.index, finish_reason: choice.finish_reason ?? "stop", logprobs: choice.logprobs, message };

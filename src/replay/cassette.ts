@@ -8,10 +8,16 @@ export const CASSETTE_VERSION = 1;
 /** File names that hold cassettes. */
 export const CASSETTE_EXTENSION = ".cassette.jsonl";
 
-/** The request of a recorded exchange: the chat-completion body (`model`, `messages`, the other parameters). */
+/**
+ * The request of a recorded exchange: the chat-completion body (`model`,
+ * `messages`, the other parameters), or a Responses API body (`model`,
+ * `instructions`, `input`…), whose `messages` are then worked out from
+ * `instructions` and `input` when the cassette is read.
+ */
 export interface CassetteRequest {
   model?: string;
   messages: unknown[];
+  input?: unknown;
   [parameter: string]: unknown;
 }
 
@@ -34,6 +40,8 @@ export interface CassetteFrame {
 /** One recorded exchange. */
 export interface Cassette {
   version: number;
+  /** The protocol of the recorded stream: `"responses"` for the Responses API; absent for chat completions. */
+  api?: "responses";
   /** When the exchange was recorded (ISO 8601). */
   recordedAt?: string;
   /** Where the exchange comes from, when it was not recorded by g4f-rx (e.g. written by hand in a provider's format). */
@@ -85,15 +93,22 @@ export function parseCassette(text: string, file = "<cassette>"): Cassette {
       const version = record["g4f-rx-cassette"];
       if (typeof version !== "number") fail(`the first line must be the header {"g4f-rx-cassette":${CASSETTE_VERSION},…}`);
       if (version !== CASSETTE_VERSION) fail(`cassette version ${String(version)} is not supported (this g4f-rx reads version ${CASSETTE_VERSION})`);
+      const api = record.api;
+      if (api !== undefined && api !== "responses") fail(`"api" must be "responses" or absent (chat completions), got ${JSON.stringify(api)}`);
       const request = record.request;
-      if (!isObject(request) || !Array.isArray(request.messages)) fail('the header needs "request" with a "messages" array');
+      if (api === "responses") {
+        if (!isObject(request) || request.input === undefined) fail('the header of a Responses cassette needs "request" with an "input"');
+      } else if (!isObject(request) || !Array.isArray(request.messages)) {
+        fail('the header needs "request" with a "messages" array');
+      }
       const response = record.response;
       if (!isObject(response) || typeof response.status !== "number") fail('the header needs "response" with a numeric "status"');
       const headers = response.headers ?? {};
       if (!isStringRecord(headers)) fail('"response.headers" must map names to strings');
       cassette = {
         version: CASSETTE_VERSION,
-        request: { ...request, messages: request.messages },
+        ...(api === "responses" ? { api } : {}),
+        request: { ...request, messages: Array.isArray(request.messages) ? request.messages : messagesOfResponsesRequest(request) },
         response: {
           status: response.status,
           headers,
@@ -118,6 +133,20 @@ export function parseCassette(text: string, file = "<cassette>"): Cassette {
   return cassette;
 }
 
+/**
+ * The chat messages a Responses API request stands for, so that one matching
+ * rule serves both APIs: `instructions` as a system message, then `input` (a
+ * string is one user message; a list keeps its messages).
+ */
+export function messagesOfResponsesRequest(request: Record<string, unknown>): unknown[] {
+  const messages: unknown[] = [];
+  if (typeof request.instructions === "string" && request.instructions !== "") messages.push({ role: "system", content: request.instructions });
+  const input = request.input;
+  if (typeof input === "string") messages.push({ role: "user", content: input });
+  else if (Array.isArray(input)) for (const item of input) if (isObject(item) && typeof item.role === "string") messages.push({ role: item.role, content: item.content });
+  return messages;
+}
+
 function isStringRecord(value: unknown): value is Record<string, string> {
   return isObject(value) && Object.values(value).every((item) => typeof item === "string");
 }
@@ -128,14 +157,22 @@ export function serializeCassette(cassette: Cassette): string {
 }
 
 /** The header line of a cassette. */
-export function headerLine(cassette: Pick<Cassette, "recordedAt" | "source" | "request" | "response">): string {
+export function headerLine(cassette: Pick<Cassette, "api" | "recordedAt" | "source" | "request" | "response">): string {
   return JSON.stringify({
     "g4f-rx-cassette": CASSETTE_VERSION,
+    ...(cassette.api === undefined ? {} : { api: cassette.api }),
     ...(cassette.recordedAt === undefined ? {} : { recordedAt: cassette.recordedAt }),
     ...(cassette.source === undefined ? {} : { source: cassette.source }),
-    request: cassette.request,
+    // A Responses request's messages were worked out on reading: it is written as it was sent.
+    request: cassette.api === "responses" ? withoutMessages(cassette.request) : cassette.request,
     response: cassette.response,
   });
+}
+
+function withoutMessages(request: CassetteRequest): Record<string, unknown> {
+  const sent: Record<string, unknown> = { ...request };
+  delete sent.messages;
+  return sent;
 }
 
 /** One frame line of a cassette. */

@@ -1,9 +1,12 @@
 import { APIError } from "openai/core/error";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { Observable, type SchedulerAction, type SchedulerLike, asyncScheduler } from "rxjs";
 import { chatCompletionProtocol } from "../sources/chat-completion-protocol.js";
 import { isObject } from "../sources/frames.js";
-import { type Cassette, type CassetteFrame, readCassette } from "./cassette.js";
+import type { StreamProtocol } from "../sources/protocol.js";
+import { responsesProtocol } from "../sources/responses-protocol.js";
+import { type Cassette, CassetteError, type CassetteFrame, readCassette } from "./cassette.js";
 
 export interface FromCassetteOptions {
   /** Replay speed: 2 plays twice as fast, `Infinity` without pauses. Default 1, the recorded timing. */
@@ -34,12 +37,54 @@ export interface FromCassetteOptions {
  * ```
  */
 export function fromCassette(cassette: string | Cassette, options: FromCassetteOptions = {}): Observable<ChatCompletionChunk> {
-  const frames$ = playFrames(cassette, options);
-  return new Observable<ChatCompletionChunk>((subscriber) => {
+  return replay(cassette, chatCompletionProtocol, options);
+}
+
+/**
+ * Replays a recorded Responses API stream as an `Observable<ResponseStreamEvent>`,
+ * each event at its recorded offset, ending as the live `fromResponses` did
+ * (the same end-of-stream rule). A cassette of a chat-completion stream errors
+ * with `CassetteError`, and `fromCassette` likewise refuses a Responses one.
+ *
+ * ## Example
+ * ```ts
+ * import { extractOutputText } from "g4f-rx";
+ * import { fromResponsesCassette } from "g4f-rx/node";
+ *
+ * fromResponsesCassette("hello.responses.cassette.jsonl", { speed: Infinity })
+ *   .pipe(extractOutputText())
+ *   .subscribe((text) => process.stdout.write(text));
+ * ```
+ */
+export function fromResponsesCassette(cassette: string | Cassette, options: FromCassetteOptions = {}): Observable<ResponseStreamEvent> {
+  return replay(cassette, responsesProtocol, options);
+}
+
+/** The protocol a cassette was recorded in. */
+export function protocolOf(cassette: Cassette): StreamProtocol<ChatCompletionChunk> | StreamProtocol<ResponseStreamEvent> {
+  return cassette.api === "responses" ? responsesProtocol : chatCompletionProtocol;
+}
+
+function replay<T>(cassette: string | Cassette, protocol: StreamProtocol<T>, options: FromCassetteOptions): Observable<T> {
+  checkSpeed(options.speed);
+  return new Observable<T>((subscriber) => {
+    let recorded: Cassette;
+    try {
+      recorded = typeof cassette === "string" ? readCassette(cassette) : cassette;
+    } catch (error) {
+      subscriber.error(error);
+      return;
+    }
+    if ((recorded.api ?? "chat") !== protocol.api) {
+      const reader = protocol.api === "responses" ? "fromCassette" : "fromResponsesCassette";
+      const held = recorded.api === "responses" ? "a Responses API stream" : "a chat-completion stream";
+      subscriber.error(new CassetteError(recorded.file ?? "<cassette>", 1, `this cassette holds ${held}: read it with ${reader}`));
+      return;
+    }
     // The live decoder's end-of-stream rule, read from the same protocol.
-    const reader = chatCompletionProtocol.reader(new Headers(cassetteHeaders(cassette)));
-    const emit = (chunk: ChatCompletionChunk): void => subscriber.next(chunk);
-    return frames$.subscribe({
+    const reader = protocol.reader(new Headers(recorded.response.headers));
+    const emit = (item: T): void => subscriber.next(item);
+    return playFrames(recorded, options).subscribe({
       next: (frame) => {
         const outcome = reader.parsed(frame.event, frame.data, emit);
         if (outcome === "end") subscriber.complete();
@@ -55,9 +100,24 @@ export function fromCassette(cassette: string | Cassette, options: FromCassetteO
   });
 }
 
-/** The recorded response headers, when the cassette is already read. */
-function cassetteHeaders(cassette: string | Cassette): Record<string, string> {
-  return typeof cassette === "string" ? {} : cassette.response.headers;
+/**
+ * The raw frames of a cassette up to the end of its stream by its protocol's
+ * end-of-stream rule (the frame that ends it, or stands for an error, is the
+ * last), each at its recorded offset. The replay server sends these.
+ */
+export function playStreamFrames(cassette: Cassette, options: FromCassetteOptions = {}): Observable<CassetteFrame> {
+  return new Observable<CassetteFrame>((subscriber) => {
+    const reader = protocolOf(cassette).reader();
+    const ignore = (): void => undefined;
+    return playFrames(cassette, options).subscribe({
+      next: (frame) => {
+        subscriber.next(frame);
+        if (reader.parsed(frame.event, frame.data, ignore) !== "more") subscriber.complete();
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    });
+  });
 }
 
 /**
@@ -67,7 +127,7 @@ function cassetteHeaders(cassette: string | Cassette): Record<string, string> {
  */
 export function playFrames(cassette: string | Cassette, options: FromCassetteOptions = {}): Observable<CassetteFrame> {
   const { speed = 1, scheduler = asyncScheduler } = options;
-  if (!(speed > 0)) throw new TypeError(`speed must be a number above 0, got ${String(speed)}`);
+  checkSpeed(speed);
   return new Observable<CassetteFrame>((subscriber) => {
     let recorded: Cassette;
     try {
@@ -111,4 +171,9 @@ export function playFrames(cassette: string | Cassette, options: FromCassetteOpt
       }, wait),
     );
   });
+}
+
+/** Rejects a replay speed that is not above 0, eagerly (before anything subscribes). */
+function checkSpeed(speed = 1): void {
+  if (!(speed > 0)) throw new TypeError(`speed must be a number above 0, got ${String(speed)}`);
 }

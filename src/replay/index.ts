@@ -8,10 +8,11 @@ export {
   type CassetteResponse,
   parseCassette,
   readCassette,
+  messagesOfResponsesRequest,
   readCassettes,
   serializeCassette,
 } from "./cassette.js";
-export { type FromCassetteOptions, fromCassette, playFrames } from "./from-cassette.js";
+export { type FromCassetteOptions, fromCassette, fromResponsesCassette, playFrames, playStreamFrames } from "./from-cassette.js";
 export { type CassetteMatch, type NearCassette, matchCassette } from "./match.js";
 export { type RecordCassetteOptions, recordCassette } from "./record-cassette.js";
 export { type ReplayServer, type ReplayServerOptions, startReplayServer } from "./replay-server.js";

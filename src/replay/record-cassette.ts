@@ -1,11 +1,13 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { APIError } from "openai/core/error";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, asyncScheduler } from "rxjs";
 import { StreamErrorFrameError } from "../errors.js";
 import type { ChatCompletionStreamParams } from "../sources/from-chat-completion.js";
+import type { ResponsesStreamParams } from "../sources/from-responses.js";
 import { parseFrameData } from "../sources/frames.js";
-import { type CassetteFrame, type CassetteRequest, type CassetteResponse, frameLine, headerLine } from "./cassette.js";
+import { type CassetteFrame, type CassetteRequest, type CassetteResponse, frameLine, headerLine, messagesOfResponsesRequest } from "./cassette.js";
 
 export interface RecordCassetteOptions {
   /** The clock for frame offsets. Default `asyncScheduler`. */
@@ -37,17 +39,22 @@ const KEPT_HEADERS = ["content-type", "retry-after", "retry-after-ms", "x-reques
  *   .subscribe();
  * ```
  */
-export function recordCassette(
+export function recordCassette(file: string, request: CassetteRequest | ChatCompletionStreamParams, options?: RecordCassetteOptions): MonoTypeOperatorFunction<ChatCompletionChunk>;
+export function recordCassette(file: string, request: ResponsesStreamParams, options?: RecordCassetteOptions): MonoTypeOperatorFunction<ResponseStreamEvent>;
+export function recordCassette<T extends ChatCompletionChunk | ResponseStreamEvent>(
   file: string,
-  request: CassetteRequest | ChatCompletionStreamParams,
+  request: CassetteRequest | ChatCompletionStreamParams | ResponsesStreamParams,
   options: RecordCassetteOptions = {},
-): MonoTypeOperatorFunction<ChatCompletionChunk> {
+): MonoTypeOperatorFunction<T> {
   const { scheduler = asyncScheduler } = options;
+  // A request with `input` and no `messages` is a Responses API request: its stream has events, and no [DONE].
+  const responses = !("messages" in request) && "input" in request;
   // The request as sent: `stream` is always true there, so it says nothing.
-  const recordedRequest: CassetteRequest = { ...request };
-  delete recordedRequest.stream;
+  const sent: Record<string, unknown> = { ...request };
+  delete sent.stream;
+  const model = typeof sent.model === "string" ? sent.model : undefined;
   return (source) =>
-    new Observable<ChatCompletionChunk>((subscriber) => {
+    new Observable<T>((subscriber) => {
       const start = scheduler.now();
       let descriptor: number | undefined;
       const at = (): number => Math.round(scheduler.now() - start);
@@ -58,7 +65,9 @@ export function recordCassette(
       const open = (response: CassetteResponse): void => {
         if (descriptor !== undefined) return;
         descriptor = openSync(file, "w");
-        write(headerLine({ recordedAt: new Date().toISOString(), request: recordedRequest, response }));
+        const messages = Array.isArray(sent.messages) ? sent.messages : messagesOfResponsesRequest(sent);
+        const recorded: CassetteRequest = { ...sent, ...(model === undefined ? {} : { model }), messages };
+        write(headerLine({ ...(responses ? { api: "responses" as const } : {}), recordedAt: new Date().toISOString(), request: recorded, response }));
       };
       const frame = (recorded: CassetteFrame): void => {
         open({ status: 200, headers: { "content-type": "text/event-stream" } });
@@ -85,7 +94,10 @@ export function recordCassette(
         },
         error: (error: unknown) => {
           const recorded = guarded(() => {
-            if (error instanceof StreamErrorFrameError) {
+            // A response.failed event was recorded as it passed; the error it stands for needs no second frame.
+            if (error instanceof StreamErrorFrameError && error.event === "response.failed") {
+              // recorded already
+            } else if (error instanceof StreamErrorFrameError) {
               const data = parseFrameData(error.data).value;
               frame(error.event === undefined ? { at: at(), data } : { at: at(), event: error.event, data });
             } else if (descriptor === undefined) {
@@ -97,7 +109,7 @@ export function recordCassette(
           if (recorded) subscriber.error(error);
         },
         complete: () => {
-          if (guarded(() => (frame({ at: at(), data: "[DONE]" }), close()))) subscriber.complete();
+          if (guarded(() => (responses ? undefined : frame({ at: at(), data: "[DONE]" }), close()))) subscriber.complete();
         },
       });
       return () => {

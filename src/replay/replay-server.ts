@@ -2,12 +2,12 @@ import { type IncomingMessage, type ServerResponse, createServer } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { ChatCompletion } from "openai/resources/chat/completions";
 import { lastValueFrom, map } from "rxjs";
-import { serverSentEvent } from "../../operators/index.js";
+import { accumulateResponse, serverSentEvent } from "../../operators/index.js";
 import { assembleCompletion } from "../recipes/whole-completion.js";
 import { isObject } from "../sources/frames.js";
 import { pipeToResponse } from "../edges/pipe-to-response.js";
-import { type Cassette, readCassettes } from "./cassette.js";
-import { fromCassette, playFrames } from "./from-cassette.js";
+import { type Cassette, type CassetteFrame, messagesOfResponsesRequest, readCassettes } from "./cassette.js";
+import { fromCassette, fromResponsesCassette, playStreamFrames } from "./from-cassette.js";
 import { matchCassette } from "./match.js";
 
 export interface ReplayServerOptions {
@@ -43,7 +43,9 @@ export interface ReplayServer {
 /**
  * Starts an OpenAI-compatible HTTP server that answers from cassettes:
  * `POST /v1/chat/completions` (streaming with the recorded timing, or one
- * JSON completion when `stream` is not set) and `GET /v1/models`. A request
+ * JSON completion when `stream` is not set), `POST /v1/responses` (the same,
+ * from Responses API cassettes: their events, each with its `event:` name, or
+ * the whole `Response`) and `GET /v1/models`. A request
  * no cassette matches gets a 404 in OpenAI's error format that lists the
  * nearest cassettes. The real `openai` client, the CLI and `curl` work
  * against it.
@@ -93,8 +95,10 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       const models = [...new Set(cassettes.map((cassette) => cassette.request.model ?? "unknown"))];
       return sendJson(res, 200, { object: "list", data: models.map((id) => ({ id, object: "model", created: 0, owned_by: "g4f-rx-replay" })) });
     }
-    if (req.method !== "POST" || !path.endsWith("/chat/completions")) {
-      return sendError(res, 404, `The replay server answers POST /v1/chat/completions and GET /v1/models, not ${req.method ?? "GET"} ${path}`, "invalid_request_error", "unknown_url");
+    // Chat completions, or the Responses API: each answered from the cassettes recorded in it.
+    const api = path.endsWith("/chat/completions") ? "chat" : path.endsWith("/responses") ? "responses" : undefined;
+    if (req.method !== "POST" || api === undefined) {
+      return sendError(res, 404, `The replay server answers POST /v1/chat/completions, POST /v1/responses and GET /v1/models, not ${req.method ?? "GET"} ${path}`, "invalid_request_error", "unknown_url");
     }
     let request: unknown;
     try {
@@ -102,7 +106,13 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     } catch {
       return sendError(res, 400, "The request body is not valid JSON", "invalid_request_error");
     }
-    const match = matchCassette(cassettes, request);
+    const match =
+      api === "responses"
+        ? matchCassette(
+            cassettes.filter((cassette) => cassette.api === "responses"),
+            isObject(request) ? { model: request.model, messages: messagesOfResponsesRequest(request) } : request,
+          )
+        : matchCassette(cassettes.filter((cassette) => cassette.api === undefined), request);
     if (match.cassette === undefined) {
       onRequest?.({ path, cassette: undefined, status: 404 });
       const nearest = match.nearest.map((near) => `${near.file} (${JSON.stringify(near.prompt)})`).join(", ");
@@ -114,10 +124,10 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       return sendJson(res, cassette.response.status, cassette.response.body ?? { error: { message: "recorded error" } }, cassette.response.headers);
     }
     if (isObject(request) && request.stream === true) {
-      const frames = playFrames(cassette, { speed }).pipe(map((frame) => serverSentEvent(frame.data, frame.event)));
+      const frames = playStreamFrames(cassette, { speed }).pipe(map((frame) => serverSentEvent(frame.data, eventNameOf(frame, api))));
       return new Promise<void>((resolve) => frames.pipe(pipeToResponse(res)).subscribe({ complete: resolve, error: () => resolve() }));
     }
-    return sendJson(res, 200, await completionOf(cassette));
+    return sendJson(res, 200, api === "responses" ? await responseOf(cassette) : await completionOf(cassette));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -159,6 +169,17 @@ function isLocalOrigin(origin: string): boolean {
 /** The non-streaming answer a cassette stands for: its chunks assembled into one `chat.completion`. */
 function completionOf(cassette: Cassette): Promise<ChatCompletion> {
   return lastValueFrom(fromCassette(cassette, { speed: Infinity }).pipe(assembleCompletion()));
+}
+
+/** The non-streaming answer of a Responses cassette: the `Response` its events add up to. */
+function responseOf(cassette: Cassette): Promise<unknown> {
+  return lastValueFrom(fromResponsesCassette(cassette, { speed: Infinity }).pipe(accumulateResponse()));
+}
+
+/** A frame's event name on the wire: the recorded one, or for a Responses event its `type`, as OpenAI sends it. */
+function eventNameOf(frame: CassetteFrame, api: "chat" | "responses"): string | undefined {
+  if (frame.event !== undefined || api === "chat" || !isObject(frame.data)) return frame.event;
+  return typeof frame.data.type === "string" ? frame.data.type : undefined;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

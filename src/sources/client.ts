@@ -1,5 +1,6 @@
 import { APIError, APIUserAbortError } from "openai/core/error";
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type { ResponseCreateParamsStreaming } from "openai/resources/responses/responses";
 import { StreamErrorFrameError } from "../errors.js";
 
 /** `StreamErrorFrameError`'s `instanceof` recognises errors carrying this mark (see src/errors.ts). */
@@ -19,6 +20,13 @@ export interface ChatCompletionsClient {
   };
 }
 
+/** What `fromResponses` needs of an `openai` client, by shape, for the same reason as `ChatCompletionsClient`. */
+export interface ResponsesClient {
+  readonly responses: {
+    create(body: ResponseCreateParamsStreaming, options?: ClientRequestOptions): { asResponse(): Promise<Response> };
+  };
+}
+
 /** The per-request options this package passes to the client: the caller's own, plus an `AbortSignal`. */
 export interface ClientRequestOptions {
   signal?: AbortSignal | null | undefined;
@@ -35,15 +43,15 @@ export interface ClientErrorClasses {
 }
 
 /** The classes of the `openai` copy this package imports, for a client that carries none (a stand-in). */
-const OWN_CLASSES: ClientErrorClasses = { APIError, APIUserAbortError };
+export const OWN_ERROR_CLASSES: ClientErrorClasses = { APIError, APIUserAbortError };
 
 /** The error classes of `client`'s own `openai` copy, read from its constructor's statics. */
 export function clientErrorClasses(client: object): ClientErrorClasses {
   const constructor: unknown = client.constructor;
-  if (typeof constructor !== "function") return OWN_CLASSES;
+  if (typeof constructor !== "function") return OWN_ERROR_CLASSES;
   const apiError: unknown = Reflect.get(constructor, "APIError");
   const abortError: unknown = Reflect.get(constructor, "APIUserAbortError");
-  if (!isErrorClass(apiError, APIError) || !isErrorClass(abortError, APIUserAbortError)) return OWN_CLASSES;
+  if (!isErrorClass(apiError, APIError) || !isErrorClass(abortError, APIUserAbortError)) return OWN_ERROR_CLASSES;
   return { APIError: apiError, APIUserAbortError: abortError };
 }
 

@@ -1,8 +1,9 @@
 import type OpenAI from "openai";
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
-import { Observable } from "rxjs";
-import { type ChatCompletionsClient, clientErrorClasses, errorForClient } from "./client.js";
-import { decodeEventStream } from "./decode-event-stream.js";
+import type { Observable } from "rxjs";
+import { chatCompletionProtocol } from "./chat-completion-protocol.js";
+import { type ChatCompletionsClient, clientErrorClasses } from "./client.js";
+import { streamOfRequest } from "./request-stream.js";
 
 /** Everything `client.chat.completions.create` accepts, but `stream`, which is always `true` here. */
 export type ChatCompletionStreamParams = Omit<ChatCompletionCreateParamsStreaming, "stream">;
@@ -52,24 +53,10 @@ export function fromChatCompletion(
   params: ChatCompletionStreamParams,
   options?: ChatCompletionRequestOptions,
 ): Observable<ChatCompletionChunk> {
-  const classes = clientErrorClasses(client);
-  return new Observable<ChatCompletionChunk>((subscriber) => {
-    const controller = new AbortController();
-    const userSignal = options?.signal;
-    const signal = userSignal ? AbortSignal.any([controller.signal, userSignal]) : controller.signal;
-    client.chat.completions
-      .create({ ...params, stream: true }, { ...options, signal })
-      .asResponse()
-      .then((response) => decodeEventStream(response, (chunk) => subscriber.next(chunk), controller.signal))
-      .then(
-        () => subscriber.complete(),
-        (error: unknown) => {
-          // After an unsubscribe nobody listens, and the abort error is ours.
-          if (controller.signal.aborted) return;
-          // The caller's own signal can also cut the body mid-read, which the decoder sees as a broken connection.
-          subscriber.error(errorForClient(error, classes, userSignal?.aborted === true));
-        },
-      );
-    return () => controller.abort();
-  });
+  return streamOfRequest(
+    (signal) => client.chat.completions.create({ ...params, stream: true }, { ...options, signal }).asResponse(),
+    chatCompletionProtocol,
+    options?.signal ?? undefined,
+    clientErrorClasses(client),
+  );
 }

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { DONE_EVENT } from "../../operators/to-server-sent-events.js";
+import type { Response, ResponseOutputItem, ResponseStatus, ResponseStreamEvent } from "openai/resources/responses/responses";
 import type { ReplyStep, ScriptedReply } from "./test-server.js";
 
 /** The frame that ends an OpenAI-format stream, the same constant as `g4f-rx`'s. */
@@ -70,4 +71,102 @@ export function textChunks(pieces: readonly string[], options: TextChunksOptions
   const chunks = [chunk({ role: "assistant", content: "" }), ...pieces.map((content) => chunk({ content }))];
   if (finishReason !== null) chunks.push(chunk({}, finishReason));
   return chunks;
+}
+
+export interface ResponseEventsOptions {
+  id?: string;
+  model?: string;
+  createdAt?: number;
+  /** Reasoning summary pieces, streamed as a reasoning item before the message. */
+  reasoning?: readonly string[];
+  /** How the response ends: `"completed"` (default), `"incomplete"` or `"failed"`; `null` ends after the last text delta. */
+  end?: "completed" | "incomplete" | "failed" | null;
+}
+
+/**
+ * The events OpenAI's Responses API streams for `pieces` of output text:
+ * `response.created`, `response.in_progress`, an optional reasoning item with
+ * its summary, a message item with one `output_text` part and one
+ * `response.output_text.delta` per piece, the `.done` events, and
+ * `response.completed` (or `.incomplete` / `.failed`) carrying the whole
+ * response.
+ */
+export function responseEvents(pieces: readonly string[], options: ResponseEventsOptions = {}): ResponseStreamEvent[] {
+  const { id = "resp_test", model = "gpt-5-mini", createdAt = 1_700_000_000, reasoning, end = "completed" } = options;
+  const base = (status: ResponseStatus, output: ResponseOutputItem[]): Response => ({
+    id,
+    object: "response",
+    created_at: createdAt,
+    status,
+    model,
+    output,
+    output_text: "",
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    metadata: {},
+    parallel_tool_calls: true,
+    temperature: 1,
+    tool_choice: "auto",
+    tools: [],
+    top_p: 1,
+  });
+  const events: ResponseStreamEvent[] = [];
+  let sequence = 0;
+  const next = (): number => sequence++;
+  const push = (event: ResponseStreamEvent): void => void events.push(event);
+  const output: ResponseOutputItem[] = [];
+  push({ sequence_number: next(), type: "response.created", response: base("in_progress", []) });
+  push({ sequence_number: next(), type: "response.in_progress", response: base("in_progress", []) });
+  if (reasoning !== undefined) {
+    const output_index = output.length;
+    const item_id = "rs_test";
+    push({ sequence_number: next(), type: "response.output_item.added", output_index, item: { id: item_id, type: "reasoning", summary: [] } });
+    push({ sequence_number: next(), type: "response.reasoning_summary_part.added", item_id, output_index, summary_index: 0, part: { type: "summary_text", text: "" } });
+    for (const delta of reasoning) push({ sequence_number: next(), type: "response.reasoning_summary_text.delta", item_id, output_index, summary_index: 0, delta });
+    const text = reasoning.join("");
+    push({ sequence_number: next(), type: "response.reasoning_summary_text.done", item_id, output_index, summary_index: 0, text });
+    push({ sequence_number: next(), type: "response.reasoning_summary_part.done", item_id, output_index, summary_index: 0, part: { type: "summary_text", text } });
+    const item: ResponseOutputItem = { id: item_id, type: "reasoning", summary: [{ type: "summary_text", text }] };
+    push({ sequence_number: next(), type: "response.output_item.done", output_index, item });
+    output.push(item);
+  }
+  const output_index = output.length;
+  const item_id = "msg_test";
+  push({ sequence_number: next(), type: "response.output_item.added", output_index, item: { id: item_id, type: "message", status: "in_progress", role: "assistant", content: [] } });
+  push({ sequence_number: next(), type: "response.content_part.added", item_id, output_index, content_index: 0, part: { type: "output_text", text: "", annotations: [] } });
+  for (const delta of pieces) push({ sequence_number: next(), type: "response.output_text.delta", item_id, output_index, content_index: 0, delta, logprobs: [] });
+  if (end === null) return events;
+  const text = pieces.join("");
+  const part = { type: "output_text" as const, text, annotations: [] };
+  push({ sequence_number: next(), type: "response.output_text.done", item_id, output_index, content_index: 0, text, logprobs: [] });
+  push({ sequence_number: next(), type: "response.content_part.done", item_id, output_index, content_index: 0, part });
+  const message: ResponseOutputItem = { id: item_id, type: "message", status: end === "completed" ? "completed" : "incomplete", role: "assistant", content: [part] };
+  push({ sequence_number: next(), type: "response.output_item.done", output_index, item: message });
+  output.push(message);
+  const final = base(end, output);
+  if (end === "incomplete") final.incomplete_details = { reason: "max_output_tokens" };
+  if (end === "failed") final.error = { code: "server_error", message: "The model failed to finish" };
+  if (end !== "failed") final.usage = { input_tokens: 9, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: pieces.length, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 9 + pieces.length };
+  if (end === "completed") push({ sequence_number: next(), type: "response.completed", response: final });
+  else if (end === "incomplete") push({ sequence_number: next(), type: "response.incomplete", response: final });
+  else push({ sequence_number: next(), type: "response.failed", response: final });
+  return events;
+}
+
+/** One Responses API frame, as OpenAI sends it: `event: <type>` and the event as JSON. */
+export function responseFrame(event: ResponseStreamEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/** A 200 `text/event-stream` reply that sends Responses API `events`, then the steps in `then`. */
+export function responsesReply(events: readonly ResponseStreamEvent[], options: Omit<StreamReplyOptions, "done"> = {}): ScriptedReply {
+  const { delayMs = 0, then = [], pieceSize } = options;
+  const body: ReplyStep[] = [];
+  for (const event of events) {
+    body.push(responseFrame(event));
+    if (delayMs > 0) body.push({ wait: delayMs });
+  }
+  body.push(...then);
+  return pieceSize === undefined ? { body } : { body, pieceSize };
 }

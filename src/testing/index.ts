@@ -1,4 +1,16 @@
-export { DONE_EVENT, type StreamReplyOptions, type TextChunksOptions, errorFrame, sseFrame, streamReply, textChunks } from "./frames.js";
+export {
+  DONE_EVENT,
+  type ResponseEventsOptions,
+  type StreamReplyOptions,
+  type TextChunksOptions,
+  errorFrame,
+  responseEvents,
+  responseFrame,
+  responsesReply,
+  sseFrame,
+  streamReply,
+  textChunks,
+} from "./frames.js";
 export {
   type ErrorReplyOptions,
   type RecordedRequest,

@@ -76,7 +76,8 @@ export interface TestServerOptions {
 
 /**
  * Starts an OpenAI-compatible HTTP server on 127.0.0.1 that answers
- * `POST /v1/chat/completions` with scripted replies and records every request.
+ * `POST /v1/chat/completions` and `POST /v1/responses` with scripted replies
+ * (`streamReply`, `responsesReply`…) and records every request.
  *
  * ## Example
  * ```ts
@@ -142,7 +143,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       const data = models.map((id) => ({ id, object: "model", created: 0, owned_by: "g4f-rx-test-server" }));
       return play(res, { status: 200, headers: { "content-type": "application/json" }, body: [JSON.stringify({ object: "list", data })] });
     }
-    if (record.method !== "POST" || !path.endsWith("/chat/completions")) {
+    // Chat completions and the Responses API share the queue of scripted replies.
+    if (record.method !== "POST" || !(path.endsWith("/chat/completions") || path.endsWith("/responses"))) {
       return play(res, errorReply(404, `test server: no route for ${record.method} ${record.path}`, { type: "invalid_request_error", code: "unknown_url" }));
     }
     const next = queue.shift() ?? defaultReply;

@@ -249,7 +249,8 @@ describe("accumulateMessage", () => {
     expect(snapshots).toStrictEqual(copies);
     const [first, second, third] = snapshots;
     expect(Object.isFrozen(first)).toBe(true);
-    expect(Object.isFrozen(first?.choices[0]?.message.tool_calls?.[0]?.function)).toBe(true);
+    const call = first?.choices[0]?.message.tool_calls?.[0];
+    expect(call?.type === "function" && Object.isFrozen(call.function)).toBe(true);
     // The reasoning chunk left the tool calls alone: the same objects are shared.
     expect(second?.choices[0]?.message.tool_calls).toBe(first?.choices[0]?.message.tool_calls);
     expect(third?.choices[0]?.message.tool_calls?.[0]).not.toBe(second?.choices[0]?.message.tool_calls?.[0]);

@@ -1,0 +1,122 @@
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { CompletionUsage } from "openai/resources/completions";
+
+/**
+ * The one chunk reader every operator in this folder reads chunks with. Not
+ * exported from the package: the operators are the public surface.
+ *
+ * Providers put on the wire what the types rule out, and sources that do not
+ * validate (`fromCompletionStream`, a hand-made Observable) may pass on worse:
+ * `choices` missing or not an array, `null` choices, choices without `index`
+ * or `delta` (Azure's content-filter chunks), `"delta": "hi"`, `tool_calls:
+ * [null]`… Every function here accepts any of it: a field of the wrong kind
+ * reads as absent, so no operator can throw a `TypeError` on a chunk.
+ *
+ * One rule for which choice is which: a choice's `index` field, and a choice
+ * without an integer `index` counts as choice 0.
+ */
+
+/** A chunk's choice as it may arrive: every field optional. */
+export type WireChoice = Partial<ChatCompletionChunk.Choice>;
+
+/** A delta as it may arrive, with the reasoning fields some providers add. */
+export type WireDelta = Partial<ChatCompletionChunk.Choice.Delta> & { reasoning?: unknown; reasoning_content?: unknown };
+
+/**
+ * A tool-call delta as it may arrive: Mistral sends whole calls without
+ * `index`; custom (free-form) tools send `type: "custom"` with
+ * `custom: { name, input }` instead of `function`.
+ */
+export type WireToolCall = Partial<Omit<ChatCompletionChunk.Choice.Delta.ToolCall, "type">> & {
+  type?: string;
+  custom?: { name?: unknown; input?: unknown } | null;
+};
+
+/** The chunk's choices that are objects, in wire order. */
+export function choicesOf(chunk: ChatCompletionChunk): readonly WireChoice[] {
+  const choices: unknown = isObject(chunk) ? chunk.choices : undefined;
+  if (!Array.isArray(choices)) return [];
+  const list: readonly unknown[] = choices;
+  // The array itself when all are objects, the usual case: this runs once per token.
+  return allObjects(list) ? list : list.filter(isObject<WireChoice>);
+}
+
+/** A loop rather than `every`: this runs once per token. */
+function allObjects(list: readonly unknown[]): list is readonly WireChoice[] {
+  for (let i = 0; i < list.length; i += 1) if (!isObject(list[i])) return false;
+  return true;
+}
+
+/** The choice's `index`; a choice without a non-negative integer `index` counts as 0. */
+export function indexOf(choice: WireChoice): number {
+  const index: unknown = choice.index;
+  return typeof index === "number" && Number.isInteger(index) && index >= 0 ? index : 0;
+}
+
+/** The first choice whose index (by `indexOf`) is `index`, or `undefined`. */
+export function choiceOf(chunk: ChatCompletionChunk, index: number): WireChoice | undefined {
+  const choices: unknown = isObject(chunk) ? chunk.choices : undefined;
+  if (!Array.isArray(choices)) return undefined;
+  for (let i = 0; i < choices.length; i += 1) {
+    const choice: unknown = choices[i];
+    if (isObject(choice) && indexOf(choice) === index) return choice;
+  }
+  return undefined;
+}
+
+/** The choice's delta, or `undefined` when it is missing, `null` or not an object (`"delta": "hi"`). */
+export function deltaOf(choice: WireChoice | undefined): WireDelta | undefined {
+  const delta: unknown = choice?.delta;
+  return isObject(delta) ? delta : undefined;
+}
+
+/** The delta's `content` when it is a non-empty string. */
+export function contentOf(delta: WireDelta | undefined): string | undefined {
+  return nonEmpty(delta?.content);
+}
+
+/**
+ * The reasoning text of a delta: `reasoning_content` (DeepSeek, vLLM, xAI) or
+ * `reasoning` (GPT4Free, OpenRouter, Groq, Ollama). Some servers (recent vLLM)
+ * send both with the same text, so the first non-empty one wins and the two
+ * are never added together.
+ */
+export function reasoningOf(delta: WireDelta | undefined): string | undefined {
+  return nonEmpty(delta?.reasoning_content) ?? nonEmpty(delta?.reasoning);
+}
+
+/** The delta's tool-call deltas that are objects; none when `tool_calls` is missing or not an array. */
+export function toolCallsOf(delta: WireDelta | undefined): readonly WireToolCall[] {
+  const calls: unknown = delta?.tool_calls;
+  if (!Array.isArray(calls)) return [];
+  return calls.filter(isObject);
+}
+
+/** The choice's `finish_reason` when it is a non-empty string. */
+export function finishReasonOf(choice: WireChoice | undefined): string | undefined {
+  return nonEmpty(choice?.finish_reason);
+}
+
+/** The chunk's `usage` when it is an object. */
+export function usageOf(chunk: ChatCompletionChunk): CompletionUsage | undefined {
+  const usage: unknown = isObject(chunk) ? chunk.usage : undefined;
+  return isObject<CompletionUsage>(usage) ? usage : undefined;
+}
+
+/** `value` when it is a non-empty string, else `undefined`: providers repeat fields as `""` or `null`. */
+export function nonEmpty(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Validates the `choice` option shared by several operators, eagerly. */
+export function choiceOption(operator: string, choice: unknown): number {
+  if (typeof choice !== "number" || !Number.isInteger(choice) || choice < 0) {
+    throw new TypeError(`${operator}: choice must be a non-negative integer, got ${String(choice)}`);
+  }
+  return choice;
+}
+
+// The guard admits any object: its fields are then read as `unknown` or optional, and each is checked before use.
+function isObject<T extends object>(value: unknown): value is T {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

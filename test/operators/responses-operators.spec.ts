@@ -1,0 +1,116 @@
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { last, lastValueFrom, of, take, toArray } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { accumulateResponse, extractOutputText, extractReasoningSummary } from "../../operators/index.js";
+import { responseEvents } from "../../src/testing/index.js";
+import { marbles } from "../support/marbles.js";
+
+const events = responseEvents(["Hello", " there!"], { reasoning: ["Greet", " back."] });
+const byType = (type: string, nth = 0): ResponseStreamEvent => {
+  const found = events.filter((event) => event.type === type)[nth];
+  if (found === undefined) throw new Error(`no ${type} #${nth}`);
+  return found;
+};
+const created = byType("response.created");
+const text1 = byType("response.output_text.delta", 0);
+const text2 = byType("response.output_text.delta", 1);
+const summary1 = byType("response.reasoning_summary_text.delta", 0);
+const completed = byType("response.completed");
+
+describe("extractOutputText", () => {
+  it("emits the delta of each response.output_text.delta event and nothing for other events", marbles((m) => {
+    const source = m.cold("  a-b-c-d-e-|", { a: created, b: summary1, c: text1, d: text2, e: completed });
+    m.expect(source.pipe(extractOutputText())).toBeObservable(m.cold("----x-y---|", { x: "Hello", y: " there!" }));
+    m.expect(source).toHaveSubscriptions("^---------!");
+  }));
+
+  it("completes without values on an empty source, and never emits on a silent one", marbles((m) => {
+    const empty = m.cold<ResponseStreamEvent>("|");
+    const silent = m.cold<ResponseStreamEvent>("-");
+    m.expect(empty.pipe(extractOutputText())).toBeObservable("|");
+    m.expect(silent.pipe(extractOutputText())).toBeObservable("-");
+    m.expect(empty).toHaveSubscriptions("(^!)");
+    m.expect(silent).toHaveSubscriptions("^");
+  }));
+
+  it("passes an error through after the text before it", marbles((m) => {
+    const source = m.cold("  a-#", { a: text1 }, new Error("boom"));
+    m.expect(source.pipe(extractOutputText())).toBeObservable(m.cold("x-#", { x: "Hello" }, new Error("boom")));
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("unsubscribes from the source when the consumer stops early", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: text1, b: text2, c: text1 });
+    m.expect(source.pipe(extractOutputText(), take(1))).toBeObservable(m.cold("(x|)", { x: "Hello" }));
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+});
+
+describe("extractReasoningSummary", () => {
+  it("emits the delta of each response.reasoning_summary_text.delta event", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: created, b: summary1, c: text1 });
+    m.expect(source.pipe(extractReasoningSummary())).toBeObservable(m.cold("--x---|", { x: "Greet" }));
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
+  it("passes errors through and stops with its consumer", marbles((m) => {
+    const failing = m.cold("  a-#", { a: summary1 }, new Error("boom"));
+    m.expect(failing.pipe(extractReasoningSummary())).toBeObservable(m.cold("x-#", { x: "Greet" }, new Error("boom")));
+    m.expect(failing).toHaveSubscriptions("^-!");
+    const never = m.cold<ResponseStreamEvent>("-");
+    m.expect(never.pipe(extractReasoningSummary(), take(1))).toBeObservable("-");
+    m.expect(never).toHaveSubscriptions("^");
+  }));
+});
+
+describe("accumulateResponse", () => {
+  it("ends with a snapshot deep-equal to response.completed's response", async () => {
+    const final = await lastValueFrom(of(...events).pipe(accumulateResponse()));
+    expect(completed.type === "response.completed" && final).toEqual(completed.type === "response.completed" && completed.response);
+  });
+
+  it("builds the output as the deltas arrive, in frozen snapshots that share what did not change", async () => {
+    const snapshots = await lastValueFrom(of(...events).pipe(accumulateResponse(), toArray()));
+    const afterText = snapshots[events.indexOf(text2)];
+    const message = afterText?.output[1];
+    expect(message?.type === "message" && message.content[0]).toMatchObject({ type: "output_text", text: "Hello there!" });
+    const reasoning = afterText?.output[0];
+    expect(reasoning?.type === "reasoning" && reasoning.summary).toEqual([{ type: "summary_text", text: "Greet back." }]);
+    expect(Object.isFrozen(afterText)).toBe(true);
+    expect(Object.isFrozen(afterText?.output)).toBe(true);
+    // The text delta changed only the message: the reasoning item is the same object as before it.
+    expect(snapshots[events.indexOf(text2)]?.output[0]).toBe(snapshots[events.indexOf(text1)]?.output[0]);
+  });
+
+  it("keeps function-call arguments and custom tool input as they stream", async () => {
+    const base = { sequence_number: 0, output_index: 0, item_id: "fc_1" };
+    const stream: ResponseStreamEvent[] = [
+      created,
+      { ...base, type: "response.output_item.added", item: { type: "function_call", id: "fc_1", call_id: "call_1", name: "weather", arguments: "" } },
+      { ...base, type: "response.function_call_arguments.delta", delta: '{"city":' },
+      { ...base, type: "response.function_call_arguments.delta", delta: '"Oslo"}' },
+      { ...base, output_index: 1, type: "response.output_item.added", item: { type: "custom_tool_call", id: "ct_1", call_id: "call_2", name: "sql", input: "" } },
+      { ...base, output_index: 1, item_id: "ct_1", type: "response.custom_tool_call_input.delta", delta: "SELECT 1" },
+    ];
+    const final = await lastValueFrom(of(...stream).pipe(accumulateResponse()));
+    expect(final.output).toMatchObject([{ type: "function_call", name: "weather", arguments: '{"city":"Oslo"}' }, { type: "custom_tool_call", input: "SELECT 1" }]);
+  });
+
+  it("emits nothing before the response exists and ignores events naming items it lacks", async () => {
+    const emitted = await lastValueFrom(of(text1, created, text1).pipe(accumulateResponse(), toArray()));
+    expect(emitted).toHaveLength(2);
+    expect(emitted[1]).toBe(emitted[0]);
+  });
+
+  it("passes errors through, completes on empty, and starts afresh per subscription", marbles((m) => {
+    const failing = m.cold("  a-#", { a: created }, new Error("boom"));
+    m.expect(failing.pipe(accumulateResponse(), last())).toBeObservable(m.cold("--#", {}, new Error("boom")));
+    m.expect(failing).toHaveSubscriptions("^-!");
+    const empty = m.cold<ResponseStreamEvent>("|");
+    m.expect(empty.pipe(accumulateResponse())).toBeObservable("|");
+    m.expect(empty).toHaveSubscriptions("(^!)");
+    const never = m.cold<ResponseStreamEvent>("-");
+    m.expect(never.pipe(accumulateResponse())).toBeObservable("-");
+    m.expect(never).toHaveSubscriptions("^");
+  }));
+});
