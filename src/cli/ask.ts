@@ -28,7 +28,8 @@ export async function ask(
   // Set once the source is known; notes during the stream (fallback switches) erase it first.
   let spinner: Spinner = NO_SPINNER;
   // Text from the network reaches a terminal with its control characters made visible; pipes get it byte for byte.
-  const forStdout = io.stdout.isTTY === true ? neutralise : (text: string): string => text;
+  // The markdown renderer (on a terminal by default) makes the text harmless itself, and writes its own styling.
+  const forStdout = io.stdout.isTTY === true && !rendersMarkdown(options, io.stdout) ? neutralise : (text: string): string => text;
   const forStderr = io.stderr.isTTY === true ? neutralise : (text: string): string => text;
   const note = (text: string): void => {
     if (options.quiet) return;
