@@ -92,6 +92,13 @@ export const ASK_OPTIONS = [
     placeholder: "FILE",
     description: "Attach files (repeatable): png, jpeg, gif, webp go as images for vision models, text files are inlined under their names",
   },
+  {
+    name: "render",
+    type: "string",
+    choices: ["auto", "always", "never"],
+    default: "auto",
+    description: "Markdown on a terminal, append-only (a block printed once complete, never redrawn); auto: when stdout is a terminal",
+  },
   { name: "list-models", type: "boolean", description: "List the endpoint's models (GET /models), one id per line; --json for the objects. Same as g4f-rx models" },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
@@ -142,6 +149,7 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
     if (values.replay !== undefined && values.fallback.length > 0) return "--fallback names live endpoints; it cannot be combined with --replay";
     if (values.record !== undefined && !values.stream) return "--record records a stream; it cannot be combined with --no-stream";
     if (values.speed !== undefined && values.replay === undefined) return "--speed works with --replay (or g4f-rx serve --speed)";
+    if (values.render === "always" && values.json) return "--render always formats the text; --json prints the chunks as received: use one of them";
     if (values.continue && values.cid !== undefined) return "-c continues the latest conversation, --cid a given one: use one of them";
     return undefined;
   },
@@ -172,7 +180,13 @@ export const SERVE_OPTIONS = [
   { name: "upstream-key", type: "string", placeholder: "KEY", env: "OPENAI_API_KEY", description: "API key sent to --upstream" },
   { name: "redis", type: "string", placeholder: "URL", description: "With --upstream: share streams through Redis (redis://host:6379), so any process serves any stream" },
   { name: "workers", alias: "w", type: "number", placeholder: "N", default: 1, limits: { integer: true, min: 1 }, description: "With --upstream: processes serving one port (node:cluster); above 1 needs --redis" },
-  { name: "cors", type: "string", placeholder: "ORIGIN", description: "With --upstream: let browsers on ORIGIN (or * for any) call the relay" },
+  {
+    name: "cors",
+    type: "list",
+    placeholder: "ORIGIN[,ORIGIN…]",
+    defaultText: "cassettes: pages on localhost; --upstream: none",
+    description: "Web pages allowed to call the server from a browser (CORS), e.g. http://localhost:5173; * for any. With --upstream, one origin",
+  },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
@@ -182,7 +196,7 @@ export type ServeOptions = Omit<OptionValues<typeof SERVE_OPTIONS>, "help" | "ve
 export const SERVE_COMMAND: CommandSpec<typeof SERVE_OPTIONS> = {
   name: "serve",
   summary: "An OpenAI-compatible server that answers from recorded cassettes",
-  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N]", "$0 serve --upstream URL [--redis URL] [--workers N] [--cors ORIGIN] [--port N]"],
+  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N] [--cors ORIGIN…]", "$0 serve --upstream URL [--redis URL] [--workers N] [--cors ORIGIN] [--port N]"],
   description: [
     "An OpenAI-compatible server that answers from recorded cassettes, with their timing:",
     "POST /v1/chat/completions (streamed or not) and GET /v1/models. Any OpenAI client,",

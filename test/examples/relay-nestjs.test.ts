@@ -6,7 +6,7 @@ import { StreamErrorFrameError, extractDelta } from "g4f-rx";
 import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { bootstrap } from "../../examples/relay-nestjs.js";
 import { collect } from "../support/collect.js";
-import { readEvents, textOf } from "../relay/support.js";
+import { readEvents, textOf } from "../edges/support.js";
 import { readEventStream } from "../support/read-event-stream.js";
 
 describe("examples/relay-nestjs.ts", () => {
