@@ -3,7 +3,7 @@ import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { filter, finalize, lastValueFrom, take, tap } from "rxjs";
 import { extractDelta, fromChatCompletion } from "g4f-rx";
-import { type ReplyStep, DONE_FRAME, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type ReplyStep, DONE_EVENT, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { percentile } from "./stats.js";
 
 const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "bench" }] };
@@ -16,7 +16,7 @@ function timestampedReply(chunks: number, gapMs: number): { body: ReplyStep[] } 
     body.push(() => sseFrame({ ...template, choices: [{ index: 0, delta: { content: String(performance.now()) }, finish_reason: null }] }));
     body.push({ wait: gapMs });
   }
-  body.push(sseFrame(textChunks([])[1]!), DONE_FRAME);
+  body.push(sseFrame(textChunks([])[1]!), DONE_EVENT);
   return { body };
 }
 

@@ -22,6 +22,10 @@ import "reflect-metadata";
 import {
   BadRequestException,
   Controller,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
   type DynamicModule,
   Inject,
   type INestApplication,
@@ -29,6 +33,7 @@ import {
   Logger,
   type MessageEvent,
   Module,
+  NotFoundException,
   Query,
   Sse,
 } from "@nestjs/common";
@@ -36,8 +41,8 @@ import { NestFactory } from "@nestjs/core";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type Observable, type OperatorFunction, catchError, endWith, map, of, pipe } from "rxjs";
-import { fromChatCompletion } from "g4f-rx";
+import { type Observable, type OperatorFunction, catchError, defer, endWith, from, map, of, pipe, switchMap } from "rxjs";
+import { Relay, type RelayFrame, UnknownStreamError, fromChatCompletion } from "g4f-rx";
 import { isEntryModule } from "./support/is-entry-module.js";
 
 export const DEFAULT_BASE_URL = "http://localhost:1337/v1";
@@ -51,6 +56,8 @@ export interface RelayOptions {
   client: OpenAI;
   /** The model asked upstream. Default `gpt-4o-mini`. */
   model?: string;
+  /** Where resumable answers run (`GET /chat/resumable`). Default a new `Relay`, in memory. */
+  relay?: Relay;
 }
 
 /**
@@ -89,11 +96,72 @@ export class ChatController {
   }
 }
 
+
+/**
+ * A relay frame as a Nest `MessageEvent`: its `data:` lines as the data, and
+ * an id that names the stream and the frame (`<stream>:<n>`), so the
+ * `Last-Event-ID` that `EventSource` sends back says where to resume.
+ */
+function toMessageEvent(streamId: string): OperatorFunction<RelayFrame, MessageEvent> {
+  return map(({ id, frame }): MessageEvent => ({
+    id: `${streamId}:${id}`,
+    data: frame
+      .split("\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => line.slice("data: ".length))
+      .join("\n"),
+  }));
+}
+
+@Controller()
+export class ResumableChatController {
+  private readonly relay: Relay;
+
+  constructor(@Inject(RELAY_OPTIONS) private readonly options: RelayOptions) {
+    this.relay = options.relay ?? new Relay();
+  }
+
+  /**
+   * `GET /chat/resumable?q=…`: starts the answer in the relay and streams it.
+   * The answer runs on when the browser disconnects; when `EventSource`
+   * reconnects to the same URL with `Last-Event-ID: <stream>:<n>`, it gets
+   * the events after n, with no second upstream request.
+   */
+  @Sse("chat/resumable")
+  resumable(@Query("q") prompt: unknown, @Headers("last-event-id") lastEventId: unknown): Observable<MessageEvent> {
+    const resume = typeof lastEventId === "string" ? /^([A-Za-z0-9._~-]{1,128}):(\d+)$/.exec(lastEventId) : null;
+    if (resume?.[1] !== undefined) {
+      const streamId = resume[1];
+      return this.relay.read(streamId, { after: Number(resume[2]) }).pipe(
+        toMessageEvent(streamId),
+        catchError((error: unknown) => of<MessageEvent>({ type: "error", data: { error: { message: error instanceof Error ? error.message : String(error) } } })),
+      );
+    }
+    if (typeof prompt !== "string" || prompt.trim() === "") throw new BadRequestException("Give a prompt: GET /chat/resumable?q=…");
+    const { client, model = DEFAULT_MODEL } = this.options;
+    return defer(() => from(this.relay.start(fromChatCompletion(client, { model, messages: [{ role: "user", content: prompt }] })))).pipe(
+      switchMap((streamId) => this.relay.read(streamId).pipe(toMessageEvent(streamId))),
+    );
+  }
+
+  /** `POST /chat/{id}/stop`: aborts the upstream request; readers see `[DONE]` after the text so far. */
+  @Post("chat/:id/stop")
+  @HttpCode(200)
+  async stop(@Param("id") id: string): Promise<{ id: string; stopped: boolean }> {
+    try {
+      return { id, stopped: await this.relay.stop(id) };
+    } catch (error) {
+      if (error instanceof UnknownStreamError) throw new NotFoundException(error.message);
+      throw error;
+    }
+  }
+}
+
 @Module({})
 export class RelayModule {
   /** The relay's module, with the upstream client and model to use. */
   static forRoot(options: RelayOptions): DynamicModule {
-    return { module: RelayModule, controllers: [ChatController], providers: [{ provide: RELAY_OPTIONS, useValue: options }] };
+    return { module: RelayModule, controllers: [ChatController, ResumableChatController], providers: [{ provide: RELAY_OPTIONS, useValue: options }] };
   }
 }
 

@@ -1,23 +1,30 @@
 /**
- * A plain `node:http` relay: the browser asks this server, this server asks an
- * OpenAI-compatible endpoint (GPT4Free's API by default) and relays the answer
- * as it streams, in OpenAI's SSE format. The browser never sees a key, and any
- * OpenAI client, or `fetch` with an SSE parser, can read the relay.
+ * A plain `node:http` relay, resumable: the browser asks this server, this
+ * server asks an OpenAI-compatible endpoint (GPT4Free's API by default) and
+ * relays the answer as it streams, in OpenAI's SSE format, every frame with an
+ * `id:`. The browser never sees a key, and any OpenAI client, or `fetch` with
+ * an SSE parser, can read the relay.
  *
  *   npx tsx examples/relay-node-http.ts [--base-url URL] [--model NAME] [--port 8080] [--host 127.0.0.1]
- *   curl -N localhost:8080/chat -H 'content-type: application/json' -d '{"prompt":"Say hello there!"}'
+ *   curl -N localhost:8080/chat -H 'content-type: application/json' -d '{"prompt":"Say hello there!"}' -D -
  *   curl -N 'localhost:8080/chat?q=Say%20hello%20there!'
+ *   curl -N localhost:8080/chat/ID -H 'last-event-id: 3'       # resume (ID from the x-stream-id header)
+ *   curl -X POST localhost:8080/chat/ID/stop                   # stop it
  *
  * The upstream is --base-url, else OPENAI_BASE_URL, else GPT4Free's API on
- * http://localhost:1337/v1 (OPENAI_API_KEY is sent when set). When the browser
- * disconnects, the upstream request is aborted at once; an upstream failure
- * reaches the browser as a `data: {"error":{"message":…}}` frame.
+ * http://localhost:1337/v1 (OPENAI_API_KEY is sent when set). The answer runs
+ * in a `Relay`, not in the connection: when the browser disconnects the answer
+ * goes on, and `GET /chat/{id}` with `Last-Event-ID` (which `EventSource`
+ * sends by itself) resumes it; only `POST /chat/{id}/stop` aborts the
+ * upstream request. An upstream failure reaches the browser as a
+ * `data: {"error":{"message":…}}` frame.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
-import { tap } from "rxjs";
-import { fromChatCompletion, pipeToResponse, toServerSentEvents } from "g4f-rx";
+import { map, tap } from "rxjs";
+import { Relay, fromChatCompletion } from "g4f-rx";
+import { pipeToResponse } from "g4f-rx/node";
 import { isEntryModule } from "./support/is-entry-module.js";
 
 export const DEFAULT_BASE_URL = "http://localhost:1337/v1";
@@ -36,39 +43,87 @@ export interface RelayServerOptions {
    * one line on stderr.
    */
   onError?: (error: unknown, request: IncomingMessage) => void;
+  /** Where answers run and are kept. Default a new `Relay` (in memory; give it a `RedisRelayStore` for several processes). */
+  relay?: Relay;
 }
 
 /**
  * An HTTP server (not yet listening) that answers `POST /chat` with a JSON
  * body `{"prompt": "…"}` (or the prompt as plain text), and `GET /chat?q=…`
- * for `EventSource`, by streaming `client`'s answer as Server-Sent Events.
+ * for `EventSource`, by starting `client`'s answer in the relay and streaming
+ * it as Server-Sent Events, its stream id in the `x-stream-id` header;
+ * `GET /chat/{id}` resumes after `Last-Event-ID` (204 once nothing is left,
+ * 404 for an unknown id), `POST /chat/{id}/stop` stops it.
  */
 export function createRelayServer(client: OpenAI, options: RelayServerOptions = {}): Server {
   const { model = DEFAULT_MODEL, maxBodyBytes = 64 * 1024, maxQueuedBytes, onError = logError } = options;
 
-  const relay = (prompt: string, req: IncomingMessage, res: ServerResponse): void => {
-    fromChatCompletion(client, { model, messages: [{ role: "user", content: prompt }] })
+  const { relay = new Relay() } = options;
+  const queue = maxQueuedBytes === undefined ? {} : { maxQueuedBytes };
+
+  /** Streams stream `id` after frame `after`, each frame with its `id:` line. */
+  const stream = (id: string, after: number, req: IncomingMessage, res: ServerResponse): void => {
+    relay
+      .read(id, { after })
       .pipe(
-        // toServerSentEvents turns an error into a frame for the browser; the server's log hears of it here.
-        tap({ error: (error: unknown) => onError(error, req) }),
-        toServerSentEvents(),
-        pipeToResponse(res, maxQueuedBytes === undefined ? {} : { maxQueuedBytes }),
+        map(({ id: frameId, frame }) => `id: ${frameId}\n${frame}`),
+        pipeToResponse(res, { ...queue, headers: { "x-stream-id": id } }),
       )
+      // A browser cut off for not reading loses its connection only; the answer goes on for the next reader.
       .subscribe({ error: (error: unknown) => onError(error, req) });
   };
 
-  return createServer((req, res) => {
-    readPrompt(req, maxBodyBytes).then(
-      (prompt) => {
-        // The browser may have left while its body was read: then nobody would read the answer.
-        if (res.destroyed) return;
-        relay(prompt, req, res);
-      },
-      (error: unknown) => {
-        if (error instanceof RelayRequestError) sendError(res, error);
-        else res.destroy();
-      },
+  const start = (prompt: string, req: IncomingMessage, res: ServerResponse): void => {
+    const answer = fromChatCompletion(client, { model, messages: [{ role: "user", content: prompt }] }).pipe(
+      // The relay turns an error into a frame for the browser; the server's log hears of it here.
+      tap({ error: (error: unknown) => onError(error, req) }),
     );
+    relay.start(answer).then(
+      (id) => stream(id, 0, req, res),
+      (error: unknown) => sendError(res, new RelayRequestError(503, error instanceof Error ? error.message : String(error))),
+    );
+  };
+
+  const resume = async (id: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const info = await relay.info(id);
+    if (info === undefined) throw new RelayRequestError(404, `No stream ${JSON.stringify(id)}: it never existed, or it finished long ago`);
+    const header = req.headers["last-event-id"];
+    const after = Number(Array.isArray(header) ? header[0] : (header ?? "0"));
+    if (!Number.isInteger(after) || after < 0) throw new RelayRequestError(400, "Last-Event-ID must be a frame number");
+    // An ended stream's last stored frame is its end mark, never sent: past the one before it, nothing is left.
+    if (info.status !== "live" && after >= info.frames - 1) {
+      res.writeHead(204).end();
+      return;
+    }
+    stream(id, after, req, res);
+  };
+
+  const stop = async (id: string, res: ServerResponse): Promise<void> => {
+    if ((await relay.info(id)) === undefined) throw new RelayRequestError(404, `No stream ${JSON.stringify(id)}`);
+    const stopped = await relay.stop(id);
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id, stopped }));
+  };
+
+  const refuse = (res: ServerResponse) => (error: unknown) => {
+    if (error instanceof RelayRequestError) sendError(res, error);
+    else res.destroy();
+  };
+
+  return createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://relay.invalid").pathname;
+    const match = /^\/chat\/([A-Za-z0-9._~-]{1,128})(\/stop)?$/.exec(path);
+    if (match?.[1] !== undefined) {
+      const id = match[1];
+      if (match[2] === undefined && req.method === "GET") resume(id, req, res).catch(refuse(res));
+      else if (match[2] !== undefined && req.method === "POST") stop(id, res).catch(refuse(res));
+      else sendError(res, new RelayRequestError(405, `${req.method ?? "?"} ${path} is not supported`, { allow: match[2] === undefined ? "GET" : "POST" }));
+      return;
+    }
+    readPrompt(req, maxBodyBytes).then((prompt) => {
+      // The browser may have left while its body was read: then nobody asked for the answer.
+      if (res.destroyed) return;
+      start(prompt, req, res);
+    }, refuse(res));
   });
 }
 

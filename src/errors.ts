@@ -16,6 +16,9 @@ export class IncompleteStreamError extends OpenAIError {
   }
 }
 
+/** Marks a `StreamErrorFrameError` made as an app's own `APIError` class; `Symbol.for`, so no module exports it. */
+const CLIENT_STREAM_ERROR = Symbol.for("g4f-rx.client-stream-error");
+
 /**
  * The server sent an error inside the stream, either as a data frame
  * (`data: {"error": {...}}`, as GPT4Free's API and OpenAI do), as an
@@ -46,6 +49,12 @@ export class StreamErrorFrameError extends APIError<undefined, Headers | undefin
     this.code = typeof fields.code === "string" || fields.code === null ? fields.code : undefined;
     this.param = typeof fields.param === "string" || fields.param === null ? fields.param : undefined;
     this.type = typeof fields.type === "string" ? fields.type : undefined;
+  }
+
+  /** Also true for the same error made as the app's own `APIError` class (src/sources/client.ts marks those). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return this === StreamErrorFrameError && typeof value === "object" && value !== null && Reflect.get(value, CLIENT_STREAM_ERROR) === true;
   }
 }
 

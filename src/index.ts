@@ -1,8 +1,19 @@
+// The universal entry: runs in Node, browsers and workers, so nothing here may import a Node built-in
+// (test/consumers checks it with esbuild --platform=browser). Node-only parts live in ./node.ts.
 export * from "../operators/index.js";
-export * from "./endpoints.js";
+export {
+  type Endpoint,
+  EndpointConfigError,
+  type EndpointFlags,
+  type EndpointName,
+  ENDPOINTS,
+  type Environment,
+  type ResolvedEndpoint,
+  type SettingSource,
+  resolveEndpoint,
+} from "./endpoints.js";
+export * from "./edges/index.js";
 export * from "./errors.js";
 export * from "./recipes/index.js";
-export * from "./relay/index.js";
-export * from "./replay/index.js";
 export * from "./sources/index.js";
 export * from "./edges/relay/index.js";

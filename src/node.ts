@@ -1,5 +1,8 @@
+// The Node-only entry (`g4f-rx/node`): what needs node:fs, node:http or a Redis connection. Everything universal
+// comes from `g4f-rx`.
+export { type PipeToResponseOptions, SlowClientError, pipeToResponse } from "./edges/pipe-to-response.js";
 export { type RelayCluster, type RelayClusterOptions, startRelayCluster } from "./edges/relay/cluster.js";
 export { type RelayRequestHandler, createRelayRequestHandler } from "./edges/relay/node-handler.js";
 export { RedisRelayStore, type RedisRelayStoreOptions } from "./edges/relay/redis-store.js";
 export { type RelayServer, type RelayServerOptions, startRelayServer } from "./edges/relay/relay-server.js";
-export { type PipeToResponseOptions, SlowClientError, pipeToResponse } from "./relay/pipe-to-response.js";
+export * from "./replay/index.js";

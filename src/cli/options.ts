@@ -172,7 +172,13 @@ export const SERVE_OPTIONS = [
   { name: "upstream-key", type: "string", placeholder: "KEY", env: "OPENAI_API_KEY", description: "API key sent to --upstream" },
   { name: "redis", type: "string", placeholder: "URL", description: "With --upstream: share streams through Redis (redis://host:6379), so any process serves any stream" },
   { name: "workers", alias: "w", type: "number", placeholder: "N", default: 1, limits: { integer: true, min: 1 }, description: "With --upstream: processes serving one port (node:cluster); above 1 needs --redis" },
-  { name: "cors", type: "string", placeholder: "ORIGIN", description: "With --upstream: let browsers on ORIGIN (or * for any) call the relay" },
+  {
+    name: "cors",
+    type: "list",
+    placeholder: "ORIGIN[,ORIGIN…]",
+    defaultText: "cassettes: pages on localhost; --upstream: none",
+    description: "Web pages allowed to call the server from a browser (CORS), e.g. http://localhost:5173; * for any. With --upstream, one origin",
+  },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
@@ -182,7 +188,7 @@ export type ServeOptions = Omit<OptionValues<typeof SERVE_OPTIONS>, "help" | "ve
 export const SERVE_COMMAND: CommandSpec<typeof SERVE_OPTIONS> = {
   name: "serve",
   summary: "An OpenAI-compatible server that answers from recorded cassettes",
-  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N]", "$0 serve --upstream URL [--redis URL] [--workers N] [--cors ORIGIN] [--port N]"],
+  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N] [--cors ORIGIN…]", "$0 serve --upstream URL [--redis URL] [--workers N] [--cors ORIGIN] [--port N]"],
   description: [
     "An OpenAI-compatible server that answers from recorded cassettes, with their timing:",
     "POST /v1/chat/completions (streamed or not) and GET /v1/models. Any OpenAI client,",

@@ -33,11 +33,9 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
     const { serveRelay } = await import("./serve-relay.js");
     return serveRelay(io, { ...parsed.options, upstream: parsed.options.upstream }, style);
   }
-  for (const flag of ["redis", "cors"] as const) {
-    if (parsed.options[flag] !== undefined) return fail(EXIT.usage, `--${flag} works only with --upstream URL (a relay); cassettes need neither.\nRun g4f-rx serve --help for usage.`);
-  }
+  if (parsed.options.redis !== undefined) return fail(EXIT.usage, "--redis works only with --upstream URL (a relay); cassettes need no Redis.\nRun g4f-rx serve --help for usage.");
   if (parsed.options.workers !== 1) return fail(EXIT.usage, "--workers works only with --upstream URL (a relay).\nRun g4f-rx serve --help for usage.");
-  const { port, host, cassettes: directory, speed } = parsed.options;
+  const { port, host, cassettes: directory, speed, cors } = parsed.options;
 
   let cassettes: Cassette[];
   try {
@@ -58,6 +56,8 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
       port,
       host,
       speed,
+      // No --cors: the server's default, pages served from this machine.
+      ...(cors.length > 0 ? { cors } : {}),
       onRequest: ({ path, cassette, status }) => {
         const answer = cassette === undefined ? "404, no cassette matches" : `${cassette.file ?? "(cassette)"}${status === 200 ? "" : ` (recorded HTTP ${status})`}`;
         io.stderr.write(`${style.note("g4f-rx serve:")} POST ${path} → ${answer}\n`);

@@ -27,7 +27,8 @@ export interface FromCassetteOptions {
  *
  * ## Example
  * ```ts
- * import { extractDelta, fromCassette } from "g4f-rx";
+ * import { extractDelta } from "g4f-rx";
+ * import { fromCassette } from "g4f-rx/node";
  *
  * fromCassette("examples/cassettes/say-hello-there.cassette.jsonl", { speed: 2 })
  *   .pipe(extractDelta())
@@ -47,7 +48,8 @@ export function fromCassette(cassette: string | Cassette, options: FromCassetteO
  *
  * ## Example
  * ```ts
- * import { extractOutputText, fromResponsesCassette } from "g4f-rx";
+ * import { extractOutputText } from "g4f-rx";
+ * import { fromResponsesCassette } from "g4f-rx/node";
  *
  * fromResponsesCassette("hello.responses.cassette.jsonl", { speed: Infinity })
  *   .pipe(extractOutputText())

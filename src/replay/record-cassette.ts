@@ -30,7 +30,8 @@ const KEPT_HEADERS = ["content-type", "retry-after", "retry-after-ms", "x-reques
  * ## Example
  * ```ts
  * import OpenAI from "openai";
- * import { fromChatCompletion, recordCassette } from "g4f-rx";
+ * import { fromChatCompletion } from "g4f-rx";
+ * import { recordCassette } from "g4f-rx/node";
  *
  * const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Say hello there!" }] };
  * fromChatCompletion(new OpenAI(), params)

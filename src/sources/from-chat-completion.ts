@@ -2,6 +2,7 @@ import type OpenAI from "openai";
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import type { Observable } from "rxjs";
 import { chatCompletionProtocol } from "./chat-completion-protocol.js";
+import { type ChatCompletionsClient, clientErrorClasses } from "./client.js";
 import { streamOfRequest } from "./request-stream.js";
 
 /** Everything `client.chat.completions.create` accepts, but `stream`, which is always `true` here. */
@@ -20,9 +21,16 @@ export type ChatCompletionRequestOptions = NonNullable<Parameters<OpenAI["chat"]
  * is silent. The body is decoded here rather than by the SDK's iterator, which
  * only notices an abort on its next chunk and is several times slower.
  *
+ * `client` is the app's own: any `openai` 6 or 7 client, ESM or CommonJS
+ * (`ChatCompletionsClient` names only what is used). The errors this package
+ * raises about the request are made from that client's own classes
+ * (`OpenAI.APIError`, `OpenAI.APIUserAbortError`), so the app's
+ * `instanceof APIError` holds whichever copy of `openai` it imported.
+ *
  * Errors, after every chunk before them was delivered:
  * - an `APIError` subclass for an HTTP error status or a failed connection;
- * - `StreamErrorFrameError` for an error sent inside the stream;
+ * - `StreamErrorFrameError` (also an `APIError`) for an error sent inside the stream;
+ * - `APIUserAbortError` when the caller's own `options.signal` aborts;
  * - `IncompleteStreamError` when the body ends (or breaks) with neither
  *   `data: [DONE]` nor a `finish_reason`;
  * - `MalformedChunkError`, `NotEventStreamError`, `InvalidEncodingError` for a
@@ -41,7 +49,7 @@ export type ChatCompletionRequestOptions = NonNullable<Parameters<OpenAI["chat"]
  * ```
  */
 export function fromChatCompletion(
-  client: OpenAI,
+  client: ChatCompletionsClient,
   params: ChatCompletionStreamParams,
   options?: ChatCompletionRequestOptions,
 ): Observable<ChatCompletionChunk> {
@@ -49,5 +57,6 @@ export function fromChatCompletion(
     (signal) => client.chat.completions.create({ ...params, stream: true }, { ...options, signal }).asResponse(),
     chatCompletionProtocol,
     options?.signal ?? undefined,
+    clientErrorClasses(client),
   );
 }

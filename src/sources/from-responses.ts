@@ -1,6 +1,7 @@
 import type OpenAI from "openai";
 import type { ResponseCreateParamsStreaming, ResponseStreamEvent } from "openai/resources/responses/responses";
 import type { Observable } from "rxjs";
+import { type ResponsesClient, clientErrorClasses } from "./client.js";
 import { streamOfRequest } from "./request-stream.js";
 import { responsesProtocol } from "./responses-protocol.js";
 
@@ -38,10 +39,11 @@ export type ResponsesRequestOptions = NonNullable<Parameters<OpenAI["responses"]
  * // Hello there! How can I help you today?
  * ```
  */
-export function fromResponses(client: OpenAI, params: ResponsesStreamParams, options?: ResponsesRequestOptions): Observable<ResponseStreamEvent> {
+export function fromResponses(client: ResponsesClient, params: ResponsesStreamParams, options?: ResponsesRequestOptions): Observable<ResponseStreamEvent> {
   return streamOfRequest(
     (signal) => client.responses.create({ ...params, stream: true }, { ...options, signal }).asResponse(),
     responsesProtocol,
     options?.signal ?? undefined,
+    clientErrorClasses(client),
   );
 }

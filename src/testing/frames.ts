@@ -1,9 +1,10 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { DONE_EVENT } from "../../operators/to-server-sent-events.js";
 import type { Response, ResponseOutputItem, ResponseStatus, ResponseStreamEvent } from "openai/resources/responses/responses";
 import type { ReplyStep, ScriptedReply } from "./test-server.js";
 
-/** The frame that ends an OpenAI-format stream. */
-export const DONE_FRAME = "data: [DONE]\n\n";
+/** The frame that ends an OpenAI-format stream, the same constant as `g4f-rx`'s. */
+export { DONE_EVENT };
 
 /** One SSE data frame: a string is sent as is, anything else as JSON. */
 export function sseFrame(data: unknown): string {
@@ -39,7 +40,7 @@ export function streamReply(chunks: readonly ChatCompletionChunk[], options: Str
     if (delayMs > 0) body.push({ wait: delayMs });
   }
   body.push(...then);
-  if (done) body.push(DONE_FRAME);
+  if (done) body.push(DONE_EVENT);
   return pieceSize === undefined ? { body } : { body, pieceSize };
 }
 

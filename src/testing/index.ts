@@ -1,5 +1,5 @@
 export {
-  DONE_FRAME,
+  DONE_EVENT,
   type ResponseEventsOptions,
   type StreamReplyOptions,
   type TextChunksOptions,

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  ENDPOINTS,
-  EndpointConfigError,
-  chatCompletionsURL,
-  defaultRetries,
-  isLocalURL,
-  resolveEndpoint,
-} from "g4f-rx";
+import { ENDPOINTS, EndpointConfigError, resolveEndpoint } from "g4f-rx";
+import { chatCompletionsURL, defaultRetries, isLocalURL } from "../../src/endpoints.js";
 
 describe("resolveEndpoint", () => {
   it("defaults to GPT4Free's local API, with no key, gpt-4 and no retries", () => {

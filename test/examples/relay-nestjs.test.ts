@@ -6,6 +6,7 @@ import { StreamErrorFrameError, extractDelta } from "g4f-rx";
 import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { bootstrap } from "../../examples/relay-nestjs.js";
 import { collect } from "../support/collect.js";
+import { readEvents, textOf } from "../edges/support.js";
 import { readEventStream } from "../support/read-event-stream.js";
 
 describe("examples/relay-nestjs.ts", () => {
@@ -85,5 +86,51 @@ describe("examples/relay-nestjs.ts", () => {
     expect([missing.status, blank.status]).toStrictEqual([400, 400]);
     expect(await missing.json()).toMatchObject({ statusCode: 400, message: "Give a prompt: GET /chat?q=…" });
     expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe("examples/relay-nestjs.ts: GET /chat/resumable", () => {
+  let upstream: TestServer;
+  let app: INestApplication;
+  let url: string;
+
+  beforeEach(async () => {
+    upstream = await startTestServer();
+    const client = new OpenAI({ baseURL: upstream.baseURL, apiKey: "test", maxRetries: 0 });
+    app = await bootstrap({ client, model: "relay-model" }, { port: 0, logger: false });
+    url = await app.getUrl();
+  });
+  afterEach(async () => {
+    await app.close();
+    await upstream.close();
+  });
+
+  it("resumes after Last-Event-ID <stream>:<n> on the same URL, as EventSource reconnects, with no second upstream request", async () => {
+    const pieces = ["Hello", " there", "!", " Bye."];
+    upstream.reply(streamReply(textChunks(pieces), { delayMs: 40 }));
+    const first = await fetch(`${url}/chat/resumable?q=hi`);
+    const before = await readEvents(first, 2);
+    const [streamId, frame] = (before.at(-1)?.id ?? "").split(":");
+    expect(frame).toBe("2");
+    const after = await readEvents(await fetch(`${url}/chat/resumable?q=hi`, { headers: { "last-event-id": `${streamId ?? ""}:2` } }));
+    const all = [...before, ...after];
+    expect(all.map((event) => event.id)).toStrictEqual(all.map((_, index) => `${streamId ?? ""}:${index + 1}`));
+    expect(textOf(all)).toBe(pieces.join(""));
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("stops through POST /chat/{id}/stop: the upstream request is aborted, the reader ends with [DONE]", async () => {
+    upstream.reply(streamReply(textChunks(["Hello"], { finishReason: null }), { done: false, then: [{ wait: 10_000 }] }));
+    const [first] = await readEvents(await fetch(`${url}/chat/resumable?q=hi`), 1);
+    const streamId = (first?.id ?? "").split(":")[0] ?? "";
+    const request = await upstream.waitForRequest(0);
+    const reading = readEvents(await fetch(`${url}/chat/resumable?q=hi`, { headers: { "last-event-id": `${streamId}:1` } }));
+    const stop = await fetch(`${url}/chat/${streamId}/stop`, { method: "POST" });
+    expect(stop.status).toBe(200);
+    expect(await stop.json()).toStrictEqual({ id: streamId, stopped: true });
+    expect((await reading).at(-1)?.data).toBe("[DONE]");
+    await request.closed;
+    expect(request.disconnected).toBe(true);
+    expect((await fetch(`${url}/chat/nope/stop`, { method: "POST" })).status).toBe(404);
   });
 });

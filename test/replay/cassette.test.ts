@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { CassetteError, type Cassette, parseCassette, readCassette, readCassettes, serializeCassette } from "g4f-rx";
+import { CassetteError, type Cassette, parseCassette, readCassette, readCassettes, serializeCassette } from "g4f-rx/node";
 
 const examples = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
 const header = '{"g4f-rx-cassette":1,"request":{"model":"gpt-4","messages":[{"role":"user","content":"Hi"}]},"response":{"status":200,"headers":{}}}';

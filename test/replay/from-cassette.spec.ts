@@ -3,7 +3,8 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { fileURLToPath } from "node:url";
 import { take } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { type Cassette, CassetteError, IncompleteStreamError, StreamErrorFrameError, extractDelta, fromCassette } from "g4f-rx";
+import { IncompleteStreamError, StreamErrorFrameError, extractDelta } from "g4f-rx";
+import { type Cassette, CassetteError, fromCassette } from "g4f-rx/node";
 import { textChunks } from "g4f-rx/testing";
 import { marbles } from "../support/marbles.js";
 

@@ -6,7 +6,8 @@ import OpenAI, { RateLimitError } from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable, take } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { IncompleteStreamError, StreamErrorFrameError, fromCassette, fromChatCompletion, readCassette, recordCassette } from "g4f-rx";
+import { IncompleteStreamError, StreamErrorFrameError, fromChatCompletion } from "g4f-rx";
+import { fromCassette, readCassette, recordCassette } from "g4f-rx/node";
 import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 

@@ -5,7 +5,8 @@ import { performance } from "node:perf_hooks";
 import OpenAI, { NotFoundError } from "openai";
 import { firstValueFrom, last, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ReplayServer, accumulate, extractDelta, fromCassette, fromChatCompletion, readCassettes, startReplayServer } from "g4f-rx";
+import { accumulate, extractDelta, fromChatCompletion } from "g4f-rx";
+import { type ReplayServer, fromCassette, readCassettes, startReplayServer } from "g4f-rx/node";
 import { collect } from "../support/collect.js";
 
 const examples = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));

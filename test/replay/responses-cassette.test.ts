@@ -5,19 +5,8 @@ import OpenAI from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { lastValueFrom, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  CassetteError,
-  IncompleteStreamError,
-  StreamErrorFrameError,
-  type ReplayServer,
-  fromCassette,
-  fromChatCompletion,
-  fromResponses,
-  fromResponsesCassette,
-  readCassette,
-  recordCassette,
-  startReplayServer,
-} from "g4f-rx";
+import { IncompleteStreamError, StreamErrorFrameError, fromChatCompletion, fromResponses } from "g4f-rx";
+import { CassetteError, type ReplayServer, fromCassette, fromResponsesCassette, readCassette, recordCassette, startReplayServer } from "g4f-rx/node";
 import { type TestServer, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 

@@ -26,9 +26,12 @@ let client: OpenAI;
 beforeEach(async () => ({ server, client } = await serverAndClient()));
 afterEach(() => server.close());
 
-/** A fallback source on the test server that continues an answer when asked to. */
+/**
+ * A fallback source on the test server that continues an answer when asked to. The first chunk may take a
+ * second: on a loaded machine a fresh connection alone can take longer than 150 ms.
+ */
 const provider = (model: string) => (continuation?: Continuation) =>
-  fromChatCompletion(client, { model, messages: withContinuation(messages, continuation) }).pipe(streamTimeout({ first: 150, idle: 150 }));
+  fromChatCompletion(client, { model, messages: withContinuation(messages, continuation) }).pipe(streamTimeout({ first: 1_000, idle: 150 }));
 
 describe("fallback against real HTTP", () => {
   it("aborts a stalled provider's request and streams the next provider's answer", async () => {

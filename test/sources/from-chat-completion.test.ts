@@ -22,7 +22,7 @@ import {
   fromChatCompletion,
   fromCompletionStream,
 } from "g4f-rx";
-import { DONE_FRAME, type TestServer, errorFrame, errorReply, sseFrame, streamReply, textChunks } from "g4f-rx/testing";
+import { DONE_EVENT, type TestServer, errorFrame, errorReply, sseFrame, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 import { serverAndClient } from "../support/server.js";
 
@@ -67,7 +67,7 @@ describe("fromChatCompletion: a cold Observable", () => {
 
   it("keeps every field a provider adds, such as GPT4Free's provider and OpenAI's obfuscation", async () => {
     const chunk = { ...textChunks(["x"])[1]!, provider: "Copilot", obfuscation: "Qx1", usage: null };
-    server.reply({ body: [sseFrame(chunk), sseFrame(textChunks([])[1]!), DONE_FRAME] });
+    server.reply({ body: [sseFrame(chunk), sseFrame(textChunks([])[1]!), DONE_EVENT] });
     const outcome = await collect(fromChatCompletion(client, params));
     expect(outcome.values[0]).toStrictEqual(chunk);
   });
@@ -87,7 +87,7 @@ describe("fromChatCompletion: unsubscribing aborts the request", () => {
   });
 
   it("aborts while still waiting for the response headers", async () => {
-    server.reply({ headersAfterMs: 10_000, body: [DONE_FRAME] });
+    server.reply({ headersAfterMs: 10_000, body: [DONE_EVENT] });
     const subscription = fromChatCompletion(client, params).subscribe();
     const request = await server.waitForRequest(0);
     const unsubscribedAt = performance.now();
@@ -235,7 +235,7 @@ describe("fromChatCompletion: bodies that are not what an endpoint sends", () =>
   });
 
   it.each(['{"object":"chat.completion.chunk"}', '{"id":"c","choices":[null]}'])("errors with MalformedChunkError when a frame is JSON but not a chunk: %s", async (frame) => {
-    server.reply({ body: [`data: ${frame}\n\n`, DONE_FRAME] });
+    server.reply({ body: [`data: ${frame}\n\n`, DONE_EVENT] });
     const outcome = await collect(fromChatCompletion(client, params));
     expect(outcome.error).toBeInstanceOf(MalformedChunkError);
   });

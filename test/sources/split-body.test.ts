@@ -3,7 +3,7 @@ import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeEventStream, fromChatCompletion } from "g4f-rx";
-import { DONE_FRAME, type TestServer, sseFrame, startTestServer, textChunks } from "g4f-rx/testing";
+import { DONE_EVENT, type TestServer, sseFrame, startTestServer, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 
 // Multi-byte text of every UTF-8 length: 2 (Cyrillic), 3 (CJK) and 4 bytes (emoji).
@@ -11,7 +11,7 @@ const sent: ChatCompletionChunk[] = [
   ...textChunks(["Привет, ", "世界 ", "👋", " done"]),
   { id: "u", object: "chat.completion.chunk", created: 1, model: "gpt-4", choices: [], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } },
 ];
-const body = Buffer.from(sent.map((chunk) => sseFrame(chunk)).join("") + ": keep-alive comment\n\n" + DONE_FRAME, "utf8");
+const body = Buffer.from(sent.map((chunk) => sseFrame(chunk)).join("") + ": keep-alive comment\n\n" + DONE_EVENT, "utf8");
 
 /** Cut points of the body, sorted and distinct: every split of it into pieces. */
 const cuts = fc.uniqueArray(fc.integer({ min: 1, max: body.length - 1 }), { maxLength: 40 }).map((points) => [...points].sort((a, b) => a - b));

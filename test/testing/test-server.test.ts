@@ -2,7 +2,7 @@ import OpenAI, { InternalServerError, NotFoundError } from "openai";
 import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { extractDelta, fromChatCompletion } from "g4f-rx";
-import { DONE_FRAME, type TestServer, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { DONE_EVENT, type TestServer, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 
 const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Hi" }] };
@@ -45,7 +45,7 @@ describe("the test server", () => {
     const scriptedAt = performance.now();
     let writtenAt = 0;
     const [, chunk] = textChunks(["x"]);
-    server.reply({ body: [{ wait: 30 }, () => ((writtenAt = performance.now()), sseFrame(chunk)), sseFrame(textChunks([])[1]!), DONE_FRAME] });
+    server.reply({ body: [{ wait: 30 }, () => ((writtenAt = performance.now()), sseFrame(chunk)), sseFrame(textChunks([])[1]!), DONE_EVENT] });
     const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
     await collect(fromChatCompletion(client, params));
     expect(writtenAt - scriptedAt).toBeGreaterThanOrEqual(29);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeToResponse } from "../../relay/pipe-to-response.js";
+import { pipeToResponse } from "../pipe-to-response.js";
 import { type RelayAnswer, RelayHttpError, type RelayRequest, type RelayRoutesOptions, answerRelayRequest } from "./routes.js";
 
 export type RelayRequestHandler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;

@@ -5,7 +5,7 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Relay } from "g4f-rx";
 import { createRelayRequestHandler } from "g4f-rx/node";
-import { DONE_FRAME, type TestServer, sseFrame, startTestServer, textChunks } from "g4f-rx/testing";
+import { DONE_EVENT, type TestServer, sseFrame, startTestServer, textChunks } from "g4f-rx/testing";
 import { chatBody, eventually } from "./support.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -78,7 +78,7 @@ describe.runIf(chromiumAvailable())("Chromium's EventSource against the relay", 
     // Four frames, then a pause long enough for the cut to land mid-answer however loaded the machine is, then the rest.
     const chunks = textChunks(PIECES);
     upstream.reply({
-      body: [...chunks.slice(0, 4).map((chunk) => sseFrame(chunk)), { wait: 2_500 }, ...chunks.slice(4).flatMap((chunk) => [sseFrame(chunk), { wait: 30 }]), DONE_FRAME],
+      body: [...chunks.slice(0, 4).map((chunk) => sseFrame(chunk)), { wait: 2_500 }, ...chunks.slice(4).flatMap((chunk) => [sseFrame(chunk), { wait: 30 }]), DONE_EVENT],
     });
     // The generation starts with a POST (whose reader leaves at once); the page reads it with EventSource.
     const started = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "x-stream-id": "browser" }, body: chatBody() });

@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { Observable, firstValueFrom, map, range, take } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SlowClientError, extractDelta, fromChatCompletion, pipeToResponse, toServerSentEvents } from "g4f-rx";
+import { extractDelta, fromChatCompletion, toServerSentEvents } from "g4f-rx";
+import { SlowClientError, pipeToResponse } from "g4f-rx/node";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 

@@ -45,7 +45,8 @@ const SSE_HEADERS = {
  * ```ts
  * import { createServer } from "node:http";
  * import OpenAI from "openai";
- * import { fromChatCompletion, pipeToResponse, toServerSentEvents } from "g4f-rx";
+ * import { fromChatCompletion, toServerSentEvents } from "g4f-rx";
+ * import { pipeToResponse } from "g4f-rx/node";
  *
  * const client = new OpenAI({ baseURL: "http://localhost:1337/v1", apiKey: "none" });
  * createServer((req, res) => {

@@ -1,0 +1,1 @@
+export { toReadableStream, toResponse } from "./web-stream.js";

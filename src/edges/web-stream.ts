@@ -1,0 +1,93 @@
+import type { Observable } from "rxjs";
+
+/** The headers `toResponse` sends unless `init.headers` says otherwise. */
+const SSE_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  // Stops nginx and similar proxies from buffering the stream.
+  "x-accel-buffering": "no",
+};
+
+/**
+ * A web `ReadableStream` of the UTF-8 bytes of text frames (from
+ * `toServerSentEvents()`), for fetch-style handlers and anything else that
+ * takes a web stream.
+ *
+ * It subscribes to `frames$` when created. Each frame is enqueued as it
+ * arrives; the stream closes when `frames$` completes, and errors when it
+ * errors once the reader has taken every frame before the error. Cancelling the stream (the client went away, the
+ * runtime dropped the `Response`) unsubscribes from `frames$`, which for a
+ * `fromChatCompletion` source aborts the upstream HTTP request at once.
+ *
+ * RxJS cannot pause a source, so frames wait in the stream's queue for a
+ * slow reader; for Node's own `ServerResponse`, `pipeToResponse` from
+ * `g4f-rx/node` cuts off a client that stops reading instead.
+ *
+ * ## Example
+ * ```ts
+ * import { fromChatCompletion, toReadableStream, toServerSentEvents } from "g4f-rx";
+ *
+ * const body = toReadableStream(fromChatCompletion(client, params).pipe(toServerSentEvents()));
+ * // new Response(body, { headers: { "content-type": "text/event-stream" } })
+ * ```
+ */
+export function toReadableStream(frames$: Observable<string>): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let unsubscribe: (() => void) | undefined;
+  // An error waits until the reader has taken every frame before it: erroring a stream discards its queue.
+  let failure: { error: unknown } | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        // Subscribing at once, not on the first pull, keeps the upstream running while the reader is busy: RxJS pushes.
+        const subscription = frames$.subscribe({
+          next: (frame) => controller.enqueue(encoder.encode(frame)),
+          error: (error: unknown) => {
+            if (controller.desiredSize === 0) controller.error(error);
+            else failure = { error };
+          },
+          complete: () => controller.close(),
+        });
+        unsubscribe = () => subscription.unsubscribe();
+      },
+      pull(controller) {
+        // Called with a read waiting and nothing queued (high-water mark 0).
+        if (failure !== undefined) controller.error(failure.error);
+      },
+      cancel() {
+        unsubscribe?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * A web `Response` whose body is `toReadableStream(frames$)`, with the
+ * headers of a Server-Sent Events stream (`content-type:
+ * text/event-stream`, `cache-control: no-cache`, `x-accel-buffering: no`).
+ * `init` sets the status and adds or replaces headers.
+ *
+ * Return it from a fetch-style handler (Hono, Next.js route handlers, Bun,
+ * Deno, Cloudflare Workers): when the client goes away the runtime cancels
+ * the body, which unsubscribes and aborts the upstream request.
+ *
+ * ## Example
+ * ```ts
+ * import OpenAI from "openai";
+ * import { fromChatCompletion, toResponse, toServerSentEvents } from "g4f-rx";
+ *
+ * const client = new OpenAI({ baseURL: "http://localhost:1337/v1", apiKey: "none" });
+ * export async function POST(request: Request): Promise<Response> {
+ *   const { prompt } = (await request.json()) as { prompt: string };
+ *   return toResponse(
+ *     fromChatCompletion(client, { model: "gpt-4", messages: [{ role: "user", content: prompt }] }).pipe(toServerSentEvents()),
+ *   );
+ * }
+ * ```
+ */
+export function toResponse(frames$: Observable<string>, init: ResponseInit = {}): Response {
+  const headers = new Headers(SSE_HEADERS);
+  new Headers(init.headers).forEach((value, name) => headers.set(name, value));
+  return new Response(toReadableStream(frames$), { ...init, headers });
+}

@@ -1,1 +1,0 @@
-export { type PipeToResponseOptions, SlowClientError, pipeToResponse } from "./pipe-to-response.js";

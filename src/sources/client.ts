@@ -1,0 +1,110 @@
+import { APIError, APIUserAbortError } from "openai/core/error";
+import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type { ResponseCreateParamsStreaming } from "openai/resources/responses/responses";
+import { StreamErrorFrameError } from "../errors.js";
+
+/** `StreamErrorFrameError`'s `instanceof` recognises errors carrying this mark (see src/errors.ts). */
+const CLIENT_STREAM_ERROR = Symbol.for("g4f-rx.client-stream-error");
+
+/**
+ * What the sources need of an `openai` client, by shape rather than by class: the app's own `OpenAI` (or
+ * `AzureOpenAI`) whatever its major version (6 or 7) and module format. An app's CommonJS view of the class is
+ * another class to TypeScript than the ES module view this package's typings see, so naming the class would
+ * refuse it.
+ */
+export interface ChatCompletionsClient {
+  readonly chat: {
+    readonly completions: {
+      create(body: ChatCompletionCreateParamsStreaming, options?: ClientRequestOptions): { asResponse(): Promise<Response> };
+    };
+  };
+}
+
+/** What `fromResponses` needs of an `openai` client, by shape, for the same reason as `ChatCompletionsClient`. */
+export interface ResponsesClient {
+  readonly responses: {
+    create(body: ResponseCreateParamsStreaming, options?: ClientRequestOptions): { asResponse(): Promise<Response> };
+  };
+}
+
+/** The per-request options this package passes to the client: the caller's own, plus an `AbortSignal`. */
+export interface ClientRequestOptions {
+  signal?: AbortSignal | null | undefined;
+}
+
+/**
+ * The error classes an app's `openai` client carries on its constructor (`OpenAI.APIError`,
+ * `OpenAI.APIUserAbortError`), from whichever copy of the package the app loaded: its CommonJS build, or
+ * another version than the one this package's own imports resolve to.
+ */
+export interface ClientErrorClasses {
+  readonly APIError: typeof APIError;
+  readonly APIUserAbortError: typeof APIUserAbortError;
+}
+
+/** The classes of the `openai` copy this package imports, for a client that carries none (a stand-in). */
+export const OWN_ERROR_CLASSES: ClientErrorClasses = { APIError, APIUserAbortError };
+
+/** The error classes of `client`'s own `openai` copy, read from its constructor's statics. */
+export function clientErrorClasses(client: object): ClientErrorClasses {
+  const constructor: unknown = client.constructor;
+  if (typeof constructor !== "function") return OWN_ERROR_CLASSES;
+  const apiError: unknown = Reflect.get(constructor, "APIError");
+  const abortError: unknown = Reflect.get(constructor, "APIUserAbortError");
+  if (!isErrorClass(apiError, APIError) || !isErrorClass(abortError, APIUserAbortError)) return OWN_ERROR_CLASSES;
+  return { APIError: apiError, APIUserAbortError: abortError };
+}
+
+/** Whether `value` is the class `own` stands for, from any copy of `openai`: an Error class of the same name. */
+function isErrorClass<T extends abstract new (...args: never) => Error>(value: unknown, own: T): value is T {
+  return value === own || (typeof value === "function" && value.name === own.name && value.prototype instanceof Error);
+}
+
+/** One subclass of each app's `APIError` class, made on first use. */
+const clientFrameErrors = new WeakMap<typeof APIError, new (original: StreamErrorFrameError) => StreamErrorFrameError>();
+
+/**
+ * `error` as an instance of the app's own classes: `classes.APIError` when the app's `openai` is another copy
+ * than this package's, so that one `instanceof APIError` holds in the app whichever copy it imported, and
+ * `instanceof StreamErrorFrameError` still holds too.
+ */
+export function inClientClasses(error: StreamErrorFrameError, classes: ClientErrorClasses): StreamErrorFrameError {
+  const Base = classes.APIError;
+  if (Base === APIError) return error;
+  let ClientStreamErrorFrameError = clientFrameErrors.get(Base);
+  if (ClientStreamErrorFrameError === undefined) {
+    ClientStreamErrorFrameError = class extends Base<undefined, Headers | undefined, object | undefined> {
+      override readonly name = "StreamErrorFrameError";
+      override readonly error: object | undefined;
+      override readonly code: string | null | undefined;
+      override readonly param: string | null | undefined;
+      override readonly type: string | undefined;
+      readonly data: string;
+      readonly event: string | undefined;
+      readonly [CLIENT_STREAM_ERROR] = true;
+      constructor(original: StreamErrorFrameError) {
+        super(undefined, undefined, original.message, original.headers);
+        this.error = original.error;
+        this.code = original.code;
+        this.param = original.param;
+        this.type = original.type;
+        this.data = original.data;
+        this.event = original.event;
+        this.stack = original.stack;
+      }
+    };
+    clientFrameErrors.set(Base, ClientStreamErrorFrameError);
+  }
+  return new ClientStreamErrorFrameError(error);
+}
+
+/**
+ * What a source errors with, in the app's own classes: an error frame as the app's `APIError`, and the
+ * caller's abort as its `APIUserAbortError` (the decoder may see it as a broken connection). HTTP errors
+ * come from the client itself and are the app's already.
+ */
+export function errorForClient(error: unknown, classes: ClientErrorClasses, callerAborted: boolean): unknown {
+  if (callerAborted) return error instanceof classes.APIUserAbortError ? error : new classes.APIUserAbortError();
+  if (error instanceof StreamErrorFrameError) return inClientClasses(error, classes);
+  return error;
+}

@@ -1,0 +1,100 @@
+import { APIConnectionError, APIError, APIUserAbortError } from "openai/core/error";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { Observable } from "rxjs";
+import { decodeEventStream } from "./decode-event-stream.js";
+
+/** What `fromEventStream` reads: a URL to fetch, a `Request` to send, or a `Response` already received. */
+export type EventStreamInput = string | URL | Request | Response;
+
+/**
+ * A cold Observable of the chunks of an OpenAI-format Server-Sent Events
+ * stream read over plain `fetch`: a relay of yours (`toResponse`,
+ * `pipeToResponse`, `g4f-rx serve`), from a browser or from Node, with no
+ * `openai` client.
+ *
+ * Given a URL or a `Request`, each subscription fetches it with `init` (a
+ * `POST` body, headers…); unsubscribing aborts that request at once, and a
+ * signal in `init` aborts it too. Given a `Response`, its body is read, so
+ * it can be subscribed to once.
+ *
+ * The contract is `fromChatCompletion`'s, after every chunk before the
+ * failure was delivered:
+ * - an HTTP error status gives the `openai` package's `APIError` subclass
+ *   for it (`NotFoundError`, `RateLimitError`…) with the server's message;
+ *   a failed connection gives `APIConnectionError`; the caller's abort,
+ *   `APIUserAbortError`;
+ * - an error frame gives `StreamErrorFrameError`;
+ * - a body that ends with neither `data: [DONE]` nor a `finish_reason`
+ *   gives `IncompleteStreamError`;
+ * - malformed JSON, a body that is not SSE and invalid UTF-8 give
+ *   `MalformedChunkError`, `NotEventStreamError`, `InvalidEncodingError`.
+ *
+ * ## Example
+ * ```ts
+ * import { accumulate, extractDelta, fromEventStream } from "g4f-rx";
+ *
+ * fromEventStream("/api/chat", { method: "POST", body: JSON.stringify({ prompt: "Say hello there!" }) })
+ *   .pipe(extractDelta(), accumulate())
+ *   .subscribe((text) => (document.querySelector("#answer")!.textContent = text));
+ * // Hello there! How can I help you today?
+ * ```
+ */
+export function fromEventStream(input: EventStreamInput, init?: RequestInit): Observable<ChatCompletionChunk> {
+  let used = false;
+  return new Observable<ChatCompletionChunk>((subscriber) => {
+    const controller = new AbortController();
+    const userSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const signal = userSignal ? AbortSignal.any([controller.signal, userSignal]) : controller.signal;
+    let response: Promise<Response>;
+    if (input instanceof Response) {
+      if (used) {
+        subscriber.error(new TypeError("fromEventStream: a Response body can be read once; pass a URL or a Request to fetch again on each subscription"));
+        return;
+      }
+      used = true;
+      // The decoder cancels its body when the subscriber unsubscribes or `init.signal` aborts.
+      response = Promise.resolve(input);
+    } else {
+      response = fetch(input, { ...init, signal }).catch((cause: unknown) => {
+        throw userSignal?.aborted === true ? new APIUserAbortError() : new APIConnectionError({ cause: asError(cause) });
+      });
+    }
+    response
+      .then(async (received) => {
+        if (!received.ok) throw await statusError(received);
+        return decodeEventStream(received, (chunk) => subscriber.next(chunk), signal);
+      })
+      .then(
+        () => {
+          if (userSignal?.aborted === true) subscriber.error(new APIUserAbortError());
+          else subscriber.complete();
+        },
+        (error: unknown) => {
+          // After an unsubscribe nobody listens, and the abort error is ours.
+          if (controller.signal.aborted) return;
+          subscriber.error(userSignal?.aborted === true && !(error instanceof APIUserAbortError) ? new APIUserAbortError() : error);
+        },
+      );
+    return () => controller.abort();
+  });
+}
+
+/** The `openai` package's error for an HTTP error status, with the server's message as the SDK would read it. */
+async function statusError(response: Response): Promise<APIError> {
+  const text = await response.text().catch(() => "");
+  const json = parseJSON(text);
+  return APIError.generate(response.status, json, json === undefined ? text || undefined : undefined, response.headers);
+}
+
+function parseJSON(text: string): object | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function asError(cause: unknown): Error {
+  return cause instanceof Error ? cause : new Error(String(cause));
+}

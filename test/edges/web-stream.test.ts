@@ -1,0 +1,83 @@
+import type OpenAI from "openai";
+import { Observable, Subject, of, throwError } from "rxjs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DONE_EVENT, fromChatCompletion, toReadableStream, toResponse, toServerSentEvents } from "g4f-rx";
+import { type TestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { serverAndClient } from "../support/server.js";
+
+let server: TestServer;
+let client: OpenAI;
+beforeEach(async () => ({ server, client } = await serverAndClient()));
+afterEach(() => server.close());
+
+const decoder = new TextDecoder();
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  for await (const bytes of stream) text += decoder.decode(bytes, { stream: true });
+  return text + decoder.decode();
+}
+
+describe("toResponse", () => {
+  it("answers with the frames as the body and the headers of an event stream", async () => {
+    const response = toResponse(of("data: 1\n\n", "data: 2\n\n", DONE_EVENT));
+    expect(response.status).toBe(200);
+    expect(Object.fromEntries(response.headers)).toEqual({
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    });
+    expect(await response.text()).toBe("data: 1\n\ndata: 2\n\ndata: [DONE]\n\n");
+  });
+
+  it("takes the status and headers of init, which add to or replace its own", () => {
+    const response = toResponse(of("data: x\n\n"), { status: 201, headers: { "cache-control": "no-store", "x-request-id": "r1" } });
+    expect(response.status).toBe(201);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect(response.headers.get("x-request-id")).toBe("r1");
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+  });
+
+  it("encodes multi-byte text as UTF-8", async () => {
+    const bytes = new Uint8Array(await toResponse(of("data: Привет 👋\n\n")).arrayBuffer());
+    expect(decoder.decode(bytes)).toBe("data: Привет 👋\n\n");
+  });
+});
+
+describe("toReadableStream", () => {
+  it("delivers the frames before an error, then errors the stream with it", async () => {
+    const failure = new Error("upstream failed");
+    const reader = toReadableStream(new Observable<string>((subscriber) => {
+      subscriber.next("data: 1\n\n");
+      subscriber.error(failure);
+    })).getReader();
+    expect(decoder.decode((await reader.read()).value)).toBe("data: 1\n\n");
+    await expect(reader.read()).rejects.toBe(failure);
+  });
+
+  it("errors at once for a source that fails before any frame", async () => {
+    await expect(readAll(toReadableStream(throwError(() => new Error("no"))))).rejects.toThrow("no");
+  });
+
+  it("unsubscribes from the frames when the reader cancels", async () => {
+    const frames = new Subject<string>();
+    const reader = toReadableStream(frames).getReader();
+    frames.next("data: 1\n\n");
+    expect(decoder.decode((await reader.read()).value)).toBe("data: 1\n\n");
+    expect(frames.observed).toBe(true);
+    await reader.cancel();
+    expect(frames.observed).toBe(false);
+  });
+
+  it("aborts the upstream chat completion request when the client goes away (cancel)", async () => {
+    server.reply(streamReply(textChunks(["Hello"]).slice(0, 2), { done: false, then: [{ wait: 10_000 }] }));
+    const response = toResponse(fromChatCompletion(client, { model: "gpt-4", messages: [] }).pipe(toServerSentEvents()));
+    const reader = response.body!.getReader();
+    let received = "";
+    while (!received.includes("Hello")) received += decoder.decode((await reader.read()).value);
+    const request = await server.waitForRequest(0);
+    expect(request.disconnected).toBe(false);
+    await reader.cancel();
+    await request.closed;
+    expect(request.disconnected).toBe(true);
+  });
+});

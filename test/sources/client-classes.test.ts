@@ -1,0 +1,65 @@
+import { createRequire } from "node:module";
+import OwnOpenAI from "openai";
+import { APIError as OwnAPIError } from "openai/core/error";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StreamErrorFrameError, fromChatCompletion } from "g4f-rx";
+import { type TestServer, errorFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { collect } from "../support/collect.js";
+
+// The CommonJS build of openai: the classes a CommonJS app gets, other classes than the ES module build's.
+const CommonJsOpenAI = createRequire(import.meta.url)("openai") as typeof OwnOpenAI;
+
+let server: TestServer;
+beforeEach(async () => (server = await startTestServer()));
+afterEach(() => server.close());
+const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Say hello there!" }] };
+
+describe("errors in the app's own openai classes", () => {
+  it("the CommonJS build really is another set of classes (the premise of these tests)", () => {
+    expect(CommonJsOpenAI.APIError).not.toBe(OwnAPIError);
+  });
+
+  it("an error frame is an instance of the client's own APIError, and still a StreamErrorFrameError", async () => {
+    const client = new CommonJsOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    const sent = textChunks(["Hel"]).slice(0, 2);
+    server.reply(streamReply(sent, { then: [errorFrame("quota exceeded", { type: "insufficient_quota" })] }));
+    const outcome = await collect(fromChatCompletion(client, params));
+    expect(outcome.values).toStrictEqual(sent);
+    expect(outcome.error).toBeInstanceOf(CommonJsOpenAI.APIError);
+    expect(outcome.error).toBeInstanceOf(StreamErrorFrameError);
+    expect(outcome.error).toMatchObject({ name: "StreamErrorFrameError", message: "quota exceeded", type: "insufficient_quota" });
+    expect((outcome.error as StreamErrorFrameError).data).toContain("quota exceeded");
+  });
+
+  it("makes one class per client class, so two errors of one app share it", async () => {
+    const client = new CommonJsOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    server.reply(streamReply([], { then: [errorFrame("one")] }), streamReply([], { then: [errorFrame("two")] }));
+    const first = await collect(fromChatCompletion(client, params));
+    const second = await collect(fromChatCompletion(client, params));
+    expect(Object.getPrototypeOf(first.error)).toBe(Object.getPrototypeOf(second.error));
+  });
+
+  it("the caller's abort is the client's own APIUserAbortError", async () => {
+    const client = new CommonJsOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    server.reply(streamReply(textChunks(["Hel"]).slice(0, 2), { done: false, then: [{ wait: 10_000 }] }));
+    const controller = new AbortController();
+    const error = await new Promise<unknown>((resolve) =>
+      fromChatCompletion(client, params, { signal: controller.signal }).subscribe({ next: () => controller.abort(), error: resolve }),
+    );
+    expect(error).toBeInstanceOf(CommonJsOpenAI.APIUserAbortError);
+  });
+
+  it("HTTP errors stay the client's own, untouched", async () => {
+    const client = new CommonJsOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    server.reply({ status: 429, headers: { "content-type": "application/json" }, body: ['{"error":{"message":"slow down"}}'] });
+    const { error } = await collect(fromChatCompletion(client, params));
+    expect(error).toBeInstanceOf(CommonJsOpenAI.RateLimitError);
+  });
+
+  it("with the library's own copy of openai, an error frame is the library's StreamErrorFrameError itself", async () => {
+    const client = new OwnOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    server.reply(streamReply([], { then: [errorFrame("quota exceeded")] }));
+    const { error } = await collect(fromChatCompletion(client, params));
+    expect(Object.getPrototypeOf(error)).toBe(StreamErrorFrameError.prototype);
+  });
+});
