@@ -72,7 +72,8 @@ export async function ask(
       return io.stderr.write(text);
     },
   };
-  const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(text) }, source.wholeJson);
+  const format = rendersMarkdown(options, io.stdout) ? (await import("./markdown.js")).renderMarkdown() : undefined;
+  const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(text), format }, source.wholeJson);
 
   const settled = await lastValueFrom(printer.print(source.chunks).pipe(settle<undefined>(undefined, { signal: io.stop.signal })));
   spinner.stop();
@@ -111,6 +112,12 @@ function requestParams(options: CliOptions, messages: ChatCompletionMessageParam
     // max_tokens rather than max_completion_tokens: every OpenAI-compatible server reads it.
     ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }),
   };
+}
+
+/** `--render`: always, never, or (auto) when stdout is a terminal; never for `--json`. */
+export function rendersMarkdown(options: Pick<CliOptions, "render" | "json">, stdout: { readonly isTTY?: boolean | undefined }): boolean {
+  if (options.json) return false;
+  return options.render === "always" || (options.render === "auto" && stdout.isTTY === true);
 }
 
 function isBrokenPipe(error: unknown): boolean {

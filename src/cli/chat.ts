@@ -28,7 +28,9 @@ import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
 import { type ConversationPlan, logging, planConversation, withInput } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
-import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
+import { parseWithConfig } from "./config.js";
+import { type CliOptions, UsageError } from "./options.js";
+import { rendersMarkdown } from "./ask.js";
 import { answerPrinter } from "./output.js";
 import { resolveTarget } from "./targets.js";
 import type { Styles } from "./terminal.js";
@@ -124,7 +126,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   // The name of the last turn kept, so that /retry can say which one it replaces.
   let lastTurn: string | undefined;
   try {
-    const parsed = parseCommandLine(args, io.version, io.stdout.columns ?? 80);
+    const parsed = parseWithConfig(args, io.version, io.stdout.columns ?? 80, io.env);
     if (parsed.kind === "print") {
       io.stdout.write(`${parsed.text}\ng4f-rx chat [options]: an interactive session with the same options.\n${HELP}\n`);
       return EXIT.success;
@@ -146,6 +148,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   }
 
   const { liveAnswer } = await import("./live.js");
+  const format = rendersMarkdown(options, io.stdout) ? (await import("./markdown.js")).renderMarkdown : undefined;
   const terminal = io.stdin.isTTY === true;
   const historyFile = logging(options, io.env) ? historyPath(io.env) : undefined;
   const rl = createInterface({
@@ -217,7 +220,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             takeUntil(interrupts),
             share(),
           );
-          const printer = answerPrinter(options, { answer: io.stdout, reasoning: io.stderr, dim: (text) => style.note(text) });
+          const printer = answerPrinter(options, { answer: io.stdout, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.() });
           return merge(
             printer.print(chunks),
             chunks.pipe(

@@ -24,7 +24,7 @@ export interface CliIo {
   readonly args: readonly string[];
   readonly env: Environment;
   readonly stdin: Readable & { readonly isTTY?: boolean | undefined };
-  readonly stdout: Writable & { readonly columns?: number | undefined };
+  readonly stdout: Writable & { readonly columns?: number | undefined; readonly isTTY?: boolean | undefined };
   readonly stderr: Writable & TerminalWritable;
   readonly stop: Stop;
   readonly version: string;

@@ -1,12 +1,14 @@
 import { EndpointConfigError } from "../endpoints.js";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { ConversationError } from "../conversations/index.js";
+import { dataDirectory } from "../conversations/index.js";
 import { ask } from "./ask.js";
+import { type ConfigFile, parseWithConfig, showConfig } from "./config.js";
 import { type Attachment, AttachmentError, readAttachment, userMessage } from "./attachments.js";
 import { type ConversationPlan, planConversation } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
-import { type CliOptions, UsageError, parseCommandLine } from "./options.js";
+import { type CliOptions, UsageError } from "./options.js";
 import { InvalidInputError, composePrompt, readText } from "./prompt.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import { styles, useColour } from "./terminal.js";
@@ -36,16 +38,19 @@ export async function main(io: CliIo): Promise<number> {
 
   // `models` is `--list-models` with the same options: one table for both.
   const args = io.args[0] === "models" ? ["--list-models", ...io.args.slice(1)] : io.args;
+  const showSettings = args[0] === "config";
   let options: CliOptions;
+  let config: ConfigFile | undefined;
   try {
-    const parsed = parseCommandLine(args, io.version, io.stdout.columns ?? 80);
+    const parsed = parseWithConfig(showSettings ? args.slice(1) : args, io.version, io.stdout.columns ?? 80, io.env);
     if (parsed.kind === "print") {
       io.stdout.write(parsed.text);
       return EXIT.success;
     }
     options = parsed.options;
+    config = parsed.config;
   } catch (error) {
-    if (error instanceof UsageError) return usage(error.message);
+    if (error instanceof UsageError || error instanceof EndpointConfigError) return usage(error.message);
     throw error;
   }
 
@@ -57,6 +62,11 @@ export async function main(io: CliIo): Promise<number> {
     throw error;
   }
 
+  if (showSettings) {
+    if (target.kind !== "live" || config === undefined) return usage("config shows the settings for live endpoints; --replay has none");
+    io.stdout.write(showConfig(options, config, target.endpoints[0], dataDirectory(io.env)));
+    return EXIT.success;
+  }
   if (options.listModels) {
     if (target.kind !== "live") return usage("--list-models asks a live endpoint; it cannot be combined with --replay");
     if (options.promptArguments.trim() !== "") return usage(`listing models takes no prompt, got "${options.promptArguments}"`);

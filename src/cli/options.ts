@@ -92,6 +92,13 @@ export const ASK_OPTIONS = [
     placeholder: "FILE",
     description: "Attach files (repeatable): png, jpeg, gif, webp go as images for vision models, text files are inlined under their names",
   },
+  {
+    name: "render",
+    type: "string",
+    choices: ["auto", "always", "never"],
+    default: "auto",
+    description: "Markdown on a terminal, append-only (a block printed once complete, never redrawn); auto: when stdout is a terminal",
+  },
   { name: "list-models", type: "boolean", description: "List the endpoint's models (GET /models), one id per line; --json for the objects. Same as g4f-rx models" },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
@@ -142,6 +149,7 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
     if (values.replay !== undefined && values.fallback.length > 0) return "--fallback names live endpoints; it cannot be combined with --replay";
     if (values.record !== undefined && !values.stream) return "--record records a stream; it cannot be combined with --no-stream";
     if (values.speed !== undefined && values.replay === undefined) return "--speed works with --replay (or g4f-rx serve --speed)";
+    if (values.render === "always" && values.json) return "--render always formats the text; --json prints the chunks as received: use one of them";
     if (values.continue && values.cid !== undefined) return "-c continues the latest conversation, --cid a given one: use one of them";
     return undefined;
   },

@@ -12,6 +12,8 @@ export interface AnswerWriters {
   readonly reasoning: TextWritable;
   /** Dims the reasoning (identity when stderr is not a colour terminal). */
   readonly dim: (text: string) => string;
+  /** Formats the answer text before it is printed (`--render`: markdown for a terminal). */
+  readonly format?: OperatorFunction<string, string> | undefined;
 }
 
 /** How the chunks are printed, and what was measured, once the stream has ended. */
@@ -54,6 +56,7 @@ export function answerPrinter(
   /** The answer text, paced with `--smooth`, printed. */
   const printAnswerText: OperatorFunction<string, string> = pipe(
     options.smooth === undefined ? (text$: Observable<string>) => text$ : smooth({ chunking: options.smooth }),
+    writers.format ?? ((text$: Observable<string>) => text$),
     printTo(writers.answer),
   );
 

@@ -61,7 +61,8 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
 
   it("cancels the streaming answer on Ctrl-C, keeps the partial answer, and returns to the prompt", async () => {
     server.reply(streamReply(textChunks(["Once upon"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }), answer("The end."));
-    const session = onTerminal(["chat"], env);
+    // Raw text, so the open paragraph shows as it streams (rendered markdown holds it back until it is complete).
+    const session = onTerminal(["chat", "--render", "never"], env);
     await session.waitFor("> ");
     session.type("Tell a story\r");
     await session.waitFor("Once upon");
@@ -88,7 +89,7 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
 
   it("queues a question typed while an answer streams, and asks it once that answer ends", async () => {
     server.reply(streamReply(textChunks(["Slow", " answer."]), { delayMs: 600 }), answer("Second."));
-    const session = onTerminal(["chat"], env);
+    const session = onTerminal(["chat", "--render", "never"], env);
     await session.waitFor("> ");
     session.type("First\r");
     await session.waitFor("Slow");
@@ -103,6 +104,17 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
       { role: "assistant", content: "Slow answer." },
       { role: "user", content: "Next" },
     ]);
+  });
+
+  it("renders markdown answers on the terminal (--render auto)", async () => {
+    server.reply(answer("# Plan\n\n", "Use **RxJS**."));
+    const session = onTerminal(["chat"], env);
+    await session.waitFor("> ");
+    session.type("Plan?\r");
+    await session.waitFor("Use \u001b[1mRxJS\u001b[22m.");
+    expect(session.screen()).toContain("\u001b[4m\u001b[1mPlan\u001b[22m\u001b[24m");
+    session.type("/exit\r");
+    expect((await session.exited).code).toBe(0);
   });
 
   it("resumes the latest conversation with chat -c, takes multi-line input, /system and /retry", async () => {

@@ -1,0 +1,207 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Environment, ENVIRONMENT_VARIABLES, EndpointConfigError, type ResolvedEndpoint, isEndpointName } from "../endpoints.js";
+import type { Layers, ValueSource } from "./option-table.js";
+import { ASK_OPTIONS, type CliOptions, type ParsedCommandLine, UsageError, parseCommandLine } from "./options.js";
+
+/** One endpoint of the user's own, named in the config file's `endpoints`. */
+export interface NamedEndpoint {
+  readonly url: string;
+  /** The environment variable that holds its key; none: no key is sent. */
+  readonly keyVariable?: string;
+  /** The model asked when none is given. */
+  readonly model?: string;
+}
+
+/** The config file as read: its settings by option name, and the user's named endpoints. */
+export interface ConfigFile {
+  /** Where it is (or would be). `undefined` when neither XDG_CONFIG_HOME nor HOME is set. */
+  readonly path: string | undefined;
+  readonly found: boolean;
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly endpoints: Readonly<Record<string, NamedEndpoint>>;
+}
+
+/** `$XDG_CONFIG_HOME/g4f-rx/config.json`, else `$HOME/.config/g4f-rx/config.json`. */
+export function configPath(env: Environment): string | undefined {
+  const xdg = env.XDG_CONFIG_HOME;
+  if (xdg !== undefined && xdg.startsWith("/")) return join(xdg, "g4f-rx", "config.json");
+  const home = env.HOME;
+  return home === undefined || home === "" ? undefined : join(home, ".config", "g4f-rx", "config.json");
+}
+
+/** Options a config file cannot set: they ask for one thing once, not for a default. */
+const NOT_CONFIGURABLE = new Set(["help", "version", "continue", "cid", "attach", "list-models", "record", "replay", "speed"]);
+
+/**
+ * Reads the config file: a JSON object whose keys are the command's long
+ * option names (`"model"`, `"system"`, `"endpoint"`, `"base-url"`,
+ * `"temperature"`…) plus `"endpoints"`, the user's own named endpoints
+ * (`{"work": {"url": …, "keyVariable": …, "model": …}}`). No file is no
+ * settings. Throws `UsageError` naming the file, and the line and column for
+ * malformed JSON.
+ */
+export function readConfig(env: Environment): ConfigFile {
+  const path = configPath(env);
+  const none: ConfigFile = { path, found: false, values: {}, endpoints: {} };
+  if (path === undefined) return none;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if (typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT") return none;
+    throw new UsageError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${path}:${where(text, message)}: not valid JSON (${message.replace(/ in JSON at position \d+.*$| \(line \d+ column \d+\)$/, "")})`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError(`${path}:1:1: the config must be a JSON object of settings`);
+  const fail = (key: string, problem: string): never => {
+    throw new UsageError(`${path}:${lineOfKey(text, key)}: "${key}" ${problem}`);
+  };
+  const known = new Set<string>(ASK_OPTIONS.map((option) => option.name));
+  const values: Record<string, unknown> = {};
+  let endpoints: Record<string, NamedEndpoint> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key === "endpoints") {
+      endpoints = namedEndpoints(value, (problem) => fail(key, problem));
+    } else if (!known.has(key)) {
+      fail(key, `is not a setting. Settings are the long option names (${[...known].filter((name) => !NOT_CONFIGURABLE.has(name)).join(", ")}) and "endpoints"`);
+    } else if (NOT_CONFIGURABLE.has(key)) {
+      fail(key, "cannot be set in the config file; give it on the command line");
+    } else {
+      values[key] = value;
+    }
+  }
+  return { path, found: true, values, endpoints };
+}
+
+function namedEndpoints(value: unknown, fail: (problem: string) => never): Record<string, NamedEndpoint> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return fail('must map names to {"url": …, "keyVariable": …, "model": …}');
+  const endpoints: Record<string, NamedEndpoint> = {};
+  const entries: [string, unknown][] = Object.entries(value);
+  for (const [name, entry] of entries) {
+    if (isEndpointName(name)) fail(`: "${name}" is a built-in endpoint; choose another name`);
+    if (typeof entry !== "object" || entry === null) return fail(`: "${name}" must be {"url": …, "keyVariable": …, "model": …}`);
+    const url: unknown = "url" in entry ? entry.url : undefined;
+    const keyVariable: unknown = "keyVariable" in entry ? entry.keyVariable : undefined;
+    const model: unknown = "model" in entry ? entry.model : undefined;
+    if (typeof url !== "string" || !/^https?:\/\//i.test(url)) fail(`: "${name}" needs "url", an http(s) URL`);
+    if (keyVariable !== undefined && typeof keyVariable !== "string") fail(`: "${name}".keyVariable must be the name of an environment variable`);
+    if (model !== undefined && typeof model !== "string") fail(`: "${name}".model must be a model id`);
+    endpoints[name] = {
+      url: String(url),
+      ...(typeof keyVariable === "string" ? { keyVariable } : {}),
+      ...(typeof model === "string" ? { model } : {}),
+    };
+  }
+  return endpoints;
+}
+
+/** "3:5" for the position a JSON.parse message names (Node 20 says "position N", later Nodes "line L column C"). */
+function where(text: string, message: string): string {
+  const lineColumn = /line (\d+) column (\d+)/.exec(message);
+  if (lineColumn !== null) return `${lineColumn[1]}:${lineColumn[2]}`;
+  const position = /position (\d+)/.exec(message);
+  const offset = position === null ? text.length : Number(position[1]);
+  const before = text.slice(0, offset).split("\n");
+  return `${before.length}:${(before.at(-1)?.length ?? 0) + 1}`;
+}
+
+function lineOfKey(text: string, key: string): string {
+  const index = text.indexOf(JSON.stringify(key));
+  if (index < 0) return "1";
+  return String(text.slice(0, index).split("\n").length);
+}
+
+/**
+ * The layers under the command line: the environment, then the config
+ * file. `OPENAI_BASE_URL` is left to endpoint resolution, which reads it
+ * only when no endpoint is named; a config `base-url` gives way to it.
+ */
+export function layersFor(env: Environment, config: ConfigFile): Layers {
+  const environment: Record<string, string | undefined> = { ...env, [ENVIRONMENT_VARIABLES.baseURL]: undefined };
+  const values: Record<string, unknown> = { ...config.values };
+  const envBaseURL = env[ENVIRONMENT_VARIABLES.baseURL];
+  if (envBaseURL !== undefined && envBaseURL.trim() !== "") delete values["base-url"];
+  return { env: environment, config: { values, label: config.path ?? "the config file" } };
+}
+
+/** The command line read over the environment and the config file, with the user's named endpoints applied. */
+export function parseWithConfig(args: readonly string[], version: string, width: number, env: Environment): ParsedCommandLine<CliOptions> & { readonly config?: ConfigFile } {
+  const config = readConfig(env);
+  const parsed = parseCommandLine(args, version, width, layersFor(env, config));
+  if (parsed.kind === "print") return parsed;
+  return { kind: "run", options: applyNamedEndpoint(parsed.options, config, env), config };
+}
+
+/**
+ * An endpoint of the user's own (`-e work`, `G4F_RX_ENDPOINT=work` or
+ * `"endpoint": "work"`) becomes its URL, key and default model; a flag or
+ * variable for the model or key still wins.
+ */
+export function applyNamedEndpoint(options: CliOptions, config: ConfigFile, env: Environment): CliOptions {
+  const name = options.endpoint;
+  const named = name === undefined ? undefined : config.endpoints[name];
+  if (named === undefined || name === undefined) return options;
+  if (options.baseUrl !== undefined && options.sources["base-url"] === "flag") return options;
+  const key = options.apiKey ?? (named.keyVariable === undefined ? undefined : env[named.keyVariable]);
+  if (named.keyVariable !== undefined && (key === undefined || key === "")) {
+    throw new EndpointConfigError(`The ${name} endpoint (from ${config.path ?? "the config file"}) needs an API key: set ${named.keyVariable} or pass --api-key.`);
+  }
+  const modelGiven = options.model !== undefined;
+  // Endpoint resolution takes values marked "flag" as given, and reads the environment for the rest: the named
+  // endpoint's URL (and its model, when none was given) are given here.
+  const sources: Record<string, ValueSource> = { ...options.sources, "base-url": "flag", ...(modelGiven ? {} : { model: "flag" }) };
+  return {
+    ...options,
+    endpoint: undefined,
+    baseUrl: named.url,
+    apiKey: key,
+    model: modelGiven ? options.model : named.model,
+    sources,
+  };
+}
+
+/** `g4f-rx config [options]`: the effective settings, and where each came from. */
+export function showConfig(options: CliOptions, config: ConfigFile, resolved: ResolvedEndpoint, dataDirectory: string | undefined): string {
+  const rows: string[][] = [["setting", "value", "from"]];
+  const byKey = new Map<string, unknown>(Object.entries(options));
+  for (const option of ASK_OPTIONS) {
+    if (NOT_CONFIGURABLE.has(option.name)) continue;
+    const value = byKey.get(option.name.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase()));
+    rows.push([option.name, display(value), options.sources[option.name] ?? "default"]);
+  }
+  const lines = [
+    `config file: ${config.path === undefined ? "none (neither XDG_CONFIG_HOME nor HOME is set)" : `${config.path}${config.found ? "" : " (not there: built-in defaults)"}`}`,
+    `conversations: ${dataDirectory === undefined ? "not kept (neither XDG_DATA_HOME nor HOME is set)" : dataDirectory}`,
+    `asks: ${resolved.model} at ${resolved.baseURL} (model from ${resolved.modelSource}, endpoint from ${resolved.baseURLSource})`,
+    "",
+    ...table(rows),
+  ];
+  const named = Object.entries(config.endpoints);
+  if (named.length > 0) {
+    lines.push("", "endpoints of your own (config):");
+    for (const [name, endpoint] of named) {
+      lines.push(`  ${name}  ${endpoint.url}  ${endpoint.keyVariable === undefined ? "(no key)" : `key from ${endpoint.keyVariable}`}${endpoint.model === undefined ? "" : `  model ${endpoint.model}`}`);
+    }
+  }
+  lines.push("", "Precedence: flag > environment > config file > built-in default.");
+  return lines.join("\n") + "\n";
+}
+
+function display(value: unknown): string {
+  if (value === undefined) return "-";
+  if (Array.isArray(value)) return value.length === 0 ? "-" : value.join(",");
+  return typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value);
+}
+
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index] ?? 0))).join("  "));
+}

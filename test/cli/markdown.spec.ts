@@ -1,0 +1,96 @@
+import { map } from "rxjs";
+import { describe, it } from "vitest";
+import { renderMarkdown } from "../../src/cli/markdown.js";
+import { marbles } from "../support/marbles.js";
+
+const ESC = "\u001b";
+const bold = (text: string): string => `${ESC}[1m${text}${ESC}[22m`;
+const dim = (text: string): string => `${ESC}[2m${text}${ESC}[22m`;
+
+describe("renderMarkdown", () => {
+  it("prints a block once the next one begins, holding the open block back", marbles((m) => {
+    const source = m.cold("  a-b-c-d-|", { a: "# Ti", b: "tle\n\nSome **bo", c: "ld** text", d: ".\n\n- one" });
+    const subs = "           ^-------!";
+    const expected = m.cold("--x---y-(z|)", {
+      x: `${ESC}[4m${bold("Title")}${ESC}[24m\n\n`,
+      y: `Some ${bold("bold")} text.\n\n`,
+      z: `${ESC}[36m•${ESC}[39m one\n`,
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions(subs);
+  }));
+
+  it("holds a fenced code block until its closing fence and the next block, then highlights it", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: "```js\nconst x", b: " = 1;\n```\n", c: "\nDone" });
+    const expected = m.cold("----x-(y|)", {
+      x: `${dim("```js")}\n${ESC}[35mconst${ESC}[39m x = ${ESC}[34m1${ESC}[39m;\n${dim("```")}\n\n`,
+      y: "Done\n",
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
+  it("renders lists, links, code spans, quotes and tables", marbles((m) => {
+    const text = "1. [docs](https://x.dev) and `npm ci`\n2. *two*\n\n> quoted\n\n| a | b |\n|---|---|\n| 1 | 22 |\n";
+    const source = m.cold("a|", { a: text });
+    // All but the last block at once; the table, which more rows could still extend, once the stream ends.
+    const expected = m.cold("x(y|)", {
+      x: [
+        `${ESC}[36m1.${ESC}[39m ${ESC}[4mdocs${ESC}[24m ${dim("(https://x.dev)")} and ${ESC}[33mnpm ci${ESC}[39m\n`,
+        `${ESC}[36m2.${ESC}[39m ${ESC}[3mtwo${ESC}[23m\n`,
+        "\n",
+        `${dim("│")} quoted\n`,
+        "\n",
+      ].join(""),
+      y: [
+        `${bold("a")} ${dim("│")} ${bold("b")} \n`,
+        `${dim("──┼───")}\n`,
+        `1 ${dim("│")} 22\n`,
+      ].join(""),
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
+  it("removes control sequences the model sent, keeping only its own", marbles((m) => {
+    const source = m.cold("a|", { a: `Hi ${ESC}[2J${ESC}]0;title\u0007there` });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(m.cold("-(x|)", { x: "Hi [2J]0;titlethere\n" }));
+  }));
+
+  it("completes without values on an empty source", marbles((m) => {
+    const source = m.cold<string>("|");
+    m.expect(source.pipe(renderMarkdown())).toBeObservable("|");
+    m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("never emits on a source that never emits", marbles((m) => {
+    const source = m.cold<string>("-");
+    m.expect(source.pipe(renderMarkdown())).toBeObservable("-");
+    m.expect(source).toHaveSubscriptions("^");
+  }));
+
+  it("prints what it held, then passes the error on", marbles((m) => {
+    const source = m.cold("  a-#", { a: "Half a **sent" }, new Error("cut"));
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(m.cold("--(x#)", { x: "Half a **sent\n" }, new Error("cut")));
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("unsubscribes from the source when the subscriber leaves early", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: "One.\n\n", b: "Two.\n\n", c: "Three." });
+    const unsub = "          ---!";
+    m.expect(source.pipe(renderMarkdown()), unsub).toBeObservable(m.cold("--x", { x: "One.\n\n" }));
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("errors when a callback downstream of it throws", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: "One.\n\n", b: "Two.\n\nx" });
+    const failing = source.pipe(
+      renderMarkdown(),
+      map((text) => {
+        if (text.includes("Two")) throw new Error("no");
+        return text;
+      }),
+    );
+    m.expect(failing).toBeObservable(m.cold("--#", {}, new Error("no")));
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+});

@@ -1,0 +1,54 @@
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { hasUtilLinuxScript, onTerminal } from "./pty.js";
+import { assertFreshBuild, runCli } from "./run-cli.js";
+
+const ESC = "\u001b";
+const MARKDOWN = ["# Title\n\nSome **bold", "** text.\n\n```js\nconst x = 1;\n```\n\nEnd."];
+
+let server: TestServer;
+let env: Record<string, string>;
+beforeAll(() => assertFreshBuild());
+beforeEach(async () => {
+  server = await startTestServer();
+  env = { OPENAI_BASE_URL: server.baseURL, G4F_RX_NO_LOG: "1" };
+});
+afterEach(() => server.close());
+
+describe.runIf(hasUtilLinuxScript())("--render on a real terminal (util-linux script)", () => {
+  it("renders markdown append-only: complete blocks at once, the open block held back, nothing redrawn", async () => {
+    server.reply(streamReply(textChunks(MARKDOWN), { delayMs: 1500 }));
+    // -q: no spinner on stderr (the same terminal), so what the screen shows is the answer alone.
+    const session = onTerminal(["-q", "Explain"], env);
+    await session.waitFor("Title");
+    // The heading is out while the paragraph after it is still being written: held back, not drawn and redrawn.
+    expect(session.screen()).not.toContain("Some");
+    const { code, screen } = await session.exited;
+    expect(code).toBe(0);
+    expect(screen).toContain(`${ESC}[4m${ESC}[1mTitle${ESC}[22m${ESC}[24m`);
+    expect(screen).toContain(`Some ${ESC}[1mbold${ESC}[22m text.`);
+    expect(screen).toContain(`${ESC}[35mconst${ESC}[39m x = ${ESC}[34m1${ESC}[39m;`);
+    expect(screen).toContain("End.");
+    // No cursor movement, line erasing or carriage return without a newline: scrollback and logs stay clean.
+    expect(screen).not.toMatch(new RegExp(`${ESC}\\[\\d*[ABCDGHJK]|\\r(?!\\n)`));
+  });
+
+  it("prints the raw text with --render never", async () => {
+    server.reply(streamReply(textChunks(MARKDOWN)));
+    const { code, screen } = await onTerminal(["--render", "never", "Explain"], env).exited;
+    expect(code).toBe(0);
+    expect(screen).toContain("# Title\r\n\r\nSome **bold** text.");
+  });
+});
+
+describe("--render into a pipe", () => {
+  it("passes the raw text through by default, and renders with --render always", async () => {
+    server.reply(streamReply(textChunks(MARKDOWN)), streamReply(textChunks(MARKDOWN)));
+    expect(await runCli(["Explain"], { env })).toMatchObject({ code: 0, stdout: `${MARKDOWN.join("")}\n` });
+    const always = await runCli(["--render", "always", "Explain"], { env });
+    expect(always.code).toBe(0);
+    expect(always.stdout).toContain(`Some ${ESC}[1mbold${ESC}[22m text.`);
+    const conflict = await runCli(["--render", "always", "--json", "Explain"], { env });
+    expect(conflict.code).toBe(2);
+  });
+});
