@@ -38,7 +38,7 @@ describe("partialJson", () => {
     const source = m.cold("  a-b-|", { a: '{"n": 1', b: '{"n": 12' });
     const number = m.cold("  a-|", { a: "42" });
     m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
-      m.cold("a---(e|)", { a: {}, e: { name: "InvalidJsonError", text: '{"n": 12', message: 'The stream completed but its text is not valid JSON (Expected \',\' or \'}\' after property value in JSON at position 8): "{\\"n\\": 12"' } }),
+      m.cold("a---(e|)", { a: {}, e: { name: "InvalidJsonError", text: '{"n": 12', message: `The stream completed but its text is not valid JSON (${parseError('{"n": 12')}): "{\\"n\\": 12"` } }),
     );
     m.expect(number.pipe(partialJson())).toBeObservable(m.cold("a-|", { a: 42 }));
     m.expect(source).toHaveSubscriptions("^---!");
@@ -54,7 +54,7 @@ describe("partialJson", () => {
   it("errors at the end with InvalidJsonError when the text is not strictly valid JSON", marbles((m) => {
     const source = m.cold("  a-b-|", { a: '{"a": 1', b: '{"a": 1}}' });
     m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
-      m.cold("a-b-(e|)", { a: {}, b: { a: 1 }, e: { name: "InvalidJsonError", text: '{"a": 1}}', message: 'The stream completed but its text is not valid JSON (Unexpected non-whitespace character after JSON at position 8): "{\\"a\\": 1}}"' } }),
+      m.cold("a-b-(e|)", { a: {}, b: { a: 1 }, e: { name: "InvalidJsonError", text: '{"a": 1}}', message: `The stream completed but its text is not valid JSON (${parseError('{"a": 1}}')}): "{\\"a\\": 1}}"` } }),
     );
     m.expect(source).toHaveSubscriptions("^---!");
   }));
@@ -106,3 +106,13 @@ describe("partialJson", () => {
     m.expect(source).toHaveSubscriptions("^-!");
   }));
 });
+
+/** The engine's own JSON.parse message for `text`, which Node versions word differently (24 adds the line and column). */
+function parseError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return error.message;
+  }
+  throw new Error(`${text} parsed: it is not an example of invalid JSON`);
+}
