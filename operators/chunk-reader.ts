@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 
 /**
  * The one chunk reader every operator in this folder reads chunks with. Not
@@ -15,6 +16,31 @@ import type { CompletionUsage } from "openai/resources/completions";
  * One rule for which choice is which: a choice's `index` field, and a choice
  * without an integer `index` counts as choice 0.
  */
+
+/** What the stream operators accept: chat-completion chunks, or Responses API events. */
+export type StreamItem = ChatCompletionChunk | ResponseStreamEvent;
+
+/** A Responses API event (an object with a string `type`) rather than a chat-completion chunk. */
+export function isResponseEvent(item: StreamItem): item is ResponseStreamEvent {
+  return isObject(item) && "type" in item && typeof item.type === "string";
+}
+
+/** The Responses events whose `delta` is content: something a consumer may already have shown or acted on. */
+const CONTENT_EVENTS: ReadonlySet<string> = new Set([
+  "response.output_text.delta",
+  "response.refusal.delta",
+  "response.reasoning_summary_text.delta",
+  "response.reasoning_text.delta",
+  "response.function_call_arguments.delta",
+  "response.custom_tool_call_input.delta",
+]);
+
+/** The non-empty `delta` of a Responses event that carries content, and of which kind. */
+export function eventContentOf(event: ResponseStreamEvent): { text: boolean; delta: string } | undefined {
+  if (!CONTENT_EVENTS.has(event.type) || !("delta" in event)) return undefined;
+  const delta = nonEmpty(event.delta);
+  return delta === undefined ? undefined : { text: event.type === "response.output_text.delta", delta };
+}
 
 /** A chunk's choice as it may arrive: every field optional. */
 export type WireChoice = Partial<ChatCompletionChunk.Choice>;

@@ -1,5 +1,4 @@
-import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type WireDelta, choiceOf, choicesOf, contentOf, deltaOf, indexOf, nonEmpty, reasoningOf, toolCallsOf } from "./chunk-reader.js";
+import { type StreamItem, type WireDelta, choiceOf, choicesOf, contentOf, deltaOf, indexOf, eventContentOf, isResponseEvent, nonEmpty, reasoningOf, toolCallsOf } from "./chunk-reader.js";
 
 /**
  * Tells whether a chunk carries content: something a consumer may already have
@@ -12,6 +11,10 @@ import { type WireDelta, choiceOf, choicesOf, contentOf, deltaOf, indexOf, nonEm
  * content-filter chunks and malformed ones (a `null` or missing delta, `null`
  * choices, `choices` that is not an array) have none; it never throws.
  * `retryBeforeContent`, `fallback` and `streamStats` all draw the line here.
+ * A Responses API event has content when it is a non-empty
+ * `response.output_text.delta`, `.refusal.delta`, `.reasoning_summary_text.delta`,
+ * `.reasoning_text.delta`, `.function_call_arguments.delta` or
+ * `.custom_tool_call_input.delta` (and `contentText` of it is the output-text delta).
  *
  * ## Examples
  * ```ts
@@ -26,7 +29,8 @@ import { type WireDelta, choiceOf, choicesOf, contentOf, deltaOf, indexOf, nonEm
  * console.log(isContentChunk(chunk({ reasoning_content: "Let me think" }))); // true
  * ```
  */
-export function isContentChunk(chunk: ChatCompletionChunk): boolean {
+export function isContentChunk(chunk: StreamItem): boolean {
+  if (isResponseEvent(chunk)) return eventContentOf(chunk) !== undefined;
   return choicesOf(chunk).some((choice) => {
     const delta = deltaOf(choice);
     if (delta === undefined) return false;
@@ -41,7 +45,8 @@ export function isContentChunk(chunk: ChatCompletionChunk): boolean {
  * resumes an answer only while this held for everything delivered, since a
  * continuation can carry on text only. Internal to the operators.
  */
-export function isTextOnlyChunk(chunk: ChatCompletionChunk, choice = 0): boolean {
+export function isTextOnlyChunk(chunk: StreamItem, choice = 0): boolean {
+  if (isResponseEvent(chunk)) return eventContentOf(chunk)?.text ?? true;
   return choicesOf(chunk).every((candidate) => {
     const delta = deltaOf(candidate);
     if (delta === undefined) return true;
@@ -58,6 +63,10 @@ function hasContentBesidesText(delta: WireDelta): boolean {
  * The `delta.content` text of the choice whose `index` is `choice`, or `""`
  * (also for a chunk without that choice, or whose delta is `null` or missing).
  */
-export function contentText(chunk: ChatCompletionChunk, choice = 0): string {
+export function contentText(chunk: StreamItem, choice = 0): string {
+  if (isResponseEvent(chunk)) {
+    const content = eventContentOf(chunk);
+    return content?.text === true ? content.delta : "";
+  }
   return contentOf(deltaOf(choiceOf(chunk, choice))) ?? "";
 }

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { Observable, catchError, defer, isObservable, tap, throwError } from "rxjs";
+import type { StreamItem } from "./chunk-reader.js";
 import { contentText, isContentChunk, isTextOnlyChunk } from "./content.js";
 
 /** What a source is asked to continue: the answer so far. */
@@ -14,7 +15,7 @@ export interface Continuation {
  * an answer broke off, it gets the `Continuation` to build a request that
  * continues it (see `withContinuation`).
  */
-export type FallbackSource = Observable<ChatCompletionChunk> | ((continuation?: Continuation) => Observable<ChatCompletionChunk>);
+export type FallbackSource<T extends StreamItem = ChatCompletionChunk> = Observable<T> | ((continuation?: Continuation) => Observable<T>);
 
 export interface FallbackOptions {
   /**
@@ -102,10 +103,10 @@ export class PartialResponseError extends Error {
  * // Hello there! How can I help you today?
  * ```
  */
-export function fallback(sources: readonly FallbackSource[], options: FallbackOptions = {}): Observable<ChatCompletionChunk> {
+export function fallback<T extends StreamItem = ChatCompletionChunk>(sources: readonly FallbackSource<T>[], options: FallbackOptions = {}): Observable<T> {
   const { resume = false, onAttempt } = options;
   // Copied before Array.isArray, which would narrow the elements to `any`; a copy also ignores later changes to the caller's array.
-  const list: readonly FallbackSource[] = Array.from(sources);
+  const list: readonly FallbackSource<T>[] = Array.from(sources);
   if (!Array.isArray(sources) || list.length === 0) {
     throw new TypeError("fallback: sources must be a non-empty array");
   }
@@ -127,7 +128,7 @@ export function fallback(sources: readonly FallbackSource[], options: FallbackOp
     // A continuation carries on text only: a tool call, reasoning, a refusal or another choice cannot be resumed.
     let textOnly = true;
 
-    const attempt = (index: number, previousError: unknown): Observable<ChatCompletionChunk> =>
+    const attempt = (index: number, previousError: unknown): Observable<T> =>
       defer(() => {
         // Outside the catchError below: a failing callback is the caller's bug, not the source's.
         onAttempt?.(index, previousError);
@@ -151,7 +152,7 @@ export function fallback(sources: readonly FallbackSource[], options: FallbackOp
   });
 }
 
-function open(source: FallbackSource | undefined, continuation: Continuation | undefined): Observable<ChatCompletionChunk> {
+function open<T extends StreamItem>(source: FallbackSource<T> | undefined, continuation: Continuation | undefined): Observable<T> {
   if (source === undefined) throw new RangeError("fallback: no such source");
   if (isObservable(source)) return source;
   const stream = source(continuation);

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, type SchedulerLike, asyncScheduler, defer, retry, tap, throwError, timer } from "rxjs";
+import type { StreamItem } from "./chunk-reader.js";
 import { isContentChunk } from "./content.js";
 
 export interface RetryBeforeContentOptions {
@@ -73,7 +74,7 @@ export interface RetryBeforeContentOptions {
  * // Hello there! How can I help you today?
  * ```
  */
-export function retryBeforeContent(options: number | RetryBeforeContentOptions = {}): MonoTypeOperatorFunction<ChatCompletionChunk> {
+export function retryBeforeContent<T extends StreamItem = ChatCompletionChunk>(options: number | RetryBeforeContentOptions = {}): MonoTypeOperatorFunction<T> {
   const config = typeof options === "number" ? { count: options } : options;
   const { count = 2, delay = defaultDelay, maxRetryAfterMs = 60_000, shouldRetry = isRetryable, scheduler = asyncScheduler } = config;
   if (!(Number.isInteger(count) || count === Infinity) || count < 0) {

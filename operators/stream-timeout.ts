@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, type Observable, type SchedulerLike, type TimeoutInfo, TimeoutError, asyncScheduler, defer, tap, throwError, timeout } from "rxjs";
+import type { StreamItem } from "./chunk-reader.js";
 import { contentText } from "./content.js";
 
 export interface StreamTimeoutOptions {
@@ -19,7 +20,7 @@ export type StreamTimeoutPhase = "first" | "idle";
  * still holds and `info` is there) that also says which wait ran out and what
  * text had arrived before it.
  */
-export class StreamTimeoutError extends TimeoutError<ChatCompletionChunk, undefined> {
+export class StreamTimeoutError extends TimeoutError<StreamItem, undefined> {
   override readonly name = "StreamTimeoutError";
   /** `"first"` when no chunk arrived at all, `"idle"` when the stream stopped mid-way. */
   readonly phase: StreamTimeoutPhase;
@@ -30,7 +31,7 @@ export class StreamTimeoutError extends TimeoutError<ChatCompletionChunk, undefi
   /** How many chunks arrived before the stall. */
   readonly chunks: number;
 
-  constructor(phase: StreamTimeoutPhase, limitMs: number, text: string, info: TimeoutInfo<ChatCompletionChunk, undefined>) {
+  constructor(phase: StreamTimeoutPhase, limitMs: number, text: string, info: TimeoutInfo<StreamItem, undefined>) {
     super(info);
     this.phase = phase;
     this.limitMs = limitMs;
@@ -81,7 +82,7 @@ export class StreamTimeoutError extends TimeoutError<ChatCompletionChunk, undefi
  * // [idle timeout after 412 chars]   (on stderr, if the provider went quiet)
  * ```
  */
-export function streamTimeout(options: StreamTimeoutOptions): MonoTypeOperatorFunction<ChatCompletionChunk> {
+export function streamTimeout<T extends StreamItem = ChatCompletionChunk>(options: StreamTimeoutOptions): MonoTypeOperatorFunction<T> {
   const { first, idle, scheduler = asyncScheduler } = options;
   for (const [name, value] of [["first", first], ["idle", idle]] as const) {
     if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) {
@@ -98,7 +99,7 @@ export function streamTimeout(options: StreamTimeoutOptions): MonoTypeOperatorFu
         tap((chunk) => {
           text += contentText(chunk);
         }),
-        timeout<ChatCompletionChunk, Observable<never>, undefined>({
+        timeout<T, Observable<never>, undefined>({
           ...(first === undefined ? {} : { first }),
           ...(idle === undefined ? {} : { each: idle }),
           scheduler,
