@@ -1,4 +1,4 @@
-import { map } from "rxjs";
+import { map, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { smooth } from "../../operators/index.js";
 import { marbles } from "../support/marbles.js";
@@ -22,6 +22,54 @@ describe("smooth", () => {
     const source = m.cold("  a|", { a: "one two" });
     m.expect(source.pipe(smooth())).toBeObservable(m.cold("x 9ms (y|)", { x: "one ", y: "two" }));
     m.expect(source).toHaveSubscriptions("^!");
+  }));
+
+  it("catches up with a burst: 10,000 words at once are out within maxLagMs, in evenly spaced batches", marbles((m) => {
+    const text = Array.from({ length: 10_000 }, (_, i) => `w${i} `).join("");
+    const source = m.cold("  a|", { a: text });
+    const ticks = source.pipe(
+      smooth({ delayMs: 10, maxLagMs: 1000 }),
+      map((piece) => ({ at: m.scheduler.now(), piece })),
+      toArray(),
+      map((emitted) => {
+        const times = [...new Set(emitted.map(({ at }) => at))];
+        return {
+          wholeText: emitted.map(({ piece }) => piece).join("") === text,
+          pieces: emitted.length,
+          ticks: times.length,
+          evenlySpaced: times.every((at, i) => at === i * 10),
+        };
+      }),
+    );
+    // 101 ticks, 0 to 1000 ms, instead of 10,000 ticks (100 s) at the fixed pace.
+    const expected = { wholeText: true, pieces: 10_000, ticks: 101, evenlySpaced: true };
+    m.expect(ticks).toBeObservable(m.cold("1000ms (x|)", { x: expected }));
+    m.expect(source).toHaveSubscriptions("^!");
+  }));
+
+  it("drains the rest within maxLagMs of the last text when the source completes, one piece per tick while it can", marbles((m) => {
+    // Six pieces, a lag of at most 10 ms at 5 ms a tick: three ticks, two pieces each, rather than six ticks.
+    const source = m.cold("  a|", { a: "a b c d e f" });
+    const pieces = { u: "a ", v: "b ", w: "c ", x: "d ", y: "e ", z: "f" };
+    const expected = m.cold("(uv) 1ms (wx) 1ms (yz|)", pieces);
+    m.expect(source.pipe(smooth({ delayMs: 5, maxLagMs: 10 }))).toBeObservable(expected);
+    // Infinity keeps the fixed pace.
+    const fixed = m.cold("u 4ms v 4ms w 4ms x 4ms y 4ms (z|)", pieces);
+    m.expect(source.pipe(smooth({ delayMs: 5, maxLagMs: Number.POSITIVE_INFINITY }))).toBeObservable(fixed);
+    m.expect(source).toHaveSubscriptions(["^!", "^!"]);
+  }));
+
+  it("keeps each piece within maxLagMs of its arrival while a fast source keeps sending", marbles((m) => {
+    // Three words a millisecond, at most one tick per 5 ms: without catching up the lag would grow to 100 ms.
+    const source = m.cold(`${"a".repeat(60)}|`, { a: "one two three " });
+    const done = source.pipe(
+      smooth({ delayMs: 5, maxLagMs: 20 }),
+      toArray(),
+      map((pieces) => ({ pieces: pieces.length, doneAt: m.scheduler.now() })),
+    );
+    // The last word becomes a piece when the source completes, at 60 ms; all is out by 60 + 20 ms, not at 895 ms.
+    m.expect(done).toBeObservable(m.cold("80ms (x|)", { x: { pieces: 180, doneAt: 80 } }));
+    m.expect(source).toHaveSubscriptions(`^${"-".repeat(59)}!`);
   }));
 
   it("cuts lines, keeping the line breaks", marbles((m) => {
@@ -152,6 +200,8 @@ describe("smooth", () => {
   it("rejects nonsense options before anything subscribes", () => {
     expect(() => smooth({ delayMs: -1 })).toThrow(TypeError);
     expect(() => smooth({ delayMs: Number.POSITIVE_INFINITY })).toThrow(/delayMs/);
+    expect(() => smooth({ maxLagMs: -1 })).toThrow(/maxLagMs/);
+    expect(() => smooth({ maxLagMs: Number.NaN })).toThrow(/maxLagMs/);
     expect(() => {
       Reflect.apply(smooth, undefined, [{ chunking: "paragraph" }]);
     }).toThrow(/chunking must be/);
