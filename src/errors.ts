@@ -106,6 +106,23 @@ export class InvalidEncodingError extends OpenAIError {
   }
 }
 
+/**
+ * A line or a frame's data grew past the decoder's `maxFrameLength` before it
+ * ended: the server never ends the line, or sends far more than an answer.
+ * The frames before it were delivered.
+ */
+export class FrameTooLargeError extends OpenAIError {
+  override readonly name = "FrameTooLargeError";
+  constructor(
+    /** The limit, in characters. */
+    readonly limit: number,
+    /** How long the line or data had grown when the decoder gave up. */
+    readonly length: number,
+  ) {
+    super(`Received a stream line or frame longer than ${limit} characters (${length} so far) without its end; stopped reading`);
+  }
+}
+
 const PREVIEW_LENGTH = 200;
 
 /** Shortens received text for an error message, keeping it on one line. */

@@ -239,6 +239,9 @@ async function readEventStream(response: IncomingMessage, emit: (chunk: ChatComp
       state.outcome = signal.aborted ? "end" : reader.frame(frame.event, frame.data, emit, terminated);
       if (state.outcome !== "more") frames.stop();
     },
+    oversized: (error) => {
+      state.outcome = error;
+    },
     unknownField: () => {
       unknownLines += 1;
       if (!eventStream && frames.fields === 0) {

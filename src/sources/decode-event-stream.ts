@@ -52,6 +52,9 @@ export async function decodeEventStream<T>(
       state.outcome = signal.aborted ? "end" : reader.frame(frame.event, frame.data, deliver, terminated);
       if (state.outcome !== "more") frames.stop();
     },
+    oversized: (error) => {
+      state.outcome = error;
+    },
     unknownField: () => {
       unknownLines += 1;
       // The standard says to ignore a line that is not a field. But when the body does not even claim to be an

@@ -1,3 +1,5 @@
+import { FrameTooLargeError } from "../errors.js";
+
 /**
  * Layer ② of the decoder: text → Server-Sent Events frames, knowing nothing of
  * what the frames mean. Exported for apps that read other SSE APIs.
@@ -21,7 +23,23 @@ export interface EventStreamDecoderHandlers {
   frame(frame: ServerSentEventFrame, terminated: boolean): void;
   /** Called for a line whose field is not `data`, `event`, `id` or `retry` (which the standard says to ignore). */
   unknownField?(line: string): void;
+  /**
+   * Called once when a line or a frame's data grows past `maxFrameLength`; the decoder then stops. Without this
+   * handler, `feed` throws the `FrameTooLargeError` instead.
+   */
+  oversized?(error: FrameTooLargeError): void;
 }
+
+export interface EventStreamDecoderOptions {
+  /**
+   * The longest line or frame `data`, in characters, the decoder keeps before it gives up, so a server that never
+   * ends a line cannot grow memory without bound. Default: 64 Mi characters (a whole long answer fits in one frame).
+   */
+  maxFrameLength?: number;
+}
+
+/** The default `maxFrameLength`: 64 Mi characters. */
+export const MAX_FRAME_LENGTH = 64 * 1024 * 1024;
 
 const LF = 10;
 const COLON = 58;
@@ -35,7 +53,8 @@ const BOM = "\uFEFF";
  * dispatched. A lone `\r` at the end of a piece ends its line at once (a `\n`
  * starting the next piece is then skipped), so a server that ends lines with
  * `\r` alone never makes a frame wait for the next read. Byte-order marks
- * before the first field are dropped.
+ * before the first field are dropped. A line or a frame's data longer than
+ * `maxFrameLength` stops the decoder with `FrameTooLargeError`.
  *
  * Feed it text in pieces of any size; the frames are the same however the
  * text was split.
@@ -64,9 +83,13 @@ export class EventStreamDecoder {
   #fields = 0;
   #frames = 0;
   #stopped = false;
+  readonly #maxFrameLength: number;
 
-  constructor(handlers: EventStreamDecoderHandlers) {
+  constructor(handlers: EventStreamDecoderHandlers, options: EventStreamDecoderOptions = {}) {
+    const { maxFrameLength = MAX_FRAME_LENGTH } = options;
+    if (!(maxFrameLength > 0)) throw new TypeError(`EventStreamDecoder: maxFrameLength must be a positive number, got ${String(maxFrameLength)}`);
     this.#handlers = handlers;
+    this.#maxFrameLength = maxFrameLength;
   }
 
   /** How many frames were dispatched. */
@@ -119,6 +142,7 @@ export class EventStreamDecoder {
         next = lf + 1;
       } else {
         this.#pending = text.slice(position);
+        if (this.#pending.length > this.#maxFrameLength) this.#oversized(this.#pending.length);
         return;
       }
       this.#line(text, position, end);
@@ -187,6 +211,16 @@ export class EventStreamDecoder {
       this.#data = value;
       this.#hasData = true;
     }
+    if (this.#data.length > this.#maxFrameLength) this.#oversized(this.#data.length);
+  }
+
+  #oversized(length: number): void {
+    this.#stopped = true;
+    this.#pending = "";
+    this.#data = "";
+    const error = new FrameTooLargeError(this.#maxFrameLength, length);
+    if (this.#handlers.oversized === undefined) throw error;
+    this.#handlers.oversized(error);
   }
 
   #dispatch(terminated: boolean): void {

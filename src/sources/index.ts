@@ -1,7 +1,7 @@
 export { chatCompletionProtocol, isPlainChunk } from "./chat-completion-protocol.js";
 export type { ChatCompletionsClient, ClientRequestOptions, ResponsesClient } from "./client.js";
 export { decodeEventStream } from "./decode-event-stream.js";
-export { EventStreamDecoder, type EventStreamDecoderHandlers, type ServerSentEventFrame } from "./event-stream.js";
+export { EventStreamDecoder, type EventStreamDecoderHandlers, type EventStreamDecoderOptions, MAX_FRAME_LENGTH, type ServerSentEventFrame } from "./event-stream.js";
 export { type ChatCompletionRequestOptions, type ChatCompletionStreamParams, fromChatCompletion } from "./from-chat-completion.js";
 export { fromCompletionStream } from "./from-completion-stream.js";
 export { type EventStreamInput, fromEventStream } from "./from-event-stream.js";

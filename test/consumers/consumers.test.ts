@@ -131,7 +131,7 @@ describe("the packed tarball", () => {
     expect(seven.version).toMatch(/^7\./);
   });
 
-  it("runs the README's first command after a global install, with a shipped cassette", async () => {
+  it("runs the README's global-install command (the tarball installed globally, a shipped cassette)", async () => {
     const prefix = join(scratch, "global");
     // --legacy-peer-deps: the command is one bundle and must not need the peers the library leaves to apps.
     await npm(scratch, "install", "--global", "--prefix", prefix, "--legacy-peer-deps", tarball);
