@@ -6,7 +6,8 @@ import { Observable } from "rxjs";
 import { type ResolvedEndpoint, chatCompletionsURL } from "../endpoints.js";
 import { MalformedChunkError, NotEventStreamError } from "../errors.js";
 import { completionChunk } from "../recipes/index.js";
-import { EventStreamDecoder, type FrameOutcome, Utf8Text, chatCompletionProtocol } from "../sources/index.js";
+import { chatCompletionProtocol } from "../sources/index.js";
+import { BodyDecoder } from "../sources/decode-event-stream.js";
 import { errorFromFrame, isObject, parseFrameData } from "../sources/frames.js";
 
 /**
@@ -222,47 +223,23 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 const HEAD_LENGTH = 512;
 
 /**
- * Decodes a streamed body as `decodeEventStream` does (same layers, same end-of-stream rule), from a Node stream, and
+ * Decodes a streamed body with the library's `BodyDecoder` (the layers and end-of-stream rule of `decodeEventStream`), from a Node stream, and
  * stops reading while stdout is full, so memory stays flat into a slow pipe.
  */
 async function readEventStream(response: IncomingMessage, emit: (chunk: ChatCompletionChunk) => void, signal: AbortSignal, flow: OutputFlow | undefined): Promise<void> {
-  const contentType = response.headers["content-type"] ?? null;
-  const eventStream = contentType !== null && /^\s*text\/event-stream\b/i.test(contentType);
-  const headers = new ResponseHeaders(response.headers);
-  const reader = chatCompletionProtocol.reader(headers);
-  const text = new Utf8Text();
-  let head = "";
-  const state: { outcome: FrameOutcome } = { outcome: "more" };
-  let unknownLines = 0;
-  const frames = new EventStreamDecoder({
-    frame: (frame, terminated) => {
-      state.outcome = signal.aborted ? "end" : reader.frame(frame.event, frame.data, emit, terminated);
-      if (state.outcome !== "more") frames.stop();
-    },
-    oversized: (error) => {
-      state.outcome = error;
-    },
-    unknownField: () => {
-      unknownLines += 1;
-      if (!eventStream && frames.fields === 0) {
-        state.outcome = new NotEventStreamError(contentType, head);
-        frames.stop();
-      }
-    },
-  });
+  const decoder = new BodyDecoder(response.headers["content-type"] ?? null, new ResponseHeaders(response.headers), emit, signal, chatCompletionProtocol);
   const onAbort = (): void => void response.destroy();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     let failure: Error | undefined;
     try {
       for await (const part of response) {
-        const decoded = text.decode(part as Buffer);
-        if (head.length < HEAD_LENGTH) head += decoded.text.slice(0, HEAD_LENGTH - head.length);
-        // The frames before a bad byte are delivered first: nothing already received is lost.
-        frames.feed(decoded.text);
-        if (state.outcome === "end" || signal.aborted) return;
-        failure = state.outcome === "more" ? decoded.error : state.outcome;
-        if (failure !== undefined) break;
+        const outcome = decoder.feed(part as Buffer);
+        if (outcome === "end" || signal.aborted) return;
+        if (outcome !== "more") {
+          failure = outcome;
+          break;
+        }
         // Stop reading while stdout cannot take more: the socket then fills and the server waits.
         const waiting = flow?.waiting;
         if (waiting !== undefined) await waiting;
@@ -270,19 +247,13 @@ async function readEventStream(response: IncomingMessage, emit: (chunk: ChatComp
     } catch (cause) {
       // The connection broke: the protocol says whether the answer may end here.
       if (signal.aborted) return;
-      const error = reader.ended({ broken: cause });
+      const error = decoder.broken(cause);
       if (error === undefined) return;
       throw error;
     }
     if (failure !== undefined) throw failure;
     if (signal.aborted) return;
-    const cut = text.end();
-    if (cut !== undefined) throw cut;
-    frames.end();
-    if (state.outcome === "end") return;
-    if (state.outcome !== "more") throw state.outcome;
-    if (frames.frames === 0 && unknownLines > 0) throw new NotEventStreamError(contentType, head);
-    const error = reader.ended("body");
+    const error = decoder.end();
     if (error !== undefined) throw error;
   } finally {
     signal.removeEventListener("abort", onAbort);

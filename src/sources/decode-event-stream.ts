@@ -2,7 +2,7 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { IncompleteStreamError, NotEventStreamError } from "../errors.js";
 import { chatCompletionProtocol } from "./chat-completion-protocol.js";
 import { EventStreamDecoder } from "./event-stream.js";
-import type { FrameOutcome, StreamProtocol } from "./protocol.js";
+import type { FrameOutcome, ProtocolReader, StreamProtocol } from "./protocol.js";
 import { Utf8Text } from "./text.js";
 
 /** How much of the body's start is kept to say what arrived when it is not an event stream. */
@@ -34,37 +34,7 @@ export async function decodeEventStream<T>(
     await body.cancel().catch(() => undefined);
     return;
   }
-  const contentType = response.headers.get("content-type");
-  const eventStream = contentType !== null && /^\s*text\/event-stream\b/i.test(contentType);
-  const reader = protocol.reader(response.headers);
-  const text = new Utf8Text();
-  let head = "";
-  // A holder, since the frame callbacks change it between the read loop's checks.
-  const state: { outcome: FrameOutcome } = { outcome: "more" };
-  let unknownLines = 0;
-
-  const deliver = (item: T | ChatCompletionChunk): void => {
-    // Items read before an abort are not delivered after it.
-    if (!signal.aborted) emit(item);
-  };
-  const frames = new EventStreamDecoder({
-    frame: (frame, terminated) => {
-      state.outcome = signal.aborted ? "end" : reader.frame(frame.event, frame.data, deliver, terminated);
-      if (state.outcome !== "more") frames.stop();
-    },
-    oversized: (error) => {
-      state.outcome = error;
-    },
-    unknownField: () => {
-      unknownLines += 1;
-      // The standard says to ignore a line that is not a field. But when the body does not even claim to be an
-      // event stream and such a line comes first, it is something else (a proxy's HTML page, a JSON document).
-      if (!eventStream && frames.fields === 0) {
-        state.outcome = new NotEventStreamError(contentType, head);
-        frames.stop();
-      }
-    },
-  });
+  const decoder = new BodyDecoder(response.headers.get("content-type"), response.headers, emit, signal, protocol);
 
   const bytes = body.getReader();
   // Cancelling settles a read that waits on a silent server.
@@ -77,32 +47,91 @@ export async function decodeEventStream<T>(
         result = await bytes.read();
       } catch (cause) {
         if (signal.aborted) return;
-        const error = reader.ended({ broken: cause });
+        const error = decoder.broken(cause);
         if (error === undefined) return;
         throw error;
       }
       if (signal.aborted) return;
       if (result.done) break;
-      const decoded = text.decode(result.value);
-      if (head.length < HEAD_LENGTH) head += decoded.text.slice(0, HEAD_LENGTH - head.length);
-      // The frames before a bad byte are delivered first: nothing already received is lost.
-      frames.feed(decoded.text);
-      if (state.outcome === "end" || signal.aborted) return;
-      if (state.outcome !== "more") throw state.outcome;
-      if (decoded.error !== undefined) throw decoded.error;
+      const outcome = decoder.feed(result.value);
+      if (outcome === "end" || signal.aborted) return;
+      if (outcome !== "more") throw outcome;
     }
-
-    const cut = text.end();
-    if (cut !== undefined) throw cut;
-    frames.end();
-    if (state.outcome === "end") return;
-    if (state.outcome !== "more") throw state.outcome;
-    if (frames.frames === 0 && unknownLines > 0) throw new NotEventStreamError(contentType, head);
-    const error = reader.ended("body");
+    const error = decoder.end();
     if (error !== undefined) throw error;
   } finally {
     signal.removeEventListener("abort", onAbort);
     // Releases the connection when we stop early (the protocol's end, an error, or an abort).
     bytes.cancel().catch(() => undefined);
+  }
+}
+
+/**
+ * One body's decoding state, whatever reads its bytes (a fetch `Response` here, a Node stream in the command):
+ * bytes → text → frames → items, with the protocol's end-of-stream rule. Each read loop only moves bytes.
+ */
+export class BodyDecoder<T> {
+  readonly #text = new Utf8Text();
+  readonly #frames: EventStreamDecoder;
+  readonly #reader: ProtocolReader<T>;
+  readonly #contentType: string | null;
+  #head = "";
+  #outcome: FrameOutcome = "more";
+  #unknownLines = 0;
+
+  constructor(contentType: string | null, headers: Headers, emit: (item: T) => void, signal: AbortSignal, protocol: StreamProtocol<T>) {
+    this.#contentType = contentType;
+    const eventStream = contentType !== null && /^\s*text\/event-stream\b/i.test(contentType);
+    const reader = protocol.reader(headers);
+    this.#reader = reader;
+    // Items read before an abort are not delivered after it.
+    const deliver = (item: T): void => {
+      if (!signal.aborted) emit(item);
+    };
+    const frames = new EventStreamDecoder({
+      frame: (frame, terminated) => {
+        this.#outcome = signal.aborted ? "end" : reader.frame(frame.event, frame.data, deliver, terminated);
+        if (this.#outcome !== "more") frames.stop();
+      },
+      oversized: (error) => {
+        this.#outcome = error;
+      },
+      unknownField: () => {
+        this.#unknownLines += 1;
+        // The standard says to ignore a line that is not a field. But when the body does not even claim to be an
+        // event stream and such a line comes first, it is something else (a proxy's HTML page, a JSON document).
+        if (!eventStream && frames.fields === 0) {
+          this.#outcome = new NotEventStreamError(contentType, this.#head);
+          frames.stop();
+        }
+      },
+    });
+    this.#frames = frames;
+  }
+
+  /** Reads the next bytes: `"more"` to go on, `"end"` when the protocol's end arrived, else the error to raise. */
+  feed(bytes: Uint8Array): FrameOutcome {
+    const decoded = this.#text.decode(bytes);
+    if (this.#head.length < HEAD_LENGTH) this.#head += decoded.text.slice(0, HEAD_LENGTH - this.#head.length);
+    // The frames before a bad byte are delivered first: nothing already received is lost.
+    this.#frames.feed(decoded.text);
+    if (this.#outcome !== "more") return this.#outcome;
+    return decoded.error ?? "more";
+  }
+
+  /** The connection broke: the error to raise, or `undefined` when the protocol says the answer may end here. */
+  broken(cause: unknown): Error | undefined {
+    return this.#reader.ended({ broken: cause });
+  }
+
+  /** The body ended cleanly: the error to raise, or `undefined` when the answer is complete. */
+  end(): Error | undefined {
+    const cut = this.#text.end();
+    if (cut !== undefined) return cut;
+    this.#frames.end();
+    if (this.#outcome === "end") return undefined;
+    if (this.#outcome !== "more") return this.#outcome;
+    if (this.#frames.frames === 0 && this.#unknownLines > 0) return new NotEventStreamError(this.#contentType, this.#head);
+    return this.#reader.ended("body");
   }
 }
