@@ -52,16 +52,8 @@ export function replayAnswer(
 
   const { cassette } = match;
   const file = cassette.file ?? path;
-  const speed = options.speed ?? 1;
-  const longest = Math.max(0, ...cassette.frames.map((frame) => frame.at));
-  if (Number.isFinite(speed) && longest / speed > MAX_TIMER_MS) {
-    const days = longest / speed / 86_400_000;
-    return {
-      kind: "failed",
-      code: EXIT.usage,
-      message: `--speed ${speed} would stretch ${file}'s ${longest} ms to ${days >= 1e6 ? days.toExponential(1) : Math.round(days)} days; a replay can last at most ${Math.floor(MAX_TIMER_MS / 86_400_000)} days`,
-    };
-  }
+  const overflow = speedOverflow(cassette, options.speed ?? 1, file);
+  if (overflow !== undefined) return { kind: "failed", code: EXIT.usage, message: overflow };
   const wholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
   const chunks = options.stream
     ? fromCassette(cassette, { speed: options.speed })
@@ -88,4 +80,12 @@ export function replayAnswer(
 
 function isErrno(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && "code" in error;
+}
+
+/** Why `--speed` cannot replay `cassette` (its recorded timing would overflow a timer), or `undefined` when it can. */
+export function speedOverflow(cassette: Cassette, speed: number, file: string): string | undefined {
+  const longest = Math.max(0, ...cassette.frames.map((frame) => frame.at));
+  if (!Number.isFinite(speed) || longest / speed <= MAX_TIMER_MS) return undefined;
+  const days = longest / speed / 86_400_000;
+  return `--speed ${speed} would stretch ${file}'s ${longest} ms to ${days >= 1e6 ? days.toExponential(1) : Math.round(days)} days; a replay can last at most ${Math.floor(MAX_TIMER_MS / 86_400_000)} days`;
 }

@@ -5,6 +5,7 @@ import { type Cassette, CassetteError, readCassette } from "../replay/cassette.j
 import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
+import { speedOverflow } from "./replay.js";
 import { type ParsedCommandLine, type ServeOptions, UsageError, parseServeCommandLine } from "./options.js";
 import type { Styles } from "./terminal.js";
 
@@ -59,6 +60,10 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
   if (cassettes.length === 0 && skipped > 0) return fail(EXIT.failure, `no usable cassettes in ${directory}: all ${skipped} are corrupt (see above)`);
   if (cassettes.length === 0) {
     return fail(EXIT.usage, `no cassettes (*.cassette.jsonl) in ${directory}. Record one with g4f-rx --record FILE "prompt", or use examples/cassettes.`);
+  }
+  for (const cassette of cassettes) {
+    const overflow = speedOverflow(cassette, speed, cassette.file ?? directory);
+    if (overflow !== undefined) return fail(EXIT.usage, overflow);
   }
 
   let server: ReplayServer;

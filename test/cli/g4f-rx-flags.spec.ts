@@ -293,6 +293,14 @@ describe("g4f-rx --replay", () => {
     expect(result.stderr).not.toContain("TimeoutOverflowWarning");
   });
 
+  it("serve refuses such a --speed too, before it listens, with exit 2 and no warnings", async () => {
+    const result = await runCli(["serve", "--cassettes", CASSETTES, "--port", "0", "--speed", "1e-9"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--speed 1e-9 would stretch");
+    expect(result.stderr).not.toContain("TimeoutOverflowWarning");
+    expect(result.stderr).not.toContain("answering from");
+  });
+
   it("works with --json (the recorded chunks), --show-reasoning, --stats and --no-stream", async () => {
     const recorded = await lastValueFrom(fromCassette(join(CASSETTES, "tell-me-a-joke.cassette.jsonl"), { speed: Infinity }).pipe(toArray()));
     const json = await runCli(["--replay", CASSETTES, "--speed", "Infinity", "--json", "-q", "Tell me a joke."]);
