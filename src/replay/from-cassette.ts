@@ -1,7 +1,7 @@
 import { APIError } from "openai/core/error";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
-import { Observable, type SchedulerAction, type SchedulerLike, asyncScheduler } from "rxjs";
+import { Observable, type SchedulerAction, type SchedulerLike, type Subscriber, asyncScheduler } from "rxjs";
 import { chatCompletionProtocol } from "../sources/chat-completion-protocol.js";
 import { isObject } from "../sources/frames.js";
 import type { StreamProtocol } from "../sources/protocol.js";
@@ -68,13 +68,8 @@ export function protocolOf(cassette: Cassette): StreamProtocol<ChatCompletionChu
 function replay<T>(cassette: string | Cassette, protocol: StreamProtocol<T>, options: FromCassetteOptions): Observable<T> {
   checkSpeed(options.speed);
   return new Observable<T>((subscriber) => {
-    let recorded: Cassette;
-    try {
-      recorded = typeof cassette === "string" ? readCassette(cassette) : cassette;
-    } catch (error) {
-      subscriber.error(error);
-      return;
-    }
+    const recorded = loadOrError(cassette, subscriber);
+    if (recorded === undefined) return;
     if ((recorded.api ?? "chat") !== protocol.api) {
       const reader = protocol.api === "responses" ? "fromCassette" : "fromResponsesCassette";
       const held = recorded.api === "responses" ? "a Responses API stream" : "a chat-completion stream";
@@ -129,13 +124,8 @@ export function playFrames(cassette: string | Cassette, options: FromCassetteOpt
   const { speed = 1, scheduler = asyncScheduler } = options;
   checkSpeed(speed);
   return new Observable<CassetteFrame>((subscriber) => {
-    let recorded: Cassette;
-    try {
-      recorded = typeof cassette === "string" ? readCassette(cassette) : cassette;
-    } catch (error) {
-      subscriber.error(error);
-      return;
-    }
+    const recorded = loadOrError(cassette, subscriber);
+    if (recorded === undefined) return;
     const { response, frames } = recorded;
     if (response.status >= 400) {
       const body = isObject(response.body) ? response.body : undefined;
@@ -176,4 +166,14 @@ export function playFrames(cassette: string | Cassette, options: FromCassetteOpt
 /** Rejects a replay speed that is not above 0, eagerly (before anything subscribes). */
 function checkSpeed(speed = 1): void {
   if (!(speed > 0)) throw new TypeError(`speed must be a number above 0, got ${String(speed)}`);
+}
+
+/** The cassette itself, or the one read from `path` on subscription; a file that cannot be read errors the subscriber. */
+function loadOrError(cassette: string | Cassette, subscriber: Subscriber<unknown>): Cassette | undefined {
+  try {
+    return typeof cassette === "string" ? readCassette(cassette) : cassette;
+  } catch (error) {
+    subscriber.error(error);
+    return undefined;
+  }
 }
