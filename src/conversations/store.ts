@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
@@ -64,14 +64,27 @@ export class ConversationError extends Error {
 }
 
 const INDEX_FILE = "index.jsonl";
+const TEXTS_FILE = "texts.jsonl";
+/** How much of a turn's prompt the index keeps, for `logs`; the whole text is in the texts file, for `logs -q`. */
+const INDEX_WORDS = 200;
 const PARTIAL_EXTENSION = ".partial.jsonl";
 const CONVERSATIONS = "conversations";
 
-/** One line of the index: a turn began, a turn ended, or a conversation was removed. */
+/**
+ * One line of the index: a turn began (with the prompt's first words), a turn ended, or a conversation was removed.
+ * Stores written before the texts file have the whole `prompt` and `answer` here; they are read as well.
+ */
 type IndexLine =
-  | { readonly cid: string; readonly turn: string; readonly at: string; readonly endpoint: string; readonly model: string; readonly prompt: string; readonly pid: number }
-  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string; readonly answer: string }
+  | { readonly cid: string; readonly turn: string; readonly at: string; readonly endpoint: string; readonly model: string; readonly words: string; readonly pid: number }
+  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string }
   | { readonly cid: string; readonly removed: true };
+
+/** One line of the texts file: a turn's whole prompt, or its whole answer, for search. */
+interface TextLine {
+  readonly cid: string;
+  readonly turn: string;
+  readonly text: string;
+}
 
 /**
  * Where the command keeps its data: `$XDG_DATA_HOME/g4f-rx`, else
@@ -90,24 +103,28 @@ export function dataDirectory(env: Readonly<Record<string, string | undefined>>)
  * The conversations on disk: one directory per conversation under
  * `<directory>/conversations/<id>/`, one cassette per turn
  * (`<start time>-<pid>-<random>.cassette.jsonl`, so `--replay` plays a
- * conversation directory offline), and `index.jsonl` for fast listing.
+ * conversation directory offline), `index.jsonl` for fast listing (small
+ * lines: ids, times, endpoint, model, a prompt's first words) and
+ * `texts.jsonl` for search (whole prompts and answers).
  *
  * Concurrency and crashes: a turn streams into its own `.partial.jsonl`
  * journal (one file per turn and process, so two processes never write the
  * same file), and ends by writing the whole cassette to a temporary file and
  * renaming it into place (atomic), then removing the journal. A journal left
  * by a dead process is read back as a `partial` turn. The index is
- * append-only, one line per `write` with O_APPEND, so lines of two processes
+ * and texts files are append-only, one line per `write` with O_APPEND, so lines of two processes
  * never interleave; it is a cache of the files, which stay the truth for
  * `show` and for continuing.
  */
 export class ConversationStore {
   readonly root: string;
   private readonly index: string;
+  private readonly texts: string;
 
   constructor(readonly directory: string) {
     this.root = join(directory, CONVERSATIONS);
     this.index = join(directory, INDEX_FILE);
+    this.texts = join(directory, TEXTS_FILE);
   }
 
   /** A new conversation id: sortable by time, unique across processes. */
@@ -117,20 +134,31 @@ export class ConversationStore {
 
   /** Every conversation, the most recently active first. */
   list(): ConversationSummary[] {
-    return this.summaries().map(({ summary }) => summary);
+    return this.summaries(false).map(({ summary }) => summary);
   }
 
   /** The conversations whose prompts or answers contain `text` (case-insensitive), the most recently active first. */
   search(text: string): ConversationSummary[] {
     const needle = text.toLowerCase();
-    return this.summaries()
+    return this.summaries(true)
       .filter(({ texts }) => texts.some((item) => item.toLowerCase().includes(needle)))
       .map(({ summary }) => summary);
   }
 
-  /** The most recently active conversation's id, if any. */
+  /**
+   * The most recently active conversation's id, if any: the last turn begun
+   * in a conversation not removed since. Read from the end of the index, so
+   * `-c` costs the same with ten conversations or ten thousand.
+   */
   latest(): string | undefined {
-    return this.summaries()[0]?.summary.id;
+    const removed = new Set<string>();
+    for (const raw of linesFromEnd(this.index)) {
+      const line = parseLine(raw);
+      if (line === undefined || typeof line.cid !== "string") continue;
+      if (line.removed === true) removed.add(line.cid);
+      else if (typeof line.at === "string" && (typeof line.words === "string" || typeof line.prompt === "string") && !removed.has(line.cid)) return line.cid;
+    }
+    return undefined;
   }
 
   /** The full id a user gave, or a unique start of one. Throws `ConversationError`. */
@@ -211,19 +239,29 @@ export class ConversationStore {
       ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
       pid: process.pid,
     };
-    const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), (line) => this.appendIndex(line));
-    this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, prompt: inputText(turn.input), pid: process.pid });
+    const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), (line, answer) => {
+      this.appendText({ cid: line.cid, turn: line.turn, text: answer });
+      this.appendIndex(line);
+    });
+    const prompt = inputText(turn.input);
+    this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, words: oneLine(prompt.slice(0, INDEX_WORDS * 2)).slice(0, INDEX_WORDS).trimEnd(), pid: process.pid });
+    this.appendText({ cid: turn.conversation, turn: name, text: prompt });
     return recorder;
   }
 
   private appendIndex(line: IndexLine): void {
     mkdirSync(this.directory, { recursive: true });
-    // One write with O_APPEND: lines of concurrent processes stay whole.
-    appendFileSync(this.index, JSON.stringify(line) + "\n");
+    appendLine(this.index, line);
   }
 
-  /** Reads the index into one summary per conversation (with its searchable texts), newest activity first. */
-  private summaries(): Array<{ summary: ConversationSummary; texts: string[] }> {
+  private appendText(line: TextLine): void {
+    if (line.text === "") return;
+    mkdirSync(this.directory, { recursive: true });
+    appendLine(this.texts, line);
+  }
+
+  /** Reads the index into one summary per conversation (with its searchable texts, when asked), newest activity first. */
+  private summaries(withTexts: boolean): Array<{ summary: ConversationSummary; texts: string[] }> {
     let text: string;
     try {
       text = readFileSync(this.index, "utf8");
@@ -242,15 +280,8 @@ export class ConversationStore {
     }
     const conversations = new Map<string, Building>();
     for (const raw of text.split("\n")) {
-      if (raw === "") continue;
-      let line: unknown;
-      try {
-        line = JSON.parse(raw);
-      } catch {
-        // A line cut short by a crash: the turn files still hold the truth.
-        continue;
-      }
-      if (!isObject(line) || typeof line.cid !== "string") continue;
+      const line = parseLine(raw);
+      if (line === undefined || typeof line.cid !== "string") continue;
       const id = line.cid;
       if (line.removed === true) {
         conversations.delete(id);
@@ -258,18 +289,31 @@ export class ConversationStore {
       }
       if (typeof line.turn !== "string" || typeof line.at !== "string") continue;
       let entry = conversations.get(id);
-      if (typeof line.prompt === "string") {
+      const words = typeof line.words === "string" ? line.words : typeof line.prompt === "string" ? oneLine(line.prompt) : undefined;
+      if (words !== undefined) {
         if (entry === undefined) {
-          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: oneLine(line.prompt), texts: [] };
+          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: words, texts: [] };
           conversations.set(id, entry);
         }
         entry.turns.add(line.turn);
         entry.updatedAt = line.at > entry.updatedAt ? line.at : entry.updatedAt;
         entry.endpoint = typeof line.endpoint === "string" ? line.endpoint : entry.endpoint;
         entry.model = typeof line.model === "string" ? line.model : entry.model;
-        entry.texts.push(line.prompt);
-      } else if (entry !== undefined && typeof line.answer === "string") {
+        if (withTexts && typeof line.prompt === "string") entry.texts.push(line.prompt);
+      } else if (withTexts && entry !== undefined && typeof line.answer === "string") {
         entry.texts.push(line.answer);
+      }
+    }
+    if (withTexts) {
+      let texts = "";
+      try {
+        texts = readFileSync(this.texts, "utf8");
+      } catch {
+        // No texts file: a store from before it, or nothing asked yet.
+      }
+      for (const raw of texts.split("\n")) {
+        const line = parseLine(raw);
+        if (line !== undefined && typeof line.cid === "string" && typeof line.text === "string") conversations.get(line.cid)?.texts.push(line.text);
       }
     }
     return [...conversations.values()]
@@ -306,7 +350,7 @@ export class TurnRecorder {
     readonly name: string,
     private info: TurnInfo,
     private readonly request: CassetteRequest,
-    private readonly index: (line: IndexLine) => void,
+    private readonly index: (line: { cid: string; turn: string; end: TurnStatus; at: string }, answer: string) => void,
   ) {
     this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx");
     writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
@@ -354,7 +398,7 @@ export class TurnRecorder {
     if (this.journal !== undefined) closeSync(this.journal);
     this.journal = undefined;
     unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
-    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "", answer: this.info.answer });
+    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "" }, this.info.answer);
     return this.info;
   }
 
@@ -475,6 +519,61 @@ function processAlive(pid: number): boolean {
 }
 
 /** `2026-11-30T04:16:12.345Z` → `20261130T041612345Z`: sortable, and safe in a file name. */
+/**
+ * Appends one line in one write with O_APPEND, so lines of concurrent
+ * processes stay whole. It starts with a newline too: a line cut short
+ * (a full disk, a crash) then never swallows the next one, which would be
+ * lost; the blank lines this leaves are skipped.
+ */
+function appendLine(file: string, line: IndexLine | TextLine): void {
+  appendFileSync(file, `\n${JSON.stringify(line)}\n`);
+}
+
+/** One line of an index or texts file as an object; `undefined` for a blank line or one cut short by a crash. */
+function parseLine(raw: string): Record<string, unknown> | undefined {
+  if (raw === "") return undefined;
+  try {
+    const line: unknown = JSON.parse(raw);
+    return isObject(line) ? line : undefined;
+  } catch {
+    // A line cut short by a crash: the turn files still hold the truth.
+    return undefined;
+  }
+}
+
+/** The lines of a file, the last first, read in blocks from its end; none when there is no file. */
+function* linesFromEnd(file: string, blockSize = 64 * 1024): Generator<string> {
+  let descriptor: number;
+  try {
+    descriptor = openSync(file, "r");
+  } catch {
+    return;
+  }
+  try {
+    let position = fstatSync(descriptor).size;
+    let rest = Buffer.alloc(0);
+    while (position > 0) {
+      const size = Math.min(blockSize, position);
+      position -= size;
+      const block = Buffer.alloc(size);
+      readSync(descriptor, block, 0, size, position);
+      // Split on the newline byte, so a UTF-8 character cut by the block edge is joined before it is decoded.
+      let data = Buffer.concat([block, rest]);
+      let end = data.length;
+      for (let index = data.length - 1; index >= 0; index -= 1) {
+        if (data[index] !== 0x0a) continue;
+        yield data.subarray(index + 1, end).toString("utf8");
+        end = index;
+      }
+      data = data.subarray(0, end);
+      rest = Buffer.from(data);
+    }
+    if (rest.length > 0) yield rest.toString("utf8");
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
 function compactTime(date: Date): string {
   return date.toISOString().replace(/[-:.]/g, "");
 }

@@ -123,6 +123,46 @@ describe("ConversationStore", () => {
     expect(() => store.turns(second)).toThrow(ConversationError);
   });
 
+  it("keeps the index small (a prompt's first words) and searches the whole prompt and answer", async () => {
+    const id = store.newId();
+    const long = `${"word ".repeat(300)}needle-at-the-end`;
+    await turn(id, long, [chunk(`${"answer ".repeat(300)}haystack-tail`, "stop")]);
+    const index = readFileSync(join(directory, "index.jsonl"), "utf8");
+    expect(index).not.toContain("needle-at-the-end");
+    expect(index).not.toContain("haystack-tail");
+    expect(Math.max(...index.split("\n").map((line) => line.length))).toBeLessThan(500);
+    expect(store.list()[0]?.firstWords).toBe("word ".repeat(40).trim());
+    expect(store.search("NEEDLE-AT-THE-END").map((item) => item.id)).toStrictEqual([id]);
+    expect(store.search("haystack-tail").map((item) => item.id)).toStrictEqual([id]);
+    store.remove(id);
+    expect(store.search("haystack-tail")).toStrictEqual([]);
+  });
+
+  it("finds the latest conversation from the end of a long index, skipping removed ones and a line cut short", async () => {
+    for (let index = 0; index < 400; index += 1) await turn(`c${String(index).padStart(3, "0")}`, `Question ${index} ${"é".repeat(index % 7)}`, [chunk("A", "stop")]);
+    expect(readFileSync(join(directory, "index.jsonl")).length).toBeGreaterThan(3 * 64 * 1024 / 2);
+    expect(store.latest()).toBe("c399");
+    store.remove("c399");
+    store.remove("c398");
+    writeFileSync(join(directory, "index.jsonl"), '{"cid":"c397","turn":"x","at":"2026', { flag: "a" });
+    expect(store.latest()).toBe("c397");
+    expect(store.list()[0]?.id).toBe("c397");
+    // A removed conversation asked again is the latest once more.
+    await turn("c399", "Back", [chunk("B", "stop")]);
+    expect(store.latest()).toBe("c399");
+  });
+
+  it("reads a store written before the texts file: whole prompts and answers in the index", () => {
+    const lines = [
+      { cid: "old-1", turn: "t1", at: "2026-11-29T10:00:00.000Z", endpoint: "http://e/v1", model: "m", prompt: "An old   question", pid: 1 },
+      { cid: "old-1", turn: "t1", end: "complete", at: "2026-11-29T10:00:01.000Z", answer: "An old answer" },
+    ];
+    writeFileSync(join(directory, "index.jsonl"), lines.map((line) => JSON.stringify(line) + "\n").join(""));
+    expect(store.list().map((item) => [item.id, item.firstWords, item.turns])).toStrictEqual([["old-1", "An old question", 1]]);
+    expect(store.search("old answer").map((item) => item.id)).toStrictEqual(["old-1"]);
+    expect(store.latest()).toBe("old-1");
+  });
+
   it("resolves a unique start of an id and refuses an unknown or ambiguous one", async () => {
     await turn("abc-1", "x", [chunk("y", "stop")]);
     await turn("abc-2", "x", [chunk("y", "stop")]);
