@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
@@ -208,10 +208,18 @@ export class ConversationStore {
     return conversationMessages(this.turns(id));
   }
 
-  /** Removes a conversation and every turn of it. */
+  /**
+   * Removes a conversation: its turns, and its lines in the index and texts
+   * files, so none of its words stay on disk. A line that another process
+   * appends while a file is rewritten is kept: the rewrite starts over when
+   * the file grew.
+   */
   remove(id: string): void {
     rmSync(join(this.root, id), { recursive: true, force: true });
+    // The marker first: should a rewrite fail, the conversation is still gone from every listing.
     this.appendIndex({ cid: id, removed: true });
+    const ofConversation = `{"cid":${JSON.stringify(id)},`;
+    for (const file of [this.texts, this.index]) withoutLines(file, (line) => line.startsWith(ofConversation));
   }
 
   /** Begins a turn: its journal is on disk before the request is sent. */
@@ -527,6 +535,31 @@ function processAlive(pid: number): boolean {
  */
 function appendLine(file: string, line: IndexLine | TextLine): void {
   appendFileSync(file, `\n${JSON.stringify(line)}\n`);
+}
+
+/**
+ * Rewrites `file` without the lines `drop` picks (and blank ones), through a
+ * temporary file renamed into place. Appends by other processes go on
+ * meanwhile: when the file grew while it was being filtered, it is read
+ * again, so their lines are not lost. No file: nothing to do.
+ */
+function withoutLines(file: string, drop: (line: string) => boolean): void {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return;
+    }
+    const kept = text.split("\n").filter((line) => line !== "" && !drop(line));
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, kept.map((line) => `${line}\n`).join(""));
+    if (statSync(file).size === Buffer.byteLength(text)) {
+      renameSync(temporary, file);
+      return;
+    }
+    unlinkSync(temporary);
+  }
 }
 
 /** One line of an index or texts file as an object; `undefined` for a blank line or one cut short by a crash. */

@@ -138,6 +138,18 @@ describe("ConversationStore", () => {
     expect(store.search("haystack-tail")).toStrictEqual([]);
   });
 
+  it("leaves none of a removed conversation's words on disk, and the others intact", async () => {
+    await turn("keep-1", "An ordinary question", [chunk("An ordinary answer", "stop")]);
+    await turn("secret-1", "My password is hunter2", [chunk("Noted: hunter2", "stop")]);
+    await turn("keep-2", "Another question", [chunk("Another answer", "stop")]);
+    store.remove("secret-1");
+    for (const file of ["index.jsonl", "texts.jsonl"]) expect(readFileSync(join(directory, file), "utf8")).not.toContain("hunter2");
+    expect(readdirSync(join(directory, "conversations")).sort()).toStrictEqual(["keep-1", "keep-2"]);
+    expect(store.list().map((item) => item.id)).toStrictEqual(["keep-2", "keep-1"]);
+    expect(store.search("answer").map((item) => item.id)).toStrictEqual(["keep-2", "keep-1"]);
+    expect(store.latest()).toBe("keep-2");
+  });
+
   it("finds the latest conversation from the end of a long index, skipping removed ones and a line cut short", async () => {
     for (let index = 0; index < 400; index += 1) await turn(`c${String(index).padStart(3, "0")}`, `Question ${index} ${"é".repeat(index % 7)}`, [chunk("A", "stop")]);
     expect(readFileSync(join(directory, "index.jsonl")).length).toBeGreaterThan(3 * 64 * 1024 / 2);
