@@ -94,6 +94,14 @@ describe("g4f-rx: conversations", () => {
     }
   });
 
+  it("chat reads questions from a pipe too, and then stdout holds the answers and nothing else", async () => {
+    server.reply(answer("One"), answer("Two"));
+    const result = await runCli(["chat"], { env, stdin: "First\n/model llama\nSecond\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "One\nTwo\n" });
+    expect(result.stderr).not.toContain("queued");
+    expect(server.requests[1]?.body).toMatchObject({ model: "llama", messages: [{ content: "First" }, { content: "One" }, { content: "Second" }] });
+  });
+
   it("keeps nothing with --no-log or G4F_RX_NO_LOG=1, and says so when asked to continue nothing", async () => {
     server.reply(answer("a"), answer("b"));
     expect((await runCli(["--no-log", "x"], { env })).code).toBe(0);
