@@ -66,7 +66,9 @@ export class ConversationError extends Error {
 const INDEX_FILE = "index.jsonl";
 const TEXTS_FILE = "texts.jsonl";
 /** How much of a turn's prompt the index keeps, for `logs`; the whole text is in the texts file, for `logs -q`. */
-const INDEX_WORDS = 200;
+const INDEX_WORDS = 100;
+/** The start of a turn's end line in the index, as `JSON.stringify` writes it (ids hold no quotes). */
+const END_LINE = /^\{"cid":"[^"\\]*","turn":"[^"\\]*","end":/;
 const PARTIAL_EXTENSION = ".partial.jsonl";
 const CONVERSATIONS = "conversations";
 
@@ -134,14 +136,13 @@ export class ConversationStore {
 
   /** Every conversation, the most recently active first. */
   list(): ConversationSummary[] {
-    return this.summaries(false).map(({ summary }) => summary);
+    return this.summaries().map(({ summary }) => summary);
   }
 
   /** The conversations whose prompts or answers contain `text` (case-insensitive), the most recently active first. */
   search(text: string): ConversationSummary[] {
-    const needle = text.toLowerCase();
-    return this.summaries(true)
-      .filter(({ texts }) => texts.some((item) => item.toLowerCase().includes(needle)))
+    return this.summaries(text.toLowerCase())
+      .filter(({ matched }) => matched)
       .map(({ summary }) => summary);
   }
 
@@ -268,8 +269,11 @@ export class ConversationStore {
     appendLine(this.texts, line);
   }
 
-  /** Reads the index into one summary per conversation (with its searchable texts, when asked), newest activity first. */
-  private summaries(withTexts: boolean): Array<{ summary: ConversationSummary; texts: string[] }> {
+  /**
+   * Reads the index into one summary per conversation, newest activity first;
+   * with a (lower-case) `needle`, also whether its prompts or answers contain it.
+   */
+  private summaries(needle?: string): Array<{ summary: ConversationSummary; matched: boolean }> {
     let text: string;
     try {
       text = readFileSync(this.index, "utf8");
@@ -284,10 +288,13 @@ export class ConversationStore {
       model: string;
       turns: Set<string>;
       firstWords: string;
-      texts: string[];
+      matched: boolean;
     }
+    const contains = (value: unknown): boolean => needle !== undefined && typeof value === "string" && value.toLowerCase().includes(needle);
     const conversations = new Map<string, Building>();
     for (const raw of text.split("\n")) {
+      // A turn's end line says nothing a listing shows (only stores from before the texts file hold an answer there).
+      if (needle === undefined && END_LINE.test(raw)) continue;
       const line = parseLine(raw);
       if (line === undefined || typeof line.cid !== "string") continue;
       const id = line.cid;
@@ -300,28 +307,34 @@ export class ConversationStore {
       const words = typeof line.words === "string" ? line.words : typeof line.prompt === "string" ? oneLine(line.prompt) : undefined;
       if (words !== undefined) {
         if (entry === undefined) {
-          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: words, texts: [] };
+          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: words, matched: false };
           conversations.set(id, entry);
         }
         entry.turns.add(line.turn);
         entry.updatedAt = line.at > entry.updatedAt ? line.at : entry.updatedAt;
         entry.endpoint = typeof line.endpoint === "string" ? line.endpoint : entry.endpoint;
         entry.model = typeof line.model === "string" ? line.model : entry.model;
-        if (withTexts && typeof line.prompt === "string") entry.texts.push(line.prompt);
-      } else if (withTexts && entry !== undefined && typeof line.answer === "string") {
-        entry.texts.push(line.answer);
+        entry.matched ||= contains(line.prompt);
+      } else if (entry !== undefined) {
+        entry.matched ||= contains(line.answer);
       }
     }
-    if (withTexts) {
+    if (needle !== undefined) {
       let texts = "";
       try {
         texts = readFileSync(this.texts, "utf8");
       } catch {
         // No texts file: a store from before it, or nothing asked yet.
       }
+      // JSON escapes only quotes, backslashes and control characters: a needle without them that is not in a line's
+      // raw text is not in its text either, so most lines are never parsed.
+      const rawNeedle = JSON.stringify(needle).slice(1, -1) === needle ? needle : undefined;
       for (const raw of texts.split("\n")) {
+        if (rawNeedle !== undefined && !raw.toLowerCase().includes(rawNeedle)) continue;
         const line = parseLine(raw);
-        if (line !== undefined && typeof line.cid === "string" && typeof line.text === "string") conversations.get(line.cid)?.texts.push(line.text);
+        if (line === undefined || typeof line.cid !== "string" || !contains(line.text)) continue;
+        const entry = conversations.get(line.cid);
+        if (entry !== undefined) entry.matched = true;
       }
     }
     return [...conversations.values()]
@@ -336,9 +349,10 @@ export class ConversationStore {
           turns: entry.turns.size,
           firstWords: entry.firstWords,
         },
-        texts: entry.texts,
+        matched: entry.matched,
       }));
   }
+
 }
 
 /**

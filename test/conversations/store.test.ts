@@ -131,11 +131,20 @@ describe("ConversationStore", () => {
     expect(index).not.toContain("needle-at-the-end");
     expect(index).not.toContain("haystack-tail");
     expect(Math.max(...index.split("\n").map((line) => line.length))).toBeLessThan(500);
-    expect(store.list()[0]?.firstWords).toBe("word ".repeat(40).trim());
+    expect(store.list()[0]?.firstWords).toBe("word ".repeat(20).trim());
     expect(store.search("NEEDLE-AT-THE-END").map((item) => item.id)).toStrictEqual([id]);
     expect(store.search("haystack-tail").map((item) => item.id)).toStrictEqual([id]);
     store.remove(id);
     expect(store.search("haystack-tail")).toStrictEqual([]);
+  });
+
+  it("searches the texts, not the file's JSON: quotes and backslashes match, key names do not", async () => {
+    await turn("q-1", 'He said "yes" \\ then left', [chunk("Fine.", "stop")]);
+    await turn("q-2", "Nothing here", [chunk("Nor here", "stop")]);
+    expect(store.search('SAID "YES" \\ THEN').map((item) => item.id)).toStrictEqual(["q-1"]);
+    expect(store.search("cid")).toStrictEqual([]);
+    expect(store.search('","text":"')).toStrictEqual([]);
+    expect(store.search("nor here").map((item) => item.id)).toStrictEqual(["q-2"]);
   });
 
   it("leaves none of a removed conversation's words on disk, and the others intact", async () => {
