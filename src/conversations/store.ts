@@ -326,15 +326,25 @@ export class ConversationStore {
       } catch {
         // No texts file: a store from before it, or nothing asked yet.
       }
-      // JSON escapes only quotes, backslashes and control characters: a needle without them that is not in a line's
-      // raw text is not in its text either, so most lines are never parsed.
-      const rawNeedle = JSON.stringify(needle).slice(1, -1) === needle ? needle : undefined;
-      for (const raw of texts.split("\n")) {
-        if (rawNeedle !== undefined && !raw.toLowerCase().includes(rawNeedle)) continue;
+      // Searched lower-cased as a whole: ids are matched lower-cased too (they differ by more than case).
+      const lower = texts.toLowerCase();
+      const byId = new Map([...conversations.values()].map((entry) => [entry.id.toLowerCase(), entry]));
+      const check = (raw: string): void => {
         const line = parseLine(raw);
-        if (line === undefined || typeof line.cid !== "string" || !contains(line.text)) continue;
-        const entry = conversations.get(line.cid);
+        const entry = line !== undefined && typeof line.cid === "string" && contains(line.text) ? byId.get(line.cid) : undefined;
         if (entry !== undefined) entry.matched = true;
+      };
+      if (JSON.stringify(needle).slice(1, -1) === needle) {
+        // JSON escapes only quotes, backslashes and control characters: a needle without them is found in the file's
+        // raw text, so only the lines where it occurs are parsed.
+        for (let hit = lower.indexOf(needle); hit >= 0; ) {
+          const end = lower.indexOf("\n", hit);
+          const lineEnd = end < 0 ? lower.length : end;
+          check(lower.slice(lower.lastIndexOf("\n", hit) + 1, lineEnd));
+          hit = lower.indexOf(needle, lineEnd);
+        }
+      } else {
+        for (const raw of lower.split("\n")) check(raw);
       }
     }
     return [...conversations.values()]
