@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
@@ -112,7 +111,7 @@ export class ConversationStore {
 
   /** A new conversation id: sortable by time, unique across processes. */
   newId(): string {
-    return `${compactTime(new Date()).slice(0, 15)}-${randomBytes(3).toString("hex")}`;
+    return `${compactTime(new Date()).slice(0, 15)}-${randomHex(6)}`;
   }
 
   /** Every conversation, the most recently active first. */
@@ -198,7 +197,7 @@ export class ConversationStore {
     const folder = join(this.root, turn.conversation);
     mkdirSync(folder, { recursive: true });
     const startedAt = new Date();
-    const name = `${compactTime(startedAt)}-${process.pid}-${randomBytes(2).toString("hex")}`;
+    const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
     const info: TurnInfo = {
       conversation: turn.conversation,
       turn: name,
@@ -299,7 +298,7 @@ export class TurnRecorder {
   private readonly chunks: ChatCompletionChunk[] = [];
   private journal: number | undefined;
   private finished = false;
-  private readonly start = performance.now();
+  private readonly start = monotonicMs();
 
   constructor(
     private readonly folder: string,
@@ -315,7 +314,7 @@ export class TurnRecorder {
   /** Keeps one chunk as it arrives. */
   chunk(chunk: ChatCompletionChunk): void {
     this.chunks.push(chunk);
-    this.frame({ at: Math.round(performance.now() - this.start), data: chunk });
+    this.frame({ at: Math.round(monotonicMs() - this.start), data: chunk });
   }
 
   /** The answer so far, as the next request would carry it. */
@@ -327,7 +326,7 @@ export class TurnRecorder {
   finish(status: Exclude<TurnStatus, "partial" | "streaming">, error?: string): TurnInfo {
     if (this.finished) return this.info;
     this.finished = true;
-    if (status === "complete") this.frame({ at: Math.round(performance.now() - this.start), data: "[DONE]" });
+    if (status === "complete") this.frame({ at: Math.round(monotonicMs() - this.start), data: "[DONE]" });
     const snapshot = this.snapshot;
     const reply = assistantMessage(snapshot);
     this.info = {
@@ -495,4 +494,20 @@ function inputText(input: readonly ChatCompletionMessageParam[]): string {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * `digits` random hexadecimal digits. Ids need to differ, not to be secret, and `node:crypto` would cost every
+ * command a few milliseconds of start-up to load.
+ */
+function randomHex(digits: number): string {
+  let text = "";
+  while (text.length < digits) text += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
+  return text.slice(0, digits);
+}
+
+/** A monotonic clock in milliseconds; the global `performance` would load `perf_hooks` into every command. */
+function monotonicMs(): number {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1000 + nanoseconds / 1e6;
 }
