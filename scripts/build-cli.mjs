@@ -1,6 +1,7 @@
 // @ts-check
-// Bundles the g4f-rx command into dist/bin/: g4f-rx.js, the executable, minified CommonJS with rxjs inside, plus the
-// packages only some runs need, each its own file that g4f-rx.js `require`s on first use. Why:
+// Bundles the g4f-rx command into dist/bin/: main.js, the command, minified CommonJS with rxjs inside; g4f-rx.js, the
+// executable, which runs main.js from V8's code cache (src/cli/launcher.ts); and the packages only some runs need,
+// each its own file that main.js `require`s on first use. Why:
 // - CommonJS, because Node's ES module loader alone costs more start-up time than everything the command then does;
 //   dist/bin/package.json marks the folder as CommonJS. For the same reason no `import()` is left in the output
 //   (`dynamic-import: false` makes esbuild turn it into `require`): an `import()` of `node:https` or of a lazy file
@@ -10,13 +11,14 @@
 //   the command's code; a plain question needs none of them.
 // - One copy of openai's error classes (openai-error.js), required by the command and by the client file alike, so
 //   that `instanceof APIError` holds whichever of them made the error.
-import { chmod, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
 import { build } from "esbuild";
 
 const outdir = "dist/bin";
 
-/** Packages loaded only by some runs: their files beside g4f-rx.js, and what the command takes from them. */
+/** Packages loaded only by some runs: their files beside main.js, and what the command takes from them. */
 const LAZY_PACKAGES = {
   // Named exports only: the command imports `{ OpenAI }`, as a default import would be the whole file in CommonJS.
   openai: { file: "openai.js", contents: 'export * from "openai";' },
@@ -30,7 +32,7 @@ const OPENAI_ERROR_MODULE = /[\\/]node_modules[\\/]openai[\\/]core[\\/]error\.m?
 
 /**
  * Points imports of the lazy packages (but `own`, the one being built) and of openai's error module at their files
- * beside g4f-rx.js, instead of bundling them in.
+ * beside main.js, instead of bundling them in.
  * @param {string | undefined} own
  * @returns {import("esbuild").Plugin}
  */
@@ -73,15 +75,25 @@ const common = {
 };
 
 await rm(outdir, { recursive: true, force: true });
+// The command itself, run by the launcher below.
 await build({
   ...common,
-  entryPoints: { "g4f-rx": "src/cli/bin.ts" },
+  entryPoints: { main: "src/cli/bin.ts" },
   outdir,
   plugins: [separateFiles(undefined)],
   // rxjs lists its CommonJS build under the "node" condition, which cannot be tree-shaken; its ES2015 build can.
   alias: { rxjs: "./node_modules/rxjs/dist/esm/index.js" },
   // The sources are ES modules: the one `import.meta.url` (where package.json is) becomes this file's URL.
   define: { "import.meta.url": "__g4f_rx_url" },
+  banner: { js: 'const __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
+});
+// The executable: runs main.js from V8's code cache (src/cli/launcher.ts), which it keys by main.js's digest.
+const digest = createHash("sha256").update(await readFile(`${outdir}/main.js`)).digest("hex").slice(0, 16);
+await build({
+  ...common,
+  entryPoints: { "g4f-rx": "src/cli/launcher.ts" },
+  outdir,
+  define: { "import.meta.url": "__g4f_rx_url", G4F_RX_MAIN_DIGEST: JSON.stringify(digest) },
   banner: { js: '#!/usr/bin/env node\nconst __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
 });
 const separate = [
