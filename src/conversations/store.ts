@@ -1,11 +1,11 @@
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage } from "../../operators/index.js";
 import { type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
 import { isObject } from "../sources/frames.js";
-import { from, last } from "rxjs";
+import { Subject, from, last } from "rxjs";
 
 /**
  * How a turn ended: `complete`; `error` (the partial answer before it is
@@ -291,12 +291,17 @@ export class ConversationStore {
 /**
  * Writes one turn: the journal as it streams, then the whole cassette,
  * atomically, when `finish` is called. `finish` is safe to call once only;
- * later calls do nothing.
+ * later calls do nothing. The frames live on disk only: memory holds the
+ * answer as assembled so far, so a long answer does not cost its frames
+ * twice over in memory.
  */
 export class TurnRecorder {
-  private readonly frames: CassetteFrame[] = [];
-  private readonly chunks: ChatCompletionChunk[] = [];
-  private journal: number | undefined;
+  private readonly chunks = new Subject<ChatCompletionChunk>();
+  private assembled: ChatCompletionSnapshot = EMPTY_SNAPSHOT;
+  private journal: number;
+  /** Where the journal's frames start: after its header line. */
+  private readonly framesStart: number;
+  private journalLength: number;
   private finished = false;
   private readonly start = monotonicMs();
 
@@ -307,19 +312,20 @@ export class TurnRecorder {
     private readonly request: CassetteRequest,
     private readonly index: (line: IndexLine) => void,
   ) {
-    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx");
-    writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
+    this.chunks.pipe(accumulateMessage()).subscribe((snapshot) => (this.assembled = snapshot));
+    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx+");
+    this.framesStart = this.journalLength = writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
   }
 
   /** Keeps one chunk as it arrives. */
   chunk(chunk: ChatCompletionChunk): void {
-    this.chunks.push(chunk);
+    this.chunks.next(chunk);
     this.frame({ at: Math.round(monotonicMs() - this.start), data: chunk });
   }
 
   /** The answer so far, as the next request would carry it. */
   get snapshot(): ChatCompletionSnapshot {
-    return assemble(this.chunks);
+    return this.assembled;
   }
 
   /** Ends the turn with its status, and for an error its message. */
@@ -338,28 +344,40 @@ export class TurnRecorder {
       ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }),
       ...(error === undefined ? {} : { error }),
     };
-    const body = [header(this.info, this.request, OK_RESPONSE), ...this.frames.map(frameLine)].join("\n") + "\n";
     const final = join(this.folder, this.name + CASSETTE_EXTENSION);
     const temporary = `${final}.${process.pid}.tmp`;
     const descriptor = openSync(temporary, "w");
     try {
       // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
       // fsync per turn costs more than the turn's own writes.
-      writeSync(descriptor, body);
+      writeSync(descriptor, header(this.info, this.request, OK_RESPONSE) + "\n");
+      copyRange(this.journal, this.framesStart, this.journalLength, descriptor);
     } finally {
       closeSync(descriptor);
     }
     renameSync(temporary, final);
-    if (this.journal !== undefined) closeSync(this.journal);
-    this.journal = undefined;
+    closeSync(this.journal);
     unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
+    this.chunks.complete();
     this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "", answer: this.info.answer });
     return this.info;
   }
 
   private frame(frame: CassetteFrame): void {
-    this.frames.push(frame);
-    if (this.journal !== undefined) writeSync(this.journal, frameLine(frame) + "\n");
+    this.journalLength += writeSync(this.journal, frameLine(frame) + "\n");
+  }
+}
+
+const EMPTY_SNAPSHOT: ChatCompletionSnapshot = { id: "", created: 0, model: "", choices: [] };
+
+/** Copies bytes `from`–`to` of the file `source` to the end of `target`, a block at a time. */
+function copyRange(source: number, from: number, to: number, target: number): void {
+  const block = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(to - from, 1)));
+  for (let position = from; position < to; ) {
+    const read = readSync(source, block, 0, Math.min(block.length, to - position), position);
+    if (read === 0) throw new Error(`the journal ended at byte ${position}, before byte ${to}`);
+    for (let written = 0; written < read; ) written += writeSync(target, block, written, read - written);
+    position += read;
   }
 }
 
