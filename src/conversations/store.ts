@@ -2,7 +2,7 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
-import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage } from "../../operators/index.js";
+import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
 import { type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
@@ -30,6 +30,12 @@ export interface TurnInfo {
   readonly input: ChatCompletionMessageParam[];
   /** The assistant's answer (text; tool calls and refusals are in `reply`). */
   readonly answer: string;
+  /**
+   * Set in a turn's header when its answer was longer than `KEPT_ANSWER_LENGTH`: the header then holds no answer
+   * (`answer` is "") and the answer is read back from the turn's frames, so that recording a long answer never
+   * holds it in memory.
+   */
+  readonly answerInFrames?: true;
   readonly reply?: ChatCompletionMessageParam;
   readonly usage?: CompletionUsage;
   readonly error?: string;
@@ -63,13 +69,18 @@ export class ConversationError extends Error {
 }
 
 const INDEX_FILE = "index.jsonl";
+/**
+ * The longest answer (in characters) a turn's header and the index keep whole. A longer one is kept in the turn's
+ * frames only, and the index keeps its beginning for `logs -q` (which reads the turn's file for the rest).
+ */
+export const KEPT_ANSWER_LENGTH = 64 * 1024;
 const PARTIAL_EXTENSION = ".partial.jsonl";
 const CONVERSATIONS = "conversations";
 
 /** One line of the index: a turn began, a turn ended, or a conversation was removed. */
 type IndexLine =
   | { readonly cid: string; readonly turn: string; readonly at: string; readonly endpoint: string; readonly model: string; readonly prompt: string; readonly pid: number }
-  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string; readonly answer: string }
+  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string; readonly answer: string; readonly answerCut?: true }
   | { readonly cid: string; readonly removed: true };
 
 /**
@@ -122,8 +133,9 @@ export class ConversationStore {
   /** The conversations whose prompts or answers contain `text` (case-insensitive), the most recently active first. */
   search(text: string): ConversationSummary[] {
     const needle = text.toLowerCase();
+    const found = (item: string): boolean => item.toLowerCase().includes(needle);
     return this.summaries()
-      .filter(({ texts }) => texts.some((item) => item.toLowerCase().includes(needle)))
+      .filter(({ summary, texts, cut }) => texts.some(found) || (cut.length > 0 && this.turns(summary.id).some((turn) => cut.includes(turn.turn) && found(turn.answer))))
       .map(({ summary }) => summary);
   }
 
@@ -222,7 +234,7 @@ export class ConversationStore {
   }
 
   /** Reads the index into one summary per conversation (with its searchable texts), newest activity first. */
-  private summaries(): Array<{ summary: ConversationSummary; texts: string[] }> {
+  private summaries(): Array<{ summary: ConversationSummary; texts: string[]; cut: string[] }> {
     let text: string;
     try {
       text = readFileSync(this.index, "utf8");
@@ -238,6 +250,8 @@ export class ConversationStore {
       turns: Set<string>;
       firstWords: string;
       texts: string[];
+      /** The turns whose answers the index keeps only the beginning of. */
+      cut: string[];
     }
     const conversations = new Map<string, Building>();
     for (const raw of text.split("\n")) {
@@ -259,7 +273,7 @@ export class ConversationStore {
       let entry = conversations.get(id);
       if (typeof line.prompt === "string") {
         if (entry === undefined) {
-          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: oneLine(line.prompt), texts: [] };
+          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: oneLine(line.prompt), texts: [], cut: [] };
           conversations.set(id, entry);
         }
         entry.turns.add(line.turn);
@@ -269,6 +283,7 @@ export class ConversationStore {
         entry.texts.push(line.prompt);
       } else if (entry !== undefined && typeof line.answer === "string") {
         entry.texts.push(line.answer);
+        if (line.answerCut === true) entry.cut.push(line.turn);
       }
     }
     return [...conversations.values()]
@@ -284,6 +299,7 @@ export class ConversationStore {
           firstWords: entry.firstWords,
         },
         texts: entry.texts,
+        cut: entry.cut,
       }));
   }
 }
@@ -291,14 +307,19 @@ export class ConversationStore {
 /**
  * Writes one turn: the journal as it streams, then the whole cassette,
  * atomically, when `finish` is called. `finish` is safe to call once only;
- * later calls do nothing. The frames live on disk only: memory holds the
- * answer as assembled so far, so a long answer does not cost its frames
- * twice over in memory.
+ * later calls do nothing. The frames live on disk only, and memory holds the
+ * answer assembled so far only up to `KEPT_ANSWER_LENGTH`: past it, the
+ * answer is read back from the frames, so memory stays flat however long the
+ * answer grows.
  */
 export class TurnRecorder {
   private readonly chunks = new Subject<ChatCompletionChunk>();
-  private assembled: ChatCompletionSnapshot = EMPTY_SNAPSHOT;
-  private journal: number;
+  /** The answer so far; `undefined` once it outgrew `KEPT_ANSWER_LENGTH`. */
+  private assembled: ChatCompletionSnapshot | undefined = EMPTY_SNAPSHOT;
+  private answerLength = 0;
+  /** When the answer outgrew the limit: its beginning, for the index. */
+  private answerStart = "";
+  private readonly journal: number;
   /** Where the journal's frames start: after its header line. */
   private readonly framesStart: number;
   private journalLength: number;
@@ -319,13 +340,15 @@ export class TurnRecorder {
 
   /** Keeps one chunk as it arrives. */
   chunk(chunk: ChatCompletionChunk): void {
-    this.chunks.next(chunk);
     this.frame({ at: Math.round(monotonicMs() - this.start), data: chunk });
-  }
-
-  /** The answer so far, as the next request would carry it. */
-  get snapshot(): ChatCompletionSnapshot {
-    return this.assembled;
+    if (this.assembled === undefined) return;
+    this.chunks.next(chunk);
+    this.answerLength += contentText(chunk).length;
+    if (this.answerLength > KEPT_ANSWER_LENGTH) {
+      this.answerStart = textOf(assistantMessage(this.assembled).content).slice(0, KEPT_ANSWER_LENGTH);
+      this.assembled = undefined;
+      this.chunks.complete();
+    }
   }
 
   /** Ends the turn with its status, and for an error its message. */
@@ -333,17 +356,14 @@ export class TurnRecorder {
     if (this.finished) return this.info;
     this.finished = true;
     if (status === "complete") this.frame({ at: Math.round(monotonicMs() - this.start), data: "[DONE]" });
-    const snapshot = this.snapshot;
-    const reply = assistantMessage(snapshot);
-    this.info = {
-      ...this.info,
-      status,
-      endedAt: new Date().toISOString(),
-      answer: textOf(reply.content),
-      reply,
-      ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }),
-      ...(error === undefined ? {} : { error }),
-    };
+    const snapshot = this.assembled;
+    const ended = { status, endedAt: new Date().toISOString(), ...(error === undefined ? {} : { error }) };
+    if (snapshot === undefined) {
+      this.info = { ...this.info, ...ended, answer: "", answerInFrames: true };
+    } else {
+      const reply = assistantMessage(snapshot);
+      this.info = { ...this.info, ...ended, answer: textOf(reply.content), reply, ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }) };
+    }
     const final = join(this.folder, this.name + CASSETTE_EXTENSION);
     const temporary = `${final}.${process.pid}.tmp`;
     const descriptor = openSync(temporary, "w");
@@ -359,7 +379,8 @@ export class TurnRecorder {
     closeSync(this.journal);
     unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
     this.chunks.complete();
-    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "", answer: this.info.answer });
+    const answer = snapshot === undefined ? { answer: this.answerStart, answerCut: true as const } : { answer: this.info.answer };
+    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "", ...answer });
     return this.info;
   }
 
@@ -421,7 +442,11 @@ function readTurn(file: string): Turn {
   const text = readFileSync(file, "utf8");
   const cassette = parseCassette(text, file);
   const info = turnInfo(text, file);
-  return { ...info, file, request: cassette.request };
+  if (info.answerInFrames !== true) return { ...info, file, request: cassette.request };
+  // A long answer: the header left it to the frames.
+  const snapshot = assemble(cassette.frames.map((frame) => frame.data).filter(isChunk));
+  const reply = assistantMessage(snapshot);
+  return { ...info, answer: textOf(reply.content), reply, ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }), file, request: cassette.request };
 }
 
 /** A journal without its cassette: a turn another process is answering, or one whose process died. */
