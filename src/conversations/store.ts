@@ -1,12 +1,11 @@
-import { randomBytes } from "node:crypto";
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
-import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage } from "../../operators/index.js";
+import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
 import { type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
 import { isObject } from "../sources/frames.js";
-import { from, last } from "rxjs";
+import { Subject, from, last } from "rxjs";
 
 /**
  * How a turn ended: `complete`; `error` (the partial answer before it is
@@ -31,6 +30,12 @@ export interface TurnInfo {
   readonly input: ChatCompletionMessageParam[];
   /** The assistant's answer (text; tool calls and refusals are in `reply`). */
   readonly answer: string;
+  /**
+   * Set in a turn's header when its answer was longer than `KEPT_ANSWER_LENGTH`: the header then holds no answer
+   * (`answer` is "") and the answer is read back from the turn's frames, so that recording a long answer never
+   * holds it in memory.
+   */
+  readonly answerInFrames?: true;
   readonly reply?: ChatCompletionMessageParam;
   readonly usage?: CompletionUsage;
   readonly error?: string;
@@ -69,23 +74,38 @@ const TEXTS_FILE = "texts.jsonl";
 const INDEX_WORDS = 100;
 /** The start of a turn's end line in the index, as `JSON.stringify` writes it (ids hold no quotes). */
 const END_LINE = /^\{"cid":"[^"\\]*","turn":"[^"\\]*","end":/;
+/**
+ * The longest answer (in characters) a turn's header and the texts file keep whole. A longer one is kept in the turn's
+ * frames only, and the texts file keeps its beginning for `logs -q` (which reads the turn's file for the rest).
+ */
+export const KEPT_ANSWER_LENGTH = 64 * 1024;
 const PARTIAL_EXTENSION = ".partial.jsonl";
 const CONVERSATIONS = "conversations";
 
 /**
  * One line of the index: a turn began (with the prompt's first words), a turn ended, or a conversation was removed.
- * Stores written before the texts file have the whole `prompt` and `answer` here; they are read as well.
+ * Stores written before the texts file have the whole `prompt` and `answer` (`answerCut` when only its beginning)
+ * here; they are read as well.
  */
 type IndexLine =
   | { readonly cid: string; readonly turn: string; readonly at: string; readonly endpoint: string; readonly model: string; readonly words: string; readonly pid: number }
-  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string }
+  | TurnEnd
   | { readonly cid: string; readonly removed: true };
 
-/** One line of the texts file: a turn's whole prompt, or its whole answer, for search. */
+/** The index line that ends a turn. */
+interface TurnEnd {
+  readonly cid: string;
+  readonly turn: string;
+  readonly end: TurnStatus;
+  readonly at: string;
+}
+
+/** One line of the texts file: a turn's whole prompt, or its answer (`cut`: only its beginning), for search. */
 interface TextLine {
   readonly cid: string;
   readonly turn: string;
   readonly text: string;
+  readonly cut?: true;
 }
 
 /**
@@ -113,10 +133,10 @@ export function dataDirectory(env: Readonly<Record<string, string | undefined>>)
  * journal (one file per turn and process, so two processes never write the
  * same file), and ends by writing the whole cassette to a temporary file and
  * renaming it into place (atomic), then removing the journal. A journal left
- * by a dead process is read back as a `partial` turn. The index is
- * and texts files are append-only, one line per `write` with O_APPEND, so lines of two processes
- * never interleave; it is a cache of the files, which stay the truth for
- * `show` and for continuing.
+ * by a dead process is read back as a `partial` turn. The index and texts
+ * files are append-only, one line per `write` with O_APPEND, so lines of two
+ * processes never interleave; they are caches of the turn files, which stay
+ * the truth for `show` and for continuing.
  */
 export class ConversationStore {
   readonly root: string;
@@ -131,7 +151,7 @@ export class ConversationStore {
 
   /** A new conversation id: sortable by time, unique across processes. */
   newId(): string {
-    return `${compactTime(new Date()).slice(0, 15)}-${randomBytes(3).toString("hex")}`;
+    return `${compactTime(new Date()).slice(0, 15)}-${randomHex(6)}`;
   }
 
   /** Every conversation, the most recently active first. */
@@ -141,8 +161,12 @@ export class ConversationStore {
 
   /** The conversations whose prompts or answers contain `text` (case-insensitive), the most recently active first. */
   search(text: string): ConversationSummary[] {
-    return this.summaries(text.toLowerCase())
-      .filter(({ matched }) => matched)
+    const needle = text.toLowerCase();
+    // A long answer's texts line holds only its beginning: the rest is read from the turn's file.
+    const inCutAnswer = (id: string, cut: readonly string[]): boolean =>
+      cut.length > 0 && this.turns(id).some((turn) => cut.includes(turn.turn) && turn.answer.toLowerCase().includes(needle));
+    return this.summaries(needle)
+      .filter(({ summary, matched, cut }) => matched || inCutAnswer(summary.id, cut))
       .map(({ summary }) => summary);
   }
 
@@ -235,7 +259,7 @@ export class ConversationStore {
     const folder = join(this.root, turn.conversation);
     mkdirSync(folder, { recursive: true });
     const startedAt = new Date();
-    const name = `${compactTime(startedAt)}-${process.pid}-${randomBytes(2).toString("hex")}`;
+    const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
     const info: TurnInfo = {
       conversation: turn.conversation,
       turn: name,
@@ -249,7 +273,7 @@ export class ConversationStore {
       pid: process.pid,
     };
     const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), (line, answer) => {
-      this.appendText({ cid: line.cid, turn: line.turn, text: answer });
+      this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
       this.appendIndex(line);
     });
     const prompt = inputText(turn.input);
@@ -273,7 +297,7 @@ export class ConversationStore {
    * Reads the index into one summary per conversation, newest activity first;
    * with a (lower-case) `needle`, also whether its prompts or answers contain it.
    */
-  private summaries(needle?: string): Array<{ summary: ConversationSummary; matched: boolean }> {
+  private summaries(needle?: string): Array<{ summary: ConversationSummary; matched: boolean; cut: string[] }> {
     let text: string;
     try {
       text = readFileSync(this.index, "utf8");
@@ -289,6 +313,8 @@ export class ConversationStore {
       turns: Set<string>;
       firstWords: string;
       matched: boolean;
+      /** The turns whose answers the texts file (or an older index) keeps only the beginning of. */
+      cut: string[];
     }
     const contains = (value: unknown): boolean => needle !== undefined && typeof value === "string" && value.toLowerCase().includes(needle);
     const conversations = new Map<string, Building>();
@@ -307,7 +333,7 @@ export class ConversationStore {
       const words = typeof line.words === "string" ? line.words : typeof line.prompt === "string" ? oneLine(line.prompt) : undefined;
       if (words !== undefined) {
         if (entry === undefined) {
-          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: words, matched: false };
+          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: words, matched: false, cut: [] };
           conversations.set(id, entry);
         }
         entry.turns.add(line.turn);
@@ -317,6 +343,7 @@ export class ConversationStore {
         entry.matched ||= contains(line.prompt);
       } else if (entry !== undefined) {
         entry.matched ||= contains(line.answer);
+        if (line.answerCut === true) entry.cut.push(line.turn);
       }
     }
     if (needle !== undefined) {
@@ -334,6 +361,17 @@ export class ConversationStore {
         const entry = line !== undefined && typeof line.cid === "string" && contains(line.text) ? byId.get(line.cid) : undefined;
         if (entry !== undefined) entry.matched = true;
       };
+      // The long answers, whose lines hold only their beginning, lower-cased like the ids.
+      if (lower.includes('"cut":true}')) {
+        for (const raw of lower.split("\n")) {
+          if (!raw.endsWith('"cut":true}')) continue;
+          const line = parseLine(raw);
+          const turnName = line?.turn;
+          const entry = typeof line?.cid === "string" ? byId.get(line.cid) : undefined;
+          const turn = entry === undefined || typeof turnName !== "string" ? undefined : [...entry.turns].find((name) => name.toLowerCase() === turnName);
+          if (entry !== undefined && turn !== undefined) entry.cut.push(turn);
+        }
+      }
       if (JSON.stringify(needle).slice(1, -1) === needle) {
         // JSON escapes only quotes, backslashes and control characters: a needle without them is found in the file's
         // raw text, so only the lines where it occurs are parsed.
@@ -360,6 +398,7 @@ export class ConversationStore {
           firstWords: entry.firstWords,
         },
         matched: entry.matched,
+        cut: entry.cut,
       }));
   }
 
@@ -368,75 +407,99 @@ export class ConversationStore {
 /**
  * Writes one turn: the journal as it streams, then the whole cassette,
  * atomically, when `finish` is called. `finish` is safe to call once only;
- * later calls do nothing.
+ * later calls do nothing. The frames live on disk only, and memory holds the
+ * answer assembled so far only up to `KEPT_ANSWER_LENGTH`: past it, the
+ * answer is read back from the frames, so memory stays flat however long the
+ * answer grows.
  */
 export class TurnRecorder {
-  private readonly frames: CassetteFrame[] = [];
-  private readonly chunks: ChatCompletionChunk[] = [];
-  private journal: number | undefined;
+  private readonly chunks = new Subject<ChatCompletionChunk>();
+  /** The answer so far; `undefined` once it outgrew `KEPT_ANSWER_LENGTH`. */
+  private assembled: ChatCompletionSnapshot | undefined = EMPTY_SNAPSHOT;
+  private answerLength = 0;
+  /** When the answer outgrew the limit: its beginning, for the index. */
+  private answerStart = "";
+  private readonly journal: number;
+  /** Where the journal's frames start: after its header line. */
+  private readonly framesStart: number;
+  private journalLength: number;
   private finished = false;
-  private readonly start = performance.now();
+  private readonly start = monotonicMs();
 
   constructor(
     private readonly folder: string,
     readonly name: string,
     private info: TurnInfo,
     private readonly request: CassetteRequest,
-    private readonly index: (line: { cid: string; turn: string; end: TurnStatus; at: string }, answer: string) => void,
+    /** Keeps the turn's end line, with its answer (`cut`: only the beginning of a long one) for search. */
+    private readonly index: (line: TurnEnd, answer: { readonly text: string; readonly cut: boolean }) => void,
   ) {
-    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx");
-    writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
+    this.chunks.pipe(accumulateMessage()).subscribe((snapshot) => (this.assembled = snapshot));
+    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx+");
+    this.framesStart = this.journalLength = writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
   }
 
   /** Keeps one chunk as it arrives. */
   chunk(chunk: ChatCompletionChunk): void {
-    this.chunks.push(chunk);
-    this.frame({ at: Math.round(performance.now() - this.start), data: chunk });
-  }
-
-  /** The answer so far, as the next request would carry it. */
-  get snapshot(): ChatCompletionSnapshot {
-    return assemble(this.chunks);
+    this.frame({ at: Math.round(monotonicMs() - this.start), data: chunk });
+    if (this.assembled === undefined) return;
+    this.chunks.next(chunk);
+    this.answerLength += contentText(chunk).length;
+    if (this.answerLength > KEPT_ANSWER_LENGTH) {
+      this.answerStart = textOf(assistantMessage(this.assembled).content).slice(0, KEPT_ANSWER_LENGTH);
+      this.assembled = undefined;
+      this.chunks.complete();
+    }
   }
 
   /** Ends the turn with its status, and for an error its message. */
   finish(status: Exclude<TurnStatus, "partial" | "streaming">, error?: string): TurnInfo {
     if (this.finished) return this.info;
     this.finished = true;
-    if (status === "complete") this.frame({ at: Math.round(performance.now() - this.start), data: "[DONE]" });
-    const snapshot = this.snapshot;
-    const reply = assistantMessage(snapshot);
-    this.info = {
-      ...this.info,
-      status,
-      endedAt: new Date().toISOString(),
-      answer: textOf(reply.content),
-      reply,
-      ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }),
-      ...(error === undefined ? {} : { error }),
-    };
-    const body = [header(this.info, this.request, OK_RESPONSE), ...this.frames.map(frameLine)].join("\n") + "\n";
+    if (status === "complete") this.frame({ at: Math.round(monotonicMs() - this.start), data: "[DONE]" });
+    const snapshot = this.assembled;
+    const ended = { status, endedAt: new Date().toISOString(), ...(error === undefined ? {} : { error }) };
+    if (snapshot === undefined) {
+      this.info = { ...this.info, ...ended, answer: "", answerInFrames: true };
+    } else {
+      const reply = assistantMessage(snapshot);
+      this.info = { ...this.info, ...ended, answer: textOf(reply.content), reply, ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }) };
+    }
     const final = join(this.folder, this.name + CASSETTE_EXTENSION);
     const temporary = `${final}.${process.pid}.tmp`;
     const descriptor = openSync(temporary, "w");
     try {
       // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
       // fsync per turn costs more than the turn's own writes.
-      writeSync(descriptor, body);
+      writeSync(descriptor, header(this.info, this.request, OK_RESPONSE) + "\n");
+      copyRange(this.journal, this.framesStart, this.journalLength, descriptor);
     } finally {
       closeSync(descriptor);
     }
     renameSync(temporary, final);
-    if (this.journal !== undefined) closeSync(this.journal);
-    this.journal = undefined;
+    closeSync(this.journal);
     unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
-    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "" }, this.info.answer);
+    this.chunks.complete();
+    const answer = snapshot === undefined ? { text: this.answerStart, cut: true } : { text: this.info.answer, cut: false };
+    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "" }, answer);
     return this.info;
   }
 
   private frame(frame: CassetteFrame): void {
-    this.frames.push(frame);
-    if (this.journal !== undefined) writeSync(this.journal, frameLine(frame) + "\n");
+    this.journalLength += writeSync(this.journal, frameLine(frame) + "\n");
+  }
+}
+
+const EMPTY_SNAPSHOT: ChatCompletionSnapshot = { id: "", created: 0, model: "", choices: [] };
+
+/** Copies bytes `from`–`to` of the file `source` to the end of `target`, a block at a time. */
+function copyRange(source: number, from: number, to: number, target: number): void {
+  const block = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(to - from, 1)));
+  for (let position = from; position < to; ) {
+    const read = readSync(source, block, 0, Math.min(block.length, to - position), position);
+    if (read === 0) throw new Error(`the journal ended at byte ${position}, before byte ${to}`);
+    for (let written = 0; written < read; ) written += writeSync(target, block, written, read - written);
+    position += read;
   }
 }
 
@@ -480,7 +543,11 @@ function readTurn(file: string): Turn {
   const text = readFileSync(file, "utf8");
   const cassette = parseCassette(text, file);
   const info = turnInfo(text, file);
-  return { ...info, file, request: cassette.request };
+  if (info.answerInFrames !== true) return { ...info, file, request: cassette.request };
+  // A long answer: the header left it to the frames.
+  const snapshot = assemble(cassette.frames.map((frame) => frame.data).filter(isChunk));
+  const reply = assistantMessage(snapshot);
+  return { ...info, answer: textOf(reply.content), reply, ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }), file, request: cassette.request };
 }
 
 /** A journal without its cassette: a turn another process is answering, or one whose process died. */
@@ -651,4 +718,20 @@ function inputText(input: readonly ChatCompletionMessageParam[]): string {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * `digits` random hexadecimal digits. Ids need to differ, not to be secret, and `node:crypto` would cost every
+ * command a few milliseconds of start-up to load.
+ */
+function randomHex(digits: number): string {
+  let text = "";
+  while (text.length < digits) text += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
+  return text.slice(0, digits);
+}
+
+/** A monotonic clock in milliseconds; the global `performance` would load `perf_hooks` into every command. */
+function monotonicMs(): number {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1000 + nanoseconds / 1e6;
 }

@@ -1,5 +1,5 @@
 import { type Server, createServer } from "node:http";
-import OpenAI from "openai";
+import { OpenAI } from "openai";
 import { MemoryRelayStore } from "./memory-store.js";
 import { createRelayRequestHandler } from "./node-handler.js";
 import { RedisRelayStore } from "./redis-store.js";
