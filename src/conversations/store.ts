@@ -222,7 +222,8 @@ export class ConversationStore {
       if (name.endsWith(CASSETTE_EXTENSION)) {
         turns.push(readTurn(join(folder, name)));
       } else if (name.endsWith(PARTIAL_EXTENSION) && !finished.has(name.slice(0, -PARTIAL_EXTENSION.length))) {
-        turns.push(readJournal(join(folder, name)));
+        const journal = readJournal(folder, name);
+        if (journal !== undefined) turns.push(journal);
       }
     }
     return turns;
@@ -551,8 +552,21 @@ function readTurn(file: string): Turn {
 }
 
 /** A journal without its cassette: a turn another process is answering, or one whose process died. */
-function readJournal(file: string): Turn {
-  const text = readFileSync(file, "utf8");
+/**
+ * `undefined` for a turn that has nothing to read yet: its process has just created the journal and not yet
+ * written the header line. A journal that its turn's end removed meanwhile is read as the finished cassette.
+ */
+function readJournal(folder: string, name: string): Turn | undefined {
+  const file = join(folder, name);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const cassette = join(folder, name.slice(0, -PARTIAL_EXTENSION.length) + CASSETTE_EXTENSION);
+    if (isObject(error) && error.code === "ENOENT" && existsSync(cassette)) return readTurn(cassette);
+    throw error;
+  }
+  if (!text.includes("\n")) return undefined;
   // The last line may be cut short by the crash; every whole line before it counts.
   const lines = text.split("\n");
   const whole = text.endsWith("\n") ? lines : lines.slice(0, -1);

@@ -217,6 +217,20 @@ describe("ConversationStore", () => {
     expect(replayed.map((item) => item.choices[0]?.delta.content ?? "").join("")).toBe(whole);
   });
 
+  it("reads a conversation while another process is between opening a turn's journal and writing its header", async () => {
+    await turn("busy", "First", [chunk("One", "stop")]);
+    // Another process has just created its journal (open with O_EXCL, header not written yet).
+    writeFileSync(join(store.directoryOf("busy"), `20991231T235959999Z-${process.pid}-beef.partial.jsonl`), "");
+    expect(store.turns("busy").map((item) => item.answer)).toStrictEqual(["One"]);
+    expect(store.messages("busy")).toStrictEqual([
+      { role: "user", content: "First" },
+      { role: "assistant", content: "One" },
+    ]);
+    // Half a header: the same.
+    writeFileSync(join(store.directoryOf("busy"), `20991231T235959999Z-${process.pid}-cafe.partial.jsonl`), '{"g4f-rx-cassette":1,"reco');
+    expect(store.turns("busy")).toHaveLength(1);
+  });
+
   it("resolves a unique start of an id and refuses an unknown or ambiguous one", async () => {
     await turn("abc-1", "x", [chunk("y", "stop")]);
     await turn("abc-2", "x", [chunk("y", "stop")]);
