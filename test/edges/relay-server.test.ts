@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { Socket } from "node:net";
 import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Relay, createRelayFetchHandler } from "g4f-rx";
@@ -117,6 +119,41 @@ describe("startRelayServer (memory store)", () => {
     const response = await post({}, chatBody("Hi", { stream: false }));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(completion);
+  });
+});
+
+describe("startRelayServer against an upstream that closes idle connections", () => {
+  it("sends a request again when the pooled connection it went out on was closed under it, so no stream fails for it", async () => {
+    // Each connection answers one request; a second one arriving on it finds it closed, as when the upstream's
+    // keep-alive timeout fires just as the relay reuses the connection (seen as "Connection error." under load).
+    const served = new WeakSet<Socket>();
+    let closedUnderRequest = 0;
+    const closing = createServer((req, res) => {
+      if (served.has(req.socket)) {
+        closedUnderRequest++;
+        req.socket.destroy();
+        return;
+      }
+      served.add(req.socket);
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const chunk of textChunks(PIECES)) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    const address = closing.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    const proxy = await startRelayServer({ upstream: `http://127.0.0.1:${address.port}/v1` });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await fetch(`${proxy.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() });
+        expect(textOf(await readEvents(response))).toBe(FULL);
+      }
+      expect(closedUnderRequest).toBe(1);
+    } finally {
+      await proxy.close();
+      closing.closeAllConnections();
+      await new Promise((resolve) => closing.close(resolve));
+    }
   });
 });
 

@@ -11,6 +11,15 @@ export interface RelayServerOptions {
   upstream: string | OpenAI;
   /** The key sent upstream when `upstream` is a URL. Default `OPENAI_API_KEY`, else none. */
   apiKey?: string;
+  /**
+   * Retries of an upstream request that failed before its answer began, when
+   * `upstream` is a URL (the `openai` client's `maxRetries`). Default 2, the
+   * client's own: a relay keeps connections to its upstream open between
+   * requests, and one the upstream closed as a request went out on it (its
+   * keep-alive timeout) is a connection error worth one more try; nothing
+   * had streamed yet, so nothing is paid twice.
+   */
+  maxRetries?: number;
   /** A Redis URL (`redis://host:6379`) to share streams with other processes, or a store. Default a store in memory. */
   redis?: string | RelayStore;
   /** Default 0: a free port. */
@@ -57,10 +66,10 @@ export interface RelayServer {
  * ```
  */
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
-  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength } = options;
+  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength, maxRetries = 2 } = options;
   const upstream =
     typeof options.upstream === "string"
-      ? new OpenAI({ baseURL: options.upstream, apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none", maxRetries: 0 })
+      ? new OpenAI({ baseURL: options.upstream, apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none", maxRetries })
       : options.upstream;
   let store: RelayStore;
   if (typeof options.redis === "string") store = await RedisRelayStore.connect(options.redis, { ...(ttlMs === undefined ? {} : { ttlMs }), ...(leaseMs === undefined ? {} : { leaseMs }) });
