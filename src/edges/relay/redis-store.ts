@@ -37,7 +37,7 @@ return 1`;
 const OWNER_LOST = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('HGET', KEYS[1], 'status') ~= 'live' then return 0 end
-local n = tonumber(redis.call('HGET', KEYS[1], 'frames'))
+local n = redis.call('XLEN', KEYS[3])
 for i = 2, #ARGV do
   n = n + 1
   redis.call('XADD', KEYS[3], '0-' .. n, '${FRAME_FIELD}', ARGV[i])
@@ -92,7 +92,8 @@ export class RedisRelayStore implements RelayStore {
   /** Connects to `url` (`redis://…`) with `ioredis`, which must be installed. */
   static async connect(url: string, options: RedisRelayStoreOptions = {}): Promise<RedisRelayStore> {
     const { Redis: RedisClient } = await import("ioredis");
-    const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    // Auto-pipelining sends the commands of one tick (the appends of many streams) in one write.
+    const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true });
     await redis.connect();
     const store = new RedisRelayStore(redis, options);
     await store.ready();
@@ -130,30 +131,34 @@ export class RedisRelayStore implements RelayStore {
   async append(id: string, frames: readonly RelayFrame[]): Promise<void> {
     const last = frames.at(-1);
     if (last === undefined) return;
-    const transaction = this.#redis.multi();
     const stream = this.#key(id, "frames");
-    for (const frame of frames) {
-      if (frame.end === undefined) transaction.xadd(stream, `0-${frame.id}`, FRAME_FIELD, frame.frame);
-      else transaction.xadd(stream, `0-${frame.id}`, FRAME_FIELD, frame.frame, END_FIELD, frame.end);
+    // A live stream's frames are only XADDs, pipelined (its frame count is the stream's length, as its ids run 0-1, 0-2…);
+    // the end is a transaction, so that the frame, the status and the expiry are seen together.
+    if (last.end === undefined && frames.length === 1) {
+      await this.#redis.xadd(stream, `0-${last.id}`, FRAME_FIELD, last.frame);
+      return;
     }
-    const meta = this.#key(id, "meta");
-    if (last.end === undefined) {
-      transaction.hset(meta, "frames", last.id);
-    } else {
-      transaction.hset(meta, "frames", last.id, "status", last.end);
-      transaction.pexpire(meta, this.#ttlMs).pexpire(stream, this.#ttlMs).del(this.#key(id, "lease"));
+    const batch = last.end === undefined ? this.#redis.pipeline() : this.#redis.multi();
+    for (const frame of frames) {
+      if (frame.end === undefined) batch.xadd(stream, `0-${frame.id}`, FRAME_FIELD, frame.frame);
+      else batch.xadd(stream, `0-${frame.id}`, FRAME_FIELD, frame.frame, END_FIELD, frame.end);
+    }
+    if (last.end !== undefined) {
+      batch.hset(this.#key(id, "meta"), "frames", last.id, "status", last.end);
+      batch.pexpire(this.#key(id, "meta"), this.#ttlMs).pexpire(stream, this.#ttlMs).del(this.#key(id, "lease"));
       this.#owned.delete(id);
     }
-    const results = await transaction.exec();
+    const results = await batch.exec();
     const failure = results?.find(([error]) => error !== null)?.[0];
     if (failure) throw failure;
   }
 
   async info(id: string): Promise<RelayStreamInfo | undefined> {
-    const meta = await this.#redis.hgetall(this.#key(id, "meta"));
+    const [meta, length] = await Promise.all([this.#redis.hgetall(this.#key(id, "meta")), this.#redis.xlen(this.#key(id, "frames"))]);
     const { format, status, frames } = meta;
     if (format === undefined || !isStatus(status)) return undefined;
-    return { id, format, status, frames: Number(frames ?? 0) };
+    // A live stream's count is its length; an ended one's is in its hash, which outlives nothing it counts.
+    return { id, format, status, frames: status === "live" ? length : Number(frames ?? length) };
   }
 
   read(id: string, after: number): Observable<RelayFrame> {
