@@ -1,5 +1,6 @@
 import { type Server, createServer } from "node:http";
 import OpenAI from "openai";
+import type { CorsOrigins } from "../cors.js";
 import { MemoryRelayStore } from "./memory-store.js";
 import { createRelayRequestHandler } from "./node-handler.js";
 import { RedisRelayStore } from "./redis-store.js";
@@ -26,8 +27,8 @@ export interface RelayServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** `Access-Control-Allow-Origin`: `true` for `*`, or one origin. Default none. */
-  cors?: boolean | string;
+  /** Origins whose pages may call it from a browser, `"*"` for any. Default: pages served from this machine. See `CorsOrigins`. */
+  cors?: CorsOrigins;
   /** How long finished streams stay readable, in milliseconds. Default 5 minutes. */
   ttlMs?: number;
   /** With Redis: how long a dead process's streams wait before their readers are told. Default 5 seconds. */
