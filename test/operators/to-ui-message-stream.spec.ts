@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toUIMessageStream } from "../../operators/index.js";
+import { ToolCallArgumentsError, toUIMessageStream } from "../../operators/index.js";
 import { chunkWith, contentChunk } from "../support/chunks.js";
 import { marbles } from "../support/marbles.js";
 import { asChunk } from "../support/wire.js";
@@ -72,6 +72,15 @@ describe("toUIMessageStream", () => {
   }));
 
   describe("tool calls", () => {
+    /** The message of `toolCalls`' own error for these arguments. */
+    const argumentsError = (name: string, id: string, raw: string): string => {
+      try {
+        JSON.parse(raw);
+      } catch (cause) {
+        return new ToolCallArgumentsError(name, id, raw, { cause }).message;
+      }
+      throw new Error(`${raw} is valid JSON`);
+    };
     const call = (toolCalls: unknown[], finishReason: "tool_calls" | null = null) =>
       asChunk({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { tool_calls: toolCalls }, finish_reason: finishReason }] });
     const tools = {
@@ -115,7 +124,7 @@ describe("toUIMessageStream", () => {
       });
       m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spwx)-(EgnG)--(qT|)", {
         ...tools,
-        E: { type: "tool-input-error", toolCallId: "call_w", toolName: "weather", input: '{"city":', errorText: expect.stringContaining("not valid JSON") as unknown },
+        E: { type: "tool-input-error", toolCallId: "call_w", toolName: "weather", input: '{"city":', errorText: argumentsError("weather", "call_w", '{"city":') },
         g: { type: "tool-input-start", toolCallId: "call_g", toolName: "grep", inputEncoding: "text" },
         n: { type: "tool-input-delta", toolCallId: "call_g", inputTextDelta: "needle" },
         G: { type: "tool-input-available", toolCallId: "call_g", toolName: "grep", input: "needle" },

@@ -3,13 +3,14 @@ import OpenAI from "openai";
 import type { CorsOrigins } from "../cors.js";
 import { MemoryRelayStore } from "./memory-store.js";
 import { createRelayRequestHandler } from "./node-handler.js";
+import type { RelayUpstream } from "./routes.js";
 import { RedisRelayStore } from "./redis-store.js";
 import { Relay } from "./relay.js";
 import type { RelayStore } from "./store.js";
 
 export interface RelayServerOptions {
   /** The OpenAI-compatible endpoint to put in front of: its base URL (`http://localhost:1337/v1`) or a client. */
-  upstream: string | OpenAI;
+  upstream: string | RelayUpstream;
   /** The key sent upstream when `upstream` is a URL. Default `OPENAI_API_KEY`, else none. */
   apiKey?: string;
   /**

@@ -1,18 +1,31 @@
-import type OpenAI from "openai";
 import { APIError } from "openai/core/error";
-import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type { ChatCompletionCreateParams, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import { type Observable, map, startWith } from "rxjs";
 import { type CorsOrigins, corsPolicy } from "../cors.js";
 import { RelayCapacityError, StreamExistsError, UnknownStreamError } from "../../errors.js";
+import type { ClientRequestOptions } from "../../sources/client.js";
 import { fromChatCompletion } from "../../sources/from-chat-completion.js";
 import { formatHeaders, isRelayFormat } from "./formats.js";
 import { type Relay, checkStreamId } from "./relay.js";
+
+/**
+ * The upstream client the relay asks: an `openai` client (version 6 or 7, ESM
+ * or CommonJS: named structurally, by what the relay calls, as for
+ * `fromChatCompletion`).
+ */
+export interface RelayUpstream {
+  readonly chat: {
+    readonly completions: {
+      create(body: ChatCompletionCreateParams, options?: ClientRequestOptions): { asResponse(): Promise<Response> };
+    };
+  };
+}
 
 export interface RelayRoutesOptions {
   /** The relay that runs and keeps the streams. */
   relay: Relay;
   /** The OpenAI-compatible endpoint asked by `POST /v1/chat/completions`. Without it that route answers 404. */
-  upstream?: OpenAI;
+  upstream?: RelayUpstream;
   /** Largest request body accepted, in bytes; a larger one gets a 413. Default 1 MiB. */
   maxBodyBytes?: number;
   /**
@@ -118,8 +131,8 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     const params = parseBody(await request.body(maxBodyBytes));
     if (params.stream !== true) {
       // Nothing to resume in a whole answer: pass it through.
-      const completion = await upstream.chat.completions.create({ ...params, stream: false });
-      return { status: 200, headers: { "content-type": "application/json" }, json: completion };
+      const whole = await upstream.chat.completions.create({ ...params, stream: false }).asResponse();
+      return { status: 200, headers: { "content-type": "application/json" }, json: await whole.json() };
     }
     const requestedId = request.header("x-stream-id");
     const id = await relay.start(fromChatCompletion(upstream, params), { format, ...(requestedId === undefined ? {} : { id: requestedId }) });
