@@ -8,6 +8,7 @@ import { type Server, type ServerResponse, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildSync } from "esbuild";
 import { median } from "./stats.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -66,7 +67,7 @@ interface Run {
  * Runs `node args`; with `measureMemory`, under /usr/bin/time for the peak RSS (a separate run, so its fork does not
  * count in the times). `readDelayMs` makes the reader slow: it pauses that long after every read.
  */
-function runNode(args: readonly string[], options: { measureMemory: boolean; readDelayMs?: number; input?: string }): Promise<Run> {
+function runNode(args: readonly string[], options: { measureMemory: boolean; readDelayMs?: number; input?: string; env?: Record<string, string> }): Promise<Run> {
   const dir = options.measureMemory ? mkdtempSync(join(tmpdir(), "g4f-rx-bench-")) : undefined;
   const out = dir === undefined ? "" : join(dir, "rss");
   const [command, commandArgs] = dir === undefined ? [process.execPath, args] : [TIME, ["-f", "%M", "-o", out, process.execPath, ...args]];
@@ -75,7 +76,7 @@ function runNode(args: readonly string[], options: { measureMemory: boolean; rea
     let firstByteMs = NaN;
     let exitMs = NaN;
     let bytes = 0;
-    const child = spawn(command, commandArgs, { cwd: root, stdio: ["pipe", "pipe", "ignore"], env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
+    const child = spawn(command, commandArgs, { cwd: root, stdio: ["pipe", "pipe", "ignore"], env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", ...options.env } });
     child.stdout.on("data", (data: Buffer) => {
       if (bytes === 0) firstByteMs = performance.now() - start;
       bytes += data.length;
@@ -105,21 +106,31 @@ export interface LiveStartupRow {
   peakMiB: number;
 }
 
-/** `node -e` printing one byte vs `g4f-rx` asking the loopback server, interleaved, medians of `rounds`. */
+/**
+ * `node -e` printing one byte, the least a streaming client can be (bench/minimal-client.ts), and `g4f-rx` asking the
+ * loopback server as a user's shell runs it: with a home for its conversation log and code cache. The first-run row
+ * has no code cache (as after an install or upgrade). Interleaved, medians of `rounds`.
+ */
 export async function liveStartup(rounds: number): Promise<LiveStartupRow[]> {
   const { server, baseURL } = await startServer();
+  const home = mkdtempSync(join(tmpdir(), "g4f-rx-bench-home-"));
+  const user = { XDG_DATA_HOME: join(home, "data"), XDG_CACHE_HOME: join(home, "cache") };
+  const floor = join(home, "minimal-client.cjs");
+  buildSync({ entryPoints: [join(root, "bench/minimal-client.ts")], outfile: floor, format: "cjs", platform: "node", logLevel: "warning" });
   try {
     const contenders = [
-      { name: "node -e 0 (prints one byte)", args: ["-e", "process.stdout.write('x')"] },
-      { name: "g4f-rx --base-url <loopback> \"Say hello there!\"", args: [bin, "--base-url", baseURL, "Say hello there!"] },
+      { name: "node -e 0 (prints one byte)", args: ["-e", "process.stdout.write('x')"], env: {} },
+      { name: "minimal node:http client (the floor)", args: [floor, baseURL, "Say hello there!"], env: {} },
+      { name: "g4f-rx --base-url <loopback> \"Say hello there!\"", args: [bin, "--base-url", baseURL, "Say hello there!"], env: user },
+      { name: "the same, first run (no code cache)", args: [bin, "--base-url", baseURL, "Say hello there!"], env: { ...user, NODE_DISABLE_COMPILE_CACHE: "1" } },
     ];
     const runs = contenders.map(() => [] as Run[]);
     const memory = contenders.map(() => [] as number[]);
     for (let round = 0; round < rounds + 2; round += 1) {
       for (const [index, contender] of contenders.entries()) {
-        const timed = await runNode(contender.args, { measureMemory: false });
-        const measured = await runNode(contender.args, { measureMemory: true });
-        // The first two rounds warm the file cache.
+        const timed = await runNode(contender.args, { measureMemory: false, env: contender.env });
+        const measured = await runNode(contender.args, { measureMemory: true, env: contender.env });
+        // The first two rounds warm the file cache (and write the code cache).
         if (round < 2) continue;
         runs[index]?.push(timed);
         memory[index]?.push(measured.peakMiB);
@@ -137,11 +148,14 @@ export async function liveStartup(rounds: number): Promise<LiveStartupRow[]> {
     });
   } finally {
     server.close();
+    rmSync(home, { recursive: true, force: true });
   }
 }
 
 export interface BigAnswerRow {
   answerMiB: number;
+  /** Whether the conversation log kept the answer (the default) or --no-log was given. */
+  log: string;
   reader: string;
   delivered: string;
   peakMiB: number;
@@ -149,30 +163,41 @@ export interface BigAnswerRow {
   mibPerSecond: number;
 }
 
-/** `g4f-rx` streaming answers of `sizesMiB` into a reader that keeps up and one that pauses after every read. */
+/**
+ * `g4f-rx` streaming answers of `sizesMiB` into a reader that keeps up and one that pauses after every read, as a
+ * user's shell runs it (the answer kept in the conversation log), and with --no-log.
+ */
 export async function bigAnswers(sizesMiB: readonly number[], readDelayMs: number): Promise<BigAnswerRow[]> {
   const { server, baseURL } = await startServer();
+  const home = mkdtempSync(join(tmpdir(), "g4f-rx-bench-home-"));
   const rows: BigAnswerRow[] = [];
   try {
     for (const size of sizesMiB) {
       const bytes = size * 1024 * 1024;
-      for (const [reader, delay] of [["reads at once", undefined], [`pauses ${readDelayMs} ms after each read`, readDelayMs]] as const) {
-        const args = [bin, "--base-url", baseURL, "-m", `big-${bytes}`, "Hi"];
-        const run = await runNode(args, { measureMemory: true, ...(delay === undefined ? {} : { readDelayMs: delay }) });
-        // The command adds one newline after an answer that does not end with one.
-        const expected = bytes + 1;
-        rows.push({
-          answerMiB: size,
-          reader,
-          delivered: run.bytes === expected ? "all" : `${run.bytes} of ${expected} bytes`,
-          peakMiB: run.peakMiB,
-          seconds: run.wallMs / 1000,
-          mibPerSecond: size / (run.wallMs / 1000),
-        });
+      const readers = [["reads at once", undefined], [`pauses ${readDelayMs} ms after each read`, readDelayMs]] as const;
+      for (const log of [true, false]) {
+        for (const [reader, delay] of readers) {
+          const args = [bin, "--base-url", baseURL, "-m", `big-${bytes}`, ...(log ? [] : ["--no-log"]), "Hi"];
+          const env = { XDG_DATA_HOME: join(home, "data"), XDG_CACHE_HOME: join(home, "cache") };
+          const run = await runNode(args, { measureMemory: true, env, ...(delay === undefined ? {} : { readDelayMs: delay }) });
+          // The command adds one newline after an answer that does not end with one.
+          const expected = bytes + 1;
+          rows.push({
+            answerMiB: size,
+            log: log ? "kept" : "--no-log",
+            reader,
+            delivered: run.bytes === expected ? "all" : `${run.bytes} of ${expected} bytes`,
+            peakMiB: run.peakMiB,
+            seconds: run.wallMs / 1000,
+            mibPerSecond: size / (run.wallMs / 1000),
+          });
+          rmSync(join(home, "data"), { recursive: true, force: true });
+        }
       }
     }
   } finally {
     server.close();
+    rmSync(home, { recursive: true, force: true });
   }
   return rows;
 }

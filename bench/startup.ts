@@ -1,6 +1,8 @@
 /** Start-up: the CLI's time to its first byte of output and to exit, against bare Node, runs interleaved. */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { median } from "./stats.js";
 
@@ -11,11 +13,11 @@ interface Timing {
   exitMs: number;
 }
 
-function time(args: readonly string[], input: string | undefined): Promise<Timing> {
+function time(args: readonly string[], input: string | undefined, env: Record<string, string>): Promise<Timing> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     let firstByte = NaN;
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ["pipe", "pipe", "ignore"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ["pipe", "pipe", "ignore"], env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", ...env } });
     child.stdout.once("data", () => (firstByte = performance.now() - start));
     child.stdout.resume();
     child.on("error", reject);
@@ -40,11 +42,18 @@ export async function startup(rounds: number, cliArgs: readonly string[]): Promi
     { name: `g4f-rx ${cliArgs.join(" ")}`, args: [bin, ...cliArgs], input: "Say hello there!\n" },
   ];
   const timings = contenders.map(() => [] as Timing[]);
-  for (let round = 0; round < rounds + 2; round += 1) {
-    for (const [index, contender] of contenders.entries()) {
-      const timing = await time(contender.args, contender.input);
-      if (round >= 2) timings[index]!.push(timing); // the first two rounds warm the file cache
+  // As a user's shell runs it: with a home for its conversation log and code cache (temporary, not this machine's).
+  const home = mkdtempSync(join(tmpdir(), "g4f-rx-bench-home-"));
+  const env = { XDG_DATA_HOME: join(home, "data"), XDG_CACHE_HOME: join(home, "cache") };
+  try {
+    for (let round = 0; round < rounds + 2; round += 1) {
+      for (const [index, contender] of contenders.entries()) {
+        const timing = await time(contender.args, contender.input, env);
+        if (round >= 2) timings[index]!.push(timing); // the first two rounds warm the file cache
+      }
     }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
   const medians = timings.map((list) => ({ firstByteMs: median(list.map((t) => t.firstByteMs)), exitMs: median(list.map((t) => t.exitMs)) }));
   const bare = medians[0]!;

@@ -1,34 +1,115 @@
 // @ts-check
-// Bundles the g4f-rx command into dist/bin/g4f-rx.js: one executable, minified CommonJS file with rxjs and the
-// openai error classes inside (no client: the command sends its request with node:http, see src/cli/http-source.ts).
-// CommonJS because Node's ES module loader alone costs more start-up time than everything the command then does;
-// dist/bin/package.json marks the folder as CommonJS. Code that only some runs need (the live path, replay, serve)
-// is in the same file but runs only when `import()`ed, and V8 compiles a function only when it is first called.
-import { chmod, rm, writeFile } from "node:fs/promises";
+// Bundles the g4f-rx command into dist/bin/: main.js, the command, minified CommonJS with rxjs inside; g4f-rx.js, the
+// executable, which runs main.js from V8's code cache (src/cli/launcher.ts); and the packages only some runs need,
+// each its own file that main.js `require`s on first use. Why:
+// - CommonJS, because Node's ES module loader alone costs more start-up time than everything the command then does;
+//   dist/bin/package.json marks the folder as CommonJS. For the same reason no `import()` is left in the output
+//   (`dynamic-import: false` makes esbuild turn it into `require`): an `import()` of `node:https` or of a lazy file
+//   would start that loader.
+// - Separate files, because V8 must at least pre-parse every byte of a script it loads, even code that never runs.
+//   The `openai` client (for --api responses, models, chat), marked and lowlight (markdown on a terminal) are most of
+//   the command's code; a plain question needs none of them.
+// - One copy of openai's error classes (openai-error.js), required by the command and by the client file alike, so
+//   that `instanceof APIError` holds whichever of them made the error.
+import { createHash } from "node:crypto";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import process from "node:process";
 import { build } from "esbuild";
 
 const outdir = "dist/bin";
 
-await rm(outdir, { recursive: true, force: true });
-await build({
-  entryPoints: { "g4f-rx": "src/cli/bin.ts" },
-  outdir,
+/** Packages loaded only by some runs: their files beside main.js, and what the command takes from them. */
+const LAZY_PACKAGES = {
+  // Named exports only: the command imports `{ OpenAI }`, as a default import would be the whole file in CommonJS.
+  openai: { file: "openai.js", contents: 'export * from "openai";' },
+  marked: { file: "marked.js", contents: 'export { lexer } from "marked";' },
+  // Only the common languages' grammars: all of highlight.js's would be a megabyte.
+  lowlight: { file: "lowlight.js", contents: 'export { common, createLowlight } from "lowlight";' },
+};
+const OPENAI_ERRORS = "openai-error.js";
+/** The module, in the installed openai package, whose classes must exist once. */
+const OPENAI_ERROR_MODULE = /[\\/]node_modules[\\/]openai[\\/]core[\\/]error\.m?js$/;
+
+/**
+ * Points imports of the lazy packages (but `own`, the one being built) and of openai's error module at their files
+ * beside main.js, instead of bundling them in.
+ * @param {string | undefined} own
+ * @returns {import("esbuild").Plugin}
+ */
+function separateFiles(own) {
+  return {
+    name: "g4f-rx-separate-files",
+    setup(plugin) {
+      const packages = Object.keys(LAZY_PACKAGES).filter((name) => name !== own);
+      if (packages.length > 0) {
+        plugin.onResolve({ filter: new RegExp(`^(${packages.join("|")})$`) }, (args) => ({
+          path: `./${LAZY_PACKAGES[/** @type {keyof typeof LAZY_PACKAGES} */ (args.path)].file}`,
+          external: true,
+        }));
+      }
+      // openai reaches its error module by relative paths ("./core/error.mjs", "../core/error.mjs"), the sources by
+      // "openai/core/error": resolve each, and compare what it resolves to.
+      plugin.onResolve({ filter: /error(\.m?js)?$/ }, async (args) => {
+        if (args.pluginData === "resolving") return undefined;
+        const resolved = await plugin.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: "resolving" });
+        return OPENAI_ERROR_MODULE.test(resolved.path) ? { path: `./${OPENAI_ERRORS}`, external: true } : undefined;
+      });
+    },
+  };
+}
+
+/** @type {import("esbuild").BuildOptions} */
+const common = {
   bundle: true,
   format: "cjs",
   platform: "node",
   target: "node20",
   treeShaking: true,
-  // rxjs lists its CommonJS build under the "node" condition, which cannot be tree-shaken; its ES2015 build can.
-  alias: { rxjs: "./node_modules/rxjs/dist/esm/index.js" },
-  // The sources are ES modules: the one `import.meta.url` (where package.json is) becomes this file's URL.
-  define: { "import.meta.url": "__g4f_rx_url" },
-  banner: { js: '#!/usr/bin/env node\nconst __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
+  supported: { "dynamic-import": false },
   // The Redis client is an optional peer dependency, loaded only by `serve --redis`.
   external: ["ioredis"],
   legalComments: "none",
   // Less to read and parse at every start. Error classes set their `name` themselves, so renaming them is harmless.
   minify: true,
   logLevel: "warning",
+};
+
+await rm(outdir, { recursive: true, force: true });
+// The command itself, run by the launcher below.
+await build({
+  ...common,
+  entryPoints: { main: "src/cli/bin.ts" },
+  outdir,
+  plugins: [separateFiles(undefined)],
+  // rxjs lists its CommonJS build under the "node" condition, which cannot be tree-shaken; its ES2015 build can.
+  alias: { rxjs: "./node_modules/rxjs/dist/esm/index.js" },
+  // The sources are ES modules: the one `import.meta.url` (where package.json is) becomes this file's URL.
+  define: { "import.meta.url": "__g4f_rx_url" },
+  banner: { js: 'const __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
 });
+// The executable: runs main.js from V8's code cache (src/cli/launcher.ts), which it keys by main.js's digest.
+const digest = createHash("sha256").update(await readFile(`${outdir}/main.js`)).digest("hex").slice(0, 16);
+await build({
+  ...common,
+  entryPoints: { "g4f-rx": "src/cli/launcher.ts" },
+  outdir,
+  define: { "import.meta.url": "__g4f_rx_url", G4F_RX_MAIN_DIGEST: JSON.stringify(digest) },
+  banner: { js: '#!/usr/bin/env node\nconst __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
+});
+const separate = [
+  ...Object.entries(LAZY_PACKAGES).map(([name, { file, contents }]) => ({ own: name, file, contents })),
+  { own: undefined, file: OPENAI_ERRORS, contents: 'export * from "openai/core/error";' },
+];
+await Promise.all(
+  separate.map(({ own, file, contents }) =>
+    build({
+      ...common,
+      stdin: { contents, resolveDir: process.cwd(), sourcefile: file, loader: "js" },
+      outfile: `${outdir}/${file}`,
+      // The error module is this file's own content; everywhere else it is the shared file.
+      plugins: own === undefined ? [] : [separateFiles(own)],
+    }),
+  ),
+);
 await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 await chmod(`${outdir}/g4f-rx.js`, 0o755);

@@ -7,22 +7,44 @@
 /** The names `--endpoint` and `G4F_RX_ENDPOINT` accept. */
 export type EndpointName = "g4f" | "openai" | "ollama" | "lmstudio" | "openrouter" | "groq" | "deepseek";
 
-/** A named OpenAI-compatible endpoint. */
+/** A named OpenAI-compatible endpoint: a built-in one, or one of the user's own. */
 export interface Endpoint {
-  readonly name: EndpointName;
+  /** An `EndpointName`, or the name a user endpoint was declared under. */
+  readonly name: string;
   /** What it is, for `--help` and error messages. */
   readonly title: string;
   readonly baseURL: string;
   /** The environment variable that holds its API key; `undefined` when it needs none (local servers). */
   readonly apiKeyVariable: string | undefined;
-  /** The model asked for when neither `--model` nor `G4F_RX_MODEL` says otherwise. */
-  readonly defaultModel: string;
+  /**
+   * The model asked for when neither `--model` nor `G4F_RX_MODEL` says otherwise; `undefined` for a user endpoint
+   * that names none (it is then asked for `DEFAULT_MODEL`, or as a fallback for the main request's model).
+   */
+  readonly defaultModel: string | undefined;
   /** How to start the server, said when it cannot be reached. Only local servers have one. */
   readonly startHint: string | undefined;
 }
 
+/** A built-in endpoint: it has one of the built-in names and always a default model. */
+export interface BuiltInEndpoint extends Endpoint {
+  readonly name: EndpointName;
+  readonly defaultModel: string;
+}
+
+/**
+ * An endpoint of the user's own, declared under a name (the command's config
+ * file `endpoints`): that name then works wherever a built-in one does.
+ */
+export interface UserEndpoint {
+  readonly url: string;
+  /** The environment variable that holds its key; none: no key is sent. */
+  readonly keyVariable?: string;
+  /** The model asked when none is given. */
+  readonly model?: string;
+}
+
 /** Every named endpoint, in the order `--help` lists them. */
-export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
+export const ENDPOINTS: Readonly<Record<EndpointName, BuiltInEndpoint>> = {
   g4f: {
     name: "g4f",
     title: "GPT4Free's local API",
@@ -108,14 +130,29 @@ export interface EndpointFlags {
   retries?: number | undefined;
 }
 
-/** Where a setting came from, so messages can say how to change it. */
-export type SettingSource = "flag" | "environment" | "default";
+/**
+ * Where a setting came from, so messages can say how to change it: a flag, an
+ * environment variable, a config file, the chosen endpoint's own declaration
+ * (its URL, default model, key variable) or the built-in default.
+ */
+export type SettingSource = "flag" | "environment" | "config" | "endpoint" | "default";
+
+/** What `resolveEndpoint` reads besides the flags and the environment; everything is optional. */
+export interface EndpointSettings {
+  /** Endpoints of the user's own by name; each works wherever a built-in name does (`--endpoint`, `--fallback`, …). */
+  readonly endpoints?: Readonly<Record<string, UserEndpoint>>;
+  /** A config file's values: below the environment, above the built-in defaults. */
+  readonly config?: EndpointFlags;
+  /** Where `endpoints` and `config` were read (a file path), for messages. */
+  readonly from?: string;
+}
 
 /** A complete choice of endpoint, model, key and retries. */
 export interface ResolvedEndpoint {
   /** The named endpoint, or `undefined` for a `--base-url` / `OPENAI_BASE_URL` one. */
   readonly endpoint: Endpoint | undefined;
   readonly baseURL: string;
+  /** Where the choice of server (a name or a URL) came from: never `endpoint`. */
   readonly baseURLSource: SettingSource;
   /** The key to send, or `undefined` to send no `Authorization` header. */
   readonly apiKey: string | undefined;
@@ -125,6 +162,11 @@ export interface ResolvedEndpoint {
   readonly modelSource: SettingSource;
   /** Request retries for the `openai` client (`maxRetries`). */
   readonly maxRetries: number;
+  /**
+   * Where each value came from. `endpoint` is where the endpoint was named (or its URL given); `baseURL` is
+   * `endpoint` when the URL is the named endpoint's own; `apiKey` is `endpoint` when the named endpoint needs none.
+   */
+  readonly sources: Readonly<Record<"endpoint" | "baseURL" | "apiKey" | "model" | "retries", SettingSource>>;
 }
 
 /** A setting that cannot work: an unknown endpoint name, a URL that is not one, a missing key. */
@@ -143,75 +185,136 @@ export function isEndpointName(name: string): name is EndpointName {
 
 /**
  * Chooses the endpoint, model, key and retries. Flags win over the
- * environment, which wins over the defaults:
+ * environment, which wins over the config file (`settings.config`), which
+ * wins over the defaults:
  *
- * - base URL: `--base-url`, else the `--endpoint` preset, else the
- *   `G4F_RX_ENDPOINT` preset, else `OPENAI_BASE_URL`, else `g4f`'s. A named
+ * - server: `--base-url`, else the `--endpoint` one, else the
+ *   `G4F_RX_ENDPOINT` one, else the config's endpoint, else
+ *   `OPENAI_BASE_URL`, else the config's base URL, else `g4f`. A named
  *   endpoint beats `OPENAI_BASE_URL` because that variable is generic and is
- *   often set for other tools.
- * - key: `--api-key`, else the preset's key variable (a preset never reads
- *   another provider's variable, so a key is not sent where it does not
- *   belong), else for a custom URL `OPENAI_API_KEY`. Local presets need none.
- * - model: `--model`, else `G4F_RX_MODEL`, else the preset's default.
- * - retries: `--retries`, else 0 for a local URL and 2 for a remote one.
+ *   often set for other tools. A name is a built-in one or one of
+ *   `settings.endpoints`.
+ * - key: `--api-key`, else the endpoint's key variable (a named endpoint never
+ *   reads another provider's variable, so a key is not sent where it does
+ *   not belong), else for a custom URL `OPENAI_API_KEY`, else the config's.
+ *   Local endpoints need none.
+ * - model: `--model`, else `G4F_RX_MODEL`, else the config's, else the
+ *   endpoint's default, else `DEFAULT_MODEL`.
+ * - retries: `--retries` (or the config's), else 0 for a local URL and 2 for a remote one.
  *
- * Empty environment variables count as unset. Throws `EndpointConfigError`
- * for an unknown name, a URL that is not http(s), or a preset whose key is
- * missing.
+ * Empty values count as unset. Throws `EndpointConfigError` for an unknown
+ * name, a URL that is not http(s), or an endpoint whose key is missing.
  */
-export function resolveEndpoint(flags: EndpointFlags, env: Environment): ResolvedEndpoint {
+export function resolveEndpoint(flags: EndpointFlags, env: Environment, settings: EndpointSettings = {}): ResolvedEndpoint {
   const read = (name: string): string | undefined => nonEmpty(env[name]);
+  const config = settings.config ?? {};
+  const configFrom = settings.from ?? "the config file";
+  const named = (name: string, from: string): Endpoint => {
+    const found = findEndpoint(name, settings);
+    if (found !== undefined) return found;
+    throw new EndpointConfigError(`Unknown endpoint "${name}" (from ${from}). Known endpoints: ${endpointNames(settings).join(", ")}; or give any URL with --base-url.`);
+  };
   const flagEndpoint = nonEmpty(flags.endpoint);
-  const envEndpoint = read(ENVIRONMENT_VARIABLES.endpoint);
   const flagBaseURL = nonEmpty(flags.baseURL);
+  const envEndpoint = read(ENVIRONMENT_VARIABLES.endpoint);
   const envBaseURL = read(ENVIRONMENT_VARIABLES.baseURL);
+  const configEndpoint = nonEmpty(config.endpoint);
+  const configBaseURL = nonEmpty(config.baseURL);
 
   let endpoint: Endpoint | undefined;
   let baseURL: string;
   let baseURLSource: SettingSource;
+  let ownURL = false;
   if (flagBaseURL !== undefined) {
-    // --base-url with --endpoint keeps that preset's key variable and model; alone, it is a custom endpoint.
-    endpoint = flagEndpoint === undefined ? undefined : lookUp(flagEndpoint, "--endpoint");
+    // --base-url with --endpoint keeps that endpoint's key variable and model; alone, it is a custom endpoint.
+    endpoint = flagEndpoint === undefined ? undefined : named(flagEndpoint, "--endpoint");
     baseURL = checkURL(flagBaseURL, "--base-url");
     baseURLSource = "flag";
   } else if (flagEndpoint !== undefined) {
-    endpoint = lookUp(flagEndpoint, "--endpoint");
-    baseURL = endpoint.baseURL;
+    endpoint = named(flagEndpoint, "--endpoint");
+    baseURL = urlOf(endpoint);
     baseURLSource = "flag";
+    ownURL = true;
   } else if (envEndpoint !== undefined) {
-    endpoint = lookUp(envEndpoint, ENVIRONMENT_VARIABLES.endpoint);
-    baseURL = endpoint.baseURL;
+    endpoint = named(envEndpoint, ENVIRONMENT_VARIABLES.endpoint);
+    baseURL = urlOf(endpoint);
     baseURLSource = "environment";
+    ownURL = true;
+  } else if (configEndpoint !== undefined) {
+    endpoint = named(configEndpoint, `"endpoint" in ${configFrom}`);
+    baseURL = urlOf(endpoint);
+    baseURLSource = "config";
+    ownURL = true;
   } else if (envBaseURL !== undefined) {
-    endpoint = undefined;
     baseURL = checkURL(envBaseURL, ENVIRONMENT_VARIABLES.baseURL);
     baseURLSource = "environment";
+  } else if (configBaseURL !== undefined) {
+    baseURL = checkURL(configBaseURL, `"base-url" in ${configFrom}`);
+    baseURLSource = "config";
   } else {
     endpoint = ENDPOINTS[DEFAULT_ENDPOINT];
     baseURL = endpoint.baseURL;
     baseURLSource = "default";
+    ownURL = true;
   }
 
   const apiKeyVariable = endpoint === undefined ? ENVIRONMENT_VARIABLES.apiKey : endpoint.apiKeyVariable;
-  const apiKey = nonEmpty(flags.apiKey) ?? (apiKeyVariable === undefined ? undefined : read(apiKeyVariable));
+  const flagKey = nonEmpty(flags.apiKey);
+  const envKey = apiKeyVariable === undefined ? undefined : read(apiKeyVariable);
+  const configKey = nonEmpty(config.apiKey);
+  const apiKey = flagKey ?? envKey ?? configKey;
   if (apiKey === undefined && endpoint?.apiKeyVariable !== undefined) {
-    throw new EndpointConfigError(
-      `The ${endpoint.name} endpoint (${endpoint.title}) needs an API key: set ${endpoint.apiKeyVariable} or pass --api-key.`,
-    );
+    throw new EndpointConfigError(`The ${endpoint.name} endpoint (${endpoint.title}) needs an API key: set ${endpoint.apiKeyVariable} or pass --api-key.`);
   }
+  const apiKeySource: SettingSource =
+    flagKey !== undefined ? "flag" : envKey !== undefined ? "environment" : configKey !== undefined ? "config" : endpoint === undefined ? "default" : "endpoint";
 
   const flagModel = nonEmpty(flags.model);
   const envModel = read(ENVIRONMENT_VARIABLES.model);
-  const model = flagModel ?? envModel ?? endpoint?.defaultModel ?? DEFAULT_MODEL;
-  const modelSource: SettingSource = flagModel !== undefined ? "flag" : envModel !== undefined ? "environment" : "default";
+  const configModel = nonEmpty(config.model);
+  const ownModel = endpoint?.defaultModel;
+  const model = flagModel ?? envModel ?? configModel ?? ownModel ?? DEFAULT_MODEL;
+  const modelSource: SettingSource =
+    flagModel !== undefined ? "flag" : envModel !== undefined ? "environment" : configModel !== undefined ? "config" : ownModel !== undefined ? "endpoint" : "default";
 
-  const { retries } = flags;
+  const retries = flags.retries ?? config.retries;
   if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
     throw new EndpointConfigError(`--retries must be a whole number of at least 0, got ${String(retries)}`);
   }
   const maxRetries = retries ?? defaultRetries(baseURL);
+  const sources = {
+    endpoint: baseURLSource,
+    baseURL: ownURL ? "endpoint" : baseURLSource,
+    apiKey: apiKeySource,
+    model: modelSource,
+    retries: flags.retries !== undefined ? "flag" : config.retries !== undefined ? "config" : "default",
+  } as const;
+  return { endpoint, baseURL, baseURLSource, apiKey, apiKeyVariable, model, modelSource, maxRetries, sources };
+}
 
-  return { endpoint, baseURL, baseURLSource, apiKey, apiKeyVariable, model, modelSource, maxRetries };
+/**
+ * The endpoint a name means: a built-in one (any case), else one of
+ * `settings.endpoints` (as declared); `undefined` for neither.
+ */
+export function findEndpoint(name: string, settings: EndpointSettings = {}): Endpoint | undefined {
+  const key = name.trim().toLowerCase();
+  if (isEndpointName(key)) return ENDPOINTS[key];
+  const endpoints = settings.endpoints ?? {};
+  const declared = Object.hasOwn(endpoints, name.trim()) ? endpoints[name.trim()] : undefined;
+  if (declared === undefined) return undefined;
+  return {
+    name: name.trim(),
+    title: `declared in ${settings.from ?? "the config file"}`,
+    baseURL: declared.url,
+    apiKeyVariable: nonEmpty(declared.keyVariable),
+    defaultModel: nonEmpty(declared.model),
+    startHint: undefined,
+  };
+}
+
+/** The built-in names, then the user's own. */
+export function endpointNames(settings: EndpointSettings = {}): string[] {
+  return [...Object.keys(ENDPOINTS), ...Object.keys(settings.endpoints ?? {})];
 }
 
 /**
@@ -248,14 +351,8 @@ export function chatCompletionsURL(baseURL: string): string {
   return `${baseURL.replace(/\/+$/, "")}/chat/completions`;
 }
 
-function lookUp(name: string, from: string): Endpoint {
-  const key = name.toLowerCase();
-  if (!isEndpointName(key)) {
-    throw new EndpointConfigError(
-      `Unknown endpoint "${name}" (from ${from}). Known endpoints: ${Object.keys(ENDPOINTS).join(", ")}; or give any URL with --base-url.`,
-    );
-  }
-  return ENDPOINTS[key];
+function urlOf(endpoint: Endpoint): string {
+  return checkURL(endpoint.baseURL, `the ${endpoint.name} endpoint's URL`);
 }
 
 function checkURL(url: string, from: string): string {

@@ -2,14 +2,18 @@
 // (test/consumers checks it with esbuild --platform=browser). Node-only parts live in ./node.ts.
 export * from "../operators/index.js";
 export {
+  type BuiltInEndpoint,
   type Endpoint,
   EndpointConfigError,
   type EndpointFlags,
   type EndpointName,
   ENDPOINTS,
+  type EndpointSettings,
   type Environment,
   type ResolvedEndpoint,
   type SettingSource,
+  type UserEndpoint,
+  findEndpoint,
   resolveEndpoint,
 } from "./endpoints.js";
 export * from "./edges/index.js";

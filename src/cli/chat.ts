@@ -28,7 +28,7 @@ import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
 import { type ConversationPlan, logging, planConversation, withInput } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
-import { parseWithConfig } from "./config.js";
+import { catalogueOf, parseWithConfig } from "./config.js";
 import { type CliOptions, UsageError } from "./options.js";
 import { rendersMarkdown } from "./ask.js";
 import { answerPrinter } from "./output.js";
@@ -136,7 +136,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     if (options.json || options.listModels || options.attach.length > 0 || options.record !== undefined) {
       throw new UsageError("chat prints answers as text: --json, --list-models, -a and --record are for single questions");
     }
-    const target = resolveTarget(options, io.env);
+    const target = resolveTarget(options, io.env, catalogueOf(parsed.config));
     if (target.kind !== "live") throw new UsageError("chat needs a live endpoint");
     [primary] = target.endpoints;
     plan = planConversation(options, io.env, (info) => (lastTurn = info.turn));

@@ -1,17 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Environment, ENVIRONMENT_VARIABLES, EndpointConfigError, type ResolvedEndpoint, isEndpointName } from "../endpoints.js";
-import type { Layers, ValueSource } from "./option-table.js";
+import { type Environment, ENVIRONMENT_VARIABLES, type ResolvedEndpoint, type SettingSource, type UserEndpoint, isEndpointName } from "../endpoints.js";
+import type { Layers } from "./option-table.js";
 import { ASK_OPTIONS, type CliOptions, type ParsedCommandLine, UsageError, parseCommandLine } from "./options.js";
-
-/** One endpoint of the user's own, named in the config file's `endpoints`. */
-export interface NamedEndpoint {
-  readonly url: string;
-  /** The environment variable that holds its key; none: no key is sent. */
-  readonly keyVariable?: string;
-  /** The model asked when none is given. */
-  readonly model?: string;
-}
+import type { EndpointCatalogue } from "./targets.js";
 
 /** The config file as read: its settings by option name, and the user's named endpoints. */
 export interface ConfigFile {
@@ -19,7 +11,7 @@ export interface ConfigFile {
   readonly path: string | undefined;
   readonly found: boolean;
   readonly values: Readonly<Record<string, unknown>>;
-  readonly endpoints: Readonly<Record<string, NamedEndpoint>>;
+  readonly endpoints: Readonly<Record<string, UserEndpoint>>;
 }
 
 /** `$XDG_CONFIG_HOME/g4f-rx/config.json`, else `$HOME/.config/g4f-rx/config.json`. */
@@ -65,7 +57,7 @@ export function readConfig(env: Environment): ConfigFile {
   };
   const known = new Set<string>(ASK_OPTIONS.map((option) => option.name));
   const values: Record<string, unknown> = {};
-  let endpoints: Record<string, NamedEndpoint> = {};
+  let endpoints: Record<string, UserEndpoint> = {};
   for (const [key, value] of Object.entries(parsed)) {
     if (key === "endpoints") {
       endpoints = namedEndpoints(value, (problem) => fail(key, problem));
@@ -80,9 +72,9 @@ export function readConfig(env: Environment): ConfigFile {
   return { path, found: true, values, endpoints };
 }
 
-function namedEndpoints(value: unknown, fail: (problem: string) => never): Record<string, NamedEndpoint> {
+function namedEndpoints(value: unknown, fail: (problem: string) => never): Record<string, UserEndpoint> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return fail('must map names to {"url": …, "keyVariable": …, "model": …}');
-  const endpoints: Record<string, NamedEndpoint> = {};
+  const endpoints: Record<string, UserEndpoint> = {};
   const entries: [string, unknown][] = Object.entries(value);
   for (const [name, entry] of entries) {
     if (isEndpointName(name)) fail(`: "${name}" is a built-in endpoint; choose another name`);
@@ -131,55 +123,53 @@ export function layersFor(env: Environment, config: ConfigFile): Layers {
   return { env: environment, config: { values, label: config.path ?? "the config file" } };
 }
 
-/** The command line read over the environment and the config file, with the user's named endpoints applied. */
+/** The command line read over the environment and the config file (whose endpoints `catalogueOf` hands on). */
 export function parseWithConfig(args: readonly string[], version: string, width: number, env: Environment): ParsedCommandLine<CliOptions> & { readonly config?: ConfigFile } {
   const config = readConfig(env);
   const parsed = parseCommandLine(args, version, width, layersFor(env, config));
   if (parsed.kind === "print") return parsed;
-  return { kind: "run", options: applyNamedEndpoint(parsed.options, config, env), config };
+  return { kind: "run", options: parsed.options, config };
 }
 
-/**
- * An endpoint of the user's own (`-e work`, `G4F_RX_ENDPOINT=work` or
- * `"endpoint": "work"`) becomes its URL, key and default model; a flag or
- * variable for the model or key still wins.
- */
-export function applyNamedEndpoint(options: CliOptions, config: ConfigFile, env: Environment): CliOptions {
-  const name = options.endpoint;
-  const named = name === undefined ? undefined : config.endpoints[name];
-  if (named === undefined || name === undefined) return options;
-  if (options.baseUrl !== undefined && options.sources["base-url"] === "flag") return options;
-  const key = options.apiKey ?? (named.keyVariable === undefined ? undefined : env[named.keyVariable]);
-  if (named.keyVariable !== undefined && (key === undefined || key === "")) {
-    throw new EndpointConfigError(`The ${name} endpoint (from ${config.path ?? "the config file"}) needs an API key: set ${named.keyVariable} or pass --api-key.`);
-  }
-  const modelGiven = options.model !== undefined;
-  // Endpoint resolution takes values marked "flag" as given, and reads the environment for the rest: the named
-  // endpoint's URL (and its model, when none was given) are given here.
-  const sources: Record<string, ValueSource> = { ...options.sources, "base-url": "flag", ...(modelGiven ? {} : { model: "flag" }) };
-  return {
-    ...options,
-    endpoint: undefined,
-    baseUrl: named.url,
-    apiKey: key,
-    model: modelGiven ? options.model : named.model,
-    sources,
-  };
+/** The config file's endpoints of the user's own, for endpoint resolution (`resolveTarget`). */
+export function catalogueOf(config: ConfigFile | undefined): EndpointCatalogue {
+  return config === undefined ? {} : { endpoints: config.endpoints, ...(config.path === undefined ? {} : { from: config.path }) };
 }
+
+/** How `g4f-rx config` names where a value came from. */
+const SOURCE_LABELS: Readonly<Record<SettingSource, string>> = {
+  flag: "flag",
+  environment: "environment",
+  config: "config file",
+  endpoint: "endpoint default",
+  default: "built-in default",
+};
 
 /** `g4f-rx config [options]`: the effective settings, and where each came from. */
 export function showConfig(options: CliOptions, config: ConfigFile, resolved: ResolvedEndpoint, dataDirectory: string | undefined): string {
   const rows: string[][] = [["setting", "value", "from"]];
   const byKey = new Map<string, unknown>(Object.entries(options));
+  // The endpoint's values are what resolution chose, with where each came from (the option table knows only its own layers).
+  const key = resolved.apiKey === undefined ? "-" : resolved.sources.apiKey === "environment" && resolved.apiKeyVariable !== undefined ? `set (${resolved.apiKeyVariable})` : "set";
+  const endpointRows = new Map<string, [string, SettingSource]>([
+    ["endpoint", [display(resolved.endpoint?.name), resolved.sources.endpoint]],
+    ["base-url", [display(resolved.baseURL), resolved.sources.baseURL]],
+    ["api-key", [key, resolved.sources.apiKey]],
+    ["model", [display(resolved.model), resolved.sources.model]],
+    ["retries", [display(resolved.maxRetries), resolved.sources.retries]],
+  ]);
   for (const option of ASK_OPTIONS) {
     if (NOT_CONFIGURABLE.has(option.name)) continue;
-    const value = byKey.get(option.name.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase()));
-    rows.push([option.name, display(value), options.sources[option.name] ?? "default"]);
+    const [value, source] = endpointRows.get(option.name) ?? [
+      display(byKey.get(option.name.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase()))),
+      options.sources[option.name] ?? "default",
+    ];
+    rows.push([option.name, value, SOURCE_LABELS[source]]);
   }
   const lines = [
     `config file: ${config.path === undefined ? "none (neither XDG_CONFIG_HOME nor HOME is set)" : `${config.path}${config.found ? "" : " (not there: built-in defaults)"}`}`,
     `conversations: ${dataDirectory === undefined ? "not kept (neither XDG_DATA_HOME nor HOME is set)" : dataDirectory}`,
-    `asks: ${resolved.model} at ${resolved.baseURL} (model from ${resolved.modelSource}, endpoint from ${resolved.baseURLSource})`,
+    `asks: ${resolved.model} at ${resolved.baseURL} (model from ${SOURCE_LABELS[resolved.sources.model]}, endpoint from ${SOURCE_LABELS[resolved.sources.endpoint]})`,
     "",
     ...table(rows),
   ];
@@ -190,7 +180,7 @@ export function showConfig(options: CliOptions, config: ConfigFile, resolved: Re
       lines.push(`  ${name}  ${endpoint.url}  ${endpoint.keyVariable === undefined ? "(no key)" : `key from ${endpoint.keyVariable}`}${endpoint.model === undefined ? "" : `  model ${endpoint.model}`}`);
     }
   }
-  lines.push("", "Precedence: flag > environment > config file > built-in default.");
+  lines.push("", "Precedence: flag > environment > config file > endpoint default > built-in default.");
   return lines.join("\n") + "\n";
 }
 

@@ -1,4 +1,3 @@
-import { Console } from "node:console";
 import type OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type Observable, defer, map, tap } from "rxjs";
@@ -88,7 +87,8 @@ export async function liveAnswer(
 
 /** Makes `openai` clients for resolved endpoints, loading the package on first use. */
 export async function clientMaker(io: Pick<CliIo, "stderr">): Promise<(resolved: ResolvedEndpoint) => OpenAI> {
-  const { default: OpenAIClient } = await import("openai");
+  // Loaded on first use only: most runs need neither.
+  const [{ OpenAI: OpenAIClient }, { Console }] = await Promise.all([import("openai"), import("node:console")]);
   return (resolved) =>
     new OpenAIClient({
       baseURL: resolved.baseURL,

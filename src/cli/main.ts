@@ -3,7 +3,7 @@ import type { ChatCompletionMessageParam } from "openai/resources/chat/completio
 import { ConversationError } from "../conversations/index.js";
 import { dataDirectory } from "../conversations/index.js";
 import { ask } from "./ask.js";
-import { type ConfigFile, parseWithConfig, showConfig } from "./config.js";
+import { type ConfigFile, catalogueOf, parseWithConfig, showConfig } from "./config.js";
 import { type Attachment, AttachmentError, readAttachment, userMessage } from "./attachments.js";
 import { type ConversationPlan, planConversation } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
@@ -57,7 +57,7 @@ export async function main(io: CliIo): Promise<number> {
 
   let target: AnswerTarget;
   try {
-    target = resolveTarget(options, io.env);
+    target = resolveTarget(options, io.env, catalogueOf(config));
   } catch (error) {
     if (error instanceof EndpointConfigError) return usage(error.message);
     throw error;

@@ -1,4 +1,14 @@
-import { ENDPOINTS, ENVIRONMENT_VARIABLES, EndpointConfigError, type Environment, type ResolvedEndpoint, isEndpointName, resolveEndpoint } from "../endpoints.js";
+import {
+  ENVIRONMENT_VARIABLES,
+  EndpointConfigError,
+  type EndpointFlags,
+  type EndpointSettings,
+  type Environment,
+  type ResolvedEndpoint,
+  endpointNames,
+  findEndpoint,
+  resolveEndpoint,
+} from "../endpoints.js";
 import type { CliOptions } from "./options.js";
 
 /** Where the answer comes from: live endpoints (the first, then the fallbacks in order), or recordings. */
@@ -6,37 +16,33 @@ export type AnswerTarget =
   | { readonly kind: "live"; readonly endpoints: readonly [ResolvedEndpoint, ...ResolvedEndpoint[]] }
   | { readonly kind: "replay"; readonly path: string; readonly model: string | undefined };
 
+/** The config file's part in choosing endpoints: the user's own endpoints, and where they were declared. */
+export type EndpointCatalogue = Pick<EndpointSettings, "endpoints" | "from">;
+
 /**
- * Chooses the endpoints from the flags and the environment, or the
- * recordings for `--replay` (which needs no endpoint, key or network).
- * Throws `EndpointConfigError` for a setting that cannot work, the same for
- * a fallback as for the main endpoint: an unknown name, a bad URL, a missing key.
+ * Chooses the endpoints from the flags, the environment and the config file,
+ * or the recordings for `--replay` (which needs no endpoint, key or network).
+ * A name of the user's own (`endpoints` in the config file) works wherever a
+ * built-in one does, `--fallback` included. Throws `EndpointConfigError` for
+ * a setting that cannot work, the same for a fallback as for the main
+ * endpoint: an unknown name, a bad URL, a missing key.
  */
-export function resolveTarget(options: CliOptions, env: Environment): AnswerTarget {
+export function resolveTarget(options: CliOptions, env: Environment, catalogue: EndpointCatalogue = {}): AnswerTarget {
   if (options.replay !== undefined) {
     // Only to prefer a recording of the same model when several answer the prompt.
     const model = nonEmpty(options.model) ?? nonEmpty(env[ENVIRONMENT_VARIABLES.model]);
     return { kind: "replay", path: options.replay, model };
   }
-  // resolveEndpoint applies the environment itself (OPENAI_BASE_URL counts only when no endpoint is named), so it gets
-  // the values the command line gave; a config file's values act as environment variables the environment did not set.
-  const given = (name: string): boolean => options.sources[name] === "flag";
-  const primary = resolveEndpoint(
-    {
-      endpoint: given("endpoint") ? options.endpoint : undefined,
-      baseURL: given("base-url") ? options.baseUrl : undefined,
-      apiKey: options.apiKey,
-      model: given("model") ? options.model : undefined,
-      retries: options.retries,
-    },
-    withConfig(options, env),
-  );
-  return { kind: "live", endpoints: [primary, ...options.fallback.map((entry) => resolveFallback(entry, primary, options, env))] };
+  // resolveEndpoint reads the environment itself (OPENAI_BASE_URL counts only when no endpoint is named), so it gets
+  // the values the command line gave as flags and the config file's as its config.
+  const primary = resolveEndpoint(layer(options, "flag"), env, { ...catalogue, config: layer(options, "config") });
+  return { kind: "live", endpoints: [primary, ...options.fallback.map((entry) => resolveFallback(entry, primary, options, env, catalogue))] };
 }
 
 /**
  * One `--fallback` entry:
- * - `NAME`: the named endpoint with its own key variable and default model;
+ * - `NAME`: the named endpoint (built-in or of the user's own) with its own key variable and default model (a user
+ *   endpoint without one is asked for the main request's model);
  * - `NAME=URL`: the same at another URL (a remote Ollama, a proxy);
  * - `URL`: any OpenAI-compatible server, asked for the main request's model, with `OPENAI_API_KEY` if set.
  *
@@ -44,19 +50,25 @@ export function resolveTarget(options: CliOptions, env: Environment): AnswerTarg
  * endpoint: a model id or key rarely means anything to another provider.
  * `--retries` applies to every endpoint.
  */
-export function resolveFallback(entry: string, primary: ResolvedEndpoint, options: Pick<CliOptions, "retries">, env: Environment): ResolvedEndpoint {
+export function resolveFallback(
+  entry: string,
+  primary: ResolvedEndpoint,
+  options: Pick<CliOptions, "retries">,
+  env: Environment,
+  catalogue: EndpointCatalogue = {},
+): ResolvedEndpoint {
   if (/^https?:\/\//i.test(entry)) {
     return resolveEndpoint({ baseURL: entry, model: primary.model, retries: options.retries }, withoutModel(env));
   }
   const separator = entry.indexOf("=");
-  const name = (separator < 0 ? entry : entry.slice(0, separator)).trim().toLowerCase();
+  const name = (separator < 0 ? entry : entry.slice(0, separator)).trim();
   const baseURL = separator < 0 ? undefined : entry.slice(separator + 1).trim();
-  if (!isEndpointName(name)) {
-    throw new EndpointConfigError(
-      `Unknown endpoint "${name}" (from --fallback). Known endpoints: ${Object.keys(ENDPOINTS).join(", ")}; or give a URL, or NAME=URL.`,
-    );
+  const endpoint = findEndpoint(name, catalogue);
+  if (endpoint === undefined) {
+    throw new EndpointConfigError(`Unknown endpoint "${name}" (from --fallback). Known endpoints: ${endpointNames(catalogue).join(", ")}; or give a URL, or NAME=URL.`);
   }
-  return resolveEndpoint({ endpoint: name, baseURL, retries: options.retries }, withoutModel(env));
+  const model = endpoint.defaultModel === undefined ? primary.model : undefined;
+  return resolveEndpoint({ endpoint: name, baseURL, model, retries: options.retries }, withoutModel(env), catalogue);
 }
 
 /** A label for notes: "ollama at http://localhost:11434/v1", or the URL alone for a custom endpoint. */
@@ -64,13 +76,16 @@ export function endpointLabel(resolved: ResolvedEndpoint): string {
   return resolved.endpoint === undefined ? resolved.baseURL : `${resolved.endpoint.name} at ${resolved.baseURL}`;
 }
 
-/** `env`, with the config file's endpoint, base URL and model where the environment has none. */
-function withConfig(options: CliOptions, env: Environment): Environment {
-  const fromConfig: Record<string, string | undefined> = {};
-  if (options.sources.endpoint === "config") fromConfig[ENVIRONMENT_VARIABLES.endpoint] = options.endpoint;
-  if (options.sources["base-url"] === "config") fromConfig[ENVIRONMENT_VARIABLES.baseURL] = options.baseUrl;
-  if (options.sources.model === "config") fromConfig[ENVIRONMENT_VARIABLES.model] = options.model;
-  return { ...env, ...fromConfig };
+/** The endpoint settings that came from one place (the command line, the config file). */
+function layer(options: CliOptions, source: "flag" | "config"): EndpointFlags {
+  const from = (name: string): boolean => options.sources[name] === source;
+  return {
+    endpoint: from("endpoint") ? options.endpoint : undefined,
+    baseURL: from("base-url") ? options.baseUrl : undefined,
+    apiKey: from("api-key") ? options.apiKey : undefined,
+    model: from("model") ? options.model : undefined,
+    retries: from("retries") ? options.retries : undefined,
+  };
 }
 
 function withoutModel(env: Environment): Environment {

@@ -1,12 +1,11 @@
-import { randomBytes } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
-import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage } from "../../operators/index.js";
+import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
 import { type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
 import { isObject } from "../sources/frames.js";
-import { from, last } from "rxjs";
+import { Subject, from, last } from "rxjs";
 
 /**
  * How a turn ended: `complete`; `error` (the partial answer before it is
@@ -31,6 +30,12 @@ export interface TurnInfo {
   readonly input: ChatCompletionMessageParam[];
   /** The assistant's answer (text; tool calls and refusals are in `reply`). */
   readonly answer: string;
+  /**
+   * Set in a turn's header when its answer was longer than `KEPT_ANSWER_LENGTH`: the header then holds no answer
+   * (`answer` is "") and the answer is read back from the turn's frames, so that recording a long answer never
+   * holds it in memory.
+   */
+  readonly answerInFrames?: true;
   readonly reply?: ChatCompletionMessageParam;
   readonly usage?: CompletionUsage;
   readonly error?: string;
@@ -64,13 +69,18 @@ export class ConversationError extends Error {
 }
 
 const INDEX_FILE = "index.jsonl";
+/**
+ * The longest answer (in characters) a turn's header and the index keep whole. A longer one is kept in the turn's
+ * frames only, and the index keeps its beginning for `logs -q` (which reads the turn's file for the rest).
+ */
+export const KEPT_ANSWER_LENGTH = 64 * 1024;
 const PARTIAL_EXTENSION = ".partial.jsonl";
 const CONVERSATIONS = "conversations";
 
 /** One line of the index: a turn began, a turn ended, or a conversation was removed. */
 type IndexLine =
   | { readonly cid: string; readonly turn: string; readonly at: string; readonly endpoint: string; readonly model: string; readonly prompt: string; readonly pid: number }
-  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string; readonly answer: string }
+  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string; readonly answer: string; readonly answerCut?: true }
   | { readonly cid: string; readonly removed: true };
 
 /**
@@ -112,7 +122,7 @@ export class ConversationStore {
 
   /** A new conversation id: sortable by time, unique across processes. */
   newId(): string {
-    return `${compactTime(new Date()).slice(0, 15)}-${randomBytes(3).toString("hex")}`;
+    return `${compactTime(new Date()).slice(0, 15)}-${randomHex(6)}`;
   }
 
   /** Every conversation, the most recently active first. */
@@ -123,8 +133,9 @@ export class ConversationStore {
   /** The conversations whose prompts or answers contain `text` (case-insensitive), the most recently active first. */
   search(text: string): ConversationSummary[] {
     const needle = text.toLowerCase();
+    const found = (item: string): boolean => item.toLowerCase().includes(needle);
     return this.summaries()
-      .filter(({ texts }) => texts.some((item) => item.toLowerCase().includes(needle)))
+      .filter(({ summary, texts, cut }) => texts.some(found) || (cut.length > 0 && this.turns(summary.id).some((turn) => cut.includes(turn.turn) && found(turn.answer))))
       .map(({ summary }) => summary);
   }
 
@@ -198,7 +209,7 @@ export class ConversationStore {
     const folder = join(this.root, turn.conversation);
     mkdirSync(folder, { recursive: true });
     const startedAt = new Date();
-    const name = `${compactTime(startedAt)}-${process.pid}-${randomBytes(2).toString("hex")}`;
+    const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
     const info: TurnInfo = {
       conversation: turn.conversation,
       turn: name,
@@ -223,7 +234,7 @@ export class ConversationStore {
   }
 
   /** Reads the index into one summary per conversation (with its searchable texts), newest activity first. */
-  private summaries(): Array<{ summary: ConversationSummary; texts: string[] }> {
+  private summaries(): Array<{ summary: ConversationSummary; texts: string[]; cut: string[] }> {
     let text: string;
     try {
       text = readFileSync(this.index, "utf8");
@@ -239,6 +250,8 @@ export class ConversationStore {
       turns: Set<string>;
       firstWords: string;
       texts: string[];
+      /** The turns whose answers the index keeps only the beginning of. */
+      cut: string[];
     }
     const conversations = new Map<string, Building>();
     for (const raw of text.split("\n")) {
@@ -260,7 +273,7 @@ export class ConversationStore {
       let entry = conversations.get(id);
       if (typeof line.prompt === "string") {
         if (entry === undefined) {
-          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: oneLine(line.prompt), texts: [] };
+          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: oneLine(line.prompt), texts: [], cut: [] };
           conversations.set(id, entry);
         }
         entry.turns.add(line.turn);
@@ -270,6 +283,7 @@ export class ConversationStore {
         entry.texts.push(line.prompt);
       } else if (entry !== undefined && typeof line.answer === "string") {
         entry.texts.push(line.answer);
+        if (line.answerCut === true) entry.cut.push(line.turn);
       }
     }
     return [...conversations.values()]
@@ -285,6 +299,7 @@ export class ConversationStore {
           firstWords: entry.firstWords,
         },
         texts: entry.texts,
+        cut: entry.cut,
       }));
   }
 }
@@ -292,14 +307,24 @@ export class ConversationStore {
 /**
  * Writes one turn: the journal as it streams, then the whole cassette,
  * atomically, when `finish` is called. `finish` is safe to call once only;
- * later calls do nothing.
+ * later calls do nothing. The frames live on disk only, and memory holds the
+ * answer assembled so far only up to `KEPT_ANSWER_LENGTH`: past it, the
+ * answer is read back from the frames, so memory stays flat however long the
+ * answer grows.
  */
 export class TurnRecorder {
-  private readonly frames: CassetteFrame[] = [];
-  private readonly chunks: ChatCompletionChunk[] = [];
-  private journal: number | undefined;
+  private readonly chunks = new Subject<ChatCompletionChunk>();
+  /** The answer so far; `undefined` once it outgrew `KEPT_ANSWER_LENGTH`. */
+  private assembled: ChatCompletionSnapshot | undefined = EMPTY_SNAPSHOT;
+  private answerLength = 0;
+  /** When the answer outgrew the limit: its beginning, for the index. */
+  private answerStart = "";
+  private readonly journal: number;
+  /** Where the journal's frames start: after its header line. */
+  private readonly framesStart: number;
+  private journalLength: number;
   private finished = false;
-  private readonly start = performance.now();
+  private readonly start = monotonicMs();
 
   constructor(
     private readonly folder: string,
@@ -308,59 +333,72 @@ export class TurnRecorder {
     private readonly request: CassetteRequest,
     private readonly index: (line: IndexLine) => void,
   ) {
-    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx");
-    writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
+    this.chunks.pipe(accumulateMessage()).subscribe((snapshot) => (this.assembled = snapshot));
+    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx+");
+    this.framesStart = this.journalLength = writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
   }
 
   /** Keeps one chunk as it arrives. */
   chunk(chunk: ChatCompletionChunk): void {
-    this.chunks.push(chunk);
-    this.frame({ at: Math.round(performance.now() - this.start), data: chunk });
-  }
-
-  /** The answer so far, as the next request would carry it. */
-  get snapshot(): ChatCompletionSnapshot {
-    return assemble(this.chunks);
+    this.frame({ at: Math.round(monotonicMs() - this.start), data: chunk });
+    if (this.assembled === undefined) return;
+    this.chunks.next(chunk);
+    this.answerLength += contentText(chunk).length;
+    if (this.answerLength > KEPT_ANSWER_LENGTH) {
+      this.answerStart = textOf(assistantMessage(this.assembled).content).slice(0, KEPT_ANSWER_LENGTH);
+      this.assembled = undefined;
+      this.chunks.complete();
+    }
   }
 
   /** Ends the turn with its status, and for an error its message. */
   finish(status: Exclude<TurnStatus, "partial" | "streaming">, error?: string): TurnInfo {
     if (this.finished) return this.info;
     this.finished = true;
-    if (status === "complete") this.frame({ at: Math.round(performance.now() - this.start), data: "[DONE]" });
-    const snapshot = this.snapshot;
-    const reply = assistantMessage(snapshot);
-    this.info = {
-      ...this.info,
-      status,
-      endedAt: new Date().toISOString(),
-      answer: textOf(reply.content),
-      reply,
-      ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }),
-      ...(error === undefined ? {} : { error }),
-    };
-    const body = [header(this.info, this.request, OK_RESPONSE), ...this.frames.map(frameLine)].join("\n") + "\n";
+    if (status === "complete") this.frame({ at: Math.round(monotonicMs() - this.start), data: "[DONE]" });
+    const snapshot = this.assembled;
+    const ended = { status, endedAt: new Date().toISOString(), ...(error === undefined ? {} : { error }) };
+    if (snapshot === undefined) {
+      this.info = { ...this.info, ...ended, answer: "", answerInFrames: true };
+    } else {
+      const reply = assistantMessage(snapshot);
+      this.info = { ...this.info, ...ended, answer: textOf(reply.content), reply, ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }) };
+    }
     const final = join(this.folder, this.name + CASSETTE_EXTENSION);
     const temporary = `${final}.${process.pid}.tmp`;
     const descriptor = openSync(temporary, "w");
     try {
       // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
       // fsync per turn costs more than the turn's own writes.
-      writeSync(descriptor, body);
+      writeSync(descriptor, header(this.info, this.request, OK_RESPONSE) + "\n");
+      copyRange(this.journal, this.framesStart, this.journalLength, descriptor);
     } finally {
       closeSync(descriptor);
     }
     renameSync(temporary, final);
-    if (this.journal !== undefined) closeSync(this.journal);
-    this.journal = undefined;
+    closeSync(this.journal);
     unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
-    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "", answer: this.info.answer });
+    this.chunks.complete();
+    const answer = snapshot === undefined ? { answer: this.answerStart, answerCut: true as const } : { answer: this.info.answer };
+    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "", ...answer });
     return this.info;
   }
 
   private frame(frame: CassetteFrame): void {
-    this.frames.push(frame);
-    if (this.journal !== undefined) writeSync(this.journal, frameLine(frame) + "\n");
+    this.journalLength += writeSync(this.journal, frameLine(frame) + "\n");
+  }
+}
+
+const EMPTY_SNAPSHOT: ChatCompletionSnapshot = { id: "", created: 0, model: "", choices: [] };
+
+/** Copies bytes `from`–`to` of the file `source` to the end of `target`, a block at a time. */
+function copyRange(source: number, from: number, to: number, target: number): void {
+  const block = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(to - from, 1)));
+  for (let position = from; position < to; ) {
+    const read = readSync(source, block, 0, Math.min(block.length, to - position), position);
+    if (read === 0) throw new Error(`the journal ended at byte ${position}, before byte ${to}`);
+    for (let written = 0; written < read; ) written += writeSync(target, block, written, read - written);
+    position += read;
   }
 }
 
@@ -404,7 +442,11 @@ function readTurn(file: string): Turn {
   const text = readFileSync(file, "utf8");
   const cassette = parseCassette(text, file);
   const info = turnInfo(text, file);
-  return { ...info, file, request: cassette.request };
+  if (info.answerInFrames !== true) return { ...info, file, request: cassette.request };
+  // A long answer: the header left it to the frames.
+  const snapshot = assemble(cassette.frames.map((frame) => frame.data).filter(isChunk));
+  const reply = assistantMessage(snapshot);
+  return { ...info, answer: textOf(reply.content), reply, ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }), file, request: cassette.request };
 }
 
 /** A journal without its cassette: a turn another process is answering, or one whose process died. */
@@ -495,4 +537,20 @@ function inputText(input: readonly ChatCompletionMessageParam[]): string {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * `digits` random hexadecimal digits. Ids need to differ, not to be secret, and `node:crypto` would cost every
+ * command a few milliseconds of start-up to load.
+ */
+function randomHex(digits: number): string {
+  let text = "";
+  while (text.length < digits) text += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
+  return text.slice(0, digits);
+}
+
+/** A monotonic clock in milliseconds; the global `performance` would load `perf_hooks` into every command. */
+function monotonicMs(): number {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1000 + nanoseconds / 1e6;
 }

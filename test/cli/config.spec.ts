@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 let server: TestServer;
@@ -59,11 +59,11 @@ describe("g4f-rx config file", () => {
     const result = await runCli(["config", "-t", "0.2"], { env: { ...env, G4F_RX_ENDPOINT: "g4f" } });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`config file: ${configFile}\n`);
-    expect(result.stdout).toMatch(/^model +"from-config" +config$/m);
-    expect(result.stdout).toMatch(/^system +"Be brief\." +config$/m);
+    expect(result.stdout).toMatch(/^model +"from-config" +config file$/m);
+    expect(result.stdout).toMatch(/^system +"Be brief\." +config file$/m);
     expect(result.stdout).toMatch(/^temperature +0\.2 +flag$/m);
     expect(result.stdout).toMatch(/^endpoint +"g4f" +environment$/m);
-    expect(result.stdout).toMatch(/^max-tokens +- +default$/m);
+    expect(result.stdout).toMatch(/^max-tokens +- +built-in default$/m);
     expect(server.requests).toHaveLength(0);
   });
 
@@ -81,6 +81,66 @@ describe("g4f-rx config file", () => {
     const wrong = await runCli(["Hi"], { env });
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain(`temperature in ${configFile}`);
+    expect(server.requests).toHaveLength(0);
+  });
+  it("an endpoint of your own works inside --fallback: the first endpoint fails, the declared one answers", async () => {
+    const backup = await startTestServer();
+    try {
+      backup.setDefaultReply(streamReply(textChunks(["from ", "backup"])));
+      server.setDefaultReply(errorReply(500, "All providers failed"));
+      write({ endpoints: { backup: { url: backup.baseURL, keyVariable: "BACKUP_KEY", model: "qwen" } } });
+      const result = await runCli(["-m", "main-model", "--fallback", "backup", "Hi"], { env: { ...env, BACKUP_KEY: "secret" } });
+      expect(result).toMatchObject({ code: 0, stdout: "from backup\n" });
+      expect(result.stderr).toContain("All providers failed");
+      expect(bodyOf(0).model).toBe("main-model");
+      expect(backup.requests).toHaveLength(1);
+      expect(backup.requests[0]?.body).toMatchObject({ model: "qwen" });
+      expect(backup.requests[0]?.headers.authorization).toBe("Bearer secret");
+      const withoutKey = await runCli(["--fallback", "backup", "Hi"], { env });
+      expect(withoutKey.code).toBe(2);
+      expect(withoutKey.stderr).toContain(`The backup endpoint (declared in ${configFile}) needs an API key: set BACKUP_KEY`);
+      const unknown = await runCli(["--fallback", "nowhere", "Hi"], { env });
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain("Known endpoints: g4f, openai, ollama, lmstudio, openrouter, groq, deepseek, backup");
+    } finally {
+      await backup.close();
+    }
+  });
+
+  it("g4f-rx config labels every value exactly: flag, environment, config file, endpoint default, built-in default", async () => {
+    const withoutURL = Object.fromEntries(Object.entries(env).filter(([name]) => name !== "OPENAI_BASE_URL"));
+    write({ system: "Be brief.", endpoints: { work: { url: server.baseURL, keyVariable: "WORK_KEY", model: "qwen" } } });
+    const named = await runCli(["config", "-e", "work"], { env: { ...withoutURL, WORK_KEY: "secret" } });
+    expect(named.code).toBe(0);
+    expect(named.stdout).toContain(`asks: qwen at ${server.baseURL} (model from endpoint default, endpoint from flag)`);
+    expect(named.stdout).toMatch(/^endpoint +"work" +flag$/m);
+    expect(named.stdout).toMatch(new RegExp(`^base-url +"${server.baseURL}" +endpoint default$`, "m"));
+    expect(named.stdout).toMatch(/^model +"qwen" +endpoint default$/m);
+    expect(named.stdout).toMatch(/^api-key +set \(WORK_KEY\) +environment$/m);
+    expect(named.stdout).toMatch(/^system +"Be brief\." +config file$/m);
+    expect(named.stdout).toMatch(/^temperature +- +built-in default$/m);
+    expect(named.stdout).not.toContain("secret");
+
+    write({ endpoint: "work", model: "from-config", endpoints: { work: { url: server.baseURL, model: "qwen" } } });
+    const fromConfig = await runCli(["config", "--api-key", "sk-flag"], { env: withoutURL });
+    expect(fromConfig.stdout).toMatch(/^endpoint +"work" +config file$/m);
+    expect(fromConfig.stdout).toMatch(/^model +"from-config" +config file$/m);
+    expect(fromConfig.stdout).toMatch(/^api-key +set +flag$/m);
+    expect(fromConfig.stdout).not.toContain("sk-flag");
+
+    rmSync(configFile);
+    const nothing = await runCli(["config"], { env: withoutURL });
+    expect(nothing.stdout).toContain("asks: gpt-4 at http://localhost:1337/v1 (model from endpoint default, endpoint from built-in default)");
+    expect(nothing.stdout).toMatch(/^endpoint +"g4f" +built-in default$/m);
+    expect(nothing.stdout).toMatch(/^base-url +"http:\/\/localhost:1337\/v1" +endpoint default$/m);
+    expect(nothing.stdout).toMatch(/^model +"gpt-4" +endpoint default$/m);
+    expect(nothing.stdout).toMatch(/^retries +0 +built-in default$/m);
+    const custom = await runCli(["config"], { env: { ...env, G4F_RX_MODEL: "from-env" } });
+    expect(custom.stdout).toMatch(/^endpoint +- +environment$/m);
+    expect(custom.stdout).toMatch(new RegExp(`^base-url +"${server.baseURL}" +environment$`, "m"));
+    expect(custom.stdout).toMatch(/^model +"from-env" +environment$/m);
+    const customDefault = await runCli(["config"], { env });
+    expect(customDefault.stdout).toMatch(/^model +"gpt-4" +built-in default$/m);
     expect(server.requests).toHaveLength(0);
   });
 });

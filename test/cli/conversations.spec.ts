@@ -44,8 +44,8 @@ describe("g4f-rx: conversations", () => {
     ]);
     const [conversation] = store.list();
     expect(conversation).toMatchObject({ turns: 2, firstWords: "Say hello", endpoint: server.baseURL, model: "gpt-4" });
-    // Nothing was written under HOME: XDG_DATA_HOME wins.
-    expect(() => readdirSync(join(home, "home"))).toThrow();
+    // No conversation was written under HOME: XDG_DATA_HOME wins. (HOME has only the code cache, ~/.cache/g4f-rx.)
+    expect(readdirSync(join(home, "home"))).toEqual([".cache"]);
   });
 
   it("continues a given conversation with --cid on another endpoint and model", async () => {

@@ -11,8 +11,9 @@ describe("resolveEndpoint", () => {
       apiKey: undefined,
       apiKeyVariable: undefined,
       model: "gpt-4",
-      modelSource: "default",
+      modelSource: "endpoint",
       maxRetries: 0,
+      sources: { endpoint: "default", baseURL: "endpoint", apiKey: "endpoint", model: "endpoint", retries: "default" },
     });
   });
 
@@ -70,7 +71,48 @@ describe("resolveEndpoint", () => {
   it("chooses the model by --model, then G4F_RX_MODEL, then the endpoint's default", () => {
     expect(resolveEndpoint({ model: "flag", endpoint: "ollama" }, { G4F_RX_MODEL: "env" })).toMatchObject({ model: "flag", modelSource: "flag" });
     expect(resolveEndpoint({ endpoint: "ollama" }, { G4F_RX_MODEL: "env" })).toMatchObject({ model: "env", modelSource: "environment" });
-    expect(resolveEndpoint({ endpoint: "ollama" }, {})).toMatchObject({ model: "llama3.2", modelSource: "default" });
+    expect(resolveEndpoint({ endpoint: "ollama" }, {})).toMatchObject({ model: "llama3.2", modelSource: "endpoint" });
+    expect(resolveEndpoint({ baseURL: "http://127.0.0.1:9/v1" }, {})).toMatchObject({ model: "gpt-4", modelSource: "default" });
+  });
+
+  it("takes a config layer under the environment: flag > environment > config > endpoint default > built-in default", () => {
+    const config = { endpoint: "ollama", model: "from-config", apiKey: "sk-config", retries: 3 };
+    expect(resolveEndpoint({}, {}, { config })).toMatchObject({
+      baseURL: ENDPOINTS.ollama.baseURL,
+      model: "from-config",
+      apiKey: "sk-config",
+      maxRetries: 3,
+      sources: { endpoint: "config", baseURL: "endpoint", apiKey: "config", model: "config", retries: "config" },
+    });
+    expect(resolveEndpoint({ model: "flag", retries: 1 }, { G4F_RX_ENDPOINT: "lmstudio" }, { config })).toMatchObject({
+      baseURL: ENDPOINTS.lmstudio.baseURL,
+      model: "flag",
+      maxRetries: 1,
+      sources: { endpoint: "environment", model: "flag", retries: "flag" },
+    });
+    // A named endpoint, wherever it is named, beats the generic OPENAI_BASE_URL; a config base URL does not.
+    expect(resolveEndpoint({}, { OPENAI_BASE_URL: "http://env.example/v1" }, { config }).baseURL).toBe(ENDPOINTS.ollama.baseURL);
+    expect(resolveEndpoint({}, { OPENAI_BASE_URL: "http://env.example/v1" }, { config: { baseURL: "http://config.example/v1" } })).toMatchObject({
+      baseURL: "http://env.example/v1",
+      sources: { baseURL: "environment" },
+    });
+    expect(resolveEndpoint({}, {}, { config: { baseURL: "http://config.example/v1" } })).toMatchObject({ baseURL: "http://config.example/v1", sources: { baseURL: "config" } });
+  });
+
+  it("resolves endpoints of the user's own like built-in ones: URL, key variable, default model", () => {
+    const endpoints = { work: { url: "https://llm.work.example/v1", keyVariable: "WORK_KEY", model: "qwen" }, bare: { url: "http://127.0.0.1:8000/v1" } };
+    const from = "/home/me/.config/g4f-rx/config.json";
+    expect(resolveEndpoint({ endpoint: "work" }, { WORK_KEY: "w", OPENAI_API_KEY: "sk" }, { endpoints, from })).toMatchObject({
+      endpoint: { name: "work", baseURL: "https://llm.work.example/v1", apiKeyVariable: "WORK_KEY", defaultModel: "qwen" },
+      baseURL: "https://llm.work.example/v1",
+      apiKey: "w",
+      model: "qwen",
+      maxRetries: 2,
+      sources: { endpoint: "flag", baseURL: "endpoint", apiKey: "environment", model: "endpoint" },
+    });
+    expect(resolveEndpoint({}, { G4F_RX_ENDPOINT: "bare", OPENAI_API_KEY: "sk" }, { endpoints })).toMatchObject({ apiKey: undefined, model: "gpt-4", modelSource: "default" });
+    expect(() => resolveEndpoint({ endpoint: "work" }, {}, { endpoints, from })).toThrow(`The work endpoint (declared in ${from}) needs an API key: set WORK_KEY`);
+    expect(() => resolveEndpoint({ endpoint: "elsewhere" }, {}, { endpoints })).toThrow("Known endpoints: g4f, openai, ollama, lmstudio, openrouter, groq, deepseek, work, bare");
   });
 
   it("counts empty and blank values as unset", () => {

@@ -29,4 +29,16 @@ describe("resolveFallback", () => {
     expect(() => resolveFallback("nowhere", primary, { retries: undefined }, {})).toThrow('Unknown endpoint "nowhere" (from --fallback)');
     expect(() => resolveFallback("deepseek", primary, { retries: undefined }, {})).toThrow("DEEPSEEK_API_KEY");
   });
+
+  it("NAME of the user's own: its URL, key variable and model, else the main request's model", () => {
+    const catalogue = { endpoints: { work: { url: "http://127.0.0.1:7000/v1", keyVariable: "WORK_KEY", model: "qwen" }, bare: { url: "http://127.0.0.1:8000/v1" } } };
+    expect(resolveFallback("work", primary, { retries: undefined }, { WORK_KEY: "w", G4F_RX_MODEL: "env" }, catalogue)).toMatchObject({
+      baseURL: "http://127.0.0.1:7000/v1",
+      model: "qwen",
+      apiKey: "w",
+    });
+    expect(resolveFallback("bare=http://127.0.0.1:8001/v1", primary, { retries: 1 }, {}, catalogue)).toMatchObject({ baseURL: "http://127.0.0.1:8001/v1", model: "main-model", maxRetries: 1 });
+    expect(() => resolveFallback("work", primary, { retries: undefined }, {}, catalogue)).toThrow("WORK_KEY");
+    expect(() => resolveFallback("works", primary, { retries: undefined }, {}, catalogue)).toThrow("Known endpoints: g4f, openai, ollama, lmstudio, openrouter, groq, deepseek, work, bare;");
+  });
 });

@@ -5,6 +5,7 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Subject, concat, from, lastValueFrom, of, throwError, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConversationError, ConversationStore, conversationMessages, dataDirectory, recordTurn } from "../../src/conversations/index.js";
+import { KEPT_ANSWER_LENGTH } from "../../src/conversations/store.js";
 import { readCassettes } from "../../src/replay/cassette.js";
 import { fromCassette } from "../../src/replay/from-cassette.js";
 
@@ -121,6 +122,37 @@ describe("ConversationStore", () => {
     store.remove(second);
     expect(store.list().map((item) => item.id)).toStrictEqual([first]);
     expect(() => store.turns(second)).toThrow(ConversationError);
+  });
+
+  it("keeps an answer longer than KEPT_ANSWER_LENGTH in its frames only, and reads, continues and finds it whole", async () => {
+    const id = store.newId();
+    // 100 pieces of 1 KiB: past the limit after 65; the last words come long after it.
+    const pieces = Array.from({ length: 100 }, (_, index) => `${String(index).padStart(4, "0")} ${"x".repeat(1019)}`);
+    await turn(id, "Write a lot", [chunk("It begins."), ...pieces.map((piece) => chunk(piece)), chunk(" It ends here.", "stop")]);
+    const whole = `It begins.${pieces.join("")} It ends here.`;
+    expect(whole.length).toBeGreaterThan(KEPT_ANSWER_LENGTH);
+
+    const [file] = readdirSync(store.directoryOf(id));
+    const header = JSON.parse(readFileSync(join(store.directoryOf(id), file ?? ""), "utf8").split("\n")[0] ?? "") as { turn: Record<string, unknown> };
+    expect(header.turn).toMatchObject({ status: "complete", answer: "", answerInFrames: true });
+    expect(header.turn).not.toHaveProperty("reply");
+    const [kept] = store.turns(id);
+    expect(kept?.answer).toBe(whole);
+    expect(store.messages(id)).toStrictEqual([
+      { role: "user", content: "Write a lot" },
+      { role: "assistant", content: whole },
+    ]);
+    // The index keeps the beginning: a search finds the start there, and the end in the turn's file.
+    const index = readFileSync(join(directory, "index.jsonl"), "utf8");
+    expect(index.length).toBeLessThan(KEPT_ANSWER_LENGTH + 1000);
+    expect(index).toContain('"answerCut":true');
+    expect(store.search("it begins").map((found) => found.id)).toEqual([id]);
+    expect(store.search("IT ENDS HERE").map((found) => found.id)).toEqual([id]);
+    expect(store.search("0099 xxx").map((found) => found.id)).toEqual([id]);
+    expect(store.search("not in it")).toEqual([]);
+    // It replays offline like any other turn.
+    const replayed = await lastValueFrom(fromCassette(join(store.directoryOf(id), file ?? ""), { speed: Infinity }).pipe(toArray()));
+    expect(replayed.map((item) => item.choices[0]?.delta.content ?? "").join("")).toBe(whole);
   });
 
   it("resolves a unique start of an id and refuses an unknown or ambiguous one", async () => {

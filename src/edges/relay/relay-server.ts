@@ -1,5 +1,5 @@
 import { type Server, createServer } from "node:http";
-import OpenAI from "openai";
+import { OpenAI } from "openai";
 import type { CorsOrigins } from "../cors.js";
 import { MemoryRelayStore } from "./memory-store.js";
 import { createRelayRequestHandler } from "./node-handler.js";

@@ -1,0 +1,115 @@
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { assertFreshBuild, runCli } from "./run-cli.js";
+
+// The executable runs the bundled command from V8's code cache, kept per user (src/cli/launcher.ts). These runs use
+// the recorded cassettes, so nothing is sent anywhere; what matters is the cache and that the answer never changes.
+const CASSETTES = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
+const ASK = ["--replay", CASSETTES, "--no-log", "Say hello there!"];
+const ANSWER = "Hello there! How can I help you today?\n";
+
+const folders: string[] = [];
+function temporaryFolder(): string {
+  const folder = mkdtempSync(join(tmpdir(), "g4f-rx-code-cache-"));
+  folders.push(folder);
+  return folder;
+}
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+function cacheFiles(folder: string): string[] {
+  try {
+    return readdirSync(folder).filter((name) => name.endsWith(".v8cache"));
+  } catch {
+    return [];
+  }
+}
+
+describe("the command's code cache", () => {
+  beforeAll(() => assertFreshBuild());
+
+  it("is written under $XDG_CACHE_HOME/g4f-rx by the first run and used, not rewritten, by the next", async () => {
+    const cache = temporaryFolder();
+    const first = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
+    expect(first).toMatchObject({ code: 0, stdout: ANSWER });
+    const [file, ...others] = cacheFiles(join(cache, "g4f-rx"));
+    expect(others).toEqual([]);
+    expect(file).toMatch(new RegExp(`^main-[0-9a-f]{16}-\\d+-\\d+-${process.version}-${process.arch}\\.v8cache$`));
+    const path = join(cache, "g4f-rx", file ?? "");
+    const written = { bytes: readFileSync(path), mtimeMs: statSync(path).mtimeMs };
+    expect(written.bytes.length).toBeGreaterThan(10_000);
+    // Owner only: what runs as this user's code is nobody else's to write.
+    expect(statSync(path).mode & 0o077).toBe(0);
+    expect(statSync(join(cache, "g4f-rx")).mode & 0o077).toBe(0);
+
+    const second = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
+    expect(second).toMatchObject({ code: 0, stdout: ANSWER, stderr: first.stderr });
+    // A cache V8 accepted is left as it is; one it rejected would have been written again.
+    expect(statSync(path).mtimeMs).toBe(written.mtimeMs);
+    expect(readFileSync(path).equals(written.bytes)).toBe(true);
+  });
+
+  it("replaces a corrupt cache, and the answer is the same", async () => {
+    const cache = temporaryFolder();
+    await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
+    const [file] = cacheFiles(join(cache, "g4f-rx"));
+    const path = join(cache, "g4f-rx", file ?? "");
+    const garbage = Buffer.alloc(300_000, 0x5a);
+    writeFileSync(path, garbage);
+
+    const result = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
+    expect(result).toMatchObject({ code: 0, stdout: ANSWER });
+    expect(readFileSync(path).equals(garbage)).toBe(false);
+    expect(cacheFiles(join(cache, "g4f-rx"))).toEqual([file]);
+  });
+
+  it("falls back to ~/.cache, and removes older builds' caches for this Node but not other Nodes'", async () => {
+    const home = temporaryFolder();
+    const folder = join(home, ".cache", "g4f-rx");
+    await runCli(ASK, { env: { HOME: home, G4F_RX_NO_LOG: "1" } });
+    const [current] = cacheFiles(folder);
+    expect(current).toBeDefined();
+    const olderBuild = `main-0000000000000000-1-1-${process.version}-${process.arch}.v8cache`;
+    const otherNode = `main-0000000000000000-1-1-v0.0.1-${process.arch}.v8cache`;
+    writeFileSync(join(folder, olderBuild), "old");
+    writeFileSync(join(folder, otherNode), "other");
+    rmSync(join(folder, current ?? ""));
+
+    expect(await runCli(ASK, { env: { HOME: home } })).toMatchObject({ code: 0, stdout: ANSWER });
+    expect(cacheFiles(folder).sort()).toEqual([current, otherNode].sort());
+  });
+
+  it("is not kept with NODE_DISABLE_COMPILE_CACHE=1, and a cache folder that cannot be made changes nothing", async () => {
+    const home = temporaryFolder();
+    const disabled = await runCli(ASK, { env: { HOME: home, NODE_DISABLE_COMPILE_CACHE: "1", G4F_RX_NO_LOG: "1" } });
+    expect(disabled).toMatchObject({ code: 0, stdout: ANSWER });
+    expect(readdirSync(home)).toEqual([]);
+
+    // A file where the folder would go: the cache cannot be written, and nothing says so or fails.
+    const blocked = join(temporaryFolder(), "not-a-folder");
+    writeFileSync(blocked, "");
+    const plain = await runCli(ASK, { env: {} });
+    const result = await runCli(ASK, { env: { XDG_CACHE_HOME: blocked } });
+    expect(result).toMatchObject({ code: 0, stdout: ANSWER, stderr: plain.stderr });
+  });
+
+  it("keeps main.js's own line numbers in stack traces, from the cache as without it", () => {
+    // The launcher beside a main.js that throws on its third line.
+    const bin = temporaryFolder();
+    copyFileSync(fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url)), join(bin, "g4f-rx.js"));
+    writeFileSync(join(bin, "package.json"), '{ "type": "commonjs" }\n');
+    writeFileSync(join(bin, "main.js"), '"use strict";\n\nthrow new Error("thrown on line 3");\n');
+    const cache = temporaryFolder();
+    for (const run of ["compiled", "from the cache"]) {
+      const result = spawnSync(process.execPath, [join(bin, "g4f-rx.js")], { env: { PATH: process.env.PATH ?? "", XDG_CACHE_HOME: cache }, encoding: "utf8" });
+      expect(result.status, run).toBe(1);
+      expect(result.stderr, run).toContain(`${join(bin, "main.js")}:3`);
+      expect(result.stderr, run).toContain("thrown on line 3");
+    }
+  });
+});
