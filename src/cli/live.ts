@@ -37,11 +37,16 @@ export async function liveAnswer(
   const clientFor = options.api === "responses" ? await clientMaker(io) : undefined;
   // Token usage comes in a last chunk only when asked for; only --stats shows it, and not every server accepts the field.
   const extra = options.stream && options.stats ? { stream_options: { include_usage: true } } : {};
+  // A streamed Responses answer is recorded as its events (an `api: responses` cassette), before they become chunks.
+  const recordsEvents = options.api === "responses" && options.stream && options.record !== undefined;
   const request = (resolved: ResolvedEndpoint, client: OpenAI | undefined, body: RequestParams): Observable<ChatCompletionChunk> => {
     if (client !== undefined) {
       const params = responsesParams(body);
       if (!options.stream) return defer(() => client.responses.create({ ...params, stream: false })).pipe(map((response) => keep(chunkOfResponse(response), response)));
-      return fromResponses(client, params).pipe(map((event) => keep(chunkOfEvent(event, "resp", body.model), event)));
+      const events = fromResponses(client, params);
+      return (recordsEvents && options.record !== undefined ? events.pipe(recordCassette(options.record, params)) : events).pipe(
+        map((event) => keep(chunkOfEvent(event, "resp", body.model), event)),
+      );
     }
     const chatWholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
     return liveChunks(resolved, { ...body, ...extra }, { stream: options.stream, maxRetries: resolved.maxRetries, maxWaitMs: options.maxWait, note, flow }, chatWholes).pipe(
@@ -79,7 +84,10 @@ export async function liveAnswer(
         }).pipe(tap((chunk) => (delivered += contentText(chunk).length)));
 
   return {
-    chunks: options.record === undefined ? chunks : chunks.pipe(recordCassette(options.record, { ...params, ...(options.stats ? { stream_options: { include_usage: true } } : {}) })),
+    chunks:
+      options.record === undefined || recordsEvents
+        ? chunks
+        : chunks.pipe(recordCassette(options.record, { ...params, ...(options.stats ? { stream_options: { include_usage: true } } : {}) })),
     wholeJson: (chunk) => wholes.get(chunk) ?? chunk,
     describe: (error) => describeError(error, endpoints[current] ?? endpoints[0]),
   };

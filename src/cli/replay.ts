@@ -1,15 +1,17 @@
 import { statSync } from "node:fs";
-import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
-import { map } from "rxjs";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { last, map } from "rxjs";
+import { accumulateResponse } from "../../operators/index.js";
 import { assembleCompletion, completionChunk } from "../recipes/index.js";
 import { type Cassette, CassetteError, readCassette, readCassettes } from "../replay/cassette.js";
-import { fromCassette } from "../replay/from-cassette.js";
+import { fromCassette, fromResponsesCassette } from "../replay/from-cassette.js";
 import { matchCassette } from "../replay/match.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeReplayError } from "./describe-error.js";
 import { EXIT } from "./exit-codes.js";
 import { MAX_TIMER_MS } from "./option-table.js";
 import type { CliOptions } from "./options.js";
+import { chunkOfEvent, chunkOfResponse } from "./responses-api.js";
 
 /** A recorded answer to replay, or why there is none (with the exit code). */
 export type ReplayAnswer =
@@ -54,17 +56,25 @@ export function replayAnswer(
   const file = cassette.file ?? path;
   const overflow = speedOverflow(cassette, options.speed ?? 1, file);
   if (overflow !== undefined) return { kind: "failed", code: EXIT.usage, message: overflow };
-  const wholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();
-  const chunks = options.stream
-    ? fromCassette(cassette, { speed: options.speed })
-    : fromCassette(cassette, { speed: Infinity }).pipe(
-        assembleCompletion(),
-        map((completion) => {
-          const chunk = completionChunk(completion);
-          wholes.set(chunk, completion);
-          return chunk;
-        }),
-      );
+  // What --json prints for a chunk that stands for something else: a whole completion, or a Responses event or response.
+  const wholes = new WeakMap<ChatCompletionChunk, unknown>();
+  const keep = (chunk: ChatCompletionChunk, whole: unknown): ChatCompletionChunk => (wholes.set(chunk, whole), chunk);
+  const model = request.model ?? cassette.request.model ?? "";
+  const chunks =
+    cassette.api === "responses"
+      ? options.stream
+        ? fromResponsesCassette(cassette, { speed: options.speed }).pipe(map((event) => keep(chunkOfEvent(event, "resp", model), event)))
+        : fromResponsesCassette(cassette, { speed: Infinity }).pipe(
+            accumulateResponse(),
+            last(),
+            map((response) => keep(chunkOfResponse(response), response)),
+          )
+      : options.stream
+        ? fromCassette(cassette, { speed: options.speed })
+        : fromCassette(cassette, { speed: Infinity }).pipe(
+            assembleCompletion(),
+            map((completion) => keep(completionChunk(completion), completion)),
+          );
   return {
     kind: "answer",
     file,

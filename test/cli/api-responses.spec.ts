@@ -1,5 +1,9 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readCassette } from "../../src/replay/cassette.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 // `--api responses` on the BUILT command as a real process, against the test server's POST /v1/responses.
@@ -41,6 +45,33 @@ describe("g4f-rx --api responses", () => {
     const result = await runCli(["--api", "responses", "--no-stream", "-q", "Hi"], { env });
     expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
     expect(server.requests[0]?.body).toMatchObject({ stream: false });
+  });
+
+  it("records the Responses events themselves with --record, and --replay plays them back as they came", async () => {
+    const events = responseEvents(["Hello", " there!"], { reasoning: ["Greet."] });
+    server.reply(responsesReply(events));
+    const folder = mkdtempSync(join(tmpdir(), "g4f-rx-responses-record-"));
+    try {
+      const file = join(folder, "hello.cassette.jsonl");
+      const recorded = await runCli(["--api", "responses", "-q", "-s", "Be brief.", "--record", file, "Say hello there!"], { env });
+      expect(recorded).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+      const cassette = readCassette(file);
+      expect(cassette.api).toBe("responses");
+      // Every event as the server sent it, in order: not chat chunks made from them.
+      expect(cassette.frames.map((frame) => frame.data)).toStrictEqual(events);
+
+      // Played back offline (no server reply is queued): the text, and with --json the events themselves.
+      const replayed = await runCli(["--replay", file, "-q", "-s", "Be brief.", "--speed", "Infinity", "Say hello there!"], { env: {} });
+      expect(replayed).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+      const json = await runCli(["--replay", file, "-q", "--json", "-s", "Be brief.", "--speed", "Infinity", "Say hello there!"], { env: {} });
+      expect(json.stdout.trim().split("\n").map((line) => JSON.parse(line) as unknown)).toStrictEqual(events);
+      const reasoning = await runCli(["--replay", file, "-q", "--show-reasoning", "-s", "Be brief.", "--speed", "Infinity", "Say hello there!"], { env: {} });
+      expect(reasoning.stderr).toContain("Greet.");
+      const whole = await runCli(["--replay", file, "-q", "--no-stream", "-s", "Be brief.", "Say hello there!"], { env: {} });
+      expect(whole).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("exits 1 and says what arrived when the server streams chat-completion chunks instead (GPT4Free's /v1/responses)", async () => {
