@@ -19,4 +19,5 @@ export * from "./edges/index.js";
 export * from "./errors.js";
 export * from "./recipes/index.js";
 export * from "./sources/index.js";
+export type { CorsOrigins } from "./edges/cors.js";
 export * from "./edges/relay/index.js";
