@@ -13,7 +13,6 @@ export {
   type ResolvedEndpoint,
   type SettingSource,
   type UserEndpoint,
-  findEndpoint,
   resolveEndpoint,
 } from "./endpoints.js";
 export * from "./edges/index.js";
