@@ -38,8 +38,9 @@ function fill(directory: string, count: number): string[] {
         input,
         request: { model: "gpt-4", messages: input, stream: true },
       });
-      const words = `Here is a short answer about ${topic}. `.repeat(8).split(/(?<= )/);
-      for (const chunk of textChunks(words)) recorder.chunk(chunk);
+      // About 1.5 KB, a typical answer's length, in 40 chunks.
+      const sentences = Array.from({ length: 40 }, (_unused, sentence) => `Sentence ${sentence} of an answer about ${topic}. `);
+      for (const chunk of textChunks(sentences)) recorder.chunk(chunk);
       recorder.finish("complete");
     }
   }

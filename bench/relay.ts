@@ -2,8 +2,14 @@
  * Relay capacity: frames/s and concurrent streams through `g4f-rx serve --upstream` (the built command), one
  * process with the memory store, one with Redis, and two workers sharing Redis, all against one in-process
  * upstream and run side by side; and the memory a finished stream holds in the memory store.
+ *
+ * The upstream and the load generator run in this process, on the same cores as the relays, so frames/s is
+ * what the relay achieves on what the machine leaves it. The relay's CPU time per frame, and the cores the relay
+ * and this process used, are measured too (from /proc): on a shared 2-core machine they say whether a second
+ * worker had a core to use at all.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { of } from "rxjs";
 import { MemoryRelayStore, Relay } from "../src/index.js";
@@ -20,6 +26,12 @@ export interface RelayRun {
   readonly frames: number;
   readonly seconds: number;
   readonly framesPerSecond: number;
+  /** CPU time (user + system) the relay's processes spent per frame, in microseconds: the relay's own cost, whatever else runs. */
+  readonly relayCpuMicrosPerFrame: number;
+  /** The relay processes' CPU time over the run's wall time: 1.0 is one core kept busy. */
+  readonly relayCores: number;
+  /** The same for this process (the upstream and the load generator). */
+  readonly benchCores: number;
 }
 
 export interface RelayMemory {
@@ -74,6 +86,31 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** CPU milliseconds (user + system) used so far by process `pid` and its children that are still running (cluster workers), from /proc. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const ticks = (stat: string): { parent: number; used: number } => {
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { parent: Number(fields[1]), used: Number(fields[11]) + Number(fields[12]) };
+  };
+  try {
+    let used = ticks(readFileSync(`/proc/${pid}/stat`, "utf8")).used;
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const child = ticks(readFileSync(`/proc/${entry}/stat`, "utf8"));
+        if (child.parent === pid) used += child.used;
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+    // Linux counts CPU time in clock ticks of 10 ms.
+    return used * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** One stream: POST, then read the body to its end, counting frames (`id:` lines). */
 async function oneStream(url: string): Promise<number> {
   const response = await fetch(`${url}/v1/chat/completions`, {
@@ -97,12 +134,14 @@ async function oneStream(url: string): Promise<number> {
 }
 
 /** `streams` streams through the relay at `url`, `concurrency` at a time. */
-async function load(mode: string, url: string, concurrency: number, streams: number): Promise<RelayRun> {
+async function load(mode: string, url: string, concurrency: number, streams: number, relayPid?: number): Promise<RelayRun> {
   let next = 0;
   let completed = 0;
   let failed = 0;
   let frames = 0;
   const started = performance.now();
+  const relayBefore = cpuMs(relayPid);
+  const benchBefore = process.cpuUsage();
   const worker = async (): Promise<void> => {
     while (next < streams) {
       next++;
@@ -118,7 +157,21 @@ async function load(mode: string, url: string, concurrency: number, streams: num
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  return { mode, concurrency, streams, completed, failed, frames, seconds, framesPerSecond: frames / seconds };
+  const relayMs = cpuMs(relayPid) - relayBefore;
+  const bench = process.cpuUsage(benchBefore);
+  return {
+    mode,
+    concurrency,
+    streams,
+    completed,
+    failed,
+    frames,
+    seconds,
+    framesPerSecond: frames / seconds,
+    relayCpuMicrosPerFrame: (relayMs * 1000) / frames,
+    relayCores: relayMs / 1000 / seconds,
+    benchCores: (bench.user + bench.system) / 1e6 / seconds,
+  };
 }
 
 /** Runs every mode at every concurrency, interleaved by level so the machine's load falls on all alike. */
@@ -141,7 +194,7 @@ export async function relayCapacity(options: { pieces: number; levels: readonly 
       for (const relay of relays) {
         // A short warm-up, so JIT and connection set-up are not measured.
         await load(relay.name, relay.url, 4, 8);
-        runs.push(await load(relay.name, relay.url, level, options.streamsPerLevel(level)));
+        runs.push(await load(relay.name, relay.url, level, options.streamsPerLevel(level), relay.child.pid));
       }
     }
   } finally {
@@ -179,7 +232,7 @@ export async function relayBench(quick: boolean, table: Table): Promise<void> {
   const base = (level: number, name: string): number => runs.find((run) => run.concurrency === level && run.mode === name)?.framesPerSecond ?? Number.NaN;
   table(
     `Relay capacity: g4f-rx serve --upstream, ${pieces + 3} frames per stream, a local upstream; all modes side by side on this machine`,
-    ["mode", "concurrent streams", "streams", "completed", "failed", "frames/s", "× 1 process (same store)"],
+    ["mode", "concurrent streams", "streams", "completed", "failed", "frames/s", "× 1 process (same store)", "relay CPU µs/frame", "cores used: relay / bench"],
     runs.map((run) => [
       run.mode,
       String(run.concurrency),
@@ -188,6 +241,8 @@ export async function relayBench(quick: boolean, table: Table): Promise<void> {
       String(run.failed),
       Math.round(run.framesPerSecond).toLocaleString("en"),
       run.mode.startsWith("--workers") ? (run.framesPerSecond / base(run.concurrency, "1 process, Redis")).toFixed(2) : run.mode.includes("Redis") ? (run.framesPerSecond / base(run.concurrency, "1 process, memory store")).toFixed(2) + " of memory" : "1.00",
+      run.relayCpuMicrosPerFrame.toFixed(1),
+      `${run.relayCores.toFixed(2)} / ${run.benchCores.toFixed(2)}`,
     ]),
   );
   if (!haveRedisServer()) console.log("\n(redis-server is not installed: the Redis and --workers rows were not run)");

@@ -99,7 +99,7 @@ console.log(`\ntarget first byte ≤ 1.5× node: ${verdict(cli.firstByteRatio <=
 await relayBench(quick, table);
 
 // 6b. The conversation store at size, and what keeping a turn costs a live request
-const stored = await conversationStoreBench(quick ? [1_000] : [1_000, 5_000], quick ? 3 : 7);
+const stored = await conversationStoreBench(quick ? [1_000] : [1_000, 5_000], quick ? 3 : 15);
 table(
   "Conversation store: g4f-rx logs with N conversations on disk vs an empty store (median of runs, each the whole process)",
   ["conversations", "turns", "empty ms", "logs ms", "logs -q ms", "logs show ms", "logs ×", "-q ×", "show ×"],

@@ -4,6 +4,9 @@ import { type OperatorFunction, catchError, endWith, map, of, pipe } from "rxjs"
 /** The frame that ends an OpenAI-format stream. */
 export const DONE_EVENT = "data: [DONE]\n\n";
 
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /\r\n|\r|\n/;
+
 /**
  * One Server-Sent Events frame: `data` as JSON (a string is sent as is),
  * with an `event:` line when `event` is given. Multi-line strings become
@@ -11,8 +14,11 @@ export const DONE_EVENT = "data: [DONE]\n\n";
  */
 export function serverSentEvent(data: unknown, event?: string): string {
   const text = typeof data === "string" ? data : JSON.stringify(data);
-  const lines = text.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join("");
-  return `${event === undefined ? "" : `event: ${event}\n`}${lines}\n`;
+  const head = event === undefined ? "" : `event: ${event}\n`;
+  // JSON.stringify escapes line breaks, so a frame of JSON (every chunk a relay sends) is always one line.
+  if (typeof data !== "string" || !LINE_BREAK.test(text)) return `${head}data: ${text}\n\n`;
+  const lines = text.split(LINE_BREAKS).map((line) => `data: ${line}\n`).join("");
+  return `${head}${lines}\n`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable, type OperatorFunction } from "rxjs";
-import { choiceOf, choiceOption, contentOf, deltaOf, nonEmpty, reasoningOf } from "./chunk-reader.js";
+import { type WireToolCall, choiceOf, choiceOption, contentOf, deltaOf, nonEmpty, reasoningOf, toolCallsOf } from "./chunk-reader.js";
+import { ToolCallArgumentsError } from "./tool-calls.js";
 
 /** The finish reasons of the AI SDK's UI message stream. */
 export type UIMessageFinishReason = "stop" | "length" | "content-filter" | "tool-calls" | "error" | "other";
@@ -19,6 +20,10 @@ export type UIMessageStreamPart =
   | { type: "reasoning-start"; id: string }
   | { type: "reasoning-delta"; id: string; delta: string }
   | { type: "reasoning-end"; id: string }
+  | { type: "tool-input-start"; toolCallId: string; toolName: string; inputEncoding?: "text" }
+  | { type: "tool-input-delta"; toolCallId: string; inputTextDelta: string }
+  | { type: "tool-input-available"; toolCallId: string; toolName: string; input: unknown }
+  | { type: "tool-input-error"; toolCallId: string; toolName: string; input: unknown; errorText: string }
   | { type: "finish-step" }
   | { type: "finish"; finishReason?: UIMessageFinishReason }
   | { type: "error"; errorText: string };
@@ -38,9 +43,15 @@ export interface ToUIMessageStreamOptions {
  * becomes a reasoning part and `content` a text part, each opened on its
  * first delta and closed when the other begins or the answer ends;
  * completion closes what is open and sends `finish-step` and `finish` with
- * the answer's finish reason. An error becomes one `error` part, after which
- * the parts complete: the reader learns the answer failed, in-band, as the
- * protocol wants. Tool-call deltas are not carried. Serialise each part as an
+ * the answer's finish reason. A tool call becomes `tool-input-start` (its id
+ * and function name) and a `tool-input-delta` per piece of its arguments,
+ * then, once complete (the next call begins, or the choice finishes),
+ * `tool-input-available` with the arguments parsed from JSON, or
+ * `tool-input-error` when they are not valid JSON; a custom (free-form)
+ * tool's input is text (`inputEncoding: "text"`), passed on as written. An
+ * error becomes one `error` part, after which the parts complete: the reader
+ * learns the answer failed, in-band, as the protocol wants; tool calls not yet
+ * complete then get no `tool-input-available`. Serialise each part as an
  * SSE data frame and end with `data: [DONE]`, with the header
  * `x-vercel-ai-ui-message-stream: v1`.
  *
@@ -65,6 +76,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
       let open: { kind: "text" | "reasoning"; id: string } | undefined;
       let parts = 0;
       let finishReason: UIMessageFinishReason | undefined;
+      const calls: ToolCallState[] = [];
 
       const start = (messageId: string | undefined): void => {
         if (started) return;
@@ -85,6 +97,44 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         }
         subscriber.next(kind === "text" ? { type: "text-delta", id: open.id, delta } : { type: "reasoning-delta", id: open.id, delta });
       };
+      const startCall = (call: ToolCallState): void => {
+        if (call.started) return;
+        close();
+        call.started = true;
+        const { id: toolCallId, name: toolName } = call;
+        subscriber.next(call.encoding === "text" ? { type: "tool-input-start", toolCallId, toolName, inputEncoding: "text" } : { type: "tool-input-start", toolCallId, toolName });
+        if (call.text !== "") subscriber.next({ type: "tool-input-delta", toolCallId, inputTextDelta: call.text });
+      };
+      /** Calls complete when the next one begins, or when the choice finishes (`upTo` = all of them). */
+      const completeCalls = (upTo: number): void => {
+        for (const call of calls.slice(0, upTo)) {
+          if (call.complete) continue;
+          startCall(call);
+          call.complete = true;
+          subscriber.next(inputOf(call));
+        }
+      };
+      const writeToolCall = (wire: WireToolCall): void => {
+        const position = positionOf(wire, calls);
+        if (position === calls.length) {
+          completeCalls(calls.length);
+          calls.push({ wireIndex: typeof wire.index === "number" ? wire.index : position, id: nonEmpty(wire.id) ?? `call-${position}`, name: "", text: "", encoding: "json", started: false, complete: false });
+        }
+        const call = calls[position];
+        if (call === undefined || call.complete) return;
+        const custom = typeof wire.custom === "object" && wire.custom !== null ? wire.custom : undefined;
+        if (wire.type === "custom" || custom !== undefined) call.encoding = "text";
+        const fn: unknown = wire.function;
+        const named = typeof fn === "object" && fn !== null && "name" in fn ? nonEmpty(fn.name) : undefined;
+        const name = named ?? nonEmpty(custom?.name);
+        if (!call.started && name !== undefined) call.name = name;
+        const piece = (typeof fn === "object" && fn !== null && "arguments" in fn ? nonEmpty(fn.arguments) : undefined) ?? nonEmpty(custom?.input);
+        if (piece !== undefined) call.text += piece;
+        if (!call.started) {
+          // The name comes with the call's first delta; the pieces before it, if any, are sent with the start.
+          if (call.name !== "") startCall(call);
+        } else if (piece !== undefined) subscriber.next({ type: "tool-input-delta", toolCallId: call.id, inputTextDelta: piece });
+      };
 
       return source.subscribe({
         next: (chunk) => {
@@ -94,8 +144,12 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
           if (reasoning !== undefined) write("reasoning", reasoning);
           const text = contentOf(deltaOf(found));
           if (text !== undefined) write("text", text);
+          for (const call of toolCallsOf(deltaOf(found))) writeToolCall(call);
           const reason = found?.finish_reason;
-          if (typeof reason === "string") finishReason = uiFinishReason(reason);
+          if (typeof reason === "string") {
+            finishReason = uiFinishReason(reason);
+            completeCalls(calls.length);
+          }
         },
         error: (error: unknown) => {
           start(undefined);
@@ -105,6 +159,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         },
         complete: () => {
           start(undefined);
+          completeCalls(calls.length);
           close();
           subscriber.next({ type: "finish-step" });
           subscriber.next(finishReason === undefined ? { type: "finish" } : { type: "finish", finishReason });
@@ -126,5 +181,41 @@ function uiFinishReason(reason: string): UIMessageFinishReason {
       return "tool-calls";
     default:
       return "other";
+  }
+}
+
+interface ToolCallState {
+  /** The call's `index` on the wire (or its position, for providers that send none). */
+  readonly wireIndex: number;
+  readonly id: string;
+  name: string;
+  /** The arguments (or a custom tool's input) so far. */
+  text: string;
+  encoding: "json" | "text";
+  started: boolean;
+  complete: boolean;
+}
+
+/** Where a tool-call delta belongs: its `index`; without one, the call with its id, else (no id) the last call; else a new call. */
+function positionOf(wire: WireToolCall, calls: readonly ToolCallState[]): number {
+  if (typeof wire.index === "number") {
+    const found = calls.findIndex((call) => call.wireIndex === wire.index);
+    return found >= 0 ? found : calls.length;
+  }
+  const id = nonEmpty(wire.id);
+  if (id === undefined) return Math.max(0, calls.length - 1);
+  const found = calls.findIndex((call) => call.id === id);
+  return found >= 0 ? found : calls.length;
+}
+
+/** A complete call's input part: the arguments parsed from JSON (none is `{}`), a custom tool's text as is, or the parse error. */
+function inputOf(call: ToolCallState): UIMessageStreamPart {
+  const { id: toolCallId, name: toolName, text } = call;
+  if (call.encoding === "text") return { type: "tool-input-available", toolCallId, toolName, input: text };
+  if (text.trim() === "") return { type: "tool-input-available", toolCallId, toolName, input: {} };
+  try {
+    return { type: "tool-input-available", toolCallId, toolName, input: JSON.parse(text) as unknown };
+  } catch (cause) {
+    return { type: "tool-input-error", toolCallId, toolName, input: text, errorText: new ToolCallArgumentsError(toolName, toolCallId, text, { cause }).message };
   }
 }

@@ -13,11 +13,11 @@ export {
   type ResolvedEndpoint,
   type SettingSource,
   type UserEndpoint,
-  findEndpoint,
   resolveEndpoint,
 } from "./endpoints.js";
 export * from "./edges/index.js";
 export * from "./errors.js";
 export * from "./recipes/index.js";
 export * from "./sources/index.js";
+export type { CorsOrigins } from "./edges/cors.js";
 export * from "./edges/relay/index.js";

@@ -153,7 +153,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   const historyFile = logging(options, io.env) ? historyPath(io.env) : undefined;
   const rl = createInterface({
     input: io.stdin,
-    output: io.stdout,
+    // Questions from a pipe get no prompt: stdout then holds the answers and nothing else.
+    ...(terminal ? { output: io.stdout } : {}),
     terminal,
     history: historyFile === undefined ? [] : readHistory(historyFile),
     historySize: 1000,
@@ -298,7 +299,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       .pipe(
         gatherInputs((more) => rl.setPrompt(more ? "… " : "> ")),
         tap((input) => {
-          if (input.kind !== "exit" && streaming) note("(queued: asked once this answer ends)");
+          if (input.kind !== "exit" && streaming && terminal) note("(queued: asked once this answer ends)");
         }),
         concatMap(handle),
       )

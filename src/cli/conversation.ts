@@ -38,6 +38,24 @@ export function storeFor(env: Environment): ConversationStore | undefined {
 }
 
 /**
+ * The endpoint (base URL) and model of the last turn of the conversation
+ * `-c` or `--cid` continues; `undefined` when none is continued, or when it
+ * cannot be found (`planConversation` then says why).
+ */
+export function continuedTurn(options: Pick<CliOptions, "continue" | "cid">, env: Environment): { readonly endpoint: string; readonly model: string } | undefined {
+  const store = storeFor(env);
+  if (store === undefined || (!options.continue && options.cid === undefined)) return undefined;
+  try {
+    const id = options.cid === undefined ? store.latest() : store.resolveId(options.cid);
+    const last = id === undefined ? undefined : store.turns(id).at(-1);
+    return last === undefined ? undefined : { endpoint: last.endpoint, model: last.model };
+  } catch (error) {
+    if (error instanceof ConversationError) return undefined;
+    throw error;
+  }
+}
+
+/**
  * The conversation of an exchange: a new one, the latest (`-c`) or a given
  * one (`--cid`), whose earlier turns the next request carries, on any
  * endpoint or model. Throws `ConversationError` for a conversation that

@@ -74,12 +74,15 @@ const STATUS_NOTES: Partial<Record<Turn["status"], string>> = {
 /** A conversation as plain text, the same on a terminal and in a pipe. */
 export function showConversation(id: string, directory: string, turns: readonly Turn[]): string {
   const lines = [`conversation ${id} (${turns.length} turn${turns.length === 1 ? "" : "s"}; replay: g4f-rx --replay ${directory})`];
+  const replaced = new Set(turns.flatMap((turn) => (turn.replaces === undefined ? [] : [turn.replaces])));
   for (const turn of turns) {
-    lines.push("", `--- ${utcMinute(turn.startedAt)}  ${turn.model} @ ${turn.endpoint}${turn.status === "complete" ? "" : `  [${turn.status}]`}`);
+    const marks = [...(turn.status === "complete" ? [] : [turn.status]), ...(replaced.has(turn.turn) ? ["replaced"] : [])];
+    lines.push("", `--- ${utcMinute(turn.startedAt)}  ${turn.model} @ ${turn.endpoint}${marks.map((mark) => `  [${mark}]`).join("")}`);
     for (const message of turn.input) lines.push(`${message.role}: ${textOf(message.content)}`);
     lines.push(`assistant: ${turn.answer}`);
     const note = STATUS_NOTES[turn.status];
     if (note !== undefined) lines.push(`(${note}${turn.error === undefined ? "" : `: ${turn.error}`})`);
+    if (replaced.has(turn.turn)) lines.push("(asked again with /retry: the conversation goes on with the newer answer, below)");
   }
   return lines.join("\n") + "\n";
 }

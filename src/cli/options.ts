@@ -200,8 +200,8 @@ export const SERVE_OPTIONS = [
     name: "cors",
     type: "list",
     placeholder: "ORIGIN[,ORIGIN…]",
-    defaultText: "cassettes: pages on localhost; --upstream: none",
-    description: "Web pages allowed to call the server from a browser (CORS), e.g. http://localhost:5173; * for any. With --upstream, one origin",
+    defaultText: "pages on localhost",
+    description: "Web pages allowed to call the server from a browser (CORS), e.g. http://localhost:5173; * for any",
   },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];

@@ -20,8 +20,6 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
   };
   if (!/^https?:\/\//i.test(upstream)) return fail(EXIT.usage, `--upstream must be an http(s) URL such as http://localhost:1337/v1, got ${JSON.stringify(upstream)}`);
   if (redis !== undefined && !/^rediss?:\/\//i.test(redis)) return fail(EXIT.usage, `--redis must be a redis:// URL such as redis://127.0.0.1:6379, got ${JSON.stringify(redis)}`);
-  if (cors.length > 1) return fail(EXIT.usage, `--cors with --upstream takes one origin (or *), got ${cors.join(", ")}`);
-  const [origin] = cors;
   if (workers > 1 && redis === undefined) return fail(EXIT.usage, "--workers above 1 needs --redis URL: a reconnect may reach any worker, so they share streams through Redis");
 
   let relay: RelayCluster;
@@ -33,7 +31,8 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
       host,
       ...(upstreamKey === undefined ? {} : { apiKey: upstreamKey }),
       ...(redis === undefined ? {} : { redis }),
-      ...(origin === undefined ? {} : { cors: origin === "*" ? true : origin }),
+      // No --cors: the default, pages served from this machine, as for --cassettes.
+      ...(cors.length > 0 ? { cors } : {}),
     });
   } catch (error) {
     const code = error instanceof Error && "code" in error ? error.code : undefined;

@@ -9,6 +9,7 @@ import {
   findEndpoint,
   resolveEndpoint,
 } from "../endpoints.js";
+import { continuedTurn } from "./conversation.js";
 import type { CliOptions } from "./options.js";
 
 /** Where the answer comes from: live endpoints (the first, then the fallbacks in order), or recordings. */
@@ -35,7 +36,8 @@ export function resolveTarget(options: CliOptions, env: Environment, catalogue: 
   }
   // resolveEndpoint reads the environment itself (OPENAI_BASE_URL counts only when no endpoint is named), so it gets
   // the values the command line gave as flags and the config file's as its config.
-  const primary = resolveEndpoint(layer(options, "flag"), env, { ...catalogue, config: layer(options, "config") });
+  const flags = onConversation(layer(options, "flag"), continuedTurn(options, env), catalogue);
+  const primary = resolveEndpoint(flags, env, { ...catalogue, config: layer(options, "config") });
   return { kind: "live", endpoints: [primary, ...options.fallback.map((entry) => resolveFallback(entry, primary, options, env, catalogue))] };
 }
 
@@ -74,6 +76,21 @@ export function resolveFallback(
 /** A label for notes: "ollama at http://localhost:11434/v1", or the URL alone for a custom endpoint. */
 export function endpointLabel(resolved: ResolvedEndpoint): string {
   return resolved.endpoint === undefined ? resolved.baseURL : `${resolved.endpoint.name} at ${resolved.baseURL}`;
+}
+
+/**
+ * A continued conversation (`-c`, `--cid`) goes on where it was, as `llm -c`
+ * does: on its endpoint (a named one's key variable applies) unless a flag
+ * names another, and with its model unless a flag names one or moves it to
+ * another endpoint, whose own default model then applies.
+ */
+function onConversation(flags: EndpointFlags, turn: { readonly endpoint: string; readonly model: string } | undefined, catalogue: EndpointCatalogue): EndpointFlags {
+  if (turn === undefined || nonEmpty(flags.endpoint) !== undefined || nonEmpty(flags.baseURL) !== undefined) return flags;
+  const sameURL = (url: string): boolean => url.replace(/\/+$/, "") === turn.endpoint.replace(/\/+$/, "");
+  const named = endpointNames(catalogue)
+    .map((name) => findEndpoint(name, catalogue))
+    .find((endpoint) => endpoint !== undefined && sameURL(endpoint.baseURL));
+  return { ...flags, endpoint: named?.name, baseURL: turn.endpoint, model: nonEmpty(flags.model) ?? turn.model };
 }
 
 /** The endpoint settings that came from one place (the command line, the config file). */

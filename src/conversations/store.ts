@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
@@ -69,19 +69,44 @@ export class ConversationError extends Error {
 }
 
 const INDEX_FILE = "index.jsonl";
+const TEXTS_FILE = "texts.jsonl";
+/** How much of a turn's prompt the index keeps, for `logs`; the whole text is in the texts file, for `logs -q`. */
+const INDEX_WORDS = 100;
+/** The start of a turn's end line in the index, as `JSON.stringify` writes it (ids hold no quotes). */
+const END_LINE = /^\{"cid":"[^"\\]*","turn":"[^"\\]*","end":/;
 /**
- * The longest answer (in characters) a turn's header and the index keep whole. A longer one is kept in the turn's
- * frames only, and the index keeps its beginning for `logs -q` (which reads the turn's file for the rest).
+ * The longest answer (in characters) a turn's header and the texts file keep whole. A longer one is kept in the turn's
+ * frames only, and the texts file keeps its beginning for `logs -q` (which reads the turn's file for the rest).
  */
 export const KEPT_ANSWER_LENGTH = 64 * 1024;
 const PARTIAL_EXTENSION = ".partial.jsonl";
 const CONVERSATIONS = "conversations";
 
-/** One line of the index: a turn began, a turn ended, or a conversation was removed. */
+/**
+ * One line of the index: a turn began (with the prompt's first words), a turn ended, or a conversation was removed.
+ * Stores written before the texts file have the whole `prompt` and `answer` (`answerCut` when only its beginning)
+ * here; they are read as well.
+ */
 type IndexLine =
-  | { readonly cid: string; readonly turn: string; readonly at: string; readonly endpoint: string; readonly model: string; readonly prompt: string; readonly pid: number }
-  | { readonly cid: string; readonly turn: string; readonly end: TurnStatus; readonly at: string; readonly answer: string; readonly answerCut?: true }
+  | { readonly cid: string; readonly turn: string; readonly at: string; readonly endpoint: string; readonly model: string; readonly words: string; readonly pid: number }
+  | TurnEnd
   | { readonly cid: string; readonly removed: true };
+
+/** The index line that ends a turn. */
+interface TurnEnd {
+  readonly cid: string;
+  readonly turn: string;
+  readonly end: TurnStatus;
+  readonly at: string;
+}
+
+/** One line of the texts file: a turn's whole prompt, or its answer (`cut`: only its beginning), for search. */
+interface TextLine {
+  readonly cid: string;
+  readonly turn: string;
+  readonly text: string;
+  readonly cut?: true;
+}
 
 /**
  * Where the command keeps its data: `$XDG_DATA_HOME/g4f-rx`, else
@@ -100,24 +125,28 @@ export function dataDirectory(env: Readonly<Record<string, string | undefined>>)
  * The conversations on disk: one directory per conversation under
  * `<directory>/conversations/<id>/`, one cassette per turn
  * (`<start time>-<pid>-<random>.cassette.jsonl`, so `--replay` plays a
- * conversation directory offline), and `index.jsonl` for fast listing.
+ * conversation directory offline), `index.jsonl` for fast listing (small
+ * lines: ids, times, endpoint, model, a prompt's first words) and
+ * `texts.jsonl` for search (whole prompts and answers).
  *
  * Concurrency and crashes: a turn streams into its own `.partial.jsonl`
  * journal (one file per turn and process, so two processes never write the
  * same file), and ends by writing the whole cassette to a temporary file and
  * renaming it into place (atomic), then removing the journal. A journal left
- * by a dead process is read back as a `partial` turn. The index is
- * append-only, one line per `write` with O_APPEND, so lines of two processes
- * never interleave; it is a cache of the files, which stay the truth for
- * `show` and for continuing.
+ * by a dead process is read back as a `partial` turn. The index and texts
+ * files are append-only, one line per `write` with O_APPEND, so lines of two
+ * processes never interleave; they are caches of the turn files, which stay
+ * the truth for `show` and for continuing.
  */
 export class ConversationStore {
   readonly root: string;
   private readonly index: string;
+  private readonly texts: string;
 
   constructor(readonly directory: string) {
     this.root = join(directory, CONVERSATIONS);
     this.index = join(directory, INDEX_FILE);
+    this.texts = join(directory, TEXTS_FILE);
   }
 
   /** A new conversation id: sortable by time, unique across processes. */
@@ -133,15 +162,28 @@ export class ConversationStore {
   /** The conversations whose prompts or answers contain `text` (case-insensitive), the most recently active first. */
   search(text: string): ConversationSummary[] {
     const needle = text.toLowerCase();
-    const found = (item: string): boolean => item.toLowerCase().includes(needle);
-    return this.summaries()
-      .filter(({ summary, texts, cut }) => texts.some(found) || (cut.length > 0 && this.turns(summary.id).some((turn) => cut.includes(turn.turn) && found(turn.answer))))
+    // A long answer's texts line holds only its beginning: the rest is read from the turn's file.
+    const inCutAnswer = (id: string, cut: readonly string[]): boolean =>
+      cut.length > 0 && this.turns(id).some((turn) => cut.includes(turn.turn) && turn.answer.toLowerCase().includes(needle));
+    return this.summaries(needle)
+      .filter(({ summary, matched, cut }) => matched || inCutAnswer(summary.id, cut))
       .map(({ summary }) => summary);
   }
 
-  /** The most recently active conversation's id, if any. */
+  /**
+   * The most recently active conversation's id, if any: the last turn begun
+   * in a conversation not removed since. Read from the end of the index, so
+   * `-c` costs the same with ten conversations or ten thousand.
+   */
   latest(): string | undefined {
-    return this.summaries()[0]?.summary.id;
+    const removed = new Set<string>();
+    for (const raw of linesFromEnd(this.index)) {
+      const line = parseLine(raw);
+      if (line === undefined || typeof line.cid !== "string") continue;
+      if (line.removed === true) removed.add(line.cid);
+      else if (typeof line.at === "string" && (typeof line.words === "string" || typeof line.prompt === "string") && !removed.has(line.cid)) return line.cid;
+    }
+    return undefined;
   }
 
   /** The full id a user gave, or a unique start of one. Throws `ConversationError`. */
@@ -180,7 +222,8 @@ export class ConversationStore {
       if (name.endsWith(CASSETTE_EXTENSION)) {
         turns.push(readTurn(join(folder, name)));
       } else if (name.endsWith(PARTIAL_EXTENSION) && !finished.has(name.slice(0, -PARTIAL_EXTENSION.length))) {
-        turns.push(readJournal(join(folder, name)));
+        const journal = readJournal(folder, name);
+        if (journal !== undefined) turns.push(journal);
       }
     }
     return turns;
@@ -191,10 +234,18 @@ export class ConversationStore {
     return conversationMessages(this.turns(id));
   }
 
-  /** Removes a conversation and every turn of it. */
+  /**
+   * Removes a conversation: its turns, and its lines in the index and texts
+   * files, so none of its words stay on disk. A line that another process
+   * appends while a file is rewritten is kept: the rewrite starts over when
+   * the file grew.
+   */
   remove(id: string): void {
     rmSync(join(this.root, id), { recursive: true, force: true });
+    // The marker first: should a rewrite fail, the conversation is still gone from every listing.
     this.appendIndex({ cid: id, removed: true });
+    const ofConversation = `{"cid":${JSON.stringify(id)},`;
+    for (const file of [this.texts, this.index]) withoutLines(file, (line) => line.startsWith(ofConversation));
   }
 
   /** Begins a turn: its journal is on disk before the request is sent. */
@@ -222,19 +273,32 @@ export class ConversationStore {
       ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
       pid: process.pid,
     };
-    const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), (line) => this.appendIndex(line));
-    this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, prompt: inputText(turn.input), pid: process.pid });
+    const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), (line, answer) => {
+      this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
+      this.appendIndex(line);
+    });
+    const prompt = inputText(turn.input);
+    this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, words: oneLine(prompt.slice(0, INDEX_WORDS * 2)).slice(0, INDEX_WORDS).trimEnd(), pid: process.pid });
+    this.appendText({ cid: turn.conversation, turn: name, text: prompt });
     return recorder;
   }
 
   private appendIndex(line: IndexLine): void {
     mkdirSync(this.directory, { recursive: true });
-    // One write with O_APPEND: lines of concurrent processes stay whole.
-    appendFileSync(this.index, JSON.stringify(line) + "\n");
+    appendLine(this.index, line);
   }
 
-  /** Reads the index into one summary per conversation (with its searchable texts), newest activity first. */
-  private summaries(): Array<{ summary: ConversationSummary; texts: string[]; cut: string[] }> {
+  private appendText(line: TextLine): void {
+    if (line.text === "") return;
+    mkdirSync(this.directory, { recursive: true });
+    appendLine(this.texts, line);
+  }
+
+  /**
+   * Reads the index into one summary per conversation, newest activity first;
+   * with a (lower-case) `needle`, also whether its prompts or answers contain it.
+   */
+  private summaries(needle?: string): Array<{ summary: ConversationSummary; matched: boolean; cut: string[] }> {
     let text: string;
     try {
       text = readFileSync(this.index, "utf8");
@@ -249,21 +313,17 @@ export class ConversationStore {
       model: string;
       turns: Set<string>;
       firstWords: string;
-      texts: string[];
-      /** The turns whose answers the index keeps only the beginning of. */
+      matched: boolean;
+      /** The turns whose answers the texts file (or an older index) keeps only the beginning of. */
       cut: string[];
     }
+    const contains = (value: unknown): boolean => needle !== undefined && typeof value === "string" && value.toLowerCase().includes(needle);
     const conversations = new Map<string, Building>();
     for (const raw of text.split("\n")) {
-      if (raw === "") continue;
-      let line: unknown;
-      try {
-        line = JSON.parse(raw);
-      } catch {
-        // A line cut short by a crash: the turn files still hold the truth.
-        continue;
-      }
-      if (!isObject(line) || typeof line.cid !== "string") continue;
+      // A turn's end line says nothing a listing shows (only stores from before the texts file hold an answer there).
+      if (needle === undefined && END_LINE.test(raw)) continue;
+      const line = parseLine(raw);
+      if (line === undefined || typeof line.cid !== "string") continue;
       const id = line.cid;
       if (line.removed === true) {
         conversations.delete(id);
@@ -271,19 +331,59 @@ export class ConversationStore {
       }
       if (typeof line.turn !== "string" || typeof line.at !== "string") continue;
       let entry = conversations.get(id);
-      if (typeof line.prompt === "string") {
+      const words = typeof line.words === "string" ? line.words : typeof line.prompt === "string" ? oneLine(line.prompt) : undefined;
+      if (words !== undefined) {
         if (entry === undefined) {
-          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: oneLine(line.prompt), texts: [], cut: [] };
+          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: words, matched: false, cut: [] };
           conversations.set(id, entry);
         }
         entry.turns.add(line.turn);
         entry.updatedAt = line.at > entry.updatedAt ? line.at : entry.updatedAt;
         entry.endpoint = typeof line.endpoint === "string" ? line.endpoint : entry.endpoint;
         entry.model = typeof line.model === "string" ? line.model : entry.model;
-        entry.texts.push(line.prompt);
-      } else if (entry !== undefined && typeof line.answer === "string") {
-        entry.texts.push(line.answer);
+        entry.matched ||= contains(line.prompt);
+      } else if (entry !== undefined) {
+        entry.matched ||= contains(line.answer);
         if (line.answerCut === true) entry.cut.push(line.turn);
+      }
+    }
+    if (needle !== undefined) {
+      let texts = "";
+      try {
+        texts = readFileSync(this.texts, "utf8");
+      } catch {
+        // No texts file: a store from before it, or nothing asked yet.
+      }
+      // Searched lower-cased as a whole: ids are matched lower-cased too (they differ by more than case).
+      const lower = texts.toLowerCase();
+      const byId = new Map([...conversations.values()].map((entry) => [entry.id.toLowerCase(), entry]));
+      const check = (raw: string): void => {
+        const line = parseLine(raw);
+        const entry = line !== undefined && typeof line.cid === "string" && contains(line.text) ? byId.get(line.cid) : undefined;
+        if (entry !== undefined) entry.matched = true;
+      };
+      // The long answers, whose lines hold only their beginning, lower-cased like the ids.
+      if (lower.includes('"cut":true}')) {
+        for (const raw of lower.split("\n")) {
+          if (!raw.endsWith('"cut":true}')) continue;
+          const line = parseLine(raw);
+          const turnName = line?.turn;
+          const entry = typeof line?.cid === "string" ? byId.get(line.cid) : undefined;
+          const turn = entry === undefined || typeof turnName !== "string" ? undefined : [...entry.turns].find((name) => name.toLowerCase() === turnName);
+          if (entry !== undefined && turn !== undefined) entry.cut.push(turn);
+        }
+      }
+      if (JSON.stringify(needle).slice(1, -1) === needle) {
+        // JSON escapes only quotes, backslashes and control characters: a needle without them is found in the file's
+        // raw text, so only the lines where it occurs are parsed.
+        for (let hit = lower.indexOf(needle); hit >= 0; ) {
+          const end = lower.indexOf("\n", hit);
+          const lineEnd = end < 0 ? lower.length : end;
+          check(lower.slice(lower.lastIndexOf("\n", hit) + 1, lineEnd));
+          hit = lower.indexOf(needle, lineEnd);
+        }
+      } else {
+        for (const raw of lower.split("\n")) check(raw);
       }
     }
     return [...conversations.values()]
@@ -298,10 +398,11 @@ export class ConversationStore {
           turns: entry.turns.size,
           firstWords: entry.firstWords,
         },
-        texts: entry.texts,
+        matched: entry.matched,
         cut: entry.cut,
       }));
   }
+
 }
 
 /**
@@ -331,7 +432,8 @@ export class TurnRecorder {
     readonly name: string,
     private info: TurnInfo,
     private readonly request: CassetteRequest,
-    private readonly index: (line: IndexLine) => void,
+    /** Keeps the turn's end line, with its answer (`cut`: only the beginning of a long one) for search. */
+    private readonly index: (line: TurnEnd, answer: { readonly text: string; readonly cut: boolean }) => void,
   ) {
     this.chunks.pipe(accumulateMessage()).subscribe((snapshot) => (this.assembled = snapshot));
     this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx+");
@@ -379,8 +481,8 @@ export class TurnRecorder {
     closeSync(this.journal);
     unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
     this.chunks.complete();
-    const answer = snapshot === undefined ? { answer: this.answerStart, answerCut: true as const } : { answer: this.info.answer };
-    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "", ...answer });
+    const answer = snapshot === undefined ? { text: this.answerStart, cut: true } : { text: this.info.answer, cut: false };
+    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "" }, answer);
     return this.info;
   }
 
@@ -450,8 +552,21 @@ function readTurn(file: string): Turn {
 }
 
 /** A journal without its cassette: a turn another process is answering, or one whose process died. */
-function readJournal(file: string): Turn {
-  const text = readFileSync(file, "utf8");
+/**
+ * `undefined` for a turn that has nothing to read yet: its process has just created the journal and not yet
+ * written the header line. A journal that its turn's end removed meanwhile is read as the finished cassette.
+ */
+function readJournal(folder: string, name: string): Turn | undefined {
+  const file = join(folder, name);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const cassette = join(folder, name.slice(0, -PARTIAL_EXTENSION.length) + CASSETTE_EXTENSION);
+    if (isObject(error) && error.code === "ENOENT" && existsSync(cassette)) return readTurn(cassette);
+    throw error;
+  }
+  if (!text.includes("\n")) return undefined;
   // The last line may be cut short by the crash; every whole line before it counts.
   const lines = text.split("\n");
   const whole = text.endsWith("\n") ? lines : lines.slice(0, -1);
@@ -517,6 +632,86 @@ function processAlive(pid: number): boolean {
 }
 
 /** `2026-11-30T04:16:12.345Z` → `20261130T041612345Z`: sortable, and safe in a file name. */
+/**
+ * Appends one line in one write with O_APPEND, so lines of concurrent
+ * processes stay whole. It starts with a newline too: a line cut short
+ * (a full disk, a crash) then never swallows the next one, which would be
+ * lost; the blank lines this leaves are skipped.
+ */
+function appendLine(file: string, line: IndexLine | TextLine): void {
+  appendFileSync(file, `\n${JSON.stringify(line)}\n`);
+}
+
+/**
+ * Rewrites `file` without the lines `drop` picks (and blank ones), through a
+ * temporary file renamed into place. Appends by other processes go on
+ * meanwhile: when the file grew while it was being filtered, it is read
+ * again, so their lines are not lost. No file: nothing to do.
+ */
+function withoutLines(file: string, drop: (line: string) => boolean): void {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return;
+    }
+    const kept = text.split("\n").filter((line) => line !== "" && !drop(line));
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, kept.map((line) => `${line}\n`).join(""));
+    if (statSync(file).size === Buffer.byteLength(text)) {
+      renameSync(temporary, file);
+      return;
+    }
+    unlinkSync(temporary);
+  }
+}
+
+/** One line of an index or texts file as an object; `undefined` for a blank line or one cut short by a crash. */
+function parseLine(raw: string): Record<string, unknown> | undefined {
+  if (raw === "") return undefined;
+  try {
+    const line: unknown = JSON.parse(raw);
+    return isObject(line) ? line : undefined;
+  } catch {
+    // A line cut short by a crash: the turn files still hold the truth.
+    return undefined;
+  }
+}
+
+/** The lines of a file, the last first, read in blocks from its end; none when there is no file. */
+function* linesFromEnd(file: string, blockSize = 64 * 1024): Generator<string> {
+  let descriptor: number;
+  try {
+    descriptor = openSync(file, "r");
+  } catch {
+    return;
+  }
+  try {
+    let position = fstatSync(descriptor).size;
+    let rest = Buffer.alloc(0);
+    while (position > 0) {
+      const size = Math.min(blockSize, position);
+      position -= size;
+      const block = Buffer.alloc(size);
+      readSync(descriptor, block, 0, size, position);
+      // Split on the newline byte, so a UTF-8 character cut by the block edge is joined before it is decoded.
+      let data = Buffer.concat([block, rest]);
+      let end = data.length;
+      for (let index = data.length - 1; index >= 0; index -= 1) {
+        if (data[index] !== 0x0a) continue;
+        yield data.subarray(index + 1, end).toString("utf8");
+        end = index;
+      }
+      data = data.subarray(0, end);
+      rest = Buffer.from(data);
+    }
+    if (rest.length > 0) yield rest.toString("utf8");
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
 function compactTime(date: Date): string {
   return date.toISOString().replace(/[-:.]/g, "");
 }

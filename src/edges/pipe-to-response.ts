@@ -70,6 +70,10 @@ export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptio
         res.writeHead(status, { ...SSE_HEADERS, ...headers });
         res.flushHeaders();
       }
+      // Frames that arrive together (one upstream read, a reader catching up) are written together, in one
+      // write at the end of the microtask: one chunk and one system call rather than one per frame.
+      let batch: string[] = [];
+      let batchScheduled = false;
       let queue: string[] = [];
       let queuedBytes = 0;
       let draining = false;
@@ -82,7 +86,16 @@ export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptio
         stop.next();
       };
 
+      const writeBatch = (): void => {
+        batchScheduled = false;
+        if (batch.length === 0) return;
+        const text = batch.length === 1 ? (batch[0] ?? "") : batch.join("");
+        batch = [];
+        if (res.destroyed || res.writableEnded) return;
+        if (!res.write(text)) draining = true;
+      };
       const finish = (): void => {
+        writeBatch();
         if (!res.writableEnded && !res.destroyed) res.end();
       };
       const onDrain = (): void => {
@@ -107,7 +120,11 @@ export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptio
         next: (frame) => {
           if (res.destroyed) return;
           if (!draining) {
-            if (!res.write(frame)) draining = true;
+            batch.push(frame);
+            if (!batchScheduled) {
+              batchScheduled = true;
+              queueMicrotask(writeBatch);
+            }
             return;
           }
           queue.push(frame);
@@ -122,6 +139,7 @@ export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptio
         },
         error: (error: unknown) => {
           upstreamDone = true;
+          writeBatch();
           // Frames still waiting for 'drain' go out first; the writable buffers them.
           if (queue.length > 0 && !res.destroyed) res.write(queue.join(""));
           queue = [];

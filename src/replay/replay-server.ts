@@ -5,6 +5,7 @@ import { lastValueFrom, map } from "rxjs";
 import { accumulateResponse, serverSentEvent } from "../../operators/index.js";
 import { assembleCompletion } from "../recipes/whole-completion.js";
 import { isObject } from "../sources/frames.js";
+import { type CorsOrigins, corsPolicy } from "../edges/cors.js";
 import { pipeToResponse } from "../edges/pipe-to-response.js";
 import { type Cassette, type CassetteFrame, messagesOfResponsesRequest, readCassettes } from "./cassette.js";
 import { fromCassette, fromResponsesCassette, playStreamFrames } from "./from-cassette.js";
@@ -25,9 +26,10 @@ export interface ReplayServerOptions {
    * Origins whose pages may call the server from a browser (CORS): exact
    * origins such as `"http://localhost:5173"` or `"https://app.example"`, or
    * `"*"` for any. Default: pages served from this machine (`localhost`,
-   * `*.localhost`, `127.0.0.1`, `[::1]`, any port). `[]` allows none.
+   * `*.localhost`, `127.0.0.1`, `[::1]`, any port). `[]` allows none. The
+   * relay's option is the same (`CorsOrigins`).
    */
-  cors?: readonly string[];
+  cors?: CorsOrigins;
   /** Called for every chat-completion request, with the cassette that answered (or none). */
   onRequest?: (event: { path: string; cassette: Cassette | undefined; status: number }) => void;
 }
@@ -62,7 +64,7 @@ export interface ReplayServer {
  */
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
   const { port = 1337, host = "127.0.0.1", speed = 1, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onRequest, cors } = options;
-  const allowsOrigin = originRule(cors);
+  const policy = corsPolicy(cors);
   if (!(speed > 0)) throw new TypeError(`startReplayServer: speed must be above 0, got ${String(speed)}`);
   const cassettes = typeof options.cassettes === "string" ? readCassettes(options.cassettes) : options.cassettes;
 
@@ -76,20 +78,11 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const origin = req.headers.origin;
-    const allowed = origin !== undefined && allowsOrigin(origin);
-    if (allowed) {
-      res.setHeader("access-control-allow-origin", origin);
-      res.setHeader("vary", "origin");
-    }
+    for (const [name, value] of Object.entries(policy.headers(origin))) res.setHeader(name, value);
     if (req.method === "OPTIONS") {
-      if (!allowed) {
-        return sendError(res, 403, `Cross-origin requests from ${origin ?? "a page with no Origin"} are not allowed: start the server with --cors ${origin ?? "ORIGIN"} (option cors) to allow them`, "invalid_request_error", "cors_origin_not_allowed");
-      }
-      res.writeHead(204, {
-        "access-control-allow-methods": "GET, POST, OPTIONS",
-        "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "authorization, content-type",
-        "access-control-max-age": "600",
-      });
+      const preflight = policy.preflight(origin, req.headers["access-control-request-headers"]);
+      if (!preflight.allowed) return sendError(res, 403, preflight.message, "invalid_request_error", "cors_origin_not_allowed");
+      res.writeHead(204, preflight.headers);
       res.end();
       return;
     }
@@ -158,24 +151,6 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       await closed;
     },
   };
-}
-
-/** Which origins may call the server from a browser; see `ReplayServerOptions.cors`. */
-function originRule(cors: readonly string[] | undefined): (origin: string) => boolean {
-  if (cors === undefined) return isLocalOrigin;
-  if (cors.includes("*")) return () => true;
-  const origins = new Set(cors.map((origin) => origin.replace(/\/+$/, "")));
-  return (origin) => origins.has(origin);
-}
-
-function isLocalOrigin(origin: string): boolean {
-  let hostname: string;
-  try {
-    ({ hostname } = new URL(origin));
-  } catch {
-    return false;
-  }
-  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "127.0.0.1" || hostname === "[::1]";
 }
 
 /** The non-streaming answer a cassette stands for: its chunks assembled into one `chat.completion`. */

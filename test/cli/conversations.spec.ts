@@ -71,6 +71,37 @@ describe("g4f-rx: conversations", () => {
     }
   });
 
+  it("continues on the conversation's endpoint and model unless flags name others, as llm -c does", async () => {
+    const other = await startTestServer();
+    try {
+      other.setDefaultReply(answer("from other"));
+      server.setDefaultReply(answer("from default"));
+      await runCli(["--base-url", other.baseURL, "-m", "llama", "first"], { env: { ...env, OPENAI_API_KEY: "sk-other" } });
+      // OPENAI_BASE_URL and G4F_RX_MODEL name the usual server and model; the conversation was elsewhere.
+      const continued = await runCli(["-c", "second"], { env: { ...env, G4F_RX_MODEL: "usual", OPENAI_API_KEY: "sk-other" } });
+      expect(continued).toMatchObject({ code: 0, stdout: "from other\n" });
+      expect(other.requests[1]?.body).toMatchObject({ model: "llama", messages: [{ content: "first" }, { content: "from other" }, { content: "second" }] });
+      expect(other.requests[1]?.headers.authorization).toBe("Bearer sk-other");
+      await runCli(["-c", "-m", "mistral", "third"], { env });
+      expect(other.requests[2]?.body).toMatchObject({ model: "mistral" });
+      // An endpoint flag moves the conversation, with that endpoint's own model.
+      await runCli(["-c", "--base-url", server.baseURL, "fourth"], { env });
+      expect(server.requests).toHaveLength(1);
+      expect(server.requests[0]?.body).toMatchObject({ model: "gpt-4" });
+      expect(store.list()[0]).toMatchObject({ turns: 4, endpoint: server.baseURL, model: "gpt-4" });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("chat reads questions from a pipe too, and then stdout holds the answers and nothing else", async () => {
+    server.reply(answer("One"), answer("Two"));
+    const result = await runCli(["chat"], { env, stdin: "First\n/model llama\nSecond\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "One\nTwo\n" });
+    expect(result.stderr).not.toContain("queued");
+    expect(server.requests[1]?.body).toMatchObject({ model: "llama", messages: [{ content: "First" }, { content: "One" }, { content: "Second" }] });
+  });
+
   it("keeps nothing with --no-log or G4F_RX_NO_LOG=1, and says so when asked to continue nothing", async () => {
     server.reply(answer("a"), answer("b"));
     expect((await runCli(["--no-log", "x"], { env })).code).toBe(0);

@@ -45,6 +45,18 @@ describe("g4f-rx logs", () => {
     ]);
   });
 
+  it("marks a turn asked again with /retry as replaced", async () => {
+    await turn("c-r", "Pick a number", ["Seven"]);
+    const [first] = store.turns("c-r");
+    const input = [{ role: "user" as const, content: "Pick a number" }];
+    const again = store.startTurn({ conversation: "c-r", endpoint: "http://127.0.0.1:1337/v1", model: "gpt-4", input, request: { messages: input }, replaces: first?.turn });
+    await lastValueFrom(from(textChunks(["Three"])).pipe(recordTurn(again)));
+    const shown = await runCli(["logs", "show", "c-r"], { env });
+    expect(shown.stdout).toMatch(/ {2}\[replaced\]\nuser: Pick a number\nassistant: Seven\n\(asked again with \/retry: the conversation goes on with the newer answer, below\)\n/);
+    expect(shown.stdout.match(/\[replaced\]/g)).toHaveLength(1);
+    expect(shown.stdout).toMatch(/gpt-4 @ http:\/\/127\.0\.0\.1:1337\/v1\nuser: Pick a number\nassistant: Three\n$/);
+  });
+
   it("shows one conversation as plain text into a pipe, or as JSON, marking an unfinished turn", async () => {
     await turn("c-1", "Say hello", ["Hello", " there!"]);
     const input = [{ role: "user" as const, content: "More" }];

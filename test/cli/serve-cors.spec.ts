@@ -7,8 +7,8 @@ const CASSETTES = fileURLToPath(new URL("../../examples/cassettes", import.meta.
 beforeAll(() => assertFreshBuild());
 
 /** Starts `g4f-rx serve` with `flags`, and resolves with the preflight status for each origin, then stops it. */
-async function preflightStatuses(flags: string[], origins: string[]): Promise<Record<string, number>> {
-  const cli = startCli(["serve", "--port", "0", "--cassettes", CASSETTES, ...flags]);
+async function preflightStatuses(flags: string[], origins: string[], mode: string[] = ["--cassettes", CASSETTES]): Promise<Record<string, number>> {
+  const cli = startCli(["serve", "--port", "0", ...mode, ...flags]);
   try {
     const [, baseURL] = await cli.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
     const statuses: Record<string, number> = {};
@@ -49,5 +49,15 @@ describe("g4f-rx serve --cors", () => {
 
   it("allows any origin with --cors '*'", async () => {
     expect(await preflightStatuses(["--cors", "*"], ["https://anywhere.example"])).toEqual({ "https://anywhere.example": 204 });
+  });
+
+  it("means the same with --upstream (the relay): the same default, and a list of origins", async () => {
+    // Preflights never reach the upstream, so none needs to run there.
+    const relay = ["--upstream", "http://127.0.0.1:9/v1"];
+    expect(await preflightStatuses([], ["http://localhost:5173", "https://app.example"], relay)).toEqual({ "http://localhost:5173": 204, "https://app.example": 403 });
+    expect(await preflightStatuses(["--cors", "https://app.example,https://admin.example"], ["https://admin.example", "http://localhost:5173"], relay)).toEqual({
+      "https://admin.example": 204,
+      "http://localhost:5173": 403,
+    });
   });
 });

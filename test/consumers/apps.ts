@@ -18,6 +18,7 @@ const nodeApp = `import OpenAI, { APIError, APIUserAbortError } from "openai";
 import { TimeoutError, lastValueFrom, take, toArray } from "rxjs";
 import { accumulate, extractDelta, fromChatCompletion, streamTimeout } from "g4f-rx";
 import { errorFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { RedisRelayStore, type RedisConnection, startRelayServer } from "g4f-rx/node";
 
 async function main(): Promise<void> {
   const server = await startTestServer();
@@ -39,8 +40,17 @@ async function main(): Promise<void> {
   server.reply({ headersAfterMs: 10_000, body: [] });
   const timeoutError: unknown = await lastValueFrom(fromChatCompletion(client, params).pipe(streamTimeout({ first: 100 }), take(1), toArray())).catch((error: unknown) => error);
 
+  // The relay's Redis store, typed without ioredis installed (an optional peer): its client type is the library's own.
+  const redisStore = (client: RedisConnection): RedisRelayStore => new RedisRelayStore(client, { ttlMs: 60_000 });
+  const relay = await startRelayServer({ upstream: client });
+  server.reply(streamReply(textChunks(["Relayed"])));
+  const relayed = await lastValueFrom(fromChatCompletion(new OpenAI({ baseURL: relay.baseURL, apiKey: "none", maxRetries: 0 }), params).pipe(extractDelta(), accumulate()));
+  await relay.close();
+
   await server.close();
   console.log(JSON.stringify({
+    relayed,
+    redisStoreIsAFunction: typeof redisStore === "function",
     text,
     frameErrorIsAPIError: frameError instanceof APIError,
     frameErrorIsClientAPIError: frameError instanceof OpenAI.APIError,

@@ -122,6 +122,8 @@ describe("the packed tarball", () => {
     expect(Object.keys(manifest.dependencies ?? {})).toEqual(["partial-json"]);
     expect(manifest.peerDependencies).toMatchObject({ openai: "^6.49.0 || ^7.0.0", rxjs: "^7.8.0" });
     expect(existsSync(join(app, "node_modules/yargs"))).toBe(false);
+    // An optional peer, not installed: the app still compiles against g4f-rx/node's Redis store (skipLibCheck: false).
+    expect(existsSync(join(app, "node_modules/ioredis"))).toBe(false);
     for (const setup of Object.values(apps)) {
       expect(existsSync(join(folder(setup), "node_modules/g4f-rx/node_modules/openai")), setup.name).toBe(false);
       expect(existsSync(join(folder(setup), "node_modules/g4f-rx/node_modules/rxjs")), setup.name).toBe(false);
@@ -144,6 +146,8 @@ describe("the packed tarball", () => {
 });
 
 const expectedRun = {
+  relayed: "Relayed",
+  redisStoreIsAFunction: true,
   text: "Hello there!",
   frameErrorIsAPIError: true,
   frameErrorIsClientAPIError: true,

@@ -124,6 +124,67 @@ describe("ConversationStore", () => {
     expect(() => store.turns(second)).toThrow(ConversationError);
   });
 
+  it("keeps the index small (a prompt's first words) and searches the whole prompt and answer", async () => {
+    const id = store.newId();
+    const long = `${"word ".repeat(300)}needle-at-the-end`;
+    await turn(id, long, [chunk(`${"answer ".repeat(300)}haystack-tail`, "stop")]);
+    const index = readFileSync(join(directory, "index.jsonl"), "utf8");
+    expect(index).not.toContain("needle-at-the-end");
+    expect(index).not.toContain("haystack-tail");
+    expect(Math.max(...index.split("\n").map((line) => line.length))).toBeLessThan(500);
+    expect(store.list()[0]?.firstWords).toBe("word ".repeat(20).trim());
+    expect(store.search("NEEDLE-AT-THE-END").map((item) => item.id)).toStrictEqual([id]);
+    expect(store.search("haystack-tail").map((item) => item.id)).toStrictEqual([id]);
+    store.remove(id);
+    expect(store.search("haystack-tail")).toStrictEqual([]);
+  });
+
+  it("searches the texts, not the file's JSON: quotes and backslashes match, key names do not", async () => {
+    await turn("q-1", 'He said "yes" \\ then left', [chunk("Fine.", "stop")]);
+    await turn("q-2", "Nothing here", [chunk("Nor here", "stop")]);
+    expect(store.search('SAID "YES" \\ THEN').map((item) => item.id)).toStrictEqual(["q-1"]);
+    expect(store.search("cid")).toStrictEqual([]);
+    expect(store.search('","text":"')).toStrictEqual([]);
+    expect(store.search("nor here").map((item) => item.id)).toStrictEqual(["q-2"]);
+  });
+
+  it("leaves none of a removed conversation's words on disk, and the others intact", async () => {
+    await turn("keep-1", "An ordinary question", [chunk("An ordinary answer", "stop")]);
+    await turn("secret-1", "My password is hunter2", [chunk("Noted: hunter2", "stop")]);
+    await turn("keep-2", "Another question", [chunk("Another answer", "stop")]);
+    store.remove("secret-1");
+    for (const file of ["index.jsonl", "texts.jsonl"]) expect(readFileSync(join(directory, file), "utf8")).not.toContain("hunter2");
+    expect(readdirSync(join(directory, "conversations")).sort()).toStrictEqual(["keep-1", "keep-2"]);
+    expect(store.list().map((item) => item.id)).toStrictEqual(["keep-2", "keep-1"]);
+    expect(store.search("answer").map((item) => item.id)).toStrictEqual(["keep-2", "keep-1"]);
+    expect(store.latest()).toBe("keep-2");
+  });
+
+  it("finds the latest conversation from the end of a long index, skipping removed ones and a line cut short", async () => {
+    for (let index = 0; index < 400; index += 1) await turn(`c${String(index).padStart(3, "0")}`, `Question ${index} ${"é".repeat(index % 7)}`, [chunk("A", "stop")]);
+    expect(readFileSync(join(directory, "index.jsonl")).length).toBeGreaterThan(3 * 64 * 1024 / 2);
+    expect(store.latest()).toBe("c399");
+    store.remove("c399");
+    store.remove("c398");
+    writeFileSync(join(directory, "index.jsonl"), '{"cid":"c397","turn":"x","at":"2026', { flag: "a" });
+    expect(store.latest()).toBe("c397");
+    expect(store.list()[0]?.id).toBe("c397");
+    // A removed conversation asked again is the latest once more.
+    await turn("c399", "Back", [chunk("B", "stop")]);
+    expect(store.latest()).toBe("c399");
+  });
+
+  it("reads a store written before the texts file: whole prompts and answers in the index", () => {
+    const lines = [
+      { cid: "old-1", turn: "t1", at: "2026-11-29T10:00:00.000Z", endpoint: "http://e/v1", model: "m", prompt: "An old   question", pid: 1 },
+      { cid: "old-1", turn: "t1", end: "complete", at: "2026-11-29T10:00:01.000Z", answer: "An old answer" },
+    ];
+    writeFileSync(join(directory, "index.jsonl"), lines.map((line) => JSON.stringify(line) + "\n").join(""));
+    expect(store.list().map((item) => [item.id, item.firstWords, item.turns])).toStrictEqual([["old-1", "An old question", 1]]);
+    expect(store.search("old answer").map((item) => item.id)).toStrictEqual(["old-1"]);
+    expect(store.latest()).toBe("old-1");
+  });
+
   it("keeps an answer longer than KEPT_ANSWER_LENGTH in its frames only, and reads, continues and finds it whole", async () => {
     const id = store.newId();
     // 100 pieces of 1 KiB: past the limit after 65; the last words come long after it.
@@ -142,10 +203,11 @@ describe("ConversationStore", () => {
       { role: "user", content: "Write a lot" },
       { role: "assistant", content: whole },
     ]);
-    // The index keeps the beginning: a search finds the start there, and the end in the turn's file.
-    const index = readFileSync(join(directory, "index.jsonl"), "utf8");
-    expect(index.length).toBeLessThan(KEPT_ANSWER_LENGTH + 1000);
-    expect(index).toContain('"answerCut":true');
+    // The texts file keeps the beginning: a search finds the start there, and the end in the turn's file.
+    expect(readFileSync(join(directory, "index.jsonl"), "utf8").length).toBeLessThan(1000);
+    const texts = readFileSync(join(directory, "texts.jsonl"), "utf8");
+    expect(texts.length).toBeLessThan(KEPT_ANSWER_LENGTH + 1000);
+    expect(texts).toContain('"cut":true');
     expect(store.search("it begins").map((found) => found.id)).toEqual([id]);
     expect(store.search("IT ENDS HERE").map((found) => found.id)).toEqual([id]);
     expect(store.search("0099 xxx").map((found) => found.id)).toEqual([id]);
@@ -153,6 +215,20 @@ describe("ConversationStore", () => {
     // It replays offline like any other turn.
     const replayed = await lastValueFrom(fromCassette(join(store.directoryOf(id), file ?? ""), { speed: Infinity }).pipe(toArray()));
     expect(replayed.map((item) => item.choices[0]?.delta.content ?? "").join("")).toBe(whole);
+  });
+
+  it("reads a conversation while another process is between opening a turn's journal and writing its header", async () => {
+    await turn("busy", "First", [chunk("One", "stop")]);
+    // Another process has just created its journal (open with O_EXCL, header not written yet).
+    writeFileSync(join(store.directoryOf("busy"), `20991231T235959999Z-${process.pid}-beef.partial.jsonl`), "");
+    expect(store.turns("busy").map((item) => item.answer)).toStrictEqual(["One"]);
+    expect(store.messages("busy")).toStrictEqual([
+      { role: "user", content: "First" },
+      { role: "assistant", content: "One" },
+    ]);
+    // Half a header: the same.
+    writeFileSync(join(store.directoryOf("busy"), `20991231T235959999Z-${process.pid}-cafe.partial.jsonl`), '{"g4f-rx-cassette":1,"reco');
+    expect(store.turns("busy")).toHaveLength(1);
   });
 
   it("resolves a unique start of an id and refuses an unknown or ambiguous one", async () => {

@@ -1,4 +1,5 @@
 import { DefaultChatTransport, type UIMessage, readUIMessageStream } from "ai";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type RelayServer, startRelayServer } from "g4f-rx/node";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
@@ -92,5 +93,35 @@ describe("toUIMessageStream through the relay, read by the ai package's own clie
     let replayed: UIMessage | undefined;
     if (again !== null) for await (const message of readUIMessageStream({ stream: again, terminateOnError: true })) replayed = message;
     expect(textOf(replayed)).toBe("Hello there");
+  });
+
+  it("carries a tool call's streamed arguments, which the ai package assembles into a tool part with its input", async () => {
+    const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+      id: "chatcmpl-tools",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "gpt-4",
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+    upstream.reply(
+      streamReply([
+        chunk({ role: "assistant", content: "Let me look." }),
+        chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: '{"ci' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Paris"}' } }] }),
+        chunk({}, "tool_calls"),
+      ]),
+    );
+    const stream = await transport().sendMessages({ trigger: "submit-message", chatId: "chat-tools", messageId: undefined, messages: [question], abortSignal: undefined });
+    const seen: string[] = [];
+    let last: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream, terminateOnError: true })) {
+      last = message;
+      const tool = message.parts.find((part) => part.type === "tool-weather");
+      if (tool !== undefined && "state" in tool && typeof tool.state === "string" && seen.at(-1) !== tool.state) seen.push(tool.state);
+    }
+    expect(textOf(last)).toBe("Let me look.");
+    expect(last?.parts.find((part) => part.type === "tool-weather")).toMatchObject({ toolCallId: "call_1", state: "input-available", input: { city: "Paris" } });
+    // The ai package showed the call while its arguments streamed, then with its whole input.
+    expect(seen).toEqual(["input-streaming", "input-available"]);
   });
 });

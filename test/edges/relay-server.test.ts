@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { Socket } from "node:net";
 import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Relay, createRelayFetchHandler } from "g4f-rx";
@@ -117,6 +119,85 @@ describe("startRelayServer (memory store)", () => {
     const response = await post({}, chatBody("Hi", { stream: false }));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(completion);
+  });
+});
+
+describe("startRelayServer's CORS, the replay server's rule", () => {
+  const preflight = (base: string, path: string, origin: string): Promise<Response> =>
+    fetch(`${base}${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, x-stream-id, last-event-id" } });
+
+  it("lets pages served from this machine call it by default, and exposes x-stream-id to them", async () => {
+    const allowed = await preflight(relay.baseURL, "/chat/completions", "http://localhost:5173");
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(allowed.headers.get("access-control-allow-headers")).toBe("content-type, x-stream-id, last-event-id");
+    expect((await preflight(relay.baseURL, "/streams/any-id", "http://127.0.0.1:3000")).status).toBe(204);
+
+    upstream.reply(streamReply(textChunks(PIECES)));
+    const answer = await post({ origin: "http://localhost:5173" });
+    expect(answer.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(answer.headers.get("access-control-expose-headers")).toBe("x-stream-id");
+    expect(textOf(await readEvents(answer))).toBe(FULL);
+  });
+
+  it("refuses other origins' preflights with a 403 that names the option, and sends them no CORS header", async () => {
+    const refused = await preflight(relay.baseURL, "/chat/completions", "https://evil.example");
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    const body = (await refused.json()) as { error: { message: string; code: string } };
+    expect(body.error.message).toContain("--cors https://evil.example");
+    expect(body.error.code).toBe("cors_origin_not_allowed");
+  });
+
+  it("allows exactly the origins given, or any with *, and answers OPTIONS only on its own routes", async () => {
+    const listed = await startRelayServer({ upstream: upstream.baseURL, cors: ["https://app.example/"] });
+    const any = await startRelayServer({ upstream: upstream.baseURL, cors: ["*"] });
+    try {
+      expect((await preflight(listed.baseURL, "/chat/completions", "https://app.example")).status).toBe(204);
+      expect((await preflight(listed.baseURL, "/chat/completions", "http://localhost:5173")).status).toBe(403);
+      const anywhere = await preflight(any.baseURL, "/streams/x/stop", "https://anywhere.example");
+      expect(anywhere.status).toBe(204);
+      expect(anywhere.headers.get("access-control-allow-origin")).toBe("https://anywhere.example");
+      expect((await preflight(any.baseURL, "/not-the-relay", "https://anywhere.example")).status).toBe(404);
+    } finally {
+      await listed.close();
+      await any.close();
+    }
+  });
+});
+
+describe("startRelayServer against an upstream that closes idle connections", () => {
+  it("sends a request again when the pooled connection it went out on was closed under it, so no stream fails for it", async () => {
+    // Each connection answers one request; a second one arriving on it finds it closed, as when the upstream's
+    // keep-alive timeout fires just as the relay reuses the connection (seen as "Connection error." under load).
+    const served = new WeakSet<Socket>();
+    let closedUnderRequest = 0;
+    const closing = createServer((req, res) => {
+      if (served.has(req.socket)) {
+        closedUnderRequest++;
+        req.socket.destroy();
+        return;
+      }
+      served.add(req.socket);
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const chunk of textChunks(PIECES)) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    const address = closing.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    const proxy = await startRelayServer({ upstream: `http://127.0.0.1:${address.port}/v1` });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await fetch(`${proxy.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() });
+        expect(textOf(await readEvents(response))).toBe(FULL);
+      }
+      expect(closedUnderRequest).toBe(1);
+    } finally {
+      await proxy.close();
+      closing.closeAllConnections();
+      await new Promise((resolve) => closing.close(resolve));
+    }
   });
 });
 

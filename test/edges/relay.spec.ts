@@ -141,6 +141,22 @@ describe("Relay.start and stop", () => {
 });
 
 describe("MemoryRelayStore", () => {
+  it("gives a finished stream's frames back exactly, whole or after any frame, once it has compacted them", async () => {
+    const store = new MemoryRelayStore();
+    const relay = new Relay({ store });
+    const id = await relay.start(of(contentChunk("Hel"), contentChunk("lo\nthere"), contentChunk("", 0, "stop")));
+    const expected = [serverSentEvent(contentChunk("Hel")), serverSentEvent(contentChunk("lo\nthere")), serverSentEvent(contentChunk("", 0, "stop")), DONE_EVENT];
+    const read = async (after: number): Promise<Array<{ id: number; frame: string }>> => {
+      const frames: Array<{ id: number; frame: string }> = [];
+      await new Promise<void>((resolve, reject) => relay.read(id, { after }).subscribe({ next: (frame) => frames.push({ ...frame }), error: reject, complete: resolve }));
+      return frames;
+    };
+    expect(store.info(id)).toMatchObject({ status: "done", frames: expected.length + 1 });
+    for (const after of [0, 1, 3, 4, 5]) {
+      expect(await read(after)).toEqual(expected.slice(after).map((frame, index) => ({ id: after + index + 1, frame })));
+    }
+  });
+
   it("drops a finished stream after its time-to-live", async () => {
     const store = new MemoryRelayStore({ ttlMs: 20 });
     const relay = new Relay({ store });

@@ -7,10 +7,12 @@ import { chatBody, readEvents, textOf } from "./support.js";
 
 const BIN = fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url));
 const PIECES = ["Two", " processes", ",", " one", " port", "."];
+/** No HOME: the command then writes nothing under the real home directory (its code cache, conversations). */
+const MINIMAL_ENV = { PATH: process.env.PATH ?? "" };
 
 /** Runs the built command until it exits; resolves with its exit code and stderr. */
 function run(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "ignore", "pipe"], env: MINIMAL_ENV });
   let stderr = "";
   child.stderr.on("data", (piece: Buffer) => (stderr += piece.toString()));
   return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stderr })));
@@ -45,7 +47,7 @@ describe.runIf(redisServerAvailable())("g4f-rx serve --upstream URL --redis URL 
 
   it("serves any stream from either worker on one port, and exits 0 on SIGTERM", async () => {
     upstream.setDefaultReply(streamReply(textChunks(PIECES), { delayMs: 10 }));
-    const child = spawn(process.execPath, [BIN, "serve", "--upstream", upstream.baseURL, "--redis", redis.url, "--workers", "2", "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "serve", "--upstream", upstream.baseURL, "--redis", redis.url, "--workers", "2", "--port", "0"], { stdio: ["ignore", "ignore", "pipe"], env: MINIMAL_ENV });
     let stderr = "";
     const url = await new Promise<string>((resolve, reject) => {
       child.stderr.on("data", (piece: Buffer) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { toUIMessageStream } from "../../operators/index.js";
-import { contentChunk } from "../support/chunks.js";
+import { ToolCallArgumentsError, toUIMessageStream } from "../../operators/index.js";
+import { chunkWith, contentChunk } from "../support/chunks.js";
 import { marbles } from "../support/marbles.js";
 import { asChunk } from "../support/wire.js";
 
@@ -70,4 +70,85 @@ describe("toUIMessageStream", () => {
     m.expect(source).toHaveSubscriptions("^-------!");
     expect(() => toUIMessageStream({ choice: -1 })).toThrow(TypeError);
   }));
+
+  describe("tool calls", () => {
+    /** The message of `toolCalls`' own error for these arguments. */
+    const argumentsError = (name: string, id: string, raw: string): string => {
+      try {
+        JSON.parse(raw);
+      } catch (cause) {
+        return new ToolCallArgumentsError(name, id, raw, { cause }).message;
+      }
+      throw new Error(`${raw} is valid JSON`);
+    };
+    const call = (toolCalls: unknown[], finishReason: "tool_calls" | null = null) =>
+      asChunk({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { tool_calls: toolCalls }, finish_reason: finishReason }] });
+    const tools = {
+      ...parts,
+      T: { type: "finish", finishReason: "tool-calls" },
+      w: { type: "tool-input-start", toolCallId: "call_w", toolName: "weather" },
+      x: { type: "tool-input-delta", toolCallId: "call_w", inputTextDelta: '{"city":' },
+      y: { type: "tool-input-delta", toolCallId: "call_w", inputTextDelta: '"Paris"}' },
+      W: { type: "tool-input-available", toolCallId: "call_w", toolName: "weather", input: { city: "Paris" } },
+      k: { type: "tool-input-start", toolCallId: "call_k", toolName: "clock" },
+      K: { type: "tool-input-available", toolCallId: "call_k", toolName: "clock", input: {} },
+    } as const;
+
+    it("streams a call's argument pieces and gives its input, parsed, when the choice finishes", marbles((m) => {
+      const source = m.cold("  -a-----b-----c------|", {
+        a: call([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]),
+        b: call([{ index: 0, function: { arguments: '"Paris"}' } }]),
+        c: chunkWith([{ index: 0, delta: {}, finish_reason: "tool_calls" }]),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spwx)y-----W------(qT|)", tools);
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(19) + "!");
+    }));
+
+    it("completes a call when the next begins, closing the text before it, and parses no arguments as {}", marbles((m) => {
+      const source = m.cold("  -a------b----c-----|", {
+        a: contentChunk("Hel"),
+        b: call([{ index: 0, id: "call_k", type: "function", function: { name: "clock", arguments: "" } }]),
+        c: call([{ index: 1, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }]),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spta)-(ek)-(Kwz)-(Wqf|)", {
+        ...tools,
+        z: { type: "tool-input-delta", toolCallId: "call_w", inputTextDelta: '{"city":"Paris"}' },
+      });
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(18) + "!");
+    }));
+
+    it("reports arguments that are not JSON with tool-input-error, and a custom tool's input as text", marbles((m) => {
+      const source = m.cold("  -a------b-------|", {
+        a: call([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]),
+        b: call([{ index: 1, id: "call_g", type: "custom", custom: { name: "grep", input: "needle" } }], "tool_calls"),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spwx)-(EgnG)--(qT|)", {
+        ...tools,
+        E: { type: "tool-input-error", toolCallId: "call_w", toolName: "weather", input: '{"city":', errorText: argumentsError("weather", "call_w", '{"city":') },
+        g: { type: "tool-input-start", toolCallId: "call_g", toolName: "grep", inputEncoding: "text" },
+        n: { type: "tool-input-delta", toolCallId: "call_g", inputTextDelta: "needle" },
+        G: { type: "tool-input-available", toolCallId: "call_g", toolName: "grep", input: "needle" },
+      });
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(15) + "!");
+    }));
+
+    it("sends no input for a call cut short by an error, only the error part", marbles((m) => {
+      const source = m.cold("  -a------#", { a: call([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]) }, new Error("upstream broke"));
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spwx)-(E|)", { ...tools, E: { type: "error", errorText: "upstream broke" } });
+      m.expect(source).toHaveSubscriptions("^-------!");
+    }));
+
+    it("follows calls without an index (whole calls, as Mistral sends them) by their ids", marbles((m) => {
+      const source = m.cold("  -a------b------|", {
+        a: call([{ id: "call_k", type: "function", function: { name: "clock", arguments: "{}" } }]),
+        b: call([{ id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }]),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spkv)-(Kwz)--(Wqf|)", {
+        ...tools,
+        v: { type: "tool-input-delta", toolCallId: "call_k", inputTextDelta: "{}" },
+        z: { type: "tool-input-delta", toolCallId: "call_w", inputTextDelta: '{"city":"Paris"}' },
+      });
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(14) + "!");
+    }));
+  });
 });

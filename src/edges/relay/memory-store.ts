@@ -16,7 +16,17 @@ export interface MemoryRelayStoreOptions {
 
 interface StoredStream {
   readonly format: string;
-  readonly frames: RelayFrame[];
+  /** A live stream's frames' text, in order (frame n is at n - 1). */
+  frames: string[];
+  /**
+   * A finished stream's frames, compacted: all their text in one string, frame n from `offsets[n - 1]` to
+   * `offsets[n]`. One flat string and one typed array hold a finished stream in about the size of its text,
+   * rather than an object and a string per frame.
+   */
+  text?: string;
+  offsets?: Uint32Array;
+  /** Frames stored, the end mark included. */
+  count: number;
   length: number;
   status: RelayStreamInfo["status"];
   /** Told after each append, so live readers wake. */
@@ -68,7 +78,7 @@ export class MemoryRelayStore implements RelayStore {
     if (this.#streams.has(id)) throw new StreamExistsError(id);
     if (this.#totalLength >= this.#maxTotalLength) this.#dropFinished();
     if (this.#totalLength >= this.#maxTotalLength) throw new RelayCapacityError(this.#maxTotalLength);
-    this.#streams.set(id, { format, frames: [], length: 0, status: "live", appended: new Subject<void>() });
+    this.#streams.set(id, { format, frames: [], count: 0, length: 0, status: "live", appended: new Subject<void>() });
   }
 
   append(id: string, frames: readonly RelayFrame[]): void {
@@ -76,8 +86,9 @@ export class MemoryRelayStore implements RelayStore {
     if (stream === undefined) throw new UnknownStreamError(id);
     if (stream.status !== "live") throw new Error(`Stream ${JSON.stringify(id)} has ended; nothing can be appended to it`);
     for (const frame of frames) {
-      if (frame.id !== stream.frames.length + 1) throw new Error(`Stream ${JSON.stringify(id)} expected frame ${stream.frames.length + 1}, got ${frame.id}`);
-      stream.frames.push(frame);
+      if (frame.id !== stream.count + 1) throw new Error(`Stream ${JSON.stringify(id)} expected frame ${stream.count + 1}, got ${frame.id}`);
+      stream.count++;
+      if (frame.end === undefined) stream.frames.push(frame.frame);
       stream.length += frame.frame.length;
       this.#totalLength += frame.frame.length;
       if (frame.end !== undefined) {
@@ -88,12 +99,15 @@ export class MemoryRelayStore implements RelayStore {
       }
     }
     stream.appended.next();
-    if (stream.status !== "live") stream.appended.complete();
+    if (stream.status !== "live") {
+      stream.appended.complete();
+      compact(stream);
+    }
   }
 
   info(id: string): RelayStreamInfo | undefined {
     const stream = this.#streams.get(id);
-    return stream === undefined ? undefined : { id, format: stream.format, status: stream.status, frames: stream.frames.length };
+    return stream === undefined ? undefined : { id, format: stream.format, status: stream.status, frames: stream.count };
   }
 
   read(id: string, after: number): Observable<RelayFrame> {
@@ -104,11 +118,14 @@ export class MemoryRelayStore implements RelayStore {
         return;
       }
       let next = Math.max(0, after);
+      // The end mark only ends the stream; it is not a frame to send.
       const catchUp = (): void => {
-        while (next < stream.frames.length && !subscriber.closed) {
-          const frame = stream.frames[next++];
-          // The end mark only ends the stream; it is not a frame to send.
-          if (frame !== undefined && frame.end === undefined) subscriber.next(frame);
+        const { offsets, text = "" } = stream;
+        if (offsets === undefined) {
+          while (next < stream.frames.length && !subscriber.closed) subscriber.next({ id: next + 1, frame: stream.frames[next++] ?? "" });
+        } else {
+          const sent = offsets.length - 1;
+          while (next < sent && !subscriber.closed) subscriber.next({ id: next + 1, frame: text.slice(offsets[next], offsets[++next]) });
         }
         if (stream.status !== "live") subscriber.complete();
       };
@@ -149,4 +166,17 @@ export class MemoryRelayStore implements RelayStore {
       if (stream.status !== "live") this.#drop(id);
     }
   }
+}
+
+/** Turns a finished stream's frames into one string and their offsets (see `StoredStream.text`). */
+function compact(stream: StoredStream): void {
+  const offsets = new Uint32Array(stream.frames.length + 1);
+  let at = 0;
+  stream.frames.forEach((frame, index) => {
+    at += frame.length;
+    offsets[index + 1] = at;
+  });
+  stream.text = stream.frames.join("");
+  stream.offsets = offsets;
+  stream.frames = [];
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { Observable, Subject } from "rxjs";
 import { RelayStreamError, StreamExistsError, UnknownStreamError } from "../../errors.js";
 import { failureFrames } from "./formats.js";
@@ -21,6 +20,26 @@ export interface RedisRelayStoreOptions {
   idleReaders?: number;
 }
 
+/**
+ * The Redis client a `RedisRelayStore` needs: the few methods it calls, which
+ * an `ioredis` client has. Named structurally so that the store's types need
+ * no Redis package installed, and any client with these methods fits.
+ */
+export interface RedisConnection {
+  /** Sends one command (`"XADD"`, `"EVAL"`…) and resolves with its reply. */
+  call(command: string, ...args: Array<string | number>): Promise<unknown>;
+  /** A new connection to the same server, with the same options. */
+  duplicate(): RedisConnection;
+  /** Subscribes this connection to pub/sub channels. */
+  subscribe(...channels: string[]): Promise<unknown>;
+  /** Told each pub/sub message received, after `subscribe`. */
+  on(event: "message", listener: (channel: string, message: string) => void): unknown;
+  /** Closes the connection at once. */
+  disconnect(): void;
+  /** Closes the connection after the replies still due. */
+  quit(): Promise<unknown>;
+}
+
 const END_FIELD = "e";
 const FRAME_FIELD = "f";
 
@@ -32,12 +51,25 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
+// The end of a stream, atomically: its last frames, its end mark, its status, and the expiry of what is left.
+// KEYS: meta, frames, lease. ARGV: ttl ms, status, then id and frame of each frame (the end mark last, with its id and '').
+const FINISH = `
+for i = 3, #ARGV - 2, 2 do
+  redis.call('XADD', KEYS[2], '0-' .. ARGV[i], '${FRAME_FIELD}', ARGV[i + 1])
+end
+redis.call('XADD', KEYS[2], '0-' .. ARGV[#ARGV - 1], '${FRAME_FIELD}', '', '${END_FIELD}', ARGV[2])
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'frames', ARGV[#ARGV - 1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[3])
+return 1`;
+
 // Run by a reader that waited in vain: when the lease has run out on a live stream, ends it with the failure frames.
 // KEYS: meta, lease, frames. ARGV: ttl ms, then the failure frames.
 const OWNER_LOST = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('HGET', KEYS[1], 'status') ~= 'live' then return 0 end
-local n = tonumber(redis.call('HGET', KEYS[1], 'frames'))
+local n = redis.call('XLEN', KEYS[3])
 for i = 2, #ARGV do
   n = n + 1
   redis.call('XADD', KEYS[3], '0-' .. n, '${FRAME_FIELD}', ARGV[i])
@@ -72,10 +104,10 @@ return 1`;
  * ```
  */
 export class RedisRelayStore implements RelayStore {
-  readonly #redis: Redis;
-  readonly #subscriber: Redis;
-  readonly #idle: Redis[] = [];
-  readonly #busy = new Set<Redis>();
+  readonly #redis: RedisConnection;
+  readonly #subscriber: RedisConnection;
+  readonly #idle: RedisConnection[] = [];
+  readonly #busy = new Set<RedisConnection>();
   readonly #owned = new Set<string>();
   readonly #stopRequests = new Subject<string>();
   readonly #prefix: string;
@@ -92,15 +124,19 @@ export class RedisRelayStore implements RelayStore {
   /** Connects to `url` (`redis://…`) with `ioredis`, which must be installed. */
   static async connect(url: string, options: RedisRelayStoreOptions = {}): Promise<RedisRelayStore> {
     const { Redis: RedisClient } = await import("ioredis");
-    const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    // Auto-pipelining sends the commands of one tick (the appends of many streams) in one write.
+    const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true });
     await redis.connect();
     const store = new RedisRelayStore(redis, options);
     await store.ready();
     return store;
   }
 
-  /** A store over a connected `ioredis` client, which it takes over: `close()` quits it. */
-  constructor(redis: Redis, options: RedisRelayStoreOptions = {}) {
+  /**
+   * A store over a connected client (an `ioredis` client, or any with the
+   * methods of `RedisConnection`), which it takes over: `close()` quits it.
+   */
+  constructor(redis: RedisConnection, options: RedisRelayStoreOptions = {}) {
     const { prefix = "g4f-rx:relay:", ttlMs = 5 * 60_000, leaseMs = 5_000, idleReaders = 16 } = options;
     if (!(ttlMs > 0)) throw new TypeError(`RedisRelayStore: ttlMs must be above 0, got ${String(ttlMs)}`);
     if (!(leaseMs >= 100)) throw new TypeError(`RedisRelayStore: leaseMs must be 100 or more, got ${String(leaseMs)}`);
@@ -110,7 +146,7 @@ export class RedisRelayStore implements RelayStore {
     this.#leaseMs = leaseMs;
     this.#idleReaders = idleReaders;
     this.#subscriber = redis.duplicate();
-    this.#subscriber.on("message", (_channel: string, id: string) => this.#stopRequests.next(id));
+    this.#subscriber.on("message", (_channel, id) => this.#stopRequests.next(id));
     this.#subscribed = this.#subscriber.subscribe(`${prefix}stop`);
     this.#heartbeat = setInterval(() => this.#renewLeases(), Math.floor(leaseMs / 3));
     this.#heartbeat.unref();
@@ -122,7 +158,7 @@ export class RedisRelayStore implements RelayStore {
   }
 
   async create(id: string, format: string): Promise<void> {
-    const created = await this.#redis.eval(CREATE, 2, this.#key(id, "meta"), this.#key(id, "lease"), format, this.#token, this.#leaseMs, this.#liveTtlMs());
+    const created = await this.#redis.call("EVAL", CREATE, 2, this.#key(id, "meta"), this.#key(id, "lease"), format, this.#token, this.#leaseMs, this.#liveTtlMs());
     if (created !== 1) throw new StreamExistsError(id);
     this.#owned.add(id);
   }
@@ -130,36 +166,32 @@ export class RedisRelayStore implements RelayStore {
   async append(id: string, frames: readonly RelayFrame[]): Promise<void> {
     const last = frames.at(-1);
     if (last === undefined) return;
-    const transaction = this.#redis.multi();
     const stream = this.#key(id, "frames");
-    for (const frame of frames) {
-      if (frame.end === undefined) transaction.xadd(stream, `0-${frame.id}`, FRAME_FIELD, frame.frame);
-      else transaction.xadd(stream, `0-${frame.id}`, FRAME_FIELD, frame.frame, END_FIELD, frame.end);
-    }
-    const meta = this.#key(id, "meta");
+    // A live stream's frames are only XADDs, pipelined (its frame count is the stream's length, as its ids run 0-1, 0-2…);
+    // the end is a transaction, so that the frame, the status and the expiry are seen together.
     if (last.end === undefined) {
-      transaction.hset(meta, "frames", last.id);
-    } else {
-      transaction.hset(meta, "frames", last.id, "status", last.end);
-      transaction.pexpire(meta, this.#ttlMs).pexpire(stream, this.#ttlMs).del(this.#key(id, "lease"));
-      this.#owned.delete(id);
+      // Sent together: the client pipelines the commands of one tick.
+      await Promise.all(frames.map((frame) => this.#redis.call("XADD", stream, `0-${frame.id}`, FRAME_FIELD, frame.frame)));
+      return;
     }
-    const results = await transaction.exec();
-    const failure = results?.find(([error]) => error !== null)?.[0];
-    if (failure) throw failure;
+    this.#owned.delete(id);
+    const args = frames.slice(0, -1).flatMap((frame) => [frame.id, frame.frame]);
+    await this.#redis.call("EVAL", FINISH, 3, this.#key(id, "meta"), stream, this.#key(id, "lease"), this.#ttlMs, last.end, ...args, last.id, "");
   }
 
   async info(id: string): Promise<RelayStreamInfo | undefined> {
-    const meta = await this.#redis.hgetall(this.#key(id, "meta"));
-    const { format, status, frames } = meta;
-    if (format === undefined || !isStatus(status)) return undefined;
-    return { id, format, status, frames: Number(frames ?? 0) };
+    const [meta, length] = await Promise.all([this.#redis.call("HMGET", this.#key(id, "meta"), "format", "status", "frames"), this.#redis.call("XLEN", this.#key(id, "frames"))]);
+    const fields: unknown[] = Array.isArray(meta) ? meta : [];
+    const [format, status, frames] = fields;
+    if (typeof format !== "string" || !isStatus(status) || typeof length !== "number") return undefined;
+    // A live stream's count is its length; an ended one's is in its hash, which outlives nothing it counts.
+    return { id, format, status, frames: status === "live" || typeof frames !== "string" ? length : Number(frames) };
   }
 
   read(id: string, after: number): Observable<RelayFrame> {
     return new Observable<RelayFrame>((subscriber) => {
       let cancelled = false;
-      let connection: Redis | undefined;
+      let connection: RedisConnection | undefined;
       const run = async (): Promise<void> => {
         const info = await this.info(id);
         if (info === undefined) throw new UnknownStreamError(id);
@@ -168,7 +200,7 @@ export class RedisRelayStore implements RelayStore {
         let cursor = Math.max(0, after);
         const blockMs = Math.max(50, Math.floor(this.#leaseMs / 2));
         while (!cancelled) {
-          const reply: unknown = await connection.xread("COUNT", 1000, "BLOCK", blockMs, "STREAMS", this.#key(id, "frames"), `0-${cursor}`);
+          const reply: unknown = await connection.call("XREAD", "COUNT", 1000, "BLOCK", blockMs, "STREAMS", this.#key(id, "frames"), `0-${cursor}`);
           if (cancelled) return;
           const entries = streamEntries(reply);
           if (entries.length === 0) {
@@ -203,10 +235,10 @@ export class RedisRelayStore implements RelayStore {
   }
 
   async requestStop(id: string): Promise<boolean> {
-    const status = await this.#redis.hget(this.#key(id, "meta"), "status");
+    const status = await this.#redis.call("HGET", this.#key(id, "meta"), "status");
     if (status === null) throw new UnknownStreamError(id);
     if (status !== "live") return false;
-    await this.#redis.publish(`${this.#prefix}stop`, id);
+    await this.#redis.call("PUBLISH", `${this.#prefix}stop`, id);
     return true;
   }
 
@@ -225,19 +257,24 @@ export class RedisRelayStore implements RelayStore {
   /** Ends a live stream whose lease ran out, once, whichever reader notices first. */
   async #checkOwner(id: string, format: string): Promise<void> {
     const lost = new RelayStreamError(id, "owner-lost", "The process running this stream stopped answering (its lease ran out), so the stream ends here");
-    await this.#redis.eval(OWNER_LOST, 3, this.#key(id, "meta"), this.#key(id, "lease"), this.#key(id, "frames"), this.#ttlMs, ...failureFrames(format, lost.message, lost.reason));
+    await this.#redis.call("EVAL", OWNER_LOST, 3, this.#key(id, "meta"), this.#key(id, "lease"), this.#key(id, "frames"), this.#ttlMs, ...failureFrames(format, lost.message, lost.reason));
   }
 
   #renewLeases(): void {
     if (this.#owned.size === 0) return;
-    const pipeline = this.#redis.pipeline();
     const liveTtl = this.#liveTtlMs();
+    const renewals: Array<Promise<unknown>> = [];
     for (const id of this.#owned) {
-      pipeline.pexpire(this.#key(id, "lease"), this.#leaseMs).pexpire(this.#key(id, "meta"), liveTtl).pexpire(this.#key(id, "frames"), liveTtl);
+      renewals.push(
+        this.#redis.call("PEXPIRE", this.#key(id, "lease"), this.#leaseMs),
+        this.#redis.call("PEXPIRE", this.#key(id, "meta"), liveTtl),
+        this.#redis.call("PEXPIRE", this.#key(id, "frames"), liveTtl),
+      );
     }
     // A failed renewal is not fatal by itself: the lease runs out and the readers are told.
-    pipeline.exec().catch(() => undefined);
+    Promise.all(renewals).catch(() => undefined);
   }
+
 
   /** Keys of a live stream outlive a lost owner long enough for its readers to learn of it. */
   #liveTtlMs(): number {
@@ -249,19 +286,19 @@ export class RedisRelayStore implements RelayStore {
     return `${this.#prefix}{${id}}:${part}`;
   }
 
-  #acquire(): Redis {
+  #acquire(): RedisConnection {
     const connection = this.#idle.pop() ?? this.#redis.duplicate();
     this.#busy.add(connection);
     return connection;
   }
 
-  #release(connection: Redis): void {
+  #release(connection: RedisConnection): void {
     this.#busy.delete(connection);
     if (!this.#closed && this.#idle.length < this.#idleReaders) this.#idle.push(connection);
     else connection.disconnect();
   }
 
-  #discard(connection: Redis): void {
+  #discard(connection: RedisConnection): void {
     this.#busy.delete(connection);
     connection.disconnect();
   }
@@ -275,10 +312,11 @@ function isEnd(value: unknown): value is RelayEnd {
   return value === "done" || value === "stopped" || value === "failed";
 }
 
-/** The entries of an XREAD reply on one stream: `[[key, [[id, [field, value, …]], …]]]`, or null on a timeout. */
+/** The entries of an XREAD reply on one stream: `[[key, [[id, [field, value, …]], …]]]` (or without the outer array), or null on a timeout. */
 function streamEntries(reply: unknown): RelayFrame[] {
   if (!Array.isArray(reply)) return [];
-  const stream: unknown = reply[0];
+  // Redis answers [[key, entries]]; ioredis's `call` unwraps a one-stream answer to [key, entries].
+  const stream: unknown = typeof reply[0] === "string" ? reply : reply[0];
   if (!Array.isArray(stream) || !Array.isArray(stream[1])) return [];
   const frames: RelayFrame[] = [];
   const entries: unknown[] = stream[1];

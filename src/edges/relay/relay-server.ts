@@ -1,24 +1,35 @@
 import { type Server, createServer } from "node:http";
 import { OpenAI } from "openai";
+import type { CorsOrigins } from "../cors.js";
 import { MemoryRelayStore } from "./memory-store.js";
 import { createRelayRequestHandler } from "./node-handler.js";
+import type { RelayUpstream } from "./routes.js";
 import { RedisRelayStore } from "./redis-store.js";
 import { Relay } from "./relay.js";
 import type { RelayStore } from "./store.js";
 
 export interface RelayServerOptions {
   /** The OpenAI-compatible endpoint to put in front of: its base URL (`http://localhost:1337/v1`) or a client. */
-  upstream: string | OpenAI;
+  upstream: string | RelayUpstream;
   /** The key sent upstream when `upstream` is a URL. Default `OPENAI_API_KEY`, else none. */
   apiKey?: string;
+  /**
+   * Retries of an upstream request that failed before its answer began, when
+   * `upstream` is a URL (the `openai` client's `maxRetries`). Default 2, the
+   * client's own: a relay keeps connections to its upstream open between
+   * requests, and one the upstream closed as a request went out on it (its
+   * keep-alive timeout) is a connection error worth one more try; nothing
+   * had streamed yet, so nothing is paid twice.
+   */
+  maxRetries?: number;
   /** A Redis URL (`redis://host:6379`) to share streams with other processes, or a store. Default a store in memory. */
   redis?: string | RelayStore;
   /** Default 0: a free port. */
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** `Access-Control-Allow-Origin`: `true` for `*`, or one origin. Default none. */
-  cors?: boolean | string;
+  /** Origins whose pages may call it from a browser, `"*"` for any. Default: pages served from this machine. See `CorsOrigins`. */
+  cors?: CorsOrigins;
   /** How long finished streams stay readable, in milliseconds. Default 5 minutes. */
   ttlMs?: number;
   /** With Redis: how long a dead process's streams wait before their readers are told. Default 5 seconds. */
@@ -57,10 +68,10 @@ export interface RelayServer {
  * ```
  */
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
-  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength } = options;
+  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength, maxRetries = 2 } = options;
   const upstream =
     typeof options.upstream === "string"
-      ? new OpenAI({ baseURL: options.upstream, apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none", maxRetries: 0 })
+      ? new OpenAI({ baseURL: options.upstream, apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none", maxRetries })
       : options.upstream;
   let store: RelayStore;
   if (typeof options.redis === "string") store = await RedisRelayStore.connect(options.redis, { ...(ttlMs === undefined ? {} : { ttlMs }), ...(leaseMs === undefined ? {} : { leaseMs }) });

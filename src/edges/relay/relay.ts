@@ -104,8 +104,9 @@ export class Relay {
     const id = checkStreamId(options.id ?? crypto.randomUUID());
     const created = this.store.create(id, format);
     // Only a store that answers with a promise is awaited, so that over the memory store everything up to here is synchronous.
-    if (created instanceof Promise) await created;
-    this.#run(id, format, source);
+    const remote = created instanceof Promise;
+    if (remote) await created;
+    this.#run(id, format, source, remote);
     return id;
   }
 
@@ -147,12 +148,19 @@ export class Relay {
     await this.store.close();
   }
 
-  #run(id: string, format: RelayFormat, source: Observable<ChatCompletionChunk>): void {
+  /**
+   * Runs one generation. Frames go to the store in order, one batch at a time. With a store that answers at once
+   * (memory) each frame is appended as it comes, so readers see it at once, in virtual time too. With a remote one
+   * (Redis), the frames that come together (one upstream read) are appended together at the end of the microtask:
+   * one round trip for them, and one wake-up of each reader rather than one per frame.
+   */
+  #run(id: string, format: RelayFormat, source: Observable<ChatCompletionChunk>, remote: boolean): void {
     const stop = new Subject<void>();
     let count = 0;
     let length = 0;
     let pending: RelayFrame[] = [];
     let writing = false;
+    let flushScheduled = false;
     let finished = false;
     const upstream: { subscription?: Subscription } = {};
     let resolveEnded!: () => void;
@@ -189,9 +197,18 @@ export class Relay {
         }, failed);
       } else done();
     };
+    const scheduleFlush = (): void => {
+      if (!remote) return flush();
+      if (flushScheduled) return;
+      flushScheduled = true;
+      queueMicrotask(() => {
+        flushScheduled = false;
+        flush();
+      });
+    };
     const write = (frame: string): void => {
       pending.push({ id: ++count, frame });
-      flush();
+      scheduleFlush();
     };
     const finish = (end: RelayEnd, frames: readonly string[] = []): void => {
       if (finished) return;
@@ -199,7 +216,7 @@ export class Relay {
       this.#generations.delete(id);
       for (const frame of frames) write(frame);
       pending.push({ id: ++count, frame: "", end });
-      flush();
+      scheduleFlush();
     };
     const cut = (reason: RelayStreamError): void => {
       if (finished) return;

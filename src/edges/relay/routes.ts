@@ -1,24 +1,41 @@
-import type OpenAI from "openai";
 import { APIError } from "openai/core/error";
-import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type { ChatCompletionCreateParams, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import { type Observable, map, startWith } from "rxjs";
+import { type CorsOrigins, corsPolicy } from "../cors.js";
 import { RelayCapacityError, StreamExistsError, UnknownStreamError } from "../../errors.js";
+import type { ClientRequestOptions } from "../../sources/client.js";
 import { fromChatCompletion } from "../../sources/from-chat-completion.js";
 import { formatHeaders, isRelayFormat } from "./formats.js";
 import { type Relay, checkStreamId } from "./relay.js";
+
+/**
+ * The upstream client the relay asks: an `openai` client (version 6 or 7, ESM
+ * or CommonJS: named structurally, by what the relay calls, as for
+ * `fromChatCompletion`).
+ */
+export interface RelayUpstream {
+  readonly chat: {
+    readonly completions: {
+      create(body: ChatCompletionCreateParams, options?: ClientRequestOptions): { asResponse(): Promise<Response> };
+    };
+  };
+}
 
 export interface RelayRoutesOptions {
   /** The relay that runs and keeps the streams. */
   relay: Relay;
   /** The OpenAI-compatible endpoint asked by `POST /v1/chat/completions`. Without it that route answers 404. */
-  upstream?: OpenAI;
+  upstream?: RelayUpstream;
   /** Largest request body accepted, in bytes; a larger one gets a 413. Default 1 MiB. */
   maxBodyBytes?: number;
   /**
-   * `Access-Control-Allow-Origin` for browsers on other origins: `true` for
-   * `*`, or the one origin allowed. Default none (same origin only).
+   * Origins whose pages may call the relay from a browser (CORS): exact
+   * origins such as `"https://app.example"`, or `"*"` for any. Default:
+   * pages served from this machine (`localhost`, `*.localhost`, `127.0.0.1`,
+   * `[::1]`, any port). `[]` allows none. The same rule as the replay
+   * server's (`CorsOrigins`).
    */
-  cors?: boolean | string;
+  cors?: CorsOrigins;
   /** The `retry:` (milliseconds) sent first on every stream, telling `EventSource` how soon to reconnect. Default none (the browser's own). */
   retryMs?: number;
 }
@@ -75,10 +92,24 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
  * - `POST /v1/streams/{id}/stop` stops it wherever it runs: 200
  *   `{"id","stopped"}` (`stopped` false when it had already ended), or 404.
  *
+ * - `OPTIONS` on these routes answers a browser's CORS preflight, by the
+ *   `cors` rule (the replay server's too); the answers carry
+ *   `Access-Control-Allow-Origin` for the pages it allows.
+ *
  * Anything else resolves `undefined`, for the caller to answer.
  */
 export async function answerRelayRequest(options: RelayRoutesOptions, request: RelayRequest): Promise<RelayAnswer | undefined> {
-  const cors = corsHeaders(options.cors);
+  const policy = corsPolicy(options.cors, { exposeHeaders: ["x-stream-id"] });
+  const origin = request.header("origin");
+  if (request.method === "OPTIONS") {
+    const { pathname } = new URL(request.url, "http://relay.invalid");
+    const ours = STREAM_ROUTE.test(pathname) || (pathname === "/v1/chat/completions" && options.upstream !== undefined);
+    if (!ours) return undefined;
+    const preflight = policy.preflight(origin, request.header("access-control-request-headers"));
+    if (preflight.allowed) return { status: 204, headers: preflight.headers, empty: true };
+    return { status: 403, headers: { "content-type": "application/json" }, json: { error: { message: preflight.message, type: "invalid_request_error", code: "cors_origin_not_allowed" } } };
+  }
+  const cors = policy.headers(origin);
   try {
     const answer = await route(options, request);
     return answer === undefined ? undefined : { ...answer, headers: { ...cors, ...answer.headers } };
@@ -91,17 +122,6 @@ export async function answerRelayRequest(options: RelayRoutesOptions, request: R
 async function route(options: RelayRoutesOptions, request: RelayRequest): Promise<RelayAnswer | undefined> {
   const url = new URL(request.url, "http://relay.invalid");
   const { relay, upstream, maxBodyBytes = 1024 * 1024, retryMs } = options;
-  if (request.method === "OPTIONS" && options.cors !== undefined && options.cors !== false) {
-    return {
-      status: 204,
-      headers: {
-        "access-control-allow-methods": "GET, POST, OPTIONS",
-        "access-control-allow-headers": "content-type, authorization, x-stream-id, last-event-id",
-        "access-control-max-age": "600",
-      },
-      empty: true,
-    };
-  }
 
   if (url.pathname === "/v1/chat/completions") {
     if (upstream === undefined) return undefined;
@@ -111,12 +131,12 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     const params = parseBody(await request.body(maxBodyBytes));
     if (params.stream !== true) {
       // Nothing to resume in a whole answer: pass it through.
-      const completion = await upstream.chat.completions.create({ ...params, stream: false });
-      return { status: 200, headers: { "content-type": "application/json" }, json: completion };
+      const whole = await upstream.chat.completions.create({ ...params, stream: false }).asResponse();
+      return { status: 200, headers: { "content-type": "application/json" }, json: await whole.json() };
     }
     const requestedId = request.header("x-stream-id");
     const id = await relay.start(fromChatCompletion(upstream, params), { format, ...(requestedId === undefined ? {} : { id: requestedId }) });
-    return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(format), "x-stream-id": id, "access-control-expose-headers": "x-stream-id" }, events: eventsOf(relay, id, 0, retryMs) };
+    return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(format), "x-stream-id": id }, events: eventsOf(relay, id, 0, retryMs) };
   }
 
   const match = STREAM_ROUTE.exec(url.pathname);
@@ -133,7 +153,7 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
   if (info === undefined) throw new UnknownStreamError(id);
   // An ended stream's last stored frame is its end mark, which is never sent: past the frame before it, nothing is left.
   if (info.status !== "live" && after >= info.frames - 1) return { status: 204, headers: { "x-stream-id": id }, empty: true };
-  return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(info.format), "x-stream-id": id, "access-control-expose-headers": "x-stream-id" }, events: eventsOf(relay, id, after, retryMs) };
+  return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(info.format), "x-stream-id": id }, events: eventsOf(relay, id, after, retryMs) };
 }
 
 /** The stream's frames as SSE text, each with its `id:` line; the end mark is not sent. */
@@ -179,11 +199,6 @@ function parseAfter(value: string | undefined): number {
   if (value === undefined || value.trim() === "") return 0;
   if (!/^\d{1,15}$/.test(value.trim())) throw new RelayHttpError(400, `Last-Event-ID (or after) must be a frame number, got ${JSON.stringify(value)}`);
   return Number(value.trim());
-}
-
-function corsHeaders(cors: boolean | string | undefined): Record<string, string> {
-  if (cors === undefined || cors === false) return {};
-  return { "access-control-allow-origin": cors === true ? "*" : cors };
 }
 
 function httpError(error: unknown): { status: number; message: string; type: string } {
