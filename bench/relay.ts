@@ -2,6 +2,11 @@
  * Relay capacity: frames/s and concurrent streams through `g4f-rx serve --upstream` (the built command), one
  * process with the memory store, one with Redis, and two workers sharing Redis, all against one in-process
  * upstream and run side by side; and the memory a finished stream holds in the memory store.
+ *
+ * The upstream and the load generator run in this process, on the same cores as the relays, so frames/s is
+ * what the relay achieves on what the machine leaves it. The relay's CPU time per frame, and the cores the relay
+ * and this process used, are measured too (from /proc): on a shared 2-core machine they say whether a second
+ * worker had a core to use at all.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";

@@ -39,7 +39,7 @@ describe("the command's code cache", () => {
     expect(first).toMatchObject({ code: 0, stdout: ANSWER });
     const [file, ...others] = cacheFiles(join(cache, "g4f-rx"));
     expect(others).toEqual([]);
-    expect(file).toMatch(new RegExp(`^main-[0-9a-f]{16}-\\d+-\\d+-${process.version}-${process.arch}\\.v8cache$`));
+    expect(file).toMatch(new RegExp(`^main-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
     const path = join(cache, "g4f-rx", file ?? "");
     const written = { bytes: readFileSync(path), mtimeMs: statSync(path).mtimeMs };
     expect(written.bytes.length).toBeGreaterThan(10_000);
@@ -74,8 +74,8 @@ describe("the command's code cache", () => {
     await runCli(ASK, { env: { HOME: home, G4F_RX_NO_LOG: "1" } });
     const [current] = cacheFiles(folder);
     expect(current).toBeDefined();
-    const olderBuild = `main-0000000000000000-1-1-${process.version}-${process.arch}.v8cache`;
-    const otherNode = `main-0000000000000000-1-1-v0.0.1-${process.arch}.v8cache`;
+    const olderBuild = `main-0000000000000000-1-1-replay-${process.version}-${process.arch}.v8cache`;
+    const otherNode = `main-0000000000000000-1-1-replay-v0.0.1-${process.arch}.v8cache`;
     writeFileSync(join(folder, olderBuild), "old");
     writeFileSync(join(folder, otherNode), "other");
     rmSync(join(folder, current ?? ""));
@@ -99,17 +99,29 @@ describe("the command's code cache", () => {
   });
 
   it("keeps main.js's own line numbers in stack traces, from the cache as without it", () => {
-    // The launcher beside a main.js that throws on its third line.
+    // The launcher beside a main.js that prints a stack trace made on its third line.
     const bin = temporaryFolder();
     copyFileSync(fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url)), join(bin, "g4f-rx.js"));
     writeFileSync(join(bin, "package.json"), '{ "type": "commonjs" }\n');
-    writeFileSync(join(bin, "main.js"), '"use strict";\n\nthrow new Error("thrown on line 3");\n');
+    writeFileSync(join(bin, "main.js"), '"use strict";\n\nconsole.error(new Error("made on line 3").stack);\n');
     const cache = temporaryFolder();
     for (const run of ["compiled", "from the cache"]) {
       const result = spawnSync(process.execPath, [join(bin, "g4f-rx.js")], { env: { PATH: process.env.PATH ?? "", XDG_CACHE_HOME: cache }, encoding: "utf8" });
-      expect(result.status, run).toBe(1);
+      expect(result.status, run).toBe(0);
       expect(result.stderr, run).toContain(`${join(bin, "main.js")}:3`);
-      expect(result.stderr, run).toContain("thrown on line 3");
+      expect(cacheFiles(join(cache, "g4f-rx")), run).toHaveLength(1);
     }
+  });
+
+  it("keeps a cache per kind of run, and none after a run that failed", async () => {
+    const cache = temporaryFolder();
+    const folder = join(cache, "g4f-rx");
+    // A usage error (no prompt) went only part of the way: its code is no cache for anything.
+    expect(await runCli(["--no-log"], { env: { XDG_CACHE_HOME: cache } })).toMatchObject({ code: 2 });
+    expect(cacheFiles(folder)).toEqual([]);
+    // --help first: it must not stand for the questions after it.
+    expect(await runCli(["--help"], { env: { XDG_CACHE_HOME: cache } })).toMatchObject({ code: 0 });
+    expect(await runCli(ASK, { env: { XDG_CACHE_HOME: cache } })).toMatchObject({ code: 0, stdout: ANSWER });
+    expect(cacheFiles(folder).map((name) => /-(\w+)-v[\d.]+-\w+\.v8cache$/.exec(name)?.[1]).sort()).toEqual(["help", "replay"]);
   });
 });
