@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai/core/error";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
 import { VERSION } from "openai/version";
@@ -8,6 +8,7 @@ import { MalformedChunkError, NotEventStreamError } from "../errors.js";
 import { completionChunk } from "../recipes/index.js";
 import { chatCompletionProtocol } from "../sources/index.js";
 import { BodyDecoder } from "../sources/decode-event-stream.js";
+import { PlainHeaders } from "../sources/plain-headers.js";
 import { errorFromFrame, isObject, parseFrameData } from "../sources/frames.js";
 
 /**
@@ -75,12 +76,12 @@ async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, un
   for (let attempt = 0; ; attempt += 1) {
     let error: Error;
     let retryable: boolean;
-    let headers: ResponseHeaders | undefined;
+    let headers: PlainHeaders | undefined;
     try {
       const response = await post(url, requestHeaders(endpoint.apiKey, attempt), payload, signal);
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 300) return response;
-      headers = new ResponseHeaders(response.headers);
+      headers = new PlainHeaders(response.headers);
       const text = await readAll(response, signal);
       const json = parseJson(text);
       error = APIError.generate(status, isObject(json) ? json : undefined, json === undefined ? text : undefined, headers);
@@ -118,7 +119,7 @@ function seconds(ms: number): string {
 }
 
 /** The openai client's rule: the server's `x-should-retry`, else 408, 409, 429 and 5xx. */
-function shouldRetry(status: number, headers: ResponseHeaders): boolean {
+function shouldRetry(status: number, headers: PlainHeaders): boolean {
   const header = headers.get("x-should-retry");
   if (header === "true") return true;
   if (header === "false") return false;
@@ -227,7 +228,7 @@ const HEAD_LENGTH = 512;
  * stops reading while stdout is full, so memory stays flat into a slow pipe.
  */
 async function readEventStream(response: IncomingMessage, emit: (chunk: ChatCompletionChunk) => void, signal: AbortSignal, flow: OutputFlow | undefined): Promise<void> {
-  const decoder = new BodyDecoder(response.headers["content-type"] ?? null, new ResponseHeaders(response.headers), emit, signal, chatCompletionProtocol);
+  const decoder = new BodyDecoder(response.headers["content-type"] ?? null, new PlainHeaders(response.headers), emit, signal, chatCompletionProtocol);
   const onAbort = (): void => void response.destroy();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -279,7 +280,7 @@ async function readWhole(
   const parsed = parseFrameData(text.trim());
   if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH));
   const { value } = parsed;
-  if (isObject(value) && value.error !== undefined && value.error !== null) throw errorFromFrame(value, text, undefined, new ResponseHeaders(response.headers));
+  if (isObject(value) && value.error !== undefined && value.error !== null) throw errorFromFrame(value, text, undefined, new PlainHeaders(response.headers));
   if (!isCompletion(value)) throw new MalformedChunkError(text, { expected: 'a chat completion (no "choices" list)' });
   const chunk = completionChunk(value);
   wholes?.set(chunk, value);
@@ -290,50 +291,3 @@ function isCompletion(value: unknown): value is ChatCompletion {
   return isObject(value) && Array.isArray(value.choices) && value.choices.every((choice) => isObject(choice));
 }
 
-/** A response's headers as the `Headers` the openai error classes keep, without loading undici's `Headers` class. */
-export class ResponseHeaders implements Headers {
-  readonly #values = new Map<string, string>();
-
-  constructor(headers: IncomingHttpHeaders) {
-    for (const [name, value] of Object.entries(headers)) {
-      if (value !== undefined) this.#values.set(name.toLowerCase(), Array.isArray(value) ? value.join(", ") : value);
-    }
-  }
-
-  append(name: string, value: string): void {
-    const key = name.toLowerCase();
-    const before = this.#values.get(key);
-    this.#values.set(key, before === undefined ? value : `${before}, ${value}`);
-  }
-  delete(name: string): void {
-    this.#values.delete(name.toLowerCase());
-  }
-  get(name: string): string | null {
-    return this.#values.get(name.toLowerCase()) ?? null;
-  }
-  getSetCookie(): string[] {
-    const value = this.#values.get("set-cookie");
-    return value === undefined ? [] : [value];
-  }
-  has(name: string): boolean {
-    return this.#values.has(name.toLowerCase());
-  }
-  set(name: string, value: string): void {
-    this.#values.set(name.toLowerCase(), value);
-  }
-  forEach(callback: (value: string, key: string, parent: Headers) => void): void {
-    for (const [key, value] of this.entries()) callback(value, key, this);
-  }
-  *entries(): HeadersIterator<[string, string]> {
-    yield* [...this.#values.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-  *keys(): HeadersIterator<string> {
-    for (const [key] of this.entries()) yield key;
-  }
-  *values(): HeadersIterator<string> {
-    for (const [, value] of this.entries()) yield value;
-  }
-  [Symbol.iterator](): HeadersIterator<[string, string]> {
-    return this.entries();
-  }
-}

@@ -4,6 +4,7 @@ import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { Observable, type SchedulerAction, type SchedulerLike, type Subscriber, asyncScheduler } from "rxjs";
 import { chatCompletionProtocol } from "../sources/chat-completion-protocol.js";
 import { isObject } from "../sources/frames.js";
+import { PlainHeaders } from "../sources/plain-headers.js";
 import type { StreamProtocol } from "../sources/protocol.js";
 import { responsesProtocol } from "../sources/responses-protocol.js";
 import { type Cassette, CassetteError, type CassetteFrame, readCassette } from "./cassette.js";
@@ -77,7 +78,7 @@ function replay<T>(cassette: string | Cassette, protocol: StreamProtocol<T>, opt
       return;
     }
     // The live decoder's end-of-stream rule, read from the same protocol.
-    const reader = protocol.reader(new Headers(recorded.response.headers));
+    const reader = protocol.reader(new PlainHeaders(recorded.response.headers));
     const emit = (item: T): void => subscriber.next(item);
     return playFrames(recorded, options).subscribe({
       next: (frame) => {
@@ -129,7 +130,7 @@ export function playFrames(cassette: string | Cassette, options: FromCassetteOpt
     const { response, frames } = recorded;
     if (response.status >= 400) {
       const body = isObject(response.body) ? response.body : undefined;
-      subscriber.error(APIError.generate(response.status, body, undefined, new Headers(response.headers)));
+      subscriber.error(APIError.generate(response.status, body, undefined, new PlainHeaders(response.headers)));
       return;
     }
     // Offsets are measured from the subscription, not from the previous frame, so lateness never adds up.

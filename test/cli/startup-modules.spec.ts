@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { BIN, assertFreshBuild } from "./run-cli.js";
+
+// What the command's start-up costs is measured by `npm run bench`; what it must never load is checked here, by
+// name, on the paths users take most: a question to a live endpoint, and a replay. Each of these once cost the
+// command tens of milliseconds at every start.
+const NEVER_LOADED = [
+  // Node's fetch (undici): loaded by the first use of the global Headers, Request, Response or fetch.
+  "NativeModule internal/deps/undici/undici",
+  // The ES module loader: started by any import() in the bundle.
+  "NativeModule internal/modules/esm/translators",
+  "NativeModule crypto",
+  "NativeModule perf_hooks",
+];
+
+const CASSETTES = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
+let folder: string;
+let server: TestServer;
+
+beforeAll(async () => {
+  assertFreshBuild();
+  folder = mkdtempSync(join(tmpdir(), "g4f-rx-startup-modules-"));
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+/** Runs the built command (as a user's shell does: with a home for its log and cache) and lists the modules Node loaded. */
+async function modulesLoadedBy(args: readonly string[]): Promise<{ status: number | null; stdout: string; modules: string[] }> {
+  const list = join(folder, "modules.json");
+  const preload = join(folder, "list-modules.cjs");
+  writeFileSync(preload, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));\n`);
+  const home = join(folder, "home");
+  // Not spawnSync: the test server answering the command runs in this process.
+  const child = spawn(process.execPath, ["--require", preload, BIN, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home }, stdio: ["pipe", "pipe", "inherit"] });
+  let stdout = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stdin.end();
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  });
+  return { status, stdout, modules: JSON.parse(readFileSync(list, "utf8")) as string[] };
+}
+
+describe("the command's start-up", () => {
+  it("asks a live endpoint and keeps the turn without loading fetch, the ES module loader, crypto or perf_hooks", async () => {
+    for (const run of ["first", "from the code cache"]) {
+      server.reply(streamReply(textChunks(["Hello", " there!"])));
+      const { status, stdout, modules } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
+      expect({ run, status, stdout }).toStrictEqual({ run, status: 0, stdout: "Hello there!\n" });
+      // The preload itself is proof the list is real: http is loaded for the request.
+      expect(modules).toContain("NativeModule http");
+      expect(modules.filter((name) => NEVER_LOADED.includes(name)), run).toEqual([]);
+    }
+  });
+
+  it("replays a cassette without loading fetch, the ES module loader, crypto, perf_hooks or http", async () => {
+    for (const run of ["first", "from the code cache"]) {
+      const { status, stdout, modules } = await modulesLoadedBy(["--replay", CASSETTES, "Say hello there!"]);
+      expect({ run, status, stdout }).toStrictEqual({ run, status: 0, stdout: "Hello there! How can I help you today?\n" });
+      expect(modules.filter((name) => [...NEVER_LOADED, "NativeModule http"].includes(name)), run).toEqual([]);
+    }
+  });
+});
