@@ -288,25 +288,30 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         return ask(input2, messages, undefined);
       }
     }
-    rl.prompt();
+    // Lines from a pipe can still be handled after their end closed readline, which then refuses to prompt.
+    if (!closed) rl.prompt();
     return EMPTY;
   };
 
   rl.setPrompt("> ");
   rl.prompt();
-  await new Promise<void>((resolve) => {
-    lines
-      .pipe(
-        gatherInputs((more) => rl.setPrompt(more ? "… " : "> ")),
-        tap((input) => {
-          if (input.kind !== "exit" && streaming && terminal) note("(queued: asked once this answer ends)");
-        }),
-        concatMap(handle),
-      )
-      .subscribe({ complete: resolve, error: resolve });
-  });
-  io.stop.signal.removeEventListener("abort", onStop);
-  rl.close();
+  try {
+    // An error here is a defect, not an answer's failure (those are told and kept in `ask`): it reaches the caller.
+    await new Promise<void>((resolve, reject) => {
+      lines
+        .pipe(
+          gatherInputs((more) => rl.setPrompt(more ? "… " : "> ")),
+          tap((input) => {
+            if (input.kind !== "exit" && streaming && terminal) note("(queued: asked once this answer ends)");
+          }),
+          concatMap(handle),
+        )
+        .subscribe({ complete: resolve, error: reject });
+    });
+  } finally {
+    io.stop.signal.removeEventListener("abort", onStop);
+    rl.close();
+  }
   if (io.stop.signal.aborted) return io.stop.reason === "SIGTERM" ? EXIT.terminated : io.stop.reason === "SIGINT" ? EXIT.interrupted : EXIT.success;
   return EXIT.success;
 }

@@ -54,9 +54,9 @@ async function npm(cwd: string, ...args: string[]): Promise<string> {
 }
 
 /** Runs a command and resolves with its exit code and output, whatever the code. */
-async function attempt(file: string, args: string[], cwd: string, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function attempt(file: string, args: string[], cwd: string, input?: string, env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (error, stdout, stderr) => {
+    const child = execFile(file, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: 120_000, ...(env === undefined ? {} : { env }) }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
       resolve({ code, stdout, stderr });
     });
@@ -139,7 +139,9 @@ describe("the packed tarball", () => {
     // --legacy-peer-deps: the command is one bundle and must not need the peers the library leaves to apps.
     await npm(scratch, "install", "--global", "--prefix", prefix, "--legacy-peer-deps", tarball);
     const globalRoot = (await npm(scratch, "root", "--global", "--prefix", prefix)).trim();
-    const result = await attempt(join(prefix, "bin/g4f-rx"), ["--replay", join(globalRoot, "g4f-rx/examples/cassettes")], scratch, "Say hello there!\n");
+    // A home of its own: the command keeps its code cache (and would keep conversations) under HOME, never the real one.
+    const home = join(scratch, "home");
+    const result = await attempt(join(prefix, "bin/g4f-rx"), ["--replay", join(globalRoot, "g4f-rx/examples/cassettes")], scratch, "Say hello there!\n", { PATH: process.env.PATH ?? "", HOME: home });
     expect(result.stderr).toContain("cassette");
     expect(result).toMatchObject({ code: 0, stdout: "Hello there! How can I help you today?\n" });
   }, 300_000);
