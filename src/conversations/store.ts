@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
-import { type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
+import { type Cassette, type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
 
@@ -546,9 +546,14 @@ function readTurn(file: string): Turn {
   const info = turnInfo(text, file);
   if (info.answerInFrames !== true) return { ...info, file, request: cassette.request };
   // A long answer: the header left it to the frames.
+  return { ...info, ...answerOfFrames(cassette), file, request: cassette.request };
+}
+
+/** The answer a cassette's frames add up to, as a turn's header holds it. */
+function answerOfFrames(cassette: Cassette): Pick<TurnInfo, "answer" | "reply" | "usage"> {
   const snapshot = assemble(cassette.frames.map((frame) => frame.data).filter(isChunk));
   const reply = assistantMessage(snapshot);
-  return { ...info, answer: textOf(reply.content), reply, ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }), file, request: cassette.request };
+  return { answer: textOf(reply.content), reply, ...(snapshot.usage === undefined ? {} : { usage: snapshot.usage }) };
 }
 
 /** A journal without its cassette: a turn another process is answering, or one whose process died. */
@@ -572,16 +577,7 @@ function readJournal(folder: string, name: string): Turn | undefined {
   const whole = text.endsWith("\n") ? lines : lines.slice(0, -1);
   const cassette = parseCassette(whole.join("\n"), file);
   const info = turnInfo(text, file);
-  const chunks = cassette.frames.map((frame) => frame.data).filter(isChunk);
-  const reply = assistantMessage(assemble(chunks));
-  return {
-    ...info,
-    status: processAlive(info.pid) ? "streaming" : "partial",
-    answer: textOf(reply.content),
-    reply,
-    file,
-    request: cassette.request,
-  };
+  return { ...info, status: processAlive(info.pid) ? "streaming" : "partial", ...answerOfFrames(cassette), file, request: cassette.request };
 }
 
 function turnInfo(text: string, file: string): TurnInfo {
