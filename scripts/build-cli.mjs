@@ -1,7 +1,7 @@
 // @ts-check
 // Bundles the g4f-rx command into dist/bin/: main.js, the command, minified CommonJS with rxjs inside; g4f-rx.js, the
-// executable, which runs main.js from V8's code cache (src/cli/launcher.ts); and the packages only some runs need,
-// each its own file that main.js `require`s on first use. Why:
+// executable, which runs main.js and the files below from V8's code cache (src/cli/launcher.ts); and the packages
+// only some runs need, each its own file that main.js `require`s on first use. Why:
 // - CommonJS, because Node's ES module loader alone costs more start-up time than everything the command then does;
 //   dist/bin/package.json marks the folder as CommonJS. For the same reason no `import()` is left in the output
 //   (`dynamic-import: false` makes esbuild turn it into `require`): an `import()` of `node:https` or of a lazy file
@@ -75,6 +75,10 @@ const common = {
 };
 
 await rm(outdir, { recursive: true, force: true });
+/** @type {unknown} */
+const manifest = JSON.parse(await readFile("package.json", "utf8"));
+if (typeof manifest !== "object" || manifest === null || !("version" in manifest) || typeof manifest.version !== "string") throw new Error("package.json has no version");
+const { version } = manifest;
 // The command itself, run by the launcher below.
 await build({
   ...common,
@@ -83,18 +87,8 @@ await build({
   plugins: [separateFiles(undefined)],
   // rxjs lists its CommonJS build under the "node" condition, which cannot be tree-shaken; its ES2015 build can.
   alias: { rxjs: "./node_modules/rxjs/dist/esm/index.js" },
-  // The sources are ES modules: the one `import.meta.url` (where package.json is) becomes this file's URL.
-  define: { "import.meta.url": "__g4f_rx_url" },
-  banner: { js: 'const __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
-});
-// The executable: runs main.js from V8's code cache (src/cli/launcher.ts), which it keys by main.js's digest.
-const digest = createHash("sha256").update(await readFile(`${outdir}/main.js`)).digest("hex").slice(0, 16);
-await build({
-  ...common,
-  entryPoints: { "g4f-rx": "src/cli/launcher.ts" },
-  outdir,
-  define: { "import.meta.url": "__g4f_rx_url", G4F_RX_MAIN_DIGEST: JSON.stringify(digest) },
-  banner: { js: '#!/usr/bin/env node\nconst __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
+  // The version is written in, so a run does not look for package.json.
+  define: { G4F_RX_VERSION: JSON.stringify(version) },
 });
 const separate = [
   ...Object.entries(LAZY_PACKAGES).map(([name, { file, contents }]) => ({ own: name, file, contents })),
@@ -111,5 +105,18 @@ await Promise.all(
     }),
   ),
 );
+// The executable: runs the files above from V8's code cache (src/cli/launcher.ts), which it keys by their digests.
+/** @type {Record<string, string>} */
+const digests = {};
+for (const file of ["main.js", ...separate.map(({ file }) => file)]) {
+  digests[file] = createHash("sha256").update(await readFile(`${outdir}/${file}`)).digest("hex").slice(0, 16);
+}
+await build({
+  ...common,
+  entryPoints: { "g4f-rx": "src/cli/launcher.ts" },
+  outdir,
+  define: { "import.meta.url": "__g4f_rx_url", G4F_RX_DIGESTS: JSON.stringify(digests) },
+  banner: { js: '#!/usr/bin/env node\nconst __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
+});
 await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 await chmod(`${outdir}/g4f-rx.js`, 0o755);

@@ -2,10 +2,12 @@ import type { Writable } from "node:stream";
 import { EXIT } from "./exit-codes.js";
 import type { StopReason } from "./io.js";
 import { main } from "./main.js";
-import { packageVersion } from "./version.js";
 
 // The `g4f-rx` executable: wires the process (arguments, streams, signals) to `main`, lets every queued byte reach
 // stdout, then exits with main's code, or dies by the signal that stopped it, so that a shell loop stops too.
+
+/** The package's version, written in by scripts/build-cli.mjs: this file runs only bundled. */
+declare const G4F_RX_VERSION: string;
 
 const controller = new AbortController();
 let reason: StopReason | undefined;
@@ -67,7 +69,7 @@ async function run(): Promise<void> {
         return reason;
       },
     },
-    version: packageVersion(import.meta.url),
+    version: G4F_RX_VERSION,
   }).catch((error: unknown) => {
     process.stderr.write(`g4f-rx: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;

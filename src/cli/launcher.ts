@@ -4,66 +4,99 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 
-// The `g4f-rx` executable (dist/bin/g4f-rx.js). It runs the bundled command, main.js, from V8's code cache: the
-// bytecode of every function the last run compiled. A command run in a shell loop then spends its start-up
-// answering, not compiling its own code again. The cache is per user, under $XDG_CACHE_HOME/g4f-rx (or
-// ~/.cache/g4f-rx); NODE_DISABLE_COMPILE_CACHE=1, Node's own switch for its compile cache, turns it off.
-// Node's built-in compile cache (22.1+) keeps only the code compiled before a module runs, which is little here.
+// The `g4f-rx` executable (dist/bin/g4f-rx.js). It runs the bundled command, main.js, and the files main.js requires
+// on first use (the openai client, marked, lowlight, openai's error classes), from V8's code cache: the bytecode of
+// every function the last run compiled. A command run in a shell loop then spends its start-up answering, not
+// compiling its own code again; a question on a terminal does not compile the markdown renderer each time. The cache
+// is per user, under $XDG_CACHE_HOME/g4f-rx (or ~/.cache/g4f-rx); NODE_DISABLE_COMPILE_CACHE=1, Node's own switch for
+// its compile cache, turns it off. Node's built-in compile cache (22.1+) keeps only the code compiled before a module
+// runs, which is little here.
 
-/** The digest of main.js, written into this file when both are built (scripts/build-cli.mjs). */
-declare const G4F_RX_MAIN_DIGEST: string;
+/** The digest of each file of the command (`main.js` → 16 hex digits), written into this file by scripts/build-cli.mjs. */
+declare const G4F_RX_DIGESTS: Readonly<Record<string, string>>;
+
+/** A file of the command as CommonJS sees it. */
+interface CommandModule {
+  exports: unknown;
+}
 
 /** The end of a cache's name: which Node it is for. */
 const NODE_SUFFIX = `-${process.version}-${process.arch}.v8cache`;
 const directory = fileURLToPath(new URL(".", import.meta.url));
-const file = join(directory, "main.js");
-const source = readFileSync(file, "utf8");
-const cache = codeCache(process.env);
-let cachedData: Buffer | undefined;
-if (cache !== undefined) {
-  try {
-    cachedData = readFileSync(cache.file);
-  } catch {
-    // None yet (or unreadable): the run compiles as usual and leaves one.
-  }
-}
+const cacheFolder = cacheDirectory(process.env);
+const kind = runKind(process.argv.slice(2));
+const nodeRequire = createRequire(join(directory, "main.js"));
+const modules = new Map<string, CommandModule>();
+/** The files this run compiled without a cache (none yet, or rejected): their caches are written at exit. */
+const compiled: Array<{ readonly name: string; readonly script: Script }> = [];
 
-// One line of its own for the wrapper, so that stack traces give main.js's own line numbers.
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {\n${source}\n})`, { filename: file, lineOffset: -1, cachedData });
-if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
-  // At exit, so the cache holds what this run compiled, not only the outline V8 compiles up front; and only after a
-  // run that succeeded, which went the whole way. A usage error or a failed request, or a run ended by a signal,
-  // leaves none: the next run tries again.
+if (cacheFolder !== undefined) {
+  // At exit, so a cache holds what this run compiled, not only the outline V8 compiles up front; and only after a run
+  // that succeeded, which went the whole way. A usage error or a failed request, or a run ended by a signal, leaves
+  // none: the next run tries again.
   process.once("exit", (code) => {
-    if (code === 0) keep(cache, script);
+    if (code === 0) keep(cacheFolder);
   });
 }
-const main = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void)(main.exports, createRequire(file), main, file, directory);
-
-/** A code cache: its file, and the start of the names of this build's caches. */
-interface CodeCache {
-  readonly file: string;
-  readonly build: string;
-}
+load("main.js");
 
 /**
- * Where this main.js's code cache for this kind of run is, for this Node version, or undefined when there is no
- * per-user cache directory or the cache is turned off. V8 checks the Node version and flags, but of the source only
- * its length: the name carries the build's digest, and main.js's size and time, so an edited main.js never runs
- * stale code.
+ * Runs a file of the command once, as CommonJS would (`exports`, `require`, `module`, `__filename`, `__dirname`), from
+ * its code cache when there is a valid one, and returns its exports. Its `require` gives the command's own files
+ * (`./name.js`) the same way, so each exists once (openai's error classes, shared by main.js and the client, must),
+ * and everything else (Node's modules, ioredis) through Node.
  */
-function codeCache(env: NodeJS.ProcessEnv): CodeCache | undefined {
+function load(name: string): unknown {
+  const known = modules.get(name);
+  if (known !== undefined) return known.exports;
+  const file = join(directory, name);
+  const source = readFileSync(file, "utf8");
+  const cache = cacheFolder === undefined ? undefined : join(cacheFolder, cacheName(name, file));
+  let cachedData: Buffer | undefined;
+  if (cache !== undefined) {
+    try {
+      cachedData = readFileSync(cache);
+    } catch {
+      // None yet (or unreadable): the run compiles as usual and leaves one.
+    }
+  }
+  // One line of its own for the wrapper, so that stack traces give the file's own line numbers.
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {\n${source}\n})`, { filename: file, lineOffset: -1, cachedData });
+  if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) compiled.push({ name, script });
+  const module: CommandModule = { exports: {} };
+  modules.set(name, module);
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, requireInCommand, module, file, directory);
+  return module.exports;
+}
+
+function requireInCommand(specifier: string): unknown {
+  return /^\.\/[\w-]+\.js$/.test(specifier) ? load(specifier.slice(2)) : nodeRequire(specifier);
+}
+
+/** The per-user cache folder, or undefined when there is none (no XDG_CACHE_HOME nor HOME) or the cache is turned off. */
+function cacheDirectory(env: NodeJS.ProcessEnv): string | undefined {
   if (env.NODE_DISABLE_COMPILE_CACHE !== undefined && env.NODE_DISABLE_COMPILE_CACHE !== "" && env.NODE_DISABLE_COMPILE_CACHE !== "0") return undefined;
   const base = env.XDG_CACHE_HOME?.startsWith("/") === true ? env.XDG_CACHE_HOME : env.HOME === undefined || env.HOME === "" ? undefined : join(env.HOME, ".cache");
-  if (base === undefined) return undefined;
-  const { size, mtimeMs } = statSync(file);
-  const build = `main-${G4F_RX_MAIN_DIGEST}-${size}-${Math.trunc(mtimeMs)}-`;
-  return { file: join(base, "g4f-rx", `${build}${runKind(process.argv.slice(2))}${NODE_SUFFIX}`), build };
+  return base === undefined ? undefined : join(base, "g4f-rx");
 }
 
 /**
- * The kind of run, by the command line: a subcommand, help, a replay or a question. Each kind keeps its own cache,
+ * The name of a file's code cache for this kind of run and this Node version. V8 checks the Node version and flags,
+ * but of the source only its length: the name carries the build's digest of the file, and the file's size and time,
+ * so an edited file never runs stale code.
+ */
+function cacheName(name: string, file: string): string {
+  const { size, mtimeMs } = statSync(file);
+  return `${buildOf(name)}${size}-${Math.trunc(mtimeMs)}-${kind}${NODE_SUFFIX}`;
+}
+
+/** The start of the names of a file's caches made from this build: `main-<digest>-`. */
+function buildOf(name: string): string {
+  return `${name.replace(/\.js$/, "")}-${G4F_RX_DIGESTS[name] ?? "0000000000000000"}-`;
+}
+
+/**
+ * The kind of run, by the command line: a subcommand, help, a replay or a question. Each kind keeps its own caches,
  * since each compiles different code: a first run that only showed --help must not stand for every question after
  * it. A guess from a few words, never an error: a wrong guess costs only the cache's gain.
  */
@@ -78,19 +111,23 @@ function runKind(args: readonly string[]): string {
 }
 
 /**
- * Writes the cache atomically (a reader sees the old file or the whole new one) and removes older builds' caches. Failing here only means the next run compiles again, so a failure is not reported: the
- * command's output and exit status must not depend on its cache.
+ * Writes the caches of the files this run compiled, each atomically (a reader sees the old file or the whole new one),
+ * and removes older builds' caches of those files. Failing here only means the next run compiles again, so a failure
+ * is not reported: the command's output and exit status must not depend on its cache.
  */
-function keep(cache: CodeCache, compiled: Script): void {
+function keep(folder: string): void {
   try {
-    const folder = join(cache.file, "..");
     mkdirSync(folder, { recursive: true, mode: 0o700 });
-    const temporary = `${cache.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, compiled.createCachedData(), { mode: 0o600 });
-    renameSync(temporary, cache.file);
-    // Older builds' caches for this Node; those of other Node versions stay, for whoever runs those.
+    for (const { name, script } of compiled) {
+      const file = join(folder, cacheName(name, join(directory, name)));
+      const temporary = `${file}.${process.pid}.tmp`;
+      writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+      renameSync(temporary, file);
+    }
+    // Older builds' caches of these files for this Node; those of other Node versions stay, for whoever runs those.
+    const builds = compiled.map(({ name }) => ({ current: buildOf(name), any: new RegExp(`^${name.replace(/\.js$/, "")}-[0-9a-f]{16}-`) }));
     for (const other of readdirSync(folder)) {
-      if (other.startsWith("main-") && !other.startsWith(cache.build) && other.endsWith(NODE_SUFFIX)) rmSync(join(folder, other), { force: true });
+      if (other.endsWith(NODE_SUFFIX) && builds.some(({ current, any }) => any.test(other) && !other.startsWith(current))) rmSync(join(folder, other), { force: true });
     }
   } catch {
     // See above: the next run compiles again.

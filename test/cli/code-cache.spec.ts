@@ -33,31 +33,49 @@ function cacheFiles(folder: string): string[] {
 describe("the command's code cache", () => {
   beforeAll(() => assertFreshBuild());
 
-  it("is written under $XDG_CACHE_HOME/g4f-rx by the first run and used, not rewritten, by the next", async () => {
+  it("is written under $XDG_CACHE_HOME/g4f-rx by the first run, for main.js and each file it required, and used, not rewritten, by the next", async () => {
     const cache = temporaryFolder();
     const first = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
     expect(first).toMatchObject({ code: 0, stdout: ANSWER });
-    const [file, ...others] = cacheFiles(join(cache, "g4f-rx"));
-    expect(others).toEqual([]);
-    expect(file).toMatch(new RegExp(`^main-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
-    const path = join(cache, "g4f-rx", file ?? "");
-    const written = { bytes: readFileSync(path), mtimeMs: statSync(path).mtimeMs };
-    expect(written.bytes.length).toBeGreaterThan(10_000);
+    const files = cacheFiles(join(cache, "g4f-rx")).sort();
+    // main.js and openai's error classes, which every run requires; not the openai client, marked or lowlight.
+    expect(files).toHaveLength(2);
+    expect(files[0]).toMatch(new RegExp(`^main-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
+    expect(files[1]).toMatch(new RegExp(`^openai-error-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
+    const paths = files.map((file) => join(cache, "g4f-rx", file));
+    const written = paths.map((path) => ({ bytes: readFileSync(path), mtimeMs: statSync(path).mtimeMs }));
+    expect(written[0]?.bytes.length).toBeGreaterThan(10_000);
     // Owner only: what runs as this user's code is nobody else's to write.
-    expect(statSync(path).mode & 0o077).toBe(0);
+    for (const path of paths) expect(statSync(path).mode & 0o077).toBe(0);
     expect(statSync(join(cache, "g4f-rx")).mode & 0o077).toBe(0);
 
     const second = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
     expect(second).toMatchObject({ code: 0, stdout: ANSWER, stderr: first.stderr });
     // A cache V8 accepted is left as it is; one it rejected would have been written again.
-    expect(statSync(path).mtimeMs).toBe(written.mtimeMs);
-    expect(readFileSync(path).equals(written.bytes)).toBe(true);
+    for (const [index, path] of paths.entries()) {
+      expect(statSync(path).mtimeMs).toBe(written[index]?.mtimeMs);
+      expect(readFileSync(path).equals(written[index]?.bytes ?? Buffer.alloc(0))).toBe(true);
+    }
+  });
+
+  it("keeps the markdown renderer's files too, so a question on a terminal does not compile them again", async () => {
+    const cache = temporaryFolder();
+    const render = ["--replay", CASSETTES, "--no-log", "--render", "always", "What is 17 * 23?"];
+    const first = await runCli(render, { env: { XDG_CACHE_HOME: cache } });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("391");
+    const stems = (): string[] => cacheFiles(join(cache, "g4f-rx")).map((name) => /^([a-z-]+?)-[0-9a-f]{16}-/.exec(name)?.[1] ?? name).sort();
+    expect(stems()).toEqual(["lowlight", "main", "marked", "openai-error"]);
+    const before = cacheFiles(join(cache, "g4f-rx")).map((name) => statSync(join(cache, "g4f-rx", name)).mtimeMs);
+    const second = await runCli(render, { env: { XDG_CACHE_HOME: cache } });
+    expect(second).toMatchObject({ code: 0, stdout: first.stdout });
+    expect(cacheFiles(join(cache, "g4f-rx")).map((name) => statSync(join(cache, "g4f-rx", name)).mtimeMs)).toEqual(before);
   });
 
   it("replaces a corrupt cache, and the answer is the same", async () => {
     const cache = temporaryFolder();
     await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
-    const [file] = cacheFiles(join(cache, "g4f-rx"));
+    const file = cacheFiles(join(cache, "g4f-rx")).find((name) => name.startsWith("main-"));
     const path = join(cache, "g4f-rx", file ?? "");
     const garbage = Buffer.alloc(300_000, 0x5a);
     writeFileSync(path, garbage);
@@ -65,23 +83,29 @@ describe("the command's code cache", () => {
     const result = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
     expect(result).toMatchObject({ code: 0, stdout: ANSWER });
     expect(readFileSync(path).equals(garbage)).toBe(false);
-    expect(cacheFiles(join(cache, "g4f-rx"))).toEqual([file]);
+    expect(cacheFiles(join(cache, "g4f-rx"))).toHaveLength(2);
   });
 
   it("falls back to ~/.cache, and removes older builds' caches for this Node but not other Nodes'", async () => {
     const home = temporaryFolder();
     const folder = join(home, ".cache", "g4f-rx");
     await runCli(ASK, { env: { HOME: home, G4F_RX_NO_LOG: "1" } });
-    const [current] = cacheFiles(folder);
+    const current = cacheFiles(folder).find((name) => name.startsWith("main-"));
     expect(current).toBeDefined();
+    const errors = cacheFiles(folder).find((name) => name.startsWith("openai-error-"));
+    expect(errors).toBeDefined();
     const olderBuild = `main-0000000000000000-1-1-replay-${process.version}-${process.arch}.v8cache`;
     const otherNode = `main-0000000000000000-1-1-replay-v0.0.1-${process.arch}.v8cache`;
     writeFileSync(join(folder, olderBuild), "old");
+    // An older build of the error classes: "openai-error-…" must not pass for a build of "openai".
+    const olderErrors = `openai-error-0000000000000000-1-1-replay-${process.version}-${process.arch}.v8cache`;
     writeFileSync(join(folder, otherNode), "other");
+    writeFileSync(join(folder, olderErrors), "old");
     rmSync(join(folder, current ?? ""));
+    rmSync(join(folder, errors ?? ""));
 
     expect(await runCli(ASK, { env: { HOME: home } })).toMatchObject({ code: 0, stdout: ANSWER });
-    expect(cacheFiles(folder).sort()).toEqual([current, otherNode].sort());
+    expect(cacheFiles(folder).sort()).toEqual([current, errors, otherNode].sort());
   });
 
   it("is not kept with NODE_DISABLE_COMPILE_CACHE=1, and a cache folder that cannot be made changes nothing", async () => {
@@ -122,6 +146,6 @@ describe("the command's code cache", () => {
     // --help first: it must not stand for the questions after it.
     expect(await runCli(["--help"], { env: { XDG_CACHE_HOME: cache } })).toMatchObject({ code: 0 });
     expect(await runCli(ASK, { env: { XDG_CACHE_HOME: cache } })).toMatchObject({ code: 0, stdout: ANSWER });
-    expect(cacheFiles(folder).map((name) => /-(\w+)-v[\d.]+-\w+\.v8cache$/.exec(name)?.[1]).sort()).toEqual(["help", "replay"]);
+    expect([...new Set(cacheFiles(folder).map((name) => /-(\w+)-v[\d.]+-\w+\.v8cache$/.exec(name)?.[1]))].sort()).toEqual(["help", "replay"]);
   });
 });
