@@ -7,7 +7,7 @@
 //   (`dynamic-import: false` makes esbuild turn it into `require`): an `import()` of `node:https` or of a lazy file
 //   would start that loader.
 // - Separate files, because V8 must at least pre-parse every byte of a script it loads, even code that never runs.
-//   The `openai` client (for --api responses, models, chat), marked and lowlight (markdown on a terminal) are most of
+//   The `openai` client (for --api responses, models, chat), markdown-it and lowlight (markdown on a terminal) are most of
 //   the command's code; a plain question needs none of them.
 // - One copy of openai's error classes (openai-error.js), required by the command and by the client file alike, so
 //   that `instanceof APIError` holds whichever of them made the error.
@@ -20,9 +20,12 @@ const outdir = "dist/bin";
 
 /** Packages loaded only by some runs: their files beside main.js, and what the command takes from them. */
 const LAZY_PACKAGES = {
-  // Named exports only: the command imports `{ OpenAI }`, as a default import would be the whole file in CommonJS.
+  // Named exports where there are: the command imports `{ OpenAI }`, as a default import would be the whole file in
+  // CommonJS.
   openai: { file: "openai.js", contents: 'export * from "openai";' },
-  marked: { file: "marked.js", contents: 'export { lexer } from "marked";' },
+  // markdown-it's only export is its default, the parser's class: the file's exports are that class, as a default
+  // import of a CommonJS file means in Node (and in main.js, bundled for Node).
+  "markdown-it": { file: "markdown-it.js", contents: 'module.exports = require("markdown-it");' },
   // Only the common languages' grammars: all of highlight.js's would be a megabyte.
   lowlight: { file: "lowlight.js", contents: 'export { common, createLowlight } from "lowlight";' },
 };

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 
 // The `g4f-rx` executable (dist/bin/g4f-rx.js). It runs the bundled command, main.js, and the files main.js requires
-// on first use (the openai client, marked, lowlight, openai's error classes), from V8's code cache: the bytecode of
+// on first use (the openai client, markdown-it, lowlight, openai's error classes), from V8's code cache: the bytecode of
 // every function the last run compiled. A command run in a shell loop then spends its start-up answering, not
 // compiling its own code again; a question on a terminal does not compile the markdown renderer each time. The cache
 // is per user, under $XDG_CACHE_HOME/g4f-rx (or ~/.cache/g4f-rx); NODE_DISABLE_COMPILE_CACHE=1, Node's own switch for

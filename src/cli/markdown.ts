@@ -1,6 +1,6 @@
 import type { Element, ElementContent, Root, RootContent } from "hast";
 import { common, createLowlight } from "lowlight";
-import { type MarkedToken, type Token, type Tokens, lexer } from "marked";
+import MarkdownIt, { type Token } from "markdown-it";
 import { type OperatorFunction, Observable } from "rxjs";
 
 /** ANSI styles the renderer uses; each wraps text in its own start and reset, so styles nest. */
@@ -26,7 +26,8 @@ const paint = (style: Style, text: string): string => (text === "" ? "" : `${SGR
  * (heading, paragraph, list, table, fenced code…) is printed once it is
  * complete — when the next block has begun, or the stream ends — and never
  * redrawn, so scrollback, `script` and `tee` logs stay clean. The open block
- * is held back. Lexing is `marked`'s; code is highlighted by `lowlight`
+ * is held back. Parsing is `markdown-it`'s (CommonMark, with GFM tables and
+ * strikethrough; raw HTML stays text); code is highlighted by `lowlight`
  * (highlight.js) for the fence's language, or left plain. Control characters
  * from the model are removed before styling: only the renderer's own
  * escape sequences reach the terminal.
@@ -40,26 +41,14 @@ export function renderMarkdown(): OperatorFunction<string, string> {
       let buffer = "";
       const flush = (all: boolean): void => {
         if (buffer === "") return;
-        const tokens = lexer(buffer);
-        // Hold the last block (and the blank lines after it): more text may still extend it.
-        let held = tokens.length;
-        if (!all) {
-          while (held > 0 && tokens[held - 1]?.type === "space") held -= 1;
-          held -= 1;
-        }
-        if (held <= 0) return;
-        const done = tokens.slice(0, held);
-        const consumed = done.reduce((length, token) => length + token.raw.length, 0);
-        // marked's raws add up to the text it read; if they ever did not, keep everything rather than lose text.
-        if (buffer.slice(0, consumed) !== done.map((token) => token.raw).join("")) {
-          if (all) {
-            subscriber.next(renderBlocks(tokens));
-            buffer = "";
-          }
-          return;
-        }
-        buffer = buffer.slice(consumed);
-        const text = renderBlocks(done);
+        const lines = lineStarts(buffer);
+        const blocks = topLevelBlocks(parse(buffer));
+        // Hold the last block (with the blank lines before it): more text may still extend it.
+        const done = all ? blocks : blocks.slice(0, -1);
+        if (done.length === 0 && !all) return;
+        const until = all ? lines.length - 1 : (blocks.at(-1)?.firstLine ?? 0);
+        const text = done.map((block, index) => render(block.node, "") + (blankBefore(buffer, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
+        buffer = all ? "" : buffer.slice(lines[until] ?? buffer.length);
         if (text !== "") subscriber.next(text);
       };
       return source.subscribe({
@@ -79,136 +68,167 @@ export function renderMarkdown(): OperatorFunction<string, string> {
     });
 }
 
+let parser: InstanceType<typeof MarkdownIt> | undefined;
+
+function parse(text: string): Token[] {
+  // markdown-it's default preset; made on first use, when the renderer is.
+  parser ??= new MarkdownIt();
+  return parser.parse(text, {});
+}
+
+/** A token with what it encloses: for `*_open`, everything up to its `*_close`. */
+interface MarkdownNode {
+  readonly token: Token;
+  readonly children: MarkdownNode[];
+}
+
+/** The flat token list as a tree: each `*_open` token holds the tokens up to its `*_close`. */
+function nest(tokens: readonly Token[]): MarkdownNode[] {
+  const root: MarkdownNode[] = [];
+  const open: MarkdownNode[][] = [root];
+  for (const token of tokens) {
+    const siblings = open.at(-1) ?? root;
+    if (token.nesting === -1) {
+      if (open.length > 1) open.pop();
+      continue;
+    }
+    const node = { token, children: [] };
+    siblings.push(node);
+    if (token.nesting === 1) open.push(node.children);
+  }
+  return root;
+}
+
+/** The blocks of the document, each with the lines it spans (its last line excluded). */
+function topLevelBlocks(tokens: readonly Token[]): Array<{ readonly node: MarkdownNode; readonly firstLine: number; readonly lastLine: number }> {
+  return nest(tokens).flatMap((node) => (node.token.map === null ? [] : [{ node, firstLine: node.token.map[0], lastLine: node.token.map[1] }]));
+}
+
+/**
+ * Where each line of `text` starts, and last where the text ends; a line ends at LF, CR LF or a lone CR, as
+ * markdown-it counts lines. A line break at the very end starts no line.
+ */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (const match of text.matchAll(/\r\n?|\n/g)) {
+    const next = match.index + match[0].length;
+    if (next < text.length) starts.push(next);
+  }
+  starts.push(text.length);
+  return starts;
+}
+
+/** Whether the line before line `next` (where a block starts, or the end) is blank: blocks then stay a blank line apart. */
+function blankBefore(text: string, starts: readonly number[], next: number): boolean {
+  if (next < 1) return false;
+  return text.slice(starts[next - 1] ?? text.length, starts[next] ?? text.length).trim() === "";
+}
+
 /** Removes control characters (escape sequences included) but newline and tab. */
 function clean(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
 }
 
-function renderBlocks(tokens: readonly Token[]): string {
-  return tokens.map((token) => block(token, "")).join("");
-}
-
-const MARKED_TYPES = new Set([
-  "blockquote", "br", "checkbox", "code", "codespan", "def", "del", "em", "escape", "heading", "hr", "html",
-  "image", "link", "list", "list_item", "paragraph", "space", "strong", "table", "tag", "text",
-]);
-
-/** A token of marked's own kinds (not an extension's), so that its `type` tells its shape. */
-function isMarked(token: Token): token is MarkedToken {
-  return MARKED_TYPES.has(token.type);
-}
-
-function block(token: Token, indent: string): string {
-  if (!isMarked(token)) return clean(token.raw);
+function render(node: MarkdownNode, indent: string): string {
+  const { token, children } = node;
   switch (token.type) {
-    case "space":
-      return "\n";
-    case "heading": {
-      const heading = token;
-      const text = inline(heading.tokens);
-      return `${heading.depth === 1 ? paint("underline", paint("bold", text)) : paint("bold", text)}\n`;
+    case "heading_open": {
+      const text = inline(children);
+      return `${token.tag === "h1" ? paint("underline", paint("bold", text)) : paint("bold", text)}\n`;
     }
-    case "paragraph":
-      return `${indentLines(inline(token.tokens), indent)}\n`;
-    case "text": {
-      const text = token;
-      return `${indentLines(text.tokens === undefined ? clean(text.text) : inline(text.tokens), indent)}\n`;
-    }
-    case "code": {
-      const code = token;
-      const language = (code.lang ?? "").trim().split(/\s+/)[0] ?? "";
+    case "paragraph_open":
+      return `${indentLines(inline(children), indent)}\n`;
+    case "fence":
+    case "code_block": {
+      const language = token.info.trim().split(/\s+/)[0] ?? "";
       const fence = paint("dim", `\`\`\`${clean(language)}`);
-      return `${fence}\n${highlight(clean(code.text), language)}\n${paint("dim", "```")}\n`;
+      return `${fence}\n${highlight(clean(token.content.replace(/\n$/, "")), language)}\n${paint("dim", "```")}\n`;
     }
-    case "blockquote": {
-      const quote = token;
-      const inner = quote.tokens.map((child) => block(child, "")).join("").replace(/\n+$/, "");
+    case "blockquote_open": {
+      const inner = blocks(children, "").replace(/\n+$/, "");
       return `${inner
         .split("\n")
         .map((line) => `${indent}${paint("dim", "│")} ${line}`)
         .join("\n")}\n`;
     }
-    case "list": {
-      const list = token;
-      const start = typeof list.start === "number" ? list.start : 1;
-      return list.items
+    case "bullet_list_open":
+    case "ordered_list_open": {
+      const ordered = token.type === "ordered_list_open";
+      const start = Number(token.attrGet("start") ?? 1);
+      return children
         .map((item, index) => {
-          const marker = list.ordered ? `${start + index}.` : "•";
-          const check = item.task ? (item.checked === true ? "[x] " : "[ ] ") : "";
-          const body = item.tokens
-            .map((child) => block(child, `${indent}  `))
-            .join("")
+          const marker = ordered ? `${start + index}.` : "•";
+          const body = blocks(item.children, `${indent}  `)
             .replace(/\n+$/, "")
             .replace(/^ +/, "");
-          return `${indent}${paint("cyan", marker)} ${check}${body}\n`;
+          return `${indent}${paint("cyan", marker)} ${body}\n`;
         })
         .join("");
     }
     case "hr":
       return `${paint("dim", "─".repeat(40))}\n`;
-    case "table":
-      return table(token);
-    case "html":
-      return clean(token.text);
-    case "def":
-      return "";
+    case "table_open":
+      return table(node);
+    case "inline":
+      return `${indentLines(inline([node]), indent)}\n`;
     default:
-      return clean(token.raw);
+      return children.length > 0 ? blocks(children, indent) : clean(token.content);
   }
+}
+
+/** Blocks inside a list item or a quote, without the blank lines between them (a loose list stays compact). */
+function blocks(nodes: readonly MarkdownNode[], indent: string): string {
+  return nodes.map((node) => render(node, indent)).join("");
 }
 
 function indentLines(text: string, indent: string): string {
   return indent === "" ? text : text.replace(/\n/g, `\n${indent}`).replace(/^/, indent);
 }
 
-function inline(tokens: readonly Token[] | undefined): string {
-  if (tokens === undefined) return "";
-  return tokens
-    .map((token) => {
-      if (!isMarked(token)) return clean(token.raw);
+/** The text of `inline` tokens (a paragraph's, a heading's, a table cell's), styled. */
+function inline(nodes: readonly MarkdownNode[]): string {
+  return nodes.map(({ token, children }) => (token.type === "inline" ? spans(nest(token.children ?? [])) : inline(children))).join("");
+}
+
+function spans(nodes: readonly MarkdownNode[]): string {
+  return nodes
+    .map(({ token, children }) => {
       switch (token.type) {
-        case "strong":
-          return paint("bold", inline(token.tokens));
-        case "em":
-          return paint("italic", inline(token.tokens));
-        case "del":
-          return paint("strike", inline(token.tokens));
-        case "codespan":
-          return paint("yellow", clean(token.text));
-        case "link": {
-          const link = token;
-      const text = inline(link.tokens);
-          const href = clean(link.href);
-          return text === href || link.text === link.href ? paint("underline", paint("blue", href)) : `${paint("underline", text)} ${paint("dim", `(${href})`)}`;
+        case "strong_open":
+          return paint("bold", spans(children));
+        case "em_open":
+          return paint("italic", spans(children));
+        case "s_open":
+          return paint("strike", spans(children));
+        case "code_inline":
+          return paint("yellow", clean(token.content));
+        case "link_open": {
+          const text = spans(children);
+          const href = clean(String(token.attrGet("href") ?? ""));
+          return token.markup === "autolink" || text === href ? paint("underline", paint("blue", href)) : `${paint("underline", text)} ${paint("dim", `(${href})`)}`;
         }
-        case "image": {
-          const image = token;
-      return `${paint("dim", `[image: ${clean(image.text)}]`)} ${paint("dim", `(${clean(image.href)})`)}`;
-        }
-        case "br":
+        case "image":
+          return `${paint("dim", `[image: ${clean(token.content)}]`)} ${paint("dim", `(${clean(String(token.attrGet("src") ?? ""))})`)}`;
+        case "softbreak":
+        case "hardbreak":
           return "\n";
-        case "escape":
-          return clean(token.text);
-        case "text": {
-          const text = token;
-      return text.tokens === undefined ? clean(decodeEntities(text.text)) : inline(text.tokens);
-        }
         default:
-          return clean(token.raw);
+          return children.length > 0 ? spans(children) : clean(token.content);
       }
     })
     .join("");
 }
 
-/** marked escapes `&<>"'` in text; a terminal shows them as they are. */
-function decodeEntities(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_match, name: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[name] ?? "");
-}
-
-function table(token: Tokens.Table): string {
-  const header = token.header.map((cell) => inline(cell.tokens));
-  const rows = token.rows.map((row) => row.map((cell) => inline(cell.tokens)));
+/** A table: its head's and body's rows, each a list of cells, from table_open > thead/tbody > tr > th/td. */
+function table(node: MarkdownNode): string {
+  const rowsOf = (section: string): string[][] =>
+    node.children
+      .filter((child) => child.token.type === section)
+      .flatMap((child) => child.children)
+      .map((row) => row.children.map((cell) => inline(cell.children)));
+  const header = rowsOf("thead_open")[0] ?? [];
+  const rows = rowsOf("tbody_open");
   const widths = header.map((cell, column) => Math.max(visible(cell), ...rows.map((row) => visible(row[column] ?? ""))));
   const line = (cells: readonly string[]): string => cells.map((cell, column) => cell + " ".repeat(Math.max(0, (widths[column] ?? 0) - visible(cell)))).join(` ${paint("dim", "│")} `);
   const rule = paint("dim", widths.map((width) => "─".repeat(width)).join("─┼─"));

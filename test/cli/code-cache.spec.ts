@@ -38,7 +38,7 @@ describe("the command's code cache", () => {
     const first = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
     expect(first).toMatchObject({ code: 0, stdout: ANSWER });
     const files = cacheFiles(join(cache, "g4f-rx")).sort();
-    // main.js and openai's error classes, which every run requires; not the openai client, marked or lowlight.
+    // main.js and openai's error classes, which every run requires; not the openai client, markdown-it or lowlight.
     expect(files).toHaveLength(2);
     expect(files[0]).toMatch(new RegExp(`^main-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
     expect(files[1]).toMatch(new RegExp(`^openai-error-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
@@ -65,7 +65,7 @@ describe("the command's code cache", () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("391");
     const stems = (): string[] => cacheFiles(join(cache, "g4f-rx")).map((name) => /^([a-z-]+?)-[0-9a-f]{16}-/.exec(name)?.[1] ?? name).sort();
-    expect(stems()).toEqual(["lowlight", "main", "marked", "openai-error"]);
+    expect(stems()).toEqual(["lowlight", "main", "markdown-it", "openai-error"]);
     const before = cacheFiles(join(cache, "g4f-rx")).map((name) => statSync(join(cache, "g4f-rx", name)).mtimeMs);
     const second = await runCli(render, { env: { XDG_CACHE_HOME: cache } });
     expect(second).toMatchObject({ code: 0, stdout: first.stdout });

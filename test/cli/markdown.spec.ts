@@ -51,6 +51,24 @@ describe("renderMarkdown", () => {
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
   }));
 
+  it("counts CR LF and CR line ends as markdown-it does, so a held block starts where it should", marbles((m) => {
+    const source = m.cold("  a-b-|", { a: "Title\r\n===\r\n\r\nOne\r", b: "two\r\n\r\n- a" });
+    // The heading once the paragraph began; the paragraph (a lone CR inside it is a line break) once the list began.
+    const expected = m.cold("x-y-(z|)", {
+      x: `${ESC}[4m${bold("Title")}${ESC}[24m\n\n`,
+      y: "One\ntwo\n\n",
+      z: `${ESC}[36m•${ESC}[39m a\n`,
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
+  it("shows raw HTML as text and entities as the characters they stand for", marbles((m) => {
+    const source = m.cold("a|", { a: "Use <b>x</b> &amp; ~~old~~ <https://a.b>" });
+    const expected = m.cold("-(x|)", { x: `Use <b>x</b> & ${ESC}[9mold${ESC}[29m ${ESC}[4m${ESC}[34mhttps://a.b${ESC}[39m${ESC}[24m\n` });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
   it("removes control sequences the model sent, keeping only its own", marbles((m) => {
     const source = m.cold("a|", { a: `Hi ${ESC}[2J${ESC}]0;title\u0007there` });
     m.expect(source.pipe(renderMarkdown())).toBeObservable(m.cold("-(x|)", { x: "Hi [2J]0;titlethere\n" }));

@@ -118,7 +118,7 @@ describe("the packed tarball", () => {
   it("installs no command-only dependency and no copy of openai or rxjs of its own", () => {
     const app = folder(apps.esm);
     const manifest = JSON.parse(readFileSync(join(app, "node_modules/g4f-rx/package.json"), "utf8")) as Record<string, Record<string, string>>;
-    // The command is one bundle: what only it uses (marked, lowlight, formerly yargs) is inlined there, not installed.
+    // The command is one bundle: what only it uses (markdown-it, lowlight, formerly yargs) is inlined there, not installed.
     expect(Object.keys(manifest.dependencies ?? {})).toEqual(["partial-json"]);
     expect(manifest.peerDependencies).toMatchObject({ openai: "^6.49.0 || ^7.0.0", rxjs: "^7.8.0" });
     expect(existsSync(join(app, "node_modules/yargs"))).toBe(false);
