@@ -278,11 +278,14 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           break;
         }
         note("asking again");
-        return ask(last.input, last.before, lastTurn);
+        // A /system given since is for the next question, and this is it.
+        const again = system === undefined ? last.input : [systemMessage(system), ...last.input.filter((message) => message.role !== "system")];
+        system = undefined;
+        return ask(again, last.before, lastTurn);
       }
       case "ask": {
         const input2: ChatCompletionMessageParam[] = [];
-        if (system !== undefined) input2.push({ role: "system", content: system });
+        if (system !== undefined) input2.push(systemMessage(system));
         system = undefined;
         input2.push({ role: "user", content: input.text });
         return ask(input2, messages, undefined);
@@ -337,4 +340,8 @@ function saveHistory(file: string, lines: readonly string[]): void {
   } catch {
     // Losing the line history is not worth stopping the chat for.
   }
+}
+
+function systemMessage(content: string): ChatCompletionMessageParam {
+  return { role: "system", content };
 }

@@ -146,4 +146,24 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     expect(store.messages(conversation?.id ?? "").at(-1)).toStrictEqual({ role: "assistant", content: "12" });
     expect(store.messages(conversation?.id ?? "")).toHaveLength(5);
   });
+
+  it("/retry after /system asks again with the new system prompt", async () => {
+    server.reply(answer("Twelve."), answer("12"));
+    const session = onTerminal(["chat"], env);
+    await session.waitFor("> ");
+    session.type("What is 3 times 4?\r");
+    await session.waitFor("Twelve.");
+    await session.waitFor("> ", session.screen().indexOf("Twelve."));
+    session.type("/system Answer with digits.\r");
+    await session.waitFor("system prompt changes");
+    session.type("/retry\r");
+    await session.waitFor("12\r\n");
+    session.type("\u0004");
+    expect((await session.exited).code).toBe(0);
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "What is 3 times 4?" }]);
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "system", content: "Answer with digits." },
+      { role: "user", content: "What is 3 times 4?" },
+    ]);
+  });
 });
