@@ -133,9 +133,11 @@ export interface EndpointFlags {
 /**
  * Where a setting came from, so messages can say how to change it: a flag, an
  * environment variable, a config file, the chosen endpoint's own declaration
- * (its URL, default model, key variable) or the built-in default.
+ * (its URL, default model, key variable), the built-in default, or the
+ * conversation being continued (the command's `-c`: `resolveEndpoint` never
+ * says it, its caller does).
  */
-export type SettingSource = "flag" | "environment" | "config" | "endpoint" | "default";
+export type SettingSource = "flag" | "environment" | "config" | "endpoint" | "default" | "conversation";
 
 /** What `resolveEndpoint` reads besides the flags and the environment; everything is optional. */
 export interface EndpointSettings {

@@ -143,6 +143,7 @@ const SOURCE_LABELS: Readonly<Record<SettingSource, string>> = {
   config: "config file",
   endpoint: "endpoint default",
   default: "built-in default",
+  conversation: "the conversation (-c)",
 };
 
 /** `g4f-rx config [options]`: the effective settings, and where each came from. */
@@ -180,7 +181,7 @@ export function showConfig(options: CliOptions, config: ConfigFile, resolved: Re
       lines.push(`  ${name}  ${endpoint.url}  ${endpoint.keyVariable === undefined ? "(no key)" : `key from ${endpoint.keyVariable}`}${endpoint.model === undefined ? "" : `  model ${endpoint.model}`}`);
     }
   }
-  lines.push("", "Precedence: flag > environment > config file > endpoint default > built-in default.");
+  lines.push("", "Precedence: flag > the conversation (-c) > environment > config file > endpoint default > built-in default.");
   return lines.join("\n") + "\n";
 }
 

@@ -36,8 +36,10 @@ export function resolveTarget(options: CliOptions, env: Environment, catalogue: 
   }
   // resolveEndpoint reads the environment itself (OPENAI_BASE_URL counts only when no endpoint is named), so it gets
   // the values the command line gave as flags and the config file's as its config.
-  const flags = onConversation(layer(options, "flag"), continuedTurn(options, env), catalogue);
-  const primary = resolveEndpoint(flags, env, { ...catalogue, config: layer(options, "config") });
+  const given = layer(options, "flag");
+  const flags = onConversation(given, continuedTurn(options, env), catalogue);
+  const resolved = resolveEndpoint(flags, env, { ...catalogue, config: layer(options, "config") });
+  const primary = flags === given ? resolved : fromConversation(resolved, given);
   return { kind: "live", endpoints: [primary, ...options.fallback.map((entry) => resolveFallback(entry, primary, options, env, catalogue))] };
 }
 
@@ -91,6 +93,20 @@ function onConversation(flags: EndpointFlags, turn: { readonly endpoint: string;
     .map((name) => findEndpoint(name, catalogue))
     .find((endpoint) => endpoint !== undefined && sameURL(endpoint.baseURL));
   return { ...flags, endpoint: named?.name, baseURL: turn.endpoint, model: nonEmpty(flags.model) ?? turn.model };
+}
+
+/**
+ * `resolved` with the conversation (`-c`) named as where its endpoint came from, and its model unless `given` (the
+ * flags of the command line) named one: `onConversation` passed them to `resolveEndpoint` as flags.
+ */
+function fromConversation(resolved: ResolvedEndpoint, given: EndpointFlags): ResolvedEndpoint {
+  const model = nonEmpty(given.model) === undefined ? "conversation" : resolved.sources.model;
+  return {
+    ...resolved,
+    baseURLSource: "conversation",
+    modelSource: model,
+    sources: { ...resolved.sources, endpoint: "conversation", baseURL: "conversation", model },
+  };
 }
 
 /** The endpoint settings that came from one place (the command line, the config file). */

@@ -143,4 +143,16 @@ describe("g4f-rx config file", () => {
     expect(customDefault.stdout).toMatch(/^model +"gpt-4" +built-in default$/m);
     expect(server.requests).toHaveLength(0);
   });
+
+  it("names the conversation as where -c's endpoint and model come from, and a flag above it", async () => {
+    await runCli(["-m", "model-of-the-talk", "Hi"], { env });
+    const continued = await runCli(["config", "-c"], { env });
+    expect(continued.code).toBe(0);
+    expect(continued.stdout).toContain(`asks: model-of-the-talk at ${server.baseURL} (model from the conversation (-c), endpoint from the conversation (-c))`);
+    expect(continued.stdout).toMatch(new RegExp(`^base-url +"${server.baseURL}" +the conversation \\(-c\\)$`, "m"));
+    expect(continued.stdout).toMatch(/^model +"model-of-the-talk" +the conversation \(-c\)$/m);
+    const flagged = await runCli(["config", "-c", "-m", "other"], { env });
+    expect(flagged.stdout).toMatch(/^model +"other" +flag$/m);
+    expect(flagged.stdout).toMatch(new RegExp(`^base-url +"${server.baseURL}" +the conversation \\(-c\\)$`, "m"));
+  });
 });
