@@ -109,7 +109,8 @@ export interface LiveStartupRow {
 /**
  * `node -e` printing one byte, the least a streaming client can be (bench/minimal-client.ts), and `g4f-rx` asking the
  * loopback server as a user's shell runs it: with a home for its conversation log and code cache. The first-run row
- * has no code cache (as after an install or upgrade). Interleaved, medians of `rounds`.
+ * has no code cache (as after an install or upgrade); the rendered row is what a terminal gets. Interleaved, medians
+ * of `rounds`.
  */
 export async function liveStartup(rounds: number): Promise<LiveStartupRow[]> {
   const { server, baseURL } = await startServer();
@@ -123,6 +124,8 @@ export async function liveStartup(rounds: number): Promise<LiveStartupRow[]> {
       { name: "minimal node:http client (the floor)", args: [floor, baseURL, "Say hello there!"], env: {} },
       { name: "g4f-rx --base-url <loopback> \"Say hello there!\"", args: [bin, "--base-url", baseURL, "Say hello there!"], env: user },
       { name: "the same, first run (no code cache)", args: [bin, "--base-url", baseURL, "Say hello there!"], env: { ...user, NODE_DISABLE_COMPILE_CACHE: "1" } },
+      // What a terminal gets by default (--render auto): the answer rendered as markdown.
+      { name: "the same, rendered (--render always, as on a terminal)", args: [bin, "--base-url", baseURL, "--render", "always", "Say hello there!"], env: user },
     ];
     const runs = contenders.map(() => [] as Run[]);
     const memory = contenders.map(() => [] as number[]);

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { isatty } from "node:tty";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 
@@ -96,9 +97,11 @@ function buildOf(name: string): string {
 }
 
 /**
- * The kind of run, by the command line: a subcommand, help, a replay or a question. Each kind keeps its own caches,
- * since each compiles different code: a first run that only showed --help must not stand for every question after
- * it. A guess from a few words, never an error: a wrong guess costs only the cache's gain.
+ * The kind of run, by the command line: a subcommand, help, a replay or a question, and whether the answer is
+ * rendered as markdown (on a terminal, or `--render always`). Each kind keeps its own caches, since each compiles
+ * different code: a first run that only showed --help must not stand for every question after it, nor a question
+ * piped into a file for one asked on a terminal. A guess from a few words, never an error: a wrong guess costs only
+ * the cache's gain.
  */
 function runKind(args: readonly string[]): string {
   const [first] = args;
@@ -106,8 +109,15 @@ function runKind(args: readonly string[]): string {
   const end = args.indexOf("--");
   const flags = end < 0 ? args : args.slice(0, end);
   if (flags.some((arg) => arg === "-h" || arg === "--help" || arg === "-V" || arg === "--version")) return "help";
-  if (flags.some((arg) => arg === "--replay" || arg.startsWith("--replay="))) return "replay";
-  return "ask";
+  const kind = flags.some((arg) => arg === "--replay" || arg.startsWith("--replay=")) ? "replay" : "ask";
+  return rendered(flags) ? `${kind}-rendered` : kind;
+}
+
+/** Whether the answer is likely rendered: `--render always`, or a terminal on stdout without `--render never` or `--json`. */
+function rendered(flags: readonly string[]): boolean {
+  const render = flags.reduce<string | undefined>((last, arg, index) => (arg === "--render" ? flags[index + 1] : arg.startsWith("--render=") ? arg.slice(9) : last), undefined);
+  if (render === "always") return true;
+  return render !== "never" && !flags.includes("--json") && isatty(1);
 }
 
 /**

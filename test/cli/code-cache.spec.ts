@@ -58,7 +58,7 @@ describe("the command's code cache", () => {
     }
   });
 
-  it("keeps the markdown renderer's files too, so a question on a terminal does not compile them again", async () => {
+  it("keeps the markdown renderer's files too, apart from a plain run's, so a question on a terminal does not compile them again", async () => {
     const cache = temporaryFolder();
     const render = ["--replay", CASSETTES, "--no-log", "--render", "always", "What is 17 * 23?"];
     const first = await runCli(render, { env: { XDG_CACHE_HOME: cache } });
@@ -66,6 +66,8 @@ describe("the command's code cache", () => {
     expect(first.stdout).toContain("391");
     const stems = (): string[] => cacheFiles(join(cache, "g4f-rx")).map((name) => /^([a-z-]+?)-[0-9a-f]{16}-/.exec(name)?.[1] ?? name).sort();
     expect(stems()).toEqual(["lowlight", "main", "markdown-it", "openai-error"]);
+    // Its own kind: a plain replay's cache (which never compiled the renderer in main.js) must not stand for it.
+    for (const name of cacheFiles(join(cache, "g4f-rx"))) expect(name).toContain(`-replay-rendered-${process.version}-`);
     const before = cacheFiles(join(cache, "g4f-rx")).map((name) => statSync(join(cache, "g4f-rx", name)).mtimeMs);
     const second = await runCli(render, { env: { XDG_CACHE_HOME: cache } });
     expect(second).toMatchObject({ code: 0, stdout: first.stdout });
