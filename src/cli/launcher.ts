@@ -52,7 +52,7 @@ function load(name: string): unknown {
   if (known !== undefined) return known.exports;
   const file = join(directory, name);
   const source = readFileSync(file, "utf8");
-  const cache = cacheFolder === undefined ? undefined : join(cacheFolder, cacheName(name, file));
+  const cache = cacheFolder === undefined ? undefined : join(cacheFolder, cacheName(name));
   let cachedData: Buffer | undefined;
   if (cache !== undefined) {
     try {
@@ -86,14 +86,18 @@ function cacheDirectory(env: NodeJS.ProcessEnv): string | undefined {
  * but of the source only its length: the name carries the build's digest of the file, and the file's size and time,
  * so an edited file never runs stale code.
  */
-function cacheName(name: string, file: string): string {
-  const { size, mtimeMs } = statSync(file);
-  return `${buildOf(name)}${size}-${Math.trunc(mtimeMs)}-${kind}${NODE_SUFFIX}`;
+function cacheName(name: string): string {
+  return `${buildOf(name)}${kind}${NODE_SUFFIX}`;
 }
 
-/** The start of the names of a file's caches made from this build: `main-<digest>-`. */
+/** The start of the names of a file's caches made from this copy of it: `main-<digest>-<size>-<time>-`. */
 function buildOf(name: string): string {
-  return `${name.replace(/\.js$/, "")}-${G4F_RX_DIGESTS[name] ?? "0000000000000000"}-`;
+  const { size, mtimeMs } = statSync(join(directory, name));
+  return `${stemOf(name)}-${G4F_RX_DIGESTS[name] ?? "0000000000000000"}-${size}-${Math.trunc(mtimeMs)}-`;
+}
+
+function stemOf(name: string): string {
+  return name.replace(/\.js$/, "");
 }
 
 /**
@@ -129,13 +133,14 @@ function keep(folder: string): void {
   try {
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     for (const { name, script } of compiled) {
-      const file = join(folder, cacheName(name, join(directory, name)));
+      const file = join(folder, cacheName(name));
       const temporary = `${file}.${process.pid}.tmp`;
       writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
       renameSync(temporary, file);
     }
-    // Older builds' caches of these files for this Node; those of other Node versions stay, for whoever runs those.
-    const builds = compiled.map(({ name }) => ({ current: buildOf(name), any: new RegExp(`^${name.replace(/\.js$/, "")}-[0-9a-f]{16}-`) }));
+    // Caches of other builds or copies of these files for this Node; those of other Node versions stay, for whoever
+    // runs those.
+    const builds = compiled.map(({ name }) => ({ current: buildOf(name), any: new RegExp(`^${stemOf(name)}-[0-9a-f]{16}-`) }));
     for (const other of readdirSync(folder)) {
       if (other.endsWith(NODE_SUFFIX) && builds.some(({ current, any }) => any.test(other) && !other.startsWith(current))) rmSync(join(folder, other), { force: true });
     }

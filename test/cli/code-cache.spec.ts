@@ -88,7 +88,7 @@ describe("the command's code cache", () => {
     expect(cacheFiles(join(cache, "g4f-rx"))).toHaveLength(2);
   });
 
-  it("falls back to ~/.cache, and removes older builds' caches for this Node but not other Nodes'", async () => {
+  it("falls back to ~/.cache, and removes older builds' and copies' caches for this Node but not other Nodes'", async () => {
     const home = temporaryFolder();
     const folder = join(home, ".cache", "g4f-rx");
     await runCli(ASK, { env: { HOME: home, G4F_RX_NO_LOG: "1" } });
@@ -101,8 +101,12 @@ describe("the command's code cache", () => {
     writeFileSync(join(folder, olderBuild), "old");
     // An older build of the error classes: "openai-error-…" must not pass for a build of "openai".
     const olderErrors = `openai-error-0000000000000000-1-1-replay-${process.version}-${process.arch}.v8cache`;
+    // The same build from another copy of main.js (a reinstall: same digest, another time): stale too.
+    const otherCopy = (current ?? "").replace(/-(\d+)-(\d+)-replay-/, "-$1-1-replay-");
+    expect(otherCopy).not.toBe(current);
     writeFileSync(join(folder, otherNode), "other");
     writeFileSync(join(folder, olderErrors), "old");
+    writeFileSync(join(folder, otherCopy), "old");
     rmSync(join(folder, current ?? ""));
     rmSync(join(folder, errors ?? ""));
 
