@@ -1,5 +1,5 @@
 import type { Element, ElementContent, Root, RootContent } from "hast";
-import { common, createLowlight } from "lowlight";
+import type { createLowlight } from "lowlight";
 import MarkdownIt, { type Token } from "markdown-it";
 import { type OperatorFunction, Observable } from "rxjs";
 
@@ -28,7 +28,8 @@ const paint = (style: Style, text: string): string => (text === "" ? "" : `${SGR
  * redrawn, so scrollback, `script` and `tee` logs stay clean. The open block
  * is held back. Parsing is `markdown-it`'s (CommonMark, with GFM tables and
  * strikethrough; raw HTML stays text); code is highlighted by `lowlight`
- * (highlight.js) for the fence's language, or left plain. Control characters
+ * (highlight.js) for the fence's language, or left plain. The highlighter is
+ * loaded on the first code block, which waits for it (with what follows). Control characters
  * from the model are removed before styling: only the renderer's own
  * escape sequences reach the terminal.
  *
@@ -39,31 +40,56 @@ export function renderMarkdown(): OperatorFunction<string, string> {
   return (source) =>
     new Observable<string>((subscriber) => {
       let buffer = "";
+      // While the highlighter loads, text and the end of the stream wait here, in order.
+      let waiting = false;
+      let ended: { readonly failed: false } | { readonly failed: true; readonly error: unknown } | undefined;
+      const finish = (): void => {
+        if (ended?.failed === true) subscriber.error(ended.error);
+        else subscriber.complete();
+      };
       const flush = (all: boolean): void => {
         if (buffer === "") return;
         const lines = lineStarts(buffer);
         const blocks = topLevelBlocks(parse(buffer));
         // Hold the last block (with the blank lines before it): more text may still extend it.
-        const done = all ? blocks : blocks.slice(0, -1);
+        let done = all ? blocks : blocks.slice(0, -1);
         if (done.length === 0 && !all) return;
-        const until = all ? lines.length - 1 : (blocks.at(-1)?.firstLine ?? 0);
+        let until = all ? lines.length - 1 : (blocks.at(-1)?.firstLine ?? 0);
+        // The first code block waits for the highlighter (loaded on first need), and so does everything after it.
+        const code = lowlight === undefined ? done.findIndex((block) => hasCode(block.node)) : -1;
+        if (code >= 0) {
+          until = done[code]?.firstLine ?? until;
+          done = done.slice(0, code);
+          waiting = true;
+          const resume = (): void => {
+            waiting = false;
+            if (subscriber.closed) return;
+            flush(ended !== undefined);
+            if (ended !== undefined && !waiting) finish();
+          };
+          loadHighlighter().then(resume, (error: unknown) => {
+            // The code stays plain; the stream ends with the error (its own, if it had one), after the rest of the text.
+            if (ended?.failed !== true) ended = { failed: true, error };
+            resume();
+          });
+        }
         const text = done.map((block, index) => render(block.node, "") + (blankBefore(buffer, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
-        buffer = all ? "" : buffer.slice(lines[until] ?? buffer.length);
+        buffer = all && code < 0 ? "" : buffer.slice(lines[until] ?? buffer.length);
         if (text !== "") subscriber.next(text);
+      };
+      const end = (how: NonNullable<typeof ended>): void => {
+        ended = how;
+        if (waiting) return;
+        flush(true);
+        if (!waiting) finish();
       };
       return source.subscribe({
         next: (delta) => {
           buffer += delta;
-          flush(false);
+          if (!waiting) flush(false);
         },
-        error: (error: unknown) => {
-          flush(true);
-          subscriber.error(error);
-        },
-        complete: () => {
-          flush(true);
-          subscriber.complete();
-        },
+        error: (error: unknown) => end({ failed: true, error }),
+        complete: () => end({ failed: false }),
       });
     });
 }
@@ -241,7 +267,31 @@ function visible(text: string): number {
   return [...text.replace(/\u001b\[[0-9;]*m/g, "")].length;
 }
 
-let highlighter: ReturnType<typeof createLowlight> | undefined;
+/** lowlight with highlight.js's common languages once loaded; `null` when it could not be (code stays plain). */
+let lowlight: ReturnType<typeof createLowlight> | null | undefined;
+let loading: Promise<void> | undefined;
+
+/**
+ * Loads the highlighter once, on the first code block: its grammars are most of the renderer's code, and most
+ * answers have none. Resolves when it is there; rejects (once) when it cannot be loaded.
+ */
+export function loadHighlighter(): Promise<void> {
+  loading ??= import("lowlight").then(
+    ({ common, createLowlight }) => {
+      lowlight = createLowlight(common);
+    },
+    (error: unknown) => {
+      lowlight = null;
+      throw error;
+    },
+  );
+  return loading;
+}
+
+/** Whether a block is, or holds (in a list or a quote), a fenced code block with a language, to highlight. */
+function hasCode(node: MarkdownNode): boolean {
+  return (node.token.type === "fence" && node.token.info.trim() !== "") || node.children.some(hasCode);
+}
 
 /** Token classes of highlight.js, by the colour they get. */
 const CLASS_STYLES: Readonly<Record<string, Style>> = {
@@ -271,9 +321,8 @@ const CLASS_STYLES: Readonly<Record<string, Style>> = {
 };
 
 function highlight(code: string, language: string): string {
-  highlighter ??= createLowlight(common);
-  if (language === "" || !highlighter.registered(language)) return code;
-  return nodes(highlighter.highlight(language, code).children);
+  if (lowlight === undefined || lowlight === null || language === "" || !lowlight.registered(language)) return code;
+  return nodes(lowlight.highlight(language, code).children);
 }
 
 function nodes(children: readonly (RootContent | ElementContent)[] | Root["children"]): string {

@@ -1,6 +1,6 @@
 import { map } from "rxjs";
-import { describe, it } from "vitest";
-import { renderMarkdown } from "../../src/cli/markdown.js";
+import { beforeAll, describe, it } from "vitest";
+import { loadHighlighter, renderMarkdown } from "../../src/cli/markdown.js";
 import { marbles } from "../support/marbles.js";
 
 const ESC = "\u001b";
@@ -8,6 +8,9 @@ const bold = (text: string): string => `${ESC}[1m${text}${ESC}[22m`;
 const dim = (text: string): string => `${ESC}[2m${text}${ESC}[22m`;
 
 describe("renderMarkdown", () => {
+  // Loaded on the first code block (test/cli/markdown-highlighter.test.ts shows the wait); here, already there.
+  beforeAll(() => loadHighlighter());
+
   it("prints a block once the next one begins, holding the open block back", marbles((m) => {
     const source = m.cold("  a-b-c-d-|", { a: "# Ti", b: "tle\n\nSome **bo", c: "ld** text", d: ".\n\n- one" });
     const subs = "           ^-------!";
