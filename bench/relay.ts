@@ -9,7 +9,9 @@
  * worker had a core to use at all.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { of } from "rxjs";
 import { MemoryRelayStore, Relay } from "../src/index.js";
@@ -64,8 +66,10 @@ async function startRedis(port: number): Promise<ChildProcess> {
   return child;
 }
 
-async function startRelay(args: readonly string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+/** Starts `g4f-rx serve`; `home` stands for the user's (its code cache goes there, never into the real one). */
+async function startRelay(args: readonly string[], home: string): Promise<{ url: string; child: ChildProcess }> {
+  const env = { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, "cache"), XDG_DATA_HOME: join(home, "data"), XDG_CONFIG_HOME: join(home, "config") };
+  const child = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"], env });
   const url = await new Promise<string>((resolve, reject) => {
     let stderr = "";
     child.stderr?.on("data", (piece: Buffer) => {
@@ -186,8 +190,9 @@ export async function relayCapacity(options: { pieces: number; levels: readonly 
     modes.push({ name: "1 process, Redis", args: ["--upstream", upstream.baseURL, "--redis", redisURL] });
     modes.push({ name: "--workers 2, Redis", args: ["--upstream", upstream.baseURL, "--redis", redisURL, "--workers", "2"] });
   }
+  const home = mkdtempSync(join(tmpdir(), "g4f-rx-bench-relay-"));
   const relays = [];
-  for (const mode of modes) relays.push({ ...mode, ...(await startRelay(mode.args)) });
+  for (const mode of modes) relays.push({ ...mode, ...(await startRelay(mode.args, home)) });
   const runs: RelayRun[] = [];
   try {
     for (const level of options.levels) {
@@ -201,6 +206,7 @@ export async function relayCapacity(options: { pieces: number; levels: readonly 
     await Promise.all(relays.map((relay) => stop(relay.child)));
     if (redis !== undefined) await stop(redis);
     await upstream.close();
+    rmSync(home, { recursive: true, force: true });
   }
   return runs;
 }
