@@ -1,5 +1,5 @@
 import type { Element, ElementContent, Root, RootContent } from "hast";
-import type { LanguageFn, createLowlight } from "lowlight";
+import type { createLowlight } from "lowlight";
 import MarkdownIt, { type Token } from "markdown-it";
 import { type OperatorFunction, Observable } from "rxjs";
 
@@ -267,10 +267,9 @@ function visible(text: string): number {
   return [...text.replace(/\u001b\[[0-9;]*m/g, "")].length;
 }
 
-/** lowlight once loaded, with the grammars it may register; `null` when it could not be loaded (code stays plain). */
-let lowlight: { readonly highlighter: ReturnType<typeof createLowlight>; readonly grammars: Grammars; allRegistered: boolean } | null | undefined;
+/** lowlight with highlight.js's common languages once loaded; `null` when it could not be (code stays plain). */
+let lowlight: ReturnType<typeof createLowlight> | null | undefined;
 let loading: Promise<void> | undefined;
-type Grammars = Readonly<Record<string, LanguageFn>>;
 
 /**
  * Loads the highlighter once, on the first code block: its grammars are most of the renderer's code, and most
@@ -279,7 +278,7 @@ type Grammars = Readonly<Record<string, LanguageFn>>;
 export function loadHighlighter(): Promise<void> {
   loading ??= import("lowlight").then(
     ({ common, createLowlight }) => {
-      lowlight = { highlighter: createLowlight(), grammars: common, allRegistered: false };
+      lowlight = createLowlight(common);
     },
     (error: unknown) => {
       lowlight = null;
@@ -322,17 +321,8 @@ const CLASS_STYLES: Readonly<Record<string, Style>> = {
 };
 
 function highlight(code: string, language: string): string {
-  if (lowlight === undefined || lowlight === null || language === "") return code;
-  const { highlighter, grammars } = lowlight;
-  if (!highlighter.registered(language) && !lowlight.allRegistered) {
-    // A grammar's own name registers that grammar alone (registering highlight.js's 37 common ones costs ~10 ms);
-    // an alias ("js", "py", "html") is known only to the grammars themselves, so then all are registered, once.
-    const grammar = Object.hasOwn(grammars, language) ? grammars[language] : undefined;
-    highlighter.register(grammar === undefined ? grammars : { [language]: grammar });
-    if (grammar === undefined) lowlight.allRegistered = true;
-  }
-  if (!highlighter.registered(language)) return code;
-  return nodes(highlighter.highlight(language, code).children);
+  if (lowlight === undefined || lowlight === null || language === "" || !lowlight.registered(language)) return code;
+  return nodes(lowlight.highlight(language, code).children);
 }
 
 function nodes(children: readonly (RootContent | ElementContent)[] | Root["children"]): string {
