@@ -33,6 +33,14 @@ describe("renderMarkdown", () => {
     m.expect(source).toHaveSubscriptions("^-----!");
   }));
 
+  it("highlights a language's embedded parts with their own grammar (JSX in JavaScript)", marbles((m) => {
+    const source = m.cold("a|", { a: "```javascript\nconst el = <b>hi</b>;\n```\n" });
+    const tag = (name: string): string => `${ESC}[34m${name}${ESC}[39m`;
+    const jsx = `${ESC}[34m<${tag("b")}>${ESC}[39mhi${ESC}[34m</${tag("b")}>${ESC}[39m`;
+    const expected = m.cold("-(x|)", { x: `${dim("```javascript")}\n${ESC}[35mconst${ESC}[39m el = ${jsx};\n${dim("```")}\n` });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
   it("renders lists, links, code spans, quotes and tables", marbles((m) => {
     const text = "1. [docs](https://x.dev) and `npm ci`\n2. *two*\n\n> quoted\n\n| a | b |\n|---|---|\n| 1 | 22 |\n";
     const source = m.cold("a|", { a: text });
