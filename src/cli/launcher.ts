@@ -66,7 +66,13 @@ function load(name: string): unknown {
   if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) compiled.push({ name, script });
   const module: CommandModule = { exports: {} };
   modules.set(name, module);
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, requireInCommand, module, file, directory);
+  try {
+    (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, requireInCommand, module, file, directory);
+  } catch (error) {
+    // As Node's own require: a file that failed is run afresh by the next require, not half there.
+    modules.delete(name);
+    throw error;
+  }
   return module.exports;
 }
 
