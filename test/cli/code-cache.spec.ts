@@ -144,6 +144,17 @@ describe("the command's code cache", () => {
     }
   });
 
+  it("runs a file that threw while loading afresh on the next require, as Node's require does", () => {
+    const bin = temporaryFolder();
+    copyFileSync(fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url)), join(bin, "g4f-rx.js"));
+    writeFileSync(join(bin, "package.json"), '{ "type": "commonjs" }\n');
+    writeFileSync(join(bin, "broken.js"), 'globalThis.loads = (globalThis.loads ?? 0) + 1;\nthrow new Error(`broken, load ${globalThis.loads}`);\n');
+    const attempt = 'try { require("./broken.js"); console.log("loaded"); } catch (error) { console.log(error.message); }';
+    writeFileSync(join(bin, "main.js"), `"use strict";\n${attempt}\n${attempt}\n`);
+    const result = spawnSync(process.execPath, [join(bin, "g4f-rx.js")], { env: { PATH: process.env.PATH ?? "" }, encoding: "utf8" });
+    expect(result.stdout).toBe("broken, load 1\nbroken, load 2\n");
+  });
+
   it("keeps a cache per kind of run, and none after a run that failed", async () => {
     const cache = temporaryFolder();
     const folder = join(cache, "g4f-rx");
