@@ -48,9 +48,13 @@ export function renderMarkdown(): OperatorFunction<string, string> {
         else subscriber.complete();
       };
       const flush = (all: boolean): void => {
-        if (buffer === "") return;
-        const lines = lineStarts(buffer);
-        const blocks = topLevelBlocks(parse(buffer));
+        // A line still arriving that may yet join the block before it ("2" of "2. second" after "1. first", "|" of a
+        // table's rule, "-" of a heading's underline, an indented continuation) is left out until it is whole.
+        const whole = wholeLines(buffer);
+        const text = all || !MAY_CONTINUE.test(buffer.slice(whole)) ? buffer : buffer.slice(0, whole);
+        if (text === "") return;
+        const lines = lineStarts(text);
+        const blocks = topLevelBlocks(parse(text));
         // Hold the last block (with the blank lines before it): more text may still extend it.
         let done = all ? blocks : blocks.slice(0, -1);
         if (done.length === 0 && !all) return;
@@ -73,9 +77,9 @@ export function renderMarkdown(): OperatorFunction<string, string> {
             resume();
           });
         }
-        const text = done.map((block, index) => render(block.node, "") + (blankBefore(buffer, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
-        buffer = all && code < 0 ? "" : buffer.slice(lines[until] ?? buffer.length);
-        if (text !== "") subscriber.next(text);
+        const output = done.map((block, index) => render(block.node, "") + (blankBefore(text, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
+        buffer = all && code < 0 ? "" : buffer.slice(lines[until] ?? text.length);
+        if (output !== "") subscriber.next(output);
       };
       const end = (how: NonNullable<typeof ended>): void => {
         ended = how;
@@ -142,6 +146,16 @@ function lineStarts(text: string): number[] {
   }
   starts.push(text.length);
   return starts;
+}
+
+/** The start of a line that may continue or retype the block before it: a list marker, a digit, `|`, `:`, `=`, `>`, an indent. */
+const MAY_CONTINUE = /^(?:[\s>|:=+*-]|\d)/;
+
+/** The length of `text`'s whole lines: up to its last line break (a CR at the very end may still become CR LF). */
+function wholeLines(text: string): number {
+  const lf = text.lastIndexOf("\n");
+  const cr = text.lastIndexOf("\r", text.length - 2);
+  return Math.max(lf, cr) + 1;
 }
 
 /** Whether the line before line `next` (where a block starts, or the end) is blank: blocks then stay a blank line apart. */

@@ -12,15 +12,28 @@ describe("renderMarkdown", () => {
   beforeAll(() => loadHighlighter());
 
   it("prints a block once the next one begins, holding the open block back", marbles((m) => {
-    const source = m.cold("  a-b-c-d-|", { a: "# Ti", b: "tle\n\nSome **bo", c: "ld** text", d: ".\n\n- one" });
+    const source = m.cold("  a-b-c-d-|", { a: "# Ti", b: "tle\n\nSome **bo", c: "ld** text", d: ".\n\nDone" });
     const subs = "           ^-------!";
     const expected = m.cold("--x---y-(z|)", {
       x: `${ESC}[4m${bold("Title")}${ESC}[24m\n\n`,
       y: `Some ${bold("bold")} text.\n\n`,
-      z: `${ESC}[36m•${ESC}[39m one\n`,
+      z: "Done\n",
     });
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
     m.expect(source).toHaveSubscriptions(subs);
+  }));
+
+  it("holds a block while a line that may still join it arrives: 2 of a list's 2., a table's |, an indent", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: "1. first\n\n2", b: ". second\n\n| a |\n|", c: "---|\n| 1 |" });
+    const item = (n: string, text: string): string => `${ESC}[36m${n}${ESC}[39m ${text}\n`;
+    // "2" may become "2. second" (the same list): the list waits for its line. "|" may become a table's rule under
+    // "| a |", turning that paragraph into a table's head: it waits too, and the table is whole at the end.
+    const expected = m.cold("--x---(y|)", {
+      x: `${item("1.", "first")}${item("2.", "second")}\n`,
+      y: `${bold("a")}\n${dim("─")}\n1\n`,
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-----!");
   }));
 
   it("holds a fenced code block until its closing fence and the next block, then highlights it", marbles((m) => {
@@ -63,12 +76,12 @@ describe("renderMarkdown", () => {
   }));
 
   it("counts CR LF and CR line ends as markdown-it does, so a held block starts where it should", marbles((m) => {
-    const source = m.cold("  a-b-|", { a: "Title\r\n===\r\n\r\nOne\r", b: "two\r\n\r\n- a" });
+    const source = m.cold("  a-b-|", { a: "Title\r\n===\r\n\r\nOne\r", b: "two\r\n\r\nDone" });
     // The heading once the paragraph began; the paragraph (a lone CR inside it is a line break) once the list began.
     const expected = m.cold("x-y-(z|)", {
       x: `${ESC}[4m${bold("Title")}${ESC}[24m\n\n`,
       y: "One\ntwo\n\n",
-      z: `${ESC}[36m•${ESC}[39m a\n`,
+      z: "Done\n",
     });
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
     m.expect(source).toHaveSubscriptions("^---!");
