@@ -4,6 +4,7 @@
  */
 import { conversationStoreBench } from "./conversations.js";
 import { bigAnswers, liveStartup } from "./live.js";
+import { markdownRendering } from "./markdown.js";
 import { latency, soakCancelled, soakSequential } from "./loopback.js";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -125,6 +126,14 @@ table(
 const [bareNode, floorClient, liveCli] = live;
 console.log(
   `\ntarget first byte ≤ 1.5× node: ${verdict(liveCli!.firstByteMs / bareNode!.firstByteMs <= 1.5)} · whole process ≤ 1.5×: ${verdict(liveCli!.wallMs / bareNode!.wallMs <= 1.5)} · peak memory ≤ 1.3×: ${verdict(liveCli!.peakMiB / bareNode!.peakMiB <= 1.3)} · the floor itself: ${fixed(floorClient!.firstByteMs / bareNode!.firstByteMs)}× first byte, ${fixed(floorClient!.wallMs / bareNode!.wallMs)}× whole process`,
+);
+
+// 7b. The markdown renderer over a long answer in token-sized deltas
+const rendered = await markdownRendering(quick ? 50 : 200, quick ? 1 : 3);
+table(
+  "Markdown on a terminal: rendering a long answer that arrives in 4-character deltas vs the same text whole (median of rounds)",
+  ["answer", "KiB", "deltas", "streamed ms", "whole ms", "streamed ×"],
+  rendered.map((row) => [row.answer, fixed(row.kib, 0), row.deltas.toLocaleString("en"), fixed(row.streamedMs, 0), fixed(row.wholeMs, 0), fixed(row.streamedMs / row.wholeMs)]),
 );
 
 // 8. Big answers into a fast and a slow pipe

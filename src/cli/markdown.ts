@@ -40,6 +40,10 @@ export function renderMarkdown(): OperatorFunction<string, string> {
   return (source) =>
     new Observable<string>((subscriber) => {
       let buffer = "";
+      // The text after the buffer's last line break.
+      let partial = "";
+      // The held block when it is a fenced code block not closed yet: until a line may close it, nothing can change.
+      let fence: Fence | undefined;
       // While the highlighter loads, text and the end of the stream wait here, in order.
       let waiting = false;
       let ended: { readonly failed: false } | { readonly failed: true; readonly error: unknown } | undefined;
@@ -55,6 +59,7 @@ export function renderMarkdown(): OperatorFunction<string, string> {
         if (text === "") return;
         const lines = lineStarts(text);
         const blocks = topLevelBlocks(parse(text));
+        fence = all ? undefined : openFence(text, lines, blocks.at(-1));
         // Hold the last block (with the blank lines before it): more text may still extend it.
         let done = all ? blocks : blocks.slice(0, -1);
         if (done.length === 0 && !all) return;
@@ -89,8 +94,20 @@ export function renderMarkdown(): OperatorFunction<string, string> {
       };
       return source.subscribe({
         next: (delta) => {
+          // The lines this delta touches, from the start of the one it continues; kept apart from the buffer, which
+          // is not read here (a long one would be copied on every delta).
+          const touched = partial + delta;
+          const beginsLine = partial === "";
+          const lastBreak = Math.max(touched.lastIndexOf("\n"), touched.lastIndexOf("\r"));
+          partial = touched.slice(lastBreak + 1);
           buffer += delta;
-          if (!waiting) flush(false);
+          if (waiting) return;
+          // Parsing is the work here, and the text only grows: blocks change at a line break, or where a line begins
+          // (a new block may start there), and inside an open fence only at a line that may close it. A long code
+          // block is then parsed once per line that may close it, not once per delta.
+          if (!beginsLine && lastBreak < 0) return;
+          if (fence !== undefined && !mayClose(fence, touched)) return;
+          flush(false);
         },
         error: (error: unknown) => end({ failed: true, error }),
         complete: () => end({ failed: false }),
@@ -300,6 +317,26 @@ export function loadHighlighter(): Promise<void> {
     },
   );
   return loading;
+}
+
+/** A fenced code block's fence: its character (` or ~) and length. */
+interface Fence {
+  readonly marker: string;
+  readonly length: number;
+}
+
+/** The fence of `block` when it is a fenced code block whose closing fence has not arrived, else undefined. */
+function openFence(text: string, starts: readonly number[], block: { readonly node: MarkdownNode; readonly firstLine: number; readonly lastLine: number } | undefined): Fence | undefined {
+  if (block?.node.token.type !== "fence") return undefined;
+  const fence = { marker: block.node.token.markup.charAt(0), length: block.node.token.markup.length };
+  const last = text.slice(starts[block.lastLine - 1] ?? text.length, starts[block.lastLine] ?? text.length);
+  return block.lastLine - block.firstLine >= 2 && mayClose(fence, last) ? undefined : fence;
+}
+
+/** Whether one of the lines of `text` may close a code block opened by `fence` (as many of its characters, or more). */
+function mayClose(fence: Fence, text: string): boolean {
+  const marker = fence.marker === "~" ? "~" : "`";
+  return new RegExp(`^ {0,3}${marker}{${fence.length},}[ \\t]*$`, "m").test(text.replace(/\r\n?/g, "\n"));
 }
 
 /** Whether a block is, or holds (in a list or a quote), a fenced code block with a language, to highlight. */

@@ -11,6 +11,8 @@ const PIECES = [
   "    indented", "plain words", "~~old~~", "",
   // Blocks whose later lines change what the earlier ones are: a loose list, a table, a setext heading.
   "1. first\n\n2. second", "- a\n\n- b", "| a |\n|---|\n| 1 |", "Title\n---", "para\n    more",
+  // Fences of other kinds and lengths: a ``` line does not close a ```` block, nor a ~~~ one.
+  "~~~py", "~~~", "````", "  ```", "``` not a close",
 ];
 
 async function render(parts: readonly string[]): Promise<string> {

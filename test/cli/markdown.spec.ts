@@ -46,6 +46,13 @@ describe("renderMarkdown", () => {
     m.expect(source).toHaveSubscriptions("^-----!");
   }));
 
+  it("keeps a code block open across lines that do not close it (``` inside ````), and prints it once closed", marbles((m) => {
+    const source = m.cold("  a-b-c-d-|", { a: "````md\n```\nin", b: "ner\n```\n", c: "````\n\nAf", d: "ter" });
+    const expected = m.cold("----x---(y|)", { x: `${dim("```md")}\n\`\`\`\ninner\n\`\`\`\n${dim("```")}\n\n`, y: "After\n" });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-------!");
+  }));
+
   it("highlights a language's embedded parts with their own grammar (JSX in JavaScript)", marbles((m) => {
     const source = m.cold("a|", { a: "```javascript\nconst el = <b>hi</b>;\n```\n" });
     const tag = (name: string): string => `${ESC}[34m${name}${ESC}[39m`;
