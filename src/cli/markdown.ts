@@ -44,6 +44,9 @@ export function renderMarkdown(): OperatorFunction<string, string> {
       let partial = "";
       // The held block when it is a fenced code block not closed yet: until a line may close it, nothing can change.
       let fence: Fence | undefined;
+      // The held block when it is a list: the lines that may continue a list (its next item, an indented or blank
+      // line) cannot end it, so they need no new reading.
+      let list: RegExp | undefined;
       // While the highlighter loads, text and the end of the stream wait here, in order.
       let waiting = false;
       let ended: { readonly failed: false } | { readonly failed: true; readonly error: unknown } | undefined;
@@ -60,6 +63,7 @@ export function renderMarkdown(): OperatorFunction<string, string> {
         const lines = lineStarts(text);
         const blocks = topLevelBlocks(parse(text));
         fence = all ? undefined : openFence(text, lines, blocks.at(-1));
+        list = all ? undefined : continuesList(blocks.at(-1)?.node.token);
         // Hold the last block (with the blank lines before it): more text may still extend it.
         let done = all ? blocks : blocks.slice(0, -1);
         if (done.length === 0 && !all) return;
@@ -105,8 +109,9 @@ export function renderMarkdown(): OperatorFunction<string, string> {
           // Parsing is the work here, and the text only grows: blocks change at a line break, or where a line begins
           // (a new block may start there), and inside an open fence only at a line that may close it. A long code
           // block is then parsed once per line that may close it, not once per delta.
-          if (!beginsLine && lastBreak < 0) return;
+          if (lastBreak < 0 && (!beginsLine || MAY_CONTINUE.test(partial))) return;
           if (fence !== undefined && !mayClose(fence, touched)) return;
+          if (list !== undefined && touched.split(/\r\n?|\n/).every((line) => list?.test(line) === true)) return;
           flush(false);
         },
         error: (error: unknown) => end({ failed: true, error }),
@@ -317,6 +322,16 @@ export function loadHighlighter(): Promise<void> {
     },
   );
   return loading;
+}
+
+/**
+ * For a list's opening token, the lines that may continue that list: blank, indented, or its next item (the same
+ * bullet, or digits and the same delimiter, or digits still arriving). Undefined for any other block.
+ */
+function continuesList(token: Token | undefined): RegExp | undefined {
+  if (token?.type === "bullet_list_open") return new RegExp(`^(?:\\s*$|[ \\t]|\\${token.markup}(?:[ \\t]|$))`);
+  if (token?.type === "ordered_list_open") return new RegExp(`^(?:\\s*$|[ \\t]|\\d{1,9}(?:\\${token.markup}(?:[ \\t]|$)|$))`);
+  return undefined;
 }
 
 /** A fenced code block's fence: its character (` or ~) and length. */

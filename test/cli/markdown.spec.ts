@@ -46,6 +46,13 @@ describe("renderMarkdown", () => {
     m.expect(source).toHaveSubscriptions("^-----!");
   }));
 
+  it("prints a list once a line that is not its own begins, however many items, blank or indented lines came", marbles((m) => {
+    const source = m.cold("  a-b-c-d-e-|", { a: "- a\n", b: "- b\n", c: "\n", d: "  more\n", e: "\nNext" });
+    const bullet = `${ESC}[36m•${ESC}[39m`;
+    const expected = m.cold("--------x-(y|)", { x: `${bullet} a\n${bullet} b\n  more\n\n`, y: "Next\n" });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
   it("keeps a code block open across lines that do not close it (``` inside ````), and prints it once closed", marbles((m) => {
     const source = m.cold("  a-b-c-d-|", { a: "````md\n```\nin", b: "ner\n```\n", c: "````\n\nAf", d: "ter" });
     const expected = m.cold("----x---(y|)", { x: `${dim("```md")}\n\`\`\`\ninner\n\`\`\`\n${dim("```")}\n\n`, y: "After\n" });
