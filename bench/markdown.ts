@@ -21,7 +21,7 @@ async function time(parts: readonly string[]): Promise<number> {
   return performance.now() - start;
 }
 
-/** Answers of about `kib` KiB: one long code block, paragraphs, one long list, each cut into 4-character deltas. */
+/** Answers of about `kib` KiB: one long code block, paragraphs, one long list and one long table, each cut into 4-character deltas. */
 export async function markdownRendering(kib: number, rounds: number): Promise<MarkdownRow[]> {
   await loadHighlighter();
   const line = "const value = compute(alpha, beta, gamma); // one line of a long file\n";
@@ -31,6 +31,7 @@ export async function markdownRendering(kib: number, rounds: number): Promise<Ma
     { answer: "one code block (js)", text: `Here it is:\n\n\`\`\`js\n${repeat(line)}\`\`\`\n\nDone.\n` },
     { answer: "paragraphs of 4 sentences", text: repeat(`${sentence.repeat(4)}\n\n`) },
     { answer: "one long list", text: `${repeat("- an item of a long list, a few words\n")}\nDone.\n` },
+    { answer: "one long table", text: `| name | value |\n|---|---|\n${repeat("| a row of a long table | 42 |\n")}\nDone.\n` },
   ];
   return Promise.all(
     answers.map(async ({ answer, text }) => {

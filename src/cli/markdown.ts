@@ -44,9 +44,11 @@ export function renderMarkdown(): OperatorFunction<string, string> {
       let partial = "";
       // The held block when it is a fenced code block not closed yet: until a line may close it, nothing can change.
       let fence: Fence | undefined;
-      // The held block when it is a list: the lines that may continue a list (its next item, an indented or blank
-      // line) cannot end it, so they need no new reading.
-      let list: RegExp | undefined;
+      // The lines that cannot end the held block (a list's next item, a table's next row, a paragraph's next line of
+      // words), so need no new reading; and whether a blank line ends it.
+      let held: Continuation | undefined;
+      // Whether the last whole line is blank: after it, a line of words begins a new paragraph.
+      let afterBlank = false;
       // While the highlighter loads, text and the end of the stream wait here, in order.
       let waiting = false;
       let ended: { readonly failed: false } | { readonly failed: true; readonly error: unknown } | undefined;
@@ -63,7 +65,7 @@ export function renderMarkdown(): OperatorFunction<string, string> {
         const lines = lineStarts(text);
         const blocks = topLevelBlocks(parse(text));
         fence = all ? undefined : openFence(text, lines, blocks.at(-1));
-        list = all ? undefined : continuesList(blocks.at(-1)?.node.token);
+        held = all ? undefined : continuation(blocks.at(-1)?.node.token);
         // Hold the last block (with the blank lines before it): more text may still extend it.
         let done = all ? blocks : blocks.slice(0, -1);
         if (done.length === 0 && !all) return;
@@ -104,6 +106,8 @@ export function renderMarkdown(): OperatorFunction<string, string> {
           const beginsLine = partial === "";
           const lastBreak = Math.max(touched.lastIndexOf("\n"), touched.lastIndexOf("\r"));
           partial = touched.slice(lastBreak + 1);
+          const blankBefore = afterBlank;
+          if (lastBreak >= 0) afterBlank = (touched.slice(0, lastBreak + 1).split(/\r\n?|\n/).at(-2) ?? "").trim() === "";
           buffer += delta;
           if (waiting) return;
           // Parsing is the work here, and the text only grows: blocks change at a line break, or where a line begins
@@ -111,7 +115,9 @@ export function renderMarkdown(): OperatorFunction<string, string> {
           // block is then parsed once per line that may close it, not once per delta.
           if (lastBreak < 0 && (!beginsLine || MAY_CONTINUE.test(partial))) return;
           if (fence !== undefined && !mayClose(fence, touched)) return;
-          if (list !== undefined && touched.split(/\r\n?|\n/).every((line) => list?.test(line) === true)) return;
+          // (The empty end after a last line break is no line yet.)
+          const lines = touched.split(/\r\n?|\n/).filter((line, index, all) => line !== "" || index < all.length - 1);
+          if (held !== undefined && !(held.blankEnds && blankBefore) && lines.every((line) => held?.lines.test(line) === true)) return;
           flush(false);
         },
         error: (error: unknown) => end({ failed: true, error }),
@@ -324,14 +330,33 @@ export function loadHighlighter(): Promise<void> {
   return loading;
 }
 
+/** The lines that cannot end a held block, and whether a blank line may. */
+interface Continuation {
+  readonly lines: RegExp;
+  readonly blankEnds: boolean;
+}
+
 /**
- * For a list's opening token, the lines that may continue that list: blank, indented, or its next item (the same
- * bullet, or digits and the same delimiter, or digits still arriving). Undefined for any other block.
+ * For the opening token of the held block, the lines that cannot end it: a list's next item (the same bullet, or
+ * digits and the same delimiter, or digits still arriving), blank or indented lines; a table's next row; a line of
+ * words in a paragraph or a quote (a heading's underline, a table's rule, a list or a fence are none of those).
+ * Undefined for any other block.
  */
-function continuesList(token: Token | undefined): RegExp | undefined {
-  if (token?.type === "bullet_list_open") return new RegExp(`^(?:\\s*$|[ \\t]|\\${token.markup}(?:[ \\t]|$))`);
-  if (token?.type === "ordered_list_open") return new RegExp(`^(?:\\s*$|[ \\t]|\\d{1,9}(?:\\${token.markup}(?:[ \\t]|$)|$))`);
-  return undefined;
+function continuation(token: Token | undefined): Continuation | undefined {
+  switch (token?.type) {
+    case "bullet_list_open":
+      return { lines: new RegExp(`^(?:\\s*$|[ \\t]|\\${token.markup}(?:[ \\t]|$))`), blankEnds: false };
+    case "ordered_list_open":
+      return { lines: new RegExp(`^(?:\\s*$|[ \\t]|\\d{1,9}(?:\\${token.markup}(?:[ \\t]|$)|$))`), blankEnds: false };
+    case "table_open":
+      return { lines: /^\|/, blankEnds: true };
+    case "paragraph_open":
+      return { lines: /^\p{L}/u, blankEnds: true };
+    case "blockquote_open":
+      return { lines: /^(?:>|\p{L})/u, blankEnds: true };
+    default:
+      return undefined;
+  }
 }
 
 /** A fenced code block's fence: its character (` or ~) and length. */

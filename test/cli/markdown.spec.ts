@@ -53,6 +53,12 @@ describe("renderMarkdown", () => {
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
   }));
 
+  it("prints a paragraph once the next begins, also when the blank line between them came in an earlier delta", marbles((m) => {
+    const source = m.cold("  a-b-c-d-|", { a: "One\nline", b: " more.\n\n", c: "Two", d: " words.\n| a |" });
+    const expected = m.cold("----x---(y|)", { x: "One\nline more.\n\n", y: "Two words.\n| a |\n" });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
   it("keeps a code block open across lines that do not close it (``` inside ````), and prints it once closed", marbles((m) => {
     const source = m.cold("  a-b-c-d-|", { a: "````md\n```\nin", b: "ner\n```\n", c: "````\n\nAf", d: "ter" });
     const expected = m.cold("----x---(y|)", { x: `${dim("```md")}\n\`\`\`\ninner\n\`\`\`\n${dim("```")}\n\n`, y: "After\n" });
