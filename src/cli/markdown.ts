@@ -104,20 +104,20 @@ export function renderMarkdown(): OperatorFunction<string, string> {
           // is not read here (a long one would be copied on every delta).
           const touched = partial + delta;
           const beginsLine = partial === "";
-          const lastBreak = Math.max(touched.lastIndexOf("\n"), touched.lastIndexOf("\r"));
-          partial = touched.slice(lastBreak + 1);
-          const blankBefore = afterBlank;
-          if (lastBreak >= 0) afterBlank = (touched.slice(0, lastBreak + 1).split(/\r\n?|\n/).at(-2) ?? "").trim() === "";
+          const lines = touched.split(/\r\n?|\n/);
+          // The last piece is the line still arriving ("" right after a line break: none yet); the others are whole.
+          partial = lines.pop() ?? "";
+          const blankLineBefore = afterBlank;
+          if (lines.length > 0) afterBlank = (lines.at(-1) ?? "").trim() === "";
           buffer += delta;
           if (waiting) return;
           // Parsing is the work here, and the text only grows: blocks change at a line break, or where a line begins
           // (a new block may start there), and inside an open fence only at a line that may close it. A long code
           // block is then parsed once per line that may close it, not once per delta.
-          if (lastBreak < 0 && (!beginsLine || MAY_CONTINUE.test(partial))) return;
+          if (lines.length === 0 && (!beginsLine || MAY_CONTINUE.test(partial))) return;
           if (fence !== undefined && !mayClose(fence, touched)) return;
-          // (The empty end after a last line break is no line yet.)
-          const lines = touched.split(/\r\n?|\n/).filter((line, index, all) => line !== "" || index < all.length - 1);
-          if (held !== undefined && !(held.blankEnds && blankBefore) && lines.every((line) => held?.lines.test(line) === true)) return;
+          if (partial !== "") lines.push(partial);
+          if (held !== undefined && !(held.blankEnds && blankLineBefore) && lines.every((line) => held?.lines.test(line) === true)) return;
           flush(false);
         },
         error: (error: unknown) => end({ failed: true, error }),
