@@ -104,7 +104,8 @@ export function renderMarkdown(): OperatorFunction<string, string> {
           // is not read here (a long one would be copied on every delta).
           const touched = partial + delta;
           const beginsLine = partial === "";
-          const lines = touched.split(/\r\n?|\n/);
+          // (A delta without a line break, the most common, only lengthens the line still arriving.)
+          const lines = /[\r\n]/.test(delta) ? touched.split(/\r\n?|\n/) : [touched];
           // The last piece is the line still arriving ("" right after a line break: none yet); the others are whole.
           partial = lines.pop() ?? "";
           const blankLineBefore = afterBlank;
