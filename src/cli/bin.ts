@@ -1,4 +1,5 @@
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
+import { isatty } from "node:tty";
 import { EXIT } from "./exit-codes.js";
 import type { StopReason } from "./io.js";
 import { main } from "./main.js";
@@ -60,7 +61,14 @@ async function run(): Promise<void> {
   const code = await main({
     args: process.argv.slice(2),
     env: process.env,
-    stdin: process.stdin,
+    stdin: {
+      isTTY: isatty(0),
+      fd: 0,
+      // process.stdin is made on first use: a question read from a pipe never needs it.
+      get stream(): Readable {
+        return process.stdin;
+      },
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     stop: {

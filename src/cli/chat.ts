@@ -152,7 +152,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   const terminal = io.stdin.isTTY === true;
   const historyFile = logging(options, io.env) ? historyPath(io.env) : undefined;
   const rl = createInterface({
-    input: io.stdin,
+    input: io.stdin.stream,
     // Questions from a pipe get no prompt: stdout then holds the answers and nothing else.
     ...(terminal ? { output: io.stdout } : {}),
     terminal,

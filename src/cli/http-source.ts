@@ -175,16 +175,24 @@ async function post(url: string, headers: Record<string, string>, payload: strin
   const { request } = url.startsWith("https:") ? await import("node:https") : await import("node:http");
   return new Promise<IncomingMessage>((resolve, reject) => {
     // No keep-alive: the command sends one request, and an idle pooled socket must not hold the process open.
-    const outgoing = request(url, { method: "POST", headers: { ...headers, "Content-Length": String(Buffer.byteLength(payload)) }, agent: false, signal });
+    const outgoing = request(url, { method: "POST", headers: { ...headers, "Content-Length": String(Buffer.byteLength(payload)) }, agent: false });
+    // Aborted by destroying it, which fails it; `send` sees the signal and says the user aborted.
+    const onAbort = (): void => void outgoing.destroy();
     const timer = setTimeout(() => outgoing.destroy(new RequestTimeout("timed out")), REQUEST_TIMEOUT_MS);
-    outgoing.once("response", (response) => {
+    const settled = (): void => {
       clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    };
+    outgoing.once("response", (response) => {
+      settled();
       resolve(response);
     });
     outgoing.once("error", (error) => {
-      clearTimeout(timer);
+      settled();
       reject(error);
     });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
     outgoing.end(payload);
   });
 }
@@ -224,42 +232,55 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 const HEAD_LENGTH = 512;
 
 /**
- * Decodes a streamed body with the library's `BodyDecoder` (the layers and end-of-stream rule of `decodeEventStream`), from a Node stream, and
- * stops reading while stdout is full, so memory stays flat into a slow pipe.
+ * Decodes a streamed body with the library's `BodyDecoder` (the layers and end-of-stream rule of `decodeEventStream`),
+ * from a Node stream, and stops reading while stdout is full, so memory stays flat into a slow pipe. Resolves at the
+ * protocol's end or at an abort; rejects with the protocol's error.
  */
-async function readEventStream(response: IncomingMessage, emit: (chunk: ChatCompletionChunk) => void, signal: AbortSignal, flow: OutputFlow | undefined): Promise<void> {
+function readEventStream(response: IncomingMessage, emit: (chunk: ChatCompletionChunk) => void, signal: AbortSignal, flow: OutputFlow | undefined): Promise<void> {
   const decoder = new BodyDecoder(response.headers["content-type"] ?? null, new PlainHeaders(response.headers), emit, signal, chatCompletionProtocol);
-  const onAbort = (): void => void response.destroy();
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    let failure: Error | undefined;
-    try {
-      for await (const part of response) {
-        const outcome = decoder.feed(part as Buffer);
-        if (outcome === "end" || signal.aborted) return;
-        if (outcome !== "more") {
-          failure = outcome;
-          break;
-        }
+  return new Promise<void>((resolve, reject) => {
+    let ended = false;
+    const finish = (error?: Error): void => {
+      if (ended) return;
+      ended = true;
+      response.off("data", onData);
+      response.off("end", onEnd);
+      response.off("error", onBroken);
+      response.off("close", onClose);
+      signal.removeEventListener("abort", onAbort);
+      response.destroy();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onData = (part: Buffer): void => {
+      const outcome = decoder.feed(part);
+      if (outcome === "end" || signal.aborted) finish();
+      else if (outcome !== "more") finish(outcome);
+      else {
         // Stop reading while stdout cannot take more: the socket then fills and the server waits.
         const waiting = flow?.waiting;
-        if (waiting !== undefined) await waiting;
+        if (waiting === undefined) return;
+        response.pause();
+        void waiting.then(() => {
+          if (!ended) response.resume();
+        });
       }
-    } catch (cause) {
-      // The connection broke: the protocol says whether the answer may end here.
-      if (signal.aborted) return;
-      const error = decoder.broken(cause);
-      if (error === undefined) return;
-      throw error;
+    };
+    const onEnd = (): void => finish(signal.aborted ? undefined : decoder.end());
+    // The connection broke: the protocol says whether the answer may end here.
+    const onBroken = (cause: Error): void => finish(signal.aborted ? undefined : decoder.broken(cause));
+    const onClose = (): void => onBroken(new Error("the connection closed before the body ended"));
+    const onAbort = (): void => finish();
+    if (signal.aborted) {
+      finish();
+      return;
     }
-    if (failure !== undefined) throw failure;
-    if (signal.aborted) return;
-    const error = decoder.end();
-    if (error !== undefined) throw error;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    response.destroy();
-  }
+    signal.addEventListener("abort", onAbort, { once: true });
+    response.on("data", onData);
+    response.once("end", onEnd);
+    response.once("error", onBroken);
+    response.once("close", onClose);
+  });
 }
 
 /**

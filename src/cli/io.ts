@@ -18,12 +18,25 @@ export interface Stop {
   readonly reason: StopReason | undefined;
 }
 
+/**
+ * The command's stdin. A question reads it whole from its descriptor when there is one: Node's `process.stdin` stream
+ * costs a few milliseconds to make, a tenth of a question's start-up. The stream is for what reads line by line
+ * (`chat`), and for a descriptor that cannot be read directly.
+ */
+export interface CliInput {
+  readonly isTTY: boolean;
+  /** The file descriptor to read from (0), or undefined when there is none (a stream standing in for stdin). */
+  readonly fd: number | undefined;
+  /** The stream, made on first use. */
+  readonly stream: Readable;
+}
+
 /** Everything the command touches, so that it can run against other streams than the process's. */
 export interface CliIo {
   /** The arguments, without `node` and the script. */
   readonly args: readonly string[];
   readonly env: Environment;
-  readonly stdin: Readable & { readonly isTTY?: boolean | undefined };
+  readonly stdin: CliInput;
   readonly stdout: Writable & { readonly columns?: number | undefined; readonly isTTY?: boolean | undefined };
   readonly stderr: Writable & TerminalWritable;
   readonly stop: Stop;

@@ -10,7 +10,7 @@ import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError } from "./options.js";
 import { Recording } from "./recording.js";
-import { InvalidInputError, composePrompt, readText } from "./prompt.js";
+import { InvalidInputError, composePrompt, readInput } from "./prompt.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import { styles, useColour } from "./terminal.js";
 
@@ -87,7 +87,7 @@ export async function main(io: CliIo): Promise<number> {
   let stdinText: string | undefined;
   if (io.stdin.isTTY !== true || options.stdinRequested) {
     try {
-      stdinText = await readText(io.stdin, io.stop.signal);
+      stdinText = await readInput(io.stdin, io.stop.signal);
     } catch (error) {
       if (error instanceof InvalidInputError) return usage(`${error.message}\nTo send a file (an image, say), attach it: g4f-rx -a FILE "Describe this".`);
       throw error;

@@ -1,4 +1,6 @@
+import { read } from "node:fs";
 import type { Readable } from "node:stream";
+import type { CliInput } from "./io.js";
 
 /**
  * The prompt from the positional arguments and stdin: the arguments, a blank
@@ -57,8 +59,69 @@ function decodes(bytes: Buffer, stream = true): boolean {
   }
 }
 
-/** Reads a stream to its end as UTF-8 text; stops early, with what arrived, when `signal` aborts. Invalid UTF-8 rejects with `InvalidInputError`. */
-export function readText(stream: Readable, signal: AbortSignal): Promise<string> {
+/**
+ * Reads stdin to its end as UTF-8 text; stops early, with what arrived, when `signal` aborts. Invalid UTF-8 rejects
+ * with `InvalidInputError`, and so does a stdin that cannot be read (a directory). A pipe or a file is read from its
+ * descriptor; a terminal, or a descriptor set non-blocking by whoever shares it (it would fail with EAGAIN rather
+ * than wait), through the stream.
+ */
+export async function readInput(input: CliInput, signal: AbortSignal): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readBytesOf(input, signal);
+  } catch (error) {
+    throw new InvalidInputError(`could not read stdin: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return decodeInput(bytes);
+}
+
+async function readBytesOf(input: CliInput, signal: AbortSignal): Promise<Buffer> {
+  if (input.fd === undefined || input.isTTY) return readBytes(input.stream, signal);
+  const { parts, ended } = await readDescriptor(input.fd, signal);
+  return Buffer.concat(ended ? parts : [...parts, await readBytes(input.stream, signal)]);
+}
+
+interface DescriptorRead {
+  readonly parts: readonly Buffer[];
+  /** False when the descriptor would have blocked (EAGAIN): the rest is for the stream to read. */
+  readonly ended: boolean;
+}
+
+const READ_SIZE = 65_536;
+
+/** Reads `fd` up to its end, or to an abort, or until it would block. */
+function readDescriptor(fd: number, signal: AbortSignal): Promise<DescriptorRead> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    const buffer = Buffer.allocUnsafe(READ_SIZE);
+    const onAbort = (): void => resolve({ parts, ended: true });
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+    const next = (): void => {
+      read(fd, buffer, 0, READ_SIZE, null, (error, bytes) => {
+        // An abort has answered already; a read still waiting in the thread pool is not waited for.
+        if (signal.aborted) return;
+        if (error === null && bytes > 0) {
+          // A copy: a slow producer's many small reads must not each keep a whole buffer.
+          parts.push(Buffer.from(buffer.subarray(0, bytes)));
+          next();
+          return;
+        }
+        signal.removeEventListener("abort", onAbort);
+        if (error === null) resolve({ parts, ended: true });
+        else if (error.code === "EAGAIN" || error.code === "EWOULDBLOCK") resolve({ parts, ended: false });
+        else reject(error);
+      });
+    };
+    next();
+  });
+}
+
+/** A stream's bytes up to its end, or what arrived when `signal` aborts. */
+function readBytes(stream: Readable, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     const onData = (part: Buffer | string): void => {
@@ -72,18 +135,14 @@ export function readText(stream: Readable, signal: AbortSignal): Promise<string>
     };
     const onEnd = (): void => {
       cleanUp();
-      try {
-        resolve(decodeInput(Buffer.concat(parts)));
-      } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
-      }
+      resolve(Buffer.concat(parts));
     };
     const onError = (error: Error): void => {
       cleanUp();
       reject(error);
     };
     if (signal.aborted) {
-      resolve("");
+      resolve(Buffer.alloc(0));
       return;
     }
     stream.on("data", onData);

@@ -159,6 +159,30 @@ describe("g4f-rx: options", () => {
     expect(bodyOf(0)).toMatchObject({ temperature: 0.7 });
   });
 
+  it("reads stdin from a shell's pipe and from a file, and says when stdin cannot be read", async () => {
+    // A shell's pipe (pipe(2)) and a redirected file, as users give them; the other tests' stdin is a socket pair.
+    const shell = (command: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn("sh", ["-c", command], { env: { PATH: process.env.PATH ?? "", ...env, G4F_RX_NO_LOG: "1", NODE_BIN: process.execPath, BIN } });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (data: Buffer) => (stdout += data.toString()));
+        child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+      });
+    server.reply(hello());
+    expect(await shell('printf "Say hello there!\\n" | "$NODE_BIN" "$BIN"')).toMatchObject({ code: 0, stdout: "Hello there!\n", stderr: "" });
+    expect(bodyOf(0)).toMatchObject({ messages: [{ role: "user", content: "Say hello there!" }] });
+    server.reply(hello());
+    expect(await shell('"$NODE_BIN" "$BIN" Summarize: < package.json')).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(bodyOf(1)).toMatchObject({ messages: [{ role: "user", content: `Summarize:\n\n${readFileSync("package.json", "utf8").trimEnd()}` }] });
+    const directory = await shell('"$NODE_BIN" "$BIN" < .');
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toContain("g4f-rx: could not read stdin: EISDIR");
+    expect(server.requests).toHaveLength(2);
+  });
+
   it("reads stdin where the prompt is -", async () => {
     server.setDefaultReply(hello());
     const result = await runCli(["-"], { env, stdin: "from stdin\n" });
