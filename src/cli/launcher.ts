@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { isatty } from "node:tty";
 import { fileURLToPath } from "node:url";
@@ -26,7 +25,6 @@ const NODE_SUFFIX = `-${process.version}-${process.arch}.v8cache`;
 const directory = fileURLToPath(new URL(".", import.meta.url));
 const cacheFolder = cacheDirectory(process.env);
 const kind = runKind(process.argv.slice(2));
-const nodeRequire = createRequire(join(directory, "main.js"));
 const modules = new Map<string, CommandModule>();
 /** The files this run compiled without a cache (none yet, or rejected): their caches are written at exit. */
 const compiled: Array<{ readonly name: string; readonly script: Script }> = [];
@@ -61,8 +59,9 @@ function load(name: string): unknown {
       // None yet (or unreadable): the run compiles as usual and leaves one.
     }
   }
-  // One line of its own for the wrapper, so that stack traces give the file's own line numbers.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {\n${source}\n})`, { filename: file, lineOffset: -1, cachedData });
+  // The file is already CommonJS's function (scripts/build-cli.mjs wraps it), so its text is compiled as it is: no
+  // copy of it joined to a wrapper, which would double what a run allocates before it starts.
+  const script = new Script(source, { filename: file, cachedData });
   if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) compiled.push({ name, script });
   const module: CommandModule = { exports: {} };
   modules.set(name, module);
@@ -77,7 +76,8 @@ function load(name: string): unknown {
 }
 
 function requireInCommand(specifier: string): unknown {
-  return /^\.\/[\w-]+\.js$/.test(specifier) ? load(specifier.slice(2)) : nodeRequire(specifier);
+  // This file's own require: it is in the same folder as the files it loads.
+  return /^\.\/[\w-]+\.js$/.test(specifier) ? load(specifier.slice(2)) : module.require(specifier);
 }
 
 /** The per-user cache folder, or undefined when there is none (no XDG_CACHE_HOME nor HOME) or the cache is turned off. */

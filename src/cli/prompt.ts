@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { read } from "node:fs";
 import type { Readable } from "node:stream";
 import type { CliInput } from "./io.js";
@@ -27,6 +28,12 @@ export class InvalidInputError extends Error {
  * sending U+FFFD in its place (an image piped by mistake, a Latin-1 file).
  */
 export function decodeInput(bytes: Buffer): string {
+  // The usual case, checked natively: a TextDecoder costs a question half a millisecond to make.
+  if (isUtf8(bytes)) {
+    const text = bytes.toString("utf8");
+    // A byte order mark is not part of the text, as TextDecoder would say.
+    return text.startsWith("\uFEFF") ? text.slice(1) : text;
+  }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

@@ -142,6 +142,8 @@ export class ConversationStore {
   readonly root: string;
   private readonly index: string;
   private readonly texts: string;
+  /** Whether this process has made the store's folder already (a turn's folder is inside it). */
+  private made = false;
 
   constructor(readonly directory: string) {
     this.root = join(directory, CONVERSATIONS);
@@ -259,6 +261,7 @@ export class ConversationStore {
   }): TurnRecorder {
     const folder = join(this.root, turn.conversation);
     mkdirSync(folder, { recursive: true });
+    this.made = true;
     const startedAt = new Date();
     const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
     const info: TurnInfo = {
@@ -284,14 +287,21 @@ export class ConversationStore {
   }
 
   private appendIndex(line: IndexLine): void {
-    mkdirSync(this.directory, { recursive: true });
+    this.makeFolder();
     appendLine(this.index, line);
   }
 
   private appendText(line: TextLine): void {
     if (line.text === "") return;
-    mkdirSync(this.directory, { recursive: true });
+    this.makeFolder();
     appendLine(this.texts, line);
+  }
+
+  /** Makes the store's folder, once per process: a turn's index and text lines then cost a write each, not a mkdir too. */
+  private makeFolder(): void {
+    if (this.made) return;
+    mkdirSync(this.directory, { recursive: true });
+    this.made = true;
   }
 
   /**

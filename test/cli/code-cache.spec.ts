@@ -22,6 +22,11 @@ afterEach(() => {
   for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
 });
 
+/** A file of the command as scripts/build-cli.mjs writes it: its code inside the function CommonJS would wrap it in. */
+function commandFile(code: string): string {
+  return `(function (exports, require, module, __filename, __dirname) {\n${code}})\n`;
+}
+
 function cacheFiles(folder: string): string[] {
   try {
     return readdirSync(folder).filter((name) => name.endsWith(".v8cache"));
@@ -130,16 +135,16 @@ describe("the command's code cache", () => {
   });
 
   it("keeps main.js's own line numbers in stack traces, from the cache as without it", () => {
-    // The launcher beside a main.js that prints a stack trace made on its third line.
+    // The launcher beside a main.js that prints a stack trace made on its fourth line (the third of its code).
     const bin = temporaryFolder();
     copyFileSync(fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url)), join(bin, "g4f-rx.js"));
     writeFileSync(join(bin, "package.json"), '{ "type": "commonjs" }\n');
-    writeFileSync(join(bin, "main.js"), '"use strict";\n\nconsole.error(new Error("made on line 3").stack);\n');
+    writeFileSync(join(bin, "main.js"), commandFile('"use strict";\n\nconsole.error(new Error("made on line 4").stack);\n'));
     const cache = temporaryFolder();
     for (const run of ["compiled", "from the cache"]) {
       const result = spawnSync(process.execPath, [join(bin, "g4f-rx.js")], { env: { PATH: process.env.PATH ?? "", XDG_CACHE_HOME: cache }, encoding: "utf8" });
       expect(result.status, run).toBe(0);
-      expect(result.stderr, run).toContain(`${join(bin, "main.js")}:3`);
+      expect(result.stderr, run).toContain(`${join(bin, "main.js")}:4`);
       expect(cacheFiles(join(cache, "g4f-rx")), run).toHaveLength(1);
     }
   });
@@ -148,9 +153,9 @@ describe("the command's code cache", () => {
     const bin = temporaryFolder();
     copyFileSync(fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url)), join(bin, "g4f-rx.js"));
     writeFileSync(join(bin, "package.json"), '{ "type": "commonjs" }\n');
-    writeFileSync(join(bin, "broken.js"), 'globalThis.loads = (globalThis.loads ?? 0) + 1;\nthrow new Error(`broken, load ${globalThis.loads}`);\n');
+    writeFileSync(join(bin, "broken.js"), commandFile('globalThis.loads = (globalThis.loads ?? 0) + 1;\nthrow new Error(`broken, load ${globalThis.loads}`);\n'));
     const attempt = 'try { require("./broken.js"); console.log("loaded"); } catch (error) { console.log(error.message); }';
-    writeFileSync(join(bin, "main.js"), `"use strict";\n${attempt}\n${attempt}\n`);
+    writeFileSync(join(bin, "main.js"), commandFile(`"use strict";\n${attempt}\n${attempt}\n`));
     const result = spawnSync(process.execPath, [join(bin, "g4f-rx.js")], { env: { PATH: process.env.PATH ?? "" }, encoding: "utf8" });
     expect(result.stdout).toBe("broken, load 1\nbroken, load 2\n");
   });

@@ -40,6 +40,13 @@ describe("readInput from a stream", () => {
     await expect(text).resolves.toBe("héllo ✓");
   });
 
+  it("drops a byte order mark at the start, as a UTF-8 decoder does, and keeps one elsewhere", async () => {
+    const stream = new PassThrough();
+    const text = readInput(streamInput(stream), new AbortController().signal);
+    stream.end(Buffer.from("\uFEFFfirst \uFEFF second", "utf8"));
+    await expect(text).resolves.toBe("first \uFEFF second");
+  });
+
   it("stops at an abort with what arrived, without waiting for the end", async () => {
     const stream = new PassThrough();
     const controller = new AbortController();
