@@ -16,6 +16,7 @@ import {
   ignoreElements,
   map,
   merge,
+  of,
   scan,
   share,
   switchMap,
@@ -32,7 +33,8 @@ import { catalogueOf, parseWithConfig } from "./config.js";
 import { type CliOptions, UsageError } from "./options.js";
 import { rendersMarkdown } from "./ask.js";
 import { answerPrinter } from "./output.js";
-import { resolveTarget } from "./targets.js";
+import type { AnswerSource, RequestParams } from "./answer-source.js";
+import { type AnswerTarget, resolveTarget } from "./targets.js";
 import type { Styles } from "./terminal.js";
 
 const HELP = `Commands:
@@ -121,7 +123,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     return code;
   };
   let options: CliOptions;
-  let primary: ResolvedEndpoint;
+  let target: AnswerTarget;
   let plan: ConversationPlan;
   // The name of the last turn kept, so that /retry can say which one it replaces.
   let lastTurn: string | undefined;
@@ -132,13 +134,10 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       return EXIT.success;
     }
     options = parsed.options;
-    if (options.replay !== undefined) throw new UsageError("chat asks a live endpoint; --replay cannot be used with it");
     if (options.json || options.listModels || options.attach.length > 0 || options.record !== undefined) {
       throw new UsageError("chat prints answers as text: --json, --list-models, -a and --record are for single questions");
     }
-    const target = resolveTarget(options, io.env, catalogueOf(parsed.config));
-    if (target.kind !== "live") throw new UsageError("chat needs a live endpoint");
-    [primary] = target.endpoints;
+    target = resolveTarget(options, io.env, catalogueOf(parsed.config));
     plan = planConversation(options, io.env, (info) => (lastTurn = info.turn));
   } catch (error) {
     if (error instanceof UsageError || error instanceof EndpointConfigError || error instanceof ConversationError) {
@@ -147,7 +146,13 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     throw error;
   }
 
-  const { liveAnswer } = await import("./live.js");
+  // Questions go to a live endpoint, or with --replay to recordings (a conversation's directory replays turn by turn,
+  // each question sent with the answers replayed before it, as the recorded turns were); each path's code loads only
+  // for it.
+  const answerTo =
+    target.kind === "live"
+      ? await liveAnswers(io, options, target.endpoints[0], (text) => note(text))
+      : replayedAnswers(await import("./replay.js"), target.path, options, (text) => io.stderr.write(`${style.error("g4f-rx:")} ${text}\n`));
   const format = rendersMarkdown(options, io.stdout) ? (await import("./markdown.js")).renderMarkdown : undefined;
   const terminal = io.stdin.isTTY === true;
   const historyFile = logging(options, io.env) ? historyPath(io.env) : undefined;
@@ -164,8 +169,9 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   let closed = false;
   rl.once("close", () => (closed = true));
 
-  let model = primary.model;
-  let system: string | undefined;
+  let model = target.kind === "live" ? target.endpoints[0].model : target.model;
+  // -s goes with the first question, as it does with a single one; /system replaces it from the next question on.
+  let system: string | undefined = options.system === "" ? undefined : options.system;
   let messages: ChatCompletionMessageParam[] = plan.history;
   let last: { input: ChatCompletionMessageParam[]; before: ChatCompletionMessageParam[] } | undefined;
   let streaming = false;
@@ -174,7 +180,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     io.stderr.write(`${style.note(text)}\n`);
   };
   note(
-    `g4f-rx chat: ${model} at ${primary.baseURL}` +
+    (target.kind === "live" ? `g4f-rx chat: ${model ?? ""} at ${target.endpoints[0].baseURL}` : `g4f-rx chat: replaying the recordings in ${target.path}; nothing is sent`) +
       (plan.history.length > 0 ? `, continuing conversation ${plan.id ?? ""} (${plan.history.length} messages)` : plan.id === undefined ? "" : `, conversation ${plan.id}`) +
       ". /help for commands, Ctrl-D to leave.",
   );
@@ -211,17 +217,26 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   const ask = (input: ChatCompletionMessageParam[], before: ChatCompletionMessageParam[], replaces: string | undefined): Observable<never> =>
     defer(() => {
       const sent = withInput(before, input);
-      const params = { model, messages: sent, ...(options.temperature === undefined ? {} : { temperature: options.temperature }), ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }) };
+      const params = { messages: sent, ...(options.temperature === undefined ? {} : { temperature: options.temperature }), ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }) };
       let answered = before;
+      // Whether this answer printed anything: stdout holds the answers and nothing else, so one that failed before
+      // its first word leaves no empty line there.
+      let printed = false;
+      const answerOut = {
+        write: (text: string): boolean => {
+          if (text !== "") printed = true;
+          return io.stdout.write(text);
+        },
+      };
       streaming = true;
-      return from(liveAnswer(io, options, [{ ...primary, model }], params, note)).pipe(
-        switchMap((source) => {
+      return answerTo(params, model).pipe(
+        switchMap(({ source, endpoint, model: asked }) => {
           const chunks = source.chunks.pipe(
-            plan.record({ endpoint: primary.baseURL, model, input, request: params, replaces }),
+            plan.record({ endpoint, model: asked, input, request: { ...params, model: asked }, replaces }),
             takeUntil(interrupts),
             share(),
           );
-          const printer = answerPrinter(options, { answer: io.stdout, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.() });
+          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.() });
           return merge(
             printer.print(chunks),
             chunks.pipe(
@@ -232,7 +247,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             ),
           ).pipe(
             catchError((error: unknown) => {
-              io.stdout.write("\n");
+              if (printed) io.stdout.write("\n");
+              printed = false;
               io.stderr.write(`${style.error("g4f-rx:")} ${source.describe(error)}\n`);
               return EMPTY;
             }),
@@ -246,7 +262,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           const kept = answered.length > sent.length && reply !== undefined && !(reply.content === "" && !("tool_calls" in reply));
           messages = kept ? answered : sent.slice(0, sent.length - input.filter((message) => message.role !== "system").length);
           last = { input, before };
-          io.stdout.write("\n");
+          if (printed) io.stdout.write("\n");
           if (!closed) rl.prompt();
         }),
         ignoreElements(),
@@ -317,6 +333,42 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   }
   if (io.stop.signal.aborted) return io.stop.reason === "SIGTERM" ? EXIT.terminated : io.stop.reason === "SIGINT" ? EXIT.interrupted : EXIT.success;
   return EXIT.success;
+}
+
+/** An answer to one chat question: where it comes from, and the endpoint and model it is kept under. */
+interface ChatAnswer {
+  readonly source: AnswerSource;
+  readonly endpoint: string;
+  readonly model: string;
+}
+
+type AnswerTo = (params: Omit<RequestParams, "model">, model: string | undefined) => Observable<ChatAnswer>;
+
+/** Answers from the live endpoint, with the model asked now (`/model` changes it). */
+async function liveAnswers(io: CliIo, options: CliOptions, primary: ResolvedEndpoint, note: (text: string) => void): Promise<AnswerTo> {
+  const { liveAnswer } = await import("./live.js");
+  return (params, model) => {
+    const asked = model ?? primary.model;
+    return from(liveAnswer(io, options, [{ ...primary, model: asked }], { ...params, model: asked }, note)).pipe(
+      map((source) => ({ source, endpoint: primary.baseURL, model: asked })),
+    );
+  };
+}
+
+/**
+ * Answers from the recordings in `path`, matched as `g4f-rx --replay` matches them: a question no recording answers is
+ * told on stderr (with the nearest ones) and gets no answer, so the conversation goes on without it.
+ */
+function replayedAnswers(replay: typeof import("./replay.js"), path: string, options: CliOptions, fail: (text: string) => void): AnswerTo {
+  return (params, model) =>
+    defer(() => {
+      const found = replay.replayAnswer(path, { ...params, model }, options);
+      if (found.kind === "failed") {
+        fail(found.message);
+        return EMPTY;
+      }
+      return of({ source: found.source, endpoint: path, model: model ?? "" });
+    });
 }
 
 function historyPath(env: CliIo["env"]): string | undefined {

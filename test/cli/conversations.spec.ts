@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { ConversationStore } from "../../src/conversations/index.js";
-import { assertFreshBuild, runCli, startCli } from "./run-cli.js";
+import { assertFreshBuild, closedPort, runCli, startCli } from "./run-cli.js";
 
 // The built command as a child process, its data in a temporary XDG_DATA_HOME (never the real home).
 
@@ -100,6 +100,39 @@ describe("g4f-rx: conversations", () => {
     expect(result).toMatchObject({ code: 0, stdout: "One\nTwo\n" });
     expect(result.stderr).not.toContain("queued");
     expect(server.requests[1]?.body).toMatchObject({ model: "llama", messages: [{ content: "First" }, { content: "One" }, { content: "Second" }] });
+  });
+
+  it("chat sends -s with the first question, and the conversation keeps it", async () => {
+    server.reply(answer("One"), answer("Two"));
+    expect(await runCli(["chat", "-s", "Be brief."], { env, stdin: "First\nSecond\n" })).toMatchObject({ code: 0, stdout: "One\nTwo\n" });
+    expect(messagesOf(0)).toStrictEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "First" },
+    ]);
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "First" },
+      { role: "assistant", content: "One" },
+      { role: "user", content: "Second" },
+    ]);
+  });
+
+  it("chat --replay plays a kept conversation back turn by turn, offline, and tells a question no turn answers", async () => {
+    server.reply(answer("Hello", " there!"), answer("Bonjour !"));
+    await runCli(["-s", "Be brief.", "Say hello"], { env });
+    await runCli(["-c", "In French?"], { env });
+    const [kept] = store.list();
+    const directory = store.directoryOf(kept?.id ?? "");
+    // No endpoint at all: a closed port, and a fresh data folder that the replay must not write into either.
+    const offline = { HOME: join(home, "home"), XDG_DATA_HOME: join(home, "offline"), OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}/v1` };
+    const result = await runCli(["chat", "--replay", directory, "-s", "Be brief.", "--speed", "Infinity"], { env: offline, stdin: "Say hello\nIn Spanish?\nIn French?\n" });
+    // The second question is one no turn answers (its messages differ): told, not answered, and the third still matches,
+    // because the conversation went on without it.
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\nBonjour !\n" });
+    expect(result.stderr).toContain(`replaying the recordings in ${directory}; nothing is sent`);
+    expect(result.stderr).toContain(`No recording in ${directory} answers this prompt. The nearest:`);
+    expect(server.requests).toHaveLength(2);
+    expect(readdirSync(home).sort()).toEqual(["data", "home"]);
   });
 
   it("keeps nothing with --no-log or G4F_RX_NO_LOG=1, and says so when asked to continue nothing", async () => {
