@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { ConversationStore } from "../../src/conversations/index.js";
-import { hasUtilLinuxScript, onTerminal } from "./pty.js";
+import { type TerminalSession, hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 let server: TestServer;
@@ -13,6 +13,11 @@ let env: Record<string, string>;
 let store: ConversationStore;
 
 const answer = (...pieces: string[]): ReturnType<typeof streamReply> => streamReply(textChunks(pieces));
+/** Waits for `text` of an answer, then for the prompt that follows it. */
+async function answered(session: TerminalSession, text: string): Promise<void> {
+  await session.waitFor(text);
+  await session.waitFor("> ", session.screen().indexOf(text));
+}
 const messagesOf = (index: number): unknown => {
   const body = server.requests[index]?.body;
   return typeof body === "object" && body !== null && "messages" in body ? body.messages : undefined;
@@ -40,8 +45,7 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     const session = onTerminal(["chat"], env);
     await session.waitFor("> ");
     session.type("Say hello\r");
-    await session.waitFor("Hello there!");
-    await session.waitFor("> ", session.screen().indexOf("Hello there!"));
+    await answered(session, "Hello there!");
     session.type("/model llama\r");
     await session.waitFor("now asking llama");
     session.type("In French?\r");
@@ -127,8 +131,7 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     await session.waitFor("system prompt changes");
     session.type("And 3\\\r");
     session.type("times 4?\r");
-    await session.waitFor("Twelve.");
-    await session.waitFor("> ", session.screen().indexOf("Twelve."));
+    await answered(session, "Twelve.");
     session.type("/retry\r");
     await session.waitFor("12\r\n");
     session.type("\u0004");
@@ -152,8 +155,7 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     const session = onTerminal(["chat"], env);
     await session.waitFor("> ");
     session.type("What is 3 times 4?\r");
-    await session.waitFor("Twelve.");
-    await session.waitFor("> ", session.screen().indexOf("Twelve."));
+    await answered(session, "Twelve.");
     session.type("/system Answer with digits.\r");
     await session.waitFor("system prompt changes");
     session.type("/retry\r");
