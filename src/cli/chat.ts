@@ -282,7 +282,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         break;
       case "model":
         model = input.name;
-        note(`now asking ${model}`);
+        // A replay has no model to ask: the name picks, among recordings that answer alike, those made with it.
+        note(target.kind === "live" ? `now asking ${model}` : `now preferring recordings made with ${model}`);
         break;
       case "system":
         system = input.text;
