@@ -59,8 +59,8 @@ function load(name: string): unknown {
       // None yet (or unreadable): the run compiles as usual and leaves one.
     }
   }
-  // The file is already CommonJS's function (scripts/build-cli.mjs wraps it), so its text is compiled as it is: no
-  // copy of it joined to a wrapper, which would double what a run allocates before it starts.
+  // The file is already CommonJS's function (scripts/build-cli.mjs wraps it), so its text is compiled as it is: V8
+  // would copy a text joined to a wrapper whole, on every run.
   const script = new Script(source, { filename: file, cachedData });
   if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) compiled.push({ name, script });
   const module: CommandModule = { exports: {} };
