@@ -29,7 +29,8 @@ const paint = (style: Style, text: string): string => (text === "" ? "" : `${SGR
  * is held back. Parsing is `markdown-it`'s (CommonMark, with GFM tables and
  * strikethrough; raw HTML stays text); code is highlighted by `lowlight`
  * (highlight.js) for the fence's language, or left plain. The highlighter is
- * loaded on the first code block, which waits for it (with what follows). Control characters
+ * loaded when the first code block begins; if the block is complete first, it waits for the highlighter (with what
+ * follows). Control characters
  * from the model are removed before styling: only the renderer's own
  * escape sequences reach the terminal.
  *
@@ -72,6 +73,10 @@ export function renderMarkdown(): OperatorFunction<string, string> {
         let until = all ? lines.length - 1 : (blocks.at(-1)?.firstLine ?? 0);
         // The first code block waits for the highlighter (loaded on first need), and so does everything after it.
         const code = lowlight === undefined ? done.findIndex((block) => hasCode(block.node)) : -1;
+        // A code block still arriving starts the load, so its lines pay for it; a failure is handled once the block
+        // is whole, where it is waited for.
+        const arriving = all ? undefined : blocks.at(-1);
+        if (lowlight === undefined && code < 0 && arriving !== undefined && hasCode(arriving.node)) loadHighlighter().catch(() => undefined);
         if (code >= 0) {
           until = done[code]?.firstLine ?? until;
           done = done.slice(0, code);
@@ -315,8 +320,8 @@ let lowlight: ReturnType<typeof createLowlight> | null | undefined;
 let loading: Promise<void> | undefined;
 
 /**
- * Loads the highlighter once, on the first code block: its grammars are most of the renderer's code, and most
- * answers have none. Resolves when it is there; rejects (once) when it cannot be loaded.
+ * Loads the highlighter once, when the first code block begins: its grammars are most of the renderer's code, and
+ * most answers have none. Resolves when it is there; rejects when it cannot be loaded.
  */
 export function loadHighlighter(): Promise<void> {
   loading ??= import("lowlight").then(
