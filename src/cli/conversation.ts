@@ -37,6 +37,9 @@ export function storeFor(env: Environment): ConversationStore | undefined {
   return directory === undefined ? undefined : new ConversationStore(directory);
 }
 
+/** What the command says when a turn was not kept, because its conversation was removed while it streamed. */
+export const TURN_NOT_KEPT = "the conversation was removed (logs rm) while this answer streamed, so it is not kept";
+
 /**
  * The endpoint (base URL) and model of the last turn of the conversation
  * `-c` or `--cid` continues; `undefined` when none is continued, or when it
@@ -64,7 +67,8 @@ export function continuedTurn(options: Pick<CliOptions, "continue" | "cid">, env
 export function planConversation(
   options: Pick<CliOptions, "continue" | "cid" | "log" | "replay">,
   env: Environment,
-  onTurn: (info: TurnInfo) => void = () => undefined,
+  /** Gets each turn kept, or `undefined` for one not kept (see `TURN_NOT_KEPT`). */
+  onTurn: (info: TurnInfo | undefined) => void = () => undefined,
 ): ConversationPlan {
   const store = storeFor(env);
   const keep = logging(options, env) && store !== undefined;

@@ -7,9 +7,10 @@ import type { TurnInfo, TurnRecorder } from "./store.js";
  * to the turn's journal as it arrives, and the turn is finished as the
  * stream ends — `complete`, `error` (with the message), or `cancelled` when
  * the subscriber leaves first (Ctrl-C, a closed pipe, a new question). The
- * partial answer is kept in every case. `onFinish` gets what was kept.
+ * partial answer is kept in every case. `onFinish` gets what was kept, or `undefined` when the conversation was
+ * removed while the turn streamed (nothing is kept then).
  */
-export function recordTurn(recorder: TurnRecorder, onFinish: (info: TurnInfo) => void = () => undefined): MonoTypeOperatorFunction<ChatCompletionChunk> {
+export function recordTurn(recorder: TurnRecorder, onFinish: (info: TurnInfo | undefined) => void = () => undefined): MonoTypeOperatorFunction<ChatCompletionChunk> {
   return (source) =>
     new Observable<ChatCompletionChunk>((subscriber) => {
       let ended = false;

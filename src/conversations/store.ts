@@ -435,6 +435,8 @@ export class TurnRecorder {
   private readonly framesStart: number;
   private journalLength: number;
   private finished = false;
+  /** Whether the conversation was removed while the turn streamed. */
+  private removed = false;
   private readonly start = monotonicMs();
 
   constructor(
@@ -463,9 +465,12 @@ export class TurnRecorder {
     }
   }
 
-  /** Ends the turn with its status, and for an error its message. */
-  finish(status: Exclude<TurnStatus, "partial" | "streaming">, error?: string): TurnInfo {
-    if (this.finished) return this.info;
+  /**
+   * Ends the turn with its status, and for an error its message. Returns what was kept, or `undefined` when the
+   * conversation was removed (`logs rm`) while the turn streamed: then nothing is kept, so none of its words return.
+   */
+  finish(status: Exclude<TurnStatus, "partial" | "streaming">, error?: string): TurnInfo | undefined {
+    if (this.finished) return this.removed ? undefined : this.info;
     this.finished = true;
     if (status === "complete") this.frame({ at: Math.round(monotonicMs() - this.start), data: "[DONE]" });
     const snapshot = this.assembled;
@@ -478,19 +483,27 @@ export class TurnRecorder {
     }
     const final = join(this.folder, this.name + CASSETTE_EXTENSION);
     const temporary = `${final}.${process.pid}.tmp`;
-    const descriptor = openSync(temporary, "w");
     try {
-      // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
-      // fsync per turn costs more than the turn's own writes.
-      writeSync(descriptor, header(this.info, this.request, OK_RESPONSE) + "\n");
-      copyRange(this.journal, this.framesStart, this.journalLength, descriptor);
+      const descriptor = openSync(temporary, "w");
+      try {
+        // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
+        // fsync per turn costs more than the turn's own writes.
+        writeSync(descriptor, header(this.info, this.request, OK_RESPONSE) + "\n");
+        copyRange(this.journal, this.framesStart, this.journalLength, descriptor);
+      } finally {
+        closeSync(descriptor);
+      }
+      renameSync(temporary, final);
+      unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
+    } catch (failure) {
+      // The conversation's folder is gone: removed while the answer streamed.
+      if (!(isObject(failure) && failure.code === "ENOENT")) throw failure;
+      this.removed = true;
     } finally {
-      closeSync(descriptor);
+      closeSync(this.journal);
+      this.chunks.complete();
     }
-    renameSync(temporary, final);
-    closeSync(this.journal);
-    unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
-    this.chunks.complete();
+    if (this.removed) return undefined;
     const answer = snapshot === undefined ? { text: this.answerStart, cut: true } : { text: this.info.answer, cut: false };
     this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "" }, answer);
     return this.info;

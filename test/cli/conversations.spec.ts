@@ -190,6 +190,31 @@ describe("g4f-rx: conversations", () => {
     ]);
   });
 
+  it("answers in full, keeps nothing and says so when the conversation is removed (logs rm) while it answers", async () => {
+    server.reply(answer("One"));
+    await runCli(["first"], { env });
+    const [conversation] = store.list();
+    // The request arrives once the turn's journal is open; the answer waits until the conversation is removed.
+    let arrived = (): void => undefined;
+    const requested = new Promise<void>((resolve) => (arrived = resolve));
+    let release = (): void => undefined;
+    const removed = new Promise<void>((resolve) => (release = resolve));
+    server.reply(async () => {
+      arrived();
+      await removed;
+      return answer("Two", " and more");
+    });
+    const running = startCli(["-c", "second"], { env });
+    await requested;
+    expect(await runCli(["logs", "rm", conversation?.id ?? ""], { env })).toMatchObject({ code: 0 });
+    release();
+    expect(await running.exited).toMatchObject({ code: 0 });
+    expect(running.stdout()).toBe("Two and more\n");
+    expect(running.stderr()).toBe("g4f-rx: the conversation was removed (logs rm) while this answer streamed, so it is not kept\n");
+    expect(store.list()).toStrictEqual([]);
+    expect(readdirSync(join(home, "data", "g4f-rx", "conversations"))).toStrictEqual([]);
+  });
+
   it("keeps a cancelled answer (Ctrl-C) as a cancelled turn", async () => {
     server.reply(streamReply(textChunks(["Partial"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }));
     const running = startCli(["slow"], { env });

@@ -160,6 +160,26 @@ describe("ConversationStore", () => {
     expect(store.latest()).toBe("keep-2");
   });
 
+  it("keeps nothing of a turn whose conversation was removed while it streamed, and says so to its caller", async () => {
+    await turn("keep-1", "An ordinary question", [chunk("An ordinary answer", "stop")]);
+    await turn("secret-1", "My password is hunter2", [chunk("Noted", "stop")]);
+    const input = [{ role: "user" as const, content: "And the PIN is 4711" }];
+    const recorder = store.startTurn({ conversation: "secret-1", endpoint: "http://127.0.0.1:1/v1", model: "gpt-4", input, request: { model: "gpt-4", messages: input } });
+    const answer = new Subject<ChatCompletionChunk>();
+    const kept: unknown[] = [];
+    const received = lastValueFrom(answer.pipe(recordTurn(recorder, (info) => kept.push(info)), toArray()));
+    answer.next(chunk("Noted: 4711"));
+    store.remove("secret-1");
+    answer.next(chunk(", got it", "stop"));
+    answer.complete();
+    // The answer passes through whole; the turn is not kept, and the conversation does not come back.
+    expect((await received).map((item) => item.choices[0]?.delta.content).join("")).toBe("Noted: 4711, got it");
+    expect(kept).toStrictEqual([undefined]);
+    expect(readdirSync(join(directory, "conversations"))).toStrictEqual(["keep-1"]);
+    for (const file of ["index.jsonl", "texts.jsonl"]) expect(readFileSync(join(directory, file), "utf8")).not.toMatch(/4711|hunter2/);
+    expect(store.list().map((item) => item.id)).toStrictEqual(["keep-1"]);
+  });
+
   it("finds the latest conversation from the end of a long index, skipping removed ones and a line cut short", async () => {
     for (let index = 0; index < 400; index += 1) await turn(`c${String(index).padStart(3, "0")}`, `Question ${index} ${"é".repeat(index % 7)}`, [chunk("A", "stop")]);
     expect(readFileSync(join(directory, "index.jsonl")).length).toBeGreaterThan(3 * 64 * 1024 / 2);
