@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import type { MonoTypeOperatorFunction, Observable } from "rxjs";
 import { streamTimeout } from "../../operators/index.js";
+import type { ResolvedEndpoint } from "../endpoints.js";
 import type { CliOptions } from "./options.js";
 
 /** The request the user asked for, without `stream` (each path sets its own). */
@@ -13,6 +14,8 @@ export interface AnswerSource {
   readonly wholeJson: (chunk: ChatCompletionChunk) => unknown;
   /** What to tell the user when the stream failed. */
   readonly describe: (error: unknown) => string;
+  /** The endpoint that answered (or is answering): the first, or the one `--fallback` moved to. */
+  readonly answeredBy?: () => ResolvedEndpoint;
 }
 
 /** `--timeout` and `--idle-timeout` as an operator; none when neither is given. */

@@ -64,7 +64,12 @@ export async function ask(
     const { liveAnswer } = await import("./live.js");
     const params = { ...requestParams(options, messages), model: primary.model };
     const live = await liveAnswer(io, recording === undefined ? options : { ...options, record: recording.temporary }, target.endpoints, params, note, flow);
-    const record = turn.plan.record({ endpoint: primary.baseURL, model: primary.model, input: turn.input, request: params });
+    // A fallback's answer is kept under the endpoint that gave it, so -c goes on there.
+    const answeredBy = (): { endpoint: string; model: string } => {
+      const { baseURL, model } = live.answeredBy?.() ?? primary;
+      return { endpoint: baseURL, model };
+    };
+    const record = turn.plan.record({ endpoint: primary.baseURL, model: primary.model, input: turn.input, request: params, answeredBy });
     source = { ...live, chunks: live.chunks.pipe(record) };
     waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
   }

@@ -22,6 +22,8 @@ export interface ConversationPlan {
     readonly request: CassetteRequest;
     /** The turn this one asks again. */
     readonly replaces?: string | undefined;
+    /** Which endpoint and model answered, when the turn ends (another than `endpoint` after a fallback). */
+    readonly answeredBy?: (() => { readonly endpoint: string; readonly model: string }) | undefined;
   }): MonoTypeOperatorFunction<ChatCompletionChunk>;
 }
 

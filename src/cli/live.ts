@@ -90,6 +90,7 @@ export async function liveAnswer(
         : chunks.pipe(recordCassette(options.record, { ...params, ...(options.stats ? { stream_options: { include_usage: true } } : {}) })),
     wholeJson: (chunk) => wholes.get(chunk) ?? chunk,
     describe: (error) => describeError(error, endpoints[current] ?? endpoints[0]),
+    answeredBy: () => endpoints[current] ?? endpoints[0],
   };
 }
 

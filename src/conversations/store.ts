@@ -92,10 +92,12 @@ type IndexLine =
   | TurnEnd
   | { readonly cid: string; readonly removed: true };
 
-/** The index line that ends a turn. */
+/** The index line that ends a turn; with the endpoint and model when another one answered (a fallback). */
 interface TurnEnd {
   readonly cid: string;
   readonly turn: string;
+  readonly endpoint?: string;
+  readonly model?: string;
   readonly end: TurnStatus;
   readonly at: string;
 }
@@ -258,6 +260,8 @@ export class ConversationStore {
     input: ChatCompletionMessageParam[];
     request: CassetteRequest;
     replaces?: string | undefined;
+    /** Which endpoint and model answered, asked when the turn ends: another than the first when it fell back. */
+    answeredBy?: (() => { readonly endpoint: string; readonly model: string }) | undefined;
   }): TurnRecorder {
     const folder = join(this.root, turn.conversation);
     mkdirSync(folder, { recursive: true });
@@ -276,7 +280,7 @@ export class ConversationStore {
       ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
       pid: process.pid,
     };
-    const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), (line, answer) => {
+    const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), turn.answeredBy, (line, answer) => {
       this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
       this.appendIndex(line);
     });
@@ -322,6 +326,8 @@ export class ConversationStore {
       endpoint: string;
       model: string;
       turns: Set<string>;
+      /** The latest turn begun, whose endpoint and model a listing shows. */
+      latest: string;
       firstWords: string;
       matched: boolean;
       /** The turns whose answers the texts file (or an older index) keeps only the beginning of. */
@@ -344,15 +350,21 @@ export class ConversationStore {
       const words = typeof line.words === "string" ? line.words : typeof line.prompt === "string" ? oneLine(line.prompt) : undefined;
       if (words !== undefined) {
         if (entry === undefined) {
-          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), firstWords: words, matched: false, cut: [] };
+          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), latest: line.turn, firstWords: words, matched: false, cut: [] };
           conversations.set(id, entry);
         }
         entry.turns.add(line.turn);
+        entry.latest = line.turn;
         entry.updatedAt = line.at > entry.updatedAt ? line.at : entry.updatedAt;
         entry.endpoint = typeof line.endpoint === "string" ? line.endpoint : entry.endpoint;
         entry.model = typeof line.model === "string" ? line.model : entry.model;
         entry.matched ||= contains(line.prompt);
       } else if (entry !== undefined) {
+        // The end of a turn another endpoint answered (a fallback).
+        if (line.turn === entry.latest && typeof line.endpoint === "string" && typeof line.model === "string") {
+          entry.endpoint = line.endpoint;
+          entry.model = line.model;
+        }
         entry.matched ||= contains(line.answer);
         if (line.answerCut === true) entry.cut.push(line.turn);
       }
@@ -444,6 +456,7 @@ export class TurnRecorder {
     readonly name: string,
     private info: TurnInfo,
     private readonly request: CassetteRequest,
+    private readonly answeredBy: (() => { readonly endpoint: string; readonly model: string }) | undefined,
     /** Keeps the turn's end line, with its answer (`cut`: only the beginning of a long one) for search. */
     private readonly index: (line: TurnEnd, answer: { readonly text: string; readonly cut: boolean }) => void,
   ) {
@@ -474,7 +487,9 @@ export class TurnRecorder {
     this.finished = true;
     if (status === "complete") this.frame({ at: Math.round(monotonicMs() - this.start), data: "[DONE]" });
     const snapshot = this.assembled;
-    const ended = { status, endedAt: new Date().toISOString(), ...(error === undefined ? {} : { error }) };
+    const by = this.answeredBy?.();
+    const moved = by !== undefined && (by.endpoint !== this.info.endpoint || by.model !== this.info.model) ? { endpoint: by.endpoint, model: by.model } : undefined;
+    const ended = { status, endedAt: new Date().toISOString(), ...moved, ...(error === undefined ? {} : { error }) };
     if (snapshot === undefined) {
       this.info = { ...this.info, ...ended, answer: "", answerInFrames: true };
     } else {
@@ -505,7 +520,7 @@ export class TurnRecorder {
     }
     if (this.removed) return undefined;
     const answer = snapshot === undefined ? { text: this.answerStart, cut: true } : { text: this.info.answer, cut: false };
-    this.index({ cid: this.info.conversation, turn: this.name, end: status, at: this.info.endedAt ?? "" }, answer);
+    this.index({ cid: this.info.conversation, turn: this.name, ...moved, end: status, at: this.info.endedAt ?? "" }, answer);
     return this.info;
   }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { ConversationStore } from "../../src/conversations/index.js";
 import { assertFreshBuild, closedPort, runCli, startCli } from "./run-cli.js";
 
@@ -188,6 +188,24 @@ describe("g4f-rx: conversations", () => {
       { role: "assistant", content: "Half an" },
       { role: "user", content: "three" },
     ]);
+  });
+
+  it("keeps a turn a --fallback answered under that endpoint and model, so -c goes on there", async () => {
+    const other = await startTestServer();
+    try {
+      server.setDefaultReply(errorReply(500, "All providers failed"));
+      other.reply(answer("From Ollama."), answer("Again from Ollama."));
+      const first = await runCli(["--fallback", `ollama=${other.baseURL}`, "first"], { env });
+      expect(first).toMatchObject({ code: 0, stdout: "From Ollama.\n" });
+      const [conversation] = store.list();
+      expect(conversation).toMatchObject({ endpoint: other.baseURL, model: "llama3.2" });
+      expect(store.turns(conversation?.id ?? "").map((turn) => [turn.endpoint, turn.model, turn.answer])).toStrictEqual([[other.baseURL, "llama3.2", "From Ollama."]]);
+      expect(await runCli(["-c", "second"], { env })).toMatchObject({ code: 0, stdout: "Again from Ollama.\n" });
+      expect(server.requests).toHaveLength(1);
+      expect(other.requests[1]?.body).toMatchObject({ model: "llama3.2" });
+    } finally {
+      await other.close();
+    }
   });
 
   it("answers in full, keeps nothing and says so when the conversation is removed (logs rm) while it answers", async () => {
