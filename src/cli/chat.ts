@@ -21,6 +21,7 @@ import {
   share,
   switchMap,
   takeUntil,
+  takeWhile,
   tap,
 } from "rxjs";
 import { accumulateMessage, appendAnswer } from "../../operators/index.js";
@@ -39,7 +40,7 @@ import type { Styles } from "./terminal.js";
 
 const HELP = `Commands:
   /model NAME    ask another model from now on
-  /system TEXT   a new system prompt from now on
+  /system TEXT   a new system prompt from now on (/system alone: none)
   /retry         ask the last question again (the new answer replaces the old one)
   /exit          leave (Ctrl-D too)
   /help          this list
@@ -290,7 +291,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         break;
       case "system":
         system = input.text;
-        note(system === "" ? "the system prompt will be cleared" : "the system prompt changes with the next question");
+        note(system === "" ? "the next question goes without a system prompt, and so do the ones after it" : "the system prompt changes with the next question");
         break;
       case "retry": {
         if (last === undefined) {
@@ -324,6 +325,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       lines
         .pipe(
           gatherInputs((more) => rl.setPrompt(more ? "… " : "> ")),
+          // What comes after /exit (queued behind an answer, or further down a pipe) is not asked.
+          takeWhile((input) => input.kind !== "exit", true),
           tap((input) => {
             if (input.kind !== "exit" && streaming && terminal) note("(queued: asked once this answer ends)");
           }),

@@ -99,10 +99,14 @@ export function planConversation(
   };
 }
 
-/** The history, then the input; a system message in the input replaces the history's. */
+/**
+ * The history, then the input; a system message in the input replaces the history's, and an empty one removes it
+ * (it stays in the turn's input, so the conversation keeps it removed).
+ */
 export function withInput(history: readonly ChatCompletionMessageParam[], input: readonly ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
   const system = input.find((message) => message.role === "system");
   const rest = input.filter((message) => message.role !== "system");
   if (system === undefined) return [...history, ...rest];
-  return [system, ...history.filter((message) => message.role !== "system"), ...rest];
+  const others = history.filter((message) => message.role !== "system");
+  return system.content === "" ? [...others, ...rest] : [system, ...others, ...rest];
 }

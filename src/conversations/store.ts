@@ -544,7 +544,8 @@ function copyRange(source: number, from: number, to: number, target: number): vo
 
 /**
  * The messages a conversation's turns add up to: each turn's input, then
- * its answer. A system message in a later turn replaces the earlier one.
+ * its answer. A system message in a later turn replaces the earlier one (an
+ * empty one removes it).
  * A turn that got no answer at all (it failed before the first word) is
  * left out, so the question is not asked twice when the user tries again,
  * and so is a turn a later one replaces (asked again with `/retry`).
@@ -557,7 +558,8 @@ export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "in
     const reply = turn.reply ?? { role: "assistant", content: turn.answer };
     if (replaced.has(turn.turn) || (turn.answer === "" && !("tool_calls" in reply))) continue;
     for (const message of turn.input) {
-      if (message.role === "system") system = message;
+      // An empty one clears it (chat's /system with no text).
+      if (message.role === "system") system = message.content === "" ? undefined : message;
       else rest.push(message);
     }
     rest.push(reply);

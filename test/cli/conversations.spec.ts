@@ -117,6 +117,34 @@ describe("g4f-rx: conversations", () => {
     ]);
   });
 
+  it("chat asks nothing after /exit, also what a pipe holds after it", async () => {
+    server.reply(answer("One"), answer("Two"));
+    const result = await runCli(["chat"], { env, stdin: "First\n/exit\nAsked after exit\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "One\n" });
+    expect(server.requests).toHaveLength(1);
+    expect(store.turns(store.list()[0]?.id ?? "").map((turn) => turn.answer)).toStrictEqual(["One"]);
+  });
+
+  it("chat's /system with no text sends no system prompt from then on, and the conversation keeps it so for -c", async () => {
+    server.reply(answer("One"), answer("Two"), answer("Three"));
+    const result = await runCli(["chat", "-s", "Be brief."], { env, stdin: "First\n/system\nSecond\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "One\nTwo\n" });
+    expect(result.stderr).toContain("the next question goes without a system prompt");
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "user", content: "First" },
+      { role: "assistant", content: "One" },
+      { role: "user", content: "Second" },
+    ]);
+    expect(await runCli(["-c", "Third"], { env })).toMatchObject({ code: 0, stdout: "Three\n" });
+    expect(messagesOf(2)).toStrictEqual([
+      { role: "user", content: "First" },
+      { role: "assistant", content: "One" },
+      { role: "user", content: "Second" },
+      { role: "assistant", content: "Two" },
+      { role: "user", content: "Third" },
+    ]);
+  });
+
   it("chat --replay plays a kept conversation back turn by turn, offline, and tells a question no turn answers", async () => {
     server.reply(answer("Hello", " there!"), answer("Bonjour !"));
     await runCli(["-s", "Be brief.", "Say hello"], { env });
