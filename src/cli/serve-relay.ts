@@ -13,7 +13,7 @@ import type { Styles } from "./terminal.js";
  * only the primary speaks on stderr.
  */
 export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: string }, style: Styles): Promise<number> {
-  const { upstream, upstreamKey, redis, workers, cors, port, host } = options;
+  const { upstream, upstreamKey, redis, workers, cors, port, host, maxBody } = options;
   const fail = (code: number, message: string): number => {
     io.stderr.write(`${style.error("g4f-rx serve:")} ${message}\n`);
     return code;
@@ -29,6 +29,7 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
       workers,
       port,
       host,
+      maxBodyBytes: maxBody,
       ...(upstreamKey === undefined ? {} : { apiKey: upstreamKey }),
       ...(redis === undefined ? {} : { redis }),
       // No --cors: the default, pages served from this machine, as for --cassettes.

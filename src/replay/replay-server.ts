@@ -7,6 +7,7 @@ import { assembleCompletion } from "../recipes/whole-completion.js";
 import { isObject } from "../sources/frames.js";
 import { type CorsOrigins, corsPolicy } from "../edges/cors.js";
 import { pipeToResponse } from "../edges/pipe-to-response.js";
+import { DEFAULT_MAX_BODY_BYTES } from "../edges/relay/routes.js";
 import { type Cassette, type CassetteFrame, messagesOfResponsesRequest, readCassettes } from "./cassette.js";
 import { fromCassette, fromResponsesCassette, playStreamFrames } from "./from-cassette.js";
 import { matchCassette } from "./match.js";
@@ -178,9 +179,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null = null, extra: Record<string, unknown> = {}): void {
   sendJson(res, status, { error: { message, type, param: null, code, ...extra } });
 }
-
-/** The default of `maxBodyBytes`: far above any real prompt (about two million tokens), far below a stalled server. */
-export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** The body as text, or `undefined` once it grows past `limit` bytes (nothing more is kept; the caller answers 413). */
 function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
@@ -17,6 +17,61 @@ function run(args: readonly string[]): Promise<{ code: number | null; stderr: st
   child.stderr.on("data", (piece: Buffer) => (stderr += piece.toString()));
   return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stderr })));
 }
+
+/** Starts `g4f-rx serve ARGS --port 0`; resolves once it listens, with its URL and the stderr so far. */
+async function startServe(args: readonly string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"], env: MINIMAL_ENV });
+  let stderr = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on("data", (piece: Buffer) => {
+      stderr += piece.toString();
+      const match = / at (http:\/\/\S+)\/v1/.exec(stderr);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`serve exited with ${String(code)}: ${stderr}`)));
+  });
+  return { child, url, stderr: () => stderr };
+}
+
+/** Sends SIGTERM and resolves with the exit code. */
+function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.kill("SIGTERM");
+  return exited;
+}
+
+describe("g4f-rx serve --upstream: request bodies", () => {
+  let upstream: TestServer;
+  beforeAll(async () => {
+    upstream = await startTestServer();
+    upstream.setDefaultReply(streamReply(textChunks(["Seen."])));
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it("takes --max-body, and by default the replay server's 8 MiB (a prompt with an image, say)", async () => {
+    // 2 MB: more than the relay's old, undocumented 1 MiB.
+    const big = chatBody("x".repeat(2_000_000));
+    const relay = await startServe(["--upstream", upstream.baseURL]);
+    try {
+      const response = await fetch(`${relay.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: big });
+      expect(response.status).toBe(200);
+      expect(textOf(await readEvents(response))).toBe("Seen.");
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+    }
+    const small = await startServe(["--upstream", upstream.baseURL, "--max-body", "1000"]);
+    try {
+      const response = await fetch(`${small.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody("x".repeat(2000)) });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ error: { message: "The request body is larger than 1000 bytes" } });
+    } finally {
+      expect(await stop(small.child)).toBe(0);
+    }
+    expect(upstream.requests).toHaveLength(1);
+  });
+});
 
 describe("g4f-rx serve --upstream: usage errors", () => {
   it("refuses --workers above 1 without --redis, and relay flags without --upstream, with exit 2", async () => {

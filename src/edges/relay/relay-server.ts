@@ -38,6 +38,8 @@ export interface RelayServerOptions {
   retryMs?: number;
   /** The most frame text one stream may hold (UTF-16 code units). Default 4 Mi. */
   maxStreamLength?: number;
+  /** The largest request body accepted, in bytes; a larger one gets HTTP 413. Default 8 MiB (`DEFAULT_MAX_BODY_BYTES`). */
+  maxBodyBytes?: number;
 }
 
 export interface RelayServer {
@@ -68,7 +70,7 @@ export interface RelayServer {
  * ```
  */
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
-  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength, maxRetries = 2 } = options;
+  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength, maxRetries = 2, maxBodyBytes } = options;
   const upstream =
     typeof options.upstream === "string"
       ? new OpenAI({ baseURL: options.upstream, apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none", maxRetries })
@@ -77,7 +79,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
   if (typeof options.redis === "string") store = await RedisRelayStore.connect(options.redis, { ...(ttlMs === undefined ? {} : { ttlMs }), ...(leaseMs === undefined ? {} : { leaseMs }) });
   else store = options.redis ?? new MemoryRelayStore(ttlMs === undefined ? {} : { ttlMs });
   const relay = new Relay({ store, ...(maxStreamLength === undefined ? {} : { maxStreamLength }) });
-  const server = createServer(createRelayRequestHandler({ relay, upstream, retryMs, ...(cors === undefined ? {} : { cors }) }));
+  const server = createServer(createRelayRequestHandler({ relay, upstream, retryMs, ...(cors === undefined ? {} : { cors }), ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }) }));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

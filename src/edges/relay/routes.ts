@@ -21,12 +21,18 @@ export interface RelayUpstream {
   };
 }
 
+/**
+ * The largest request body the relay and the replay server accept by default: far above any real prompt (about two
+ * million tokens, or a few images), far below what would stall a server.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
 export interface RelayRoutesOptions {
   /** The relay that runs and keeps the streams. */
   relay: Relay;
   /** The OpenAI-compatible endpoint asked by `POST /v1/chat/completions`. Without it that route answers 404. */
   upstream?: RelayUpstream;
-  /** Largest request body accepted, in bytes; a larger one gets a 413. Default 1 MiB. */
+  /** Largest request body accepted, in bytes; a larger one gets a 413. Default `DEFAULT_MAX_BODY_BYTES` (8 MiB). */
   maxBodyBytes?: number;
   /**
    * Origins whose pages may call the relay from a browser (CORS): exact
@@ -121,7 +127,7 @@ export async function answerRelayRequest(options: RelayRoutesOptions, request: R
 
 async function route(options: RelayRoutesOptions, request: RelayRequest): Promise<RelayAnswer | undefined> {
   const url = new URL(request.url, "http://relay.invalid");
-  const { relay, upstream, maxBodyBytes = 1024 * 1024, retryMs } = options;
+  const { relay, upstream, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, retryMs } = options;
 
   if (url.pathname === "/v1/chat/completions") {
     if (upstream === undefined) return undefined;
