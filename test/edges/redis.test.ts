@@ -81,6 +81,18 @@ describe.runIf(redisServerAvailable())("relays sharing a real redis-server", () 
     expect((await fetch(`${second.url}/v1/streams/cross`, { headers: { "last-event-id": String(all.length) } })).status).toBe(204);
   });
 
+  it("ends a reader that resumed past the last frame when the stream ends, as the memory store does", async () => {
+    const [first, second] = relays;
+    if (first === undefined || second === undefined) throw new Error("two relays expected");
+    upstream.reply(streamReply(textChunks(PIECES), { delayMs: 40 }));
+    const started = await start(first, "ahead");
+    const resumed = await fetch(`${second.url}/v1/streams/ahead`, { headers: { "last-event-id": "50" } });
+    expect(resumed.status).toBe(200);
+    // Nothing after frame 50, and the response ends with the stream (it waited for more until then).
+    expect(await readEvents(resumed)).toEqual([]);
+    expect(textOf(await readEvents(started))).toBe(PIECES.join(""));
+  });
+
   it("stops through the other process: the owner aborts the upstream request and every reader ends cleanly", async () => {
     const [first, second] = relays;
     if (first === undefined || second === undefined) throw new Error("two relays expected");

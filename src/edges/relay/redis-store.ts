@@ -202,10 +202,20 @@ export class RedisRelayStore implements RelayStore {
         while (!cancelled) {
           const reply: unknown = await connection.call("XREAD", "COUNT", 1000, "BLOCK", blockMs, "STREAMS", this.#key(id, "frames"), `0-${cursor}`);
           if (cancelled) return;
-          const entries = streamEntries(reply);
+          let entries = streamEntries(reply);
           if (entries.length === 0) {
             await this.#checkOwner(id, info.format);
-            continue;
+            if ((await connection.call("HGET", this.#key(id, "meta"), "status")) === "live") continue;
+            // Ended: its end mark may have come since the read, else this reader began past it (a Last-Event-ID
+            // beyond the last frame) and is done, as with the memory store.
+            entries = streamEntries(await connection.call("XREAD", "COUNT", 1000, "STREAMS", this.#key(id, "frames"), `0-${cursor}`));
+            if (cancelled) return;
+            if (entries.length === 0) {
+              this.#release(connection);
+              connection = undefined;
+              subscriber.complete();
+              return;
+            }
           }
           for (const entry of entries) {
             cursor = entry.id;
