@@ -127,4 +127,20 @@ describe.runIf(redisServerAvailable())("g4f-rx serve --upstream URL --redis URL 
     expect(await exited).toBe(0);
     expect(stderr).toContain("g4f-rx serve: stopped.");
   });
+
+  it("tells the readers on every worker that the relay shut down, on SIGTERM, and ends their responses cleanly", async () => {
+    upstream.setDefaultReply(streamReply(textChunks(PIECES), { delayMs: 2000 }));
+    const relay = await startServe(["--upstream", upstream.baseURL, "--redis", redis.url, "--workers", "2"]);
+    // One reader where the stream runs, one resuming on the other worker (each request is a new connection).
+    const started = await fetch(`${relay.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", connection: "close" }, body: chatBody() });
+    const id = started.headers.get("x-stream-id") ?? "";
+    const resumed = await fetch(`${relay.url}/v1/streams/${id}`, { headers: { connection: "close" } });
+    const readers = [readEvents(started), readEvents(resumed)];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await stop(relay.child)).toBe(0);
+    for (const events of await Promise.all(readers)) {
+      expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({ error: { code: "shutdown" } });
+    }
+    expect(relay.stderr()).not.toContain("failed");
+  });
 });

@@ -49,7 +49,10 @@ export interface RelayServer {
   readonly baseURL: string;
   readonly relay: Relay;
   readonly server: Server;
-  /** Stops listening, ends the streams it runs (their readers are told), cuts open connections, closes the store. */
+  /**
+   * Stops listening, ends the streams it runs (their readers are told), lets its readers receive their streams' last
+   * frames, closes the store and cuts the connections left. Calling it again returns the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -95,16 +98,18 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error(`The relay server listens on ${String(address)}, not a TCP port`);
   const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+  let closing: Promise<void> | undefined;
   return {
     url,
     baseURL: `${url}/v1`,
     relay,
     server,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await relay.close();
-      server.closeAllConnections();
-      await closed;
-    },
+    close: () =>
+      (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await relay.close();
+        server.closeAllConnections();
+        await closed;
+      })()),
   };
 }

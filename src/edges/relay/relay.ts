@@ -1,5 +1,5 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type Observable, Subject, type Subscription, filter, takeUntil } from "rxjs";
+import { Observable, Subject, type Subscription, filter, takeUntil } from "rxjs";
 import { RelayStreamError } from "../../errors.js";
 import { type RelayFormat, encoderFor, failureFrames } from "./formats.js";
 import { MemoryRelayStore } from "./memory-store.js";
@@ -23,6 +23,14 @@ export interface StartOptions {
   id?: string;
   /** The frames' wire format. Default `"openai"`. */
   format?: RelayFormat;
+}
+
+export interface CloseOptions {
+  /**
+   * How long readers in this process may go on after the generations ended, to receive the frames that end their
+   * streams (written here, or by another process shutting down too), before the store closes under them. Default 2000.
+   */
+  graceMs?: number;
 }
 
 export interface ReadOptions {
@@ -76,6 +84,9 @@ export class Relay {
   readonly #onError: (error: unknown, streamId: string) => void;
   readonly #generations = new Map<string, Generation>();
   readonly #stopRequests: Subscription;
+  /** The readers in this process: each settles when its reading ends. */
+  readonly #readers = new Set<Promise<void>>();
+  #closing: Promise<void> | undefined;
 
   constructor(options: RelayOptions = {}) {
     const { store = new MemoryRelayStore(), maxStreamLength = 4 * 1024 * 1024, onError = logError } = options;
@@ -112,7 +123,17 @@ export class Relay {
 
   /** The frames of stream `id` after `options.after`, then the live ones; completes with the stream. Errors with `UnknownStreamError`. */
   read(id: string, options: ReadOptions = {}): Observable<RelayFrame> {
-    return this.store.read(id, options.after ?? 0);
+    return new Observable<RelayFrame>((subscriber) => {
+      let ended = (): void => undefined;
+      const reading = new Promise<void>((resolve) => (ended = resolve));
+      this.#readers.add(reading);
+      const subscription = this.store.read(id, options.after ?? 0).subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        this.#readers.delete(reading);
+        ended();
+      };
+    });
   }
 
   /** The stream's format and state, or `undefined` when there is no such stream. */
@@ -135,16 +156,27 @@ export class Relay {
 
   /**
    * Ends the generations this relay runs (their readers get an error frame
-   * saying the relay shut down), waits for their last frames to be written,
-   * then closes the store.
+   * saying the relay shut down), waits for their last frames to be written
+   * and for this process's readers to receive them (up to `graceMs`), then
+   * closes the store. Calling it again returns the same promise.
    */
-  async close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.graceMs ?? 2000);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
     this.#stopRequests.unsubscribe();
     const ending = [...this.#generations].map(([id, generation]) => {
       generation.cut(new RelayStreamError(id, "shutdown", "The relay shut down while this stream ran"));
       return generation.ended;
     });
     await Promise.all(ending);
+    if (this.#readers.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.all(this.#readers), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
     await this.store.close();
   }
 
