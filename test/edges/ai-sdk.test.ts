@@ -19,22 +19,32 @@ afterEach(async () => {
   await upstream.close();
 });
 
-/** The AI SDK's own transport, as `useChat({ resume: true })` uses it, pointed at the relay. */
+/** What the README's page keeps in `sessionStorage`: each chat's answer streaming now, by its stream id. */
+let streaming: Map<string, string>;
+beforeEach(() => {
+  streaming = new Map();
+});
+
+/** The AI SDK's own transport, as the README's `useChat({ resume })` recipe sets it up, pointed at the relay. */
 function transport(): DefaultChatTransport<UIMessage> {
   return new DefaultChatTransport<UIMessage>({
     api: `${relay.baseURL}/chat/completions?format=ui-message`,
-    prepareSendMessagesRequest: ({ id, messages }) => ({
-      headers: { "x-stream-id": id },
-      body: {
-        model: "gpt-4",
-        stream: true,
-        messages: messages.map((message) => ({
-          role: message.role,
-          content: message.parts.map((part) => (part.type === "text" ? part.text : "")).join(""),
-        })),
-      },
-    }),
-    prepareReconnectToStreamRequest: ({ id }) => ({ api: `${relay.baseURL}/streams/${encodeURIComponent(id)}` }),
+    prepareSendMessagesRequest: ({ id, messages }) => {
+      const streamId = `${id}.${crypto.randomUUID()}`;
+      streaming.set(id, streamId);
+      return {
+        headers: { "x-stream-id": streamId },
+        body: {
+          model: "gpt-4",
+          stream: true,
+          messages: messages.map((message) => ({
+            role: message.role,
+            content: message.parts.map((part) => (part.type === "text" ? part.text : "")).join(""),
+          })),
+        },
+      };
+    },
+    prepareReconnectToStreamRequest: ({ id }) => ({ api: `${relay.baseURL}/streams/${streaming.get(id) ?? ""}` }),
   });
 }
 
@@ -76,6 +86,27 @@ describe("toUIMessageStream through the relay, read by the ai package's own clie
     expect(upstream.requests).toHaveLength(1);
   });
 
+  it("answers every message of a chat, each its own stream, and resumes the one streaming now", async () => {
+    upstream.reply(streamReply(textChunks(["One."])), streamReply(textChunks(PIECES), { delayMs: 40 }));
+    const client = transport();
+    const chatId = "chat-two-messages";
+    const first = await client.sendMessages({ trigger: "submit-message", chatId, messageId: undefined, messages: [question], abortSignal: undefined });
+    let answer: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream: first, terminateOnError: true })) answer = message;
+    expect(textOf(answer)).toBe("One.");
+    const next: UIMessage = { id: "m2", role: "user", parts: [{ type: "text", text: "And again?" }] };
+    const leaving = new AbortController();
+    const second = await client.sendMessages({ trigger: "submit-message", chatId, messageId: undefined, messages: [question, { id: "a1", role: "assistant", parts: [{ type: "text", text: textOf(answer) }] }, next], abortSignal: leaving.signal });
+    for await (const message of readUIMessageStream({ stream: second })) if (textOf(message).length > 0) break;
+    leaving.abort();
+    const resumed = await client.reconnectToStream({ chatId });
+    let last: UIMessage | undefined;
+    if (resumed !== null) for await (const message of readUIMessageStream({ stream: resumed, terminateOnError: true })) last = message;
+    expect(textOf(last)).toBe(PIECES.join(""));
+    expect(upstream.requests).toHaveLength(2);
+    expect(upstream.requests[1]?.body).toMatchObject({ messages: [{ content: "Say hello there!" }, { role: "assistant", content: "One." }, { content: "And again?" }] });
+  });
+
   it("ends a stopped answer cleanly, with the text so far, for a reader that joins after the stop", async () => {
     upstream.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] }));
     const client = transport();
@@ -84,7 +115,7 @@ describe("toUIMessageStream through the relay, read by the ai package's own clie
       let last: UIMessage | undefined;
       for await (const message of readUIMessageStream({ stream, terminateOnError: true })) {
         last = message;
-        if (textOf(message) === "Hello there") await fetch(`${relay.baseURL}/streams/chat-stop/stop`, { method: "POST" });
+        if (textOf(message) === "Hello there") await fetch(`${relay.baseURL}/streams/${streaming.get("chat-stop") ?? ""}/stop`, { method: "POST" });
       }
       return last;
     })();
