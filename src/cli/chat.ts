@@ -1,5 +1,3 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import {
@@ -25,9 +23,9 @@ import {
   tap,
 } from "rxjs";
 import { accumulateMessage, appendAnswer } from "../../operators/index.js";
-import { ConversationError, dataDirectory } from "../conversations/index.js";
+import { ConversationError } from "../conversations/index.js";
 import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
-import { type ConversationPlan, TURN_NOT_KEPT, logging, planConversation, withInput } from "./conversation.js";
+import { type ConversationPlan, TURN_NOT_KEPT, logging, planConversation, storeFor, withInput } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
@@ -37,6 +35,9 @@ import { answerPrinter } from "./output.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import type { Styles } from "./terminal.js";
+
+/** The lines of chat history offered (arrow up), across sessions. */
+const HISTORY_SIZE = 1000;
 
 const HELP = `Commands:
   /model NAME    ask another model from now on
@@ -159,17 +160,30 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       : replayedAnswers(await import("./replay.js"), target.path, options, (text) => io.stderr.write(`${style.error("g4f-rx:")} ${text}\n`));
   const format = rendersMarkdown(options, io.stdout) ? (await import("./markdown.js")).renderMarkdown : undefined;
   const terminal = io.stdin.isTTY === true;
-  const historyFile = logging(options, io.env) ? historyPath(io.env) : undefined;
+  // Losing the line history is not worth stopping the chat for: a failure to read or keep it is passed over.
+  const history = logging(options, io.env) ? storeFor(io.env) : undefined;
+  let typed: string[] = [];
+  try {
+    typed = history?.chatHistory(HISTORY_SIZE) ?? [];
+  } catch {
+    // (see above)
+  }
   const rl = createInterface({
     input: io.stdin.stream,
     // Questions from a pipe get no prompt: stdout then holds the answers and nothing else.
     ...(terminal ? { output: io.stdout } : {}),
     terminal,
-    history: historyFile === undefined ? [] : readHistory(historyFile),
-    historySize: 1000,
+    history: typed,
+    historySize: HISTORY_SIZE,
     removeHistoryDuplicates: true,
   });
-  if (historyFile !== undefined) rl.on("history", (lines) => saveHistory(historyFile, lines));
+  rl.on("history", ([newest]: string[]) => {
+    try {
+      if (newest !== undefined) history?.addChatHistory(newest);
+    } catch {
+      // (see above)
+    }
+  });
   let closed = false;
   rl.once("close", () => (closed = true));
 
@@ -376,29 +390,6 @@ function replayedAnswers(replay: typeof import("./replay.js"), path: string, opt
       }
       return of({ source: found.source, endpoint: path, model: model ?? "" });
     });
-}
-
-function historyPath(env: CliIo["env"]): string | undefined {
-  const directory = dataDirectory(env);
-  return directory === undefined ? undefined : join(directory, "chat-history");
-}
-
-/** readline wants the newest line first; the file keeps them oldest first, one per line. */
-function readHistory(file: string): string[] {
-  try {
-    return readFileSync(file, "utf8").split("\n").filter((line) => line !== "").reverse();
-  } catch {
-    return [];
-  }
-}
-
-function saveHistory(file: string, lines: readonly string[]): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, [...lines].reverse().join("\n") + "\n");
-  } catch {
-    // Losing the line history is not worth stopping the chat for.
-  }
 }
 
 function systemMessage(content: string): ChatCompletionMessageParam {

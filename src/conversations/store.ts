@@ -70,6 +70,8 @@ export class ConversationError extends Error {
 
 const INDEX_FILE = "index.jsonl";
 const TEXTS_FILE = "texts.jsonl";
+/** The lines typed in `g4f-rx chat`, oldest first, one per line. */
+const HISTORY_FILE = "chat-history";
 /** How much of a turn's prompt the index keeps, for `logs`; the whole text is in the texts file, for `logs -q`. */
 const INDEX_WORDS = 100;
 /** The start of a turn's end line in the index, as `JSON.stringify` writes it (ids hold no quotes). */
@@ -144,6 +146,7 @@ export class ConversationStore {
   readonly root: string;
   private readonly index: string;
   private readonly texts: string;
+  readonly historyFile: string;
   /** Whether this process has made the store's folder already (a turn's folder is inside it). */
   private made = false;
 
@@ -151,6 +154,40 @@ export class ConversationStore {
     this.root = join(directory, CONVERSATIONS);
     this.index = join(directory, INDEX_FILE);
     this.texts = join(directory, TEXTS_FILE);
+    this.historyFile = join(directory, HISTORY_FILE);
+  }
+
+  /**
+   * The last `limit` different lines typed in chat, newest first (as readline wants them). A file grown past twice
+   * that is rewritten with them, so it stays small.
+   */
+  chatHistory(limit: number): string[] {
+    let text: string;
+    try {
+      text = readFileSync(this.historyFile, "utf8");
+    } catch {
+      return [];
+    }
+    const all = text.split("\n").filter((line) => line !== "");
+    const newestFirst = [...new Set([...all].reverse())].slice(0, limit);
+    if (all.length > 2 * limit) {
+      const temporary = `${this.historyFile}.${process.pid}.tmp`;
+      writeFileSync(temporary, [...newestFirst].reverse().map((line) => `${line}\n`).join(""));
+      // A line another chat appended meanwhile would be lost: then the file stays as it is, for the next time.
+      if (statSync(this.historyFile).size === Buffer.byteLength(text)) renameSync(temporary, this.historyFile);
+      else unlinkSync(temporary);
+    }
+    return newestFirst;
+  }
+
+  /**
+   * Adds a line typed in chat to the history. Appended, not rewritten, so that chats running at once all keep
+   * their lines.
+   */
+  addChatHistory(line: string): void {
+    if (line.trim() === "" || line.includes("\n")) return;
+    this.makeFolder();
+    appendFileSync(this.historyFile, `${line}\n`);
   }
 
   /** A new conversation id: sortable by time, unique across processes. */
@@ -245,11 +282,19 @@ export class ConversationStore {
    * the file grew.
    */
   remove(id: string): void {
+    // Its questions' lines typed in chat go from the chat history too (the same line typed elsewhere with them).
+    let typed = new Set<string>();
+    try {
+      typed = new Set(this.turns(id).flatMap((turn) => inputText(turn.input).split("\n")));
+    } catch {
+      // A conversation that cannot be read (gone, or a file damaged) is removed all the same.
+    }
     rmSync(join(this.root, id), { recursive: true, force: true });
     // The marker first: should a rewrite fail, the conversation is still gone from every listing.
     this.appendIndex({ cid: id, removed: true });
     const ofConversation = `{"cid":${JSON.stringify(id)},`;
     for (const file of [this.texts, this.index]) withoutLines(file, (line) => line.startsWith(ofConversation));
+    if (typed.size > 0) withoutLines(this.historyFile, (line) => typed.has(line));
   }
 
   /** Begins a turn: its journal is on disk before the request is sent. */

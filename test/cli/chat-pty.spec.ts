@@ -150,6 +150,33 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     expect(store.messages(conversation?.id ?? "")).toHaveLength(5);
   });
 
+  it("keeps the lines typed in two chats open at once, and offers both to the next one (arrow up)", async () => {
+    server.setDefaultReply(answer("Noted."));
+    const first = onTerminal(["chat"], env);
+    const second = onTerminal(["chat"], env);
+    await first.waitFor("> ");
+    await second.waitFor("> ");
+    first.type("typed in the first\r");
+    await answered(first, "Noted.");
+    second.type("typed in the second\r");
+    await answered(second, "Noted.");
+    // The first leaves last: before, each chat rewrote the file from its own lines, and this one's would win.
+    second.type("\u0004");
+    await second.exited;
+    first.type("\u0004");
+    await first.exited;
+    const next = onTerminal(["chat"], env);
+    await next.waitFor("> ");
+    next.type("\u001b[A");
+    await next.waitFor("typed in the second");
+    next.type("\u001b[A");
+    await next.waitFor("typed in the first");
+    // Ctrl-U clears the recalled line, so that Ctrl-D leaves.
+    next.type("\u0015\u0004");
+    await next.exited;
+    expect(store.chatHistory(10)).toStrictEqual(["typed in the second", "typed in the first"]);
+  });
+
   it("/retry after /system asks again with the new system prompt", async () => {
     server.reply(answer("Twelve."), answer("12"));
     const session = onTerminal(["chat"], env);

@@ -180,6 +180,27 @@ describe("ConversationStore", () => {
     expect(store.list().map((item) => item.id)).toStrictEqual(["keep-1"]);
   });
 
+  it("keeps chat's typed lines appended, offers them newest first without repeats, and keeps the file small", () => {
+    const other = new ConversationStore(directory);
+    store.addChatHistory("one");
+    other.addChatHistory("two");
+    store.addChatHistory("one");
+    store.addChatHistory("");
+    expect(other.chatHistory(10)).toStrictEqual(["one", "two"]);
+    for (let line = 0; line < 25; line += 1) store.addChatHistory(`line ${line % 12}`);
+    // Past twice the limit, the file is rewritten with what is offered.
+    expect(store.chatHistory(10)).toStrictEqual(["line 0", "line 11", "line 10", "line 9", "line 8", "line 7", "line 6", "line 5", "line 4", "line 3"]);
+    expect(readFileSync(store.historyFile, "utf8").trim().split("\n")).toHaveLength(10);
+  });
+
+  it("removes a conversation's questions from chat's typed lines too", async () => {
+    await turn("secret-1", "My password is hunter2", [chunk("Noted", "stop")]);
+    await turn("keep-1", "An ordinary question", [chunk("Fine", "stop")]);
+    for (const line of ["An ordinary question", "My password is hunter2", "/help"]) store.addChatHistory(line);
+    store.remove("secret-1");
+    expect(store.chatHistory(10)).toStrictEqual(["/help", "An ordinary question"]);
+  });
+
   it("finds the latest conversation from the end of a long index, skipping removed ones and a line cut short", async () => {
     for (let index = 0; index < 400; index += 1) await turn(`c${String(index).padStart(3, "0")}`, `Question ${index} ${"é".repeat(index % 7)}`, [chunk("A", "stop")]);
     expect(readFileSync(join(directory, "index.jsonl")).length).toBeGreaterThan(3 * 64 * 1024 / 2);
