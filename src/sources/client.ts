@@ -1,4 +1,4 @@
-import { APIError, APIUserAbortError } from "openai/core/error";
+import { APIConnectionError, APIError, APIUserAbortError } from "openai/core/error";
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import type { ResponseCreateParamsStreaming } from "openai/resources/responses/responses";
 import { StreamErrorFrameError } from "../errors.js";
@@ -40,19 +40,24 @@ export interface ClientRequestOptions {
 export interface ClientErrorClasses {
   readonly APIError: typeof APIError;
   readonly APIUserAbortError: typeof APIUserAbortError;
+  readonly APIConnectionError: typeof APIConnectionError;
 }
 
 /** The classes of the `openai` copy this package imports, for a client that carries none (a stand-in). */
-export const OWN_ERROR_CLASSES: ClientErrorClasses = { APIError, APIUserAbortError };
+export const OWN_ERROR_CLASSES: ClientErrorClasses = { APIError, APIUserAbortError, APIConnectionError };
 
-/** The error classes of `client`'s own `openai` copy, read from its constructor's statics. */
-export function clientErrorClasses(client: object): ClientErrorClasses {
-  const constructor: unknown = client.constructor;
-  if (typeof constructor !== "function") return OWN_ERROR_CLASSES;
-  const apiError: unknown = Reflect.get(constructor, "APIError");
-  const abortError: unknown = Reflect.get(constructor, "APIUserAbortError");
-  if (!isErrorClass(apiError, APIError) || !isErrorClass(abortError, APIUserAbortError)) return OWN_ERROR_CLASSES;
-  return { APIError: apiError, APIUserAbortError: abortError };
+/**
+ * The error classes of `openai`'s `OpenAI` class given, or of a client's (read from its constructor): the statics
+ * `OpenAI.APIError`, `OpenAI.APIUserAbortError`, `OpenAI.APIConnectionError`. This package's own when it has none.
+ */
+export function clientErrorClasses(clientOrClass: object): ClientErrorClasses {
+  const holder: unknown = typeof clientOrClass === "function" ? clientOrClass : clientOrClass.constructor;
+  if (typeof holder !== "function") return OWN_ERROR_CLASSES;
+  const apiError: unknown = Reflect.get(holder, "APIError");
+  const abortError: unknown = Reflect.get(holder, "APIUserAbortError");
+  const connectionError: unknown = Reflect.get(holder, "APIConnectionError");
+  if (!isErrorClass(apiError, APIError) || !isErrorClass(abortError, APIUserAbortError) || !isErrorClass(connectionError, APIConnectionError)) return OWN_ERROR_CLASSES;
+  return { APIError: apiError, APIUserAbortError: abortError, APIConnectionError: connectionError };
 }
 
 /** Whether `value` is the class `own` stands for, from any copy of `openai`: an Error class of the same name. */

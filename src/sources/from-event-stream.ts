@@ -1,10 +1,19 @@
-import { APIConnectionError, APIError, APIUserAbortError } from "openai/core/error";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable } from "rxjs";
+import { type ClientErrorClasses, OWN_ERROR_CLASSES, clientErrorClasses, errorForClient } from "./client.js";
 import { decodeEventStream } from "./decode-event-stream.js";
 
 /** What `fromEventStream` reads: a URL to fetch, a `Request` to send, or a `Response` already received. */
 export type EventStreamInput = string | URL | Request | Response;
+
+export interface EventStreamOptions {
+  /**
+   * Your `openai` package's `OpenAI` class (or a client), whose error classes the errors are made of. Needed in a
+   * CommonJS app: its `require("openai")` is another copy of the classes than the ES module one this package
+   * imports, so without it `instanceof APIError` fails there. Default: this package's import of `openai`.
+   */
+  openai?: object;
+}
 
 /**
  * A cold Observable of the chunks of an OpenAI-format Server-Sent Events
@@ -13,16 +22,18 @@ export type EventStreamInput = string | URL | Request | Response;
  * `openai` client.
  *
  * Given a URL or a `Request`, each subscription fetches it with `init` (a
- * `POST` body, headers…); unsubscribing aborts that request at once, and a
- * signal in `init` aborts it too. Given a `Response`, its body is read, so
- * it can be subscribed to once.
+ * `POST` body, headers…; a `Request` is copied, body and all, for each);
+ * unsubscribing aborts that request at once, and a signal in `init` aborts
+ * it too. Given a `Response`, its body is read, so it can be subscribed to
+ * once.
  *
  * The contract is `fromChatCompletion`'s, after every chunk before the
  * failure was delivered:
  * - an HTTP error status gives the `openai` package's `APIError` subclass
  *   for it (`NotFoundError`, `RateLimitError`…) with the server's message;
  *   a failed connection gives `APIConnectionError`; the caller's abort,
- *   `APIUserAbortError`;
+ *   `APIUserAbortError` (in a CommonJS app, give `{ openai: OpenAI }` for these to be
+ *   your `openai`'s classes);
  * - an error frame gives `StreamErrorFrameError`;
  * - a body that ends with neither `data: [DONE]` nor a `finish_reason`
  *   gives `IncompleteStreamError`;
@@ -39,7 +50,8 @@ export type EventStreamInput = string | URL | Request | Response;
  * // Hello there! How can I help you today?
  * ```
  */
-export function fromEventStream(input: EventStreamInput, init?: RequestInit): Observable<ChatCompletionChunk> {
+export function fromEventStream(input: EventStreamInput, init?: RequestInit, options: EventStreamOptions = {}): Observable<ChatCompletionChunk> {
+  const classes = options.openai === undefined ? OWN_ERROR_CLASSES : clientErrorClasses(options.openai);
   let used = false;
   return new Observable<ChatCompletionChunk>((subscriber) => {
     const controller = new AbortController();
@@ -55,24 +67,25 @@ export function fromEventStream(input: EventStreamInput, init?: RequestInit): Ob
       // The decoder cancels its body when the subscriber unsubscribes or `init.signal` aborts.
       response = Promise.resolve(input);
     } else {
-      response = fetch(input, { ...init, signal }).catch((cause: unknown) => {
-        throw userSignal?.aborted === true ? new APIUserAbortError() : new APIConnectionError({ cause: asError(cause) });
+      // A Request's body can be sent once: each subscription sends a copy.
+      response = fetch(input instanceof Request ? input.clone() : input, { ...init, signal }).catch((cause: unknown) => {
+        throw userSignal?.aborted === true ? new classes.APIUserAbortError() : new classes.APIConnectionError({ cause: asError(cause) });
       });
     }
     response
       .then(async (received) => {
-        if (!received.ok) throw await statusError(received);
+        if (!received.ok) throw await statusError(received, classes);
         return decodeEventStream(received, (chunk) => subscriber.next(chunk), signal);
       })
       .then(
         () => {
-          if (userSignal?.aborted === true) subscriber.error(new APIUserAbortError());
+          if (userSignal?.aborted === true) subscriber.error(new classes.APIUserAbortError());
           else subscriber.complete();
         },
         (error: unknown) => {
           // After an unsubscribe nobody listens, and the abort error is ours.
           if (controller.signal.aborted) return;
-          subscriber.error(userSignal?.aborted === true && !(error instanceof APIUserAbortError) ? new APIUserAbortError() : error);
+          subscriber.error(errorForClient(error, classes, userSignal?.aborted === true));
         },
       );
     return () => controller.abort();
@@ -80,10 +93,10 @@ export function fromEventStream(input: EventStreamInput, init?: RequestInit): Ob
 }
 
 /** The `openai` package's error for an HTTP error status, with the server's message as the SDK would read it. */
-async function statusError(response: Response): Promise<APIError> {
+async function statusError(response: Response, classes: ClientErrorClasses): Promise<Error> {
   const text = await response.text().catch(() => "");
   const json = parseJSON(text);
-  return APIError.generate(response.status, json, json === undefined ? text || undefined : undefined, response.headers);
+  return classes.APIError.generate(response.status, json, json === undefined ? text || undefined : undefined, response.headers);
 }
 
 function parseJSON(text: string): object | undefined {

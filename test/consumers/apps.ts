@@ -16,8 +16,8 @@ export interface ConsumerApp {
  */
 const nodeApp = `import OpenAI, { APIError, APIUserAbortError } from "openai";
 import { TimeoutError, lastValueFrom, take, toArray } from "rxjs";
-import { accumulate, extractDelta, fromChatCompletion, streamTimeout } from "g4f-rx";
-import { errorFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { accumulate, extractDelta, fromChatCompletion, fromEventStream, streamTimeout } from "g4f-rx";
+import { errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { RedisRelayStore, type RedisConnection, startRelayServer } from "g4f-rx/node";
 
 async function main(): Promise<void> {
@@ -40,6 +40,13 @@ async function main(): Promise<void> {
   server.reply({ headersAfterMs: 10_000, body: [] });
   const timeoutError: unknown = await lastValueFrom(fromChatCompletion(client, params).pipe(streamTimeout({ first: 100 }), take(1), toArray())).catch((error: unknown) => error);
 
+  // fromEventStream has no client to take the classes from: the app gives its OpenAI class.
+  const url = \`\${server.baseURL}/chat/completions\`;
+  server.reply(errorReply(404, "no such route"));
+  const statusError: unknown = await lastValueFrom(fromEventStream(url, { method: "POST", body: "{}" }, { openai: OpenAI })).catch((error: unknown) => error);
+  server.reply(streamReply(textChunks(["Hel"]).slice(0, 2), { then: [errorFrame("quota exceeded")] }));
+  const eventFrameError: unknown = await lastValueFrom(fromEventStream(url, { method: "POST", body: "{}" }, { openai: OpenAI })).catch((error: unknown) => error);
+
   // The relay's Redis store, typed without ioredis installed (an optional peer): its client type is the library's own.
   const redisStore = (client: RedisConnection): RedisRelayStore => new RedisRelayStore(client, { ttlMs: 60_000 });
   const relay = await startRelayServer({ upstream: client });
@@ -56,6 +63,8 @@ async function main(): Promise<void> {
     frameErrorIsClientAPIError: frameError instanceof OpenAI.APIError,
     abortIsAPIUserAbortError: abortError instanceof APIUserAbortError,
     timeoutIsTimeoutError: timeoutError instanceof TimeoutError,
+    eventStreamStatusIsNotFoundError: statusError instanceof OpenAI.NotFoundError,
+    eventStreamFrameIsAPIError: eventFrameError instanceof APIError,
   }));
 }
 

@@ -155,6 +155,8 @@ const expectedRun = {
   frameErrorIsClientAPIError: true,
   abortIsAPIUserAbortError: true,
   timeoutIsTimeoutError: true,
+  eventStreamStatusIsNotFoundError: true,
+  eventStreamFrameIsAPIError: true,
 };
 
 describe.each([

@@ -56,6 +56,19 @@ describe("fromEventStream: a URL or a Request", () => {
     expect(server.requests[1]?.body).toMatchObject({ messages: [{ content: "y" }] });
   });
 
+  it("sends a Request with a body again on each subscription (a retry, say), body and all", async () => {
+    server.reply(errorReply(503, "busy"), streamReply(textChunks(["b"])));
+    const answer$ = fromEventStream(new Request(url, post("again")));
+    const first = await collect(answer$);
+    expect(first.error).toBeInstanceOf(APIError);
+    expect(first.error).toMatchObject({ status: 503 });
+    expect((await collect(answer$.pipe(extractDelta()))).values).toEqual(["b"]);
+    expect(server.requests.map((request) => request.body)).toEqual([
+      expect.objectContaining({ messages: [{ role: "user", content: "again" }] }),
+      expect.objectContaining({ messages: [{ role: "user", content: "again" }] }),
+    ]);
+  });
+
   it("unsubscribing closes the connection while the server is silent", async () => {
     server.reply(streamReply(textChunks(["Hello"]).slice(0, 2), { done: false, then: [{ wait: 10_000 }] }));
     const firstTwo = await firstValueFrom(fromEventStream(url, post("x")).pipe(take(2), toArray()));
