@@ -1,5 +1,5 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { lastValueFrom, tap } from "rxjs";
+import { defer, fromEvent, lastValueFrom, of, takeUntil, tap } from "rxjs";
 import type { TextWritable } from "../../operators/index.js";
 import { settle } from "../recipes/index.js";
 import { AnswerEnding } from "./answer-ending.js";
@@ -98,11 +98,15 @@ export async function ask(
   const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(forStderr(text)), format }, source.wholeJson);
 
   const ending = new AnswerEnding();
-  const settled = await lastValueFrom(printer.print(source.chunks.pipe(tap(ending.see))).pipe(settle<undefined>(undefined, { signal: io.stop.signal })));
+  // Ctrl-C, SIGTERM or a closed stdout ends the answer's chunks (the request is aborted, the turn kept as cancelled),
+  // not its printing: what the renderer or --smooth holds still goes out, as it does before an error.
+  const stopped$ = defer(() => (io.stop.signal.aborted ? of(undefined) : fromEvent(io.stop.signal, "abort")));
+  const settled = await lastValueFrom(printer.print(source.chunks.pipe(takeUntil(stopped$), tap(ending.see))).pipe(settle<undefined>(undefined)));
+  const stopped = io.stop.signal.aborted;
   spinner.stop();
   printer.finish();
   if (recording !== undefined) {
-    if (settled.end === "aborted") {
+    if (stopped) {
       recording.discard();
     } else {
       const kept = recording.finish();
@@ -120,7 +124,7 @@ export async function ask(
   // The answer ends with a newline, also when it was cut short, so the shell prompt starts on its own line.
   if (!readerGone && printedCharacters > 0 && lastCharacter !== "\n") io.stdout.write("\n");
 
-  if (settled.end === "complete") {
+  if (settled.end === "complete" && !stopped) {
     // Asked for by name, so shown also with --quiet.
     if (printer.stats !== undefined) io.stderr.write(`${style.note(`g4f-rx: ${formatStats(printer.stats)}`)}\n`);
     const problem = ending.problem(options.showReasoning);
@@ -134,7 +138,7 @@ export async function ask(
   }
   // A closed pipe is how `| head` says "enough": not an error.
   if (readerGone) return EXIT.success;
-  if (settled.end === "aborted") return exitCodeFor(reason);
+  if (stopped || settled.end !== "error") return exitCodeFor(reason);
   const lines = [source.describe(settled.error)];
   if (printedCharacters > 0) {
     lines.push(`The partial answer printed before the error (${printedCharacters} characters) was kept; it is incomplete.`);

@@ -386,6 +386,22 @@ describe("g4f-rx: signals and pipes", () => {
     expect(server.requests[0]?.disconnected).toBe(true);
   });
 
+  it.each([
+    ["markdown rendering holds", ["--render", "always"], ["First paragraph.\n\n", "Second, still"], "First paragraph.", "Second, still"],
+    ["--smooth sentence holds", ["--smooth", "sentence"], ["One sentence. ", "And half"], "One sentence.", "And half"],
+  ])("on SIGINT prints what %s (the text received), then dies by SIGINT", async (_what, flags, pieces, shown, held) => {
+    server.reply(streamReply(textChunks(pieces, { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }));
+    const cli = startCli([...flags, "Hi"], { env });
+    await cli.waitForStdout(shown);
+    cli.child.kill("SIGINT");
+    const result = await cli.exited;
+    expect(result).toMatchObject({ code: null, signal: "SIGINT", stderr: "" });
+    expect(result.stdout).toContain(held);
+    expect(result.stdout.endsWith("\n")).toBe(true);
+    await server.requests[0]?.closed;
+    expect(server.requests[0]?.disconnected).toBe(true);
+  });
+
   it("on SIGINT while stdin is still open dies by SIGINT without sending a request", async () => {
     server.setDefaultReply(hello());
     // 1 MiB does not fit in a pipe: once it is all written, the command is reading stdin, so its handlers are set.
