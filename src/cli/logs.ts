@@ -3,7 +3,7 @@ import { storeFor } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { UsageError, parseLogsCommandLine } from "./options.js";
-import type { Styles } from "./terminal.js";
+import { type Styles, neutralise } from "./terminal.js";
 
 /** `g4f-rx logs`: lists, shows, searches and removes kept conversations. */
 export function logs(io: CliIo, args: readonly string[], style: Styles): number {
@@ -23,6 +23,8 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
     return EXIT.success;
   }
   const { count, query, json, words } = parsed.options;
+  // Kept prompts and answers came from people and models: on a terminal, their control characters are made visible.
+  const forTerminal = io.stdout.isTTY === true ? neutralise : (text: string): string => text;
   const store = storeFor(io.env);
   if (store === undefined) return fail(EXIT.usage, "neither XDG_DATA_HOME nor HOME is set: no conversations are kept");
   const [action, id, ...extra] = words;
@@ -31,7 +33,7 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
     if (id !== undefined) return fail(EXIT.usage, `unexpected "${id}". Run g4f-rx logs --help for usage.`);
     const found = query === undefined ? store.list() : store.search(query);
     const shown = count === 0 ? found : found.slice(0, count);
-    io.stdout.write(shown.map((summary) => (json ? JSON.stringify(summary) : summaryLine(summary))).join("\n") + (shown.length > 0 ? "\n" : ""));
+    io.stdout.write(json ? shown.map((summary) => `${JSON.stringify(summary)}\n`).join("") : forTerminal(shown.map((summary) => `${summaryLine(summary)}\n`).join("")));
     if (!json && shown.length < found.length) io.stderr.write(`${style.note(`g4f-rx: ${found.length - shown.length} more; -n 0 lists all`)}\n`);
     return EXIT.success;
   }
@@ -53,7 +55,7 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
   if (json) {
     io.stdout.write(JSON.stringify({ id: full, directory: store.directoryOf(full), turns }, null, 2) + "\n");
   } else {
-    io.stdout.write(showConversation(full, store.directoryOf(full), turns));
+    io.stdout.write(forTerminal(showConversation(full, store.directoryOf(full), turns)));
   }
   return EXIT.success;
 }

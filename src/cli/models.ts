@@ -4,7 +4,7 @@ import type { ResolvedEndpoint } from "../endpoints.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { clientMaker } from "./live.js";
-import type { Styles } from "./terminal.js";
+import { type Styles, neutralise } from "./terminal.js";
 
 /**
  * `g4f-rx models` (and `--list-models`): the endpoint's `GET /models`, one
@@ -32,6 +32,8 @@ export async function listModels(io: CliIo, resolved: ResolvedEndpoint, json: bo
     return fail(`${url}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (models.length === 0) return fail(`${url} lists no models. Give the model by name with --model.`);
-  io.stdout.write(models.map((model) => (json ? JSON.stringify(model) : model.id)).join("\n") + "\n");
+  // Model ids come from the server: on a terminal, their control characters are made visible.
+  const forTerminal = io.stdout.isTTY === true ? neutralise : (text: string): string => text;
+  io.stdout.write(models.map((model) => (json ? JSON.stringify(model) : forTerminal(model.id))).join("\n") + "\n");
   return EXIT.success;
 }

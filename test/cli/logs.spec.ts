@@ -6,6 +6,7 @@ import { from, lastValueFrom } from "rxjs";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { textChunks } from "g4f-rx/testing";
 import { ConversationStore, recordTurn } from "../../src/conversations/index.js";
+import { hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 let home: string;
@@ -26,6 +27,21 @@ async function turn(id: string, question: string, pieces: string[], options: { m
   const chunks: ChatCompletionChunk[] = textChunks(pieces);
   await lastValueFrom(from(chunks).pipe(recordTurn(recorder)));
 }
+
+describe.runIf(hasUtilLinuxScript())("g4f-rx logs on a real terminal", () => {
+  it("shows the control characters of kept prompts and answers as visible symbols, so they cannot clear the screen", async () => {
+    await turn("c-esc", "title \u001b]0;pwned\u0007 please", ["A\u001b[2JB"]);
+    for (const args of [["logs"], ["logs", "show", "c-esc"]]) {
+      const { code, screen } = await onTerminal(args, env).exited;
+      expect(code).toBe(0);
+      expect(screen).not.toMatch(/\u001b\[2J|\u001b\]0;/);
+      expect(screen).toContain("title ␛]0;pwned␇ please");
+    }
+    expect((await onTerminal(["logs", "show", "c-esc"], env).exited).screen).toContain("A␛[2JB");
+    // Into a pipe, byte for byte.
+    expect((await runCli(["logs", "show", "c-esc"], { env })).stdout).toContain("A\u001b[2JB");
+  });
+});
 
 describe("g4f-rx logs", () => {
   it("lists conversations newest first: id, when, model and endpoint, turns, first words", async () => {

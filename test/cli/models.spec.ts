@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "g4f-rx/testing";
+import { hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, closedPort, runCli } from "./run-cli.js";
 
 let server: TestServer | undefined;
@@ -17,6 +18,14 @@ describe("g4f-rx models", () => {
     expect(await runCli(["models"], { env })).toMatchObject({ code: 0, stdout: "gpt-4\ngpt-4o-mini\nllama-3.3-70b\n", stderr: "" });
     expect(await runCli(["--list-models", "--base-url", server.baseURL], {})).toMatchObject({ code: 0, stdout: "gpt-4\ngpt-4o-mini\nllama-3.3-70b\n" });
     expect(server.requests.map((request) => `${request.method} ${request.path}`)).toStrictEqual(["GET /v1/models", "GET /v1/models"]);
+  });
+
+  it.runIf(hasUtilLinuxScript())("shows control characters in a server's model ids as visible symbols on a terminal", async () => {
+    server = await startTestServer({ models: ["m-a", "m-b\u001b[2J"] });
+    const { code, screen } = await onTerminal(["models", "--base-url", server.baseURL], {}).exited;
+    expect(code).toBe(0);
+    expect(screen).toContain("m-b␛[2J");
+    expect(screen).not.toContain("\u001b[2J");
   });
 
   it("prints the model objects as JSON lines with --json", async () => {
