@@ -101,7 +101,7 @@ export async function ask(
   // Ctrl-C, SIGTERM or a closed stdout ends the answer's chunks (the request is aborted, the turn kept as cancelled),
   // not its printing: what the renderer or --smooth holds still goes out, as it does before an error.
   const stopped$ = defer(() => (io.stop.signal.aborted ? of(undefined) : fromEvent(io.stop.signal, "abort")));
-  const settled = await lastValueFrom(printer.print(source.chunks.pipe(takeUntil(stopped$), tap(ending.see))).pipe(settle<undefined>(undefined)));
+  const settled = await lastValueFrom(printer.print(source.chunks.pipe(tap(ending.see), takeUntil(stopped$))).pipe(settle<undefined>(undefined)));
   const stopped = io.stop.signal.aborted;
   spinner.stop();
   printer.finish();
