@@ -353,6 +353,11 @@ export function chatCompletionsURL(baseURL: string): string {
   return `${baseURL.replace(/\/+$/, "")}/chat/completions`;
 }
 
+/** The Responses API's URL under an OpenAI-compatible base URL. */
+export function responsesURL(baseURL: string): string {
+  return `${baseURL.replace(/\/+$/, "")}/responses`;
+}
+
 function urlOf(endpoint: Endpoint): string {
   return checkURL(endpoint.baseURL, `the ${endpoint.name} endpoint's URL`);
 }

@@ -1,15 +1,18 @@
 // The error classes alone, not the client: the --replay path must not load the openai client (start-up time).
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import { PartialResponseError, StreamTimeoutError } from "../../operators/index.js";
-import { type ResolvedEndpoint, chatCompletionsURL } from "../endpoints.js";
+import { type ResolvedEndpoint, chatCompletionsURL, responsesURL } from "../endpoints.js";
 import { IncompleteStreamError, StreamErrorFrameError } from "../errors.js";
 
-/** What the user needs to know about a failed request: the URL tried, what went wrong, what to do. */
-export function describeError(error: unknown, resolved: ResolvedEndpoint): string {
-  const url = chatCompletionsURL(resolved.baseURL);
+/**
+ * What the user needs to know about a failed request: the URL tried (`/responses` for the Responses API, else
+ * `/chat/completions`), what went wrong, what to do.
+ */
+export function describeError(error: unknown, resolved: ResolvedEndpoint, api: "chat" | "responses" = "chat"): string {
+  const url = api === "responses" ? responsesURL(resolved.baseURL) : chatCompletionsURL(resolved.baseURL);
 
   // An answer that broke off after every fallback was tried: what broke it is what to explain.
-  if (error instanceof PartialResponseError) return describeError(error.cause, resolved);
+  if (error instanceof PartialResponseError) return describeError(error.cause, resolved, api);
   if (error instanceof StreamTimeoutError) return `${url}: ${describeTimeout(error)}`;
 
   if (error instanceof APIConnectionTimeoutError) {

@@ -89,7 +89,7 @@ export async function liveAnswer(
         ? chunks
         : chunks.pipe(recordCassette(options.record, { ...params, ...(options.stats ? { stream_options: { include_usage: true } } : {}) })),
     wholeJson: (chunk) => wholes.get(chunk) ?? chunk,
-    describe: (error) => describeError(error, endpoints[current] ?? endpoints[0]),
+    describe: (error) => describeError(error, endpoints[current] ?? endpoints[0], options.api === "responses" ? "responses" : "chat"),
     answeredBy: () => endpoints[current] ?? endpoints[0],
   };
 }

@@ -79,6 +79,9 @@ describe("g4f-rx --api responses", () => {
     const result = await runCli(["--api", "responses", "-q", "Hi"], { env });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("chat-completion chunk");
+    // The URL asked, not the chat one.
+    expect(result.stderr).toContain(`${server.baseURL}/responses`);
+    expect(result.stderr).not.toContain("/chat/completions");
   });
 
   it("passes HTTP errors on as for chat, and refuses an unknown API with exit 2", async () => {
@@ -87,7 +90,7 @@ describe("g4f-rx --api responses", () => {
     expect(denied.code).toBe(1);
     // Said as for chat only when the client's error is an instance of the command's one APIError class: the client
     // is a separate file of the command, loaded only for --api responses, and must share that class.
-    expect(denied.stderr).toContain("answered HTTP 401: Incorrect API key provided");
+    expect(denied.stderr).toContain(`${server.baseURL}/responses answered HTTP 401: Incorrect API key provided`);
     expect(denied.stderr).toContain("Check the API key");
     const unknown = await runCli(["--api", "completions", "Hi"], { env });
     expect(unknown.code).toBe(2);
