@@ -69,6 +69,9 @@ export class ConversationError extends Error {
 }
 
 const INDEX_FILE = "index.jsonl";
+/** Every prompt and answer is kept here: readable by the user alone, whatever the umask (as the code cache is). */
+const PRIVATE_FOLDER = 0o700;
+const PRIVATE_FILE = 0o600;
 const TEXTS_FILE = "texts.jsonl";
 /** The lines typed in `g4f-rx chat`, oldest first, one per line. */
 const HISTORY_FILE = "chat-history";
@@ -172,7 +175,7 @@ export class ConversationStore {
     const newestFirst = [...new Set([...all].reverse())].slice(0, limit);
     if (all.length > 2 * limit) {
       const temporary = `${this.historyFile}.${process.pid}.tmp`;
-      writeFileSync(temporary, [...newestFirst].reverse().map((line) => `${line}\n`).join(""));
+      writeFileSync(temporary, [...newestFirst].reverse().map((line) => `${line}\n`).join(""), { mode: PRIVATE_FILE });
       // A line another chat appended meanwhile would be lost: then the file stays as it is, for the next time.
       if (statSync(this.historyFile).size === Buffer.byteLength(text)) renameSync(temporary, this.historyFile);
       else unlinkSync(temporary);
@@ -187,7 +190,7 @@ export class ConversationStore {
   addChatHistory(line: string): void {
     if (line.trim() === "" || line.includes("\n")) return;
     this.makeFolder();
-    appendFileSync(this.historyFile, `${line}\n`);
+    appendFileSync(this.historyFile, `${line}\n`, { mode: PRIVATE_FILE });
   }
 
   /** A new conversation id: sortable by time, unique across processes. */
@@ -309,7 +312,7 @@ export class ConversationStore {
     answeredBy?: (() => { readonly endpoint: string; readonly model: string }) | undefined;
   }): TurnRecorder {
     const folder = join(this.root, turn.conversation);
-    mkdirSync(folder, { recursive: true });
+    mkdirSync(folder, { recursive: true, mode: PRIVATE_FOLDER });
     this.made = true;
     const startedAt = new Date();
     const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
@@ -349,7 +352,7 @@ export class ConversationStore {
   /** Makes the store's folder, once per process: a turn's index and text lines then cost a write each, not a mkdir too. */
   private makeFolder(): void {
     if (this.made) return;
-    mkdirSync(this.directory, { recursive: true });
+    mkdirSync(this.directory, { recursive: true, mode: PRIVATE_FOLDER });
     this.made = true;
   }
 
@@ -506,7 +509,7 @@ export class TurnRecorder {
     private readonly index: (line: TurnEnd, answer: { readonly text: string; readonly cut: boolean }) => void,
   ) {
     this.chunks.pipe(accumulateMessage()).subscribe((snapshot) => (this.assembled = snapshot));
-    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx+");
+    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx+", PRIVATE_FILE);
     this.framesStart = this.journalLength = writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
   }
 
@@ -544,7 +547,7 @@ export class TurnRecorder {
     const final = join(this.folder, this.name + CASSETTE_EXTENSION);
     const temporary = `${final}.${process.pid}.tmp`;
     try {
-      const descriptor = openSync(temporary, "w");
+      const descriptor = openSync(temporary, "w", PRIVATE_FILE);
       try {
         // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
         // fsync per turn costs more than the turn's own writes.
@@ -720,7 +723,7 @@ function processAlive(pid: number): boolean {
  * lost; the blank lines this leaves are skipped.
  */
 function appendLine(file: string, line: IndexLine | TextLine): void {
-  appendFileSync(file, `\n${JSON.stringify(line)}\n`);
+  appendFileSync(file, `\n${JSON.stringify(line)}\n`, { mode: PRIVATE_FILE });
 }
 
 /**
@@ -739,7 +742,7 @@ function withoutLines(file: string, drop: (line: string) => boolean): void {
     }
     const kept = text.split("\n").filter((line) => line !== "" && !drop(line));
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, kept.map((line) => `${line}\n`).join(""));
+    writeFileSync(temporary, kept.map((line) => `${line}\n`).join(""), { mode: PRIVATE_FILE });
     if (statSync(file).size === Buffer.byteLength(text)) {
       renameSync(temporary, file);
       return;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -199,6 +199,21 @@ describe("ConversationStore", () => {
     for (const line of ["An ordinary question", "My password is hunter2", "/help"]) store.addChatHistory(line);
     store.remove("secret-1");
     expect(store.chatHistory(10)).toStrictEqual(["/help", "An ordinary question"]);
+  });
+
+  it("keeps everything readable by the user alone, whatever the umask", async () => {
+    const previous = process.umask(0o022);
+    try {
+      await turn("private-1", "A question", [chunk("An answer", "stop")]);
+      store.addChatHistory("typed");
+      store.remove("no-such-conversation");
+    } finally {
+      process.umask(previous);
+    }
+    const mode = (path: string): number => statSync(path).mode & 0o777;
+    for (const folder of [directory, join(directory, "conversations"), store.directoryOf("private-1")]) expect(mode(folder)).toBe(0o700);
+    const files = [join(directory, "index.jsonl"), join(directory, "texts.jsonl"), store.historyFile, ...readdirSync(store.directoryOf("private-1")).map((name) => join(store.directoryOf("private-1"), name))];
+    for (const file of files) expect([file, mode(file)]).toEqual([file, 0o600]);
   });
 
   it("finds the latest conversation from the end of a long index, skipping removed ones and a line cut short", async () => {
