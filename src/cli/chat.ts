@@ -25,7 +25,7 @@ import {
 import { accumulateMessage, appendAnswer } from "../../operators/index.js";
 import { ConversationError } from "../conversations/index.js";
 import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
-import { type ConversationPlan, TURN_NOT_KEPT, logging, planConversation, storeFor, withInput } from "./conversation.js";
+import { type ConversationPlan, TURN_NOT_KEPT, logging, planConversation, storeFor, systemPromptToSend, withInput } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
@@ -189,7 +189,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
 
   let model = target.kind === "live" ? target.endpoints[0].model : target.model;
   // -s goes with the first question, as it does with a single one; /system replaces it from the next question on.
-  let system: string | undefined = options.system === "" ? undefined : options.system;
+  let system: string | undefined = systemPromptToSend(options);
   let messages: ChatCompletionMessageParam[] = plan.history;
   let last: { input: ChatCompletionMessageParam[]; before: ChatCompletionMessageParam[] } | undefined;
   let streaming = false;

@@ -39,6 +39,16 @@ export function storeFor(env: Environment): ConversationStore | undefined {
   return directory === undefined ? undefined : new ConversationStore(directory);
 }
 
+/**
+ * The system prompt a question adds: `-s`, or for a new conversation the config file's or the environment's default.
+ * A continued conversation keeps its own unless `-s` is given on the command line.
+ */
+export function systemPromptToSend(options: Pick<CliOptions, "system" | "continue" | "cid" | "sources">): string | undefined {
+  const continuing = options.continue || options.cid !== undefined;
+  if (options.system === undefined || options.system === "") return undefined;
+  return continuing && options.sources["system"] !== "flag" ? undefined : options.system;
+}
+
 /** What the command says when a turn was not kept, because its conversation was removed while it streamed. */
 export const TURN_NOT_KEPT = "the conversation was removed (logs rm) while this answer streamed, so it is not kept";
 

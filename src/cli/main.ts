@@ -5,7 +5,7 @@ import { dataDirectory } from "../conversations/index.js";
 import { ask } from "./ask.js";
 import { type ConfigFile, catalogueOf, parseWithConfig, showConfig } from "./config.js";
 import { type Attachment, AttachmentError, readAttachment, userMessage } from "./attachments.js";
-import { type ConversationPlan, TURN_NOT_KEPT, planConversation } from "./conversation.js";
+import { type ConversationPlan, TURN_NOT_KEPT, planConversation, systemPromptToSend } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { type CliOptions, UsageError } from "./options.js";
@@ -110,7 +110,8 @@ export async function main(io: CliIo): Promise<number> {
   }
 
   const input: ChatCompletionMessageParam[] = [];
-  if (options.system !== undefined && options.system !== "") input.push({ role: "system", content: options.system });
+  const system = systemPromptToSend(options);
+  if (system !== undefined) input.push({ role: "system", content: system });
   input.push(userMessage(prompt, attachments));
   let plan: ConversationPlan;
   try {

@@ -42,6 +42,17 @@ describe("g4f-rx config file", () => {
     expect(bodyOf(2)).toMatchObject({ temperature: 0.5, messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }] });
   });
 
+  it("gives its system prompt to new conversations; a continued one keeps its own, unless -s is given", async () => {
+    write({ system: "From the config." });
+    await runCli(["-s", "Custom.", "first"], { env });
+    await runCli(["-c", "second"], { env });
+    await runCli(["-c", "-s", "Now this.", "third"], { env });
+    const turns = (system: string, ...questions: string[]): unknown[] => [{ role: "system", content: system }, ...questions.flatMap((question, index) => [{ role: "user", content: question }, ...(index < questions.length - 1 ? [{ role: "assistant", content: "ok" }] : [])])];
+    expect(bodyOf(1)).toMatchObject({ messages: turns("Custom.", "first", "second") });
+    expect(bodyOf(2)).toMatchObject({ messages: turns("Now this.", "first", "second", "third") });
+    expect(JSON.stringify(server.requests.map((request) => request.body))).not.toContain("From the config.");
+  });
+
   it("names endpoints of your own: URL, key variable, default model", async () => {
     write({ endpoints: { work: { url: server.baseURL, keyVariable: "WORK_KEY", model: "qwen" } } });
     const withoutURL = Object.fromEntries(Object.entries(env).filter(([name]) => name !== "OPENAI_BASE_URL"));
