@@ -19,7 +19,8 @@ import { isEntryModule } from "./support/is-entry-module.js";
 export function sentencesForSpeech(chunks: Observable<ChatCompletionChunk>): Observable<string> {
   return chunks.pipe(
     extractDelta(),
-    smooth({ chunking: "sentence", delayMs: 0 }),
+    // Whole sentences however long one takes to arrive: no lag limit.
+    smooth({ chunking: "sentence", delayMs: 0, maxLagMs: Number.POSITIVE_INFINITY }),
     map((sentence) => sentence.trim()),
     filter((sentence) => sentence !== ""),
   );

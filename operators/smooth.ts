@@ -26,7 +26,9 @@ export interface SmoothOptions {
   /**
    * How far the output may fall behind the text received, in milliseconds. Default `1000`. With a backlog,
    * each tick (still at most one per `delayMs`) releases a batch of pieces, as many as it takes to have
-   * everything received out within `maxLagMs` of the last piece's arrival. `Infinity` keeps the fixed pace.
+   * everything received out within `maxLagMs` of the last piece's arrival; and text that has waited `maxLagMs`
+   * for its piece to end (a long sentence still arriving) goes out as it stands. `Infinity` keeps the fixed pace
+   * and whole pieces (for text-to-speech, say).
    */
   maxLagMs?: number;
   /** Scheduler for the pacing. Default `asyncScheduler`. */
@@ -47,7 +49,8 @@ type Splitter = (buffer: string) => { pieces: string[]; rest: string };
  * sentences. A piece is emitted only once the text after it has begun, since
  * until then more text could extend it: `"a\n"` then `"\nb"` cut by lines
  * gives `"a\n\n"` and `"b"`, and a word's trailing spaces stay with it even
- * when they arrive in two deltas. On completion the rest of the text is
+ * when they arrive in two deltas; but text that has waited `maxLagMs` for the
+ * rest of its piece goes out as it stands. On completion the rest of the text is
  * emitted as a last piece, then the stream completes; on error, the pieces
  * still waiting and the rest go out first, then the error.
  *
@@ -104,6 +107,8 @@ export function smooth(options: SmoothOptions = {}): OperatorFunction<string, st
       let end: { error: boolean; reason?: unknown } | undefined;
       let tick: Subscription | undefined;
       let draining = false;
+      // The unfinished rest goes out as it stands once it has waited maxLagMs (a long sentence still arriving).
+      let restDue: Subscription | undefined;
 
       const enqueue = (pieces: string[]) => {
         if (pieces.length === 0) return;
@@ -155,8 +160,18 @@ export function smooth(options: SmoothOptions = {}): OperatorFunction<string, st
         }
       };
 
+      const releaseRest = () => {
+        restDue = undefined;
+        const rest = buffer;
+        buffer = "";
+        enqueue([rest]);
+        drain();
+      };
+
       // Completion or error: the rest can no longer grow, so it goes out before them.
       const finish = (error: boolean, reason?: unknown) => {
+        restDue?.unsubscribe();
+        restDue = undefined;
         const rest = buffer;
         buffer = "";
         enqueue(rest === "" ? [] : [rest]);
@@ -174,6 +189,12 @@ export function smooth(options: SmoothOptions = {}): OperatorFunction<string, st
             return;
           }
           enqueue(pieces);
+          // A piece completed: what waits now is new text, with its own maxLagMs.
+          if (pieces.length > 0 || buffer === "") {
+            restDue?.unsubscribe();
+            restDue = undefined;
+          }
+          if (buffer !== "" && restDue === undefined && Number.isFinite(maxLagMs)) restDue = scheduler.schedule(releaseRest, maxLagMs);
           drain();
         },
         error: (error: unknown) => finish(true, error),
@@ -183,6 +204,7 @@ export function smooth(options: SmoothOptions = {}): OperatorFunction<string, st
       return () => {
         upstream.unsubscribe();
         tick?.unsubscribe();
+        restDue?.unsubscribe();
       };
     });
 }

@@ -402,6 +402,14 @@ describe("g4f-rx: signals and pipes", () => {
     expect(server.requests[0]?.disconnected).toBe(true);
   });
 
+  it("--smooth sentence prints a sentence still arriving once it has waited a second, not at the answer's end", async () => {
+    server.reply(streamReply(textChunks(["No full stop", " yet"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }));
+    const cli = startCli(["--smooth", "sentence", "Hi"], { env });
+    await cli.waitForStdout("No full stop yet");
+    cli.child.kill("SIGINT");
+    expect(await cli.exited).toMatchObject({ signal: "SIGINT", stdout: "No full stop yet\n" });
+  });
+
   it("on SIGINT while stdin is still open dies by SIGINT without sending a request", async () => {
     server.setDefaultReply(hello());
     // 1 MiB does not fit in a pipe: once it is all written, the command is reading stdin, so its handlers are set.

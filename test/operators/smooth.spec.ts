@@ -59,6 +59,15 @@ describe("smooth", () => {
     m.expect(source).toHaveSubscriptions(["^!", "^!"]);
   }));
 
+  it("lets out text that has waited maxLagMs for the rest of its piece, as it stands; Infinity waits for whole pieces", marbles((m) => {
+    const source = m.cold("  a 20ms b|", { a: "one tw", b: "o three" });
+    const expected = m.cold("u 9ms v 10ms w (x|)", { u: "one ", v: "tw", w: "o ", x: "three" });
+    m.expect(source.pipe(smooth({ delayMs: 0, maxLagMs: 10 }))).toBeObservable(expected);
+    const whole = m.cold("u 20ms w (x|)", { u: "one ", w: "two ", x: "three" });
+    m.expect(source.pipe(smooth({ delayMs: 0, maxLagMs: Number.POSITIVE_INFINITY }))).toBeObservable(whole);
+    m.expect(source).toHaveSubscriptions(["^ 21ms !", "^ 21ms !"]);
+  }));
+
   it("keeps each piece within maxLagMs of its arrival while a fast source keeps sending", marbles((m) => {
     // Three words a millisecond, at most one tick per 5 ms: without catching up the lag would grow to 100 ms.
     const source = m.cold(`${"a".repeat(60)}|`, { a: "one two three " });
@@ -150,10 +159,11 @@ describe("smooth", () => {
     m.expect(source).toHaveSubscriptions("(^!)");
   }));
 
-  it("never emits on a source that never emits, holding a piece that could still grow", marbles((m) => {
+  it("on a source that goes silent, holds a piece that could still grow for maxLagMs only (Infinity: for ever)", marbles((m) => {
     const source = m.cold("  a-", { a: "unfinished" });
-    m.expect(source.pipe(smooth())).toBeObservable("-");
-    m.expect(source).toHaveSubscriptions("^");
+    m.expect(source.pipe(smooth())).toBeObservable(m.cold("1000ms x", { x: "unfinished" }));
+    m.expect(source.pipe(smooth({ maxLagMs: Number.POSITIVE_INFINITY }))).toBeObservable("-");
+    m.expect(source).toHaveSubscriptions(["^", "^"]);
   }));
 
   it("stops pacing and unsubscribes when the subscriber leaves early", marbles((m) => {
