@@ -161,7 +161,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   const format = rendersMarkdown(options, io.stdout) ? (await import("./markdown.js")).renderMarkdown : undefined;
   const terminal = io.stdin.isTTY === true;
   // Losing the line history is not worth stopping the chat for: a failure to read or keep it is passed over.
-  const history = logging(options, io.env) ? storeFor(io.env) : undefined;
+  const history = logging(options) ? storeFor(io.env) : undefined;
   let typed: string[] = [];
   try {
     typed = history?.chatHistory(HISTORY_SIZE) ?? [];

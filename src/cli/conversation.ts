@@ -6,7 +6,6 @@ import type { CassetteRequest } from "../replay/cassette.js";
 import type { CliOptions } from "./options.js";
 
 /** The environment variable that turns the log off, like `--no-log`. */
-export const NO_LOG_VARIABLE = "G4F_RX_NO_LOG";
 
 /** The conversation an exchange belongs to: its earlier turns, and how to keep the next ones. */
 export interface ConversationPlan {
@@ -27,10 +26,9 @@ export interface ConversationPlan {
   }): MonoTypeOperatorFunction<ChatCompletionChunk>;
 }
 
-/** Whether exchanges are kept: not with `--no-log` or `G4F_RX_NO_LOG=1`, nor for a `--replay` (it is one already). */
-export function logging(options: Pick<CliOptions, "log" | "replay">, env: Environment): boolean {
-  const off = env[NO_LOG_VARIABLE];
-  return options.log && (off === undefined || off === "" || off === "0") && options.replay === undefined;
+/** Whether exchanges are kept: not with `--no-log` or `G4F_RX_NO_LOG=1` (see the option table), nor for a `--replay` (it is one already). */
+export function logging(options: Pick<CliOptions, "log" | "replay">): boolean {
+  return options.log && options.replay === undefined;
 }
 
 /** The store of this environment, or `undefined` when it has neither `XDG_DATA_HOME` nor `HOME`. */
@@ -83,7 +81,7 @@ export function planConversation(
   onTurn: (info: TurnInfo | undefined) => void = () => undefined,
 ): ConversationPlan {
   const store = storeFor(env);
-  const keep = logging(options, env) && store !== undefined;
+  const keep = logging(options) && store !== undefined;
   const continuing = options.continue || options.cid !== undefined;
   if (continuing && store === undefined) {
     throw new ConversationError("cannot continue a conversation: neither XDG_DATA_HOME nor HOME is set, so none was kept");

@@ -19,6 +19,7 @@ function meaning(spec: OptionSpec): string {
   const extras: string[] = [];
   if (spec.limits !== undefined) extras.push(describeLimits(spec.limits));
   if (spec.env !== undefined) extras.push(`env ${spec.env}`);
+  if (spec.negatedEnv !== undefined) extras.push(`off with env ${spec.negatedEnv}=1`);
   const fallback = defaultText(spec);
   if (fallback !== undefined) extras.push(`default ${fallback}`);
   return extras.length === 0 ? spec.description : `${spec.description} [${extras.join("; ")}]`;
@@ -75,7 +76,7 @@ export function optionsMarkdown(command: CommandSpec): string {
     const flag = `\`${cell(flagText(spec))}\``;
     const more = spec.more === undefined ? "" : ` ([more](#${spec.more}))`;
     const limits = spec.limits === undefined ? "" : `; ${describeLimits(spec.limits)}`;
-    const env = spec.env === undefined ? "" : `\`${spec.env}\``;
+    const env = spec.env !== undefined ? `\`${spec.env}\`` : spec.negatedEnv !== undefined ? `\`${spec.negatedEnv}=1\` (off)` : "";
     return `| ${flag} | ${cell(spec.description)}${cell(limits)}${more} | ${env} | ${cell(defaultText(spec) ?? "")} |`;
   });
   return ["| flag | meaning | environment | default |", "| --- | --- | --- | --- |", ...rows].join("\n");

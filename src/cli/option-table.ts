@@ -34,6 +34,8 @@ export interface OptionSpec {
   readonly description: string;
   /** The environment variable that sets it when the flag is absent. */
   readonly env?: string;
+  /** For a boolean: the environment variable that sets the opposite (`G4F_RX_NO_LOG=1` is `--no-log`). */
+  readonly negatedEnv?: string;
   /** The value when neither the flag, the environment nor the config file gives one. */
   readonly default?: string | number | boolean;
   /** The default in words, when it is computed elsewhere (`0 for a local URL, 2 for a remote one`). */
@@ -188,12 +190,16 @@ export function parseCommand<T extends readonly OptionSpec[]>(command: CommandSp
     if (spec.name === "help" || spec.name === "version") continue;
     const key = camel(spec.name);
     const fromEnv = spec.env === undefined ? undefined : layers.env?.[spec.env];
+    const fromNegatedEnv = spec.negatedEnv === undefined ? undefined : layers.env?.[spec.negatedEnv];
     const fromConfig = layers.config?.values[spec.name];
     if (flags.has(spec.name)) {
       values[key] = flags.get(spec.name);
       sources[spec.name] = "flag";
     } else if (spec.env !== undefined && fromEnv !== undefined && fromEnv.trim() !== "") {
       values[key] = coerce(spec, fromEnv, `$${spec.env}`);
+      sources[spec.name] = "environment";
+    } else if (spec.negatedEnv !== undefined && fromNegatedEnv !== undefined && fromNegatedEnv.trim() !== "") {
+      values[key] = coerce(spec, fromNegatedEnv, `$${spec.negatedEnv}`) !== true;
       sources[spec.name] = "environment";
     } else if (fromConfig !== undefined && layers.config !== undefined) {
       values[key] = coerceConfig(spec, fromConfig, `${spec.name} in ${layers.config.label}`);

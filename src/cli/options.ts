@@ -91,7 +91,8 @@ export const ASK_OPTIONS = [
     name: "log",
     type: "boolean",
     default: true,
-    description: "Keep the exchange in the conversation log under $XDG_DATA_HOME/g4f-rx; --no-log (or G4F_RX_NO_LOG=1) keeps nothing",
+    negatedEnv: "G4F_RX_NO_LOG",
+    description: "Keep nothing of this exchange in the conversation log (kept by default, under $XDG_DATA_HOME/g4f-rx)",
   },
   {
     name: "attach",

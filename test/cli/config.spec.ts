@@ -53,6 +53,16 @@ describe("g4f-rx config file", () => {
     expect(JSON.stringify(server.requests.map((request) => request.body))).not.toContain("From the config.");
   });
 
+  it("shows the conversation log off when G4F_RX_NO_LOG turns it off, and takes only yes or no words for it", async () => {
+    const off = await runCli(["config"], { env: { ...env, G4F_RX_NO_LOG: "1" } });
+    expect(off.stdout).toMatch(/^log +false +environment$/m);
+    expect(await runCli(["Hi"], { env: { ...env, G4F_RX_NO_LOG: "false" } })).toMatchObject({ code: 0 });
+    expect((await runCli(["logs"], { env })).stdout).toContain("Hi");
+    const unclear = await runCli(["Hi"], { env: { ...env, G4F_RX_NO_LOG: "maybe" } });
+    expect(unclear.code).toBe(2);
+    expect(unclear.stderr).toContain('$G4F_RX_NO_LOG must be true or false (1/0, yes/no), got "maybe"');
+  });
+
   it("names endpoints of your own: URL, key variable, default model", async () => {
     write({ endpoints: { work: { url: server.baseURL, keyVariable: "WORK_KEY", model: "qwen" } } });
     const withoutURL = Object.fromEntries(Object.entries(env).filter(([name]) => name !== "OPENAI_BASE_URL"));
