@@ -71,6 +71,10 @@ export function resolveFallback(
   if (endpoint === undefined) {
     throw new EndpointConfigError(`Unknown endpoint "${name}" (from --fallback). Known endpoints: ${endpointNames(catalogue).join(", ")}; or give a URL, or NAME=URL.`);
   }
+  // --api-key is the main endpoint's: a fallback's key comes from its own variable only.
+  if (endpoint.apiKeyVariable !== undefined && nonEmpty(env[endpoint.apiKeyVariable]) === undefined) {
+    throw new EndpointConfigError(`The ${endpoint.name} endpoint (${endpoint.title}), given to --fallback, needs an API key: set ${endpoint.apiKeyVariable} (--api-key is the main endpoint's).`);
+  }
   const model = endpoint.defaultModel === undefined ? primary.model : undefined;
   return resolveEndpoint({ endpoint: name, baseURL, model, retries: options.retries }, withoutModel(env), catalogue);
 }

@@ -117,9 +117,9 @@ describe("g4f-rx config file", () => {
       expect(backup.requests).toHaveLength(1);
       expect(backup.requests[0]?.body).toMatchObject({ model: "qwen" });
       expect(backup.requests[0]?.headers.authorization).toBe("Bearer secret");
-      const withoutKey = await runCli(["--fallback", "backup", "Hi"], { env });
+      const withoutKey = await runCli(["--api-key", "sk-main", "--fallback", "backup", "Hi"], { env });
       expect(withoutKey.code).toBe(2);
-      expect(withoutKey.stderr).toContain(`The backup endpoint (declared in ${configFile}) needs an API key: set BACKUP_KEY`);
+      expect(withoutKey.stderr).toContain(`The backup endpoint (declared in ${configFile}), given to --fallback, needs an API key: set BACKUP_KEY (--api-key is the main endpoint's).`);
       const unknown = await runCli(["--fallback", "nowhere", "Hi"], { env });
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain("Known endpoints: g4f, openai, ollama, lmstudio, openrouter, groq, deepseek, backup");
