@@ -10,6 +10,8 @@ export class AnswerEnding {
   #refusal = "";
   #content = 0;
   #reasoning = 0;
+  /** Tool calls by index: their names and arguments as they streamed. */
+  readonly #toolCalls = new Map<number, { name: string; arguments: string }>();
 
   /** Takes one chunk into account. */
   readonly see = (chunk: ChatCompletionChunk): void => {
@@ -20,6 +22,8 @@ export class AnswerEnding {
       if (typeof delta !== "object" || delta === null) continue;
       if ("content" in delta && typeof delta.content === "string") this.#content += delta.content.length;
       if ("refusal" in delta && typeof delta.refusal === "string") this.#refusal += delta.refusal;
+      const toolCalls: unknown = Reflect.get(delta, "tool_calls");
+      if (Array.isArray(toolCalls)) toolCalls.forEach((call: unknown) => this.#seeToolCall(call));
       for (const field of ["reasoning_content", "reasoning"] as const) {
         const value: unknown = Reflect.get(delta, field);
         if (typeof value === "string") this.#reasoning += value.length;
@@ -27,9 +31,28 @@ export class AnswerEnding {
     }
   };
 
+  #seeToolCall(call: unknown): void {
+    if (typeof call !== "object" || call === null) return;
+    const index: unknown = Reflect.get(call, "index");
+    const fn: unknown = Reflect.get(call, "function");
+    const known = this.#toolCalls.get(typeof index === "number" ? index : 0) ?? { name: "", arguments: "" };
+    if (typeof fn === "object" && fn !== null) {
+      const name: unknown = Reflect.get(fn, "name");
+      const args: unknown = Reflect.get(fn, "arguments");
+      if (typeof name === "string") known.name += name;
+      if (typeof args === "string") known.arguments += args;
+    }
+    this.#toolCalls.set(typeof index === "number" ? index : 0, known);
+  }
+
   /** Why the answer is not a whole answer, for stderr; `undefined` when it is one. */
   problem(showReasoning: boolean): string | undefined {
     if (this.#refusal !== "") return `the model refused: ${this.#refusal}`;
+    if (this.#toolCalls.size > 0) {
+      const calls = [...this.#toolCalls.values()].map((call) => `${call.name || "(unnamed)"}(${call.arguments})`).join(", ");
+      const what = this.#content === 0 ? "instead of answering, the model asked to call" : "the answer ends in a call to";
+      return `${what} ${calls}; the command runs no tools (--json prints the chunks)`;
+    }
     if (this.#finishReason === "length") {
       return "the answer was cut off at the token limit (finish_reason: length); allow more with --max-tokens, or ask for less";
     }

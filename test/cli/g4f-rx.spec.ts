@@ -121,7 +121,7 @@ describe("g4f-rx: options", () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  it("says on stderr and exits 3 when the answer is cut off, filtered, refused, reasoning only or empty", async () => {
+  it("says on stderr and exits 3 when the answer is cut off, filtered, refused, reasoning only, empty or a tool call", async () => {
     const [role, template] = textChunks(["x"]);
     if (role === undefined || template === undefined) throw new Error("textChunks gave no chunks");
     const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
@@ -136,6 +136,16 @@ describe("g4f-rx: options", () => {
       [streamReply([role, chunk({ refusal: "I can't help with that." }), chunk({}, "stop")]), "", "the model refused: I can't help with that."],
       [streamReply([role, chunk(reasoningDelta), chunk({}, "stop")]), "", "only reasoning (14 characters) and no answer; --show-reasoning prints it"],
       [streamReply(textChunks([])), "", "the answer was empty"],
+      [
+        streamReply([
+          role,
+          chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"ci' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Paris"}' } }] }),
+          chunk({}, "tool_calls"),
+        ]),
+        "",
+        'instead of answering, the model asked to call get_weather({"city":"Paris"}); the command runs no tools',
+      ],
     ];
     for (const [reply, stdout, message] of cases) {
       server.reply(reply);
