@@ -1,4 +1,4 @@
-import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { defer, fromEvent, lastValueFrom, of, takeUntil, tap } from "rxjs";
 import type { TextWritable } from "../../operators/index.js";
 import { settle } from "../recipes/index.js";
@@ -40,6 +40,7 @@ export async function ask(
   const flow = new StdoutFlow(io.stdout);
   let source: AnswerSource;
   let waitingFor: string;
+  let receivingFrom: string;
   if (target.kind === "replay") {
     // The replay path's code (cassettes, matching) is loaded only here.
     const { replayAnswer } = await import("./replay.js");
@@ -52,6 +53,7 @@ export async function ask(
     note(`replaying ${replay.file}${replay.provenance === undefined ? "" : ` (${replay.provenance})`}; nothing is sent`);
     source = replay.source;
     waitingFor = `replaying ${replay.file}`;
+    receivingFrom = `replaying ${replay.file}: the answer is arriving`;
   } else {
     const [primary] = target.endpoints;
     // An endpoint chosen by the environment (OPENAI_BASE_URL is often set for other tools) is named on a terminal, so
@@ -72,6 +74,7 @@ export async function ask(
     const record = turn.plan.record({ endpoint: primary.baseURL, model: primary.model, input: turn.input, request: params, answeredBy });
     source = { ...live, chunks: live.chunks.pipe(record) };
     waitingFor = `waiting for ${primary.model} at ${primary.baseURL}`;
+    receivingFrom = `${primary.model} is answering`;
   }
 
   if (canAnimate(io.stderr, io.env) && !options.quiet) spinner = startSpinner(io.stderr, waitingFor, style);
@@ -101,7 +104,15 @@ export async function ask(
   // Ctrl-C, SIGTERM or a closed stdout ends the answer's chunks (the request is aborted, the turn kept as cancelled),
   // not its printing: what the renderer or --smooth holds still goes out, as it does before an error.
   const stopped$ = defer(() => (io.stop.signal.aborted ? of(undefined) : fromEvent(io.stop.signal, "abort")));
-  const settled = await lastValueFrom(printer.print(source.chunks.pipe(tap(ending.see), takeUntil(stopped$))).pipe(settle<undefined>(undefined)));
+  // Once the answer streams, the spinner (still there while a paragraph or a sentence is held) says so.
+  let streaming = false;
+  const seen = (chunk: ChatCompletionChunk): void => {
+    ending.see(chunk);
+    if (streaming) return;
+    streaming = true;
+    spinner.say(receivingFrom);
+  };
+  const settled = await lastValueFrom(printer.print(source.chunks.pipe(tap(seen), takeUntil(stopped$))).pipe(settle<undefined>(undefined)));
   const stopped = io.stop.signal.aborted;
   spinner.stop();
   printer.finish();

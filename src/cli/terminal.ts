@@ -53,6 +53,8 @@ export function styles(colour: boolean): Styles {
 /** A progress indicator on stderr; `stop()` erases it and may be called any number of times. */
 export interface Spinner {
   stop(): void;
+  /** Changes what it says, from its next frame. */
+  say(text: string): void;
 }
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -66,7 +68,11 @@ export function startSpinner(out: TerminalWritable, text: string, style: Styles)
   // A pseudo-terminal nobody sized says 0 columns.
   const width = out.columns !== undefined && out.columns > 0 ? out.columns : 80;
   const room = Math.max(0, width - 3);
-  const shown = [...neutralise(text)].length > room ? `${[...neutralise(text)].slice(0, Math.max(0, room - 1)).join("")}…` : neutralise(text);
+  const fit = (said: string): string => {
+    const characters = [...neutralise(said)];
+    return characters.length > room ? `${characters.slice(0, Math.max(0, room - 1)).join("")}…` : characters.join("");
+  };
+  let shown = fit(text);
   let frame = 0;
   let drawn = false;
   let stopped = false;
@@ -85,8 +91,13 @@ export function startSpinner(out: TerminalWritable, text: string, style: Styles)
       // Carriage return and erase-line leave the cursor where the spinner began.
       if (drawn) out.write("\r\u001b[K");
     },
+    say: (said) => {
+      shown = fit(said);
+      // The new text may be shorter: what the old one left beyond it is erased.
+      if (drawn && !stopped) out.write("\r\u001b[K");
+    },
   };
 }
 
 /** A spinner that shows nothing, for pipes, files and `--quiet`. */
-export const NO_SPINNER: Spinner = { stop: () => undefined };
+export const NO_SPINNER: Spinner = { stop: () => undefined, say: () => undefined };

@@ -73,6 +73,14 @@ describe.runIf(hasUtilLinuxScript())("on a real terminal (util-linux script)", (
     expect(terminal).toContain("\r\u001b[K");
   });
 
+  it("says the model is answering while a rendered paragraph is held, instead of still waiting", async () => {
+    server.reply(streamReply(textChunks(["A paragraph", " still", " arriving."]), { delayMs: 400 }));
+    const { terminal, stdout, code } = await onTerminal(["--base-url", server.baseURL, "Hi"], {});
+    expect(code).toBe(0);
+    expect(stdout).toContain("A paragraph still arriving.");
+    expect(terminal).toContain("gpt-4 is answering");
+  });
+
   it("colours the error on a terminal", async () => {
     server.reply(errorReply(401, "Incorrect API key provided"));
     const { terminal, code } = await onTerminal(["--base-url", server.baseURL, "Hi"], {});
