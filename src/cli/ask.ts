@@ -11,7 +11,7 @@ import type { CliOptions } from "./options.js";
 import { answerPrinter, formatStats } from "./output.js";
 import { StdoutFlow } from "./output-flow.js";
 import type { Recording } from "./recording.js";
-import { ENVIRONMENT_VARIABLES } from "../endpoints.js";
+import { ENVIRONMENT_VARIABLES, type Environment } from "../endpoints.js";
 import { type AnswerTarget, endpointLabel } from "./targets.js";
 import { NO_SPINNER, type Spinner, type Styles, canAnimate, neutralise, startSpinner } from "./terminal.js";
 
@@ -29,7 +29,7 @@ export async function ask(
   let spinner: Spinner = NO_SPINNER;
   // Text from the network reaches a terminal with its control characters made visible; pipes get it byte for byte.
   // The markdown renderer (on a terminal by default) makes the text harmless itself, and writes its own styling.
-  const forStdout = io.stdout.isTTY === true && !rendersMarkdown(options, io.stdout) ? neutralise : (text: string): string => text;
+  const forStdout = io.stdout.isTTY === true && !rendersMarkdown(options, io.stdout, io.env) ? neutralise : (text: string): string => text;
   const forStderr = io.stderr.isTTY === true ? neutralise : (text: string): string => text;
   const note = (text: string): void => {
     if (options.quiet) return;
@@ -97,7 +97,7 @@ export async function ask(
       return io.stderr.write(text);
     },
   };
-  const format = rendersMarkdown(options, io.stdout) ? (await import("./markdown.js")).renderMarkdown() : undefined;
+  const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown({ colour: colourOnStdout(io.env) }) : undefined;
   const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(forStderr(text)), format }, source.wholeJson);
 
   const ending = new AnswerEnding();
@@ -168,10 +168,15 @@ function requestParams(options: CliOptions, messages: ChatCompletionMessageParam
   };
 }
 
-/** `--render`: always, never, or (auto) when stdout is a terminal; never for `--json`. */
-export function rendersMarkdown(options: Pick<CliOptions, "render" | "json">, stdout: { readonly isTTY?: boolean | undefined }): boolean {
+/** `--render`: always, never, or (auto) when stdout is a terminal that shows styles (not `TERM=dumb`); never for `--json`. */
+export function rendersMarkdown(options: Pick<CliOptions, "render" | "json">, stdout: { readonly isTTY?: boolean | undefined }, env: Environment): boolean {
   if (options.json) return false;
-  return options.render === "always" || (options.render === "auto" && stdout.isTTY === true);
+  return options.render === "always" || (options.render === "auto" && stdout.isTTY === true && env.TERM !== "dumb");
+}
+
+/** Whether rendered markdown may use colours: not with `NO_COLOR` set (no-color.org), which leaves the other styles. */
+export function colourOnStdout(env: Environment): boolean {
+  return env.NO_COLOR === undefined || env.NO_COLOR === "";
 }
 
 function isBrokenPipe(error: unknown): boolean {

@@ -30,7 +30,7 @@ import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
 import { type CliOptions, UsageError } from "./options.js";
-import { rendersMarkdown } from "./ask.js";
+import { colourOnStdout, rendersMarkdown } from "./ask.js";
 import { answerPrinter } from "./output.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
@@ -158,7 +158,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     target.kind === "live"
       ? await liveAnswers(io, options, target.endpoints[0], (text) => note(text))
       : replayedAnswers(await import("./replay.js"), target.path, options, (text) => io.stderr.write(`${style.error("g4f-rx:")} ${text}\n`));
-  const format = rendersMarkdown(options, io.stdout) ? (await import("./markdown.js")).renderMarkdown : undefined;
+  const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown : undefined;
+  const colour = colourOnStdout(io.env);
   const terminal = io.stdin.isTTY === true;
   // Losing the line history is not worth stopping the chat for: a failure to read or keep it is passed over.
   const history = logging(options) ? storeFor(io.env) : undefined;
@@ -254,7 +255,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             takeUntil(interrupts),
             share(),
           );
-          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.() });
+          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.({ colour }) });
           return merge(
             printer.print(chunks),
             chunks.pipe(

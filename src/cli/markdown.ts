@@ -19,6 +19,10 @@ const SGR = {
 } as const;
 type Style = keyof typeof SGR;
 
+/** The colour sequences among `SGR` (foreground colours and their reset). */
+// eslint-disable-next-line no-control-regex -- the renderer's own escape sequences
+const COLOURS = /\u001b\[3[1-69]m/g;
+
 const paint = (style: Style, text: string): string => (text === "" ? "" : `${SGR[style][0]}${text}${SGR[style][1]}`);
 
 /**
@@ -35,9 +39,12 @@ const paint = (style: Style, text: string): string => (text === "" ? "" : `${SGR
  * escape sequences reach the terminal.
  *
  * Emits one string per batch of completed blocks; on completion the rest,
- * on error the rest then the error.
+ * on error the rest then the error. With `colour: false` (NO_COLOR), no
+ * colours, the other styles kept.
  */
-export function renderMarkdown(): OperatorFunction<string, string> {
+export function renderMarkdown(options: { readonly colour?: boolean } = {}): OperatorFunction<string, string> {
+  // Without colour (NO_COLOR), the renderer's own colour sequences go; bold, italics and the like stay.
+  const styled = options.colour === false ? (text: string): string => text.replace(COLOURS, "") : (text: string): string => text;
   return (source) =>
     new Observable<string>((subscriber) => {
       let buffer = "";
@@ -95,7 +102,7 @@ export function renderMarkdown(): OperatorFunction<string, string> {
         }
         const output = done.map((block, index) => render(block.node, "") + (blankBefore(text, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
         buffer = all && code < 0 ? "" : buffer.slice(lines[until] ?? text.length);
-        if (output !== "") subscriber.next(output);
+        if (output !== "") subscriber.next(styled(output));
       };
       const end = (how: NonNullable<typeof ended>): void => {
         ended = how;

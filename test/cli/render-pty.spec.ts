@@ -27,10 +27,21 @@ describe.runIf(hasUtilLinuxScript())("--render on a real terminal (util-linux sc
     expect(code).toBe(0);
     expect(screen).toContain(`${ESC}[4m${ESC}[1mTitle${ESC}[22m${ESC}[24m`);
     expect(screen).toContain(`Some ${ESC}[1mbold${ESC}[22m text.`);
-    expect(screen).toContain(`${ESC}[35mconst${ESC}[39m x = ${ESC}[34m1${ESC}[39m;`);
+    // The terminal helper sets NO_COLOR: the code has no colours, the other styles stay (no-color.org).
+    expect(screen).toContain(`const x = 1;`);
+    expect(screen).not.toMatch(new RegExp(`${ESC}\\[3\\dm`));
     expect(screen).toContain("End.");
     // No cursor movement, line erasing or carriage return without a newline: scrollback and logs stay clean.
     expect(screen).not.toMatch(new RegExp(`${ESC}\\[\\d*[ABCDGHJK]|\\r(?!\\n)`));
+  });
+
+  it("colours code without NO_COLOR, and prints the raw text on a dumb terminal", async () => {
+    server.reply(streamReply(textChunks(MARKDOWN)), streamReply(textChunks(MARKDOWN)));
+    const coloured = await onTerminal(["-q", "Explain"], { ...env, NO_COLOR: "" }).exited;
+    expect(coloured.screen).toContain(`${ESC}[35mconst${ESC}[39m x = ${ESC}[34m1${ESC}[39m;`);
+    const dumb = await onTerminal(["-q", "Explain"], { ...env, TERM: "dumb" }).exited;
+    expect(dumb.screen).toContain("# Title\r\n\r\nSome **bold** text.");
+    expect(dumb.screen).not.toContain(ESC);
   });
 
   it("prints the raw text with --render never", async () => {
