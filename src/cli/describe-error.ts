@@ -3,6 +3,7 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/
 import { PartialResponseError, StreamTimeoutError } from "../../operators/index.js";
 import { type ResolvedEndpoint, chatCompletionsURL, responsesURL } from "../endpoints.js";
 import { IncompleteStreamError, StreamErrorFrameError } from "../errors.js";
+import { counted } from "../sources/protocol.js";
 
 /**
  * What the user needs to know about a failed request: the URL tried (`/responses` for the Responses API, else
@@ -86,8 +87,9 @@ export function describeReplayError(error: unknown, file: string): string {
 
 /** Which wait ran out and how much had arrived by then. */
 function describeTimeout(error: StreamTimeoutError): string {
-  if (error.phase === "first") return `no chunk arrived within ${error.limitMs} ms (the first-chunk timeout)`;
-  return `the stream stalled: no chunk for ${error.limitMs} ms (the idle timeout) after ${error.chunks} chunks and ${error.text.length} characters of text`;
+  // The first chunk waits for --timeout, or without it for --idle-timeout: the message names neither.
+  if (error.phase === "first") return `no chunk arrived within ${error.limitMs} ms of the request`;
+  return `the stream stalled: no chunk for ${error.limitMs} ms (the idle timeout) after ${counted(error.chunks, "chunk")} and ${counted(error.text.length, "character")} of text`;
 }
 
 /** The server's own words: the `message` of its JSON error body, else the body's text, else the SDK's message. */
@@ -97,8 +99,18 @@ function serverMessage(body: unknown, sdkMessage: string, status: number): strin
   }
   // The SDK's message starts with the status; the line already says it.
   const text = sdkMessage.replace(new RegExp(`^${status}\\s*`), "");
-  return text === "" || text === "status code (no body)" ? "(no message)" : oneLine(text);
+  return text === "" || text === "status code (no body)" ? "(no message)" : oneLine(pageTitle(text) ?? text);
 }
+
+/** An HTML error page (a proxy's, a gateway's) by its title or first heading, not its markup and styles. */
+function pageTitle(text: string): string | undefined {
+  if (!/^\s*<(?:!doctype\s+html|html)\b/i.test(text)) return undefined;
+  const heading = /<title[^>]*>([^<]*)</i.exec(text)?.[1] ?? /<h1[^>]*>([^<]*)</i.exec(text)?.[1];
+  const body = text.replace(/<(style|script)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, " ").replace(/<[^>]*>/g, " ");
+  const words = (heading ?? body).replace(/\s+/g, " ").trim();
+  return `${words === "" ? "an empty page" : words} (an HTML page)`;
+}
+
 
 /** The system's reason for a failed connection, like "ECONNREFUSED" or "getaddrinfo ENOTFOUND example.invalid". */
 function connectionReason(error: APIConnectionError): string | undefined {

@@ -2,6 +2,7 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type Observable, type OperatorFunction, connect, filter, ignoreElements, map, merge, pipe, tap } from "rxjs";
 import { type StreamStats, type TextWritable, type ThinkingPart, extractDelta, printTo, smooth, streamStats } from "../../operators/index.js";
 import { thinkingParts } from "../recipes/index.js";
+import { counted } from "../sources/protocol.js";
 import type { CliOptions } from "./options.js";
 
 /** Where the parts of an answer go. */
@@ -108,8 +109,8 @@ export function formatStats(stats: StreamStats): string {
   const parts = [
     stats.firstContentMs === null ? "no content" : `first content after ${Math.round(stats.firstContentMs)} ms`,
     `${(stats.durationMs / 1000).toFixed(2)} s in all`,
-    plural(stats.chunks, "chunk"),
-    plural(stats.characters, "character"),
+    counted(stats.chunks, "chunk"),
+    counted(stats.characters, "character"),
   ];
   if (stats.charactersPerSecond !== null) parts.push(`${Math.round(stats.charactersPerSecond)} characters/s`);
   const { usage } = stats;
@@ -117,6 +118,3 @@ export function formatStats(stats: StreamStats): string {
   return parts.join(", ");
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}

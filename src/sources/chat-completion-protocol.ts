@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { IncompleteStreamError, MalformedChunkError } from "../errors.js";
 import { errorFromFrame, isObject, parseFrameData } from "./frames.js";
-import { type FrameOutcome, type ProtocolReader, type Shortfall, type StreamProtocol, reasonOf } from "./protocol.js";
+import { type FrameOutcome, type ProtocolReader, type Shortfall, type StreamProtocol, counted, reasonOf } from "./protocol.js";
 
 /**
  * The chat-completion protocol: each unnamed (or `event: message`) frame's data
@@ -44,7 +44,7 @@ class ChatCompletionReader implements ProtocolReader<ChatCompletionChunk> {
     if (!parsed.json && event !== "error") {
       if (data.trim() === "") return "more";
       if (!terminated) {
-        return new IncompleteStreamError(`The stream ended in the middle of a frame after ${this.count} chunks: ${JSON.stringify(data.slice(0, 200))}`, this.count);
+        return new IncompleteStreamError(`The stream ended in the middle of a frame after ${counted(this.count, "chunk")}: ${JSON.stringify(data.slice(0, 200))}`, this.count);
       }
       return new MalformedChunkError(data);
     }
@@ -82,12 +82,12 @@ class ChatCompletionReader implements ProtocolReader<ChatCompletionChunk> {
     if (this.#finished) return undefined;
     const chunks = this.count;
     if (how === "body") {
-      return new IncompleteStreamError(`The stream ended after ${chunks} chunks without "data: [DONE]" or a finish_reason: the answer is incomplete`, chunks);
+      return new IncompleteStreamError(`The stream ended after ${counted(chunks, "chunk")} without "data: [DONE]" or a finish_reason: the answer is incomplete`, chunks);
     }
     if (how === "recording") {
-      return new IncompleteStreamError(`The recording ends after ${chunks} chunks without "data: [DONE]" or a finish_reason: the answer is incomplete`, chunks);
+      return new IncompleteStreamError(`The recording ends after ${counted(chunks, "chunk")} without "data: [DONE]" or a finish_reason: the answer is incomplete`, chunks);
     }
-    return new IncompleteStreamError(`The connection closed after ${chunks} chunks, before the stream ended (${reasonOf(how.broken)})`, chunks, { cause: how.broken });
+    return new IncompleteStreamError(`The connection closed after ${counted(chunks, "chunk")}, before the stream ended (${reasonOf(how.broken)})`, chunks, { cause: how.broken });
   }
 }
 

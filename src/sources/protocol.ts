@@ -42,3 +42,8 @@ export interface StreamProtocol<T> {
 export function reasonOf(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
+
+/** "1 chunk", "3 chunks": a count for an error message. */
+export function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

@@ -1,7 +1,7 @@
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { IncompleteStreamError, MalformedChunkError, StreamErrorFrameError } from "../errors.js";
 import { errorFromFrame, isObject, parseFrameData } from "./frames.js";
-import { type FrameOutcome, type ProtocolReader, type Shortfall, type StreamProtocol, reasonOf } from "./protocol.js";
+import { type FrameOutcome, type ProtocolReader, type Shortfall, type StreamProtocol, counted, reasonOf } from "./protocol.js";
 
 /** The events that end a Responses stream. */
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
@@ -46,7 +46,7 @@ class ResponsesReader implements ProtocolReader<ResponseStreamEvent> {
     if (!parsed.json && event !== "error") {
       if (data.trim() === "") return "more";
       if (!terminated) {
-        return new IncompleteStreamError(`The stream ended in the middle of a frame after ${this.count} events: ${JSON.stringify(data.slice(0, 200))}`, this.count);
+        return new IncompleteStreamError(`The stream ended in the middle of a frame after ${counted(this.count, "event")}: ${JSON.stringify(data.slice(0, 200))}`, this.count);
       }
       return new MalformedChunkError(data);
     }
@@ -88,15 +88,15 @@ class ResponsesReader implements ProtocolReader<ResponseStreamEvent> {
   }
 
   #doneTooSoon(): IncompleteStreamError {
-    return new IncompleteStreamError(`The stream sent "data: [DONE]" after ${this.count} events without response.completed, response.incomplete or response.failed: the answer is incomplete`, this.count);
+    return new IncompleteStreamError(`The stream sent "data: [DONE]" after ${counted(this.count, "event")} without response.completed, response.incomplete or response.failed: the answer is incomplete`, this.count);
   }
 
   ended(how: Shortfall): IncompleteStreamError | undefined {
     const events = this.count;
     const missing = "without response.completed, response.incomplete or response.failed: the answer is incomplete";
-    if (how === "body") return new IncompleteStreamError(`The stream ended after ${events} events ${missing}`, events);
-    if (how === "recording") return new IncompleteStreamError(`The recording ends after ${events} events ${missing}`, events);
-    return new IncompleteStreamError(`The connection closed after ${events} events, before the stream ended (${reasonOf(how.broken)})`, events, { cause: how.broken });
+    if (how === "body") return new IncompleteStreamError(`The stream ended after ${counted(events, "event")} ${missing}`, events);
+    if (how === "recording") return new IncompleteStreamError(`The recording ends after ${counted(events, "event")} ${missing}`, events);
+    return new IncompleteStreamError(`The connection closed after ${counted(events, "event")}, before the stream ended (${reasonOf(how.broken)})`, events, { cause: how.broken });
   }
 }
 

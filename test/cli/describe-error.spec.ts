@@ -38,8 +38,12 @@ describe("describeError", () => {
     );
     const notFound = APIError.generate(404, undefined, "<html>Not   Found</html>", new Headers());
     expect(describeError(notFound, g4f)).toBe(
-      "http://localhost:1337/v1/chat/completions answered HTTP 404: <html>Not Found</html>\nCheck the model (--model gpt-4) and the base URL (http://localhost:1337/v1).",
+      "http://localhost:1337/v1/chat/completions answered HTTP 404: Not Found (an HTML page)\nCheck the model (--model gpt-4) and the base URL (http://localhost:1337/v1).",
     );
+    // A proxy's page: its title, not its markup and styles.
+    const page = "<!DOCTYPE html>\n<html><head><style>body { color: red; font-family: sans-serif }</style><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>";
+    const gateway = APIError.generate(502, undefined, page, new Headers());
+    expect(describeError(gateway, g4f)).toBe("http://localhost:1337/v1/chat/completions answered HTTP 502: 502 Bad Gateway (an HTML page)");
     const empty = APIError.generate(502, undefined, undefined, new Headers());
     expect(describeError(empty, g4f)).toBe("http://localhost:1337/v1/chat/completions answered HTTP 502: (no message)");
   });
@@ -55,9 +59,11 @@ describe("describeError", () => {
 
   it("says which wait of a StreamTimeoutError ran out and how much text had arrived", () => {
     const first = new StreamTimeoutError("first", 150, "", { meta: undefined, lastValue: null, seen: 0 });
-    expect(describeError(first, g4f)).toBe("http://localhost:1337/v1/chat/completions: no chunk arrived within 150 ms (the first-chunk timeout)");
+    expect(describeError(first, g4f)).toBe("http://localhost:1337/v1/chat/completions: no chunk arrived within 150 ms of the request");
     const idle = new StreamTimeoutError("idle", 200, "Hello", { meta: undefined, lastValue: null, seen: 3 });
     expect(describeError(idle, g4f)).toContain("no chunk for 200 ms (the idle timeout) after 3 chunks and 5 characters of text");
+    const one = new StreamTimeoutError("idle", 200, "H", { meta: undefined, lastValue: null, seen: 1 });
+    expect(describeError(one, g4f)).toContain("after 1 chunk and 1 character of text");
   });
 
   it("explains a PartialResponseError by its cause", () => {
@@ -71,7 +77,7 @@ describe("shortReason", () => {
     expect(shortReason(APIError.generate(500, { error: { message: "All providers failed" } }, undefined, new Headers()))).toBe("HTTP 500: All providers failed");
     expect(shortReason(refused())).toBe("could not connect (connect ECONNREFUSED 127.0.0.1:1337)");
     expect(shortReason(new StreamErrorFrameError({ message: "gone" }, "gone", "{}"))).toBe("error in the stream: gone");
-    expect(shortReason(new StreamTimeoutError("first", 10, "", { meta: undefined, lastValue: null, seen: 0 }))).toBe("no chunk arrived within 10 ms (the first-chunk timeout)");
+    expect(shortReason(new StreamTimeoutError("first", 10, "", { meta: undefined, lastValue: null, seen: 0 }))).toBe("no chunk arrived within 10 ms of the request");
     expect(shortReason(new Error("a\n  b"))).toBe("a b");
   });
 });

@@ -220,7 +220,7 @@ describe("fromChatCompletion: how a stream ends", () => {
     const outcome = await collect(fromChatCompletion(client, params));
     expect(outcome.values).toHaveLength(1);
     expect(outcome.error).toBeInstanceOf(IncompleteStreamError);
-    expect((outcome.error as Error).message).toMatch(/in the middle of a frame after 1 chunks: "\{\\"id\\":\\"chatcmpl-test\\",\\"obj"/);
+    expect((outcome.error as Error).message).toMatch(/in the middle of a frame after 1 chunk: "\{\\"id\\":\\"chatcmpl-test\\",\\"obj"/);
   });
 });
 
