@@ -88,7 +88,9 @@ export class NotEventStreamError extends OpenAIError {
     readonly received: string,
   ) {
     super(
-      `Expected a text/event-stream body but received ${contentType ?? "a body with no content-type"}: ${preview(received)}`,
+      contentType?.toLowerCase().includes("text/event-stream") === true
+        ? `The ${contentType} body holds no Server-Sent Events: ${preview(received)}`
+        : `Expected a text/event-stream body but received ${contentType ?? "a body with no content-type"}: ${preview(received)}`,
     );
   }
 }

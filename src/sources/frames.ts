@@ -23,7 +23,7 @@ export function errorFromFrame(value: unknown, raw: string, event?: string, head
   const payload = isObject(value) ? value : undefined;
   const error = payload?.error ?? payload;
   const message =
-    messageOf(error) ?? messageOf(payload) ?? (typeof error === "string" ? error : undefined) ?? (typeof value === "string" ? value : raw);
+    messageOf(error) ?? messageOf(payload) ?? (typeof error === "string" && error !== "" ? error : undefined) ?? (raw.trim() === "" ? "an error frame with no message" : typeof value === "string" ? value : raw);
   return new StreamErrorFrameError(isObject(error) ? error : payload, message, raw, event, headers);
 }
 

@@ -149,6 +149,16 @@ describe("fromEventStream: the same errors as fromChatCompletion", () => {
     expect((await collect(fromEventStream(url, post("x")))).error).toBeInstanceOf(NotEventStreamError);
     expect((await collect(fromEventStream(url, post("x")))).error).toBeInstanceOf(MalformedChunkError);
   });
+
+  it("says so when a body labelled text/event-stream holds no events, and when an error frame has no message", async () => {
+    server.reply({ body: ["<!DOCTYPE html>\n<html><body>Sign in</body></html>\n"] }, { body: ["event: error\ndata: \n\n"] });
+    const page = (await collect(fromEventStream(url, post("x")))).error;
+    expect(page).toBeInstanceOf(NotEventStreamError);
+    expect(page).toMatchObject({ message: 'The text/event-stream; charset=utf-8 body holds no Server-Sent Events: "<!DOCTYPE html>\\n<html><body>Sign in</body></html>\\n"' });
+    const frame = (await collect(fromEventStream(url, post("x")))).error;
+    expect(frame).toBeInstanceOf(StreamErrorFrameError);
+    expect(frame).toMatchObject({ message: "an error frame with no message" });
+  });
 });
 
 describe("fromEventStream: a Response", () => {
