@@ -2,7 +2,7 @@ import type { ChatCompletionSnapshot as OpenAIChatCompletionSnapshot } from "ope
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type OperatorFunction, defer, map } from "rxjs";
-import { type WireChoice, type WireDelta, type WireToolCall, choicesOf, deltaOf, indexOf, nonEmpty, reasoningOf, toolCallsOf, usageOf } from "./chunk-reader.js";
+import { type WireChoice, type WireDelta, type WireToolCall, argumentsOf, choicesOf, deltaOf, indexOf, nonEmpty, reasoningOf, toolCallsOf, usageOf } from "./chunk-reader.js";
 
 /** A function tool call as assembled so far: the `openai` package's snapshot tool call. */
 export type FunctionToolCallSnapshot = OpenAIChatCompletionSnapshot.Choice.Message.ToolCall;
@@ -198,7 +198,7 @@ function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolIndexes: nu
     // The deprecated single `function_call`, merged like a tool call's function.
     const before = previous.function_call ?? {};
     const name = nonEmpty(functionCall.name) ?? before.name;
-    const args = (before.arguments ?? "") + (nonEmpty(functionCall.arguments) ?? "");
+    const args = (before.arguments ?? "") + (argumentsOf(functionCall.arguments) ?? "");
     next.function_call = Object.freeze({ ...(name === undefined ? {} : { name }), arguments: args });
   }
   return Object.freeze(next);
@@ -250,7 +250,7 @@ function applyToolCall(previous: ToolCallSnapshot, delta: WireToolCall): ToolCal
   }
   const fn: unknown = delta.function;
   const name = (isObject(fn) && "name" in fn ? nonEmpty(fn.name) : undefined) ?? previous.function.name;
-  const args = isObject(fn) && "arguments" in fn ? nonEmpty(fn.arguments) : undefined;
+  const args = isObject(fn) && "arguments" in fn ? argumentsOf(fn.arguments) : undefined;
   if (id === previous.id && name === previous.function.name && args === undefined) return previous;
   const merged = Object.freeze({ ...previous.function, name, arguments: previous.function.arguments + (args ?? "") });
   return Object.freeze({ ...previous, id, function: merged });

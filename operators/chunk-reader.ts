@@ -134,6 +134,14 @@ export function nonEmpty(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
+/**
+ * A tool call's `arguments` delta: text, as the API defines it; or, from a server that sends the arguments as a JSON
+ * object instead (outside the spec), that object as JSON text, so that they are kept rather than lost.
+ */
+export function argumentsOf(value: unknown): string | undefined {
+  return typeof value === "object" && value !== null ? JSON.stringify(value) : nonEmpty(value);
+}
+
 /** Validates the `choice` option shared by several operators, eagerly. */
 export function choiceOption(operator: string, choice: unknown): number {
   if (typeof choice !== "number" || !Number.isInteger(choice) || choice < 0) {

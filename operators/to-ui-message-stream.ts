@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable, type OperatorFunction } from "rxjs";
-import { type WireToolCall, choiceOf, choiceOption, contentOf, deltaOf, nonEmpty, reasoningOf, toolCallsOf } from "./chunk-reader.js";
+import { type WireToolCall, argumentsOf, choiceOf, choiceOption, contentOf, deltaOf, nonEmpty, reasoningOf, toolCallsOf } from "./chunk-reader.js";
 import { ToolCallArgumentsError } from "./tool-calls.js";
 
 /** The finish reasons of the AI SDK's UI message stream. */
@@ -128,7 +128,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         const named = typeof fn === "object" && fn !== null && "name" in fn ? nonEmpty(fn.name) : undefined;
         const name = named ?? nonEmpty(custom?.name);
         if (!call.started && name !== undefined) call.name = name;
-        const piece = (typeof fn === "object" && fn !== null && "arguments" in fn ? nonEmpty(fn.arguments) : undefined) ?? nonEmpty(custom?.input);
+        const piece = (typeof fn === "object" && fn !== null && "arguments" in fn ? argumentsOf(fn.arguments) : undefined) ?? nonEmpty(custom?.input);
         if (piece !== undefined) call.text += piece;
         if (!call.started) {
           // The name comes with the call's first delta; the pieces before it, if any, are sent with the start.

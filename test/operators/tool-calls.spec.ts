@@ -38,6 +38,16 @@ describe("toolCalls", () => {
     m.expect(source).toHaveSubscriptions("^---!");
   }));
 
+  it("keeps arguments a server sends as a JSON object (outside the spec) instead of dropping them", marbles((m) => {
+    const values = {
+      w: calls([{ index: 0, id: "c1", type: "function", function: { name: "weather", arguments: { city: "Oslo" } } }]),
+      f: finish(),
+    };
+    const source = m.cold("  w-f-|", values);
+    m.expect(source.pipe(toolCalls())).toBeObservable(m.cold("--x-|", { x: done(0, "c1", "weather", { city: "Oslo" }, '{"city":"Oslo"}') }));
+    m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
   it("emits the calls still open when the source completes without a finish_reason", marbles((m) => {
     const source = m.cold("  a-|", { a: calls([{ index: 0, id: "c1", function: { name: "ping", arguments: "" } }]) });
     m.expect(source.pipe(toolCalls())).toBeObservable(m.cold("--(x|)", { x: done(0, "c1", "ping", {}, "") }));
