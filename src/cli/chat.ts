@@ -7,6 +7,7 @@ import {
   Subject,
   catchError,
   concatMap,
+  connect,
   defer,
   filter,
   finalize,
@@ -250,19 +251,21 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       streaming = true;
       return answerTo(params, model).pipe(
         switchMap(({ source, endpoint, model: asked }) => {
-          const chunks = source.chunks.pipe(
-            plan.record({ endpoint, model: asked, input, request: { ...params, model: asked }, replaces }),
-            takeUntil(interrupts),
-            share(),
-          );
+          const chunks = source.chunks.pipe(plan.record({ endpoint, model: asked, input, request: { ...params, model: asked }, replaces }), takeUntil(interrupts));
           const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.({ colour }) });
-          return merge(
-            printer.print(chunks),
-            chunks.pipe(
-              accumulateMessage(),
-              appendAnswer(sent),
-              tap((next) => (answered = next)),
-              ignoreElements(),
+          // connect: both branches are subscribed before the answer starts, so the context gets every chunk even of an
+          // answer that arrives (and fails) at once, as a replay at --speed Infinity does.
+          return chunks.pipe(
+            connect((shared) =>
+              merge(
+                printer.print(shared),
+                shared.pipe(
+                  accumulateMessage(),
+                  appendAnswer(sent),
+                  tap((next) => (answered = next)),
+                  ignoreElements(),
+                ),
+              ),
             ),
           ).pipe(
             catchError((error: unknown) => {
@@ -382,13 +385,17 @@ async function liveAnswers(io: CliIo, options: CliOptions, primary: ResolvedEndp
  * told on stderr (with the nearest ones) and gets no answer, so the conversation goes on without it.
  */
 function replayedAnswers(replay: typeof import("./replay.js"), path: string, options: CliOptions, fail: (text: string) => void): AnswerTo {
+  // Each recording answers once, the older first: a question asked again (/retry) gets the answer recorded the second
+  // time, as in the conversation played back.
+  const used = new Set<string>();
   return (params, model) =>
     defer(() => {
-      const found = replay.replayAnswer(path, { ...params, model }, options);
+      const found = replay.replayAnswer(path, { ...params, model }, options, used);
       if (found.kind === "failed") {
         fail(found.message);
         return EMPTY;
       }
+      used.add(found.file);
       return of({ source: found.source, endpoint: path, model: model ?? "" });
     });
 }

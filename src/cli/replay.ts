@@ -29,6 +29,8 @@ export function replayAnswer(
   path: string,
   request: Omit<RequestParams, "model"> & { model: string | undefined },
   options: Pick<CliOptions, "stream" | "speed" | "timeout" | "idleTimeout">,
+  /** Recordings already played (chat): another that answers alike is taken first. */
+  used: ReadonlySet<string> = new Set(),
 ): ReplayAnswer {
   let cassettes: Cassette[];
   try {
@@ -42,7 +44,9 @@ export function replayAnswer(
     return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: no cassettes (*.cassette.jsonl) in this directory` };
   }
 
-  const match = matchCassette(cassettes, request);
+  const unused = cassettes.filter((cassette) => cassette.file === undefined || !used.has(cassette.file));
+  const fresh = used.size === 0 ? undefined : matchCassette(unused, request);
+  const match = fresh?.cassette !== undefined ? fresh : matchCassette(cassettes, request);
   if (match.cassette === undefined) {
     const nearest = match.nearest.map((near) => `  ${near.file}: ${JSON.stringify(near.prompt)}${near.model === undefined ? "" : ` (${near.model})`}`);
     return {

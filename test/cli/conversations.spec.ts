@@ -163,6 +163,22 @@ describe("g4f-rx: conversations", () => {
     expect(readdirSync(home).sort()).toEqual(["data", "home"]);
   });
 
+  it("chat --replay plays a question asked again (/retry) with its second answer, and an answer cut off, at any speed", async () => {
+    const cut = streamReply(textChunks(["Cut", " short"], { finishReason: null }), { done: false });
+    server.reply(answer("Five"), answer("Six"), cut, answer("Next"));
+    await runCli(["chat"], { env, stdin: "count\n/retry\nbreak off\nnext\n" });
+    const [kept] = store.list();
+    const directory = store.directoryOf(kept?.id ?? "");
+    // The fourth request carried the retried answer and the cut one: the replay must send the same to match it.
+    expect(messagesOf(3)).toMatchObject([{ content: "count" }, { content: "Six" }, { content: "break off" }, { content: "Cut short" }, { content: "next" }]);
+    for (const speed of ["1", "Infinity"]) {
+      const result = await runCli(["chat", "--replay", directory, "--speed", speed], { env, stdin: "count\n/retry\nbreak off\nnext\n" });
+      expect(result.stdout).toBe("Five\nSix\nCut short\nNext\n");
+      expect(result.stderr).not.toContain("No recording");
+    }
+    expect(server.requests).toHaveLength(4);
+  });
+
   it("keeps nothing with --no-log or G4F_RX_NO_LOG=1, and says so when asked to continue nothing", async () => {
     server.reply(answer("a"), answer("b"));
     expect((await runCli(["--no-log", "x"], { env })).code).toBe(0);
