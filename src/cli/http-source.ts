@@ -58,7 +58,16 @@ export function liveChunks(
       if (!signal.aborted) subscriber.next(chunk);
     };
     send(endpoint, { ...body, stream: options.stream }, options, signal)
-      .then((response) => (options.stream ? readEventStream(response, emit, signal, options.flow) : readWhole(response, emit, signal, wholes)))
+      .then((response) => {
+        if (!options.stream) return readWhole(response, emit, signal, wholes);
+        // A server that ignores `stream: true` and answers with one JSON completion (or a JSON error) is read as
+        // --no-stream reads it, as --no-stream reads a stream: the answer is printed, not lost.
+        if (/^\s*application\/json\b/i.test(response.headers["content-type"] ?? "")) {
+          options.note("the server sent one whole completion, not a stream");
+          return readWhole(response, emit, signal, wholes);
+        }
+        return readEventStream(response, emit, signal, options.flow);
+      })
       .then(
         () => subscriber.complete(),
         (error: unknown) => {

@@ -332,6 +332,19 @@ describe("g4f-rx: errors", () => {
     expect(sse).toMatchObject({ code: 0, stdout: "Hello there!\n" });
   });
 
+  it("prints a whole JSON completion from a server that ignores stream: true, and its JSON error likewise", async () => {
+    const completion = { id: "c", object: "chat.completion", created: 1, model: "gpt-4", choices: [{ index: 0, message: { role: "assistant", content: "Whole answer." }, finish_reason: "stop" }] };
+    server.reply(
+      { status: 200, headers: { "content-type": "application/json" }, body: [JSON.stringify(completion)] },
+      { status: 200, headers: { "content-type": "application/json" }, body: [JSON.stringify({ error: { message: "All providers failed" } })] },
+    );
+    const whole = await runCli(["Hi"], { env });
+    expect(whole).toMatchObject({ code: 0, stdout: "Whole answer.\n", stderr: "g4f-rx: the server sent one whole completion, not a stream\n" });
+    const error = await runCli(["Hi"], { env });
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain("All providers failed");
+  });
+
   it("--retries N passes request retries to the client", async () => {
     server.reply(errorReply(503, "busy"), hello());
     const result = await runCli(["--retries", "1", "Hi"], { env });
