@@ -64,6 +64,7 @@ export async function main(io: CliIo): Promise<number> {
   }
 
   if (showSettings) {
+    if (options.promptArguments.trim() !== "") return usage(`config shows the settings and takes no prompt, got "${options.promptArguments}"`);
     if (target.kind !== "live" || config === undefined) return usage("config shows the settings for live endpoints; --replay has none");
     io.stdout.write(showConfig(options, config, target.endpoints[0], dataDirectory(io.env)));
     return EXIT.success;

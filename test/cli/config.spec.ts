@@ -56,6 +56,10 @@ describe("g4f-rx config file", () => {
   it("shows the conversation log off when G4F_RX_NO_LOG turns it off, and takes only yes or no words for it", async () => {
     const off = await runCli(["config"], { env: { ...env, G4F_RX_NO_LOG: "1" } });
     expect(off.stdout).toMatch(/^log +false +environment$/m);
+    // config takes options, not words.
+    const extra = await runCli(["config", "extra"], { env });
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('config shows the settings and takes no prompt, got "extra"');
     expect(await runCli(["Hi"], { env: { ...env, G4F_RX_NO_LOG: "false" } })).toMatchObject({ code: 0 });
     expect((await runCli(["logs"], { env })).stdout).toContain("Hi");
     const unclear = await runCli(["Hi"], { env: { ...env, G4F_RX_NO_LOG: "maybe" } });
