@@ -132,6 +132,8 @@ describe("the command's code cache", () => {
     const plain = await runCli(ASK, { env: {} });
     const result = await runCli(ASK, { env: { XDG_CACHE_HOME: blocked } });
     expect(result).toMatchObject({ code: 0, stdout: ANSWER, stderr: plain.stderr });
+    // Under /proc, where Node 20's own recursive mkdir never returns: the run ends as usual.
+    expect(await runCli(ASK, { env: { XDG_CACHE_HOME: "/proc/nonexistent" } })).toMatchObject({ code: 0, stdout: ANSWER, stderr: plain.stderr });
   });
 
   it("keeps main.js's own line numbers in stack traces, from the cache as without it", () => {
