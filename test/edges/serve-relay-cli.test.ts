@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { type TestRedis, redisServerAvailable, startRedis } from "../support/redis.js";
+import { closedPort } from "../cli/run-cli.js";
 import { chatBody, readEvents, textOf } from "./support.js";
 
 const BIN = fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url));
@@ -84,6 +85,13 @@ describe("g4f-rx serve --upstream: usage errors", () => {
     const badUrl = await run(["serve", "--upstream", "localhost:1337"]);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain("--upstream must be an http(s) URL");
+  });
+
+  it("says why when Redis cannot be reached, in one line, with exit 1", async () => {
+    const port = await closedPort();
+    const result = await run(["serve", "--upstream", "http://127.0.0.1:9/v1", "--redis", `redis://127.0.0.1:${port}`, "--port", "0"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`g4f-rx serve: could not start the relay: Could not connect to Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
   });
 });
 

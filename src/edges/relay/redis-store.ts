@@ -34,6 +34,8 @@ export interface RedisConnection {
   subscribe(...channels: string[]): Promise<unknown>;
   /** Told each pub/sub message received, after `subscribe`. */
   on(event: "message", listener: (channel: string, message: string) => void): unknown;
+  /** Told when the connection fails (it then reconnects); the command that needed it fails too. */
+  on(event: "error", listener: (error: Error) => void): unknown;
   /** Closes the connection at once. */
   disconnect(): void;
   /** Closes the connection after the replies still due. */
@@ -126,7 +128,18 @@ export class RedisRelayStore implements RelayStore {
     const { Redis: RedisClient } = await import("ioredis");
     // Auto-pipelining sends the commands of one tick (the appends of many streams) in one write.
     const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true });
-    await redis.connect();
+    // The client reports a lost connection as an event too; without a listener it would print "Unhandled error event"
+    // (the store's commands fail with it meanwhile, and the client reconnects).
+    let lastError: Error | undefined;
+    redis.on("error", (error: Error) => (lastError = error));
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      // The client's own rejection says only "Connection is closed."; the error event before it says why.
+      const why = lastError?.message ?? (error instanceof Error ? error.message : String(error));
+      throw new Error(`Could not connect to Redis at ${url}: ${why}`, { cause: error });
+    }
     const store = new RedisRelayStore(redis, options);
     await store.ready();
     return store;
@@ -145,7 +158,7 @@ export class RedisRelayStore implements RelayStore {
     this.#ttlMs = ttlMs;
     this.#leaseMs = leaseMs;
     this.#idleReaders = idleReaders;
-    this.#subscriber = redis.duplicate();
+    this.#subscriber = quiet(redis.duplicate());
     this.#subscriber.on("message", (_channel, id) => this.#stopRequests.next(id));
     this.#subscribed = this.#subscriber.subscribe(`${prefix}stop`);
     this.#heartbeat = setInterval(() => this.#renewLeases(), Math.floor(leaseMs / 3));
@@ -297,7 +310,7 @@ export class RedisRelayStore implements RelayStore {
   }
 
   #acquire(): RedisConnection {
-    const connection = this.#idle.pop() ?? this.#redis.duplicate();
+    const connection = this.#idle.pop() ?? quiet(this.#redis.duplicate());
     this.#busy.add(connection);
     return connection;
   }
@@ -344,4 +357,13 @@ function streamEntries(reply: unknown): RelayFrame[] {
     frames.push(end === undefined ? { id, frame } : { id, frame, end });
   }
   return frames;
+}
+
+/**
+ * A connection whose failures surface where its commands fail, not also as an "Unhandled error event" printed by the
+ * client (ioredis prints one for an error event nobody listens to).
+ */
+function quiet(connection: RedisConnection): RedisConnection {
+  connection.on("error", () => undefined);
+  return connection;
 }
