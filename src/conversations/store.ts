@@ -173,13 +173,8 @@ export class ConversationStore {
     }
     const all = text.split("\n").filter((line) => line !== "");
     const newestFirst = [...new Set([...all].reverse())].slice(0, limit);
-    if (all.length > 2 * limit) {
-      const temporary = `${this.historyFile}.${process.pid}.tmp`;
-      writeFileSync(temporary, [...newestFirst].reverse().map((line) => `${line}\n`).join(""), { mode: PRIVATE_FILE });
-      // A line another chat appended meanwhile would be lost: then the file stays as it is, for the next time.
-      if (statSync(this.historyFile).size === Buffer.byteLength(text)) renameSync(temporary, this.historyFile);
-      else unlinkSync(temporary);
-    }
+    // A line another chat appends meanwhile leaves the file as it is, for the next time.
+    if (all.length > 2 * limit) replaceIfUnchanged(this.historyFile, text, [...newestFirst].reverse().map((line) => `${line}\n`).join(""));
     return newestFirst;
   }
 
@@ -741,14 +736,23 @@ function withoutLines(file: string, drop: (line: string) => boolean): void {
       return;
     }
     const kept = text.split("\n").filter((line) => line !== "" && !drop(line));
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, kept.map((line) => `${line}\n`).join(""), { mode: PRIVATE_FILE });
-    if (statSync(file).size === Buffer.byteLength(text)) {
-      renameSync(temporary, file);
-      return;
-    }
-    unlinkSync(temporary);
+    if (replaceIfUnchanged(file, text, kept.map((line) => `${line}\n`).join(""))) return;
   }
+}
+
+/**
+ * Replaces `file`, read as `before`, with `after` (a temporary file renamed into place), unless it grew meanwhile
+ * (another process appended a line, which the rename would lose). Says whether it replaced it.
+ */
+function replaceIfUnchanged(file: string, before: string, after: string): boolean {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, after, { mode: PRIVATE_FILE });
+  if (statSync(file).size === Buffer.byteLength(before)) {
+    renameSync(temporary, file);
+    return true;
+  }
+  unlinkSync(temporary);
+  return false;
 }
 
 /** One line of an index or texts file as an object; `undefined` for a blank line or one cut short by a crash. */
