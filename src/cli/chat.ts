@@ -58,7 +58,8 @@ export type ChatInput =
   | { readonly kind: "retry" }
   | { readonly kind: "exit" }
   | { readonly kind: "help" }
-  | { readonly kind: "unknown"; readonly command: string };
+  | { readonly kind: "unknown"; readonly command: string }
+  | { readonly kind: "incomplete"; readonly problem: string };
 
 /**
  * Gathers typed lines into inputs: a line ending in `\` continues on the
@@ -103,7 +104,7 @@ function parseInput(text: string): ChatInput {
     case "/retry":
       return { kind: "retry" };
     case "/model":
-      return argument === "" ? { kind: "unknown", command: "/model needs a NAME" } : { kind: "model", name: rest.join(" ") };
+      return argument === "" ? { kind: "incomplete", problem: "/model needs a NAME: /model llama3.2, say" } : { kind: "model", name: rest.join(" ") };
     case "/system":
       return { kind: "system", text: argument };
     default:
@@ -301,6 +302,9 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         break;
       case "unknown":
         note(`unknown command ${input.command}; /help lists them`);
+        break;
+      case "incomplete":
+        note(input.problem);
         break;
       case "model":
         model = input.name;

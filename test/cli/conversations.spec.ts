@@ -117,6 +117,15 @@ describe("g4f-rx: conversations", () => {
     ]);
   });
 
+  it("chat says what /model needs when it has no name, and asks with the model it had", async () => {
+    server.reply(answer("One"));
+    const result = await runCli(["chat"], { env, stdin: "/model\nFirst\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "One\n" });
+    expect(result.stderr).toContain("/model needs a NAME: /model llama3.2, say");
+    expect(result.stderr).not.toContain("unknown command");
+    expect(server.requests[0]?.body).toMatchObject({ model: "gpt-4" });
+  });
+
   it("chat asks nothing after /exit, also what a pipe holds after it", async () => {
     server.reply(answer("One"), answer("Two"));
     const result = await runCli(["chat"], { env, stdin: "First\n/exit\nAsked after exit\n" });
