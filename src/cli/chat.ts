@@ -196,6 +196,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   let messages: ChatCompletionMessageParam[] = plan.history;
   let last: { input: ChatCompletionMessageParam[]; before: ChatCompletionMessageParam[] } | undefined;
   let streaming = false;
+  // Inputs entered and not yet handled (typed while an answer streams).
+  let queued = 0;
 
   const note = (text: string): void => {
     io.stderr.write(`${style.note(text)}\n`);
@@ -286,7 +288,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           messages = kept ? answered : sent.slice(0, sent.length - input.filter((message) => message.role !== "system").length);
           last = { input, before };
           if (printed) io.stdout.write("\n");
-          if (!closed) rl.prompt();
+          // A question typed meanwhile starts now: its answer, not a prompt, comes next.
+          if (!closed && queued === 0) rl.prompt();
         }),
         ignoreElements(),
       );
@@ -335,7 +338,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       }
     }
     // Lines from a pipe can still be handled after their end closed readline, which then refuses to prompt.
-    if (!closed) rl.prompt();
+    if (!closed && queued === 0) rl.prompt();
     return EMPTY;
   };
 
@@ -350,9 +353,13 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           // What comes after /exit (queued behind an answer, or further down a pipe) is not asked.
           takeWhile((input) => input.kind !== "exit", true),
           tap((input) => {
+            queued += 1;
             if (input.kind !== "exit" && streaming && terminal) note("(queued: asked once this answer ends)");
           }),
-          concatMap(handle),
+          concatMap((input) => {
+            queued -= 1;
+            return handle(input);
+          }),
         )
         .subscribe({ complete: resolve, error: reject });
     });
