@@ -240,7 +240,7 @@ function coerce(spec: OptionSpec, text: string, from: string): unknown {
       throw new UsageError(`${from} must be true or false (1/0, yes/no), got "${text}"`);
     }
     case "number":
-      return checkNumber(spec, PLAIN_NUMBER.test(text) ? Number(text) : /^[-+]?infinity$/i.test(text) ? Number(text.replace(/infinity/i, "Infinity")) : Number.NaN, text, from);
+      return checkNumber(spec, PLAIN_NUMBER.test(text) ? Number(text) : /^[-+]?infinity$/i.test(text) ? Number(text.replace(/infinity/i, "Infinity")) : Number.NaN, JSON.stringify(text), from);
     case "list": {
       const items = text
         .split(",")
@@ -259,6 +259,7 @@ function coerce(spec: OptionSpec, text: string, from: string): unknown {
 function coerceConfig(spec: OptionSpec, value: unknown, from: string): unknown {
   if (typeof value === "string") return coerce(spec, value, from);
   if (spec.type === "boolean" && typeof value === "boolean") return value;
+  // A number from the config file is shown as the number it is, not quoted as text.
   if (spec.type === "number" && typeof value === "number") return checkNumber(spec, value, String(value), from);
   if (spec.type === "list" && Array.isArray(value) && value.every((item) => typeof item === "string")) return coerce(spec, value.join(","), from);
   throw new UsageError(`${from} must be ${spec.type === "list" ? "a list of strings" : `a ${spec.type}`}, got ${JSON.stringify(value)}`);
@@ -274,11 +275,12 @@ function checkChoice(spec: OptionSpec, text: string, from: string): string {
 /** The longest delay Node's timers take; a longer one fires at once with a TimeoutOverflowWarning. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function checkNumber(spec: OptionSpec, value: number, text: string, from: string): number {
+/** `shown`: the value as the message quotes it (text in quotes, a config file's number as is). */
+function checkNumber(spec: OptionSpec, value: number, shown: string, from: string): number {
   const limits = spec.limits ?? {};
   const wanted = describeLimits(limits);
   const fail = (): never => {
-    throw new UsageError(`${from} must be ${wanted}, got "${text}"`);
+    throw new UsageError(`${from} must be ${wanted}, got ${shown}`);
   };
   if (Number.isNaN(value)) return fail();
   if (!Number.isFinite(value) && !(limits.infinity === true && value === Infinity)) return fail();

@@ -106,6 +106,9 @@ describe("g4f-rx config file", () => {
     const wrong = await runCli(["Hi"], { env });
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain(`temperature in ${configFile}`);
+    // A number out of range is shown as the number it is.
+    write({ temperature: 5 });
+    expect((await runCli(["Hi"], { env })).stderr).toContain(`temperature in ${configFile} must be a number from 0 to 2, got 5\n`);
     expect(server.requests).toHaveLength(0);
   });
   it("an endpoint of your own works inside --fallback: the first endpoint fails, the declared one answers", async () => {
