@@ -57,10 +57,12 @@ export function resolveTarget(options: CliOptions, env: Environment, catalogue: 
 export function resolveFallback(
   entry: string,
   primary: ResolvedEndpoint,
-  options: Pick<CliOptions, "retries">,
+  options: Pick<CliOptions, "retries"> & Partial<Pick<CliOptions, "sources">>,
   env: Environment,
   catalogue: EndpointCatalogue = {},
 ): ResolvedEndpoint {
+  // Where the entry came from, as the messages name it.
+  const origin = options.sources?.["fallback"] === "config" ? "the config file's fallback" : "--fallback";
   if (/^https?:\/\//i.test(entry)) {
     return resolveEndpoint({ baseURL: entry, model: primary.model, retries: options.retries }, withoutModel(env));
   }
@@ -69,11 +71,11 @@ export function resolveFallback(
   const baseURL = separator < 0 ? undefined : entry.slice(separator + 1).trim();
   const endpoint = findEndpoint(name, catalogue);
   if (endpoint === undefined) {
-    throw new EndpointConfigError(`Unknown endpoint "${name}" (from --fallback). Known endpoints: ${endpointNames(catalogue).join(", ")}; or give a URL, or NAME=URL.`);
+    throw new EndpointConfigError(`Unknown endpoint "${name}" (from ${origin}). Known endpoints: ${endpointNames(catalogue).join(", ")}; or give a URL, or NAME=URL.`);
   }
   // --api-key is the main endpoint's: a fallback's key comes from its own variable only.
   if (endpoint.apiKeyVariable !== undefined && nonEmpty(env[endpoint.apiKeyVariable]) === undefined) {
-    throw new EndpointConfigError(`The ${endpoint.name} endpoint (${endpoint.title}), given to --fallback, needs an API key: set ${endpoint.apiKeyVariable} (--api-key is the main endpoint's).`);
+    throw new EndpointConfigError(`The ${endpoint.name} endpoint (${endpoint.title}), given to ${origin}, needs an API key: set ${endpoint.apiKeyVariable} (--api-key is the main endpoint's).`);
   }
   const model = endpoint.defaultModel === undefined ? primary.model : undefined;
   return resolveEndpoint({ endpoint: name, baseURL, model, retries: options.retries }, withoutModel(env), catalogue);

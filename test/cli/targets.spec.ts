@@ -27,6 +27,8 @@ describe("resolveFallback", () => {
   it("throws EndpointConfigError for an unknown name or a missing key", () => {
     expect(() => resolveFallback("nowhere", primary, { retries: undefined }, {})).toThrow(EndpointConfigError);
     expect(() => resolveFallback("nowhere", primary, { retries: undefined }, {})).toThrow('Unknown endpoint "nowhere" (from --fallback)');
+    // One from the config file is said to come from there.
+    expect(() => resolveFallback("nowhere", primary, { retries: undefined, sources: { fallback: "config" } }, {})).toThrow(`Unknown endpoint "nowhere" (from the config file's fallback)`);
     expect(() => resolveFallback("deepseek", primary, { retries: undefined }, {})).toThrow("DEEPSEEK_API_KEY");
   });
 
