@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Environment, ENVIRONMENT_VARIABLES, type ResolvedEndpoint, type SettingSource, type UserEndpoint, isEndpointName } from "../endpoints.js";
-import type { Layers } from "./option-table.js";
+import type { CommandSpec, Layers } from "./option-table.js";
 import { ASK_OPTIONS, type CliOptions, type ParsedCommandLine, UsageError, parseCommandLine } from "./options.js";
 import type { EndpointCatalogue } from "./targets.js";
 
@@ -124,9 +124,15 @@ export function layersFor(env: Environment, config: ConfigFile): Layers {
 }
 
 /** The command line read over the environment and the config file (whose endpoints `catalogueOf` hands on). */
-export function parseWithConfig(args: readonly string[], version: string, width: number, env: Environment): ParsedCommandLine<CliOptions> & { readonly config?: ConfigFile } {
+export function parseWithConfig(
+  args: readonly string[],
+  version: string,
+  width: number,
+  env: Environment,
+  command?: CommandSpec<typeof ASK_OPTIONS>,
+): ParsedCommandLine<CliOptions> & { readonly config?: ConfigFile } {
   const config = readConfig(env);
-  const parsed = parseCommandLine(args, version, width, layersFor(env, config));
+  const parsed = parseCommandLine(args, version, width, layersFor(env, config), command);
   if (parsed.kind === "print") return parsed;
   return { kind: "run", options: parsed.options, config };
 }

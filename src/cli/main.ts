@@ -8,7 +8,7 @@ import { type Attachment, AttachmentError, readAttachment, userMessage } from ".
 import { type ConversationPlan, TURN_NOT_KEPT, planConversation, systemPromptToSend } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
-import { type CliOptions, UsageError } from "./options.js";
+import { CONFIG_COMMAND, type CliOptions, MODELS_COMMAND, UsageError } from "./options.js";
 import { Recording } from "./recording.js";
 import { InvalidInputError, composePrompt, readInput } from "./prompt.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
@@ -43,7 +43,8 @@ export async function main(io: CliIo): Promise<number> {
   let options: CliOptions;
   let config: ConfigFile | undefined;
   try {
-    const parsed = parseWithConfig(showSettings ? args.slice(1) : args, io.version, io.stdout.columns ?? 80, io.env);
+    const command = showSettings ? CONFIG_COMMAND : io.args[0] === "models" ? MODELS_COMMAND : undefined;
+    const parsed = parseWithConfig(showSettings ? args.slice(1) : args, io.version, io.stdout.columns ?? 80, io.env, command);
     if (parsed.kind === "print") {
       io.stdout.write(parsed.text);
       return EXIT.success;
@@ -64,7 +65,6 @@ export async function main(io: CliIo): Promise<number> {
   }
 
   if (showSettings) {
-    if (options.promptArguments.trim() !== "") return usage(`config shows the settings and takes no prompt, got "${options.promptArguments}"`);
     if (target.kind !== "live" || config === undefined) return usage("config shows the settings for live endpoints; --replay has none");
     io.stdout.write(showConfig(options, config, target.endpoints[0], dataDirectory(io.env)));
     return EXIT.success;

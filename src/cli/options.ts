@@ -318,10 +318,19 @@ function indent(text: string): string {
 /** What the command line asks for: an answer, or just `--help` / `--version` text. */
 export type ParsedCommandLine<O> = { readonly kind: "run"; readonly options: O } | { readonly kind: "print"; readonly text: string };
 
-/** Parses the arguments (without `node` and the script); `width` is the terminal's, for `--help`. Throws `UsageError`. */
-export function parseCommandLine(args: readonly string[], version: string, width = 80, layers: Layers = {}): ParsedCommandLine<CliOptions> {
-  const parsed = parseCommand(ASK_COMMAND, args, layers);
-  if (parsed.kind === "help") return { kind: "print", text: helpText(ASK_COMMAND, width) };
+/**
+ * Parses the arguments (without `node` and the script) by the question's table; `command` names whose `--help` it is
+ * (`models`, `config`). `width` is the terminal's, for `--help`. Throws `UsageError`.
+ */
+export function parseCommandLine(
+  args: readonly string[],
+  version: string,
+  width = 80,
+  layers: Layers = {},
+  command: CommandSpec<typeof ASK_OPTIONS> = ASK_COMMAND,
+): ParsedCommandLine<CliOptions> {
+  const parsed = parseCommand(command, args, layers);
+  if (parsed.kind === "help") return { kind: "print", text: helpText(command, width) };
   if (parsed.kind === "version") return { kind: "print", text: `${version}\n` };
   const words = parsed.positionals.filter((word) => word !== "-");
   return {
@@ -329,6 +338,38 @@ export function parseCommandLine(args: readonly string[], version: string, width
     options: { ...parsed.values, promptArguments: words.join(" "), stdinRequested: words.length < parsed.positionals.length, sources: parsed.sources },
   };
 }
+
+/**
+ * `g4f-rx models` and `g4f-rx config`: the question's options (they choose the endpoint and the model the same way),
+ * with their own usage and description in `--help`. Not in `COMMANDS`: the README's table for them is the question's.
+ */
+export const MODELS_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
+  ...ASK_COMMAND,
+  name: "models",
+  summary: "The endpoint's models",
+  usage: ["$0 models [options]"],
+  description: "Lists the models the endpoint offers (GET /models), one id per line; --json prints each model object as a JSON line. The same as g4f-rx --list-models. The options choose the endpoint as for a question.",
+  positionals: undefined,
+  examples: [
+    ["$0 models", "GPT4Free's local API"],
+    ["$0 models -e ollama", "a local Ollama's models"],
+    ["$0 models --json | jq .id", "the model objects as JSON lines"],
+  ],
+};
+
+export const CONFIG_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
+  ...ASK_COMMAND,
+  name: "config",
+  summary: "The effective settings and where each came from",
+  usage: ["$0 config [options]"],
+  description:
+    "Shows the settings a question would use with these options (flags, environment, the config file, defaults): each value and where it came from, the config file's path and the data directory. Nothing is sent.",
+  positionals: undefined,
+  examples: [
+    ["$0 config", "the settings as they stand"],
+    ["$0 config -e ollama", "what -e ollama would change"],
+  ],
+};
 
 /** Parses the arguments after `serve`. Throws `UsageError`. */
 export function parseServeCommandLine(args: readonly string[], version: string, width = 80, layers: Layers = {}): ParsedCommandLine<ServeOptions> {

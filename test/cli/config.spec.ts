@@ -59,7 +59,7 @@ describe("g4f-rx config file", () => {
     // config takes options, not words.
     const extra = await runCli(["config", "extra"], { env });
     expect(extra.code).toBe(2);
-    expect(extra.stderr).toContain('config shows the settings and takes no prompt, got "extra"');
+    expect(extra.stderr).toContain('config takes no arguments, got "extra"');
     expect(await runCli(["Hi"], { env: { ...env, G4F_RX_NO_LOG: "false" } })).toMatchObject({ code: 0 });
     expect((await runCli(["logs"], { env })).stdout).toContain("Hi");
     const unclear = await runCli(["Hi"], { env: { ...env, G4F_RX_NO_LOG: "maybe" } });
@@ -89,6 +89,15 @@ describe("g4f-rx config file", () => {
     expect(result.stdout).toMatch(/^temperature +0\.2 +flag$/m);
     expect(result.stdout).toMatch(/^endpoint +"g4f" +environment$/m);
     expect(result.stdout).toMatch(/^max-tokens +- +built-in default$/m);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("g4f-rx config --help describes config, with the question's options, and sends nothing", async () => {
+    const result = await runCli(["config", "--help"], { env });
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout).toMatch(/^Usage: g4f-rx config \[options\]\n\nShows the settings a question would use/);
+    expect(result.stdout).toContain("  -m, --model ID");
+    expect(result.stdout).not.toContain("g4f-rx chat [options]");
     expect(server.requests).toHaveLength(0);
   });
 

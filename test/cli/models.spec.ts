@@ -28,6 +28,14 @@ describe("g4f-rx models", () => {
     expect(screen).not.toContain("\u001b[2J");
   });
 
+  it("models --help describes models, with the options that choose the endpoint", async () => {
+    const result = await runCli(["models", "--help"]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout).toMatch(/^Usage: g4f-rx models \[options\]\n\nLists the models the endpoint offers/);
+    expect(result.stdout).toContain("  -e, --endpoint NAME");
+    expect(result.stdout).not.toContain("g4f-rx chat [options]");
+  });
+
   it("prints the model objects as JSON lines with --json", async () => {
     server = await startTestServer({ models: ["a", "b"] });
     const result = await runCli(["models", "--json", "--base-url", server.baseURL]);
@@ -64,6 +72,6 @@ describe("g4f-rx models", () => {
     expect(refused.stderr).toContain(`Could not connect to http://127.0.0.1:${port}/v1/models`);
     const prompt = await runCli(["models", "hello", "--base-url", server.baseURL]);
     expect(prompt.code).toBe(2);
-    expect(prompt.stderr).toContain("takes no prompt");
+    expect(prompt.stderr).toContain('models takes no arguments, got "hello"');
   });
 });
