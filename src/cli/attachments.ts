@@ -25,7 +25,11 @@ export function readAttachment(file: string): Attachment {
     bytes = readFileSync(file);
   } catch (error) {
     const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
-    throw new AttachmentError(`-a ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : error instanceof Error ? error.message : String(error)}`);
+    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : error instanceof Error ? error.message : String(error);
+    // Each -a is one file, commas included; a list written the other way gets the way to write it.
+    const names = file.split(",").map((name) => name.trim());
+    const hint = code === "ENOENT" && names.length > 1 ? ` (-a takes one file; repeat it: ${names.map((name) => `-a ${name}`).join(" ")})` : "";
+    throw new AttachmentError(`-a ${file}: ${reason}${hint}`);
   }
   const name = basename(file);
   const image = IMAGE_SIGNATURES.find((signature) => signature.matches(bytes));

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
  * in what the command line left out, and `--help` and the README's flag tables are written.
  */
 
-/** How a flag's value is read. `list` is repeatable and comma-separated (`--fallback a,b --fallback c`). */
+/** How a flag's value is read. `list` is repeatable and comma-separated (`--fallback a,b --fallback c`), unless `onePerFlag`. */
 export type OptionType = "string" | "number" | "boolean" | "list";
 
 /** Limits for a `number` option; a value outside them is a usage error. */
@@ -40,6 +40,8 @@ export interface OptionSpec {
   readonly default?: string | number | boolean;
   /** The default in words, when it is computed elsewhere (`0 for a local URL, 2 for a remote one`). */
   readonly defaultText?: string;
+  /** For a list of file names: each flag is one item, commas and spaces included (`-a "a, b.txt"`), not split. */
+  readonly onePerFlag?: true;
   /** The only values accepted (string options). */
   readonly choices?: readonly string[];
   readonly limits?: NumberLimits;
@@ -242,6 +244,10 @@ function coerce(spec: OptionSpec, text: string, from: string): unknown {
     case "number":
       return checkNumber(spec, PLAIN_NUMBER.test(text) ? Number(text) : /^[-+]?infinity$/i.test(text) ? Number(text.replace(/infinity/i, "Infinity")) : Number.NaN, JSON.stringify(text), from);
     case "list": {
+      if (spec.onePerFlag === true) {
+        if (text === "") throw new UsageError(`${from} needs a value${spec.placeholder === undefined ? "" : ` (${spec.placeholder})`}, got ""`);
+        return [text];
+      }
       const items = text
         .split(",")
         .map((item) => item.trim())
@@ -261,7 +267,9 @@ function coerceConfig(spec: OptionSpec, value: unknown, from: string): unknown {
   if (spec.type === "boolean" && typeof value === "boolean") return value;
   // A number from the config file is shown as the number it is, not quoted as text.
   if (spec.type === "number" && typeof value === "number") return checkNumber(spec, value, String(value), from);
-  if (spec.type === "list" && Array.isArray(value) && value.every((item) => typeof item === "string")) return coerce(spec, value.join(","), from);
+  if (spec.type === "list" && Array.isArray(value) && value.every((item) => typeof item === "string")) {
+    return spec.onePerFlag === true ? value.flatMap((item) => coerce(spec, item, from) as readonly string[]) : coerce(spec, value.join(","), from);
+  }
   throw new UsageError(`${from} must be ${spec.type === "list" ? "a list of strings" : `a ${spec.type}`}, got ${JSON.stringify(value)}`);
 }
 

@@ -98,8 +98,9 @@ export const ASK_OPTIONS = [
     name: "attach",
     alias: "a",
     type: "list",
+    onePerFlag: true,
     placeholder: "FILE",
-    description: "Attach files (repeatable): png, jpeg, gif, webp go as images for vision models, text files are inlined under their names",
+    description: "Attach a file (repeat -a for more): png, jpeg, gif, webp go as images for vision models, text files are inlined under their names",
   },
   {
     name: "render",

@@ -62,6 +62,19 @@ describe("g4f-rx -a: attachments", () => {
     });
   });
 
+  it("takes each -a as one file, a comma or a space in its name included; a comma list gets the way to write it", async () => {
+    server.reply(streamReply(textChunks(["Done."])));
+    const odd = file("notes, v2.txt", "Buy milk.");
+    expect(await runCli(["-a", odd, "Summarize"], { env })).toMatchObject({ code: 0, stdout: "Done.\n" });
+    expect(body()).toMatchObject({ messages: [{ role: "user", content: "Summarize\n\n--- notes, v2.txt ---\nBuy milk.\n--- end of notes, v2.txt ---" }] });
+    const a = file("a.txt", "A");
+    const b = file("b.txt", "B");
+    const list = await runCli(["-a", `${a},${b}`, "Read"], { env });
+    expect(list.code).toBe(2);
+    expect(list.stderr).toContain(`-a ${a},${b}: no such file (-a takes one file; repeat it: -a ${a} -a ${b})`);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it("refuses anything else, and a missing file, with a usage error and no request", async () => {
     const pdf = await runCli(["-a", file("doc.pdf", Buffer.from([0x25, 0x50, 0x44, 0x46, 0x00, 0xff, 0xfe])), "Read"], { env });
     expect(pdf.code).toBe(2);

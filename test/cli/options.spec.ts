@@ -117,7 +117,8 @@ function valueFor(spec: OptionSpec): fc.Arbitrary<string | number | boolean | re
     case "boolean":
       return fc.boolean();
     case "list":
-      return fc.array(fc.stringMatching(/^[a-z][a-z0-9=:/.]{0,8}$/), { minLength: 1, maxLength: 3 });
+      // A list of file names keeps commas and spaces: each flag is one name.
+      return fc.array(fc.stringMatching(spec.onePerFlag === true ? /^[a-z][a-z0-9=:/., ]{0,8}$/ : /^[a-z][a-z0-9=:/.]{0,8}$/), { minLength: 1, maxLength: 3 });
     case "number": {
       const limits = spec.limits ?? {};
       const min = limits.min ?? (limits.above === undefined ? -1000 : limits.above + 1);
@@ -132,6 +133,7 @@ function valueFor(spec: OptionSpec): fc.Arbitrary<string | number | boolean | re
 function render([spec, value]: Assignment, style: { long: boolean; equals: boolean }): string[] {
   const name = style.long || spec.alias === undefined ? `--${spec.name}` : `-${spec.alias}`;
   if (typeof value === "boolean") return [value ? name : `--no-${spec.name}`];
+  if (spec.onePerFlag === true && Array.isArray(value)) return value.flatMap((item: string) => render([{ ...spec, onePerFlag: undefined }, item], style));
   const text = Array.isArray(value) ? value.join(",") : String(value);
   return style.equals && name.startsWith("--") ? [`${name}=${text}`] : [name, text];
 }
