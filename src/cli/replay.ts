@@ -29,8 +29,11 @@ export function replayAnswer(
   path: string,
   request: Omit<RequestParams, "model"> & { model: string | undefined },
   options: Pick<CliOptions, "stream" | "speed" | "timeout" | "idleTimeout">,
-  /** Recordings already played (chat): another that answers alike is taken first. */
-  used: ReadonlySet<string> = new Set(),
+  /**
+   * Recordings already played (chat, which plays a conversation's recordings in order): another that answers alike is
+   * taken first. Without it (one question), the newest recording that answers it is played.
+   */
+  used?: ReadonlySet<string>,
 ): ReplayAnswer {
   let cassettes: Cassette[];
   try {
@@ -44,9 +47,9 @@ export function replayAnswer(
     return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: no cassettes (*.cassette.jsonl) in this directory` };
   }
 
-  const unused = cassettes.filter((cassette) => cassette.file === undefined || !used.has(cassette.file));
-  const fresh = used.size === 0 ? undefined : matchCassette(unused, request);
-  const match = fresh?.cassette !== undefined ? fresh : matchCassette(cassettes, request);
+  const unused = used === undefined ? cassettes : cassettes.filter((cassette) => cassette.file === undefined || !used.has(cassette.file));
+  const fresh = used === undefined || used.size === 0 ? undefined : matchCassette(unused, request);
+  const match = fresh?.cassette !== undefined ? fresh : matchCassette(cassettes, request, used === undefined ? "newest" : "first");
   if (match.cassette === undefined) {
     const nearest = match.nearest.map((near) => `  ${near.file}: ${JSON.stringify(near.prompt)}${near.model === undefined ? "" : ` (${near.model})`}`);
     return {

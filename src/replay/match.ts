@@ -18,15 +18,20 @@ export type CassetteMatch = { cassette: Cassette } | { cassette: undefined; near
  * Finds the cassette that answers a chat-completion request: the one whose
  * messages are the same, role by role, with text compared after trimming and
  * collapsing whitespace (so a prompt piped with a trailing newline matches).
- * When several match, one recorded with the request's model wins. Other
- * parameters (temperature, max_tokens…) do not take part.
+ * When several match, those recorded with the request's model win; among
+ * them, the first in `cassettes`, or with `prefer: "newest"` the most recently
+ * recorded (`recordedAt`, then the later in `cassettes`): a question asked
+ * again (/retry) is answered as the conversation last was. Other parameters
+ * (temperature, max_tokens…) do not take part.
  */
-export function matchCassette(cassettes: readonly Cassette[], request: unknown): CassetteMatch {
+export function matchCassette(cassettes: readonly Cassette[], request: unknown, prefer: "first" | "newest" = "first"): CassetteMatch {
   const messages = isObject(request) && Array.isArray(request.messages) ? request.messages : [];
   const model = isObject(request) && typeof request.model === "string" ? request.model : undefined;
   const key = conversationKey(messages);
   const matches = cassettes.filter((cassette) => conversationKey(cassette.request.messages) === key);
-  const cassette = matches.find((candidate) => candidate.request.model === model) ?? matches[0];
+  const sameModel = matches.filter((candidate) => candidate.request.model === model);
+  const candidates = sameModel.length > 0 ? sameModel : matches;
+  const cassette = prefer === "first" ? candidates[0] : candidates.reduce<Cassette | undefined>((newest, candidate) => (newest === undefined || (candidate.recordedAt ?? "") >= (newest.recordedAt ?? "") ? candidate : newest), undefined);
   if (cassette !== undefined) return { cassette };
   const prompt = lastUserText(messages);
   const nearest = cassettes

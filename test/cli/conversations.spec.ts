@@ -172,7 +172,7 @@ describe("g4f-rx: conversations", () => {
     expect(readdirSync(home).sort()).toEqual(["data", "home"]);
   });
 
-  it("chat --replay plays a question asked again (/retry) with its second answer, and an answer cut off, at any speed", async () => {
+  it("chat --replay plays a question asked again (/retry) with its second answer, and an answer cut off, at any speed; one question gets the newest", async () => {
     const cut = streamReply(textChunks(["Cut", " short"], { finishReason: null }), { done: false });
     server.reply(answer("Five"), answer("Six"), cut, answer("Next"));
     await runCli(["chat"], { env, stdin: "count\n/retry\nbreak off\nnext\n" });
@@ -185,6 +185,8 @@ describe("g4f-rx: conversations", () => {
       expect(result.stdout).toBe("Five\nSix\nCut short\nNext\n");
       expect(result.stderr).not.toContain("No recording");
     }
+    // One question replays the conversation's current answer: the newest recording that answers it.
+    expect(await runCli(["--replay", directory, "count"], { env })).toMatchObject({ code: 0, stdout: "Six\n" });
     expect(server.requests).toHaveLength(4);
   });
 
