@@ -25,9 +25,12 @@ export interface RetryBeforeContentOptions {
   /**
    * Whether an error is worth another attempt. Default: errors without an HTTP
    * `status` (connection failures, timeouts, truncated streams, in-stream error
-   * frames) and the statuses 408, 409, 429 and 5xx, as the `openai` client
-   * itself decides, but never an abort the caller asked for (the `openai`
-   * client's `APIUserAbortError`, recognised by its class, or an `AbortError`).
+   * frames, malformed chunks) and the statuses 408, 409, 429 and 5xx, as the
+   * `openai` client itself decides. Never an abort the caller asked for (the
+   * `openai` client's `APIUserAbortError`, recognised by its class, or an
+   * `AbortError`), nor what a new request would get again: a body that is not
+   * an event stream (`NotEventStreamError`: an HTML page, a wrong URL) or a
+   * frame over the size limit (`FrameTooLargeError`), recognised by `name`.
    */
   shouldRetry?: (attempt: number, error: unknown) => boolean;
   /** Scheduler for the waits. Default `asyncScheduler`. */
@@ -120,9 +123,16 @@ function checkDelay(ms: number): number {
   return ms;
 }
 
-/** What the `openai` client retries: no status (connection, stream), 408, 409, 429, 5xx; never a caller's abort. */
+/** Errors of the stream decoders that a new request to the same endpoint would meet again. */
+const REPEATED_BY_A_NEW_REQUEST = new Set(["NotEventStreamError", "FrameTooLargeError"]);
+
+/**
+ * What the `openai` client retries: no status (connection, stream), 408, 409, 429, 5xx; never a caller's abort, nor a
+ * body of the wrong kind or size, which the endpoint would send again.
+ */
 function isRetryable(_attempt: number, error: unknown): boolean {
   if (isAbort(error)) return false;
+  if (error instanceof Error && REPEATED_BY_A_NEW_REQUEST.has(error.name)) return false;
   const status = statusOf(error);
   return status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
 }

@@ -3,6 +3,7 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type Observable, defer, map } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { retryBeforeContent } from "../../operators/index.js";
+import { FrameTooLargeError, MalformedChunkError, NotEventStreamError } from "g4f-rx";
 import { chunkWith, contentChunk } from "../support/chunks.js";
 import { marbles } from "../support/marbles.js";
 
@@ -146,6 +147,22 @@ describe("retryBeforeContent", () => {
     const source = m.cold("  #", values, invalid);
     m.expect(source.pipe(retryBeforeContent({ count: 3, delay: 1 }))).toBeObservable(m.cold("#", values, invalid));
     m.expect(source).toHaveSubscriptions("(^!)");
+  }));
+
+  it("does not retry a body the endpoint would send again: not an event stream, or a frame over the limit", marbles((m) => {
+    const page = new NotEventStreamError("text/html", "<html><title>Sign in</title></html>");
+    const html = m.cold("  r#", values, page);
+    m.expect(html.pipe(retryBeforeContent({ count: 3, delay: 1 }))).toBeObservable(m.cold("r#", values, page));
+    m.expect(html).toHaveSubscriptions("^!");
+    const huge = new FrameTooLargeError(1024, 2048);
+    const large = m.cold(" #", values, huge);
+    m.expect(large.pipe(retryBeforeContent({ count: 3, delay: 1 }))).toBeObservable(m.cold("#", values, huge));
+    m.expect(large).toHaveSubscriptions("(^!)");
+    // A malformed chunk may be a provider's glitch: it is retried.
+    const glitch = new MalformedChunkError("{not json", { expected: "JSON" });
+    const malformed = m.cold("#", values, glitch);
+    m.expect(malformed.pipe(retryBeforeContent({ count: 1, delay: 1 }))).toBeObservable(m.cold("-#", values, glitch));
+    m.expect(malformed).toHaveSubscriptions(["(^!)", "-(^!)"]);
   }));
 
   it("retries a 5xx and follows a custom shouldRetry", marbles((m) => {
