@@ -1,4 +1,5 @@
-import { createInterface } from "node:readline";
+import { createInterface, emitKeypressEvents } from "node:readline";
+import { Writable } from "node:stream";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import {
   EMPTY,
@@ -30,7 +31,7 @@ import { type ConversationPlan, TURN_NOT_KEPT, logging, planConversation, storeF
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
-import { type CliOptions, UsageError } from "./options.js";
+import { CHAT_COMMAND, type CliOptions, UsageError } from "./options.js";
 import { colourOnStdout, rendersMarkdown } from "./ask.js";
 import { answerPrinter } from "./output.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
@@ -47,7 +48,9 @@ const HELP = `Commands:
   /exit          leave (Ctrl-D too)
   /help          this list
 A line ending in \\ continues on the next line; a line of """ starts and ends a block of many lines.
-Ctrl-C cancels the answer being streamed (the partial answer is kept) and returns to the prompt.
+Pasted lines are one question, sent with Enter. A question that starts with / is typed with //.
+Ctrl-C cancels the answer being streamed (the partial answer is kept) and returns to the prompt; at the
+prompt it drops what is being typed. Ctrl-D leaves (what is typed is asked first).
 A question typed while an answer streams is queued: it is asked once that answer ends.`;
 
 /** One thing the user entered: a question, or a command. */
@@ -61,29 +64,38 @@ export type ChatInput =
   | { readonly kind: "unknown"; readonly command: string }
   | { readonly kind: "incomplete"; readonly problem: string };
 
+/** What readline gives the chat: a line typed or pasted, Ctrl-C at the prompt, or the end of input (Ctrl-D, a pipe's end). */
+export type ChatLine = { readonly kind: "line"; readonly text: string; readonly pasted: boolean } | { readonly kind: "cancel" } | { readonly kind: "end" };
+
 /**
- * Gathers typed lines into inputs: a line ending in `\` continues on the
- * next one, and a line `"""` opens a block that the next `"""` closes.
- * `onContinue` is told when more lines are awaited (for the `…` prompt).
+ * Gathers lines into inputs: a line ending in `\` continues on the next one, a line `"""` opens a block that the next
+ * `"""` closes, and pasted lines (bracketed paste) continue as they are, so a pasted block is one question, sent by the
+ * Enter that follows it. Ctrl-C drops what is gathered; the end of input asks it. `onContinue` is told whether more
+ * lines are awaited (for the `…` prompt).
  */
-export function gatherInputs(onContinue: (more: boolean) => void = () => undefined): OperatorFunction<string, ChatInput> {
+export function gatherInputs(onContinue: (more: boolean) => void = () => undefined): OperatorFunction<ChatLine, ChatInput> {
   interface State {
     readonly pending: readonly string[];
     readonly block: boolean;
     readonly done: string | undefined;
   }
   const start: State = { pending: [], block: false, done: undefined };
+  const next = (state: State, item: ChatLine): State => {
+    if (item.kind === "cancel") return start;
+    if (item.kind === "end") return { pending: [], block: false, done: state.pending.length === 0 ? undefined : state.pending.join("\n") };
+    const { text: line } = item;
+    if (item.pasted) return { ...state, pending: [...state.pending, line], done: undefined };
+    if (state.block) {
+      return line.trim() === '"""' ? { pending: [], block: false, done: state.pending.join("\n") } : { ...state, pending: [...state.pending, line], done: undefined };
+    }
+    if (line.trim() === '"""' && state.pending.length === 0) return { pending: [], block: true, done: undefined };
+    if (line.endsWith("\\")) return { pending: [...state.pending, line.slice(0, -1)], block: false, done: undefined };
+    return { pending: [], block: false, done: [...state.pending, line].join("\n") };
+  };
   return (lines) =>
     lines.pipe(
-      scan((state: State, line: string): State => {
-        if (state.block) {
-          return line.trim() === '"""' ? { pending: [], block: false, done: state.pending.join("\n") } : { ...state, pending: [...state.pending, line], done: undefined };
-        }
-        if (line.trim() === '"""' && state.pending.length === 0) return { pending: [], block: true, done: undefined };
-        if (line.endsWith("\\")) return { pending: [...state.pending, line.slice(0, -1)], block: false, done: undefined };
-        return { pending: [], block: false, done: [...state.pending, line].join("\n") };
-      }, start),
-      tap((state) => onContinue(state.done === undefined)),
+      scan(next, start),
+      tap((state) => onContinue(state.done === undefined && (state.block || state.pending.length > 0))),
       map((state) => state.done),
       filter((text): text is string => text !== undefined && text.trim() !== ""),
       map(parseInput),
@@ -93,6 +105,8 @@ export function gatherInputs(onContinue: (more: boolean) => void = () => undefin
 function parseInput(text: string): ChatInput {
   const trimmed = text.trim();
   if (!trimmed.startsWith("/")) return { kind: "ask", text };
+  // "//" asks a question that starts with "/": "//usr/bin/env is what?"
+  if (trimmed.startsWith("//")) return { kind: "ask", text: text.replace("//", "/") };
   const [command = "", ...rest] = trimmed.split(/\s+/);
   const argument = trimmed.slice(command.length).trim();
   switch (command) {
@@ -132,9 +146,9 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   // The name of the last turn kept, so that /retry can say which one it replaces.
   let lastTurn: string | undefined;
   try {
-    const parsed = parseWithConfig(args, io.version, io.stdout.columns ?? 80, io.env);
+    const parsed = parseWithConfig(args, io.version, io.stdout.columns ?? 80, io.env, CHAT_COMMAND);
     if (parsed.kind === "print") {
-      io.stdout.write(`${parsed.text}\ng4f-rx chat [options]: an interactive session with the same options.\n${HELP}\n`);
+      io.stdout.write(parsed.text.startsWith("Usage:") ? `${parsed.text}\nIn the chat:\n${HELP}\n` : parsed.text);
       return EXIT.success;
     }
     options = parsed.options;
@@ -171,10 +185,22 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   } catch {
     // (see above)
   }
+  const promptOutput = new PromptOutput(io.stdout);
+  const input = io.stdin.stream;
+  // Bracketed paste: the terminal marks pasted text, so that its lines make one question (see gatherInputs).
+  let pasting = false;
+  if (terminal) {
+    emitKeypressEvents(input);
+    input.on("keypress", (_text: string | undefined, key: { name?: string } | undefined) => {
+      if (key?.name === "paste-start") pasting = true;
+      else if (key?.name === "paste-end") pasting = false;
+    });
+    io.stdout.write(BRACKETED_PASTE_ON);
+  }
   const rl = createInterface({
-    input: io.stdin.stream,
+    input,
     // Questions from a pipe get no prompt: stdout then holds the answers and nothing else.
-    ...(terminal ? { output: io.stdout } : {}),
+    ...(terminal ? { output: promptOutput } : {}),
     terminal,
     history: typed,
     historySize: HISTORY_SIZE,
@@ -188,7 +214,10 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     }
   });
   let closed = false;
-  rl.once("close", () => (closed = true));
+  rl.once("close", () => {
+    closed = true;
+    if (terminal) io.stdout.write(BRACKETED_PASTE_OFF);
+  });
 
   let model = target.kind === "live" ? target.endpoints[0].model : target.model;
   // -s goes with the first question, as it does with a single one; /system replaces it from the next question on.
@@ -208,14 +237,34 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       ". /help for commands, Ctrl-D to leave.",
   );
 
+  /**
+   * Shows the prompt again, with what was typed meanwhile (unseen while an answer streamed) on it. readline's line is
+   * emptied first, while its output is still muted, so that it starts from one row and draws nothing over the answer.
+   */
+  const promptAgain = (): void => {
+    if (!terminal) {
+      rl.prompt();
+      return;
+    }
+    const typed = rl.line;
+    rl.write(null, { ctrl: true, name: "e" });
+    rl.write(null, { ctrl: true, name: "u" });
+    promptOutput.muted = false;
+    rl.prompt();
+    if (typed !== "") rl.write(typed);
+  };
+
   const interrupts = new Subject<void>();
+  const cancels = new Subject<ChatLine>();
   rl.on("SIGINT", () => {
     if (streaming) {
       interrupts.next();
     } else {
-      // Nothing to cancel: drop the line being typed, as a shell does.
+      // Nothing to cancel: drop the line being typed and the lines gathered before it, as a shell does.
       io.stdout.write("^C\n");
       rl.write(null, { ctrl: true, name: "u" });
+      cancels.next({ kind: "cancel" });
+      rl.setPrompt("> ");
       rl.prompt();
     }
   });
@@ -225,9 +274,12 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   };
   io.stop.signal.addEventListener("abort", onStop, { once: true });
 
-  const lines = new Observable<string>((subscriber) => {
-    const onLine = (line: string): void => subscriber.next(line);
-    const onClose = (): void => subscriber.complete();
+  const typedLines = new Observable<ChatLine>((subscriber) => {
+    const onLine = (line: string): void => subscriber.next({ kind: "line", text: line, pasted: pasting });
+    const onClose = (): void => {
+      subscriber.next({ kind: "end" });
+      subscriber.complete();
+    };
     rl.on("line", onLine);
     rl.once("close", onClose);
     return () => {
@@ -235,6 +287,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       rl.off("close", onClose);
     };
   }).pipe(share());
+  rl.once("close", () => cancels.complete());
+  const lines = merge(typedLines, cancels);
 
   /** One question: asked, printed, kept; Ctrl-C ends it early with what came. */
   const ask = (input: ChatCompletionMessageParam[], before: ChatCompletionMessageParam[], replaces: string | undefined): Observable<never> =>
@@ -252,6 +306,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         },
       };
       streaming = true;
+      // readline's echo of keys typed ahead, and its redraw on a resize, would land inside the answer.
+      promptOutput.muted = terminal;
       return answerTo(params, model).pipe(
         switchMap(({ source, endpoint, model: asked }) => {
           const chunks = source.chunks.pipe(plan.record({ endpoint, model: asked, input, request: { ...params, model: asked }, replaces }), takeUntil(interrupts));
@@ -289,7 +345,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           last = { input, before };
           if (printed) io.stdout.write("\n");
           // A question typed meanwhile starts now: its answer, not a prompt, comes next.
-          if (!closed && queued === 0) rl.prompt();
+          if (!closed && queued === 0) promptAgain();
         }),
         ignoreElements(),
       );
@@ -338,7 +394,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       }
     }
     // Lines from a pipe can still be handled after their end closed readline, which then refuses to prompt.
-    if (!closed && queued === 0) rl.prompt();
+    if (!closed && queued === 0) promptAgain();
     return EMPTY;
   };
 
@@ -349,7 +405,11 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     await new Promise<void>((resolve, reject) => {
       lines
         .pipe(
-          gatherInputs((more) => rl.setPrompt(more ? "… " : "> ")),
+          gatherInputs((more) => {
+            rl.setPrompt(more ? "… " : "> ");
+            // A line that continues gets the "…" prompt at once; a whole question gets its answer first.
+            if (more && !closed && !streaming) rl.prompt();
+          }),
           // What comes after /exit (queued behind an answer, or further down a pipe) is not asked.
           takeWhile((input) => input.kind !== "exit", true),
           tap((input) => {
@@ -413,4 +473,35 @@ function replayedAnswers(replay: typeof import("./replay.js"), path: string, opt
 
 function systemMessage(content: string): ChatCompletionMessageParam {
   return { role: "system", content };
+}
+
+const BRACKETED_PASTE_ON = "\u001b[?2004h";
+const BRACKETED_PASTE_OFF = "\u001b[?2004l";
+
+/**
+ * readline's output: the terminal, as wide as it is, except while `muted` (an answer streams), when what readline
+ * writes (the echo of keys typed ahead, its redraw on a resize) is dropped. readline redraws its line from what it
+ * holds, so nothing typed is lost: `promptAgain` shows it once the answer ends.
+ */
+class PromptOutput extends Writable {
+  muted = false;
+  readonly isTTY = true;
+
+  constructor(private readonly terminal: NodeJS.WritableStream & { readonly columns?: number }) {
+    super({
+      decodeStrings: false,
+      write: (chunk: string | Buffer, _encoding, done: (error?: Error | null) => void): void => {
+        if (!this.muted) this.terminal.write(chunk);
+        done();
+      },
+    });
+    // readline redraws its line on a resize; not while muted (promptAgain draws it whole afterwards).
+    terminal.on("resize", () => {
+      if (!this.muted) this.emit("resize");
+    });
+  }
+
+  get columns(): number | undefined {
+    return this.terminal.columns;
+  }
 }

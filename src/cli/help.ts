@@ -33,9 +33,10 @@ export function helpText(command: CommandSpec, width: number): string {
   lines.push(...wrap(command.description, columns, ""), "");
   if (command.positionals !== undefined) lines.push(...wrap(command.positionals, columns, ""), "");
   lines.push("Options:");
-  const flags = command.options.map((spec) => flagText(spec));
+  const shown = command.options.filter((spec) => command.omitFromHelp?.includes(spec.name) !== true);
+  const flags = shown.map((spec) => flagText(spec));
   const flagWidth = Math.min(28, Math.max(...flags.map((flag) => flag.length)));
-  command.options.forEach((spec, i) => {
+  shown.forEach((spec, i) => {
     const flag = flags[i] ?? "";
     const indent = " ".repeat(flagWidth + 4);
     const body = wrap(meaning(spec), columns, indent);

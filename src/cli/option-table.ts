@@ -88,6 +88,8 @@ export interface CommandSpec<T extends readonly OptionSpec[] = readonly OptionSp
   /** What the positional arguments are, for `--help`; `undefined` when the command takes none. */
   readonly positionals?: string;
   readonly examples: readonly (readonly [command: string, what: string])[];
+  /** Options of the table that `--help` leaves out: the command refuses them itself, with a message of its own. */
+  readonly omitFromHelp?: readonly string[];
   /** More text after the options (endpoints, exit codes). */
   readonly epilogue?: () => string;
   /** Checks that involve several options; returns a usage error's message or `undefined`. */

@@ -358,6 +358,23 @@ export const MODELS_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
   ],
 };
 
+/** `g4f-rx chat`: the question's options but those for single questions, which chat refuses (chat.ts says why). */
+export const CHAT_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
+  ...ASK_COMMAND,
+  name: "chat",
+  summary: "An interactive session",
+  usage: ["$0 chat [options]"],
+  description:
+    "An interactive session: type a question, the answer streams, the conversation goes on (kept as with -c). The options choose the endpoint, model and output as for a question; -c or --cid continues a kept conversation, --replay DIR plays one back.",
+  positionals: undefined,
+  omitFromHelp: ["json", "list-models", "attach", "record"],
+  examples: [
+    ["$0 chat", "GPT4Free's local API"],
+    ["$0 chat -e ollama -m llama3.2", "a local Ollama"],
+    ["$0 chat -c", "go on with the last conversation"],
+  ],
+};
+
 export const CONFIG_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
   ...ASK_COMMAND,
   name: "config",

@@ -114,6 +114,74 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     ]);
   });
 
+  it("leaves a streaming answer alone when keys are typed or the window is resized; what was typed waits on the prompt", async () => {
+    const words = Array.from({ length: 8 }, (_, i) => `word${String(i)} `);
+    server.reply(streamReply(textChunks(words), { delayMs: 150 }), answer("Got it."));
+    const session = onTerminal(["chat", "--render", "never"], env);
+    await session.waitFor("> ");
+    session.type("Count\r");
+    await session.waitFor("word1");
+    session.type("abcd\u007f");
+    session.resize(50);
+    await session.waitFor("word7");
+    const start = session.screen().indexOf("word0");
+    // Then the prompt, with what was typed meanwhile on it.
+    await session.waitFor("abc", session.screen().indexOf("word7"));
+    // The answer's words follow one another: no prompt, echo or redraw came between them.
+    const during = session.screen().slice(start, session.screen().indexOf("word7", start));
+    expect(during).toBe(words.slice(0, 7).join(""));
+    session.type("\r");
+    await answered(session, "Got it.");
+    session.type("/exit\r");
+    expect((await session.exited).code).toBe(0);
+    expect(messagesOf(1)).toMatchObject([{ content: "Count" }, { role: "assistant" }, { role: "user", content: "abc" }]);
+  });
+
+  it("asks a pasted block of lines as one question, sent by the Enter after it", async () => {
+    server.reply(answer("One question."));
+    const session = onTerminal(["chat", "--render", "never"], env);
+    await session.waitFor("> ");
+    session.type("\u001b[200~def foo():\r    return 1 \\\r\r\"\"\"\rprint(foo())\u001b[201~");
+    await session.waitFor("print(foo())");
+    session.type("\r");
+    await answered(session, "One question.");
+    session.type("/exit\r");
+    expect((await session.exited).code).toBe(0);
+    expect(server.requests).toHaveLength(1);
+    // Taken as pasted: a trailing backslash and a line of """ are the text's own.
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: 'def foo():\n    return 1 \\\n\n"""\nprint(foo())' }]);
+  });
+
+  it("shows the … prompt for a line that continues; Ctrl-C drops the gathered lines, Ctrl-D asks them", async () => {
+    server.reply(answer("Fresh."), answer("Last."));
+    const session = onTerminal(["chat", "--render", "never"], env);
+    await session.waitFor("> ");
+    session.type("dropped \\\r");
+    await session.waitFor("… ");
+    session.type("\u0003");
+    await session.waitFor("> ", session.screen().indexOf("^C"));
+    session.type("fresh\r");
+    await answered(session, "Fresh.");
+    session.type('"""\rlast one\r');
+    await session.waitFor("… ", session.screen().indexOf("last one"));
+    session.type("\u0004");
+    await session.waitFor("Last.");
+    expect((await session.exited).code).toBe(0);
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "fresh" }]);
+    expect(messagesOf(1)).toMatchObject([{ content: "fresh" }, { content: "Fresh." }, { role: "user", content: "last one" }]);
+  });
+
+  it("asks a question that starts with / when it is typed with //", async () => {
+    server.reply(answer("A tool."));
+    const session = onTerminal(["chat", "--render", "never"], env);
+    await session.waitFor("> ");
+    session.type("//usr/bin/env is what?\r");
+    await answered(session, "A tool.");
+    session.type("/exit\r");
+    expect((await session.exited).code).toBe(0);
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "/usr/bin/env is what?" }]);
+  });
+
   it("renders markdown answers on the terminal (--render auto)", async () => {
     server.reply(answer("# Plan\n\n", "Use **RxJS**."));
     const session = onTerminal(["chat"], env);

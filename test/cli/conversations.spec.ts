@@ -102,6 +102,19 @@ describe("g4f-rx: conversations", () => {
     expect(server.requests[1]?.body).toMatchObject({ model: "llama", messages: [{ content: "First" }, { content: "One" }, { content: "Second" }] });
   });
 
+  it("chat --help shows chat's usage, the options it takes and its commands; words after chat are refused", async () => {
+    const help = await runCli(["chat", "--help"], { env });
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^Usage: g4f-rx chat \[options\]\n/);
+    expect(help.stdout).toContain("  -c, --continue");
+    for (const refused of ["--json", "--list-models", "--attach", "--record"]) expect(help.stdout).not.toMatch(new RegExp(`^ +(-\\w, )?${refused}`, "m"));
+    expect(help.stdout).toContain("/retry");
+    const words = await runCli(["chat", "hello"], { env, stdin: "" });
+    expect(words.code).toBe(2);
+    expect(words.stderr).toContain('chat takes no arguments, got "hello"');
+    expect(server.requests).toHaveLength(0);
+  });
+
   it("chat sends -s with the first question, and the conversation keeps it", async () => {
     server.reply(answer("One"), answer("Two"));
     expect(await runCli(["chat", "-s", "Be brief."], { env, stdin: "First\nSecond\n" })).toMatchObject({ code: 0, stdout: "One\nTwo\n" });

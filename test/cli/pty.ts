@@ -1,4 +1,5 @@
 import { type ChildProcessByStdio, execFileSync, spawn } from "node:child_process";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { BIN } from "./run-cli.js";
 
@@ -24,6 +25,37 @@ export interface TerminalSession {
   waitFor(text: string, from?: number): Promise<void>;
   /** Resolves with the exit code and the whole screen. */
   readonly exited: Promise<{ code: number | null; screen: string }>;
+  /** Makes the terminal `columns` wide, as a window resize does (the command gets SIGWINCH). */
+  resize(columns: number): void;
+}
+
+/** The terminal the command runs on: the pseudo-terminal on the stdin of `script`'s descendant that runs node. */
+function terminalOf(scriptPid: number): string {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (name) state ppid …": the name may hold spaces, the fields after its ")" do not.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const descends = (pid: number): boolean => {
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = parentOf.get(at)) if (at === scriptPid) return true;
+    return false;
+  };
+  for (const pid of parentOf.keys()) {
+    if (pid === scriptPid || !descends(pid)) continue;
+    try {
+      const tty = readlinkSync(`/proc/${String(pid)}/fd/0`);
+      if (tty.startsWith("/dev/pts/")) return tty;
+    } catch {
+      // (as above)
+    }
+  }
+  throw new Error(`no pseudo-terminal under script (pid ${String(scriptPid)})`);
 }
 
 /** Starts the built command on a pseudo-terminal (stdin, stdout and stderr all the terminal). */
@@ -54,6 +86,7 @@ export function onTerminal(args: readonly string[], env: Record<string, string>)
     child,
     type: (text) => child.stdin.write(text),
     screen: () => screen,
+    resize: (columns) => execFileSync("stty", ["-F", terminalOf(child.pid ?? 0), "cols", String(columns)]),
     waitFor: (text, from = 0) =>
       new Promise<void>((resolve, reject) => {
         const check = (): void => {
