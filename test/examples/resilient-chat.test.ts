@@ -24,17 +24,19 @@ describe("examples/resilient-chat.ts", () => {
   afterEach(() => server.close());
 
   it("retries a stalled provider, falls back, resumes a broken answer elsewhere, and aborts every abandoned request", async () => {
-    server.reply(
-      { headersAfterMs: 30_000, body: [] }, // g4f stalls…
-      { headersAfterMs: 30_000, body: [] }, // …and stalls again on the retry
-      streamReply(textChunks(["Hello", " wor"], { finishReason: null }), { done: false, then: [{ destroy: true }] }), // ollama breaks off
-      streamReply(textChunks(["ld!"])), // openai continues
-    );
+    // Each provider's reply is chosen by its model, not by the order requests arrive in, and the timeouts leave a loaded
+    // machine a wide margin: a request still on its way when a timeout fires would otherwise take another one's reply.
+    server.setDefaultReply((request) => {
+      const model = typeof request.body === "object" && request.body !== null && "model" in request.body ? request.body.model : undefined;
+      if (model === "g4f-model") return { headersAfterMs: 30_000, body: [] }; // g4f stalls, also on the retry
+      if (model === "ollama-model") return streamReply(textChunks(["Hello", " wor"], { finishReason: null }), { done: false, then: [{ destroy: true }] }); // ollama breaks off
+      return streamReply(textChunks(["ld!"])); // openai continues
+    });
     const fallbacks: string[] = [];
     const outcome = await collect(
       resilientChat(providers, messages, {
-        firstTimeoutMs: 150,
-        idleTimeoutMs: 150,
+        firstTimeoutMs: 1_500,
+        idleTimeoutMs: 1_500,
         retries: 1,
         retryDelayMs: 10,
         onFallback: (from, to, error) => fallbacks.push(`${from.name} -> ${to.name}: ${error instanceof Error ? error.name : "?"}`),
