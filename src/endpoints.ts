@@ -147,6 +147,8 @@ export interface EndpointSettings {
   readonly config?: EndpointFlags;
   /** Where `endpoints` and `config` were read (a file path), for messages. */
   readonly from?: string;
+  /** For showing the settings (`g4f-rx config`): a key the endpoint needs and nobody gave is left out, not an error. */
+  readonly keyOptional?: boolean;
 }
 
 /** A complete choice of endpoint, model, key and retries. */
@@ -265,7 +267,7 @@ export function resolveEndpoint(flags: EndpointFlags, env: Environment, settings
   const envKey = apiKeyVariable === undefined ? undefined : read(apiKeyVariable);
   const configKey = nonEmpty(config.apiKey);
   const apiKey = flagKey ?? envKey ?? configKey;
-  if (apiKey === undefined && endpoint?.apiKeyVariable !== undefined) {
+  if (apiKey === undefined && endpoint?.apiKeyVariable !== undefined && settings.keyOptional !== true) {
     throw new EndpointConfigError(`The ${endpoint.name} endpoint (${endpoint.title}) needs an API key: set ${endpoint.apiKeyVariable} or pass --api-key.`);
   }
   const apiKeySource: SettingSource =

@@ -157,7 +157,14 @@ export function showConfig(options: CliOptions, config: ConfigFile, resolved: Re
   const rows: string[][] = [["setting", "value", "from"]];
   const byKey = new Map<string, unknown>(Object.entries(options));
   // The endpoint's values are what resolution chose, with where each came from (the option table knows only its own layers).
-  const key = resolved.apiKey === undefined ? "-" : resolved.sources.apiKey === "environment" && resolved.apiKeyVariable !== undefined ? `set (${resolved.apiKeyVariable})` : "set";
+  const key =
+    resolved.apiKey !== undefined
+      ? resolved.sources.apiKey === "environment" && resolved.apiKeyVariable !== undefined
+        ? `set (${resolved.apiKeyVariable})`
+        : "set"
+      : resolved.endpoint?.apiKeyVariable !== undefined
+        ? `missing: set ${resolved.endpoint.apiKeyVariable} or pass --api-key`
+        : "-";
   const endpointRows = new Map<string, [string, SettingSource]>([
     ["endpoint", [display(resolved.endpoint?.name), resolved.sources.endpoint]],
     ["base-url", [display(resolved.baseURL), resolved.sources.baseURL]],

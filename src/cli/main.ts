@@ -58,7 +58,7 @@ export async function main(io: CliIo): Promise<number> {
 
   let target: AnswerTarget;
   try {
-    target = resolveTarget(options, io.env, catalogueOf(config));
+    target = resolveTarget(options, io.env, catalogueOf(config), showSettings ? "show" : "ask");
   } catch (error) {
     if (error instanceof EndpointConfigError) return usage(error.message);
     throw error;

@@ -28,7 +28,7 @@ export type EndpointCatalogue = Pick<EndpointSettings, "endpoints" | "from">;
  * a setting that cannot work, the same for a fallback as for the main
  * endpoint: an unknown name, a bad URL, a missing key.
  */
-export function resolveTarget(options: CliOptions, env: Environment, catalogue: EndpointCatalogue = {}): AnswerTarget {
+export function resolveTarget(options: CliOptions, env: Environment, catalogue: EndpointCatalogue = {}, purpose: "ask" | "show" = "ask"): AnswerTarget {
   if (options.replay !== undefined) {
     // Only to prefer a recording of the same model when several answer the prompt.
     const model = nonEmpty(options.model) ?? nonEmpty(env[ENVIRONMENT_VARIABLES.model]);
@@ -38,8 +38,11 @@ export function resolveTarget(options: CliOptions, env: Environment, catalogue: 
   // the values the command line gave as flags and the config file's as its config.
   const given = layer(options, "flag");
   const flags = onConversation(given, continuedTurn(options, env), catalogue);
-  const resolved = resolveEndpoint(flags, env, { ...catalogue, config: layer(options, "config") });
+  // Shown settings (`g4f-rx config`) must come out also when a key is missing: that is what the user wants to see.
+  const show = purpose === "show";
+  const resolved = resolveEndpoint(flags, env, { ...catalogue, config: layer(options, "config"), keyOptional: show });
   const primary = flags === given ? resolved : fromConversation(resolved, given);
+  if (show) return { kind: "live", endpoints: [primary] };
   return { kind: "live", endpoints: [primary, ...options.fallback.map((entry) => resolveFallback(entry, primary, options, env, catalogue))] };
 }
 

@@ -101,6 +101,21 @@ describe("g4f-rx config file", () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it("g4f-rx config shows the settings also when the endpoint's key is missing, and says so; a question still refuses", async () => {
+    write({ endpoints: { work: { url: "http://127.0.0.1:9/v1", keyVariable: "WORK_API_KEY" } }, endpoint: "work" });
+    const own = await runCli(["config"], { env });
+    expect(own).toMatchObject({ code: 0, stderr: "" });
+    expect(own.stdout).toMatch(/^api-key +missing: set WORK_API_KEY or pass --api-key +endpoint default$/m);
+    const openai = await runCli(["config", "-e", "openai"], { env });
+    expect(openai.code).toBe(0);
+    expect(openai.stdout).toMatch(/^endpoint +"openai" +flag$/m);
+    expect(openai.stdout).toMatch(/^api-key +missing: set OPENAI_API_KEY or pass --api-key/m);
+    const asked = await runCli(["-e", "openai", "Hi"], { env });
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toContain("needs an API key: set OPENAI_API_KEY or pass --api-key");
+    expect(server.requests).toHaveLength(0);
+  });
+
   it("refuses a malformed file, naming the file and line", async () => {
     write('{\n  "model": "x",\n  system: "y"\n}\n');
     const result = await runCli(["Hi"], { env });
