@@ -31,11 +31,25 @@ export async function viewReasoning(client: OpenAI, options: ViewOptions): Promi
   const { model, messages, out } = options;
   const dim = options.dim ?? ("isTTY" in out && out.isTTY === true);
   let shown: ThinkingPart["kind"] | undefined;
+  // The blank line between the two is the viewer's own: the model's newlines around `<think>…</think>` are dropped.
+  // Whitespace at the end of the reasoning so far is held until more reasoning follows it.
+  let heldSpace = "";
   const write = (part: ThinkingPart): void => {
-    if (part.kind === "content" && shown === "reasoning") out.write(dim ? `${UNDIM}\n\n` : "\n\n");
-    if (part.kind === "reasoning" && shown !== "reasoning") out.write(dim ? DIM : "");
+    let text = part.text;
+    if (part.kind === "reasoning") {
+      if (shown !== "reasoning") out.write(dim ? DIM : "");
+      text = shown === "reasoning" ? heldSpace + text : text.trimStart();
+      const end = text.trimEnd().length;
+      heldSpace = text.slice(end);
+      text = text.slice(0, end);
+    } else if (shown === "reasoning") {
+      text = text.trimStart();
+      if (text === "") return;
+      out.write(dim ? `${UNDIM}\n\n` : "\n\n");
+    }
+    if (text === "" && part.kind === shown) return;
     shown = part.kind;
-    out.write(part.text);
+    out.write(text);
   };
   const texts = await lastValueFrom(
     thinkingParts(fromChatCompletion(client, { model, messages })).pipe(

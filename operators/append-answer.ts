@@ -45,11 +45,12 @@ export function assistantMessage(snapshot: ChatCompletionSnapshot, options: Appe
  *
  * ## Example
  * ```ts
+ * import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
  * import { fromChatCompletion } from "g4f-rx";
  * import { accumulateMessage, appendAnswer } from "g4f-rx/operators";
  * import { last } from "rxjs";
  *
- * let messages = [{ role: "user" as const, content: "Say hello there!" }];
+ * let messages: ChatCompletionMessageParam[] = [{ role: "user", content: "Say hello there!" }];
  * fromChatCompletion(client, { model: "gpt-4", messages })
  *   .pipe(accumulateMessage(), appendAnswer(messages), last())
  *   .subscribe((next) => (messages = [...next, { role: "user", content: "And in French?" }]));

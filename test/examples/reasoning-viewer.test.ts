@@ -31,8 +31,15 @@ describe("examples/reasoning-viewer", () => {
     server.reply(streamReply(textChunks(["<thi", "nk>Hmm,", " three.</thi", "nk>\n\nThere are 3."]), { delayMs: 1 }));
     let out = "";
     const texts = await viewReasoning(client, { model: "m", messages: [], out: { write: (text: string) => (out += text) } });
-    expect(out).toBe("Hmm, three.\n\n\n\nThere are 3.\n");
+    expect(out).toBe("Hmm, three.\n\nThere are 3.\n");
     expect(texts).toStrictEqual({ reasoning: "Hmm, three.", content: "\n\nThere are 3." });
+  });
+
+  it("drops the model's newlines around <think>…</think>: one blank line between reasoning and answer", async () => {
+    server.reply(streamReply(textChunks(["<think>\nLet me count", " the r's.\n</think>", "\n\nThere are ", "3 r's."]), { delayMs: 1 }));
+    let out = "";
+    await viewReasoning(client, { model: "m", messages: [], out: { write: (text: string) => (out += text) } });
+    expect(out).toBe("Let me count the r's.\n\nThere are 3 r's.\n");
   });
 
   it("shows a plain answer unchanged", async () => {
