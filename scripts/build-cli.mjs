@@ -7,8 +7,8 @@
 //   (`dynamic-import: false` makes esbuild turn it into `require`): an `import()` of `node:https` or of a lazy file
 //   would start that loader.
 // - Separate files, because V8 must at least pre-parse every byte of a script it loads, even code that never runs.
-//   The `openai` client (for --api responses, models, chat), markdown-it and lowlight (markdown on a terminal) are most of
-//   the command's code; a plain question needs none of them.
+//   The `openai` client (for --api responses, models, chat), markdown-it, lowlight and string-width (markdown on a
+//   terminal) are most of the command's code; a plain question needs none of them.
 // - One copy of openai's error classes (openai-error.js), required by the command and by the client file alike, so
 //   that `instanceof APIError` holds whichever of them made the error.
 import { createHash } from "node:crypto";
@@ -28,6 +28,9 @@ const LAZY_PACKAGES = {
   "markdown-it": { file: "markdown-it.js", contents: 'module.exports = require("markdown-it");' },
   // Only the common languages' grammars: all of highlight.js's would be a megabyte.
   lowlight: { file: "lowlight.js", contents: 'export { common, createLowlight } from "lowlight";' },
+  // The terminal width of a table's cells, for the renderer alone (7 KB: East Asian widths, emoji, escape sequences).
+  // Its only export is its default, the function: made the file's exports, as markdown-it's class is.
+  "string-width": { file: "string-width.js", contents: 'module.exports = require("string-width").default;' },
 };
 const OPENAI_ERRORS = "openai-error.js";
 /** The module, in the installed openai package, whose classes must exist once. */

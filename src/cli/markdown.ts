@@ -2,6 +2,7 @@ import type { Element, ElementContent, Root, RootContent } from "hast";
 import type { createLowlight } from "lowlight";
 import MarkdownIt, { type Token } from "markdown-it";
 import { type OperatorFunction, Observable } from "rxjs";
+import stringWidth from "string-width";
 
 /** ANSI styles the renderer uses; each wraps text in its own start and reset, so styles nest. */
 const SGR = {
@@ -301,7 +302,11 @@ function spans(nodes: readonly MarkdownNode[]): string {
     .join("");
 }
 
-/** A table: its head's and body's rows, each a list of cells, from table_open > thead/tbody > tr > th/td. */
+/**
+ * A table: its head's and body's rows, each a list of cells, from table_open > thead/tbody > tr > th/td. Columns are
+ * as wide as the terminal shows their cells (`string-width`): a CJK character or an emoji takes two cells, a combining
+ * mark or a zero-width joiner none, the renderer's escape sequences none.
+ */
 function table(node: MarkdownNode): string {
   const rowsOf = (section: string): string[][] =>
     node.children
@@ -310,16 +315,10 @@ function table(node: MarkdownNode): string {
       .map((row) => row.children.map((cell) => inline(cell.children)));
   const header = rowsOf("thead_open")[0] ?? [];
   const rows = rowsOf("tbody_open");
-  const widths = header.map((cell, column) => Math.max(visible(cell), ...rows.map((row) => visible(row[column] ?? ""))));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell + " ".repeat(Math.max(0, (widths[column] ?? 0) - visible(cell)))).join(` ${paint("dim", "│")} `);
+  const widths = header.map((cell, column) => Math.max(stringWidth(cell), ...rows.map((row) => stringWidth(row[column] ?? ""))));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell + " ".repeat(Math.max(0, (widths[column] ?? 0) - stringWidth(cell)))).join(` ${paint("dim", "│")} `);
   const rule = paint("dim", widths.map((width) => "─".repeat(width)).join("─┼─"));
   return `${line(header.map((cell) => paint("bold", cell)))}\n${rule}\n${rows.map((row) => `${line(row)}\n`).join("")}`;
-}
-
-/** The width of text on screen, without escape sequences. */
-function visible(text: string): number {
-  // eslint-disable-next-line no-control-regex
-  return [...text.replace(/\u001b\[[0-9;]*m/g, "")].length;
 }
 
 /** lowlight with highlight.js's common languages once loaded; `null` when it could not be (code stays plain). */

@@ -43,7 +43,7 @@ describe("the command's code cache", () => {
     const first = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
     expect(first).toMatchObject({ code: 0, stdout: ANSWER });
     const files = cacheFiles(join(cache, "g4f-rx")).sort();
-    // main.js and openai's error classes, which every run requires; not the openai client, markdown-it or lowlight.
+    // main.js and openai's error classes, which every run requires; not the openai client nor the renderer's files.
     expect(files).toHaveLength(2);
     expect(files[0]).toMatch(new RegExp(`^main-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
     expect(files[1]).toMatch(new RegExp(`^openai-error-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
@@ -71,7 +71,7 @@ describe("the command's code cache", () => {
     expect(first.stdout).toContain("391");
     const stems = (): string[] => cacheFiles(join(cache, "g4f-rx")).map((name) => /^([a-z-]+?)-[0-9a-f]{16}-/.exec(name)?.[1] ?? name).sort();
     // No code in this answer: the highlighter (lowlight) is never loaded.
-    expect(stems()).toEqual(["main", "markdown-it", "openai-error"]);
+    expect(stems()).toEqual(["main", "markdown-it", "openai-error", "string-width"]);
     // Its own kind: a plain replay's cache (which never compiled the renderer in main.js) must not stand for it.
     for (const name of cacheFiles(join(cache, "g4f-rx"))) expect(name).toContain(`-replay-rendered-${process.version}-`);
     const before = cacheFiles(join(cache, "g4f-rx")).map((name) => statSync(join(cache, "g4f-rx", name)).mtimeMs);

@@ -13,6 +13,8 @@ const PIECES = [
   "1. first\n\n2. second", "- a\n\n- b", "| a |\n|---|\n| 1 |", "Title\n---", "para\n    more",
   // Fences of other kinds and lengths: a ``` line does not close a ```` block, nor a ~~~ one.
   "~~~py", "~~~", "````", "  ```", "``` not a close",
+  // Wide characters and emoji, which tables measure in terminal cells.
+  "| 名前 | 🎉 |", "| 日本語 | e\u0301 |",
 ];
 
 async function render(parts: readonly string[]): Promise<string> {

@@ -95,6 +95,24 @@ describe("renderMarkdown", () => {
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
   }));
 
+  it("aligns a table's columns in terminal cells: CJK and emoji take two, combining marks and joiners none", marbles((m) => {
+    const text = "| 名前 | 値 |\n| --- | --- |\n| 日本語テキスト | 1 |\n| abc | 2 |\n| 🎉🎉 | 3 |\n| e\u0301 **b** `c` | 👩\u200d💻 |\n";
+    const source = m.cold("a|", { a: text });
+    const bar = ` ${dim("│")} `;
+    // The widest cell, 日本語テキスト, is 14 cells; é is one (e and a combining acute), 👩‍💻 two (two emoji, joined).
+    const expected = m.cold("-(x|)", {
+      x: [
+        `${bold("名前")}          ${bar}${bold("値")}\n`,
+        `${dim(`${"─".repeat(14)}─┼─${"─".repeat(2)}`)}\n`,
+        `日本語テキスト${bar}1 \n`,
+        `abc           ${bar}2 \n`,
+        `🎉🎉          ${bar}3 \n`,
+        `e\u0301 ${bold("b")} ${ESC}[33mc${ESC}[39m${" ".repeat(9)}${bar}👩\u200d💻\n`,
+      ].join(""),
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
   it("counts CR LF and CR line ends as markdown-it does, so a held block starts where it should", marbles((m) => {
     const source = m.cold("  a-b-|", { a: "Title\r\n===\r\n\r\nOne\r", b: "two\r\n\r\nDone" });
     // The heading once the paragraph began; the paragraph (a lone CR inside it is a line break) once the list began.
