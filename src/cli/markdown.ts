@@ -217,7 +217,7 @@ function render(node: MarkdownNode, indent: string): string {
   switch (token.type) {
     case "heading_open": {
       const text = inline(children);
-      return `${token.tag === "h1" ? paint("underline", paint("bold", text)) : paint("bold", text)}\n`;
+      return `${indentLines(token.tag === "h1" ? paint("underline", paint("bold", text)) : paint("bold", text), indent)}\n`;
     }
     case "paragraph_open":
       return `${indentLines(inline(children), indent)}\n`;
@@ -225,7 +225,8 @@ function render(node: MarkdownNode, indent: string): string {
     case "code_block": {
       const language = token.info.trim().split(/\s+/)[0] ?? "";
       const fence = paint("dim", `\`\`\`${clean(language)}`);
-      return `${fence}\n${highlight(clean(token.content.replace(/\n$/, "")), language)}\n${paint("dim", "```")}\n`;
+      // In a list item, indented as the item's text is, fences and code alike.
+      return `${indentLines(`${fence}\n${highlight(clean(token.content.replace(/\n$/, "")), language)}\n${paint("dim", "```")}`, indent)}\n`;
     }
     case "blockquote_open": {
       const inner = blocks(children, "").replace(/\n+$/, "");
@@ -249,9 +250,9 @@ function render(node: MarkdownNode, indent: string): string {
         .join("");
     }
     case "hr":
-      return `${paint("dim", "─".repeat(40))}\n`;
+      return `${indent}${paint("dim", "─".repeat(40))}\n`;
     case "table_open":
-      return table(node);
+      return indentLines(table(node), indent);
     case "inline":
       return `${indentLines(inline([node]), indent)}\n`;
     default:
@@ -264,8 +265,10 @@ function blocks(nodes: readonly MarkdownNode[], indent: string): string {
   return nodes.map((node) => render(node, indent)).join("");
 }
 
+/** Indents each line of `text` but empty ones (a code block's blank lines get no trailing spaces). */
 function indentLines(text: string, indent: string): string {
-  return indent === "" ? text : text.replace(/\n/g, `\n${indent}`).replace(/^/, indent);
+  // Lines end at \n alone: a multiline `^` would also start one after U+2028, which a terminal does not break at.
+  return indent === "" ? text : text.replace(/(^|\n)(?=[^\n])/g, `$1${indent}`);
 }
 
 /** The text of `inline` tokens (a paragraph's, a heading's, a table cell's), styled. */

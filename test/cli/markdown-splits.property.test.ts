@@ -15,6 +15,8 @@ const PIECES = [
   "~~~py", "~~~", "````", "  ```", "``` not a close",
   // Wide characters and emoji, which tables measure in terminal cells.
   "| 名前 | 🎉 |", "| 日本語 | e\u0301 |",
+  // A list item's own blocks: a fence, code and a table indented under it.
+  "   ```js", "   const y = 2;", "   ```", "  | c |",
 ];
 
 async function render(parts: readonly string[]): Promise<string> {

@@ -95,6 +95,37 @@ describe("renderMarkdown", () => {
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
   }));
 
+  it("indents a code block in a list item as the item's text, in nested lists and quotes too, the list kept compact", marbles((m) => {
+    const text = "1. item with code:\n\n   ```js\n   const x = 1;\n   ```\n2. next\n\n> - quoted:\n>   - nested\n>\n>     ```\n>     a\n>\n>     b\n>     ```\n";
+    const source = m.cold("a|", { a: text });
+    const item = (n: string, body: string): string => `${ESC}[36m${n}${ESC}[39m ${body}\n`;
+    const quoted = (line: string): string => `${dim("│")} ${line}\n`;
+    // The code's lines start where the item's text does, a blank line in it stays empty; items follow one another
+    // without blank lines, as in any list.
+    const expected = m.cold("x(y|)", {
+      x: `${item("1.", `item with code:\n  ${dim("```js")}\n  ${ESC}[35mconst${ESC}[39m x = ${ESC}[34m1${ESC}[39m;\n  ${dim("```")}`)}${item("2.", "next")}\n`,
+      y: [quoted(`${ESC}[36m•${ESC}[39m quoted:`), quoted(`  ${ESC}[36m•${ESC}[39m nested`), quoted(`    ${dim("```")}`), quoted("    a"), quoted(""), quoted("    b"), quoted(`    ${dim("```")}`)].join(""),
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
+  it("indents a table, a heading and a rule in a list item as the item's text", marbles((m) => {
+    const source = m.cold("a|", { a: "- item\n\n  | a | b |\n  |---|---|\n  | 1 | 22 |\n\n  ## Head\n\n  ---\n- last\n" });
+    const bullet = `${ESC}[36m•${ESC}[39m`;
+    const expected = m.cold("-(x|)", {
+      x: [
+        `${bullet} item\n`,
+        `  ${bold("a")} ${dim("│")} ${bold("b")} \n`,
+        `  ${dim("──┼───")}\n`,
+        `  1 ${dim("│")} 22\n`,
+        `  ${bold("Head")}\n`,
+        `  ${dim("─".repeat(40))}\n`,
+        `${bullet} last\n`,
+      ].join(""),
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
   it("aligns a table's columns in terminal cells: CJK and emoji take two, combining marks and joiners none", marbles((m) => {
     const text = "| 名前 | 値 |\n| --- | --- |\n| 日本語テキスト | 1 |\n| abc | 2 |\n| 🎉🎉 | 3 |\n| e\u0301 **b** `c` | 👩\u200d💻 |\n";
     const source = m.cold("a|", { a: text });
