@@ -65,19 +65,21 @@ const FRAME_MS = 80;
 export function startSpinner(out: TerminalWritable, text: string, style: Styles): Spinner {
   // One line, never wider than the terminal: a line that wraps cannot be erased by "\r ESC[K", and each frame would
   // leave a new line behind. The frame and its space take 2 columns.
-  // A pseudo-terminal nobody sized says 0 columns.
-  const width = out.columns !== undefined && out.columns > 0 ? out.columns : 80;
-  const room = Math.max(0, width - 3);
+  // The width is read at every frame: the window may be resized while the spinner turns. A pseudo-terminal nobody
+  // sized says 0 columns.
   const fit = (said: string): string => {
+    const width = out.columns !== undefined && out.columns > 0 ? out.columns : 80;
+    const room = Math.max(0, width - 3);
     const characters = [...neutralise(said)];
     return characters.length > room ? `${characters.slice(0, Math.max(0, room - 1)).join("")}…` : characters.join("");
   };
-  let shown = fit(text);
+  let said = text;
   let frame = 0;
   let drawn = false;
   let stopped = false;
   const timer = setInterval(() => {
-    out.write(`\r${FRAMES[frame % FRAMES.length] ?? ""} ${style.note(shown)}`);
+    // Erased first: a narrower terminal's line is shorter than the one before.
+    out.write(`\r${drawn ? "\u001b[K" : ""}${FRAMES[frame % FRAMES.length] ?? ""} ${style.note(fit(said))}`);
     frame += 1;
     drawn = true;
   }, FRAME_MS);
@@ -91,8 +93,8 @@ export function startSpinner(out: TerminalWritable, text: string, style: Styles)
       // Carriage return and erase-line leave the cursor where the spinner began.
       if (drawn) out.write("\r\u001b[K");
     },
-    say: (said) => {
-      shown = fit(said);
+    say: (text) => {
+      said = text;
       // The new text may be shorter: what the old one left beyond it is erased.
       if (drawn && !stopped) out.write("\r\u001b[K");
     },

@@ -103,7 +103,8 @@ describe.runIf(hasUtilLinuxScript())("on a real terminal (util-linux script)", (
     const { terminal, stdout, code } = await onTerminalColumns(["--base-url", server.baseURL, "-m", model, "Hi"], 40);
     expect(code).toBe(0);
     expect(stdout).toBe("Hello\n");
-    const frames = terminal.split("\r").filter((part) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(part));
+    // Each frame is "\r", the erasure of the line (but the first), the spinner and its text.
+    const frames = terminal.split("\r").filter((part) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(part.replace(`${ESC}[K`, "")));
     expect(frames.length).toBeGreaterThan(1);
     // eslint-disable-next-line no-control-regex
     for (const frame of frames) expect([...frame.replace(/\u001b\[[0-9;]*[mK]/g, "")].length).toBeLessThan(40);

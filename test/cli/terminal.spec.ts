@@ -43,6 +43,17 @@ describe("startSpinner", () => {
     spinner.stop();
     spinner.stop();
     vi.advanceTimersByTime(240);
-    expect(written).toEqual(["\r⠋ waiting", "\r⠙ waiting", "\r⠹ waiting", "\r\u001b[K"]);
+    expect(written).toEqual(["\r⠋ waiting", "\r\u001b[K⠙ waiting", "\r\u001b[K⠹ waiting", "\r\u001b[K"]);
+  });
+
+  it("fits every frame to the terminal's width as it is then: a resize narrows the next frame", () => {
+    const written: string[] = [];
+    const out = { columns: 20, write: (text: string) => written.push(text) };
+    const spinner = startSpinner(out, "waiting for a-long-model-name", styles(false));
+    vi.advanceTimersByTime(80);
+    out.columns = 12;
+    vi.advanceTimersByTime(80);
+    spinner.stop();
+    expect(written).toEqual(["\r⠋ waiting for a-lo…", "\r\u001b[K⠙ waiting …", "\r\u001b[K"]);
   });
 });
