@@ -110,17 +110,23 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     } catch {
       return sendError(res, 400, "The request body is not valid JSON", "invalid_request_error");
     }
+    // What OpenAI would refuse is refused here too, rather than searched for among the cassettes.
+    const problem = requestProblem(api, request);
+    if (problem !== undefined) {
+      onRequest?.({ path, cassette: undefined, status: 400 });
+      return sendError(res, 400, problem, "invalid_request_error", "invalid_request");
+    }
+    const candidates = cassettes.filter((cassette) => (api === "responses" ? cassette.api === "responses" : cassette.api === undefined));
     const match =
-      api === "responses"
-        ? matchCassette(
-            cassettes.filter((cassette) => cassette.api === "responses"),
-            isObject(request) ? { model: request.model, messages: messagesOfResponsesRequest(request) } : request,
-          )
-        : matchCassette(cassettes.filter((cassette) => cassette.api === undefined), request);
+      api === "responses" && isObject(request)
+        ? matchCassette(candidates, { model: request.model, messages: messagesOfResponsesRequest(request) })
+        : matchCassette(candidates, request);
     if (match.cassette === undefined) {
       onRequest?.({ path, cassette: undefined, status: 404 });
       const nearest = match.nearest.map((near) => `${near.file} (${JSON.stringify(near.prompt)})`).join(", ");
-      return sendError(res, 404, `No cassette matches this request's messages. Nearest: ${nearest || "none (no cassettes loaded)"}`, "invalid_request_error", "cassette_not_found", { nearest: match.nearest });
+      const kind = api === "responses" ? "Responses API" : "chat completions";
+      const none = candidates.length === 0 ? `none (no ${kind} cassettes among the ${String(cassettes.length)} loaded)` : "none";
+      return sendError(res, 404, `No cassette matches this request's messages. Nearest: ${nearest || none}`, "invalid_request_error", "cassette_not_found", { nearest: match.nearest });
     }
     const { cassette } = match;
     onRequest?.({ path, cassette, status: cassette.response.status });
@@ -201,4 +207,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
     req.once("end", () => resolve(Buffer.concat(parts).toString("utf8")));
     req.once("error", reject);
   });
+}
+
+/** Why OpenAI would refuse `request` (a body that is JSON), or `undefined` when it has what a request needs. */
+function requestProblem(api: "chat" | "responses", request: unknown): string | undefined {
+  if (!isObject(request)) return "The request body must be a JSON object";
+  if (api === "chat") {
+    if (!Array.isArray(request.messages) || request.messages.length === 0) return "'messages' must be a non-empty array of messages";
+    if (!request.messages.every((message) => isObject(message) && typeof message.role === "string")) return "Each of 'messages' must be an object with a 'role'";
+    return undefined;
+  }
+  const { input } = request;
+  if (typeof input !== "string" && !Array.isArray(input)) return "'input' must be a string or an array of input items";
+  return undefined;
 }

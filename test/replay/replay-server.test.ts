@@ -64,6 +64,24 @@ describe("the replay server", () => {
     expect(error.message).toMatch(/^404 No cassette matches this request's messages\. Nearest: say-hello-there\.cassette\.jsonl \("Say hello there!"\)/);
   });
 
+  it("refuses a request OpenAI would refuse with a 400, instead of searching the cassettes for it", async () => {
+    const post = async (path: string, body: unknown): Promise<{ status: number; message: unknown }> => {
+      const response = await fetch(`${server.baseURL}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const json: unknown = await response.json();
+      return { status: response.status, message: typeof json === "object" && json !== null && "error" in json && typeof json.error === "object" && json.error !== null && "message" in json.error ? json.error.message : undefined };
+    };
+    for (const body of [null, [], { model: "gpt-4" }, { model: "gpt-4", messages: "hi" }, { model: "gpt-4", messages: [] }]) {
+      expect((await post("/chat/completions", body)).status).toBe(400);
+    }
+    expect(await post("/chat/completions", { model: "gpt-4", messages: "hi" })).toStrictEqual({ status: 400, message: "'messages' must be a non-empty array of messages" });
+    expect(await post("/chat/completions", { model: "gpt-4", messages: ["hi"] })).toStrictEqual({ status: 400, message: "Each of 'messages' must be an object with a 'role'" });
+    expect(await post("/responses", { model: "gpt-4" })).toStrictEqual({ status: 400, message: "'input' must be a string or an array of input items" });
+    // A well-formed Responses request with no Responses cassettes says that, not "no cassettes loaded".
+    const responses = await post("/responses", { model: "gpt-4", input: "Say hello there!" });
+    expect(responses.status).toBe(404);
+    expect(responses.message).toMatch(/Nearest: none \(no Responses API cassettes among the \d+ loaded\)$/);
+  });
+
   it("speaks plain HTTP: a raw fetch gets SSE frames ending with [DONE]", async () => {
     const response = await fetch(`${server.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...hello, stream: true }) });
     expect(response.status).toBe(200);
