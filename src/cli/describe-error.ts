@@ -2,8 +2,10 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai/core/error";
 import { PartialResponseError, StreamTimeoutError } from "../../operators/index.js";
 import { type ResolvedEndpoint, chatCompletionsURL, responsesURL } from "../endpoints.js";
-import { IncompleteStreamError, StreamErrorFrameError } from "../errors.js";
+import { IncompleteStreamError, MalformedChunkError, StreamErrorFrameError } from "../errors.js";
+import { parseFrameData } from "../sources/frames.js";
 import { counted } from "../sources/protocol.js";
+import { isChatCompletionChunk } from "../sources/responses-protocol.js";
 
 /**
  * What the user needs to know about a failed request: the URL tried (`/responses` for the Responses API, else
@@ -48,6 +50,9 @@ export function describeError(error: unknown, resolved: ResolvedEndpoint, api: "
   }
   if (error instanceof IncompleteStreamError) {
     return `The answer from ${url} was cut off: ${error.message}`;
+  }
+  if (api === "responses" && error instanceof MalformedChunkError && isChatCompletionChunk(parseFrameData(error.data).value)) {
+    return `${url} streams chat completions, not Responses API events: ask it without --api responses (or with --api chat).`;
   }
   if (error instanceof Error) {
     return `${url}: ${error.message}`;

@@ -66,9 +66,8 @@ class ResponsesReader implements ProtocolReader<ResponseStreamEvent> {
     if (!isResponseEvent(value)) {
       if (isObject(value) && value.error !== undefined && value.error !== null) return errorFromFrame(value, raw(), event, this.#headers);
       if (event !== undefined && event !== "message") return "more";
-      const looksLikeChat = isObject(value) && Array.isArray(value.choices);
       return new MalformedChunkError(raw(), {
-        expected: looksLikeChat
+        expected: isChatCompletionChunk(value)
           ? "a Responses API event: it is a chat-completion chunk (this server streams chat completions from /v1/responses; read it with fromChatCompletion)"
           : 'a Responses API event (an object with a string "type")',
       });
@@ -103,4 +102,9 @@ class ResponsesReader implements ProtocolReader<ResponseStreamEvent> {
 /** An object with a string `type`: the shape every Responses stream event has. */
 function isResponseEvent(value: unknown): value is ResponseStreamEvent {
   return isObject(value) && typeof value.type === "string";
+}
+
+/** Whether a frame's value is a chat-completion chunk (a server streaming chat completions where Responses events were asked for). */
+export function isChatCompletionChunk(value: unknown): boolean {
+  return isObject(value) && Array.isArray(value.choices);
 }

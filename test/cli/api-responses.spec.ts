@@ -74,11 +74,12 @@ describe("g4f-rx --api responses", () => {
     }
   });
 
-  it("exits 1 and says what arrived when the server streams chat-completion chunks instead (GPT4Free's /v1/responses)", async () => {
+  it("exits 1 and says to ask without --api responses when the server streams chat-completion chunks instead (GPT4Free's /v1/responses)", async () => {
     server.reply(streamReply(textChunks(["Hi"])));
     const result = await runCli(["--api", "responses", "-q", "Hi"], { env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("chat-completion chunk");
+    expect(result.stderr).toContain("streams chat completions, not Responses API events: ask it without --api responses (or with --api chat).");
+    expect(result.stderr).not.toContain("fromChatCompletion");
     // The URL asked, not the chat one.
     expect(result.stderr).toContain(`${server.baseURL}/responses`);
     expect(result.stderr).not.toContain("/chat/completions");
