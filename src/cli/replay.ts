@@ -52,10 +52,14 @@ export function replayAnswer(
   const match = fresh?.cassette !== undefined ? fresh : matchCassette(cassettes, request, used === undefined ? "newest" : "first");
   if (match.cassette === undefined) {
     const nearest = match.nearest.map((near) => `  ${near.file}: ${JSON.stringify(near.prompt)}${near.model === undefined ? "" : ` (${near.model})`}`);
+    // The same question recorded after other messages (a system prompt, earlier turns) is the usual surprise.
+    const sameQuestion = match.nearest.some((near) => near.similarity === 1)
+      ? "A recording answers the whole conversation it was recorded in: the nearest asks the same question after other messages (give the same -s system prompt; a later turn replays with g4f-rx chat --replay DIR)."
+      : "Record one with --record FILE against a live endpoint.";
     return {
       kind: "failed",
       code: EXIT.failure,
-      message: [`No recording in ${path} answers this prompt. The nearest:`, ...nearest, "Record one with --record FILE against a live endpoint."].join("\n"),
+      message: [`No recording in ${path} answers this prompt. The nearest:`, ...nearest, sameQuestion].join("\n"),
     };
   }
 

@@ -183,6 +183,11 @@ describe("g4f-rx: conversations", () => {
     expect(result.stderr).toContain(`No recording in ${directory} answers this prompt. The nearest:`);
     expect(server.requests).toHaveLength(2);
     expect(readdirSync(home).sort()).toEqual(["data", "home"]);
+    // The first question without the system prompt it was asked with: the message says what differs.
+    const bare = await runCli(["--replay", directory, "Say hello"], { env: offline });
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain('"Say hello"');
+    expect(bare.stderr).toContain("the nearest asks the same question after other messages (give the same -s system prompt;");
   });
 
   it("chat --replay plays a question asked again (/retry) with its second answer, and an answer cut off, at any speed; one question gets the newest", async () => {
