@@ -120,6 +120,14 @@ describe("startRelayServer (memory store)", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(completion);
   });
+
+  it("passes the upstream's model list on at GET /v1/models, so client.models.list() works against the relay", async () => {
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: "none", maxRetries: 0 });
+    const models = [];
+    for await (const model of client.models.list()) models.push(model.id);
+    expect(models).toStrictEqual(["gpt-4"]);
+    expect((await fetch(`${relay.baseURL}/models`, { method: "POST" })).status).toBe(405);
+  });
 });
 
 describe("startRelayServer's CORS, the replay server's rule", () => {

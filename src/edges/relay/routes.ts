@@ -19,6 +19,8 @@ export interface RelayUpstream {
       create(body: ChatCompletionCreateParams, options?: ClientRequestOptions): { asResponse(): Promise<Response> };
     };
   };
+  /** The upstream's model list, passed on at `GET /v1/models` (an `openai` client has it). */
+  readonly models?: { list(): { asResponse(): Promise<Response> } };
 }
 
 /**
@@ -95,6 +97,8 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
  *   `?after=n`), else from the start; 204 when the stream has ended and
  *   nothing is left to send, which also tells `EventSource` to stop
  *   reconnecting; 404 for an unknown or expired id.
+ * - `GET /v1/models` passes the upstream's model list on (when the
+ *   upstream client has `models`).
  * - `POST /v1/streams/{id}/stop` stops it wherever it runs: 200
  *   `{"id","stopped"}` (`stopped` false when it had already ended), or 404.
  *
@@ -109,7 +113,7 @@ export async function answerRelayRequest(options: RelayRoutesOptions, request: R
   const origin = request.header("origin");
   if (request.method === "OPTIONS") {
     const { pathname } = new URL(request.url, "http://relay.invalid");
-    const ours = STREAM_ROUTE.test(pathname) || (pathname === "/v1/chat/completions" && options.upstream !== undefined);
+    const ours = STREAM_ROUTE.test(pathname) || ((pathname === "/v1/chat/completions" || pathname === "/v1/models") && options.upstream !== undefined);
     if (!ours) return undefined;
     const preflight = policy.preflight(origin, request.header("access-control-request-headers"));
     if (preflight.allowed) return { status: 204, headers: preflight.headers, empty: true };
@@ -143,6 +147,13 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     const requestedId = request.header("x-stream-id");
     const id = await relay.start(fromChatCompletion(upstream, params), { format, ...(requestedId === undefined ? {} : { id: requestedId }) });
     return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(format), "x-stream-id": id }, events: eventsOf(relay, id, 0, retryMs) };
+  }
+
+  if (url.pathname === "/v1/models" && upstream?.models !== undefined) {
+    if (request.method !== "GET") throw new RelayHttpError(405, `${request.method} /v1/models is not supported; send GET`);
+    // The upstream's list as it is, so any OpenAI client (client.models.list()) works against the relay.
+    const list = await upstream.models.list().asResponse();
+    return { status: 200, headers: { "content-type": "application/json" }, json: await list.json() };
   }
 
   const match = STREAM_ROUTE.exec(url.pathname);
