@@ -21,18 +21,7 @@ export function describeError(error: unknown, resolved: ResolvedEndpoint, api: "
   if (error instanceof APIConnectionTimeoutError) {
     return `The request to ${url} timed out.`;
   }
-  if (error instanceof APIConnectionError) {
-    const reason = connectionReason(error);
-    const server = resolved.endpoint;
-    const lines = [`Could not connect to ${url}${reason === undefined ? "" : ` (${reason})`}.`];
-    if (server?.startHint !== undefined) {
-      lines.push(`Is ${server.title} running? To use it, ${server.startHint}.`);
-    } else {
-      lines.push("Check that the server is running and the URL is right.");
-    }
-    lines.push("Or choose another endpoint: --endpoint NAME (see --help) or --base-url URL.");
-    return lines.join("\n");
-  }
+  if (error instanceof APIConnectionError) return describeConnectionFailure(error, url, resolved);
   if (error instanceof StreamErrorFrameError) {
     return `${url} sent an error in the stream: ${error.message}`;
   }
@@ -58,6 +47,20 @@ export function describeError(error: unknown, resolved: ResolvedEndpoint, api: "
     return `${url}: ${error.message}`;
   }
   return `${url}: ${String(error)}`;
+}
+
+/** A connection that could not be made to `url`: why, how to start the endpoint's server, or how to choose another. */
+export function describeConnectionFailure(error: APIConnectionError, url: string, resolved: ResolvedEndpoint): string {
+  const reason = connectionReason(error);
+  const server = resolved.endpoint;
+  const lines = [`Could not connect to ${url}${reason === undefined ? "" : ` (${reason})`}.`];
+  if (server?.startHint !== undefined) {
+    lines.push(`Is ${server.title} running? To use it, ${server.startHint}.`);
+  } else {
+    lines.push("Check that the server is running and the URL is right.");
+  }
+  lines.push("Or choose another endpoint: --endpoint NAME (see --help) or --base-url URL.");
+  return lines.join("\n");
 }
 
 /**

@@ -1,6 +1,7 @@
 import { APIConnectionError, APIError } from "openai/core/error";
 import type { Model } from "openai/resources/models";
 import type { ResolvedEndpoint } from "../endpoints.js";
+import { describeConnectionFailure } from "./describe-error.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { clientMaker } from "./live.js";
@@ -23,7 +24,7 @@ export async function listModels(io: CliIo, resolved: ResolvedEndpoint, json: bo
     for await (const model of client.models.list({ signal: io.stop.signal })) models.push(model);
   } catch (error) {
     if (io.stop.signal.aborted) return exitCodeFor(io.stop.reason);
-    if (error instanceof APIConnectionError) return fail(`Could not connect to ${url}. Check that the server is running and the URL is right.`);
+    if (error instanceof APIConnectionError) return fail(describeConnectionFailure(error, url, resolved));
     const status: unknown = error instanceof APIError ? error.status : undefined;
     if (status === 404 || status === 405 || status === 501) {
       return fail(`${url} answered HTTP ${String(status)}: this endpoint has no model list. Give the model by name with --model.`);

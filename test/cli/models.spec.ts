@@ -70,6 +70,9 @@ describe("g4f-rx models", () => {
     const refused = await runCli(["models", "--base-url", `http://127.0.0.1:${port}/v1`]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`Could not connect to http://127.0.0.1:${port}/v1/models`);
+    // A named endpoint's hint, as a question to it gets.
+    const ollama = await runCli(["models", "-e", "ollama", "--base-url", `http://127.0.0.1:${port}/v1`]);
+    expect(ollama.stderr).toContain("Is Ollama running? To use it, start it with `ollama serve`.");
     const prompt = await runCli(["models", "hello", "--base-url", server.baseURL]);
     expect(prompt.code).toBe(2);
     expect(prompt.stderr).toContain('models takes no arguments, got "hello"');
