@@ -27,7 +27,7 @@ import {
 import { accumulateMessage, appendAnswer } from "../../operators/index.js";
 import { ConversationError } from "../conversations/index.js";
 import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
-import { type ConversationPlan, TURN_NOT_KEPT, logging, planConversation, storeFor, systemPromptToSend, withInput } from "./conversation.js";
+import { type ConversationPlan, logging, planConversation, storeFor, systemPromptToSend, withInput } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
@@ -156,9 +156,9 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       throw new UsageError("chat prints answers as text: --json, --list-models, -a and --record are for single questions");
     }
     target = resolveTarget(options, io.env, catalogueOf(parsed.config));
-    plan = planConversation(options, io.env, (info) => {
-      if (info === undefined) io.stderr.write(`${style.note(`g4f-rx chat: ${TURN_NOT_KEPT}`)}\n`);
-      else lastTurn = info.turn;
+    plan = planConversation(options, io.env, (outcome) => {
+      if ("notKept" in outcome) io.stderr.write(`${style.note(`g4f-rx chat: ${outcome.notKept}`)}\n`);
+      else lastTurn = outcome.kept.turn;
     });
   } catch (error) {
     if (error instanceof UsageError || error instanceof EndpointConfigError || error instanceof ConversationError) {

@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, defer } from "rxjs";
-import { ConversationError, ConversationStore, type TurnInfo, dataDirectory, recordTurn } from "../conversations/index.js";
+import { ConversationError, ConversationStore, StoreWriteError, type TurnInfo, type TurnRecorder, dataDirectory, recordTurn } from "../conversations/index.js";
 import type { Environment } from "../endpoints.js";
 import type { CassetteRequest } from "../replay/cassette.js";
 import type { CliOptions } from "./options.js";
@@ -50,6 +50,14 @@ export function systemPromptToSend(options: Pick<CliOptions, "system" | "continu
 /** What the command says when a turn was not kept, because its conversation was removed while it streamed. */
 export const TURN_NOT_KEPT = "the conversation was removed (logs rm) while this answer streamed, so it is not kept";
 
+/** What became of a turn: kept, or not, with the sentence stderr says about it. */
+export type TurnOutcome = { readonly kept: TurnInfo } | { readonly notKept: string };
+
+/** What the command says when the data directory cannot be written: the answer goes on, and how to stop trying. */
+export function turnNotWritten(error: StoreWriteError): string {
+  return `${error.message}; the answer is not affected (--no-log, or G4F_RX_NO_LOG=1, stops keeping conversations)`;
+}
+
 /**
  * The endpoint (base URL) and model of the last turn of the conversation
  * `-c` or `--cid` continues; `undefined` when none is continued, or when it
@@ -77,8 +85,11 @@ export function continuedTurn(options: Pick<CliOptions, "continue" | "cid">, env
 export function planConversation(
   options: Pick<CliOptions, "continue" | "cid" | "log" | "replay">,
   env: Environment,
-  /** Gets each turn kept, or `undefined` for one not kept (see `TURN_NOT_KEPT`). */
-  onTurn: (info: TurnInfo | undefined) => void = () => undefined,
+  /**
+   * Gets each turn kept, or why one was not (see `TURN_NOT_KEPT`, `turnNotWritten`). A data directory that cannot be
+   * written is said once per plan: a chat does not repeat it at every question.
+   */
+  onTurn: (outcome: TurnOutcome) => void = () => undefined,
 ): ConversationPlan {
   const store = storeFor(env);
   const keep = logging(options) && store !== undefined;
@@ -96,13 +107,30 @@ export function planConversation(
   if (keep && id === undefined) id = store.newId();
   if (!keep || id === undefined) return { id, history, record: () => (chunks) => chunks };
   const conversation = id;
+  let saidNotWritten = false;
+  const notWritten = (error: StoreWriteError): void => {
+    if (!saidNotWritten) onTurn({ notKept: turnNotWritten(error) });
+    saidNotWritten = true;
+  };
   return {
     id,
     history,
     record: (turn) => (chunks) =>
       defer(() => {
-        const recorder = store.startTurn({ conversation, ...turn });
-        return chunks.pipe(recordTurn(recorder, onTurn));
+        let recorder: TurnRecorder;
+        try {
+          recorder = store.startTurn({ conversation, ...turn });
+        } catch (error) {
+          if (!(error instanceof StoreWriteError)) throw error;
+          notWritten(error);
+          return chunks;
+        }
+        return chunks.pipe(
+          recordTurn(recorder, (info, notKept) => {
+            if (notKept !== undefined) notWritten(notKept);
+            else onTurn(info === undefined ? { notKept: TURN_NOT_KEPT } : { kept: info });
+          }),
+        );
       }),
   };
 }

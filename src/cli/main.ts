@@ -5,7 +5,7 @@ import { dataDirectory } from "../conversations/index.js";
 import { ask } from "./ask.js";
 import { type ConfigFile, catalogueOf, parseWithConfig, showConfig } from "./config.js";
 import { type Attachment, AttachmentError, readAttachment, userMessage } from "./attachments.js";
-import { type ConversationPlan, TURN_NOT_KEPT, planConversation, systemPromptToSend } from "./conversation.js";
+import { type ConversationPlan, planConversation, systemPromptToSend } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { CONFIG_COMMAND, type CliOptions, MODELS_COMMAND, UsageError } from "./options.js";
@@ -116,7 +116,7 @@ export async function main(io: CliIo): Promise<number> {
   input.push(userMessage(prompt, attachments));
   let plan: ConversationPlan;
   try {
-    plan = planConversation(options, io.env, (info) => info === undefined && io.stderr.write(`${style.note(`g4f-rx: ${TURN_NOT_KEPT}`)}\n`));
+    plan = planConversation(options, io.env, (outcome) => "notKept" in outcome && io.stderr.write(`${style.note(`g4f-rx: ${outcome.notKept}`)}\n`));
   } catch (error) {
     if (error instanceof ConversationError) return usage(error.message);
     throw error;

@@ -68,6 +68,21 @@ export class ConversationError extends Error {
   override readonly name = "ConversationError";
 }
 
+/**
+ * The data directory could not be written (read-only, full, a file where a folder should be): the turn is not kept,
+ * and the answer goes on all the same.
+ */
+export class StoreWriteError extends Error {
+  override readonly name = "StoreWriteError";
+  constructor(
+    readonly directory: string,
+    /** The system's reason, e.g. `ENOSPC: no space left on device, write`. */
+    readonly reason: string,
+  ) {
+    super(`could not keep this turn in ${directory}: ${reason}`);
+  }
+}
+
 const INDEX_FILE = "index.jsonl";
 /** Every prompt and answer is kept here: readable by the user alone, whatever the umask (as the code cache is). */
 const PRIVATE_FOLDER = 0o700;
@@ -307,30 +322,38 @@ export class ConversationStore {
     answeredBy?: (() => { readonly endpoint: string; readonly model: string }) | undefined;
   }): TurnRecorder {
     const folder = join(this.root, turn.conversation);
-    mkdirSync(folder, { recursive: true, mode: PRIVATE_FOLDER });
-    this.made = true;
-    const startedAt = new Date();
-    const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
-    const info: TurnInfo = {
-      conversation: turn.conversation,
-      turn: name,
-      startedAt: startedAt.toISOString(),
-      status: "streaming",
-      endpoint: turn.endpoint,
-      model: turn.model,
-      input: turn.input,
-      answer: "",
-      ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
-      pid: process.pid,
-    };
-    const recorder = new TurnRecorder(folder, name, info, stripStream(turn.request), turn.answeredBy, (line, answer) => {
-      this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
-      this.appendIndex(line);
-    });
-    const prompt = inputText(turn.input);
-    this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, words: oneLine(prompt.slice(0, INDEX_WORDS * 2)).slice(0, INDEX_WORDS).trimEnd(), pid: process.pid });
-    this.appendText({ cid: turn.conversation, turn: name, text: prompt });
-    return recorder;
+    let recorder: TurnRecorder | undefined;
+    try {
+      mkdirSync(folder, { recursive: true, mode: PRIVATE_FOLDER });
+      this.made = true;
+      const startedAt = new Date();
+      const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
+      const info: TurnInfo = {
+        conversation: turn.conversation,
+        turn: name,
+        startedAt: startedAt.toISOString(),
+        status: "streaming",
+        endpoint: turn.endpoint,
+        model: turn.model,
+        input: turn.input,
+        answer: "",
+        ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
+        pid: process.pid,
+      };
+      recorder = new TurnRecorder(this.directory, folder, name, info, stripStream(turn.request), turn.answeredBy, (line, answer) => {
+        this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
+        this.appendIndex(line);
+      });
+      const prompt = inputText(turn.input);
+      this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, words: oneLine(prompt.slice(0, INDEX_WORDS * 2)).slice(0, INDEX_WORDS).trimEnd(), pid: process.pid });
+      this.appendText({ cid: turn.conversation, turn: name, text: prompt });
+      return recorder;
+    } catch (error) {
+      // A journal already open goes, so that a store that cannot be written is not filled with empty turns.
+      recorder?.discard();
+      if (isSystemError(error)) throw new StoreWriteError(this.directory, error.message);
+      throw error;
+    }
   }
 
   private appendIndex(line: IndexLine): void {
@@ -485,16 +508,21 @@ export class TurnRecorder {
   private answerLength = 0;
   /** When the answer outgrew the limit: its beginning, for the index. */
   private answerStart = "";
-  private readonly journal: number;
+  /** The journal's descriptor; `undefined` once closed. */
+  private journal: number | undefined;
   /** Where the journal's frames start: after its header line. */
   private readonly framesStart: number;
   private journalLength: number;
   private finished = false;
   /** Whether the conversation was removed while the turn streamed. */
   private removed = false;
+  /** Why the turn could not be written, once a write failed (a full disk, say): nothing more is written then. */
+  private lost: StoreWriteError | undefined;
   private readonly start = monotonicMs();
 
   constructor(
+    /** The store's data directory, named when the turn cannot be written. */
+    private readonly directory: string,
     private readonly folder: string,
     readonly name: string,
     private info: TurnInfo,
@@ -504,8 +532,20 @@ export class TurnRecorder {
     private readonly index: (line: TurnEnd, answer: { readonly text: string; readonly cut: boolean }) => void,
   ) {
     this.chunks.pipe(accumulateMessage()).subscribe((snapshot) => (this.assembled = snapshot));
-    this.journal = openSync(join(folder, name + PARTIAL_EXTENSION), "wx+", PRIVATE_FILE);
-    this.framesStart = this.journalLength = writeSync(this.journal, header(info, request, OK_RESPONSE) + "\n");
+    const journal = openSync(this.journalFile, "wx+", PRIVATE_FILE);
+    this.journal = journal;
+    try {
+      this.framesStart = this.journalLength = writeSync(journal, header(info, request, OK_RESPONSE) + "\n");
+    } catch (error) {
+      // Without its header the journal is an empty turn: it goes (a full disk leaves no 0-byte files behind).
+      this.discard();
+      throw error;
+    }
+  }
+
+  /** Why the turn was not kept, when writing it failed; `undefined` otherwise. */
+  get notKept(): StoreWriteError | undefined {
+    return this.lost;
   }
 
   /** Keeps one chunk as it arrives. */
@@ -522,13 +562,19 @@ export class TurnRecorder {
   }
 
   /**
-   * Ends the turn with its status, and for an error its message. Returns what was kept, or `undefined` when the
-   * conversation was removed (`logs rm`) while the turn streamed: then nothing is kept, so none of its words return.
+   * Ends the turn with its status, and for an error its message. Returns what was kept, or `undefined` when nothing
+   * was: the conversation was removed (`logs rm`) while the turn streamed, so none of its words return, or the turn
+   * could not be written (`notKept` says why).
    */
   finish(status: Exclude<TurnStatus, "partial" | "streaming">, error?: string): TurnInfo | undefined {
-    if (this.finished) return this.removed ? undefined : this.info;
+    if (this.finished) return this.removed || this.lost !== undefined ? undefined : this.info;
     this.finished = true;
     if (status === "complete") this.frame({ at: Math.round(monotonicMs() - this.start), data: "[DONE]" });
+    const journal = this.journal;
+    if (journal === undefined) {
+      this.chunks.complete();
+      return undefined;
+    }
     const snapshot = this.assembled;
     const by = this.answeredBy?.();
     const moved = by !== undefined && (by.endpoint !== this.info.endpoint || by.model !== this.info.model) ? { endpoint: by.endpoint, model: by.model } : undefined;
@@ -547,28 +593,71 @@ export class TurnRecorder {
         // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
         // fsync per turn costs more than the turn's own writes.
         writeSync(descriptor, header(this.info, this.request, OK_RESPONSE) + "\n");
-        copyRange(this.journal, this.framesStart, this.journalLength, descriptor);
+        copyRange(journal, this.framesStart, this.journalLength, descriptor);
       } finally {
         closeSync(descriptor);
       }
       renameSync(temporary, final);
-      unlinkSync(join(this.folder, this.name + PARTIAL_EXTENSION));
+      unlinkSync(this.journalFile);
     } catch (failure) {
-      // The conversation's folder is gone: removed while the answer streamed.
-      if (!(isObject(failure) && failure.code === "ENOENT")) throw failure;
-      this.removed = true;
+      if (isObject(failure) && failure.code === "ENOENT") {
+        // The conversation's folder is gone: removed while the answer streamed.
+        this.removed = true;
+      } else if (isSystemError(failure)) {
+        rmSync(temporary, { force: true });
+        this.lose(failure);
+      } else {
+        throw failure;
+      }
     } finally {
-      closeSync(this.journal);
+      this.closeJournal();
       this.chunks.complete();
     }
-    if (this.removed) return undefined;
+    if (this.removed || this.lost !== undefined) return undefined;
     const answer = snapshot === undefined ? { text: this.answerStart, cut: true } : { text: this.info.answer, cut: false };
-    this.index({ cid: this.info.conversation, turn: this.name, ...moved, end: status, at: this.info.endedAt ?? "" }, answer);
+    try {
+      this.index({ cid: this.info.conversation, turn: this.name, ...moved, end: status, at: this.info.endedAt ?? "" }, answer);
+    } catch (failure) {
+      // The turn's file is kept, and it is the truth: the index and texts files are caches of it.
+      if (!isSystemError(failure)) throw failure;
+    }
     return this.info;
   }
 
+  /** Closes and removes the journal, keeping nothing of the turn (it could not be begun). */
+  discard(): void {
+    this.closeJournal();
+    rmSync(this.journalFile, { force: true });
+  }
+
+  private get journalFile(): string {
+    return join(this.folder, this.name + PARTIAL_EXTENSION);
+  }
+
   private frame(frame: CassetteFrame): void {
-    this.journalLength += writeSync(this.journal, frameLine(frame) + "\n");
+    if (this.journal === undefined) return;
+    try {
+      this.journalLength += writeSync(this.journal, frameLine(frame) + "\n");
+    } catch (failure) {
+      if (!isSystemError(failure)) throw failure;
+      this.lose(failure);
+    }
+  }
+
+  /** Gives the turn up after a failed write: its journal goes, and the answer streams on without it. */
+  private lose(failure: NodeJS.ErrnoException): void {
+    this.lost = new StoreWriteError(this.directory, failure.message);
+    try {
+      this.discard();
+    } catch {
+      // A journal that cannot even be removed stays, and is read back as a partial turn.
+    }
+  }
+
+  private closeJournal(): void {
+    if (this.journal === undefined) return;
+    closeSync(this.journal);
+    this.journal = undefined;
   }
 }
 
@@ -697,6 +786,11 @@ function assemble(chunks: readonly ChatCompletionChunk[]): ChatCompletionSnapsho
     .pipe(accumulateMessage(), last(undefined, snapshot))
     .subscribe((value) => (snapshot = value));
   return snapshot;
+}
+
+/** An error from the system (`ENOSPC`, `EROFS`, `ENOTDIR`…), as `node:fs` throws them. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && "code" in error && typeof error.code === "string";
 }
 
 function processAlive(pid: number): boolean {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -304,6 +304,34 @@ describe("g4f-rx: conversations", () => {
     expect(running.stderr()).toBe("g4f-rx: the conversation was removed (logs rm) while this answer streamed, so it is not kept\n");
     expect(store.list()).toStrictEqual([]);
     expect(readdirSync(join(home, "data", "g4f-rx", "conversations"))).toStrictEqual([]);
+  });
+
+  it("answers in full when the data directory cannot be written, says once that the turn is not kept, and leaves no empty journal", async () => {
+    // A file where the store's folder should be: ENOTDIR, as root too (chmod would not stop root).
+    mkdirSync(join(home, "data"));
+    writeFileSync(join(home, "data", "g4f-rx"), "in the way");
+    server.reply(answer("Hello", " there!"), answer("One"), answer("Two"));
+    const result = await runCli(["Say hello"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    const said = `g4f-rx: could not keep this turn in ${join(home, "data", "g4f-rx")}: ENOTDIR: not a directory`;
+    expect(result.stderr).toContain(said);
+    expect(result.stderr).toContain("--no-log");
+    expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+    const chat = await runCli(["chat"], { env, stdin: "First\nSecond\n" });
+    expect(chat).toMatchObject({ code: 0, stdout: "One\nTwo\n" });
+    expect(chat.stderr.split(`chat: could not keep this turn in ${join(home, "data", "g4f-rx")}: ENOTDIR`)).toHaveLength(2);
+  });
+
+  it("answers in full and leaves no empty journal when the turn's journal is made but the index cannot be written", async () => {
+    // A folder where index.jsonl should be: the journal opens, the index line fails (EISDIR).
+    mkdirSync(join(home, "data", "g4f-rx", "index.jsonl"), { recursive: true });
+    server.reply(answer("Hello"));
+    const result = await runCli(["Say hello"], { env });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello\n" });
+    expect(result.stderr).toContain("could not keep this turn");
+    expect(result.stderr).toContain("EISDIR");
+    const conversations = join(home, "data", "g4f-rx", "conversations");
+    expect(readdirSync(conversations).flatMap((id) => readdirSync(join(conversations, id)))).toStrictEqual([]);
   });
 
   it("keeps a cancelled answer (Ctrl-C) as a cancelled turn", async () => {
