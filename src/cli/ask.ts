@@ -44,7 +44,8 @@ export async function ask(
   if (target.kind === "replay") {
     // The replay path's code (cassettes, matching) is loaded only here.
     const { replayAnswer } = await import("./replay.js");
-    const replay = replayAnswer(target.path, { ...requestParams(options, messages), model: target.model }, options);
+    const warn = (text: string): void => void io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(text)}\n`);
+    const replay = replayAnswer(target.path, { ...requestParams(options, messages), model: target.model }, options, undefined, warn);
     if (replay.kind === "failed") {
       io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(replay.message)}\n`);
       return replay.code;

@@ -25,9 +25,9 @@ import {
   tap,
 } from "rxjs";
 import { accumulateMessage, appendAnswer } from "../../operators/index.js";
-import { ConversationError } from "../conversations/index.js";
+import { ConversationError, DamagedTurnError } from "../conversations/index.js";
 import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
-import { type ConversationPlan, logging, planConversation, storeFor, systemPromptToSend, withInput } from "./conversation.js";
+import { type ConversationPlan, cannotContinue, logging, planConversation, storeFor, systemPromptToSend, withInput } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
@@ -164,6 +164,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     if (error instanceof UsageError || error instanceof EndpointConfigError || error instanceof ConversationError) {
       return fail(EXIT.usage, `${error.message}\nRun g4f-rx chat --help for usage.`);
     }
+    if (error instanceof DamagedTurnError) return fail(EXIT.failure, cannotContinue(error));
     throw error;
   }
 
@@ -459,9 +460,15 @@ function replayedAnswers(replay: typeof import("./replay.js"), path: string, opt
   // Each recording answers once, the older first: a question asked again (/retry) gets the answer recorded the second
   // time, as in the conversation played back.
   const used = new Set<string>();
+  // The directory is read again for each question: a file skipped is said once.
+  const warned = new Set<string>();
+  const warn = (text: string): void => {
+    if (!warned.has(text)) fail(text);
+    warned.add(text);
+  };
   return (params, model) =>
     defer(() => {
-      const found = replay.replayAnswer(path, { ...params, model }, options, used);
+      const found = replay.replayAnswer(path, { ...params, model }, options, used, warn);
       if (found.kind === "failed") {
         fail(found.message);
         return EMPTY;

@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, defer } from "rxjs";
-import { ConversationError, ConversationStore, StoreWriteError, type TurnInfo, type TurnRecorder, dataDirectory, recordTurn } from "../conversations/index.js";
+import { ConversationError, ConversationStore, DamagedTurnError, StoreWriteError, type TurnInfo, type TurnRecorder, dataDirectory, recordTurn } from "../conversations/index.js";
 import type { Environment } from "../endpoints.js";
 import type { CassetteRequest } from "../replay/cassette.js";
 import type { CliOptions } from "./options.js";
@@ -59,6 +59,14 @@ export function turnNotWritten(error: StoreWriteError): string {
 }
 
 /**
+ * What the command says when the conversation to continue has a turn whose file cannot be read: going on without that
+ * turn would silently change the conversation, so nothing is sent.
+ */
+export function cannotContinue(error: DamagedTurnError): string {
+  return `cannot continue this conversation: a turn cannot be read: ${error.message}. Nothing was sent: move that file out of the conversation's folder to go on without the turn, or ask without -c/--cid`;
+}
+
+/**
  * The endpoint (base URL) and model of the last turn of the conversation
  * `-c` or `--cid` continues; `undefined` when none is continued, or when it
  * cannot be found (`planConversation` then says why).
@@ -71,7 +79,8 @@ export function continuedTurn(options: Pick<CliOptions, "continue" | "cid">, env
     const last = id === undefined ? undefined : store.turns(id).at(-1);
     return last === undefined ? undefined : { endpoint: last.endpoint, model: last.model };
   } catch (error) {
-    if (error instanceof ConversationError) return undefined;
+    // A damaged turn is refused by `planConversation`, with its file and line.
+    if (error instanceof ConversationError || error instanceof DamagedTurnError) return undefined;
     throw error;
   }
 }
@@ -80,7 +89,7 @@ export function continuedTurn(options: Pick<CliOptions, "continue" | "cid">, env
  * The conversation of an exchange: a new one, the latest (`-c`) or a given
  * one (`--cid`), whose earlier turns the next request carries, on any
  * endpoint or model. Throws `ConversationError` for a conversation that
- * cannot be continued.
+ * cannot be continued, and `DamagedTurnError` for one with a turn that cannot be read (see `cannotContinue`).
  */
 export function planConversation(
   options: Pick<CliOptions, "continue" | "cid" | "log" | "replay">,

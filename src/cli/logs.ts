@@ -1,4 +1,5 @@
-import { ConversationError, type ConversationSummary, type Turn } from "../conversations/index.js";
+import { basename } from "node:path";
+import { ConversationError, type ConversationSummary, DamagedTurnError, type Turn } from "../conversations/index.js";
 import { storeFor } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -51,11 +52,19 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
     io.stderr.write(`${style.note(`g4f-rx: removed conversation ${full}`)}\n`);
     return EXIT.success;
   }
-  const turns = store.turns(full);
+  const entries = store.turnsOrDamage(full);
+  const damaged = entries.filter((entry) => entry instanceof DamagedTurnError);
   if (json) {
-    io.stdout.write(JSON.stringify({ id: full, directory: store.directoryOf(full), turns }, null, 2) + "\n");
+    const turns = entries.filter((entry) => !(entry instanceof DamagedTurnError));
+    const unreadable = damaged.map(({ file, line, problem }) => ({ file, line, problem }));
+    io.stdout.write(JSON.stringify({ id: full, directory: store.directoryOf(full), turns, ...(unreadable.length > 0 ? { damaged: unreadable } : {}) }, null, 2) + "\n");
   } else {
-    io.stdout.write(forTerminal(showConversation(full, store.directoryOf(full), turns)));
+    io.stdout.write(forTerminal(showConversation(full, store.directoryOf(full), entries)));
+  }
+  // The readable turns are shown all the same; stderr says that some are missing, and why -c refuses the conversation.
+  if (damaged.length > 0) {
+    const files = damaged.length === 1 ? "1 turn's file" : `${damaged.length} turns' files`;
+    io.stderr.write(`${style.error("g4f-rx logs:")} ${forTerminal(`${files} cannot be read (marked [damaged]); -c and --cid refuse this conversation until it is moved away`)}\n`);
   }
   return EXIT.success;
 }
@@ -73,11 +82,15 @@ const STATUS_NOTES: Partial<Record<Turn["status"], string>> = {
   streaming: "another process is still answering",
 };
 
-/** A conversation as plain text, the same on a terminal and in a pipe. */
-export function showConversation(id: string, directory: string, turns: readonly Turn[]): string {
+/** A conversation as plain text, the same on a terminal and in a pipe; a turn whose file cannot be read is marked. */
+export function showConversation(id: string, directory: string, turns: readonly (Turn | DamagedTurnError)[]): string {
   const lines = [`conversation ${id} (${turns.length} turn${turns.length === 1 ? "" : "s"}; replay: g4f-rx --replay ${directory})`];
-  const replaced = new Set(turns.flatMap((turn) => (turn.replaces === undefined ? [] : [turn.replaces])));
+  const replaced = new Set(turns.flatMap((turn) => (turn instanceof DamagedTurnError || turn.replaces === undefined ? [] : [turn.replaces])));
   for (const turn of turns) {
+    if (turn instanceof DamagedTurnError) {
+      lines.push("", `--- ${basename(turn.file)}  [damaged]`, `(this turn's file cannot be read: ${turn.message})`);
+      continue;
+    }
     const marks = [...(turn.status === "complete" ? [] : [turn.status]), ...(replaced.has(turn.turn) ? ["replaced"] : [])];
     lines.push("", `--- ${utcMinute(turn.startedAt)}  ${turn.model} @ ${turn.endpoint}${marks.map((mark) => `  [${mark}]`).join("")}`);
     for (const message of turn.input) lines.push(`${message.role}: ${textOf(message.content)}`);

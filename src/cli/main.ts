@@ -1,11 +1,11 @@
 import { EndpointConfigError } from "../endpoints.js";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { ConversationError } from "../conversations/index.js";
+import { ConversationError, DamagedTurnError } from "../conversations/index.js";
 import { dataDirectory } from "../conversations/index.js";
 import { ask } from "./ask.js";
 import { type ConfigFile, catalogueOf, parseWithConfig, showConfig } from "./config.js";
 import { type Attachment, AttachmentError, readAttachment, userMessage } from "./attachments.js";
-import { type ConversationPlan, planConversation, systemPromptToSend } from "./conversation.js";
+import { type ConversationPlan, cannotContinue, planConversation, systemPromptToSend } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { CONFIG_COMMAND, type CliOptions, MODELS_COMMAND, UsageError } from "./options.js";
@@ -119,6 +119,10 @@ export async function main(io: CliIo): Promise<number> {
     plan = planConversation(options, io.env, (outcome) => "notKept" in outcome && io.stderr.write(`${style.note(`g4f-rx: ${outcome.notKept}`)}\n`));
   } catch (error) {
     if (error instanceof ConversationError) return usage(error.message);
+    if (error instanceof DamagedTurnError) {
+      io.stderr.write(`${style.error("g4f-rx:")} ${cannotContinue(error)}\n`);
+      return EXIT.failure;
+    }
     throw error;
   }
 

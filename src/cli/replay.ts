@@ -34,14 +34,25 @@ export function replayAnswer(
    * taken first. Without it (one question), the newest recording that answers it is played.
    */
   used?: ReadonlySet<string>,
+  /** Gets the sentence for each file of a directory that is not a cassette: it is skipped, as `serve` skips it. */
+  warn: (text: string) => void = () => undefined,
 ): ReplayAnswer {
   let cassettes: Cassette[];
+  let skipped = 0;
+  const skip = (error: CassetteError): void => {
+    skipped += 1;
+    warn(`skipping ${error.message}`);
+  };
   try {
-    cassettes = statSync(path).isDirectory() ? readCassettes(path) : [readCassette(path)];
+    // A file named on its own is read or refused; one bad file among a directory's leaves the others usable.
+    cassettes = statSync(path).isDirectory() ? readCassettes(path, skip) : [readCassette(path)];
   } catch (error) {
     if (error instanceof CassetteError) return { kind: "failed", code: EXIT.failure, message: error.message };
     const reason = isErrno(error) && error.code === "ENOENT" ? "no such file or directory" : error instanceof Error ? error.message : String(error);
     return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: ${reason}` };
+  }
+  if (cassettes.length === 0 && skipped > 0) {
+    return { kind: "failed", code: EXIT.failure, message: `--replay ${path}: no usable cassettes: all ${skipped} are corrupt (see above)` };
   }
   if (cassettes.length === 0) {
     return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: no cassettes (*.cassette.jsonl) in this directory` };

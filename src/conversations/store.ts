@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
-import { type Cassette, type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
+import { type Cassette, CassetteError, type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
 
@@ -66,6 +66,21 @@ export interface ConversationSummary {
 /** A conversation id that names none, or names several, or a store that cannot be read. */
 export class ConversationError extends Error {
   override readonly name = "ConversationError";
+}
+
+/**
+ * A turn's file that cannot be read (overwritten, emptied, a line that is not JSON): the file, the line and why. Going
+ * on with the conversation without that turn would change what it says, so continuing it stops at this.
+ */
+export class DamagedTurnError extends Error {
+  override readonly name = "DamagedTurnError";
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly problem: string,
+  ) {
+    super(`${file}:${line}: ${problem}`);
+  }
 }
 
 /**
@@ -218,7 +233,7 @@ export class ConversationStore {
     const needle = text.toLowerCase();
     // A long answer's texts line holds only its beginning: the rest is read from the turn's file.
     const inCutAnswer = (id: string, cut: readonly string[]): boolean =>
-      cut.length > 0 && this.turns(id).some((turn) => cut.includes(turn.turn) && turn.answer.toLowerCase().includes(needle));
+      cut.length > 0 && this.turnsOrDamage(id).some((turn) => !(turn instanceof DamagedTurnError) && cut.includes(turn.turn) && turn.answer.toLowerCase().includes(needle));
     return this.summaries(needle)
       .filter(({ summary, matched, cut }) => matched || inCutAnswer(summary.id, cut))
       .map(({ summary }) => summary);
@@ -261,8 +276,19 @@ export class ConversationStore {
     return join(this.root, id);
   }
 
-  /** The turns of a conversation in the order they began, ended or not. */
+  /**
+   * The turns of a conversation in the order they began, ended or not. Throws `DamagedTurnError` for a turn's file
+   * that cannot be read.
+   */
   turns(id: string): Turn[] {
+    return this.turnsOrDamage(id).map((turn) => {
+      if (turn instanceof DamagedTurnError) throw turn;
+      return turn;
+    });
+  }
+
+  /** The turns of a conversation, with a `DamagedTurnError` in the place of each turn whose file cannot be read. */
+  turnsOrDamage(id: string): Array<Turn | DamagedTurnError> {
     const folder = join(this.root, id);
     let names: string[];
     try {
@@ -271,12 +297,12 @@ export class ConversationStore {
       throw new ConversationError(`no conversation "${id}" in ${this.root} (g4f-rx logs lists them)`);
     }
     const finished = new Set(names.filter((name) => name.endsWith(CASSETTE_EXTENSION)).map((name) => name.slice(0, -CASSETTE_EXTENSION.length)));
-    const turns: Turn[] = [];
+    const turns: Array<Turn | DamagedTurnError> = [];
     for (const name of names.sort()) {
       if (name.endsWith(CASSETTE_EXTENSION)) {
-        turns.push(readTurn(join(folder, name)));
+        turns.push(readOrDamage(join(folder, name), () => readTurn(join(folder, name))));
       } else if (name.endsWith(PARTIAL_EXTENSION) && !finished.has(name.slice(0, -PARTIAL_EXTENSION.length))) {
-        const journal = readJournal(folder, name);
+        const journal = readOrDamage(join(folder, name), () => readJournal(folder, name));
         if (journal !== undefined) turns.push(journal);
       }
     }
@@ -712,6 +738,19 @@ function stripStream(request: CassetteRequest): CassetteRequest {
   return copy;
 }
 
+/** What `read` gives, or a `DamagedTurnError` when `file`'s text is not a turn. */
+function readOrDamage<T>(file: string, read: () => T): T | DamagedTurnError {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof DamagedTurnError) return error;
+    // The cassette reader's message is `file:line: problem`; the problem alone is kept beside the file and line.
+    if (error instanceof CassetteError) return new DamagedTurnError(error.file, error.line, error.message.slice(`${error.file}:${error.line}: `.length));
+    if (error instanceof SyntaxError) return new DamagedTurnError(file, 1, `not valid JSON (${error.message})`);
+    throw error;
+  }
+}
+
 function readTurn(file: string): Turn {
   const text = readFileSync(file, "utf8");
   const cassette = parseCassette(text, file);
@@ -756,7 +795,7 @@ function turnInfo(text: string, file: string): TurnInfo {
   const first = text.slice(0, text.indexOf("\n") >= 0 ? text.indexOf("\n") : text.length);
   const parsed: unknown = JSON.parse(first);
   const turn = isObject(parsed) ? parsed.turn : undefined;
-  if (!isTurnInfo(turn)) throw new ConversationError(`${file}:1: not a g4f-rx conversation turn (the header has no "turn")`);
+  if (!isTurnInfo(turn)) throw new DamagedTurnError(file, 1, 'not a g4f-rx conversation turn (the header has no "turn")');
   return turn;
 }
 

@@ -185,10 +185,19 @@ export function readCassette(file: string): Cassette {
   return parseCassette(readFileSync(file, "utf8"), file);
 }
 
-/** Reads every `*.cassette.jsonl` file of a directory, sorted by name. */
-export function readCassettes(directory: string): Cassette[] {
-  return readdirSync(directory)
-    .filter((name) => name.endsWith(CASSETTE_EXTENSION))
-    .sort()
-    .map((name) => readCassette(join(directory, name)));
+/**
+ * Reads every `*.cassette.jsonl` file of a directory, sorted by name. A file that is not a cassette throws
+ * `CassetteError`, unless `skip` is given: it then gets the error, and the other files are read.
+ */
+export function readCassettes(directory: string, skip?: (error: CassetteError) => void): Cassette[] {
+  const cassettes: Cassette[] = [];
+  for (const name of readdirSync(directory).filter((entry) => entry.endsWith(CASSETTE_EXTENSION)).sort()) {
+    try {
+      cassettes.push(readCassette(join(directory, name)));
+    } catch (error) {
+      if (skip === undefined || !(error instanceof CassetteError)) throw error;
+      skip(error);
+    }
+  }
+  return cassettes;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -332,6 +332,50 @@ describe("g4f-rx: conversations", () => {
     expect(result.stderr).toContain("EISDIR");
     const conversations = join(home, "data", "g4f-rx", "conversations");
     expect(readdirSync(conversations).flatMap((id) => readdirSync(join(conversations, id)))).toStrictEqual([]);
+  });
+
+  it("refuses to continue a conversation with a damaged turn file, in one line naming it, and sends nothing", async () => {
+    server.reply(answer("One"), answer("Two"));
+    await runCli(["first"], { env });
+    await runCli(["-c", "second"], { env });
+    const [conversation] = store.list();
+    const folder = store.directoryOf(conversation?.id ?? "");
+    const [damaged] = readdirSync(folder).sort();
+    writeFileSync(join(folder, damaged ?? ""), '{"g4f-rx-cassette":1, garbage');
+    for (const args of [["-c", "third"], ["--cid", conversation?.id ?? "", "third"]]) {
+      const result = await runCli(args, { env });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(new RegExp(`^g4f-rx: cannot continue this conversation: a turn cannot be read: ${join(folder, damaged ?? "")}:1: not valid JSON \\(.*\\)\\. Nothing was sent: move that file out of the conversation's folder to go on without the turn, or ask without -c/--cid\\n$`));
+    }
+    const chat = await runCli(["chat", "-c"], { env, stdin: "third\n" });
+    expect(chat.code).toBe(1);
+    expect(chat.stderr).toContain(`g4f-rx chat: cannot continue this conversation: a turn cannot be read: ${join(folder, damaged ?? "")}:1:`);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("--replay skips a damaged cassette of a directory with a warning, and fails clearly when it is named or nothing else is left", async () => {
+    server.reply(answer("Hello", " there!"), answer("Again"));
+    await runCli(["Say hello"], { env });
+    await runCli(["-c", "Once more"], { env });
+    const [conversation] = store.list();
+    const folder = store.directoryOf(conversation?.id ?? "");
+    const [, second] = readdirSync(folder).sort();
+    writeFileSync(join(folder, second ?? ""), '{"g4f-rx-cassette":1, garbage');
+    const replayed = await runCli(["--replay", folder, "--speed", "Infinity", "Say hello"], { env });
+    expect(replayed).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(replayed.stderr).toMatch(new RegExp(`^g4f-rx: skipping ${join(folder, second ?? "")}:1: not valid JSON`));
+    const named = await runCli(["--replay", join(folder, second ?? ""), "Say hello"], { env });
+    expect(named.code).toBe(1);
+    expect(named.stderr).toMatch(new RegExp(`^g4f-rx: ${join(folder, second ?? "")}:1: not valid JSON[^\n]*\n$`));
+    const alone = join(home, "alone");
+    mkdirSync(alone);
+    copyFileSync(join(folder, second ?? ""), join(alone, "bad.cassette.jsonl"));
+    const nothing = await runCli(["--replay", alone, "Say hello"], { env });
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain(`g4f-rx: skipping ${join(alone, "bad.cassette.jsonl")}:1: not valid JSON`);
+    expect(nothing.stderr).toContain(`g4f-rx: --replay ${alone}: no usable cassettes: all 1 are corrupt (see above)`);
+    expect(nothing.stderr).not.toContain("    at ");
   });
 
   it("keeps a cancelled answer (Ctrl-C) as a cancelled turn", async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -93,6 +93,39 @@ describe("g4f-rx logs", () => {
       ["complete", "Hello there!"],
       ["cancelled", "Cut sh"],
     ]);
+  });
+
+  it("shows the readable turns of a conversation with a damaged turn file, and marks that one with its file and why", async () => {
+    await turn("c-d", "one", ["1"]);
+    await turn("c-d", "two", ["2"]);
+    await turn("c-d", "three", ["3"]);
+    const folder = store.directoryOf("c-d");
+    const [first, second, third] = readdirSync(folder).sort();
+    writeFileSync(join(folder, second ?? ""), '{"g4f-rx-cassette":1, garbage');
+    writeFileSync(join(folder, third ?? ""), "");
+    appendFileSync(join(folder, first ?? ""), "not json\n");
+    const shown = await runCli(["logs", "show", "c-d"], { env });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("conversation c-d (3 turns;");
+    expect(shown.stdout).toContain(`--- ${second ?? ""}  [damaged]\n(this turn's file cannot be read: ${join(folder, second ?? "")}:1: not valid JSON (`);
+    expect(shown.stdout).toContain(`--- ${third ?? ""}  [damaged]\n(this turn's file cannot be read: ${join(folder, third ?? "")}:1: the file is empty`);
+    expect(shown.stdout).toContain(`(this turn's file cannot be read: ${join(folder, first ?? "")}:6: not valid JSON (`);
+    expect(shown.stderr).toBe("g4f-rx logs: 3 turns' files cannot be read (marked [damaged]); -c and --cid refuse this conversation until it is moved away\n");
+    expect(shown.stderr).not.toContain("    at ");
+    // One damaged, two readable: the readable ones are shown as usual.
+    writeFileSync(join(folder, first ?? ""), "");
+    await turn("c-e", "four", ["4"]);
+    await turn("c-e", "five", ["5"]);
+    const [broken] = readdirSync(store.directoryOf("c-e")).sort();
+    writeFileSync(join(store.directoryOf("c-e"), broken ?? ""), '{"g4f-rx-cassette":1, garbage');
+    const other = await runCli(["logs", "show", "c-e"], { env });
+    expect(other.code).toBe(0);
+    expect(other.stdout).toContain("user: five\nassistant: 5\n");
+    const json = await runCli(["logs", "show", "c-e", "--json"], { env });
+    const parsed = JSON.parse(json.stdout) as { turns: { answer: string }[]; damaged: { file: string; line: number; problem: string }[] };
+    expect(parsed.turns.map((item) => item.answer)).toStrictEqual(["5"]);
+    expect(parsed.damaged).toMatchObject([{ file: join(store.directoryOf("c-e"), broken ?? ""), line: 1 }]);
+    expect(parsed.damaged[0]?.problem).toMatch(/^not valid JSON/);
   });
 
   it("searches prompts and answers with -q", async () => {

@@ -32,6 +32,17 @@ describe("cassette files", () => {
     for (const cassette of cassettes) expect(cassette.frames.at(-1)?.data).toBe("[DONE]");
   });
 
+  it("readCassettes throws for a bad file of a directory, or with skip gives it the error and reads the others", () => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-cassettes-"));
+    writeFileSync(join(directory, "a.cassette.jsonl"), `${header}\n`);
+    writeFileSync(join(directory, "b.cassette.jsonl"), '{"g4f-rx-cassette":1, garbage');
+    expect(() => readCassettes(directory)).toThrow(CassetteError);
+    const skipped: string[] = [];
+    const read = readCassettes(directory, (error) => skipped.push(`${error.file}:${error.line}`));
+    expect(read.map((cassette) => cassette.file)).toStrictEqual([join(directory, "a.cassette.jsonl")]);
+    expect(skipped).toStrictEqual([`${join(directory, "b.cassette.jsonl")}:1`]);
+  });
+
   it.each([
     ["", 1, "the file is empty"],
     [`${header}\n{"at":0,"data":{}}\nnot json\n`, 3, "not valid JSON"],
