@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, defer } from "rxjs";
-import { ConversationError, ConversationStore, DamagedTurnError, StoreWriteError, type TurnInfo, type TurnRecorder, dataDirectory, recordTurn } from "../conversations/index.js";
+import { ConversationError, ConversationStore, DamagedTurnError, StoreWriteError, type TurnInfo, type TurnRecorder, dataDirectory, gotAnswer, recordTurn } from "../conversations/index.js";
 import type { Environment } from "../endpoints.js";
 import type { CassetteRequest } from "../replay/cassette.js";
 import type { CliOptions } from "./options.js";
@@ -68,15 +68,18 @@ export function cannotContinue(error: DamagedTurnError): string {
 
 /**
  * The endpoint (base URL) and model of the last turn of the conversation
- * `-c` or `--cid` continues; `undefined` when none is continued, or when it
- * cannot be found (`planConversation` then says why).
+ * `-c` or `--cid` continues that got an answer (else of its last turn), so a
+ * turn that failed before its first word (a dead endpoint, a mistyped `-m`)
+ * does not move the conversation; `undefined` when none is continued, or
+ * when it cannot be found (`planConversation` then says why).
  */
 export function continuedTurn(options: Pick<CliOptions, "continue" | "cid">, env: Environment): { readonly endpoint: string; readonly model: string } | undefined {
   const store = storeFor(env);
   if (store === undefined || (!options.continue && options.cid === undefined)) return undefined;
   try {
     const id = options.cid === undefined ? store.latest() : store.resolveId(options.cid);
-    const last = id === undefined ? undefined : store.turns(id).at(-1);
+    const turns = id === undefined ? [] : store.turns(id);
+    const last = turns.findLast(gotAnswer) ?? turns.at(-1);
     return last === undefined ? undefined : { endpoint: last.endpoint, model: last.model };
   } catch (error) {
     // A damaged turn is refused by `planConversation`, with its file and line.

@@ -714,7 +714,7 @@ export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "in
   const replaced = new Set(turns.flatMap((turn) => (turn.replaces === undefined ? [] : [turn.replaces])));
   for (const turn of turns) {
     const reply = turn.reply ?? { role: "assistant", content: turn.answer };
-    if (replaced.has(turn.turn) || (turn.answer === "" && !("tool_calls" in reply))) continue;
+    if (replaced.has(turn.turn) || !gotAnswer(turn)) continue;
     for (const message of turn.input) {
       // An empty one clears it (chat's /system with no text).
       if (message.role === "system") system = message.content === "" ? undefined : message;
@@ -723,6 +723,11 @@ export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "in
     rest.push(reply);
   }
   return system === undefined ? rest : [system, ...rest];
+}
+
+/** Whether a turn got any answer (text or tool calls), rather than failing before the first word. */
+export function gotAnswer(turn: Pick<TurnInfo, "answer" | "reply">): boolean {
+  return turn.answer !== "" || (turn.reply !== undefined && "tool_calls" in turn.reply);
 }
 
 const OK_RESPONSE: CassetteResponse = { status: 200, headers: { "content-type": "text/event-stream" } };

@@ -94,6 +94,27 @@ describe("g4f-rx: conversations", () => {
     }
   });
 
+  it("continues on the endpoint and model of the last turn that got an answer, not of one that failed before its first word", async () => {
+    server.reply(answer("Sticky."), errorReply(404, "The model `gtp-4` does not exist"), answer("Again."), answer("Once more."));
+    await runCli(["sticky"], { env });
+    const dead = `http://127.0.0.1:${await closedPort()}/v1`;
+    expect((await runCli(["-c", "--base-url", dead, "to dead endpoint"], { env })).code).toBe(1);
+    expect((await runCli(["-c", "-m", "gtp-4", "mistyped model"], { env })).code).toBe(1);
+    expect(server.requests[1]?.body).toMatchObject({ model: "gtp-4" });
+    expect(await runCli(["-c", "again"], { env })).toMatchObject({ code: 0, stdout: "Again.\n" });
+    expect(server.requests[2]?.body).toMatchObject({ model: "gpt-4", messages: [{ content: "sticky" }, { content: "Sticky." }, { content: "again" }] });
+    // With no answer at all yet, the last turn's endpoint and model are the conversation's.
+    const other = await startTestServer();
+    try {
+      other.reply(errorReply(500, "down"), answer("From other."));
+      expect((await runCli(["--base-url", other.baseURL, "-m", "llama", "first"], { env })).code).toBe(1);
+      expect(await runCli(["-c", "second"], { env })).toMatchObject({ code: 0, stdout: "From other.\n" });
+      expect(other.requests[1]?.body).toMatchObject({ model: "llama" });
+    } finally {
+      await other.close();
+    }
+  });
+
   it("chat reads questions from a pipe too, and then stdout holds the answers and nothing else", async () => {
     server.reply(answer("One"), answer("Two"));
     const result = await runCli(["chat"], { env, stdin: "First\n/model llama\nSecond\n" });
