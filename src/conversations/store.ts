@@ -706,15 +706,17 @@ function copyRange(source: number, from: number, to: number, target: number): vo
  * empty one removes it).
  * A turn that got no answer at all (it failed before the first word) is
  * left out, so the question is not asked twice when the user tries again,
- * and so is a turn a later one replaces (asked again with `/retry`).
+ * and so is a turn a later one replaces (asked again with `/retry`), and one
+ * another process is still answering (`streaming`): its answer so far is not
+ * the answer. A dead process's `partial` turn stays in.
  */
-export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "input" | "answer" | "reply" | "replaces">[]): ChatCompletionMessageParam[] {
+export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "input" | "answer" | "reply" | "replaces" | "status">[]): ChatCompletionMessageParam[] {
   let system: ChatCompletionMessageParam | undefined;
   const rest: ChatCompletionMessageParam[] = [];
   const replaced = new Set(turns.flatMap((turn) => (turn.replaces === undefined ? [] : [turn.replaces])));
   for (const turn of turns) {
     const reply = turn.reply ?? { role: "assistant", content: turn.answer };
-    if (replaced.has(turn.turn) || !gotAnswer(turn)) continue;
+    if (replaced.has(turn.turn) || turn.status === "streaming" || !gotAnswer(turn)) continue;
     for (const message of turn.input) {
       // An empty one clears it (chat's /system with no text).
       if (message.role === "system") system = message.content === "" ? undefined : message;

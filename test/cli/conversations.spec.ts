@@ -284,6 +284,34 @@ describe("g4f-rx: conversations", () => {
     ]);
   });
 
+  it("leaves a turn another process is still answering out of the context, and keeps it once that process has ended", async () => {
+    // A's answer is held open after its first words: its process is alive, its journal unfinished.
+    server.reply(answer("One"), streamReply(textChunks(["Half an"], { finishReason: null }), { done: false, then: [{ wait: 30_000 }] }), answer("Bee"), answer("Sea"));
+    await runCli(["first"], { env });
+    const id = store.list()[0]?.id ?? "";
+    const slow = startCli(["--cid", id, "A"], { env });
+    await slow.waitForStdout("Half an");
+    expect(await runCli(["--cid", id, "B"], { env })).toMatchObject({ code: 0, stdout: "Bee\n" });
+    expect(messagesOf(2)).toStrictEqual([
+      { role: "user", content: "first" },
+      { role: "assistant", content: "One" },
+      { role: "user", content: "B" },
+    ]);
+    // Killed, A's process leaves its journal: a partial turn, which is part of the context from then on.
+    slow.child.kill("SIGKILL");
+    await slow.exited;
+    await runCli(["--cid", id, "C"], { env });
+    expect(messagesOf(3)).toStrictEqual([
+      { role: "user", content: "first" },
+      { role: "assistant", content: "One" },
+      { role: "user", content: "A" },
+      { role: "assistant", content: "Half an" },
+      { role: "user", content: "B" },
+      { role: "assistant", content: "Bee" },
+      { role: "user", content: "C" },
+    ]);
+  });
+
   it("keeps a turn a --fallback answered under that endpoint and model, so -c goes on there", async () => {
     const other = await startTestServer();
     try {
