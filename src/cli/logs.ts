@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { ConversationError, type ConversationSummary, DamagedTurnError, type Turn } from "../conversations/index.js";
+import { ConversationError, type ConversationSummary, DamagedTurnError, type Turn, firstCodePoints } from "../conversations/index.js";
 import { storeFor } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -71,7 +71,9 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
 
 /** One line of the list: id, when, model at endpoint, turns, first words. */
 export function summaryLine(summary: ConversationSummary): string {
-  const words = summary.firstWords.length > 60 ? `${summary.firstWords.slice(0, 59)}…` : summary.firstWords;
+  // Cut by code points: an emoji is never cut in half.
+  const shown = firstCodePoints(summary.firstWords, 60);
+  const words = shown === summary.firstWords ? shown : `${firstCodePoints(shown, 59)}…`;
   return [summary.id, utcMinute(summary.updatedAt), `${summary.model} @ ${summary.endpoint}`, `${summary.turns} turn${summary.turns === 1 ? "" : "s"}`, words].join("  ");
 }
 

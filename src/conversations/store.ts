@@ -371,7 +371,7 @@ export class ConversationStore {
         this.appendIndex(line);
       });
       const prompt = inputText(turn.input);
-      this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, words: oneLine(prompt.slice(0, INDEX_WORDS * 2)).slice(0, INDEX_WORDS).trimEnd(), pid: process.pid });
+      this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, words: firstCodePoints(oneLine(firstCodePoints(prompt, INDEX_WORDS * 2)), INDEX_WORDS).trimEnd(), pid: process.pid });
       this.appendText({ cid: turn.conversation, turn: name, text: prompt });
       return recorder;
     } catch (error) {
@@ -956,6 +956,21 @@ function inputText(input: readonly ChatCompletionMessageParam[]): string {
     .filter((message) => message.role === "user")
     .map((message) => textOf(message.content))
     .join("\n");
+}
+
+/**
+ * The first `count` code points of `text`, so an emoji is never cut in half (a lone surrogate, shown as U+FFFD). Only
+ * the beginning of a long text is walked.
+ */
+export function firstCodePoints(text: string, count: number): string {
+  let end = 0;
+  let taken = 0;
+  for (const character of text) {
+    if (taken === count) break;
+    end += character.length;
+    taken += 1;
+  }
+  return text.slice(0, end);
 }
 
 function oneLine(text: string): string {

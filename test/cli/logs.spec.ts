@@ -62,6 +62,20 @@ describe("g4f-rx logs", () => {
     ]);
   });
 
+  it("shortens long first words by code points, never an emoji in half, in the list and in --json", async () => {
+    const words = `${"a".repeat(58)}🎉🎉🎉 and more`;
+    await turn("c-emoji", words, ["ok"]);
+    const result = await runCli(["logs"], { env });
+    expect(result.stdout).toMatch(new RegExp(`  ${"a".repeat(58)}🎉…\n$`));
+    expect(result.stdout).not.toContain("\ufffd");
+    // Past the index's 100 code points, the words kept end on a whole emoji too.
+    await turn("c-long", `${"a".repeat(99)}🎉🎉`, ["ok"]);
+    const json = await runCli(["logs", "--json"], { env });
+    expect(json.stdout).not.toMatch(/\\ud83c"/i);
+    const listed = json.stdout.trimEnd().split("\n").map((line) => JSON.parse(line) as { firstWords: string });
+    expect(listed.map((item) => item.firstWords)).toStrictEqual([`${"a".repeat(99)}🎉`, words]);
+  });
+
   it("marks a turn asked again with /retry as replaced", async () => {
     await turn("c-r", "Pick a number", ["Seven"]);
     const [first] = store.turns("c-r");

@@ -139,6 +139,13 @@ describe("ConversationStore", () => {
     expect(store.search("haystack-tail")).toStrictEqual([]);
   });
 
+  it("cuts a prompt's first words in the index by code points, never an emoji in half", async () => {
+    const id = store.newId();
+    await turn(id, `${"a".repeat(99)}🎉🎉 and more`, [chunk("ok", "stop")]);
+    expect(store.list()[0]?.firstWords).toBe(`${"a".repeat(99)}🎉`);
+    expect(readFileSync(join(directory, "index.jsonl"), "utf8")).not.toMatch(/\\ud83c"/i);
+  });
+
   it("searches the texts, not the file's JSON: quotes and backslashes match, key names do not", async () => {
     await turn("q-1", 'He said "yes" \\ then left', [chunk("Fine.", "stop")]);
     await turn("q-2", "Nothing here", [chunk("Nor here", "stop")]);
