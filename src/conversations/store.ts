@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
@@ -182,6 +182,8 @@ export class ConversationStore {
   readonly historyFile: string;
   /** Whether this process has made the store's folder already (a turn's folder is inside it). */
   private made = false;
+  /** Whether this process has looked for a lost index already (see `rebuildLostIndex`). */
+  private indexChecked = false;
 
   constructor(readonly directory: string) {
     this.root = join(directory, CONVERSATIONS);
@@ -245,6 +247,7 @@ export class ConversationStore {
    * `-c` costs the same with ten conversations or ten thousand.
    */
   latest(): string | undefined {
+    this.rebuildLostIndex();
     const removed = new Set<string>();
     for (const raw of linesFromEnd(this.index)) {
       const line = parseLine(raw);
@@ -329,6 +332,7 @@ export class ConversationStore {
       // A conversation that cannot be read (gone, or a file damaged) is removed all the same.
     }
     rmSync(join(this.root, id), { recursive: true, force: true });
+    this.rebuildLostIndex();
     // The marker first: should a rewrite fail, the conversation is still gone from every listing.
     this.appendIndex({ cid: id, removed: true });
     const ofConversation = `{"cid":${JSON.stringify(id)},`;
@@ -350,6 +354,8 @@ export class ConversationStore {
     const folder = join(this.root, turn.conversation);
     let recorder: TurnRecorder | undefined;
     try {
+      // Before this turn's line makes an index again: a lost one is rebuilt first, not replaced by this line alone.
+      this.rebuildLostIndex();
       mkdirSync(folder, { recursive: true, mode: PRIVATE_FOLDER });
       this.made = true;
       const startedAt = new Date();
@@ -370,9 +376,8 @@ export class ConversationStore {
         this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
         this.appendIndex(line);
       });
-      const prompt = inputText(turn.input);
-      this.appendIndex({ cid: turn.conversation, turn: name, at: info.startedAt, endpoint: turn.endpoint, model: turn.model, words: firstCodePoints(oneLine(firstCodePoints(prompt, INDEX_WORDS * 2)), INDEX_WORDS).trimEnd(), pid: process.pid });
-      this.appendText({ cid: turn.conversation, turn: name, text: prompt });
+      this.appendIndex(startLine(info));
+      this.appendText({ cid: turn.conversation, turn: name, text: inputText(turn.input) });
       return recorder;
     } catch (error) {
       // A journal already open goes, so that a store that cannot be written is not filled with empty turns.
@@ -380,6 +385,51 @@ export class ConversationStore {
       if (isSystemError(error)) throw new StoreWriteError(this.directory, error.message);
       throw error;
     }
+  }
+
+  /**
+   * Rebuilds a lost index from the turn files, whose cache it is: once per process, and only when there is no index
+   * but there are conversations. The new index is linked into place only while there is still none, so a concurrent
+   * process's lines are never overwritten: when one wrote the index first (rebuilt it, or began a turn), the turns
+   * it does not name yet go before its lines. Every process that makes an index (a turn begun, a conversation
+   * removed) looks for a lost one first. A store that cannot be written keeps no index, as before.
+   */
+  private rebuildLostIndex(): void {
+    if (this.indexChecked) return;
+    this.indexChecked = true;
+    if (existsSync(this.index) || !existsSync(this.root)) return;
+    try {
+      const lines = this.indexLinesOfTurns();
+      if (lines.length === 0) return;
+      // Another process changing the index while it is put in place is rare: a few attempts are enough.
+      let attempt = 0;
+      while (attempt < 10 && !placeIndex(this.index, lines)) attempt += 1;
+    } catch (error) {
+      // A store that cannot be read or written whole lists what it can, as without an index.
+      if (!isSystemError(error)) throw error;
+    }
+  }
+
+  /** The index lines of every turn on disk, in the order the turns began: each turn's start, then its end. */
+  private indexLinesOfTurns(): Array<{ readonly key: string; readonly text: string; readonly at: string }> {
+    const lines: Array<{ key: string; text: string; at: string }> = [];
+    for (const id of readdirSync(this.root)) {
+      let turns: Array<Turn | DamagedTurnError>;
+      try {
+        turns = this.turnsOrDamage(id);
+      } catch (error) {
+        // A conversation removed meanwhile, or not a folder.
+        if (error instanceof ConversationError) continue;
+        throw error;
+      }
+      for (const turn of turns) {
+        if (turn instanceof DamagedTurnError) continue;
+        const key = turnKey(turn.conversation, turn.turn);
+        const end: TurnEnd | undefined = turn.endedAt === undefined || turn.status === "partial" || turn.status === "streaming" ? undefined : { cid: turn.conversation, turn: turn.turn, end: turn.status, at: turn.endedAt };
+        lines.push({ key, at: turn.startedAt, text: [startLine(turn), ...(end === undefined ? [] : [end])].map((line) => `${JSON.stringify(line)}\n`).join("") });
+      }
+    }
+    return lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
   private appendIndex(line: IndexLine): void {
@@ -405,6 +455,7 @@ export class ConversationStore {
    * with a (lower-case) `needle`, also whether its prompts or answers contain it.
    */
   private summaries(needle?: string): Array<{ summary: ConversationSummary; matched: boolean; cut: string[] }> {
+    this.rebuildLostIndex();
     let text: string;
     try {
       text = readFileSync(this.index, "utf8");
@@ -859,6 +910,53 @@ function processAlive(pid: number): boolean {
  */
 function appendLine(file: string, line: IndexLine | TextLine): void {
   appendFileSync(file, `\n${JSON.stringify(line)}\n`, { mode: PRIVATE_FILE });
+}
+
+/** The index line that begins a turn: its prompt's first words, and the endpoint and model it was kept under. */
+function startLine(info: TurnInfo): IndexLine {
+  const prompt = inputText(info.input);
+  const words = firstCodePoints(oneLine(firstCodePoints(prompt, INDEX_WORDS * 2)), INDEX_WORDS).trimEnd();
+  return { cid: info.conversation, turn: info.turn, at: info.startedAt, endpoint: info.endpoint, model: info.model, words, pid: info.pid };
+}
+
+function turnKey(conversation: string, turn: string): string {
+  return `${conversation}/${turn}`;
+}
+
+/**
+ * Puts a rebuilt index in place: linked in while there is none (atomic: a concurrent rebuild or turn makes the link
+ * fail), else before the lines another process wrote meanwhile, leaving out the turns they name. Says whether it is
+ * done; `false` when the index changed meanwhile, to try again.
+ */
+function placeIndex(file: string, lines: ReadonlyArray<{ readonly key: string; readonly text: string }>): boolean {
+  let before: string | undefined;
+  try {
+    before = readFileSync(file, "utf8");
+  } catch (error) {
+    if (!(isSystemError(error) && error.code === "ENOENT")) throw error;
+  }
+  if (before === undefined) {
+    const temporary = `${file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temporary, lines.map((line) => line.text).join(""), { mode: PRIVATE_FILE });
+      linkSync(temporary, file);
+      return true;
+    } catch (error) {
+      if (isSystemError(error) && error.code === "EEXIST") return false;
+      throw error;
+    } finally {
+      // Also after a failed write (a full disk): no temporary file stays.
+      rmSync(temporary, { force: true });
+    }
+  }
+  const named = new Set(
+    before.split("\n").flatMap((raw) => {
+      const line = parseLine(raw);
+      return typeof line?.cid === "string" && typeof line.turn === "string" ? [turnKey(line.cid, line.turn)] : [];
+    }),
+  );
+  const missing = lines.filter((line) => !named.has(line.key));
+  return missing.length === 0 || replaceIfUnchanged(file, before, missing.map((line) => line.text).join("") + before);
 }
 
 /**

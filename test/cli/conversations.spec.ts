@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -425,6 +425,24 @@ describe("g4f-rx: conversations", () => {
     expect(nothing.stderr).toContain(`g4f-rx: skipping ${join(alone, "bad.cassette.jsonl")}:1: not valid JSON`);
     expect(nothing.stderr).toContain(`g4f-rx: --replay ${alone}: no usable cassettes: all 1 are corrupt (see above)`);
     expect(nothing.stderr).not.toContain("    at ");
+  });
+
+  it("rebuilds a lost index.jsonl from the conversation folders, so logs lists them and -c continues", async () => {
+    server.reply(answer("One"), answer("Two"));
+    await runCli(["first"], { env });
+    const [conversation] = store.list();
+    renameSync(join(home, "data", "g4f-rx", "index.jsonl"), join(home, "elsewhere.jsonl"));
+    const listed = await runCli(["logs"], { env });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${conversation?.id ?? ""} .* 1 turn {2}first\n$`));
+    renameSync(join(home, "data", "g4f-rx", "index.jsonl"), join(home, "elsewhere-too.jsonl"));
+    expect(await runCli(["-c", "second"], { env })).toMatchObject({ code: 0, stdout: "Two\n" });
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "user", content: "first" },
+      { role: "assistant", content: "One" },
+      { role: "user", content: "second" },
+    ]);
+    expect(store.list()).toMatchObject([{ id: conversation?.id, turns: 2 }]);
   });
 
   it("keeps a cancelled answer (Ctrl-C) as a cancelled turn", async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -144,6 +144,36 @@ describe("ConversationStore", () => {
     await turn(id, `${"a".repeat(99)}🎉🎉 and more`, [chunk("ok", "stop")]);
     expect(store.list()[0]?.firstWords).toBe(`${"a".repeat(99)}🎉`);
     expect(readFileSync(join(directory, "index.jsonl"), "utf8")).not.toMatch(/\\ud83c"/i);
+  });
+
+  it("rebuilds a lost index from the turn files, once per process, also when a turn is begun before anything is listed", async () => {
+    await turn("c-old", "Old question", [chunk("Old.", "stop")]);
+    await turn("c-new", "New question", [chunk("New.", "stop")]);
+    await turn("c-new", "Follow-up", [chunk("More.", "stop")]);
+    const listed = store.list();
+    const index = join(directory, "index.jsonl");
+    renameSync(index, join(directory, "elsewhere.jsonl"));
+    const again = new ConversationStore(directory);
+    expect(again.list()).toStrictEqual(listed);
+    expect(again.latest()).toBe("c-new");
+    const rebuilt = readFileSync(index, "utf8");
+    expect(rebuilt.trim().split("\n")).toHaveLength(6);
+    // Once per process: a later loss is not looked for again by this one.
+    rmSync(index);
+    expect(again.list()).toStrictEqual([]);
+    // A process that begins a turn with the index lost rebuilds it before its own line, which then comes last.
+    const other = new ConversationStore(directory);
+    const input = [{ role: "user" as const, content: "Third" }];
+    const recorder = other.startTurn({ conversation: "c-third", endpoint: "http://127.0.0.1:1/v1", model: "gpt-4", input, request: { messages: input } });
+    await lastValueFrom(from([chunk("3.", "stop")]).pipe(recordTurn(recorder)));
+    const reader = new ConversationStore(directory);
+    expect(reader.list().map((item) => [item.id, item.turns])).toStrictEqual([
+      ["c-third", 1],
+      ["c-new", 2],
+      ["c-old", 1],
+    ]);
+    expect(reader.latest()).toBe("c-third");
+    expect(readFileSync(index, "utf8").trim().split("\n").filter((line) => line !== "")).toHaveLength(8);
   });
 
   it("searches the texts, not the file's JSON: quotes and backslashes match, key names do not", async () => {
