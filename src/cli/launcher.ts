@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { isatty } from "node:tty";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
+import { makeFolder } from "../folders.js";
 
 // The `g4f-rx` executable (dist/bin/g4f-rx.js). It runs the bundled command, main.js, and the files main.js requires
 // on first use (the openai client, markdown-it, lowlight, openai's error classes), from V8's code cache: the bytecode of
@@ -135,26 +136,9 @@ function rendered(flags: readonly string[]): boolean {
  * and removes older builds' caches of those files. Failing here only means the next run compiles again, so a failure
  * is not reported: the command's output and exit status must not depend on its cache.
  */
-/**
- * `mkdir -p`, one level at a time. Node 20's own recursive mkdirSync never returns for a path under /proc (say
- * XDG_CACHE_HOME=/proc/nonexistent): the process hung at exit, ignoring SIGTERM. Here such a path fails at once.
- */
-function makeFolder(folder: string): void {
-  try {
-    mkdirSync(folder, { mode: 0o700 });
-  } catch (error) {
-    const code = error instanceof Error && "code" in error ? error.code : undefined;
-    if (code === "EEXIST") return;
-    const parent = dirname(folder);
-    if (code !== "ENOENT" || parent === folder) throw error;
-    makeFolder(parent);
-    mkdirSync(folder, { mode: 0o700 });
-  }
-}
-
 function keep(folder: string): void {
   try {
-    makeFolder(folder);
+    makeFolder(folder, 0o700);
     for (const { name, script } of compiled) {
       const file = join(folder, cacheName(name));
       const temporary = `${file}.${process.pid}.tmp`;

@@ -1,9 +1,10 @@
-import { appendFileSync, closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
 import { type Cassette, CassetteError, type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
+import { makeFolder } from "../folders.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
 
@@ -356,7 +357,7 @@ export class ConversationStore {
     try {
       // Before this turn's line makes an index again: a lost one is rebuilt first, not replaced by this line alone.
       this.rebuildLostIndex();
-      mkdirSync(folder, { recursive: true, mode: PRIVATE_FOLDER });
+      makeFolder(folder, PRIVATE_FOLDER);
       this.made = true;
       const startedAt = new Date();
       const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
@@ -446,7 +447,7 @@ export class ConversationStore {
   /** Makes the store's folder, once per process: a turn's index and text lines then cost a write each, not a mkdir too. */
   private makeFolder(): void {
     if (this.made) return;
-    mkdirSync(this.directory, { recursive: true, mode: PRIVATE_FOLDER });
+    makeFolder(this.directory, PRIVATE_FOLDER);
     this.made = true;
   }
 

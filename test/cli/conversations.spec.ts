@@ -371,6 +371,15 @@ describe("g4f-rx: conversations", () => {
     expect(chat.stderr.split(`chat: could not keep this turn in ${join(home, "data", "g4f-rx")}: ENOTDIR`)).toHaveLength(2);
   });
 
+  it("answers and ends as usual with its data directory under /proc, where Node 20's recursive mkdir never returns", async () => {
+    server.reply(answer("Hello"), answer("Again"));
+    const result = await runCli(["Say hello"], { env: { ...env, XDG_DATA_HOME: "/proc/nonexistent" } });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello\n" });
+    expect(result.stderr).toContain("g4f-rx: could not keep this turn in /proc/nonexistent/g4f-rx: ENOENT");
+    const chat = await runCli(["chat"], { env: { ...env, XDG_DATA_HOME: "/proc/nonexistent" }, stdin: "First\n" });
+    expect(chat).toMatchObject({ code: 0, stdout: "Again\n" });
+  });
+
   it("answers in full and leaves no empty journal when the turn's journal is made but the index cannot be written", async () => {
     // A folder where index.jsonl should be: the journal opens, the index line fails (EISDIR).
     mkdirSync(join(home, "data", "g4f-rx", "index.jsonl"), { recursive: true });

@@ -1,0 +1,32 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+// Imported by the launcher (src/cli/launcher.ts) as well as the conversation store: node:fs and node:path only, so
+// the launcher stays tiny.
+
+/**
+ * `mkdir -p`, one level at a time, each folder made with `mode`. Node 20's own recursive mkdirSync never returns for a
+ * path under /proc (say XDG_DATA_HOME=/proc/x): the process spun at full CPU forever. Here such a path fails at once
+ * (ENOENT). A folder another process makes meanwhile is taken as made.
+ */
+export function makeFolder(folder: string, mode: number): void {
+  try {
+    mkdirSync(folder, { mode });
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "EEXIST") return;
+    const parent = dirname(folder);
+    if (code !== "ENOENT" || parent === folder) throw error;
+    makeFolder(parent, mode);
+    // Once only: a folder that still cannot be made (its parent is /proc, say) fails here, instead of looping.
+    try {
+      mkdirSync(folder, { mode });
+    } catch (again) {
+      if (errorCode(again) !== "EEXIST") throw again;
+    }
+  }
+}
+
+function errorCode(error: unknown): unknown {
+  return error instanceof Error && "code" in error ? error.code : undefined;
+}
