@@ -359,7 +359,7 @@ export class ConversationStore {
       this.rebuildLostIndex();
       makeFolder(folder, PRIVATE_FOLDER);
       this.made = true;
-      const startedAt = new Date();
+      const startedAt = nextStartTime();
       const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
       const info: TurnInfo = {
         conversation: turn.conversation,
@@ -1037,6 +1037,17 @@ function* linesFromEnd(file: string, blockSize = 64 * 1024): Generator<string> {
   } finally {
     closeSync(descriptor);
   }
+}
+
+let lastStart = 0;
+
+/**
+ * Now, but later than this process's last turn: turn names sort by their time, and two turns begun in the same
+ * millisecond (a fast test, a failing endpoint) would otherwise be ordered by their random part.
+ */
+function nextStartTime(): Date {
+  lastStart = Math.max(Date.now(), lastStart + 1);
+  return new Date(lastStart);
 }
 
 function compactTime(date: Date): string {

@@ -65,6 +65,13 @@ describe("ConversationStore", () => {
     expect(replayed).toStrictEqual([chunk("Hello"), chunk(" there!", "stop")]);
   });
 
+  it("keeps turns in the order they were begun, also many begun in the same millisecond", () => {
+    const id = store.newId();
+    const questions = Array.from({ length: 30 }, (_, i) => `Q${String(i)}`);
+    for (const question of questions) store.startTurn({ conversation: id, endpoint: "u", model: "m", input: [{ role: "user", content: question }], request: { messages: [] } });
+    expect(store.turns(id).map((item) => item.input.at(-1)?.content)).toStrictEqual(questions);
+  });
+
   it("keeps the partial answer of a failed or cancelled turn, marked as such", async () => {
     const id = store.newId();
     const failing = concat(of(chunk("Half an ")), throwError(() => new Error("connection reset")));
