@@ -1,6 +1,9 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { Stream } from "openai/streaming";
 import { Observable } from "rxjs";
+import { IncompleteStreamError } from "../errors.js";
+import { chatCompletionProtocol, isPlainChunk } from "./chat-completion-protocol.js";
+import { counted } from "./protocol.js";
 
 /**
  * An Observable over a `Stream<ChatCompletionChunk>` you already have, for
@@ -9,7 +12,23 @@ import { Observable } from "rxjs";
  * A stream can be read once, so only the first subscription reads it; a
  * second one errors (share the Observable with `share()` instead). Unsubscribing
  * aborts the stream's controller, which closes the connection. Prefer
- * `fromChatCompletion`, which is cold and decodes faster.
+ * `fromChatCompletion`, which is cold, decodes faster, and sees `data: [DONE]`.
+ *
+ * How it ends: the SDK's `Stream` hides `data: [DONE]` from its iterator, so
+ * this source cannot tell a body that ended with it from one cut short. The
+ * answer is complete when a chunk with a `finish_reason` arrived (the
+ * chat-completion protocol's rule, which every major provider meets):
+ * - the iteration ends (or the connection breaks) after such a chunk: it completes;
+ * - the iteration ends without one: it errors with `IncompleteStreamError`,
+ *   saying how many chunks arrived;
+ * - the connection breaks before one (fetch's `TypeError: terminated`): it
+ *   errors with `IncompleteStreamError`, the fetch error as its `cause`;
+ * - the SDK's own errors (an error frame as `APIError`, a frame that is not
+ *   JSON as `SyntaxError`) reach the subscriber as the SDK raised them.
+ *
+ * Every chunk before an error is delivered first. Items the SDK yields that
+ * are not chat-completion chunks (a provider's named extra frame, whose event
+ * name the SDK drops) pass through as they are.
  *
  * ## Example
  * ```ts
@@ -23,6 +42,7 @@ import { Observable } from "rxjs";
  *   stream: true,
  * });
  * fromCompletionStream(stream).pipe(extractDelta()).subscribe((text) => process.stdout.write(text));
+ * // Hello there! How can I help you today?
  * ```
  */
 export function fromCompletionStream(stream: Stream<ChatCompletionChunk>): Observable<ChatCompletionChunk> {
@@ -34,16 +54,41 @@ export function fromCompletionStream(stream: Stream<ChatCompletionChunk>): Obser
     }
     consumed = true;
     let stopped = false;
+    // The protocol's reader keeps the end-of-stream rule: whether a finish_reason arrived.
+    const reader = chatCompletionProtocol.reader();
+    const next = (chunk: ChatCompletionChunk): void => subscriber.next(chunk);
     void (async () => {
       try {
         for await (const chunk of stream) {
           if (stopped) return;
-          subscriber.next(chunk);
+          // The SDK drops each frame's event name, so a provider's named extra cannot be told from a malformed chunk.
+          if (isPlainChunk(chunk)) reader.parsed(undefined, chunk, next);
+          else subscriber.next(chunk);
         }
-        subscriber.complete();
       } catch (error) {
-        if (!stopped) subscriber.error(error);
+        if (stopped) return;
+        // fetch raises a TypeError when the body fails mid-read ("terminated" in Node, "network error" in browsers).
+        if (!(error instanceof TypeError)) {
+          subscriber.error(error);
+          return;
+        }
+        const incomplete = reader.ended({ broken: error });
+        if (incomplete === undefined) subscriber.complete();
+        else subscriber.error(incomplete);
+        return;
       }
+      if (stopped) return;
+      if (reader.ended("body") === undefined) {
+        subscriber.complete();
+        return;
+      }
+      subscriber.error(
+        new IncompleteStreamError(
+          `The stream ended after ${counted(reader.count, "chunk")} without a finish_reason: the answer is incomplete ` +
+            `(fromCompletionStream cannot see "data: [DONE]", which the SDK's Stream hides; fromChatCompletion can)`,
+          reader.count,
+        ),
+      );
     })();
     return () => {
       stopped = true;

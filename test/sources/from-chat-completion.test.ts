@@ -23,7 +23,8 @@ import {
   fromCompletionStream,
 } from "g4f-rx";
 import { DONE_EVENT, type TestServer, errorFrame, errorReply, sseFrame, streamReply, textChunks } from "g4f-rx/testing";
-import { collect } from "../support/collect.js";
+import { type Outcome, collect } from "../support/collect.js";
+import { type BodyCut, startCutServer } from "../support/cut-server.js";
 import { serverAndClient } from "../support/server.js";
 
 const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Say hello there!" }] };
@@ -320,6 +321,70 @@ describe("fromCompletionStream", () => {
     await collect(chunks$);
     const second = await collect(chunks$);
     expect((second.error as Error).message).toMatch(/already consumed/);
+  });
+});
+
+describe("fromCompletionStream: how it ends (the SDK's Stream hides [DONE], so a finish_reason must arrive)", () => {
+  const pieces = Array.from({ length: 38 }, (_, i) => `w${i} `);
+
+  /** The stream's outcome from a real local server that sends `body`, then stops as `cut` says. */
+  async function outcomeOf(body: string, cut: BodyCut): Promise<Outcome<ChatCompletionChunk>> {
+    const cutServer = await startCutServer(body, cut);
+    try {
+      const cutClient = new OpenAI({ baseURL: cutServer.baseURL, apiKey: "test", maxRetries: 0 });
+      const stream = await cutClient.chat.completions.create({ ...params, stream: true });
+      return await collect(fromCompletionStream(stream));
+    } finally {
+      await cutServer.close();
+    }
+  }
+
+  it("errors with IncompleteStreamError, after every chunk, when the body ends cleanly with neither [DONE] nor a finish_reason", async () => {
+    const sent = textChunks(pieces, { finishReason: null });
+    const outcome = await outcomeOf(sent.map(sseFrame).join(""), "end");
+    expect(outcome.values).toStrictEqual(sent);
+    expect(outcome.error).toBeInstanceOf(IncompleteStreamError);
+    expect(outcome.error).toMatchObject({ chunks: 39 });
+    expect((outcome.error as Error).message).toBe(
+      'The stream ended after 39 chunks without a finish_reason: the answer is incomplete (fromCompletionStream cannot see "data: [DONE]", which the SDK\'s Stream hides; fromChatCompletion can)',
+    );
+  });
+
+  it("errors with IncompleteStreamError when [DONE] came but no finish_reason: the Stream does not show [DONE]", async () => {
+    const sent = textChunks(["Hel", "lo"], { finishReason: null });
+    const outcome = await outcomeOf(sent.map(sseFrame).join("") + DONE_EVENT, "end");
+    expect(outcome.values).toStrictEqual(sent);
+    expect(outcome.error).toBeInstanceOf(IncompleteStreamError);
+  });
+
+  it.each(["close", "reset"] as const)("errors with IncompleteStreamError, keeping fetch's error as its cause, when the connection breaks (%s) before a finish_reason", async (cut) => {
+    const sent = textChunks(pieces, { finishReason: null });
+    const outcome = await outcomeOf(sent.map(sseFrame).join("") + 'data: {"id":"chatcmpl-test","obj', cut);
+    expect(outcome.values).toStrictEqual(sent);
+    expect(outcome.error).toBeInstanceOf(IncompleteStreamError);
+    expect(outcome.error).toMatchObject({ chunks: 39 });
+    expect((outcome.error as Error).message).toMatch(/^The connection closed after 39 chunks, before the stream ended \(terminated\)$/);
+    expect((outcome.error as Error).cause).toBeInstanceOf(TypeError);
+  });
+
+  it.each(["end", "close", "reset"] as const)("completes when a finish_reason arrived and the body then stops (%s) without [DONE]", async (cut) => {
+    const sent = textChunks(["Hello", " there!"]);
+    const outcome = await outcomeOf(sent.map(sseFrame).join(""), cut);
+    expect(outcome).toEqual({ values: sent, error: undefined, completed: true });
+  });
+
+  it("completes on a whole stream: chunks, a finish_reason, then [DONE]", async () => {
+    const sent = textChunks(pieces);
+    const outcome = await outcomeOf(sent.map(sseFrame).join("") + DONE_EVENT, "end");
+    expect(outcome).toEqual({ values: sent, error: undefined, completed: true });
+  });
+
+  it("passes the SDK's own APIError for an error frame through, after the chunks before it", async () => {
+    const sent = textChunks(["Hel"], { finishReason: null });
+    const outcome = await outcomeOf(sent.map(sseFrame).join("") + errorFrame("quota exceeded"), "end");
+    expect(outcome.values).toStrictEqual(sent);
+    expect(outcome.error).toBeInstanceOf(APIError);
+    expect((outcome.error as Error).message).toMatch(/quota exceeded/);
   });
 });
 
