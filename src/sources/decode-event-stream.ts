@@ -2,7 +2,7 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { IncompleteStreamError, NotEventStreamError } from "../errors.js";
 import { chatCompletionProtocol } from "./chat-completion-protocol.js";
 import { EventStreamDecoder } from "./event-stream.js";
-import type { FrameOutcome, ProtocolReader, StreamProtocol } from "./protocol.js";
+import { type FrameOutcome, type ProtocolReader, type StreamProtocol, counted, reasonOf } from "./protocol.js";
 import { Utf8Text } from "./text.js";
 
 /** How much of the body's start is kept to say what arrived when it is not an event stream. */
@@ -18,7 +18,8 @@ const HEAD_LENGTH = 512;
  * rejects with a project or `APIError` class otherwise. When `signal` aborts
  * it stops at once, also while the server is silent: it cancels the body,
  * emits nothing more, and resolves. The outcome never depends on how the body
- * was split into reads.
+ * was split into reads, nor on whether it ended cleanly or the connection
+ * broke after the same bytes (a break only adds its reason to the error).
  */
 export function decodeEventStream(response: Response, emit: (chunk: ChatCompletionChunk) => void, signal: AbortSignal): Promise<void>;
 export function decodeEventStream<T>(response: Response, emit: (item: T) => void, signal: AbortSignal, protocol: StreamProtocol<T>): Promise<void>;
@@ -75,12 +76,15 @@ export class BodyDecoder<T> {
   readonly #frames: EventStreamDecoder;
   readonly #reader: ProtocolReader<T>;
   readonly #contentType: string | null;
+  /** What one item is called: "chunk", "event". */
+  readonly #item: string;
   #head = "";
   #outcome: FrameOutcome = "more";
   #unknownLines = 0;
 
   constructor(contentType: string | null, headers: Headers, emit: (item: T) => void, signal: AbortSignal, protocol: StreamProtocol<T>) {
     this.#contentType = contentType;
+    this.#item = protocol.items.replace(/s$/, "");
     const eventStream = contentType !== null && /^\s*text\/event-stream\b/i.test(contentType);
     const reader = protocol.reader(headers);
     this.#reader = reader;
@@ -119,19 +123,36 @@ export class BodyDecoder<T> {
     return decoded.error ?? "more";
   }
 
-  /** The connection broke: the error to raise, or `undefined` when the protocol says the answer may end here. */
+  /**
+   * The connection broke: the error to raise, or `undefined` when the answer is complete. Decided as `end` decides
+   * from the same bytes (a last frame without its blank line counts), so the outcome never depends on how the body
+   * stopped; an `IncompleteStreamError` then carries the break as its `cause`.
+   */
   broken(cause: unknown): Error | undefined {
-    return this.#reader.ended({ broken: cause });
+    return this.#stopped({ broken: cause });
   }
 
   /** The body ended cleanly: the error to raise, or `undefined` when the answer is complete. */
   end(): Error | undefined {
-    const cut = this.#text.end();
-    if (cut !== undefined) return cut;
+    return this.#stopped("body");
+  }
+
+  #stopped(how: "body" | { broken: unknown }): Error | undefined {
+    if (this.#text.end() !== undefined) {
+      // A character cut in two is a body cut short, whichever way it stopped: the bytes so far are valid UTF-8.
+      const count = counted(this.#reader.count, this.#item);
+      return this.#broke(new IncompleteStreamError(`The stream ended in the middle of a character after ${count}: the answer is incomplete`, this.#reader.count), how);
+    }
     this.#frames.end();
     if (this.#outcome === "end") return undefined;
-    if (this.#outcome !== "more") return this.#outcome;
+    if (this.#outcome !== "more") return this.#broke(this.#outcome, how);
     if (this.#frames.frames === 0 && this.#unknownLines > 0) return new NotEventStreamError(this.#contentType, this.#head);
-    return this.#reader.ended("body");
+    return this.#reader.ended(how);
+  }
+
+  /** `error`, saying that the connection broke and keeping why, when it did and `error` says the body ended short. */
+  #broke(error: Error, how: "body" | { broken: unknown }): Error {
+    if (how === "body" || !(error instanceof IncompleteStreamError) || error.cause !== undefined) return error;
+    return new IncompleteStreamError(`${error.message} (the connection closed: ${reasonOf(how.broken)})`, error.chunks, { cause: how.broken });
   }
 }

@@ -213,7 +213,12 @@ describe("fromChatCompletion: how a stream ends", () => {
     const outcome = await collect(fromChatCompletion(client, params));
     expect(outcome.values).toStrictEqual(sent);
     expect(outcome.error).toBeInstanceOf(IncompleteStreamError);
-    expect((outcome.error as Error).message).toMatch(/connection closed after 3 chunks/);
+    expect((outcome.error as Error).message).toMatch(/^The stream ended in the middle of a frame after 3 chunks: .* \(the connection closed: terminated\)$/);
+
+    server.reply(streamReply(sent, { done: false, then: [{ destroy: true }] }));
+    const atFrameEnd = await collect(fromChatCompletion(client, params));
+    expect(atFrameEnd.values).toStrictEqual(sent);
+    expect((atFrameEnd.error as Error).message).toBe("The connection closed after 3 chunks, before the stream ended (terminated)");
   });
 
   it("errors with IncompleteStreamError when a clean end of body cuts a frame in half", async () => {

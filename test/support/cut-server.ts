@@ -17,7 +17,7 @@ export interface CutServer {
  * A node:http server that answers every request with `body` as a `text/event-stream`, then stops as `cut`
  * says. The request body is read first, so only `"reset"` sends an RST.
  */
-export async function startCutServer(body: string, cut: BodyCut): Promise<CutServer> {
+export async function startCutServer(body: string | Uint8Array, cut: BodyCut): Promise<CutServer> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     req.resume();
