@@ -17,6 +17,8 @@ export class InvalidJsonError extends Error {
 /** Every kind of value may be partial but numbers: `12` of `123` would be a wrong value, not a shorter one. */
 const ALLOW = Allow.ALL & ~Allow.NUM;
 const NOTHING: unique symbol = Symbol("nothing parsed yet");
+/** Text whose value is a number, not an object or an array holding one. */
+const TOP_LEVEL_NUMBER = /^\s*[-\d]/;
 
 /**
  * Parses the running text of a JSON answer into progressively more complete
@@ -25,7 +27,9 @@ const NOTHING: unique symbol = Symbol("nothing parsed yet");
  * For JSON mode and structured outputs (`response_format`): give it the
  * accumulated text (`extractDelta()`, `accumulate()`) and it emits the value
  * parsed so far, with unfinished strings, arrays and objects closed, by the
- * `partial-json` parser. Numbers are shown only once complete. A value is
+ * `partial-json` parser. Numbers are shown only once complete: inside an
+ * object or an array once a delimiter follows, and a number alone once
+ * whitespace follows it or the source completes. A value is
  * emitted only when it differs (deeply) from the one before, so a delta that
  * adds only whitespace or half a key emits nothing. A Markdown code fence
  * around the JSON (` ```json `) is ignored, as models add it unasked.
@@ -79,6 +83,8 @@ export function partialJson(): OperatorFunction<string, unknown> {
 function parsePartial(text: string): unknown {
   const json = withoutFence(text);
   if (json.trim() === "") return NOTHING;
+  // A number alone may still grow (`4` of `42`): it is whole once whitespace follows it, or the stream completes.
+  if (TOP_LEVEL_NUMBER.test(json) && !/\s$/.test(json)) return NOTHING;
   try {
     const value: unknown = parse(json, ALLOW);
     return value;

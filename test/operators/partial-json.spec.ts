@@ -27,6 +27,20 @@ describe("partialJson", () => {
     m.expect(deltas).toHaveSubscriptions(subs);
   }));
 
+  it("shows a number alone only once the source completes, never a part of it", marbles((m) => {
+    const deltas = m.cold("  a-b-c-|", { a: "-", b: "4", c: "2" });
+    const expected = m.cold("------(x|)", { x: -42 });
+    m.expect(deltas.pipe(accumulate(), partialJson())).toBeObservable(expected);
+    m.expect(deltas).toHaveSubscriptions("^-----!");
+  }));
+
+  it("shows a number alone once whitespace after it proves it whole", marbles((m) => {
+    const deltas = m.cold("  a-b-c-|", { a: "4", b: "2", c: "\n" });
+    const expected = m.cold("----x-|", { x: 42 });
+    m.expect(deltas.pipe(accumulate(), partialJson())).toBeObservable(expected);
+    m.expect(deltas).toHaveSubscriptions("^-----!");
+  }));
+
   it("ignores a Markdown code fence around the JSON", marbles((m) => {
     const deltas = m.cold("  a-b-c-d-|", { a: "``", b: '`json\n{"ok": tr', c: "ue}\n`", d: "``" });
     const expected = m.cold("--x-----|", { x: { ok: true } });
@@ -40,7 +54,7 @@ describe("partialJson", () => {
     m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
       m.cold("a---(e|)", { a: {}, e: { name: "InvalidJsonError", text: '{"n": 12', message: `The stream completed but its text is not valid JSON (${parseError('{"n": 12')}): "{\\"n\\": 12"` } }),
     );
-    m.expect(number.pipe(partialJson())).toBeObservable(m.cold("a-|", { a: 42 }));
+    m.expect(number.pipe(partialJson())).toBeObservable(m.cold("--(a|)", { a: 42 }));
     m.expect(source).toHaveSubscriptions("^---!");
     m.expect(number).toHaveSubscriptions("^-!");
   }));
