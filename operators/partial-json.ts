@@ -1,4 +1,4 @@
-import { Allow, MalformedJSON, parse } from "partial-json";
+import { Allow, parse } from "partial-json";
 import { type OperatorFunction, concat, defer, filter, map, of } from "rxjs";
 
 /** The text is not JSON: it cannot become JSON however it goes on, or the stream ended before it was whole. */
@@ -17,8 +17,6 @@ export class InvalidJsonError extends Error {
 /** Every kind of value may be partial but numbers: `12` of `123` would be a wrong value, not a shorter one. */
 const ALLOW = Allow.ALL & ~Allow.NUM;
 const NOTHING: unique symbol = Symbol("nothing parsed yet");
-/** Text whose value is a number, not an object or an array holding one. */
-const TOP_LEVEL_NUMBER = /^\s*[-\d]/;
 
 /**
  * Parses the running text of a JSON answer into progressively more complete
@@ -38,8 +36,9 @@ const TOP_LEVEL_NUMBER = /^\s*[-\d]/;
  * `JSON.parse`; the strict value is emitted if it differs from the last
  * partial one, else the stream errors with `InvalidJsonError` holding the
  * text. The stream errors early, too, as soon as the text cannot be the start
- * of JSON (the model answered in prose), and on a source that completes
- * without any text.
+ * of JSON by JSON's grammar (the model answered in prose, or wrote `NaN`,
+ * `Infinity`, a trailing comma or text after the value), and on a source that
+ * completes without any text: every value it emits is one `JSON.parse` gives.
  *
  * ## Examples
  * ```ts
@@ -59,6 +58,7 @@ export function partialJson(): OperatorFunction<string, unknown> {
     defer(() => {
       let text: string | undefined;
       let previous: unknown = NOTHING;
+      const prefix = new JsonPrefix();
       const changed = (value: unknown): boolean => {
         if (value === NOTHING || deepEqual(value, previous)) return false;
         previous = value;
@@ -68,7 +68,7 @@ export function partialJson(): OperatorFunction<string, unknown> {
         source.pipe(
           map((received) => {
             text = received;
-            return parsePartial(received);
+            return parsePartial(received, prefix);
           }),
           filter(changed),
         ),
@@ -80,19 +80,19 @@ export function partialJson(): OperatorFunction<string, unknown> {
     });
 }
 
-function parsePartial(text: string): unknown {
+function parsePartial(text: string, prefix: JsonPrefix): unknown {
   const json = withoutFence(text);
+  const at = prefix.scan(json);
+  if (at >= 0) throw new InvalidJsonError(`Received text that is not JSON (${JSON.stringify(json.charAt(at))} at position ${at} cannot follow what came before): ${preview(text)}`, text);
   if (json.trim() === "") return NOTHING;
   // A number alone may still grow (`4` of `42`): it is whole once whitespace follows it, or the stream completes.
-  if (TOP_LEVEL_NUMBER.test(json) && !/\s$/.test(json)) return NOTHING;
+  if (prefix.numberAlone) return NOTHING;
+  if (prefix.whole) return JSON.parse(json);
   try {
     const value: unknown = parse(json, ALLOW);
     return value;
-  } catch (error) {
-    if (error instanceof MalformedJSON) {
-      throw new InvalidJsonError(`Received text that is not JSON: ${preview(text)}`, text, { cause: error });
-    }
-    // PartialJSON: not enough text yet to give any value.
+  } catch {
+    // The text is the start of JSON, but not enough of it yet to give any value.
     return NOTHING;
   }
 }
@@ -116,7 +116,8 @@ function withoutFence(text: string): string {
     if (!json.startsWith("```") || newline < 0) return "";
     json = json.slice(newline + 1);
     const end = json.lastIndexOf("```");
-    if (end >= 0) json = json.slice(0, end);
+    // A closing fence still arriving (one or two backticks so far) is not part of the JSON either.
+    json = end >= 0 ? json.slice(0, end) : json.replace(/`{1,2}$/, "");
   }
   return json;
 }
@@ -136,4 +137,178 @@ function deepEqual(a: unknown, b: unknown): boolean {
   const keysA = Object.keys(a);
   const keysB = Object.keys(b);
   return keysA.length === keysB.length && keysA.every((key) => Object.hasOwn(b, key) && deepEqual(Reflect.get(a, key), Reflect.get(b, key)));
+}
+
+type Expected = "value" | "value or ]" | "key or }" | "key" | ":" | ", or a closer" | "string" | "number" | "literal";
+type NumberPart = "-" | "0" | "integer" | "." | "fraction" | "e" | "exponent sign" | "exponent";
+
+/**
+ * Whether a text can be the start of a JSON text, by JSON's grammar (RFC 8259: no `NaN`, `Infinity`, comments,
+ * single quotes or trailing commas). It goes on from where it stopped when the next text extends the last one,
+ * as the running text of a stream does, so each delta is scanned once.
+ */
+class JsonPrefix {
+  #scanned = "";
+  /** The open objects and arrays, innermost last. */
+  #open: ("{" | "[")[] = [];
+  #expected: Expected = "value";
+  #key = false;
+  #escaped = false;
+  #hexDigits = 0;
+  #number: NumberPart = "-";
+  #literal = "";
+
+  /** A number with nothing around it is being read: it may still grow. */
+  get numberAlone(): boolean {
+    return this.#expected === "number" && this.#open.length === 0;
+  }
+
+  /** The text so far is one whole JSON value (whitespace may follow). */
+  get whole(): boolean {
+    return this.#expected === ", or a closer" && this.#open.length === 0;
+  }
+
+  /** The offset of the first character of `text` that JSON cannot have there, or -1 when it can be the start of JSON. */
+  scan(text: string): number {
+    if (!text.startsWith(this.#scanned)) this.#reset();
+    for (let at = this.#scanned.length; at < text.length; at += 1) {
+      if (!this.#step(text.charAt(at))) {
+        this.#reset();
+        return at;
+      }
+    }
+    this.#scanned = text;
+    return -1;
+  }
+
+  #reset(): void {
+    this.#scanned = "";
+    this.#open = [];
+    this.#expected = "value";
+    this.#escaped = false;
+    this.#hexDigits = 0;
+  }
+
+  /** Reads one character: false when JSON cannot have it here. */
+  #step(char: string): boolean {
+    switch (this.#expected) {
+      case "string":
+        return this.#stringCharacter(char);
+      case "literal":
+        if (!this.#literal.startsWith(char)) return false;
+        this.#literal = this.#literal.slice(1);
+        if (this.#literal === "") this.#expected = ", or a closer";
+        return true;
+      case "number":
+        if (this.#numberCharacter(char)) return true;
+        if (this.#number !== "0" && this.#number !== "integer" && this.#number !== "fraction" && this.#number !== "exponent") return false;
+        this.#expected = ", or a closer";
+        break;
+    }
+    if (char === " " || char === "\n" || char === "\r" || char === "\t") return true;
+    switch (this.#expected) {
+      case "value":
+        return this.#value(char);
+      case "value or ]":
+        return char === "]" ? this.#close() : this.#value(char);
+      case "key or }":
+        if (char === "}") return this.#close();
+        return this.#startKey(char);
+      case "key":
+        return this.#startKey(char);
+      case ":":
+        if (char !== ":") return false;
+        this.#expected = "value";
+        return true;
+      default: {
+        const innermost = this.#open.at(-1);
+        if (innermost === undefined) return false;
+        if (char === ",") {
+          this.#expected = innermost === "{" ? "key" : "value";
+          return true;
+        }
+        return char === (innermost === "{" ? "}" : "]") && this.#close();
+      }
+    }
+  }
+
+  #value(char: string): boolean {
+    if (char === "{" || char === "[") {
+      this.#open.push(char);
+      this.#expected = char === "{" ? "key or }" : "value or ]";
+    } else if (char === '"') {
+      this.#expected = "string";
+      this.#key = false;
+    } else if (char === "-" || (char >= "0" && char <= "9")) {
+      this.#expected = "number";
+      this.#number = char === "-" ? "-" : char === "0" ? "0" : "integer";
+    } else if (char === "t" || char === "f" || char === "n") {
+      this.#expected = "literal";
+      this.#literal = char === "t" ? "rue" : char === "f" ? "alse" : "ull";
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  #startKey(char: string): boolean {
+    if (char !== '"') return false;
+    this.#expected = "string";
+    this.#key = true;
+    return true;
+  }
+
+  #close(): true {
+    this.#open.pop();
+    this.#expected = ", or a closer";
+    return true;
+  }
+
+  #stringCharacter(char: string): boolean {
+    if (this.#hexDigits > 0) {
+      this.#hexDigits -= 1;
+      return /^[0-9a-fA-F]$/.test(char);
+    }
+    if (this.#escaped) {
+      this.#escaped = false;
+      if (char === "u") this.#hexDigits = 4;
+      return char === "u" || '"\\/bfnrt'.includes(char);
+    }
+    if (char === "\\") {
+      this.#escaped = true;
+    } else if (char === '"') {
+      this.#expected = this.#key ? ":" : ", or a closer";
+    } else if (char < " ") {
+      return false;
+    }
+    return true;
+  }
+
+  /** Reads a character of a number: false when it is not one (the number may have ended before it). */
+  #numberCharacter(char: string): boolean {
+    const digit = char >= "0" && char <= "9";
+    const part = this.#number;
+    if (part === "-") {
+      if (digit) this.#number = char === "0" ? "0" : "integer";
+      return digit;
+    }
+    if (digit && (part === "integer" || part === "fraction" || part === "exponent")) return true;
+    if (digit && (part === "." || part === "e" || part === "exponent sign")) {
+      this.#number = part === "." ? "fraction" : "exponent";
+      return true;
+    }
+    if (char === "." && (part === "0" || part === "integer")) {
+      this.#number = ".";
+      return true;
+    }
+    if ((char === "e" || char === "E") && (part === "0" || part === "integer" || part === "fraction")) {
+      this.#number = "e";
+      return true;
+    }
+    if ((char === "+" || char === "-") && part === "e") {
+      this.#number = "exponent sign";
+      return true;
+    }
+    return false;
+  }
 }

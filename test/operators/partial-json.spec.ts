@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { type Observable, catchError, map, of } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { InvalidJsonError, accumulate, partialJson } from "../../operators/index.js";
@@ -65,18 +66,55 @@ describe("partialJson", () => {
     m.expect(source).toHaveSubscriptions("^---!");
   }));
 
-  it("errors at the end with InvalidJsonError when the text is not strictly valid JSON", marbles((m) => {
+  it("errors at once when text follows the whole value", marbles((m) => {
     const source = m.cold("  a-b-|", { a: '{"a": 1', b: '{"a": 1}}' });
     m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
-      m.cold("a-b-(e|)", { a: {}, b: { a: 1 }, e: { name: "InvalidJsonError", text: '{"a": 1}}', message: `The stream completed but its text is not valid JSON (${parseError('{"a": 1}}')}): "{\\"a\\": 1}}"` } }),
+      m.cold("a-(e|)", { a: {}, e: { name: "InvalidJsonError", text: '{"a": 1}}', message: 'Received text that is not JSON ("}" at position 8 cannot follow what came before): "{\\"a\\": 1}}"' } }),
     );
-    m.expect(source).toHaveSubscriptions("^---!");
+    m.expect(source).toHaveSubscriptions("^-!");
   }));
+
+  it("errors at once on NaN, never emitting it (JSON has no NaN)", marbles((m) => {
+    const deltas = m.cold("  a-b-|", { a: '{"a": N', b: "aN}" });
+    m.expect(deltas.pipe(accumulate(), partialJson(), catchError(described))).toBeObservable(
+      m.cold("(e|)", { e: { name: "InvalidJsonError", text: '{"a": N', message: 'Received text that is not JSON ("N" at position 6 cannot follow what came before): "{\\"a\\": N"' } }),
+    );
+    m.expect(deltas).toHaveSubscriptions("(^!)");
+  }));
+
+  it.each(['{"a": Infinity', "[-Infinity", "[1, ]", "{'a': 1}", '{"a": 01}', '["\\x"]', "[1 2]", '{"a" 1}', "[nul "])("errors at once on text JSON.parse would reject: %s", (text) => {
+    marbles((m) => {
+      const source = m.cold("  a-|", { a: text });
+      const early = source.pipe(
+        partialJson(),
+        catchError((error: unknown) => of({ name: error instanceof InvalidJsonError ? error.name : "not an InvalidJsonError", early: error instanceof Error && error.message.startsWith("Received text that is not JSON (") })),
+      );
+      m.expect(early).toBeObservable(m.cold("(e|)", { e: { name: "InvalidJsonError", early: true } }));
+      m.expect(source).toHaveSubscriptions("(^!)");
+    })();
+  });
+
+  it("emits only JSON values, every one a part of the whole, for any JSON text cut anywhere", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.integer({ min: 0, max: 2 }), fc.array(fc.nat(), { maxLength: 8 }), (value, indent, cuts) => {
+        const text = JSON.stringify(value, null, indent);
+        const ends = [...new Set(cuts.map((cut) => (cut % text.length) + 1)), text.length].sort((a, b) => a - b);
+        const received: unknown[] = [];
+        let failure: unknown;
+        of(...ends.map((end) => text.slice(0, end)))
+          .pipe(partialJson())
+          .subscribe({ next: (parsed) => received.push(parsed), error: (error: unknown) => (failure = error) });
+        expect(failure).toBeUndefined();
+        for (const parsed of received) expect(JSON.parse(JSON.stringify(parsed))).toStrictEqual(parsed);
+        expect(received.at(-1)).toStrictEqual(JSON.parse(text));
+      }),
+    );
+  });
 
   it("errors at once when the text cannot become JSON (the model answered in prose)", marbles((m) => {
     const source = m.cold("  a-b-|", { a: "Sure! Here", b: "Sure! Here is" });
     m.expect(source.pipe(partialJson(), catchError(described))).toBeObservable(
-      m.cold("(e|)", { e: { name: "InvalidJsonError", text: "Sure! Here", message: 'Received text that is not JSON: "Sure! Here"' } }),
+      m.cold("(e|)", { e: { name: "InvalidJsonError", text: "Sure! Here", message: 'Received text that is not JSON ("S" at position 0 cannot follow what came before): "Sure! Here"' } }),
     );
     m.expect(source).toHaveSubscriptions("(^!)");
   }));
