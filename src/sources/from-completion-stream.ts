@@ -1,9 +1,18 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import type { Stream } from "openai/streaming";
 import { Observable } from "rxjs";
 import { IncompleteStreamError } from "../errors.js";
 import { chatCompletionProtocol, isPlainChunk } from "./chat-completion-protocol.js";
 import { counted } from "./protocol.js";
+
+/**
+ * What `fromCompletionStream` needs of the SDK's `Stream<ChatCompletionChunk>`, by shape rather than by class:
+ * its chunks, and the controller that aborts its request. The class has a `#private` field, which makes it
+ * nominal: the `Stream` of a CommonJS app (or of a second installed copy of openai) is another class to
+ * TypeScript than the one this package's typings see, and naming the class would refuse it.
+ */
+export interface ChatCompletionChunkStream extends AsyncIterable<ChatCompletionChunk> {
+  readonly controller: { abort(): void };
+}
 
 /**
  * An Observable over a `Stream<ChatCompletionChunk>` you already have, for
@@ -45,7 +54,7 @@ import { counted } from "./protocol.js";
  * // Hello there! How can I help you today?
  * ```
  */
-export function fromCompletionStream(stream: Stream<ChatCompletionChunk>): Observable<ChatCompletionChunk> {
+export function fromCompletionStream(stream: ChatCompletionChunkStream): Observable<ChatCompletionChunk> {
   let consumed = false;
   return new Observable<ChatCompletionChunk>((subscriber) => {
     if (consumed) {

@@ -16,7 +16,7 @@ export interface ConsumerApp {
  */
 const nodeApp = `import OpenAI, { APIError, APIUserAbortError } from "openai";
 import { TimeoutError, lastValueFrom, take, toArray } from "rxjs";
-import { accumulate, extractDelta, fromChatCompletion, fromEventStream, streamTimeout } from "g4f-rx";
+import { accumulate, extractDelta, fromChatCompletion, fromCompletionStream, fromEventStream, streamTimeout } from "g4f-rx";
 import { errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { RedisRelayStore, type RedisConnection, startRelayServer } from "g4f-rx/node";
 
@@ -27,6 +27,11 @@ async function main(): Promise<void> {
 
   server.reply(streamReply(textChunks(["Hello", " there!"])));
   const text = await lastValueFrom(fromChatCompletion(client, params).pipe(extractDelta(), accumulate()));
+
+  // The app's own Stream (another class to TypeScript in a CommonJS app), given as it is.
+  server.reply(streamReply(textChunks(["Hello", " there!"])));
+  const stream = await client.chat.completions.create({ ...params, stream: true });
+  const streamed = await lastValueFrom(fromCompletionStream(stream).pipe(extractDelta(), accumulate()));
 
   server.reply(streamReply(textChunks(["Hel"]).slice(0, 2), { then: [errorFrame("quota exceeded")] }));
   const frameError: unknown = await lastValueFrom(fromChatCompletion(client, params)).catch((error: unknown) => error);
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
     relayed,
     redisStoreIsAFunction: typeof redisStore === "function",
     text,
+    streamed,
     frameErrorIsAPIError: frameError instanceof APIError,
     frameErrorIsClientAPIError: frameError instanceof OpenAI.APIError,
     abortIsAPIUserAbortError: abortError instanceof APIUserAbortError,

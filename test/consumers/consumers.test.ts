@@ -151,6 +151,7 @@ const expectedRun = {
   relayed: "Relayed",
   redisStoreIsAFunction: true,
   text: "Hello there!",
+  streamed: "Hello there!",
   frameErrorIsAPIError: true,
   frameErrorIsClientAPIError: true,
   abortIsAPIUserAbortError: true,

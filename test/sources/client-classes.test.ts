@@ -1,13 +1,17 @@
 import { createRequire } from "node:module";
 import OwnOpenAI from "openai";
 import { APIError as OwnAPIError } from "openai/core/error";
+import type { OpenAI as CommonJsOpenAIClass } from "openai" with { "resolution-mode": "require" };
+import type { ChatCompletionChunk as CommonJsChatCompletionChunk } from "openai/resources/chat/completions" with { "resolution-mode": "require" };
+import type { Stream as CommonJsStream } from "openai/streaming" with { "resolution-mode": "require" };
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StreamErrorFrameError, fromChatCompletion } from "g4f-rx";
+import { StreamErrorFrameError, fromChatCompletion, fromCompletionStream } from "g4f-rx";
 import { type TestServer, errorFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 
 // The CommonJS build of openai: the classes a CommonJS app gets, other classes than the ES module build's.
-const CommonJsOpenAI = createRequire(import.meta.url)("openai") as typeof OwnOpenAI;
+// Typed with the CommonJS typings too, as a CommonJS app sees them.
+const CommonJsOpenAI = createRequire(import.meta.url)("openai") as typeof CommonJsOpenAIClass;
 
 let server: TestServer;
 beforeEach(async () => (server = await startTestServer()));
@@ -61,5 +65,19 @@ describe("errors in the app's own openai classes", () => {
     server.reply(streamReply([], { then: [errorFrame("quota exceeded")] }));
     const { error } = await collect(fromChatCompletion(client, params));
     expect(Object.getPrototypeOf(error)).toBe(StreamErrorFrameError.prototype);
+  });
+});
+
+describe("fromCompletionStream takes the Stream of the app's own openai", () => {
+  // Type-checked by `tsc --noEmit -p .`: the CommonJS typings' Stream has a #private of its own, so naming the
+  // ES module class as the parameter's type refused it (TS2741: Property '#private' is missing).
+  const read = (stream: CommonJsStream<CommonJsChatCompletionChunk>) => fromCompletionStream(stream);
+
+  it("reads a Stream made by a CommonJS client, typed with the CommonJS typings", async () => {
+    const client = new CommonJsOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    const sent = textChunks(["Hello"]);
+    server.reply(streamReply(sent));
+    const stream = await client.chat.completions.create({ ...params, stream: true });
+    expect(await collect(read(stream))).toEqual({ values: sent, error: undefined, completed: true });
   });
 });
