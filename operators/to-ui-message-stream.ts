@@ -38,8 +38,12 @@ export interface ToUIMessageStreamOptions {
  * message stream, so `useChat` front ends (`resume: true` included) can read
  * a g4f-rx backend.
  *
- * The first chunk opens the message (`start`, its `messageId` the chunk's
- * `id`, and `start-step`). Reasoning (`reasoning_content` or `reasoning`)
+ * The first chunk with a non-empty `id` opens the message (`start`, its
+ * `messageId` that `id`, and `start-step`), as `accumulateMessage` takes the
+ * first non-empty id: a chunk before it with an empty id and nothing to show
+ * (Azure's leading prompt-filter chunk) sends nothing. When a part must be
+ * sent before any id arrived (text, reasoning, a tool call, the end or an
+ * error), the message opens then, with no `messageId`. Reasoning (`reasoning_content` or `reasoning`)
  * becomes a reasoning part and `content` a text part, each opened on its
  * first delta and closed when the other begins or the answer ends;
  * completion closes what is open and sends `finish-step` and `finish` with
@@ -90,6 +94,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         open = undefined;
       };
       const write = (kind: "text" | "reasoning", delta: string): void => {
+        start(undefined);
         if (open?.kind !== kind) {
           close();
           open = { kind, id: `${kind}-${parts++}` };
@@ -99,6 +104,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
       };
       const startCall = (call: ToolCallState): void => {
         if (call.started) return;
+        start(undefined);
         close();
         call.started = true;
         const { id: toolCallId, name: toolName } = call;
@@ -138,7 +144,9 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
 
       return source.subscribe({
         next: (chunk) => {
-          start(nonEmpty(chunk.id));
+          // Azure's leading prompt-filter chunk has an empty id: the message starts on the first chunk with one.
+          const id = nonEmpty(chunk.id);
+          if (id !== undefined) start(id);
           const found = choiceOf(chunk, choice);
           const reasoning = reasoningOf(deltaOf(found));
           if (reasoning !== undefined) write("reasoning", reasoning);

@@ -26,6 +26,19 @@ describe("toUIMessageStream", () => {
     m.expect(source).toHaveSubscriptions(subs);
   }));
 
+  it("takes the messageId from the first chunk with an id, after Azure's prompt-filter chunk with an empty one", marbles((m) => {
+    const promptFilter = asChunk({ id: "", object: "", created: 0, model: "", choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] });
+    const source = m.cold("  -z-a------b-c-|", { z: promptFilter, a: contentChunk("Hel"), b: contentChunk("lo"), c: contentChunk(undefined, 0, "stop") });
+    m.expect(source.pipe(toUIMessageStream())).toBeObservable("---(Spta)-b---(eqF|)", parts);
+    m.expect(source).toHaveSubscriptions("^-------------!");
+  }));
+
+  it("opens the message without a messageId when text comes before any id", marbles((m) => {
+    const source = m.cold("  -a------b-|", { a: chunkWith([{ index: 0, delta: { content: "Hel" }, finish_reason: null }], { id: "" }), b: contentChunk("lo") });
+    m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(spta)-b-(eqf|)", parts);
+    m.expect(source).toHaveSubscriptions("^---------!");
+  }));
+
   it("puts reasoning in its own part, closed when the text begins", marbles((m) => {
     const source = m.cold("  -r-----a----|", { r: asChunk({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { reasoning_content: "Hmm" }, finish_reason: null }] }), a: contentChunk("Hel") });
     m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(SpRr)(Xta)(eqf|)", {
