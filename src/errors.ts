@@ -1,12 +1,27 @@
 import { APIError, OpenAIError } from "openai/core/error";
 
 /**
+ * Marks one of this file's `OpenAIError` classes made as a subclass of an app's own `OpenAIError` (src/sources/client.ts
+ * makes those); its value is the class's `name`. `Symbol.for`, so no module exports it.
+ */
+const CLIENT_ERROR = Symbol.for("g4f-rx.client-error");
+
+/** Whether `value` is the error named `name` made as the app's own `OpenAIError` class. */
+function madeForClient(value: unknown, name: string): boolean {
+  return typeof value === "object" && value !== null && Reflect.get(value, CLIENT_ERROR) === name;
+}
+
+/**
  * The body ended before the answer did: neither `data: [DONE]` nor a
  * `finish_reason` arrived, or the connection broke mid-body. Every chunk
  * before the break has already been delivered; `chunks` says how many.
  */
 export class IncompleteStreamError extends OpenAIError {
   override readonly name = "IncompleteStreamError";
+  /** Also true for the same error made as the app's own `OpenAIError` class (src/sources/client.ts makes those). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || (this === IncompleteStreamError && madeForClient(value, "IncompleteStreamError"));
+  }
   constructor(
     message: string,
     readonly chunks: number,
@@ -64,6 +79,10 @@ export class StreamErrorFrameError extends APIError<undefined, Headers | undefin
  */
 export class MalformedChunkError extends OpenAIError {
   override readonly name = "MalformedChunkError";
+  /** Also true for the same error made as the app's own `OpenAIError` class (src/sources/client.ts makes those). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || (this === MalformedChunkError && madeForClient(value, "MalformedChunkError"));
+  }
   constructor(
     /** The frame's raw `data` field, as received. */
     readonly data: string,
@@ -81,6 +100,10 @@ export class MalformedChunkError extends OpenAIError {
 /** The response body is not Server-Sent Events (an HTML page from a proxy, a JSON document…). */
 export class NotEventStreamError extends OpenAIError {
   override readonly name = "NotEventStreamError";
+  /** Also true for the same error made as the app's own `OpenAIError` class (src/sources/client.ts makes those). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || (this === NotEventStreamError && madeForClient(value, "NotEventStreamError"));
+  }
   constructor(
     /** The response's `content-type` header, or `null` when it had none. */
     readonly contentType: string | null,
@@ -98,6 +121,10 @@ export class NotEventStreamError extends OpenAIError {
 /** The response body is not valid UTF-8. */
 export class InvalidEncodingError extends OpenAIError {
   override readonly name = "InvalidEncodingError";
+  /** Also true for the same error made as the app's own `OpenAIError` class (src/sources/client.ts makes those). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || (this === InvalidEncodingError && madeForClient(value, "InvalidEncodingError"));
+  }
   constructor(
     /** Offset of the first invalid byte in the whole body. */
     readonly offset: number,
@@ -115,6 +142,10 @@ export class InvalidEncodingError extends OpenAIError {
  */
 export class FrameTooLargeError extends OpenAIError {
   override readonly name = "FrameTooLargeError";
+  /** Also true for the same error made as the app's own `OpenAIError` class (src/sources/client.ts makes those). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || (this === FrameTooLargeError && madeForClient(value, "FrameTooLargeError"));
+  }
   constructor(
     /** The limit, in characters. */
     readonly limit: number,

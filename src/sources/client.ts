@@ -1,10 +1,12 @@
-import { APIConnectionError, APIError, APIUserAbortError } from "openai/core/error";
+import { APIConnectionError, APIError, APIUserAbortError, OpenAIError } from "openai/core/error";
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import type { ResponseCreateParamsStreaming } from "openai/resources/responses/responses";
 import { StreamErrorFrameError } from "../errors.js";
 
 /** `StreamErrorFrameError`'s `instanceof` recognises errors carrying this mark (see src/errors.ts). */
 const CLIENT_STREAM_ERROR = Symbol.for("g4f-rx.client-stream-error");
+/** The `instanceof` of src/errors.ts's `OpenAIError` classes recognises errors carrying this mark, their class's name. */
+const CLIENT_ERROR = Symbol.for("g4f-rx.client-error");
 
 /**
  * What the sources need of an `openai` client, by shape rather than by class: the app's own `OpenAI` (or
@@ -38,17 +40,19 @@ export interface ClientRequestOptions {
  * another version than the one this package's own imports resolve to.
  */
 export interface ClientErrorClasses {
+  readonly OpenAIError: typeof OpenAIError;
   readonly APIError: typeof APIError;
   readonly APIUserAbortError: typeof APIUserAbortError;
   readonly APIConnectionError: typeof APIConnectionError;
 }
 
 /** The classes of the `openai` copy this package imports, for a client that carries none (a stand-in). */
-export const OWN_ERROR_CLASSES: ClientErrorClasses = { APIError, APIUserAbortError, APIConnectionError };
+export const OWN_ERROR_CLASSES: ClientErrorClasses = { OpenAIError, APIError, APIUserAbortError, APIConnectionError };
 
 /**
  * The error classes of `openai`'s `OpenAI` class given, or of a client's (read from its constructor): the statics
- * `OpenAI.APIError`, `OpenAI.APIUserAbortError`, `OpenAI.APIConnectionError`. This package's own when it has none.
+ * `OpenAI.OpenAIError`, `OpenAI.APIError`, `OpenAI.APIUserAbortError`, `OpenAI.APIConnectionError`. This
+ * package's own when it has none.
  */
 export function clientErrorClasses(clientOrClass: object): ClientErrorClasses {
   const holder: unknown = typeof clientOrClass === "function" ? clientOrClass : clientOrClass.constructor;
@@ -56,8 +60,11 @@ export function clientErrorClasses(clientOrClass: object): ClientErrorClasses {
   const apiError: unknown = Reflect.get(holder, "APIError");
   const abortError: unknown = Reflect.get(holder, "APIUserAbortError");
   const connectionError: unknown = Reflect.get(holder, "APIConnectionError");
+  const baseError: unknown = Reflect.get(holder, "OpenAIError");
   if (!isErrorClass(apiError, APIError) || !isErrorClass(abortError, APIUserAbortError) || !isErrorClass(connectionError, APIConnectionError)) return OWN_ERROR_CLASSES;
-  return { APIError: apiError, APIUserAbortError: abortError, APIConnectionError: connectionError };
+  // The base class is read apart: a client without it still gets its APIError classes.
+  const base = isErrorClass(baseError, OpenAIError) ? baseError : OpenAIError;
+  return { OpenAIError: base, APIError: apiError, APIUserAbortError: abortError, APIConnectionError: connectionError };
 }
 
 /** Whether `value` is the class `own` stands for, from any copy of `openai`: an Error class of the same name. */
@@ -103,13 +110,45 @@ export function inClientClasses(error: StreamErrorFrameError, classes: ClientErr
   return new ClientStreamErrorFrameError(error);
 }
 
+/** One subclass of an app's `OpenAIError` class per error class name, made on first use. */
+const clientOpenAIErrors = new WeakMap<typeof OpenAIError, Map<string, new (original: OpenAIError) => OpenAIError>>();
+
 /**
- * What a source errors with, in the app's own classes: an error frame as the app's `APIError`, and the
- * caller's abort as its `APIUserAbortError` (the decoder may see it as a broken connection). HTTP errors
+ * One of src/errors.ts's `OpenAIError` errors (`IncompleteStreamError`, `MalformedChunkError`…) as an instance of
+ * the app's own `OpenAIError` class, with the same name, message, fields and `cause`; `instanceof` the library's
+ * class still holds (src/errors.ts recognises the mark).
+ */
+function inClientBaseClass(error: OpenAIError, Base: typeof OpenAIError): OpenAIError {
+  let made = clientOpenAIErrors.get(Base);
+  if (made === undefined) {
+    made = new Map();
+    clientOpenAIErrors.set(Base, made);
+  }
+  let ClientError = made.get(error.name);
+  if (ClientError === undefined) {
+    ClientError = class extends Base {
+      constructor(original: OpenAIError) {
+        super(original.message, original.cause === undefined ? undefined : { cause: original.cause });
+        // Own fields: the name and what the error says (chunks, data, contentType, offset…).
+        for (const key of Object.keys(original)) Reflect.set(this, key, Reflect.get(original, key));
+        Reflect.set(this, CLIENT_ERROR, original.name);
+        this.stack = original.stack;
+      }
+    };
+    made.set(error.name, ClientError);
+  }
+  return new ClientError(error);
+}
+
+/**
+ * What a source errors with, in the app's own classes: an error frame as the app's `APIError`, the library's
+ * other errors (`IncompleteStreamError`, `MalformedChunkError`…) as its `OpenAIError`, and the caller's abort as its `APIUserAbortError` (the decoder may see it as a broken connection). HTTP errors
  * come from the client itself and are the app's already.
  */
 export function errorForClient(error: unknown, classes: ClientErrorClasses, callerAborted: boolean): unknown {
   if (callerAborted) return error instanceof classes.APIUserAbortError ? error : new classes.APIUserAbortError();
   if (error instanceof StreamErrorFrameError) return inClientClasses(error, classes);
+  // The library's own errors about the body (IncompleteStreamError…), when the app's openai is another copy.
+  if (error instanceof OpenAIError && !(error instanceof APIError) && classes.OpenAIError !== OpenAIError) return inClientBaseClass(error, classes.OpenAIError);
   return error;
 }

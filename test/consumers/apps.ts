@@ -14,9 +14,9 @@ export interface ConsumerApp {
  * The basic call in an app's own words: its own `openai` client and its own `rxjs`, no cast. Prints one
  * JSON line: the answer, and whether the library's errors are instances of the app's own classes.
  */
-const nodeApp = `import OpenAI, { APIError, APIUserAbortError } from "openai";
+const nodeApp = `import OpenAI, { APIError, APIUserAbortError, OpenAIError } from "openai";
 import { TimeoutError, lastValueFrom, take, toArray } from "rxjs";
-import { accumulate, extractDelta, fromChatCompletion, fromCompletionStream, fromEventStream, streamTimeout } from "g4f-rx";
+import { IncompleteStreamError, accumulate, extractDelta, fromChatCompletion, fromCompletionStream, fromEventStream, streamTimeout } from "g4f-rx";
 import { errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { RedisRelayStore, type RedisConnection, startRelayServer } from "g4f-rx/node";
 
@@ -35,6 +35,9 @@ async function main(): Promise<void> {
 
   server.reply(streamReply(textChunks(["Hel"]).slice(0, 2), { then: [errorFrame("quota exceeded")] }));
   const frameError: unknown = await lastValueFrom(fromChatCompletion(client, params)).catch((error: unknown) => error);
+
+  server.reply(streamReply(textChunks(["Hel"], { finishReason: null }), { done: false }));
+  const incompleteError: unknown = await lastValueFrom(fromChatCompletion(client, params)).catch((error: unknown) => error);
 
   server.reply(streamReply(textChunks(["Hel"]).slice(0, 2), { done: false, then: [{ wait: 10_000 }] }));
   const controller = new AbortController();
@@ -67,6 +70,8 @@ async function main(): Promise<void> {
     streamed,
     frameErrorIsAPIError: frameError instanceof APIError,
     frameErrorIsClientAPIError: frameError instanceof OpenAI.APIError,
+    incompleteIsOpenAIError: incompleteError instanceof OpenAIError,
+    incompleteIsIncompleteStreamError: incompleteError instanceof IncompleteStreamError,
     abortIsAPIUserAbortError: abortError instanceof APIUserAbortError,
     timeoutIsTimeoutError: timeoutError instanceof TimeoutError,
     eventStreamStatusIsNotFoundError: statusError instanceof OpenAI.NotFoundError,

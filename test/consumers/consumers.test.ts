@@ -154,6 +154,8 @@ const expectedRun = {
   streamed: "Hello there!",
   frameErrorIsAPIError: true,
   frameErrorIsClientAPIError: true,
+  incompleteIsOpenAIError: true,
+  incompleteIsIncompleteStreamError: true,
   abortIsAPIUserAbortError: true,
   timeoutIsTimeoutError: true,
   eventStreamStatusIsNotFoundError: true,

@@ -1,11 +1,11 @@
 import { createRequire } from "node:module";
 import OwnOpenAI from "openai";
-import { APIError as OwnAPIError } from "openai/core/error";
+import { APIError as OwnAPIError, OpenAIError as OwnOpenAIError } from "openai/core/error";
 import type { OpenAI as CommonJsOpenAIClass } from "openai" with { "resolution-mode": "require" };
 import type { ChatCompletionChunk as CommonJsChatCompletionChunk } from "openai/resources/chat/completions" with { "resolution-mode": "require" };
 import type { Stream as CommonJsStream } from "openai/streaming" with { "resolution-mode": "require" };
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StreamErrorFrameError, fromChatCompletion, fromCompletionStream } from "g4f-rx";
+import { IncompleteStreamError, MalformedChunkError, NotEventStreamError, StreamErrorFrameError, fromChatCompletion, fromCompletionStream, fromEventStream } from "g4f-rx";
 import { type TestServer, errorFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 
@@ -65,6 +65,45 @@ describe("errors in the app's own openai classes", () => {
     server.reply(streamReply([], { then: [errorFrame("quota exceeded")] }));
     const { error } = await collect(fromChatCompletion(client, params));
     expect(Object.getPrototypeOf(error)).toBe(StreamErrorFrameError.prototype);
+  });
+});
+
+describe("the library's own errors in the app's own OpenAIError class", () => {
+  it("an IncompleteStreamError is an instance of the client's OpenAIError, and still an IncompleteStreamError with its fields and cause", async () => {
+    const client = new CommonJsOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    const sent = textChunks(["Hel"], { finishReason: null });
+    server.reply(streamReply(sent, { done: false, then: [{ destroy: true }] }));
+    const outcome = await collect(fromChatCompletion(client, params));
+    expect(outcome.values).toStrictEqual(sent);
+    expect(outcome.error).toBeInstanceOf(CommonJsOpenAI.OpenAIError);
+    expect(outcome.error).toBeInstanceOf(IncompleteStreamError);
+    expect(outcome.error).not.toBeInstanceOf(MalformedChunkError);
+    expect(outcome.error).not.toBeInstanceOf(CommonJsOpenAI.APIError);
+    expect(outcome.error).toMatchObject({ name: "IncompleteStreamError", chunks: 2, message: "The connection closed after 2 chunks, before the stream ended (terminated)" });
+    expect((outcome.error as Error).cause).toBeInstanceOf(TypeError);
+  });
+
+  it("a MalformedChunkError keeps its data; a NotEventStreamError from fromEventStream given the class, its content type", async () => {
+    const client = new CommonJsOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    server.reply({ body: ["data: {not json}\n\n"] });
+    const malformed = await collect(fromChatCompletion(client, params));
+    expect(malformed.error).toBeInstanceOf(CommonJsOpenAI.OpenAIError);
+    expect(malformed.error).toBeInstanceOf(MalformedChunkError);
+    expect(malformed.error).toMatchObject({ name: "MalformedChunkError", data: "{not json}" });
+
+    server.reply({ headers: { "content-type": "text/html" }, body: ["<html>proxy error</html>"] });
+    const html = await collect(fromEventStream(`${server.baseURL}/chat/completions`, { method: "POST", body: "{}" }, { openai: CommonJsOpenAI }));
+    expect(html.error).toBeInstanceOf(CommonJsOpenAI.OpenAIError);
+    expect(html.error).toBeInstanceOf(NotEventStreamError);
+    expect(html.error).toMatchObject({ name: "NotEventStreamError", contentType: "text/html" });
+  });
+
+  it("with the library's own copy of openai, an IncompleteStreamError is the library's class itself", async () => {
+    const client = new OwnOpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    server.reply(streamReply(textChunks(["Hel"], { finishReason: null }), { done: false }));
+    const { error } = await collect(fromChatCompletion(client, params));
+    expect(Object.getPrototypeOf(error)).toBe(IncompleteStreamError.prototype);
+    expect(error).toBeInstanceOf(OwnOpenAIError);
   });
 });
 
