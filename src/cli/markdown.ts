@@ -2,7 +2,6 @@ import type { Element, ElementContent, Root, RootContent } from "hast";
 import type { createLowlight } from "lowlight";
 import MarkdownIt, { type Token } from "markdown-it";
 import { type OperatorFunction, Observable } from "rxjs";
-import stringWidth from "string-width";
 
 /** ANSI styles the renderer uses; each wraps text in its own start and reset, so styles nest. */
 const SGR = {
@@ -79,14 +78,16 @@ export function renderMarkdown(options: { readonly colour?: boolean } = {}): Ope
         let done = all ? blocks : blocks.slice(0, -1);
         if (done.length === 0 && !all) return;
         let until = all ? lines.length - 1 : (blocks.at(-1)?.firstLine ?? 0);
-        // The first code block waits for the highlighter (loaded on first need), and so does everything after it.
-        const code = lowlight === undefined ? done.findIndex((block) => hasCode(block.node)) : -1;
-        // A code block still arriving starts the load, so its lines pay for it; a failure is handled once the block
-        // is whole, where it is waited for.
+        // The first block that needs a module not loaded yet (a code block the highlighter, a table of wide text
+        // string-width) waits for it, and so does everything after it.
+        const code = done.findIndex((block) => needsLoading(block.node));
+        // A block still arriving starts the load, so its lines pay for it; a failure is handled once the block is
+        // whole, where it is waited for.
         const arriving = all ? undefined : blocks.at(-1);
-        if (lowlight === undefined && code < 0 && arriving !== undefined && hasCode(arriving.node)) loadHighlighter().catch(() => undefined);
+        if (code < 0 && arriving !== undefined && needsLoading(arriving.node)) loadFor(arriving.node).catch(() => undefined);
         if (code >= 0) {
-          until = done[code]?.firstLine ?? until;
+          const needing = done[code];
+          until = needing?.firstLine ?? until;
           done = done.slice(0, code);
           waiting = true;
           const resume = (): void => {
@@ -95,7 +96,7 @@ export function renderMarkdown(options: { readonly colour?: boolean } = {}): Ope
             flush(ended !== undefined);
             if (ended !== undefined && !waiting) finish();
           };
-          loadHighlighter().then(resume, (error: unknown) => {
+          loadFor(needing?.node).then(resume, (error: unknown) => {
             // The code stays plain; the stream ends with the error (its own, if it had one), after the rest of the text.
             if (ended?.failed !== true) ended = { failed: true, error };
             resume();
@@ -318,10 +319,64 @@ function table(node: MarkdownNode): string {
       .map((row) => row.children.map((cell) => inline(cell.children)));
   const header = rowsOf("thead_open")[0] ?? [];
   const rows = rowsOf("tbody_open");
-  const widths = header.map((cell, column) => Math.max(stringWidth(cell), ...rows.map((row) => stringWidth(row[column] ?? ""))));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell + " ".repeat(Math.max(0, (widths[column] ?? 0) - stringWidth(cell)))).join(` ${paint("dim", "│")} `);
+  const widths = header.map((cell, column) => Math.max(cellWidth(cell), ...rows.map((row) => cellWidth(row[column] ?? ""))));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell + " ".repeat(Math.max(0, (widths[column] ?? 0) - cellWidth(cell)))).join(` ${paint("dim", "│")} `);
   const rule = paint("dim", widths.map((width) => "─".repeat(width)).join("─┼─"));
   return `${line(header.map((cell) => paint("bold", cell)))}\n${rule}\n${rows.map((row) => `${line(row)}\n`).join("")}`;
+}
+
+/**
+ * The terminal cells a table cell takes. ASCII text (after the renderer's own escape sequences) takes one per
+ * character; other text is measured by `string-width`, loaded only for a table that has some (see needsLoading): its
+ * Unicode tables and `Intl.Segmenter` cost more start-up than the rest of the renderer. Without it (it could not be
+ * loaded), one per code point.
+ */
+function cellWidth(cell: string): number {
+  // eslint-disable-next-line no-control-regex
+  const text = cell.replace(/\u001b\[[0-9;]*m/g, "");
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  return stringWidth === undefined || stringWidth === null ? [...text].length : stringWidth(text);
+}
+
+/** `string-width` once loaded; `null` when it could not be. */
+let stringWidth: ((text: string) => number) | null | undefined;
+let loadingWidths: Promise<void> | undefined;
+
+/** Loads `string-width` once, for the first table of wide text (see cellWidth); rejects when it cannot be loaded. */
+export function loadStringWidth(): Promise<void> {
+  loadingWidths ??= import("string-width").then(
+    ({ default: width }) => {
+      stringWidth = width;
+    },
+    (error: unknown) => {
+      stringWidth = null;
+      throw error;
+    },
+  );
+  return loadingWidths;
+}
+
+/** Whether `node` needs a module that is not loaded yet: the highlighter for code, string-width for a table of wide text. */
+function needsLoading(node: MarkdownNode): boolean {
+  return (lowlight === undefined && hasCode(node)) || (stringWidth === undefined && hasWideTable(node));
+}
+
+/** Loads what `node` needs (see needsLoading). */
+function loadFor(node: MarkdownNode | undefined): Promise<void> {
+  if (node === undefined) return Promise.resolve();
+  const loads: Promise<void>[] = [];
+  if (lowlight === undefined && hasCode(node)) loads.push(loadHighlighter());
+  if (stringWidth === undefined && hasWideTable(node)) loads.push(loadStringWidth());
+  return Promise.all(loads).then(() => undefined);
+}
+
+/** A table with text beyond ASCII in its cells. */
+function hasWideTable(node: MarkdownNode): boolean {
+  return (node.token.type === "table_open" && hasWideText(node)) || node.children.some(hasWideTable);
+}
+
+function hasWideText(node: MarkdownNode): boolean {
+  return (node.token.type === "inline" && /[^\x20-\x7e]/.test(node.token.content)) || node.children.some(hasWideText);
 }
 
 /** lowlight with highlight.js's common languages once loaded; `null` when it could not be (code stays plain). */

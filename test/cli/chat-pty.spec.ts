@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { ConversationStore } from "../../src/conversations/index.js";
-import { type TerminalSession, hasUtilLinuxScript, onTerminal } from "./pty.js";
+import { type TerminalSession, closeTerminals, hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 let server: TestServer;
@@ -36,6 +36,7 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     store = new ConversationStore(join(home, "data", "g4f-rx"));
   });
   afterEach(async () => {
+    closeTerminals();
     await server.close();
     rmSync(home, { recursive: true, force: true });
   });

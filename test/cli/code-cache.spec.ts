@@ -70,8 +70,8 @@ describe("the command's code cache", () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("391");
     const stems = (): string[] => cacheFiles(join(cache, "g4f-rx")).map((name) => /^([a-z-]+?)-[0-9a-f]{16}-/.exec(name)?.[1] ?? name).sort();
-    // No code in this answer: the highlighter (lowlight) is never loaded.
-    expect(stems()).toEqual(["main", "markdown-it", "openai-error", "string-width"]);
+    // No code in this answer, nor a table of wide text: the highlighter (lowlight) and string-width are never loaded.
+    expect(stems()).toEqual(["main", "markdown-it", "openai-error"]);
     // Its own kind: a plain replay's cache (which never compiled the renderer in main.js) must not stand for it.
     for (const name of cacheFiles(join(cache, "g4f-rx"))) expect(name).toContain(`-replay-rendered-${process.version}-`);
     const before = cacheFiles(join(cache, "g4f-rx")).map((name) => statSync(join(cache, "g4f-rx", name)).mtimeMs);

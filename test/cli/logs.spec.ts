@@ -6,7 +6,7 @@ import { from, lastValueFrom } from "rxjs";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { textChunks } from "g4f-rx/testing";
 import { ConversationStore, recordTurn } from "../../src/conversations/index.js";
-import { hasUtilLinuxScript, onTerminal } from "./pty.js";
+import { closeTerminals, hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 let home: string;
@@ -19,7 +19,10 @@ beforeEach(() => {
   env = { XDG_DATA_HOME: home, HOME: join(home, "nowhere") };
   store = new ConversationStore(join(home, "g4f-rx"));
 });
-afterEach(() => rmSync(home, { recursive: true, force: true }));
+afterEach(() => {
+  closeTerminals();
+  rmSync(home, { recursive: true, force: true });
+});
 
 async function turn(id: string, question: string, pieces: string[], options: { model?: string } = {}): Promise<void> {
   const input = [{ role: "user" as const, content: question }];

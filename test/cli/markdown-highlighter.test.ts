@@ -28,6 +28,22 @@ describe("renderMarkdown: the highlighter, loaded on the first code block", () =
     );
   });
 
+  it("holds a table of wide text until string-width is loaded, and prints an ASCII table at once", async () => {
+    const source = new Subject<string>();
+    const seen: string[] = [];
+    const rendered = lastValueFrom(source.pipe(renderMarkdown({ colour: false }), toArray()));
+    source.pipe(renderMarkdown({ colour: false })).subscribe((text) => seen.push(text));
+    source.next("| a | b |\n| --- | --- |\n| x | 1 |\n\n| 名前 | b |\n| --- | --- |\n| x | 1 |\n\nEnd");
+    // The ASCII table needs no module: it is out at once. The wide one waits, and the paragraph after it too.
+    expect(seen.join("")).toContain("x ");
+    expect(seen.join("")).not.toContain("名前");
+    source.complete();
+    const output = (await rendered).join("");
+    expect(output).toContain(`名前${ESC}[22m ${ESC}[2m│${ESC}[22m`);
+    expect(output).toContain(`x    ${ESC}[2m│${ESC}[22m 1\n`);
+    expect(output.endsWith("End\n")).toBe(true);
+  });
+
   it("passes an error on after what it held, highlighted", async () => {
     const source = new Subject<string>();
     const result = lastValueFrom(source.pipe(renderMarkdown(), toArray()));

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { from, lastValueFrom, toArray } from "rxjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadHighlighter, renderMarkdown } from "../../src/cli/markdown.js";
+import { loadHighlighter, loadStringWidth, renderMarkdown } from "../../src/cli/markdown.js";
 
 // Pieces of markdown an answer is made of; no reference definitions ("[a]: url" changes links above it, which an
 // append-only renderer cannot redraw).
@@ -24,7 +24,7 @@ async function render(parts: readonly string[]): Promise<string> {
 }
 
 describe("renderMarkdown, whatever the split", () => {
-  beforeAll(() => loadHighlighter());
+  beforeAll(() => Promise.all([loadHighlighter(), loadStringWidth()]));
 
   it("prints the same, however the text was cut into deltas", async () => {
     await fc.assert(

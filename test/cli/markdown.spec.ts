@@ -1,6 +1,6 @@
 import { map } from "rxjs";
 import { beforeAll, describe, it } from "vitest";
-import { loadHighlighter, renderMarkdown } from "../../src/cli/markdown.js";
+import { loadHighlighter, loadStringWidth, renderMarkdown } from "../../src/cli/markdown.js";
 import { marbles } from "../support/marbles.js";
 
 const ESC = "\u001b";
@@ -9,7 +9,7 @@ const dim = (text: string): string => `${ESC}[2m${text}${ESC}[22m`;
 
 describe("renderMarkdown", () => {
   // Loaded on the first code block (test/cli/markdown-highlighter.test.ts shows the wait); here, already there.
-  beforeAll(() => loadHighlighter());
+  beforeAll(() => Promise.all([loadHighlighter(), loadStringWidth()]));
 
   it("prints a block once the next one begins, holding the open block back", marbles((m) => {
     const source = m.cold("  a-b-c-d-|", { a: "# Ti", b: "tle\n\nSome **bo", c: "ld** text", d: ".\n\nDone" });

@@ -1,12 +1,13 @@
 import { createServer } from "node:http";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer } from "g4f-rx/testing";
-import { hasUtilLinuxScript, onTerminal } from "./pty.js";
+import { closeTerminals, hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, closedPort, runCli } from "./run-cli.js";
 
 let server: TestServer | undefined;
 beforeAll(() => assertFreshBuild());
 afterEach(async () => {
+  closeTerminals();
   await server?.close();
   server = undefined;
 });

@@ -58,6 +58,15 @@ function terminalOf(scriptPid: number): string {
   throw new Error(`no pseudo-terminal under script (pid ${String(scriptPid)})`);
 }
 
+/** The sessions still running, so that a test that failed half-way leaves no command behind (see closeTerminals). */
+const running = new Set<ChildProcessByStdio<Writable, Readable, Readable>>();
+
+/** Kills the sessions a test left running (it failed before they ended); for `afterEach`. */
+export function closeTerminals(): void {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+}
+
 /** Starts the built command on a pseudo-terminal (stdin, stdout and stderr all the terminal). */
 export function onTerminal(args: readonly string[], env: Record<string, string>): TerminalSession {
   const command = [process.execPath, BIN, ...args].map(quote).join(" ");
@@ -76,7 +85,9 @@ export function onTerminal(args: readonly string[], env: Record<string, string>)
   child.stdin.on("error", () => undefined);
   let closed = false;
   const exited = new Promise<{ code: number | null; screen: string }>((resolve) => {
+    running.add(child);
     child.once("close", (code) => {
+      running.delete(child);
       closed = true;
       for (const wake of waiters.splice(0)) wake();
       resolve({ code, screen });

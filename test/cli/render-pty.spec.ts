@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
-import { hasUtilLinuxScript, onTerminal } from "./pty.js";
+import { closeTerminals, hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 const ESC = "\u001b";
@@ -13,7 +13,10 @@ beforeEach(async () => {
   server = await startTestServer();
   env = { OPENAI_BASE_URL: server.baseURL, G4F_RX_NO_LOG: "1" };
 });
-afterEach(() => server.close());
+afterEach(() => {
+  closeTerminals();
+  return server.close();
+});
 
 describe.runIf(hasUtilLinuxScript())("--render on a real terminal (util-linux script)", () => {
   it("renders markdown append-only: complete blocks at once, the open block held back, nothing redrawn", async () => {
