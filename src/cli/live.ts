@@ -1,6 +1,6 @@
 import type OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type Observable, defer, map, tap } from "rxjs";
+import { type Observable, map, tap } from "rxjs";
 import { type Continuation, contentText, fallback, withContinuation } from "../../operators/index.js";
 import type { ResolvedEndpoint } from "../endpoints.js";
 import { recordCassette } from "../replay/record-cassette.js";
@@ -10,7 +10,7 @@ import { describeError, shortReason } from "./describe-error.js";
 import { type OutputFlow, liveChunks } from "./http-source.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
-import { chunkOfEvent, chunkOfResponse, responsesParams } from "./responses-api.js";
+import { chunksOfEvents, responsesParams, wholeResponse } from "./responses-api.js";
 import { endpointLabel } from "./targets.js";
 
 /**
@@ -42,10 +42,10 @@ export async function liveAnswer(
   const request = (resolved: ResolvedEndpoint, client: OpenAI | undefined, body: RequestParams): Observable<ChatCompletionChunk> => {
     if (client !== undefined) {
       const params = responsesParams(body);
-      if (!options.stream) return defer(() => client.responses.create({ ...params, stream: false })).pipe(map((response) => keep(chunkOfResponse(response), response)));
+      if (!options.stream) return wholeResponse(client, params, body.model, keep);
       const events = fromResponses(client, params);
       return (recordsEvents && options.record !== undefined ? events.pipe(recordCassette(options.record, params)) : events).pipe(
-        map((event) => keep(chunkOfEvent(event, "resp", body.model), event)),
+        chunksOfEvents(body.model, keep),
       );
     }
     const chatWholes = new WeakMap<ChatCompletionChunk, ChatCompletion>();

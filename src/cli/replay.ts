@@ -11,7 +11,7 @@ import { describeReplayError } from "./describe-error.js";
 import { EXIT } from "./exit-codes.js";
 import { MAX_TIMER_MS } from "./option-table.js";
 import type { CliOptions } from "./options.js";
-import { chunkOfEvent, chunkOfResponse } from "./responses-api.js";
+import { chunkOfResponse, chunksOfEvents } from "./responses-api.js";
 
 /** A recorded answer to replay, or why there is none (with the exit code). */
 export type ReplayAnswer =
@@ -85,7 +85,7 @@ export function replayAnswer(
   const chunks =
     cassette.api === "responses"
       ? options.stream
-        ? fromResponsesCassette(cassette, { speed: options.speed }).pipe(map((event) => keep(chunkOfEvent(event, "resp", model), event)))
+        ? fromResponsesCassette(cassette, { speed: options.speed }).pipe(chunksOfEvents(model, keep))
         : fromResponsesCassette(cassette, { speed: Infinity }).pipe(
             accumulateResponse(),
             last(),
