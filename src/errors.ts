@@ -109,11 +109,15 @@ export class NotEventStreamError extends OpenAIError {
     readonly contentType: string | null,
     /** The start of the body, as received. */
     readonly received: string,
+    /** What was asked for instead of a stream (a whole completion, `stream: false`): it names what was expected. */
+    options?: { expected?: string },
   ) {
     super(
-      contentType?.toLowerCase().includes("text/event-stream") === true
-        ? `The ${contentType} body holds no Server-Sent Events: ${preview(received)}`
-        : `Expected a text/event-stream body but received ${contentType ?? "a body with no content-type"}: ${preview(received)}`,
+      options?.expected !== undefined
+        ? `Expected ${options.expected} but received ${contentType ?? "a body with no content-type"}: ${preview(received)}`
+        : contentType?.toLowerCase().includes("text/event-stream") === true
+          ? `The ${contentType} body holds no Server-Sent Events: ${preview(received)}`
+          : `Expected a text/event-stream body but received ${contentType ?? "a body with no content-type"}: ${preview(received)}`,
     );
   }
 }

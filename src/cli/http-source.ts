@@ -308,7 +308,7 @@ async function readWhole(
   const text = await readAll(response, signal);
   if (signal.aborted) return;
   const parsed = parseFrameData(text.trim());
-  if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH));
+  if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH), { expected: "a JSON chat completion or an event stream" });
   const { value } = parsed;
   if (isObject(value) && value.error !== undefined && value.error !== null) throw errorFromFrame(value, text, undefined, new PlainHeaders(response.headers));
   if (!isCompletion(value)) throw new MalformedChunkError(text, { expected: 'a chat completion (no "choices" list)' });

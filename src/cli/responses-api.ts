@@ -208,7 +208,7 @@ export function wholeResponse(client: OpenAI, params: ResponsesStreamParams, mod
       }
       const text = await response.text();
       const parsed = parseFrameData(text.trim());
-      if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH));
+      if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH), { expected: "a JSON response or an event stream" });
       const { value } = parsed;
       if (isObject(value) && value.error !== undefined && value.error !== null) throw errorFromFrame(value, text, undefined, response.headers);
       if (!isResponse(value)) throw new MalformedChunkError(text, { expected: 'a response (no "output" list)' });

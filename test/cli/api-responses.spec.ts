@@ -187,7 +187,7 @@ describe("g4f-rx --api responses", () => {
     expect(error.stderr).toContain("The model is overloaded");
     const page = await runCli(["--api", "responses", "--no-stream", "-q", "Hi"], { env });
     expect(page.code).toBe(1);
-    expect(page.stderr).toContain('received text/html: "<html>Sign in to the proxy</html>"');
+    expect(page.stderr).toContain('Expected a JSON response or an event stream but received text/html: "<html>Sign in to the proxy</html>"');
     const notResponse = await runCli(["--api", "responses", "--no-stream", "-q", "Hi"], { env });
     expect(notResponse.code).toBe(1);
     expect(notResponse.stderr).toContain('not a response (no "output" list)');

@@ -320,8 +320,8 @@ describe("g4f-rx: errors", () => {
     server.reply({ status: 200, headers: { "content-type": "text/html" }, body: ["<!doctype html><title>Login</title>"] });
     const html = await runCli(["--no-stream", "Hi"], { env });
     expect(html.code).toBe(1);
-    expect(html.stderr).toContain("text/html");
-    expect(html.stderr).toContain("<!doctype html><title>Login</title>");
+    // What was asked for: a whole completion (an SSE reply is read too), not "a text/event-stream body".
+    expect(html.stderr).toContain('Expected a JSON chat completion or an event stream but received text/html: "<!doctype html><title>Login</title>"');
     expect(html.stderr).not.toContain("Cannot read properties");
     server.reply({ status: 200, headers: { "content-type": "application/json" }, body: [JSON.stringify({ error: { message: "All providers failed" } })] });
     const error = await runCli(["--no-stream", "Hi"], { env });
