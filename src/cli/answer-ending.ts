@@ -45,13 +45,16 @@ export class AnswerEnding {
     this.#toolCalls.set(typeof index === "number" ? index : 0, known);
   }
 
-  /** Why the answer is not a whole answer, for stderr; `undefined` when it is one. */
-  problem(showReasoning: boolean): string | undefined {
+  /**
+   * Why the answer is not a whole answer, for stderr; `undefined` when it is one. `json` says whether `--json` is
+   * there to print a tool call's chunks (not in chat).
+   */
+  problem({ showReasoning, json }: { showReasoning: boolean; json: boolean }): string | undefined {
     if (this.#refusal !== "") return `the model refused: ${this.#refusal}`;
     if (this.#toolCalls.size > 0) {
       const calls = [...this.#toolCalls.values()].map((call) => `${call.name || "(unnamed)"}(${call.arguments})`).join(", ");
       const what = this.#content === 0 ? "instead of answering, the model asked to call" : "the answer ends in a call to";
-      return `${what} ${calls}; the command runs no tools (--json prints the chunks)`;
+      return `${what} ${calls}; the command runs no tools${json ? " (--json prints the chunks)" : ""}`;
     }
     if (this.#finishReason === "length") {
       return "the answer was cut off at the token limit (finish_reason: length); allow more with --max-tokens, or ask for less";

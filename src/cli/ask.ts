@@ -139,7 +139,7 @@ export async function ask(
   if (settled.end === "complete" && !stopped) {
     // Asked for by name, so shown also with --quiet.
     if (printer.stats !== undefined) io.stderr.write(`${style.note(`g4f-rx: ${formatStats(printer.stats)}`)}\n`);
-    const problem = ending.problem(options.showReasoning);
+    const problem = ending.problem({ showReasoning: options.showReasoning, json: true });
     if (problem === undefined) return EXIT.success;
     io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(problem)}\n`);
     return EXIT.incomplete;

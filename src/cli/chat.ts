@@ -28,6 +28,7 @@ import { accumulateMessage, appendAnswer } from "../../operators/index.js";
 import { ConversationError, DamagedTurnError } from "../conversations/index.js";
 import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
 import { type ConversationPlan, cannotContinue, logging, planConversation, storeFor, systemPromptToSend, withInput } from "./conversation.js";
+import { AnswerEnding } from "./answer-ending.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
@@ -297,6 +298,10 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       const sent = withInput(before, input);
       const params = { messages: sent, ...(options.temperature === undefined ? {} : { temperature: options.temperature }), ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }) };
       let answered = before;
+      // What the answer amounts to (a tool call, cut short…), said once it ended by itself: not interrupted, no error.
+      const ending = new AnswerEnding();
+      let interrupted = false;
+      let whole = false;
       // Whether this answer printed anything: stdout holds the answers and nothing else, so one that failed before
       // its first word leaves no empty line there.
       let printed = false;
@@ -311,7 +316,11 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       promptOutput.muted = terminal;
       return answerTo(params, model).pipe(
         switchMap(({ source, endpoint, model: asked }) => {
-          const chunks = source.chunks.pipe(plan.record({ endpoint, model: asked, input, request: { ...params, model: asked }, replaces }), takeUntil(interrupts));
+          const chunks = source.chunks.pipe(
+            plan.record({ endpoint, model: asked, input, request: { ...params, model: asked }, replaces }),
+            tap(ending.see),
+            takeUntil(interrupts.pipe(tap(() => (interrupted = true)))),
+          );
           const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.({ colour }) });
           // connect: both branches are subscribed before the answer starts, so the context gets every chunk even of an
           // answer that arrives (and fails) at once, as a replay at --speed Infinity does.
@@ -328,6 +337,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
               ),
             ),
           ).pipe(
+            tap({ complete: () => (whole = !interrupted) }),
             catchError((error: unknown) => {
               if (printed) io.stdout.write("\n");
               printed = false;
@@ -345,6 +355,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           messages = kept ? answered : sent.slice(0, sent.length - input.filter((message) => message.role !== "system").length);
           last = { input, before };
           if (printed) io.stdout.write("\n");
+          const problem = whole ? ending.problem({ showReasoning: options.showReasoning, json: false }) : undefined;
+          if (problem !== undefined) io.stderr.write(`${style.error("g4f-rx:")} ${problem}\n`);
           // A question typed meanwhile starts now: its answer, not a prompt, comes next.
           if (!closed && queued === 0) promptAgain();
         }),

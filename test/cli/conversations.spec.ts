@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { ConversationStore } from "../../src/conversations/index.js";
@@ -26,6 +27,17 @@ afterEach(async () => {
 });
 
 const answer = (...pieces: string[]): ReturnType<typeof streamReply> => streamReply(textChunks(pieces));
+/** An answer that asks to call get_weather, after `text` when given. */
+const toolCall = (text?: string): ReturnType<typeof streamReply> => {
+  const [role, template] = textChunks(text === undefined ? ["x"] : [text]);
+  if (role === undefined || template === undefined) throw new Error("textChunks gave no chunks");
+  const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+    ...template,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+  const call = { index: 0, id: "call_1", type: "function" as const, function: { name: "get_weather", arguments: '{"city":"Paris"}' } };
+  return streamReply([role, ...(text === undefined ? [] : [template]), chunk({ tool_calls: [call] }), chunk({}, "tool_calls")]);
+};
 const messagesOf = (index: number): unknown => {
   const body = server.requests[index]?.body;
   return typeof body === "object" && body !== null && "messages" in body ? body.messages : undefined;
@@ -121,6 +133,33 @@ describe("g4f-rx: conversations", () => {
     expect(result).toMatchObject({ code: 0, stdout: "One\nTwo\n" });
     expect(result.stderr).not.toContain("queued");
     expect(server.requests[1]?.body).toMatchObject({ model: "llama", messages: [{ content: "First" }, { content: "One" }, { content: "Second" }] });
+  });
+
+  it("chat says when an answer is a tool call or cut short, as a single question does, and goes on", async () => {
+    server.reply(toolCall(), streamReply(textChunks(["Once upon"], { finishReason: "length" })), answer("Fine."));
+    const result = await runCli(["chat"], { env, stdin: "Weather?\nA story?\nThanks\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "Once upon\nFine.\n" });
+    expect(result.stderr).toContain('instead of answering, the model asked to call get_weather({"city":"Paris"}); the command runs no tools\n');
+    // --json is a single question's flag: chat does not offer it.
+    expect(result.stderr).not.toContain("--json");
+    expect(result.stderr).toContain("cut off at the token limit (finish_reason: length)");
+  });
+
+  it("never sends back a tool call nobody answered, which providers refuse: -c and chat keep the question and any text", async () => {
+    server.reply(toolCall(), answer("Sunny."), toolCall("Let me check."), answer("Rainy."));
+    expect((await runCli(["Weather in Paris?"], { env })).code).toBe(3);
+    expect(await runCli(["-c", "Just guess."], { env })).toMatchObject({ code: 0, stdout: "Sunny.\n" });
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "user", content: "Weather in Paris?" },
+      { role: "user", content: "Just guess." },
+    ]);
+    const chat = await runCli(["chat"], { env, stdin: "And in Rome?\nGuess.\n" });
+    expect(chat).toMatchObject({ code: 0, stdout: "Let me check.\nRainy.\n" });
+    expect(messagesOf(3)).toStrictEqual([
+      { role: "user", content: "And in Rome?" },
+      { role: "assistant", content: "Let me check." },
+      { role: "user", content: "Guess." },
+    ]);
   });
 
   it("chat --help shows chat's usage, the options it takes and its commands; words after chat are refused", async () => {
