@@ -199,17 +199,28 @@ export class RelayCapacityError extends Error {
 }
 
 /**
+ * A relay's store failed: Redis cannot be reached, or refused a command (out
+ * of memory, say). HTTP handlers answer 503; a reader already streaming gets it
+ * as a last error frame without an `id:`, so it may come back with its
+ * `Last-Event-ID` once the store is back.
+ */
+export class RelayStoreError extends Error {
+  override readonly name = "RelayStoreError";
+}
+
+/**
  * What ends a stream that a relay could not carry on: a live stream that
  * outgrew its cap (`reason: "too-large"`), a process that stopped renewing
- * its lease, killed or cut off from Redis (`"owner-lost"`), or a relay that
- * shut down while it ran (`"shutdown"`). Readers receive it as the stream's
+ * its lease, killed or cut off from Redis (`"owner-lost"`), a relay that
+ * shut down while it ran (`"shutdown"`), or one whose store refused its frames
+ * (`"store-failed"`: Redis out of memory, say). Readers receive it as the stream's
  * last frame, an `event: error` frame, never as a hang.
  */
 export class RelayStreamError extends Error {
   override readonly name = "RelayStreamError";
   constructor(
     readonly streamId: string,
-    readonly reason: "too-large" | "owner-lost" | "shutdown",
+    readonly reason: "too-large" | "owner-lost" | "shutdown" | "store-failed",
     message: string,
   ) {
     super(message);

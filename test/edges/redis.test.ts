@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Relay } from "g4f-rx";
-import { RedisRelayStore } from "g4f-rx/node";
+import { Redis } from "ioredis";
+import { type RelayServer, RedisRelayStore, startRelayServer } from "g4f-rx/node";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { type TestRedis, redisServerAvailable, startRedis } from "../support/redis.js";
 import { chatBody, eventually, readEvents, textOf } from "./support.js";
@@ -145,6 +146,75 @@ describe.runIf(redisServerAvailable())("relays sharing a real redis-server", () 
       await eventually(async () => (await relay.info(id)) === undefined, "the stream to expire", 5_000);
     } finally {
       await relay.close();
+    }
+  });
+});
+
+describe.runIf(redisServerAvailable())("a relay whose redis-server fails under it", () => {
+  let redis: TestRedis;
+  let upstream: TestServer;
+  let relay: RelayServer;
+
+  beforeEach(async () => {
+    redis = await startRedis();
+    upstream = await startTestServer();
+    relay = await startRelayServer({ upstream: upstream.baseURL, redis: redis.url, leaseMs: 1000 });
+  });
+  afterEach(async () => {
+    await relay.close();
+    await upstream.close();
+    await redis.stop();
+  });
+
+  const start = (): Promise<Response> => fetch(`${relay.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() });
+
+  it("tells a reader that Redis went away in a last frame without an id, answers 503 naming Redis, and still shuts down cleanly", async () => {
+    upstream.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] }));
+    const started = await start();
+    const id = started.headers.get("x-stream-id") ?? "";
+    const reading = readEvents(started);
+    // The role chunk and two pieces of text, all in Redis.
+    const received = readEvents(await fetch(`${relay.baseURL}/streams/${id}`), 3);
+    expect(textOf(await received)).toBe("Hello there");
+    await redis.stop();
+    const events = await reading;
+    // What arrived is kept; the last frame says why the stream stops here, and has no id, so a reader may resume later.
+    expect(events.slice(0, -1).map((event) => event.id)).toEqual(["1", "2", "3"]);
+    expect(textOf(events.slice(0, -1))).toBe("Hello there");
+    expect(events.at(-1)?.id).toBeUndefined();
+    const unreachable = `Redis cannot be reached: connect ECONNREFUSED 127.0.0.1:${redis.port}`;
+    expect(JSON.parse(events.at(-1)?.data ?? "null")).toEqual({
+      error: { message: `The relay could not read this stream further: ${unreachable}`, type: "relay_error", code: "store-failed" },
+    });
+    const refused = await start();
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ error: { message: `The relay's store failed: ${unreachable}`, type: "server_error" } });
+    // Closing with Redis gone neither fails nor waits for it.
+    await relay.close();
+  });
+
+  it("ends a stream whose frames Redis refuses (out of memory) for its readers, rather than renew its lease forever", async () => {
+    upstream.reply(streamReply(textChunks(Array.from({ length: 200 }, (_, index) => ` ${index}`)), { delayMs: 20 }));
+    const started = await start();
+    const id = started.headers.get("x-stream-id") ?? "";
+    const reading = readEvents(started);
+    await eventually(async () => ((await relay.relay.info(id))?.frames ?? 0) >= 2, "the first frames in Redis");
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config("SET", "maxmemory", "1");
+      const events = await reading;
+      expect(events.slice(0, -1).map((event) => event.id)).toEqual(events.slice(0, -1).map((_, index) => String(index + 1)));
+      const last: unknown = JSON.parse(events.at(-1)?.data ?? "null");
+      expect(last).toMatchObject({ error: { type: "relay_error", code: "store-failed" } });
+      expect(JSON.stringify(last)).toContain("Redis refused a command: OOM command not allowed");
+      await upstream.requests[0]?.closed;
+      expect(upstream.requests[0]?.disconnected).toBe(true);
+      await admin.config("SET", "maxmemory", "0");
+      // Nobody renews the stream any more: its lease is gone and its keys expire.
+      expect(await admin.exists(`g4f-rx:relay:{${id}}:lease`)).toBe(0);
+      expect(await admin.pttl(`g4f-rx:relay:{${id}}:meta`)).toBeGreaterThan(0);
+    } finally {
+      admin.disconnect();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Observable, Subject } from "rxjs";
-import { RelayStreamError, StreamExistsError, UnknownStreamError } from "../../errors.js";
+import { RelayStoreError, RelayStreamError, StreamExistsError, UnknownStreamError } from "../../errors.js";
 import { failureFrames } from "./formats.js";
 import type { RelayEnd, RelayFrame, RelayStore, RelayStreamInfo } from "./store.js";
 
@@ -43,6 +43,8 @@ export interface RedisConnection {
 }
 
 const END_FIELD = "e";
+/** How long `close()` waits for Redis to take its QUIT before closing the connection anyway. */
+const QUIT_WAIT_MS = 1000;
 const FRAME_FIELD = "f";
 
 // KEYS: meta, lease. ARGV: format, owner token, lease ms, live ttl ms.
@@ -119,6 +121,8 @@ export class RedisRelayStore implements RelayStore {
   readonly #token = randomUUID();
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #subscribed: Promise<unknown>;
+  /** The last connection failure any of the store's connections reported, which says why a command gave up. */
+  #lastError: Error | undefined;
   #closed = false;
 
   readonly stopRequests: Observable<string> = this.#stopRequests.asObservable();
@@ -127,7 +131,10 @@ export class RedisRelayStore implements RelayStore {
   static async connect(url: string, options: RedisRelayStoreOptions = {}): Promise<RedisRelayStore> {
     const { Redis: RedisClient } = await import("ioredis");
     // Auto-pipelining sends the commands of one tick (the appends of many streams) in one write.
-    const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+    // While Redis is unreachable, a command fails after the reconnection attempts it waited for. The client's own
+    // backoff grows to 5 s, which made every request then wait about 15 s for its 503; with attempts at most half a
+    // second apart it fails within about 1.5 s, and the store serves again within half a second of Redis coming back.
+    const redis = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true, retryStrategy: reconnectDelay });
     // The client reports a lost connection as an event too; without a listener it would print "Unhandled error event"
     // (the store's commands fail with it meanwhile, and the client reconnects).
     let lastError: Error | undefined;
@@ -158,7 +165,8 @@ export class RedisRelayStore implements RelayStore {
     this.#ttlMs = ttlMs;
     this.#leaseMs = leaseMs;
     this.#idleReaders = idleReaders;
-    this.#subscriber = quiet(redis.duplicate());
+    redis.on("error", (error) => (this.#lastError = error));
+    this.#subscriber = this.#quiet(redis.duplicate());
     this.#subscriber.on("message", (_channel, id) => this.#stopRequests.next(id));
     this.#subscribed = this.#subscriber.subscribe(`${prefix}stop`);
     this.#heartbeat = setInterval(() => this.#renewLeases(), Math.floor(leaseMs / 3));
@@ -171,7 +179,7 @@ export class RedisRelayStore implements RelayStore {
   }
 
   async create(id: string, format: string): Promise<void> {
-    const created = await this.#redis.call("EVAL", CREATE, 2, this.#key(id, "meta"), this.#key(id, "lease"), format, this.#token, this.#leaseMs, this.#liveTtlMs());
+    const created = await this.#call(this.#redis, "EVAL", CREATE, 2, this.#key(id, "meta"), this.#key(id, "lease"), format, this.#token, this.#leaseMs, this.#liveTtlMs());
     if (created !== 1) throw new StreamExistsError(id);
     this.#owned.add(id);
   }
@@ -184,16 +192,26 @@ export class RedisRelayStore implements RelayStore {
     // the end is a transaction, so that the frame, the status and the expiry are seen together.
     if (last.end === undefined) {
       // Sent together: the client pipelines the commands of one tick.
-      await Promise.all(frames.map((frame) => this.#redis.call("XADD", stream, `0-${frame.id}`, FRAME_FIELD, frame.frame)));
+      try {
+        await Promise.all(frames.map((frame) => this.#call(this.#redis, "XADD", stream, `0-${frame.id}`, FRAME_FIELD, frame.frame)));
+      } catch (error) {
+        await this.#abandon(id, error);
+        throw error;
+      }
       return;
     }
     this.#owned.delete(id);
     const args = frames.slice(0, -1).flatMap((frame) => [frame.id, frame.frame]);
-    await this.#redis.call("EVAL", FINISH, 3, this.#key(id, "meta"), stream, this.#key(id, "lease"), this.#ttlMs, last.end, ...args, last.id, "");
+    try {
+      await this.#call(this.#redis, "EVAL", FINISH, 3, this.#key(id, "meta"), stream, this.#key(id, "lease"), this.#ttlMs, last.end, ...args, last.id, "");
+    } catch (error) {
+      await this.#abandon(id, error);
+      throw error;
+    }
   }
 
   async info(id: string): Promise<RelayStreamInfo | undefined> {
-    const [meta, length] = await Promise.all([this.#redis.call("HMGET", this.#key(id, "meta"), "format", "status", "frames"), this.#redis.call("XLEN", this.#key(id, "frames"))]);
+    const [meta, length] = await Promise.all([this.#call(this.#redis, "HMGET", this.#key(id, "meta"), "format", "status", "frames"), this.#call(this.#redis, "XLEN", this.#key(id, "frames"))]);
     const fields: unknown[] = Array.isArray(meta) ? meta : [];
     const [format, status, frames] = fields;
     if (typeof format !== "string" || !isStatus(status) || typeof length !== "number") return undefined;
@@ -213,15 +231,15 @@ export class RedisRelayStore implements RelayStore {
         let cursor = Math.max(0, after);
         const blockMs = Math.max(50, Math.floor(this.#leaseMs / 2));
         while (!cancelled) {
-          const reply: unknown = await connection.call("XREAD", "COUNT", 1000, "BLOCK", blockMs, "STREAMS", this.#key(id, "frames"), `0-${cursor}`);
+          const reply: unknown = await this.#call(connection, "XREAD", "COUNT", 1000, "BLOCK", blockMs, "STREAMS", this.#key(id, "frames"), `0-${cursor}`);
           if (cancelled) return;
           let entries = streamEntries(reply);
           if (entries.length === 0) {
             await this.#checkOwner(id, info.format);
-            if ((await connection.call("HGET", this.#key(id, "meta"), "status")) === "live") continue;
+            if ((await this.#call(connection, "HGET", this.#key(id, "meta"), "status")) === "live") continue;
             // Ended: its end mark may have come since the read, else this reader began past it (a Last-Event-ID
             // beyond the last frame) and is done, as with the memory store.
-            entries = streamEntries(await connection.call("XREAD", "COUNT", 1000, "STREAMS", this.#key(id, "frames"), `0-${cursor}`));
+            entries = streamEntries(await this.#call(connection, "XREAD", "COUNT", 1000, "STREAMS", this.#key(id, "frames"), `0-${cursor}`));
             if (cancelled) return;
             if (entries.length === 0) {
               this.#release(connection);
@@ -258,10 +276,10 @@ export class RedisRelayStore implements RelayStore {
   }
 
   async requestStop(id: string): Promise<boolean> {
-    const status = await this.#redis.call("HGET", this.#key(id, "meta"), "status");
+    const status = await this.#call(this.#redis, "HGET", this.#key(id, "meta"), "status");
     if (status === null) throw new UnknownStreamError(id);
     if (status !== "live") return false;
-    await this.#redis.call("PUBLISH", `${this.#prefix}stop`, id);
+    await this.#call(this.#redis, "PUBLISH", `${this.#prefix}stop`, id);
     return true;
   }
 
@@ -274,13 +292,52 @@ export class RedisRelayStore implements RelayStore {
     this.#idle.length = 0;
     this.#busy.clear();
     this.#subscriber.disconnect();
-    await this.#redis.quit();
+    // QUIT lets the replies still due arrive; with Redis unreachable it would wait out the client's retries and then
+    // fail, so it gets a moment, and the connection is then closed regardless.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#redis.quit().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_WAIT_MS)))]);
+    clearTimeout(timer);
+    this.#redis.disconnect();
   }
 
   /** Ends a live stream whose lease ran out, once, whichever reader notices first. */
   async #checkOwner(id: string, format: string): Promise<void> {
     const lost = new RelayStreamError(id, "owner-lost", "The process running this stream stopped answering (its lease ran out), so the stream ends here");
-    await this.#redis.call("EVAL", OWNER_LOST, 3, this.#key(id, "meta"), this.#key(id, "lease"), this.#key(id, "frames"), this.#ttlMs, ...failureFrames(format, lost.message, lost.reason));
+    await this.#call(this.#redis, "EVAL", OWNER_LOST, 3, this.#key(id, "meta"), this.#key(id, "lease"), this.#key(id, "frames"), this.#ttlMs, ...failureFrames(format, lost.message, lost.reason));
+  }
+
+  /**
+   * Gives up a stream whose frames could not be written: its lease is no longer renewed but dropped, and its end
+   * written if Redis takes it, so that its readers learn it ended rather than wait on a lease renewed forever, and
+   * its keys expire. Whatever still fails here, the lease runs out, and readers end the stream themselves.
+   */
+  async #abandon(id: string, error: unknown): Promise<void> {
+    this.#owned.delete(id);
+    // Unreachable, Redis would take nothing more either, after the client's retries again: the lease simply runs out.
+    if (error instanceof RelayStoreError && unreachable(error.cause)) return;
+    const why = error instanceof Error ? error.message : String(error);
+    const failed = new RelayStreamError(id, "store-failed", `The relay could not write this stream to Redis (${why}), so it ends here`);
+    try {
+      await this.#call(this.#redis, "DEL", this.#key(id, "lease"));
+      const format = await this.#call(this.#redis, "HGET", this.#key(id, "meta"), "format");
+      const frames = failureFrames(typeof format === "string" ? format : "openai", failed.message, failed.reason);
+      await this.#call(this.#redis, "EVAL", OWNER_LOST, 3, this.#key(id, "meta"), this.#key(id, "lease"), this.#key(id, "frames"), this.#ttlMs, ...frames);
+    } catch {
+      // Redis refuses this too: the readers end the stream when they next look (see #checkOwner), or are told the store failed.
+    }
+  }
+
+  /** Sends a command, failing with a `RelayStoreError` that says what went wrong with Redis. */
+  #call(connection: RedisConnection, command: string, ...args: Array<string | number>): Promise<unknown> {
+    return connection.call(command, ...args).catch((error: unknown) => {
+      throw this.#storeError(error);
+    });
+  }
+
+  #storeError(error: unknown): RelayStoreError {
+    if (error instanceof RelayStoreError) return error;
+    if (unreachable(error)) return new RelayStoreError(`Redis cannot be reached${this.#lastError === undefined ? "" : `: ${this.#lastError.message}`}`, { cause: error });
+    return new RelayStoreError(`Redis refused a command: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 
   #renewLeases(): void {
@@ -310,7 +367,7 @@ export class RedisRelayStore implements RelayStore {
   }
 
   #acquire(): RedisConnection {
-    const connection = this.#idle.pop() ?? quiet(this.#redis.duplicate());
+    const connection = this.#idle.pop() ?? this.#quiet(this.#redis.duplicate());
     this.#busy.add(connection);
     return connection;
   }
@@ -325,6 +382,25 @@ export class RedisRelayStore implements RelayStore {
     this.#busy.delete(connection);
     connection.disconnect();
   }
+
+  /**
+   * A connection whose failures surface where its commands fail, and in their errors' messages, not also as an
+   * "Unhandled error event" printed by the client (ioredis prints one for an error event nobody listens to).
+   */
+  #quiet(connection: RedisConnection): RedisConnection {
+    connection.on("error", (error) => (this.#lastError = error));
+    return connection;
+  }
+}
+
+/** Milliseconds before the client's next attempt to reconnect: quickly at first, then twice a second. */
+function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 100, 500);
+}
+
+/** Whether a client's error says that Redis could not be reached: ioredis gave up after its retries, or the connection is closed. */
+function unreachable(error: unknown): boolean {
+  return error instanceof Error && (error.name === "MaxRetriesPerRequestError" || error.message === "Connection is closed.");
 }
 
 function isStatus(value: unknown): value is RelayStreamInfo["status"] {
@@ -359,11 +435,3 @@ function streamEntries(reply: unknown): RelayFrame[] {
   return frames;
 }
 
-/**
- * A connection whose failures surface where its commands fail, not also as an "Unhandled error event" printed by the
- * client (ioredis prints one for an error event nobody listens to).
- */
-function quiet(connection: RedisConnection): RedisConnection {
-  connection.on("error", () => undefined);
-  return connection;
-}

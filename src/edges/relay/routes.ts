@@ -1,11 +1,11 @@
 import { APIError } from "openai/core/error";
 import type { ChatCompletionCreateParams, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
-import { type Observable, map, startWith } from "rxjs";
+import { type Observable, catchError, from, map, startWith } from "rxjs";
 import { type CorsOrigins, corsPolicy } from "../cors.js";
-import { RelayCapacityError, StreamExistsError, UnknownStreamError } from "../../errors.js";
+import { RelayCapacityError, RelayStoreError, StreamExistsError, UnknownStreamError } from "../../errors.js";
 import type { ClientRequestOptions } from "../../sources/client.js";
 import { fromChatCompletion } from "../../sources/from-chat-completion.js";
-import { formatHeaders, isRelayFormat } from "./formats.js";
+import { failureFrames, formatHeaders, isRelayFormat } from "./formats.js";
 import { type Relay, checkStreamId } from "./relay.js";
 
 /**
@@ -146,7 +146,7 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     }
     const requestedId = request.header("x-stream-id");
     const id = await relay.start(fromChatCompletion(upstream, params), { format, ...(requestedId === undefined ? {} : { id: requestedId }) });
-    return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(format), "x-stream-id": id }, events: eventsOf(relay, id, 0, retryMs) };
+    return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(format), "x-stream-id": id }, events: eventsOf(relay, id, format, 0, retryMs) };
   }
 
   if (url.pathname === "/v1/models" && upstream?.models !== undefined) {
@@ -170,12 +170,22 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
   if (info === undefined) throw new UnknownStreamError(id);
   // An ended stream's last stored frame is its end mark, which is never sent: past the frame before it, nothing is left.
   if (info.status !== "live" && after >= info.frames - 1) return { status: 204, headers: { "x-stream-id": id }, empty: true };
-  return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(info.format), "x-stream-id": id }, events: eventsOf(relay, id, after, retryMs) };
+  return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(info.format), "x-stream-id": id }, events: eventsOf(relay, id, info.format, after, retryMs) };
 }
 
-/** The stream's frames as SSE text, each with its `id:` line; the end mark is not sent. */
-function eventsOf(relay: Relay, id: string, after: number, retryMs: number | undefined): Observable<string> {
-  const events = relay.read(id, { after }).pipe(map((frame) => `id: ${frame.id}\n${frame.frame}`));
+/**
+ * The stream's frames as SSE text, each with its `id:` line; the end mark is not sent. When reading fails (the store
+ * is gone), the response ends with an error frame saying why, without an `id:`: it is no frame of the stream, and a
+ * reader that comes back later resumes after the last frame it had.
+ */
+function eventsOf(relay: Relay, id: string, format: string, after: number, retryMs: number | undefined): Observable<string> {
+  const events = relay.read(id, { after }).pipe(
+    map((frame) => `id: ${frame.id}\n${frame.frame}`),
+    catchError((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      return from(failureFrames(format, `The relay could not read this stream further: ${message}`, error instanceof RelayStoreError ? "store-failed" : "relay-error"));
+    }),
+  );
   return retryMs === undefined ? events : events.pipe(startWith(`retry: ${retryMs}\n\n`));
 }
 
@@ -223,6 +233,7 @@ function httpError(error: unknown): { status: number; message: string; type: str
   if (error instanceof UnknownStreamError) return { status: 404, message: error.message, type: "not_found_error" };
   if (error instanceof StreamExistsError) return { status: 409, message: error.message, type: "conflict_error" };
   if (error instanceof RelayCapacityError) return { status: 503, message: error.message, type: "server_error" };
+  if (error instanceof RelayStoreError) return { status: 503, message: `The relay's store failed: ${error.message}`, type: "server_error" };
   if (error instanceof TypeError) return { status: 400, message: error.message, type: "invalid_request_error" };
   if (error instanceof APIError && typeof error.status === "number") return { status: error.status, message: error.message, type: "upstream_error" };
   return { status: 502, message: `The upstream request failed: ${error instanceof Error ? error.message : String(error)}`, type: "upstream_error" };
