@@ -334,6 +334,11 @@ export function defaultRetries(baseURL: string): number {
   return isLocalURL(baseURL) ? LOCAL_RETRIES : REMOTE_RETRIES;
 }
 
+/** Whether a server listening on `host` stays on this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return isLocalURL(`http://${host.includes(":") ? `[${host}]` : host}/`);
+}
+
 /** Whether the URL names this machine (localhost, 127.0.0.0/8, ::1). */
 export function isLocalURL(url: string): boolean {
   let hostname: string;

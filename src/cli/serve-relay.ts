@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import { type RelayCluster, startRelayCluster } from "../edges/relay/cluster.js";
+import { isLoopbackHost } from "../endpoints.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import type { ServeOptions } from "./options.js";
@@ -43,6 +44,12 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
   if (cluster.isPrimary) {
     const processes = workers === 1 ? "" : ` in ${workers} processes`;
     io.stderr.write(`g4f-rx serve: relaying ${upstream} at ${relay.baseURL}${processes}${redis === undefined ? "" : ` (streams shared through ${redis})`}. Ctrl-C stops.\n`);
+    if (!isLoopbackHost(host)) {
+      // An open relay spends the upstream's key for anyone who finds it, and reads out any stream whose id they know.
+      io.stderr.write(
+        `${style.error("g4f-rx serve:")} listening on ${host}, beyond this machine: anyone who can reach it on port ${new URL(relay.url).port} can send requests to ${upstream} through it${upstreamKey === undefined ? "" : " with your API key"} and read any stream whose id they know. Use --host 127.0.0.1 to keep it local.\n`,
+      );
+    }
   }
 
   await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { isLocalURL } from "../endpoints.js";
+import { isLoopbackHost } from "../endpoints.js";
 import { type Cassette, CassetteError, readCassette } from "../replay/cassette.js";
 import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
 import { EXIT } from "./exit-codes.js";
@@ -89,7 +89,7 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
 
   const count = cassettes.length === 1 ? "1 cassette" : `${cassettes.length} cassettes`;
   io.stderr.write(`g4f-rx serve: answering from ${count} in ${directory} at ${server.baseURL} (speed ${speed}). Ctrl-C stops.\n`);
-  if (!isLoopback(host)) {
+  if (!isLoopbackHost(host)) {
     io.stderr.write(
       `${style.error("g4f-rx serve:")} listening on ${host}, beyond this machine: anyone who can reach it on port ${new URL(server.url).port} can read these cassettes. Use --host 127.0.0.1 to keep it local.\n`,
     );
@@ -102,9 +102,4 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
   await server.close();
   io.stderr.write("g4f-rx serve: stopped.\n");
   return EXIT.success;
-}
-
-/** Whether `host` keeps the server on this machine (127.0.0.0/8, ::1, localhost). */
-function isLoopback(host: string): boolean {
-  return isLocalURL(`http://${host.includes(":") ? `[${host}]` : host}/`);
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { type TestRedis, redisServerAvailable, startRedis } from "../support/redis.js";
 import { closedPort } from "../cli/run-cli.js";
-import { chatBody, readEvents, textOf } from "./support.js";
+import { chatBody, eventually, readEvents, textOf } from "./support.js";
 
 const BIN = fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url));
 const PIECES = ["Two", " processes", ",", " one", " port", "."];
@@ -71,6 +71,21 @@ describe("g4f-rx serve --upstream: request bodies", () => {
       expect(await stop(small.child)).toBe(0);
     }
     expect(upstream.requests).toHaveLength(1);
+  });
+});
+
+describe("g4f-rx serve --upstream: listening beyond this machine", () => {
+  it("warns that anyone who reaches it can spend the upstream's key and read streams, with --host 0.0.0.0", async () => {
+    const relay = await startServe(["--upstream", "http://127.0.0.1:9/v1", "--upstream-key", "sk-test", "--host", "0.0.0.0"]);
+    try {
+      await eventually(() => relay.stderr().includes("Use --host 127.0.0.1"), "the warning");
+      const port = new URL(relay.url).port;
+      expect(relay.stderr()).toContain(
+        `g4f-rx serve: listening on 0.0.0.0, beyond this machine: anyone who can reach it on port ${port} can send requests to http://127.0.0.1:9/v1 through it with your API key and read any stream whose id they know. Use --host 127.0.0.1 to keep it local.\n`,
+      );
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+    }
   });
 });
 
