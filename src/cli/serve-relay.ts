@@ -37,6 +37,8 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
       ...(cors.length > 0 ? { cors } : {}),
     });
   } catch (error) {
+    // A worker's failure reaches the primary, which says it once for all.
+    if (cluster.isWorker) return EXIT.failure;
     const code = error instanceof Error && "code" in error ? error.code : undefined;
     if (code === "EADDRINUSE") return fail(EXIT.failure, `port ${port} on ${host} is in use. Choose another with --port, or --port 0 for any free one.`);
     return fail(EXIT.failure, `could not start the relay: ${error instanceof Error ? error.message : String(error)}`);

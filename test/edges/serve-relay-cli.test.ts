@@ -108,6 +108,13 @@ describe("g4f-rx serve --upstream: usage errors", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`g4f-rx serve: could not start the relay: Could not connect to Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
   });
+
+  it("says it once, not once per worker, when the workers cannot start", async () => {
+    const port = await closedPort();
+    const result = await run(["serve", "--upstream", "http://127.0.0.1:9/v1", "--redis", `redis://127.0.0.1:${port}`, "--workers", "2", "--port", "0"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`g4f-rx serve: could not start the relay: Could not connect to Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+  });
 });
 
 describe.runIf(redisServerAvailable())("g4f-rx serve --upstream URL --redis URL --workers 2", () => {

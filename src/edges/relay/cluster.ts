@@ -23,8 +23,22 @@ interface ListeningMessage {
   readonly relayListening: string;
 }
 
+/** A worker that could not start says why, so that the primary reports it once, as its own failure. */
+interface FailedMessage {
+  readonly relayFailed: { readonly message: string; readonly code?: string };
+}
+
 function isListeningMessage(message: unknown): message is ListeningMessage {
   return typeof message === "object" && message !== null && typeof Reflect.get(message, "relayListening") === "string";
+}
+
+function failureOf(message: unknown): Error | undefined {
+  const failed: unknown = typeof message === "object" && message !== null ? Reflect.get(message, "relayFailed") : undefined;
+  if (typeof failed !== "object" || failed === null) return undefined;
+  const text: unknown = Reflect.get(failed, "message");
+  const code: unknown = Reflect.get(failed, "code");
+  const error = new Error(typeof text === "string" ? text : "A relay worker could not start");
+  return typeof code === "string" ? Object.assign(error, { code }) : error;
 }
 
 /**
@@ -50,7 +64,17 @@ export async function startRelayCluster(options: RelayClusterOptions): Promise<R
     throw new TypeError("Several workers need Redis to share streams (a reconnect may reach any of them): give redis (--redis URL) too");
   }
   if (workers === 1 || cluster.isWorker) {
-    const server = await startRelayServer(serverOptions);
+    let server: Awaited<ReturnType<typeof startRelayServer>>;
+    try {
+      server = await startRelayServer(serverOptions);
+    } catch (error) {
+      if (cluster.isWorker) {
+        const code: unknown = error instanceof Error ? Reflect.get(error, "code") : undefined;
+        const failed: FailedMessage = { relayFailed: { message: error instanceof Error ? error.message : String(error), ...(typeof code === "string" ? { code } : {}) } };
+        process.send?.(failed);
+      }
+      throw error;
+    }
     if (cluster.isWorker) {
       process.send?.({ relayListening: server.url } satisfies ListeningMessage);
       process.once("SIGTERM", () => {
@@ -78,6 +102,8 @@ export async function startRelayCluster(options: RelayClusterOptions): Promise<R
     return new Promise<string>((resolve, reject) => {
       worker.on("message", (message: unknown) => {
         if (isListeningMessage(message)) resolve(message.relayListening);
+        const failure = failureOf(message);
+        if (failure !== undefined) reject(failure);
       });
       worker.once("exit", (code) => reject(new Error(`A relay worker exited with code ${String(code)} before it listened`)));
     });
