@@ -54,7 +54,7 @@ export class AnswerEnding {
     if (this.#toolCalls.size > 0) {
       const calls = [...this.#toolCalls.values()].map((call) => `${call.name || "(unnamed)"}(${call.arguments})`).join(", ");
       const what = this.#content === 0 ? "instead of answering, the model asked to call" : "the answer ends in a call to";
-      return `${what} ${calls}; the command runs no tools${json ? " (--json prints the chunks)" : ""}`;
+      return `${what} ${calls}; the command runs no tools${json ? " (--json prints the call as it arrived)" : ""}`;
     }
     if (this.#finishReason === "length") {
       return "the answer was cut off at the token limit (finish_reason: length); allow more with --max-tokens, or ask for less";
