@@ -155,6 +155,47 @@ export function nestCommonJsApp(deps: Record<string, string>): ConsumerApp {
   };
 }
 
+/**
+ * A CommonJS app with the tsconfig `nest new` wrote up to NestJS 10, which most Nest apps still have: `module`
+ * `commonjs`, under which TypeScript 5 resolves packages the old way (`node10`), reading `types` and
+ * `typesVersions` but not `exports`. Inside the NestJS 11 app's folder, to share its install.
+ */
+export function legacyNestCommonJsApp(): ConsumerApp {
+  return {
+    name: "commonjs-nest/legacy",
+    files: {
+      "package.json": json({ name: "legacy-nest-app", private: true }),
+      "tsconfig.json": json({
+        compilerOptions: {
+          module: "commonjs",
+          // TypeScript 5's default for commonjs, spelled out: TypeScript 6 (the project's) defaults to bundler.
+          moduleResolution: "node10",
+          ignoreDeprecations: "6.0",
+          declaration: true,
+          removeComments: true,
+          emitDecoratorMetadata: true,
+          experimentalDecorators: true,
+          allowSyntheticDefaultImports: true,
+          target: "ES2021",
+          sourceMap: true,
+          outDir: "./dist",
+          rootDir: "./src",
+          incremental: true,
+          skipLibCheck: true,
+          strictNullChecks: false,
+          noImplicitAny: false,
+          strictBindCallApply: false,
+          forceConsistentCasingInFileNames: false,
+          noFallthroughCasesInSwitch: false,
+          types: ["node"],
+        },
+        include: ["src"],
+      }),
+      "src/main.ts": nodeApp,
+    },
+  };
+}
+
 /** An ESM app on the current openai major (7). */
 export function openai7App(deps: Record<string, string>): ConsumerApp {
   return { ...esmApp(deps), name: "openai-7" };

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerApp, browserApp, esmApp, nestCommonJsApp, openai7App, pinnedRxjsApp } from "./apps.js";
+import { type ConsumerApp, browserApp, esmApp, legacyNestCommonJsApp, nestCommonJsApp, openai7App, pinnedRxjsApp } from "./apps.js";
 import { assertFreshBuild } from "../cli/run-cli.js";
 
 /*
@@ -37,6 +37,7 @@ const deps = (extra: Record<string, string>): Record<string, string> => ({
 const apps = {
   esm: esmApp(deps({})),
   nest: nestCommonJsApp(deps({})),
+  legacyNest: legacyNestCommonJsApp(),
   openai7: openai7App(deps({ openai: "^7.0.0" })),
   rxjs781: pinnedRxjsApp(deps({ rxjs: "7.8.1" })),
   browser: browserApp(),
@@ -184,6 +185,15 @@ describe.each([
   } else {
     console.warn(`consumers: the openai 7 app is compiled but not run on Node ${process.versions.node}: openai 7 needs Node 22 (.ci/run runs it on Node 24)`);
   }
+});
+
+describe("a CommonJS app with NestJS 10's tsconfig (module commonjs: node10 resolution, which reads no exports)", () => {
+  // Compiled only: what it emits runs as the NestJS 11 app's does (require of the same entries), which runs above.
+  it("compiles the basic call, finding every entry's typings", async () => {
+    const result = await compiled.get(apps.legacyNest);
+    expect(result!.stdout + result!.stderr).toBe("");
+    expect(result!.code).toBe(0);
+  }, 300_000);
 });
 
 describe("a browser app", () => {
