@@ -9,7 +9,8 @@ import { type OperatorFunction, defer, filter, map } from "rxjs";
  * the whole response (`response.created`, `response.in_progress`,
  * `response.queued`, `response.completed`, `response.incomplete`,
  * `response.failed`) replace the snapshot, so the last snapshot of a complete
- * stream deep-equals the `response` of its `response.completed` event. In
+ * stream deep-equals the `response` of its `response.completed` event, with
+ * `output_text` set. In
  * between, each event updates the output it names: `response.output_item.added`
  * / `.done` set an item, `response.content_part.added` / `.done` a message
  * part, `response.output_text.delta` and `response.refusal.delta` append to
@@ -19,6 +20,10 @@ import { type OperatorFunction, defer, filter, map } from "rxjs";
  * reasoning item, and `response.output_text.annotation.added` adds an
  * annotation. An event that names an item or part the snapshot lacks, or
  * any other event, leaves it as it was (and emits it again).
+ *
+ * Every snapshot's `output_text` is the text of its `output_text` parts,
+ * joined, as the `openai` client sets it on a `Response` it returns: servers
+ * send no such field (it is the SDK's), and its type promises a string.
  *
  * Snapshots are immutable (frozen) and share every part an event did not
  * change. Nothing is emitted before the first event carrying the response.
@@ -40,7 +45,7 @@ export function accumulateResponse(): OperatorFunction<ResponseStreamEvent, Resp
     defer(() => {
       let snapshot: Response | undefined;
       return source.pipe(
-        map((event) => (snapshot = applyEvent(snapshot, event))),
+        map((event) => (snapshot = withOutputText(applyEvent(snapshot, event), snapshot, event))),
         filter((value): value is Response => value !== undefined),
       );
     });
@@ -129,6 +134,35 @@ function applyEvent(snapshot: Response | undefined, event: ResponseStreamEvent):
     default:
       return snapshot;
   }
+}
+
+/**
+ * `next` with its `output_text`: the one output-text part's own string when there is one (no copy of a long
+ * answer), the text before plus the delta when a delta grew the last part, else every part's text joined.
+ */
+function withOutputText(next: Response | undefined, before: Response | undefined, event: ResponseStreamEvent): Response | undefined {
+  if (next === undefined || next === before) return next;
+  const parts = outputTextParts(outputOf(next));
+  const last = parts.at(-1);
+  const text =
+    parts.length === 1 && last !== undefined
+      ? last.part.text
+      : event.type === "response.output_text.delta" && typeof before?.output_text === "string" && last?.itemIndex === event.output_index && last.partIndex === event.content_index
+        ? before.output_text + event.delta
+        : parts.map(({ part }) => part.text).join("");
+  return next.output_text === text ? next : Object.freeze({ ...next, output_text: text });
+}
+
+/** Every `output_text` part of the output's messages, in order, with where it is. */
+function outputTextParts(output: readonly ResponseOutputItem[]): { itemIndex: number; partIndex: number; part: ResponseOutputText }[] {
+  const parts: { itemIndex: number; partIndex: number; part: ResponseOutputText }[] = [];
+  output.forEach((item, itemIndex) => {
+    if (!isObject(item) || item.type !== "message" || !Array.isArray(item.content)) return;
+    item.content.forEach((part, partIndex) => {
+      if (isObject(part) && part.type === "output_text" && typeof part.text === "string") parts.push({ itemIndex, partIndex, part });
+    });
+  });
+  return parts;
 }
 
 /** The snapshot with `output[index]` changed by `change`; the same snapshot when there is no such item or nothing changed. */

@@ -144,7 +144,8 @@ export function responseEvents(pieces: readonly string[], options: ResponseEvent
   const message: ResponseOutputItem = { id: item_id, type: "message", status: end === "completed" ? "completed" : "incomplete", role: "assistant", content: [part] };
   push({ sequence_number: next(), type: "response.output_item.done", output_index, item: message });
   output.push(message);
-  const final = base(end, output);
+  // The SDK's field, which servers leave out: a `Response` the openai client returns has its text here.
+  const final = { ...base(end, output), output_text: text };
   if (end === "incomplete") final.incomplete_details = { reason: "max_output_tokens" };
   if (end === "failed") final.error = { code: "server_error", message: "The model failed to finish" };
   if (end !== "failed") final.usage = { input_tokens: 9, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: pieces.length, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 9 + pieces.length };

@@ -1,5 +1,5 @@
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
-import { last, lastValueFrom, of, take, toArray } from "rxjs";
+import { last, lastValueFrom, map, of, take, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { accumulateResponse, extractOutputText, extractReasoningSummary } from "../../operators/index.js";
 import { responseEvents } from "../../src/testing/index.js";
@@ -16,6 +16,12 @@ const text1 = byType("response.output_text.delta", 0);
 const text2 = byType("response.output_text.delta", 1);
 const summary1 = byType("response.reasoning_summary_text.delta", 0);
 const completed = byType("response.completed");
+/** An event as servers send it: a whole response in it has no `output_text`, which only the openai SDK adds. */
+const onWire = (event: ResponseStreamEvent): ResponseStreamEvent => {
+  const copy = structuredClone(event);
+  if ("response" in copy) Reflect.deleteProperty(copy.response, "output_text");
+  return copy;
+};
 
 describe("extractOutputText", () => {
   it("emits the delta of each response.output_text.delta event and nothing for other events", marbles((m) => {
@@ -67,6 +73,37 @@ describe("accumulateResponse", () => {
   it("ends with a snapshot deep-equal to response.completed's response", async () => {
     const final = await lastValueFrom(of(...events).pipe(accumulateResponse()));
     expect(completed.type === "response.completed" && final).toEqual(completed.type === "response.completed" && completed.response);
+  });
+
+  it("sets output_text on every snapshot, as the openai client does, though servers send none", async () => {
+    // As OpenAI, Azure, xAI and LM Studio stream it: the whole responses carry no output_text.
+    const wire = events.map(onWire);
+    expect(wire.some((event) => "response" in event && "output_text" in event.response)).toBe(false);
+    const snapshots = await lastValueFrom(of(...wire).pipe(accumulateResponse(), toArray()));
+    const first = events.indexOf(text1);
+    expect(snapshots.map((snapshot) => snapshot.output_text)).toEqual(events.map((_, index) => (index < first ? "" : index === first ? "Hello" : "Hello there!")));
+    const final = snapshots.at(-1);
+    expect(final).toEqual(completed.type === "response.completed" && completed.response);
+    expect(Object.isFrozen(final)).toBe(true);
+  });
+
+  it("joins the text of every output_text part for output_text, in order, refusals left out", async () => {
+    const base = { sequence_number: 0, logprobs: [] };
+    const message = (id: string) => ({ id, type: "message" as const, status: "in_progress" as const, role: "assistant" as const, content: [] });
+    const stream: ResponseStreamEvent[] = [
+      onWire(created),
+      { ...base, type: "response.output_item.added", output_index: 0, item: message("msg_1") },
+      { ...base, type: "response.content_part.added", item_id: "msg_1", output_index: 0, content_index: 0, part: { type: "output_text", text: "", annotations: [] } },
+      { ...base, type: "response.content_part.added", item_id: "msg_1", output_index: 0, content_index: 1, part: { type: "refusal", refusal: "" } },
+      { ...base, type: "response.refusal.delta", item_id: "msg_1", output_index: 0, content_index: 1, delta: "No." },
+      { ...base, type: "response.output_item.added", output_index: 1, item: message("msg_2") },
+      { ...base, type: "response.content_part.added", item_id: "msg_2", output_index: 1, content_index: 0, part: { type: "output_text", text: "", annotations: [] } },
+      { ...base, type: "response.output_text.delta", item_id: "msg_2", output_index: 1, content_index: 0, delta: "Second" },
+      { ...base, type: "response.output_text.delta", item_id: "msg_1", output_index: 0, content_index: 0, delta: "First, " },
+      { ...base, type: "response.output_text.delta", item_id: "msg_2", output_index: 1, content_index: 0, delta: " and last." },
+    ];
+    const texts = await lastValueFrom(of(...stream).pipe(accumulateResponse(), map((snapshot) => snapshot.output_text), toArray()));
+    expect(texts).toEqual(["", "", "", "", "", "", "", "Second", "First, Second", "First, Second and last."]);
   });
 
   it("builds the output as the deltas arrive, in frozen snapshots that share what did not change", async () => {
