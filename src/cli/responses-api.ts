@@ -138,7 +138,9 @@ type ReasoningDelta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: s
 /** Why a response ended, in chat's words. */
 function finishReason(response: Response): ChatCompletionChunk.Choice["finish_reason"] {
   if (response.status === "incomplete") return response.incomplete_details?.reason === "content_filter" ? "content_filter" : "length";
-  return response.output.some((item) => item.type === "function_call" || item.type === "custom_tool_call") ? "tool_calls" : "stop";
+  // The whole response a server ends with is not checked: one without its output list says "stop", not a TypeError.
+  const output: unknown = response.output;
+  return Array.isArray(output) && output.some((item) => isObject(item) && (item.type === "function_call" || item.type === "custom_tool_call")) ? "tool_calls" : "stop";
 }
 
 /** The last chunk: the finish reason and the token usage of the whole response. */
@@ -164,7 +166,7 @@ export function chunkOfResponse(response: Response): ChatCompletionChunk {
     if (item.type === "message") {
       for (const part of item.content) {
         if (part.type === "output_text") text += part.text;
-        else refusal += part.refusal;
+        else if (part.type === "refusal") refusal += part.refusal;
       }
     }
     if (item.type === "reasoning") {
