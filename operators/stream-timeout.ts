@@ -3,10 +3,13 @@ import { type MonoTypeOperatorFunction, type Observable, type SchedulerLike, typ
 import type { StreamItem } from "./chunk-reader.js";
 import { contentText } from "./content.js";
 
+/** The longest delay a timer takes (2^31 − 1 ms, about 24.8 days); Node fires a longer one at once, with a TimeoutOverflowWarning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface StreamTimeoutOptions {
-  /** Milliseconds to wait for the first chunk after subscribing. Default: `idle`. */
+  /** Milliseconds to wait for the first chunk after subscribing, at most `MAX_TIMER_MS`. Default: `idle`. */
   first?: number;
-  /** Milliseconds allowed between two chunks. Without `first`, it bounds the first chunk too. */
+  /** Milliseconds allowed between two chunks, at most `MAX_TIMER_MS`. Without `first`, it bounds the first chunk too. */
   idle?: number;
   /** Scheduler for the timers. Default `asyncScheduler`. */
   scheduler?: SchedulerLike;
@@ -85,8 +88,9 @@ export class StreamTimeoutError extends TimeoutError<StreamItem, undefined> {
 export function streamTimeout<T extends StreamItem = ChatCompletionChunk>(options: StreamTimeoutOptions): MonoTypeOperatorFunction<T> {
   const { first, idle, scheduler = asyncScheduler } = options;
   for (const [name, value] of [["first", first], ["idle", idle]] as const) {
-    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) {
-      throw new TypeError(`streamTimeout: ${name} must be a finite number of milliseconds >= 0, got ${String(value)}`);
+    // A longer wait would not be a long one: the timer would fire at once.
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS)) {
+      throw new TypeError(`streamTimeout: ${name} must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(value)}`);
     }
   }
   if (first === undefined && idle === undefined) {

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { MAX_TIMER_MS } from "../../operators/stream-timeout.js";
 
 /**
  * The machinery behind the command's option tables (`options.ts`): one declaration per flag, from which the command
@@ -282,8 +283,8 @@ function checkChoice(spec: OptionSpec, text: string, from: string): string {
   return text;
 }
 
-/** The longest delay Node's timers take; a longer one fires at once with a TimeoutOverflowWarning. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest delay Node's timers take: a longer `timer` value is a usage error. Declared with the operator that hands such values to timers. */
+export { MAX_TIMER_MS };
 
 /** `shown`: the value as the message quotes it (text in quotes, a config file's number as is). */
 function checkNumber(spec: OptionSpec, value: number, shown: string, from: string): number {

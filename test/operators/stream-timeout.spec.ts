@@ -112,5 +112,8 @@ describe("streamTimeout", () => {
     expect(() => streamTimeout({})).toThrow(/first, idle or both/);
     expect(() => streamTimeout({ first: -1 })).toThrow(TypeError);
     expect(() => streamTimeout({ idle: Number.NaN })).toThrow(/idle/);
+    // Past 2^31 − 1 ms a timer fires at once: a long wait must not become none.
+    expect(() => streamTimeout({ idle: 2 ** 31 })).toThrow("streamTimeout: idle must be a number of milliseconds from 0 to 2147483647, got 2147483648");
+    expect(() => streamTimeout({ first: 2 ** 31 - 1 })).not.toThrow();
   });
 });
