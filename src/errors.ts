@@ -212,15 +212,17 @@ export class RelayStoreError extends Error {
  * What ends a stream that a relay could not carry on: a live stream that
  * outgrew its cap (`reason: "too-large"`), a process that stopped renewing
  * its lease, killed or cut off from Redis (`"owner-lost"`), a relay that
- * shut down while it ran (`"shutdown"`), or one whose store refused its frames
- * (`"store-failed"`: Redis out of memory, say). Readers receive it as the stream's
- * last frame, an `event: error` frame, never as a hang.
+ * shut down while it ran (`"shutdown"`), one whose store refused its frames
+ * (`"store-failed"`: Redis out of memory, say), or one whose upstream went
+ * silent past the relay's `upstreamTimeout` (`"upstream-stalled"`). Readers
+ * receive it as the stream's last frame, an error frame in the stream's
+ * format, never as a hang.
  */
 export class RelayStreamError extends Error {
   override readonly name = "RelayStreamError";
   constructor(
     readonly streamId: string,
-    readonly reason: "too-large" | "owner-lost" | "shutdown" | "store-failed",
+    readonly reason: "too-large" | "owner-lost" | "shutdown" | "store-failed" | "upstream-stalled",
     message: string,
   ) {
     super(message);

@@ -1,4 +1,5 @@
 import { DEFAULT_MODEL, ENDPOINTS, ENVIRONMENT_VARIABLES, LOCAL_RETRIES, REMOTE_RETRIES } from "../endpoints.js";
+import { DEFAULT_UPSTREAM_TIMEOUT } from "../edges/relay/relay.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { helpText } from "./help.js";
 import { COMMON_OPTIONS, type CommandSpec, type Layers, type OptionSpec, type OptionValues, type ValueSource, parseCommand } from "./option-table.js";
@@ -8,6 +9,19 @@ export { UsageError } from "./option-table.js";
 /** The `--smooth` values: how the answer is cut before it is paced out. */
 export const SMOOTH_CHUNKINGS = ["word", "line", "sentence"] as const;
 export type SmoothChunkingName = (typeof SMOOTH_CHUNKINGS)[number];
+
+/**
+ * `--timeout` and `--idle-timeout` are `streamTimeout`'s `first` and `idle` wherever they appear: the wait for the
+ * first chunk and the silence allowed between two chunks (alone, it bounds the first chunk too). A question and
+ * `serve --upstream` share these declarations; each table adds its own description, default and limits.
+ */
+const TIMEOUT = { name: "timeout", type: "number", placeholder: "MS" } as const;
+const IDLE_TIMEOUT = { name: "idle-timeout", type: "number", placeholder: "MS" } as const;
+
+/** A number of milliseconds, for `--help`: `600000 (10 minutes)`. */
+function inMinutes(ms: number): string {
+  return `${ms} (${ms / 60_000} minutes)`;
+}
 
 /**
  * THE option table of `g4f-rx` (asking a question): every flag once, in the order `--help` and the README show them.
@@ -65,8 +79,8 @@ export const ASK_OPTIONS = [
     more: "reasoning---show-reasoning",
     description: "The model's reasoning to stderr (dimmed on a terminal); the answer stays alone on stdout",
   },
-  { name: "timeout", type: "number", placeholder: "MS", limits: { above: 0, timer: true }, more: "timeouts---timeout-ms---idle-timeout-ms", description: "Give up when no chunk arrived this long after the request" },
-  { name: "idle-timeout", type: "number", placeholder: "MS", limits: { above: 0, timer: true }, description: "Give up when the stream is silent this long between two chunks; printed text stays" },
+  { ...TIMEOUT, limits: { above: 0, timer: true }, more: "timeouts---timeout-ms---idle-timeout-ms", description: "Give up when no chunk arrived this long after the request" },
+  { ...IDLE_TIMEOUT, limits: { above: 0, timer: true }, description: "Give up when the stream is silent this long between two chunks; printed text stays" },
   {
     name: "fallback",
     type: "list",
@@ -199,6 +213,20 @@ export const SERVE_OPTIONS = [
   { name: "redis", type: "string", placeholder: "URL", description: "With --upstream: share streams through Redis (redis://host:6379), so any process serves any stream" },
   { name: "workers", alias: "w", type: "number", placeholder: "N", default: 1, limits: { integer: true, min: 1 }, description: "With --upstream: processes serving one port (node:cluster); above 1 needs --redis" },
   {
+    ...TIMEOUT,
+    // 0 is "not given", as for a question: --idle-timeout then bounds the first chunk too.
+    limits: { min: 0, timer: true },
+    defaultText: inMinutes(DEFAULT_UPSTREAM_TIMEOUT.first),
+    more: "when-an-upstream-stalls---timeout-ms---idle-timeout-ms",
+    description: "With --upstream: give up on an answer when no chunk arrived this long after the request; its readers get an error frame. 0: --idle-timeout bounds the first chunk too",
+  },
+  {
+    ...IDLE_TIMEOUT,
+    limits: { min: 0, timer: true },
+    defaultText: inMinutes(DEFAULT_UPSTREAM_TIMEOUT.idle),
+    description: "With --upstream: give up on an answer silent this long between two chunks; its readers get an error frame after the text so far. 0 for both: no limit",
+  },
+  {
     name: "cors",
     type: "list",
     placeholder: "ORIGIN[,ORIGIN…]",
@@ -214,14 +242,18 @@ export type ServeOptions = Omit<OptionValues<typeof SERVE_OPTIONS>, "help" | "ve
 export const SERVE_COMMAND: CommandSpec<typeof SERVE_OPTIONS> = {
   name: "serve",
   summary: "An OpenAI-compatible server that answers from recorded cassettes",
-  usage: ["$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N] [--cors ORIGIN…]", "$0 serve --upstream URL [--redis URL] [--workers N] [--cors ORIGIN] [--port N]"],
+  usage: [
+    "$0 serve [--port 1337] [--host 127.0.0.1] [--cassettes DIR] [--speed N] [--cors ORIGIN…]",
+    "$0 serve --upstream URL [--redis URL] [--workers N] [--timeout MS] [--idle-timeout MS] [--cors ORIGIN] [--port N]",
+  ],
   description: [
     "An OpenAI-compatible server that answers from recorded cassettes, with their timing:",
     "POST /v1/chat/completions (streamed or not) and GET /v1/models. Any OpenAI client,",
     "g4f-rx and curl work against it. A request no cassette matches gets HTTP 404 with",
     "the nearest cassettes. With --upstream it is instead a resumable proxy in front of that endpoint:",
     "each streamed answer gets an x-stream-id, GET /v1/streams/ID (with or without Last-Event-ID) resumes it,",
-    "POST /v1/streams/ID/stop stops it. Ctrl-C (or SIGTERM) stops the server, exit 0.",
+    "POST /v1/streams/ID/stop stops it; an upstream silent past --timeout or --idle-timeout is given up, its readers told.",
+    "Ctrl-C (or SIGTERM) stops the server, exit 0.",
   ].join(" "),
   options: SERVE_OPTIONS,
   examples: [

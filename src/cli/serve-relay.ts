@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import { type RelayCluster, startRelayCluster } from "../edges/relay/cluster.js";
+import { DEFAULT_UPSTREAM_TIMEOUT, type RelayOptions } from "../edges/relay/relay.js";
 import { isLoopbackHost } from "../endpoints.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -14,7 +15,7 @@ import type { Styles } from "./terminal.js";
  * only the primary speaks on stderr.
  */
 export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: string }, style: Styles): Promise<number> {
-  const { upstream, upstreamKey, redis, workers, cors, port, host, maxBody } = options;
+  const { upstream, upstreamKey, redis, workers, cors, port, host, maxBody, timeout, idleTimeout } = options;
   const fail = (code: number, message: string): number => {
     io.stderr.write(`${style.error("g4f-rx serve:")} ${message}\n`);
     return code;
@@ -31,6 +32,7 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
       port,
       host,
       maxBodyBytes: maxBody,
+      upstreamTimeout: relayUpstreamTimeout(timeout, idleTimeout),
       ...(upstreamKey === undefined ? {} : { apiKey: upstreamKey }),
       ...(redis === undefined ? {} : { redis }),
       // No --cors: the default, pages served from this machine, as for --cassettes.
@@ -61,4 +63,15 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
   await relay.close();
   if (cluster.isPrimary) io.stderr.write("g4f-rx serve: stopped.\n");
   return EXIT.success;
+}
+
+/**
+ * `--timeout` and `--idle-timeout` as the relay's `upstreamTimeout`: each given or the relay's default, 0 leaving that
+ * wait out as for a question (alone, the idle limit bounds the first chunk too), both 0 setting no limit.
+ */
+export function relayUpstreamTimeout(timeout: number | undefined, idleTimeout: number | undefined): RelayOptions["upstreamTimeout"] {
+  const first = timeout ?? DEFAULT_UPSTREAM_TIMEOUT.first;
+  const idle = idleTimeout ?? DEFAULT_UPSTREAM_TIMEOUT.idle;
+  if (first === 0 && idle === 0) return false;
+  return { ...(first === 0 ? {} : { first }), ...(idle === 0 ? {} : { idle }) };
 }

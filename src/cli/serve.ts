@@ -38,6 +38,11 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
   }
   if (parsed.options.redis !== undefined) return fail(EXIT.usage, "--redis works only with --upstream URL (a relay); cassettes need no Redis.\nRun g4f-rx serve --help for usage.");
   if (parsed.options.workers !== 1) return fail(EXIT.usage, "--workers works only with --upstream URL (a relay).\nRun g4f-rx serve --help for usage.");
+  if (parsed.options.timeout !== undefined || parsed.options.idleTimeout !== undefined) {
+    // A cassette replays its recorded timing: nothing upstream can stall.
+    const flag = parsed.options.timeout === undefined ? "--idle-timeout" : "--timeout";
+    return fail(EXIT.usage, `${flag} works only with --upstream URL (a relay); cassettes have no upstream to wait for.\nRun g4f-rx serve --help for usage.`);
+  }
   const { port, host, cassettes: directory, speed, cors, maxBody } = parsed.options;
 
   const cassettes: Cassette[] = [];

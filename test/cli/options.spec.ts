@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { helpText } from "../../src/cli/help.js";
 import { type CommandSpec, MAX_TIMER_MS, type OptionSpec, UsageError, parseCommand } from "../../src/cli/option-table.js";
-import { ASK_COMMAND, ASK_OPTIONS, SERVE_COMMAND, parseCommandLine } from "../../src/cli/options.js";
+import { ASK_COMMAND, ASK_OPTIONS, SERVE_COMMAND, parseCommandLine, parseServeCommandLine } from "../../src/cli/options.js";
+import { relayUpstreamTimeout } from "../../src/cli/serve-relay.js";
 
 // One parser (Node's parseArgs), driven by one table: what the table says is what the command line gets.
 
@@ -77,6 +78,21 @@ describe("the option table", () => {
     expect(usage(["--smooth", "word", "--json", "Hi"])).toMatch(/use one of them/);
     expect(usage(["--port", "70000"], SERVE_COMMAND)).toBe('--port must be a whole number from 0 to 65535, got "70000"');
     expect(usage(["x"], SERVE_COMMAND)).toBe('serve takes no arguments, got "x"');
+  });
+
+  it("reads serve's --timeout and --idle-timeout as the relay's upstreamTimeout: the relay's defaults, 0 leaving a wait out, both 0 no limit", () => {
+    const limits = (args: readonly string[]) => {
+      const parsed = parseServeCommandLine(["--upstream", "http://127.0.0.1:9/v1", ...args], "1.2.3");
+      if (parsed.kind !== "run") throw new Error("expected a run");
+      return relayUpstreamTimeout(parsed.options.timeout, parsed.options.idleTimeout);
+    };
+    expect(limits([])).toEqual({ first: 600_000, idle: 300_000 });
+    expect(limits(["--idle-timeout", "30000"])).toEqual({ first: 600_000, idle: 30_000 });
+    expect(limits(["--timeout", "5000", "--idle-timeout", "0"])).toEqual({ first: 5000 });
+    expect(limits(["--timeout", "0"])).toEqual({ idle: 300_000 });
+    expect(limits(["--timeout", "0", "--idle-timeout", "0"])).toBe(false);
+    expect(usage(["--idle-timeout", "2147483648"], SERVE_COMMAND)).toBe(`--idle-timeout must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got "2147483648"`);
+    expect(helpText(SERVE_COMMAND, 100)).toMatch(/--idle-timeout MS[\s\S]*default\s+300000\s+\(5 minutes\)/);
   });
 
   it("names each unknown option once, as written", () => {

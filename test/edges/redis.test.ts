@@ -218,3 +218,53 @@ describe.runIf(redisServerAvailable())("a relay whose redis-server fails under i
     }
   });
 });
+
+describe.runIf(redisServerAvailable())("relays sharing a real redis-server, under an upstream that stalls", () => {
+  let redis: TestRedis;
+  let upstream: TestServer;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    upstream = await startTestServer();
+  });
+  afterAll(async () => {
+    await upstream.close();
+    await redis.stop();
+  });
+
+  it("tells the readers on both relays that the upstream stalled, aborts its request, and lets the stream's keys expire", async () => {
+    // The owner gives up after 300 ms of silence; the other relay only reads. Bounds are wide: the machine is shared.
+    const owner = await startRelayServer({ upstream: upstream.baseURL, redis: redis.url, leaseMs: 1000, upstreamTimeout: { first: 10_000, idle: 300 } });
+    const other = await startRelayServer({ upstream: upstream.baseURL, redis: redis.url, leaseMs: 1000 });
+    const admin = new Redis(redis.url);
+    try {
+      upstream.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] }));
+      const startedAt = Date.now();
+      const started = await fetch(`${owner.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "x-stream-id": "stalls" }, body: chatBody() });
+      const onOwner = readEvents(started);
+      const onOther = readEvents(await fetch(`${other.baseURL}/streams/stalls`));
+      const resumedOnOther = readEvents(await fetch(`${other.baseURL}/streams/stalls`, { headers: { "last-event-id": "2" } }));
+      const events = await onOwner;
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      expect(events.map((event) => event.id)).toEqual(["1", "2", "3", "4"]);
+      expect(textOf(events.slice(0, -1))).toBe("Hello there");
+      expect(JSON.parse(events.at(-1)?.data ?? "null")).toEqual({
+        error: { message: "The upstream stalled: no chunk for 300 ms after 3 chunks, so the relay aborted its request", type: "relay_error", code: "upstream-stalled" },
+      });
+      expect(await onOther).toEqual(events);
+      expect(await resumedOnOther).toEqual(events.slice(2));
+      await upstream.requests.at(-1)?.closed;
+      expect(upstream.requests.at(-1)?.disconnected).toBe(true);
+      // Ended, so nobody renews it: no lease, and its keys carry an expiry.
+      expect(await other.relay.info("stalls")).toMatchObject({ status: "failed", frames: 5 });
+      expect(await admin.exists("g4f-rx:relay:{stalls}:lease")).toBe(0);
+      expect(await admin.pttl("g4f-rx:relay:{stalls}:meta")).toBeGreaterThan(0);
+      expect(await admin.pttl("g4f-rx:relay:{stalls}:frames")).toBeGreaterThan(0);
+      expect(await fetch(`${other.baseURL}/streams/stalls`).then((r) => readEvents(r))).toEqual(events);
+    } finally {
+      admin.disconnect();
+      await owner.close();
+      await other.close();
+    }
+  });
+});

@@ -130,6 +130,55 @@ describe("startRelayServer (memory store)", () => {
   });
 });
 
+describe("startRelayServer with an upstream that stalls (memory store)", () => {
+  // A short limit, bounds wide enough for a loaded machine: the stall must end in seconds, not never.
+  const STALLED = "The upstream stalled: no chunk for 300 ms after 3 chunks, so the relay aborted its request";
+
+  it("ends the stream for every reader with an upstream-stalled error frame, keeps what came before, aborts the upstream request and frees the stream", async () => {
+    const limited = await startRelayServer({ upstream: upstream.baseURL, upstreamTimeout: { first: 10_000, idle: 300 } });
+    try {
+      upstream.reply(streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] }));
+      const startedAt = Date.now();
+      const started = await fetch(`${limited.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "x-stream-id": "stalls" }, body: chatBody() });
+      const fromStart = readEvents(started);
+      const resumed = readEvents(await fetch(`${limited.baseURL}/streams/stalls`, { headers: { "last-event-id": "1" } }));
+      const events = await fromStart;
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      // The role chunk and two pieces, numbered, then the error frame that ends the stream.
+      expect(events.map((event) => event.id)).toEqual(["1", "2", "3", "4"]);
+      expect(textOf(events.slice(0, -1))).toBe("Hello there");
+      expect(JSON.parse(events.at(-1)?.data ?? "null")).toEqual({ error: { message: STALLED, type: "relay_error", code: "upstream-stalled" } });
+      expect(await resumed).toEqual(events.slice(1));
+      await upstream.requests[0]?.closed;
+      expect(upstream.requests[0]?.disconnected).toBe(true);
+      expect(await limited.relay.info("stalls")).toMatchObject({ status: "failed" });
+      expect(limited.relay.running).toBe(0);
+      // Later, the same end; a stop says it had ended.
+      expect(await fetch(`${limited.baseURL}/streams/stalls`).then((r) => readEvents(r))).toEqual(events);
+      expect(await fetch(`${limited.baseURL}/streams/stalls/stop`, { method: "POST" }).then((r) => r.json())).toEqual({ id: "stalls", stopped: false });
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("gives up on an upstream that sends nothing at all within the first-chunk limit", async () => {
+    const limited = await startRelayServer({ upstream: upstream.baseURL, upstreamTimeout: { first: 300 } });
+    try {
+      upstream.reply({ ...streamReply(textChunks(["Too late"])), headersAfterMs: 60_000 });
+      const events = await readEvents(await fetch(`${limited.baseURL}/chat/completions?format=ui-message`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() }));
+      expect(events.map((event) => event.data)).toEqual([JSON.stringify({ type: "error", errorText: "The upstream stalled: no first chunk within 300 ms, so the relay aborted its request" }), "[DONE]"]);
+      await upstream.requests[0]?.closed;
+      expect(upstream.requests[0]?.disconnected).toBe(true);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("refuses an upstreamTimeout a timer cannot hold, before it listens", async () => {
+    await expect(startRelayServer({ upstream: upstream.baseURL, upstreamTimeout: { idle: 2 ** 31 } })).rejects.toThrow(/upstreamTimeout.idle must be a number of milliseconds above 0 up to 2147483647/);
+  });
+});
+
 describe("startRelayServer's CORS, the replay server's rule", () => {
   const preflight = (base: string, path: string, origin: string): Promise<Response> =>
     fetch(`${base}${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, x-stream-id, last-event-id" } });

@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { NEVER, type Observable, concat, of, switchMap, timer } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { DONE_EVENT, MemoryRelayStore, Relay, RelayCapacityError, StreamExistsError, UnknownStreamError, serverSentEvent } from "g4f-rx";
+import { DEFAULT_UPSTREAM_TIMEOUT, DONE_EVENT, MemoryRelayStore, Relay, RelayCapacityError, StreamExistsError, UnknownStreamError, serverSentEvent, streamTimeout } from "g4f-rx";
 import { contentChunk } from "../support/chunks.js";
 import { marbles } from "../support/marbles.js";
 
@@ -78,8 +78,8 @@ describe("Relay (the resume logic, in virtual time over the memory store)", () =
     m.expect(source).toHaveSubscriptions("^--!");
   }));
 
-  it("keeps readers of a never-ending answer waiting, without ending anything", marbles((m) => {
-    const relay = new Relay();
+  it("keeps readers of a never-ending answer waiting, without ending anything, with upstreamTimeout: false", marbles((m) => {
+    const relay = new Relay({ upstreamTimeout: false });
     const source = m.cold("-a-", chunks);
     void relay.start(source, { id: "s1" });
     m.expect(relay.read("s1")).toBeObservable("-x-", frames);
@@ -119,6 +119,102 @@ describe("Relay (the resume logic, in virtual time over the memory store)", () =
     });
     m.expect(source).toHaveSubscriptions("^-------!");
   }));
+});
+
+/** The error frame a reader gets when the upstream stalled, numbered. */
+const stalled = (id: number, silence: string): { id: number; frame: string } =>
+  frame(id, { error: { message: `The upstream stalled: ${silence}, so the relay aborted its request`, type: "relay_error", code: "upstream-stalled" } });
+
+describe("Relay's upstreamTimeout: an upstream that stalls ends its stream (virtual time, memory store)", () => {
+  it("gives up by default after 5 minutes of silence mid-answer: the frames before stay, then an error frame, then the end", marbles((m) => {
+    expect(DEFAULT_UPSTREAM_TIMEOUT).toEqual({ first: 600_000, idle: 300_000 });
+    const store = new MemoryRelayStore();
+    const relay = new Relay({ store });
+    const source = m.cold("-a-b-", chunks);
+    void relay.start(source, { id: "s1" });
+    // b comes at 3; 300,000 ms later the relay gives up.
+    m.expect(relay.read("s1")).toBeObservable("-x-y 299999ms (e|)", { ...frames, e: stalled(3, "no chunk for 300000 ms after 2 chunks") });
+    m.expect(source).toHaveSubscriptions("^-- 300000ms !");
+    m.scheduler.schedule(() => expect(store.info("s1")).toMatchObject({ status: "failed", frames: 4 }), 300_010);
+  }));
+
+  it("gives up by default after 10 minutes without a first chunk", marbles((m) => {
+    const relay = new Relay();
+    const source = m.cold<ChatCompletionChunk>("-");
+    void relay.start(source, { id: "s1" });
+    m.expect(relay.read("s1")).toBeObservable("600000ms (e|)", { e: stalled(1, "no first chunk within 600000 ms") });
+    m.expect(source).toHaveSubscriptions("^ 599999ms !");
+  }));
+
+  it("bounds the first chunk and the silence between chunks as given, and lets a stream within them run to its end", marbles((m) => {
+    const relay = new Relay({ upstreamTimeout: { first: 4, idle: 2 } });
+    const late = m.cold("-----a|", chunks);
+    const stalling = m.cold("---a-b---c|", chunks);
+    const healthy = m.cold("---a-b-c|", chunks);
+    void relay.start(late, { id: "late" });
+    void relay.start(stalling, { id: "stalling" });
+    void relay.start(healthy, { id: "healthy" });
+    m.expect(relay.read("late")).toBeObservable("----(e|)", { e: stalled(1, "no first chunk within 4 ms") });
+    m.expect(late).toHaveSubscriptions("^---!");
+    m.expect(relay.read("stalling")).toBeObservable("---x-y-(e|)", { ...frames, e: stalled(3, "no chunk for 2 ms after 2 chunks") });
+    m.expect(stalling).toHaveSubscriptions("^------!");
+    m.expect(relay.read("healthy")).toBeObservable("---x-y-z(d|)", frames);
+    m.expect(healthy).toHaveSubscriptions("^-------!");
+  }));
+
+  it("tells a reader who resumes after the stall the same end, after the frames it missed", marbles((m) => {
+    const relay = new Relay({ upstreamTimeout: { idle: 3 } });
+    const source = m.cold("-a-b-----c|", chunks);
+    void relay.start(source, { id: "s1" });
+    const e = stalled(3, "no chunk for 3 ms after 2 chunks");
+    m.expect(relay.read("s1")).toBeObservable("-x-y--(e|)", { ...frames, e });
+    m.expect(timer(2).pipe(switchMap(() => relay.read("s1", { after: 1 })))).toBeObservable("---y--(e|)", { ...frames, e });
+    m.expect(timer(9).pipe(switchMap(() => relay.read("s1", { after: 1 })))).toBeObservable("---------(ye|)", { ...frames, e });
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
+  it("does not count a stop as a stall: a stop before the limit ends the stream cleanly", marbles((m) => {
+    const relay = new Relay({ upstreamTimeout: { idle: 3 } });
+    const source = m.cold("-a------", chunks);
+    void relay.start(source, { id: "s1" });
+    m.scheduler.schedule(() => void relay.stop("s1"), 2);
+    m.expect(relay.read("s1")).toBeObservable("-x(D|)", { ...frames, D: frame(2, DONE_EVENT) });
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("passes an upstream error before the limit on as it is", marbles((m) => {
+    const relay = new Relay({ upstreamTimeout: { idle: 3 } });
+    const source = m.cold("-a-#", chunks, new Error("upstream broke"));
+    void relay.start(source, { id: "s1" });
+    m.expect(relay.read("s1")).toBeObservable("-x-(e|)", { ...frames, e: frame(2, { error: { message: "upstream broke", type: "server_error" } }) });
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("ends a UI message stream with its own error part and end", marbles((m) => {
+    const relay = new Relay({ upstreamTimeout: { first: 2 } });
+    const source = m.cold<ChatCompletionChunk>("-");
+    void relay.start(source, { id: "s1", format: "ui-message" });
+    m.expect(relay.read("s1")).toBeObservable("--(ed|)", {
+      e: frame(1, { type: "error", errorText: "The upstream stalled: no first chunk within 2 ms, so the relay aborted its request" }),
+      d: frame(2, DONE_EVENT),
+    });
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("ends the stream the same way when the source's own streamTimeout runs out", marbles((m) => {
+    const relay = new Relay({ upstreamTimeout: false });
+    const source = m.cold("-a------", chunks);
+    void relay.start(source.pipe(streamTimeout({ idle: 2 })), { id: "s1" });
+    m.expect(relay.read("s1")).toBeObservable("-x-(e|)", { ...frames, e: stalled(2, "no chunk for 2 ms after 1 chunk") });
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("refuses nonsense before anything starts", () => {
+    expect(() => new Relay({ upstreamTimeout: { idle: 0 } })).toThrow("Relay: upstreamTimeout.idle must be a number of milliseconds above 0 up to 2147483647 (or upstreamTimeout: false for no limit), got 0");
+    expect(() => new Relay({ upstreamTimeout: { first: 2 ** 31 } })).toThrow(/upstreamTimeout.first must be .* got 2147483648/);
+    expect(() => new Relay({ upstreamTimeout: { first: Number.NaN } })).toThrow(TypeError);
+    expect(() => new Relay({ upstreamTimeout: {} })).toThrow("Relay: upstreamTimeout needs first, idle or both (or upstreamTimeout: false for no limit)");
+  });
 });
 
 describe("Relay.start and stop", () => {

@@ -11,6 +11,14 @@ const PIECES = ["Two", " processes", ",", " one", " port", "."];
 /** No HOME: the command then writes nothing under the real home directory (its code cache, conversations). */
 const MINIMAL_ENV = { PATH: process.env.PATH ?? "" };
 
+/** The error frame that ends a stream whose upstream went silent past serve's --idle-timeout 300, after three chunks. */
+const STALLED = {
+  error: { message: "The upstream stalled: no chunk for 300 ms after 3 chunks, so the relay aborted its request", type: "relay_error", code: "upstream-stalled" },
+};
+
+/** An upstream answer that sends a role chunk and two pieces of text, then stalls for a minute. */
+const stallingReply = () => streamReply(textChunks(["Hello", " there"], { finishReason: null }), { then: [{ wait: 60_000 }] });
+
 /** Runs the built command until it exits; resolves with its exit code and stderr. */
 function run(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "ignore", "pipe"], env: MINIMAL_ENV });
@@ -74,6 +82,39 @@ describe("g4f-rx serve --upstream: request bodies", () => {
   });
 });
 
+describe("g4f-rx serve --upstream --idle-timeout: an upstream that stalls", () => {
+  let upstream: TestServer;
+  beforeAll(async () => {
+    upstream = await startTestServer();
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it("ends the stream for its readers with an upstream-stalled error frame after the text so far, and aborts the upstream request", async () => {
+    upstream.reply(stallingReply());
+    const relay = await startServe(["--upstream", upstream.baseURL, "--idle-timeout", "300"]);
+    try {
+      const startedAt = Date.now();
+      const started = await fetch(`${relay.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() });
+      const id = started.headers.get("x-stream-id") ?? "";
+      const resumed = readEvents(await fetch(`${relay.url}/v1/streams/${id}`, { headers: { "last-event-id": "1" } }));
+      const events = await readEvents(started);
+      // 300 ms of silence; the bound is wide because the machine is shared.
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      expect(events.map((event) => event.id)).toEqual(["1", "2", "3", "4"]);
+      expect(textOf(events.slice(0, -1))).toBe("Hello there");
+      expect(JSON.parse(events.at(-1)?.data ?? "null")).toEqual(STALLED);
+      expect(await resumed).toEqual(events.slice(1));
+      await upstream.requests.at(-1)?.closed;
+      expect(upstream.requests.at(-1)?.disconnected).toBe(true);
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+    }
+    expect(relay.stderr()).not.toContain("failed");
+  });
+});
+
 describe("g4f-rx serve --upstream: listening beyond this machine", () => {
   it("warns that anyone who reaches it can spend the upstream's key and read streams, with --host 0.0.0.0", async () => {
     const relay = await startServe(["--upstream", "http://127.0.0.1:9/v1", "--upstream-key", "sk-test", "--host", "0.0.0.0"]);
@@ -100,6 +141,20 @@ describe("g4f-rx serve --upstream: usage errors", () => {
     const badUrl = await run(["serve", "--upstream", "localhost:1337"]);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain("--upstream must be an http(s) URL");
+  });
+
+  it("refuses an --idle-timeout or --timeout a timer cannot hold, and either without --upstream, with exit 2", async () => {
+    const [overflow, negative, noUpstream] = await Promise.all([
+      run(["serve", "--upstream", "http://127.0.0.1:9/v1", "--idle-timeout", "1e99", "--port", "0"]),
+      run(["serve", "--upstream", "http://127.0.0.1:9/v1", "--timeout", "-5", "--port", "0"]),
+      run(["serve", "--timeout", "5000"]),
+    ]);
+    expect(overflow.code).toBe(2);
+    expect(overflow.stderr).toBe('g4f-rx serve: --idle-timeout must be a number of milliseconds from 0 to 2147483647, got "1e99"\nRun g4f-rx serve --help for usage.\n');
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain('--timeout must be a number of milliseconds from 0 to 2147483647, got "-5"');
+    expect(noUpstream.code).toBe(2);
+    expect(noUpstream.stderr).toContain("--timeout works only with --upstream URL (a relay)");
   });
 
   it("says why when Redis cannot be reached, in one line, with exit 1", async () => {
@@ -156,6 +211,25 @@ describe.runIf(redisServerAvailable())("g4f-rx serve --upstream URL --redis URL 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(stderr).toContain("g4f-rx serve: stopped.");
+  });
+
+  it("tells the readers on every worker that the upstream stalled, with --idle-timeout", async () => {
+    upstream.reply(stallingReply());
+    const relay = await startServe(["--upstream", upstream.baseURL, "--redis", redis.url, "--workers", "2", "--idle-timeout", "300"]);
+    try {
+      // One reader where the stream runs, one resuming on the other worker (each request is a new connection).
+      const started = await fetch(`${relay.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", connection: "close" }, body: chatBody() });
+      const id = started.headers.get("x-stream-id") ?? "";
+      const resumed = readEvents(await fetch(`${relay.url}/v1/streams/${id}`, { headers: { "last-event-id": "2", connection: "close" } }));
+      const events = await readEvents(started);
+      expect(textOf(events.slice(0, -1))).toBe("Hello there");
+      expect(JSON.parse(events.at(-1)?.data ?? "null")).toEqual(STALLED);
+      expect(await resumed).toEqual(events.slice(2));
+      await upstream.requests.at(-1)?.closed;
+      expect(upstream.requests.at(-1)?.disconnected).toBe(true);
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+    }
   });
 
   it("tells the readers on every worker that the relay shut down, on SIGTERM, and ends their responses cleanly", async () => {

@@ -5,7 +5,7 @@ import { MemoryRelayStore } from "./memory-store.js";
 import { createRelayRequestHandler } from "./node-handler.js";
 import type { RelayUpstream } from "./routes.js";
 import { RedisRelayStore } from "./redis-store.js";
-import { Relay } from "./relay.js";
+import { Relay, type RelayOptions } from "./relay.js";
 import type { RelayStore } from "./store.js";
 
 export interface RelayServerOptions {
@@ -38,6 +38,11 @@ export interface RelayServerOptions {
   retryMs?: number;
   /** The most frame text one stream may hold (UTF-16 code units). Default 4 Mi. */
   maxStreamLength?: number;
+  /**
+   * How long the upstream may stay silent: `{ first, idle }` in milliseconds, or `false` for no limit. Default
+   * `DEFAULT_UPSTREAM_TIMEOUT` (10 minutes for the first chunk, 5 between chunks). See `RelayOptions.upstreamTimeout`.
+   */
+  upstreamTimeout?: RelayOptions["upstreamTimeout"];
   /** The largest request body accepted, in bytes; a larger one gets HTTP 413. Default 8 MiB (`DEFAULT_MAX_BODY_BYTES`). */
   maxBodyBytes?: number;
 }
@@ -73,7 +78,7 @@ export interface RelayServer {
  * ```
  */
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
-  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength, maxRetries = 2, maxBodyBytes } = options;
+  const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength, upstreamTimeout, maxRetries = 2, maxBodyBytes } = options;
   const upstream =
     typeof options.upstream === "string"
       ? new OpenAI({ baseURL: options.upstream, apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none", maxRetries })
@@ -81,7 +86,14 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
   let store: RelayStore;
   if (typeof options.redis === "string") store = await RedisRelayStore.connect(options.redis, { ...(ttlMs === undefined ? {} : { ttlMs }), ...(leaseMs === undefined ? {} : { leaseMs }) });
   else store = options.redis ?? new MemoryRelayStore(ttlMs === undefined ? {} : { ttlMs });
-  const relay = new Relay({ store, ...(maxStreamLength === undefined ? {} : { maxStreamLength }) });
+  let relay: Relay;
+  try {
+    relay = new Relay({ store, ...(maxStreamLength === undefined ? {} : { maxStreamLength }), ...(upstreamTimeout === undefined ? {} : { upstreamTimeout }) });
+  } catch (error) {
+    // Options the relay refuses must not leave a Redis connection open behind them.
+    await store.close();
+    throw error;
+  }
   const server = createServer(createRelayRequestHandler({ relay, upstream, retryMs, ...(cors === undefined ? {} : { cors }), ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }) }));
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,9 +1,18 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { Observable, Subject, type Subscription, filter, takeUntil } from "rxjs";
+import { EMPTY, type MonoTypeOperatorFunction, Observable, Subject, type Subscription, catchError, filter, takeUntil, throwError } from "rxjs";
+import { MAX_TIMER_MS, StreamTimeoutError, type StreamTimeoutOptions, streamTimeout } from "../../../operators/stream-timeout.js";
 import { RelayStreamError } from "../../errors.js";
 import { type RelayFormat, encoderFor, failureFrames } from "./formats.js";
 import { MemoryRelayStore } from "./memory-store.js";
 import type { RelayEnd, RelayFrame, RelayStore, RelayStreamInfo } from "./store.js";
+
+/**
+ * How long a relay lets a generation's upstream stay silent by default, in milliseconds: 10 minutes for its first
+ * chunk (a reasoning model that hides its reasoning may think that long before it sends one; it is also the `openai`
+ * client's own request timeout) and 5 minutes between two chunks (far above any pause of a healthy stream: proxies
+ * already cut connections silent for far less, Cloudflare's after 100 s).
+ */
+export const DEFAULT_UPSTREAM_TIMEOUT: Readonly<{ first: number; idle: number }> = Object.freeze({ first: 10 * 60_000, idle: 5 * 60_000 });
 
 export interface RelayOptions {
   /** Where frames are kept. Default a new `MemoryRelayStore` (one process); `RedisRelayStore` shares streams between processes. */
@@ -14,6 +23,16 @@ export interface RelayOptions {
    * unsubscribed and its readers get an error frame saying so. Default 4 Mi.
    */
   maxStreamLength?: number;
+  /**
+   * How long a generation's source may stay silent, as `streamTimeout`'s options: `first`, milliseconds until its
+   * first chunk; `idle`, between two chunks (alone, it bounds the first chunk too, as in `streamTimeout`); each above
+   * 0 and at most 2^31 − 1; `scheduler` for tests. When one runs out, the source is unsubscribed (for
+   * `fromChatCompletion`, its request is aborted) and the stream ends, after every frame it had, with an error frame
+   * saying the upstream stalled and for how long (`code: "upstream-stalled"`), as when a `StreamTimeoutError` comes
+   * from the source itself. An object replaces the default, `DEFAULT_UPSTREAM_TIMEOUT` (10 minutes for the first
+   * chunk, 5 between chunks); `false` sets no limit.
+   */
+  upstreamTimeout?: StreamTimeoutOptions | false;
   /** Told when a generation cannot write to the store (Redis gone…). Default: one line with `console.error`. */
   onError?: (error: unknown, streamId: string) => void;
 }
@@ -61,9 +80,12 @@ export function checkStreamId(id: string): string {
  * writes its frames (every one numbered) to the store; any number of readers
  * `read()` the stream from the start or after a frame they already have,
  * while it runs or after it ended (for the store's time-to-live). A reader
- * leaving changes nothing upstream. `stop()` is the only way to end a
- * generation early: it unsubscribes the upstream (aborting its request), and
- * the readers see the stream end cleanly with the text so far. With a
+ * leaving changes nothing upstream. `stop()` ends a generation early on
+ * request: it unsubscribes the upstream (aborting its request), and the
+ * readers see the stream end cleanly with the text so far. The relay's own
+ * limits end one too, its readers told why in an error frame: a stream past
+ * `maxStreamLength`, and an upstream silent past `upstreamTimeout`, so that a
+ * stall never keeps a stream live. With a
  * `RedisRelayStore`, any process can read or stop a stream another runs.
  *
  * ## Example
@@ -82,6 +104,8 @@ export class Relay {
   readonly store: RelayStore;
   readonly #maxStreamLength: number;
   readonly #onError: (error: unknown, streamId: string) => void;
+  /** `upstreamTimeout` as an operator; none when it is `false`. */
+  readonly #stallLimit: MonoTypeOperatorFunction<ChatCompletionChunk> | undefined;
   readonly #generations = new Map<string, Generation>();
   readonly #stopRequests: Subscription;
   /** The readers in this process: each settles when its reading ends. */
@@ -89,8 +113,9 @@ export class Relay {
   #closing: Promise<void> | undefined;
 
   constructor(options: RelayOptions = {}) {
-    const { store = new MemoryRelayStore(), maxStreamLength = 4 * 1024 * 1024, onError = logError } = options;
+    const { store = new MemoryRelayStore(), maxStreamLength = 4 * 1024 * 1024, upstreamTimeout = DEFAULT_UPSTREAM_TIMEOUT, onError = logError } = options;
     if (!(maxStreamLength > 0)) throw new TypeError(`Relay: maxStreamLength must be above 0, got ${String(maxStreamLength)}`);
+    this.#stallLimit = stallLimit(upstreamTimeout);
     this.store = store;
     this.#maxStreamLength = maxStreamLength;
     this.#onError = onError;
@@ -259,8 +284,15 @@ export class Relay {
     const generation: Generation = { stop, stopped: false, ended, cut };
     this.#generations.set(id, generation);
     stop.subscribe(() => (generation.stopped = true));
-    upstream.subscription = source
+    const limited = this.#stallLimit === undefined ? source : source.pipe(this.#stallLimit);
+    upstream.subscription = limited
       .pipe(
+        // A stall ends the stream as the relay's other limits do (streamTimeout has already unsubscribed the source).
+        catchError((error: unknown) => {
+          if (!(error instanceof StreamTimeoutError)) return throwError(() => error);
+          cut(stalled(id, error));
+          return EMPTY;
+        }),
         // The encoder comes after takeUntil on purpose: a stop completes the chunks, and the encoder then closes the stream in its format.
         // eslint-disable-next-line rxjs-x/no-unsafe-takeuntil
         takeUntil(stop),
@@ -283,6 +315,27 @@ export class Relay {
     // A synchronous source may have finished before `subscription` was assigned.
     if (finished) upstream.subscription.unsubscribe();
   }
+}
+
+/** `upstreamTimeout` checked, as an operator; `undefined` for no limit. Throws a `TypeError` for nonsense. */
+function stallLimit(options: StreamTimeoutOptions | false): MonoTypeOperatorFunction<ChatCompletionChunk> | undefined {
+  if (options === false) return undefined;
+  if (typeof options !== "object" || options === null) throw new TypeError(`Relay: upstreamTimeout must be { first, idle } or false, got ${String(options)}`);
+  for (const name of ["first", "idle"] as const) {
+    const value = options[name];
+    // A wait of 0 would end every stream at once; past 2^31 − 1 ms a timer fires at once.
+    if (value !== undefined && !(typeof value === "number" && value > 0 && value <= MAX_TIMER_MS)) {
+      throw new TypeError(`Relay: upstreamTimeout.${name} must be a number of milliseconds above 0 up to ${MAX_TIMER_MS} (or upstreamTimeout: false for no limit), got ${String(value)}`);
+    }
+  }
+  if (options.first === undefined && options.idle === undefined) throw new TypeError("Relay: upstreamTimeout needs first, idle or both (or upstreamTimeout: false for no limit)");
+  return streamTimeout(options);
+}
+
+/** What the readers of a stream whose upstream stalled are told. */
+function stalled(id: string, error: StreamTimeoutError): RelayStreamError {
+  const silence = error.phase === "first" ? `no first chunk within ${error.limitMs} ms` : `no chunk for ${error.limitMs} ms after ${error.chunks} chunk${error.chunks === 1 ? "" : "s"}`;
+  return new RelayStreamError(id, "upstream-stalled", `The upstream stalled: ${silence}, so the relay aborted its request`);
 }
 
 function logError(error: unknown, streamId: string): void {
