@@ -183,8 +183,8 @@ export class ConversationStore {
   readonly historyFile: string;
   /** Whether this process has made the store's folder already (a turn's folder is inside it). */
   private made = false;
-  /** Whether this process has looked for a lost index already (see `rebuildLostIndex`). */
-  private indexChecked = false;
+  /** Whether this process has looked for a lost index or texts file already (see `rebuildLostCaches`). */
+  private cachesChecked = false;
 
   constructor(readonly directory: string) {
     this.root = join(directory, CONVERSATIONS);
@@ -248,7 +248,7 @@ export class ConversationStore {
    * `-c` costs the same with ten conversations or ten thousand.
    */
   latest(): string | undefined {
-    this.rebuildLostIndex();
+    this.rebuildLostCaches();
     const removed = new Set<string>();
     for (const raw of linesFromEnd(this.index)) {
       const line = parseLine(raw);
@@ -333,7 +333,7 @@ export class ConversationStore {
       // A conversation that cannot be read (gone, or a file damaged) is removed all the same.
     }
     rmSync(join(this.root, id), { recursive: true, force: true });
-    this.rebuildLostIndex();
+    this.rebuildLostCaches();
     // The marker first: should a rewrite fail, the conversation is still gone from every listing.
     this.appendIndex({ cid: id, removed: true });
     const ofConversation = `{"cid":${JSON.stringify(id)},`;
@@ -356,7 +356,7 @@ export class ConversationStore {
     let recorder: TurnRecorder | undefined;
     try {
       // Before this turn's line makes an index again: a lost one is rebuilt first, not replaced by this line alone.
-      this.rebuildLostIndex();
+      this.rebuildLostCaches();
       makeFolder(folder, PRIVATE_FOLDER);
       this.made = true;
       const startedAt = nextStartTime();
@@ -389,31 +389,42 @@ export class ConversationStore {
   }
 
   /**
-   * Rebuilds a lost index from the turn files, whose cache it is: once per process, and only when there is no index
-   * but there are conversations. The new index is linked into place only while there is still none, so a concurrent
-   * process's lines are never overwritten: when one wrote the index first (rebuilt it, or began a turn), the turns
-   * it does not name yet go before its lines. Every process that makes an index (a turn begun, a conversation
-   * removed) looks for a lost one first. A store that cannot be written keeps no index, as before.
+   * Rebuilds a lost index or texts file from the turn files, whose caches they are: once per process, and only when
+   * one is missing but there are conversations. A rebuilt file is linked into place only while there is still none,
+   * so a concurrent process's lines are never overwritten: when one wrote the file first (rebuilt it, or began a
+   * turn), the turns it does not name yet go before its lines. Every process that writes them (a turn begun, a
+   * conversation removed) looks for a lost one first, so that its own line never stands for the whole store. A store
+   * that cannot be written keeps no index, as before.
    */
-  private rebuildLostIndex(): void {
-    if (this.indexChecked) return;
-    this.indexChecked = true;
-    if (existsSync(this.index) || !existsSync(this.root)) return;
+  private rebuildLostCaches(): void {
+    if (this.cachesChecked) return;
+    this.cachesChecked = true;
+    const lost = [this.index, this.texts].filter((file) => !existsSync(file));
+    if (lost.length === 0 || !existsSync(this.root)) return;
     try {
-      const lines = this.indexLinesOfTurns();
-      if (lines.length === 0) return;
-      // Another process changing the index while it is put in place is rare: a few attempts are enough.
-      let attempt = 0;
-      while (attempt < 10 && !placeIndex(this.index, lines)) attempt += 1;
+      const turns = this.cacheLinesOfTurns();
+      for (const file of lost) {
+        const lines = turns.flatMap(({ key, index, texts }) => {
+          const text = file === this.index ? index : texts;
+          return text === "" ? [] : [{ key, text }];
+        });
+        if (lines.length === 0) continue;
+        // Another process changing the file while it is put in place is rare: a few attempts are enough.
+        let attempt = 0;
+        while (attempt < 10 && !placeRebuilt(file, lines)) attempt += 1;
+      }
     } catch (error) {
       // A store that cannot be read or written whole lists what it can, as without an index.
       if (!isSystemError(error)) throw error;
     }
   }
 
-  /** The index lines of every turn on disk, in the order the turns began: each turn's start, then its end. */
-  private indexLinesOfTurns(): Array<{ readonly key: string; readonly text: string; readonly at: string }> {
-    const lines: Array<{ key: string; text: string; at: string }> = [];
+  /**
+   * The index and texts lines of every turn on disk, in the order the turns began, as the turns wrote them: in the
+   * index each turn's start, then its end; in the texts file its prompt, then its answer (the beginning of a long one).
+   */
+  private cacheLinesOfTurns(): Array<{ readonly key: string; readonly at: string; readonly index: string; readonly texts: string }> {
+    const lines: Array<{ key: string; at: string; index: string; texts: string }> = [];
     for (const id of readdirSync(this.root)) {
       let turns: Array<Turn | DamagedTurnError>;
       try {
@@ -425,9 +436,16 @@ export class ConversationStore {
       }
       for (const turn of turns) {
         if (turn instanceof DamagedTurnError) continue;
-        const key = turnKey(turn.conversation, turn.turn);
-        const end: TurnEnd | undefined = turn.endedAt === undefined || turn.status === "partial" || turn.status === "streaming" ? undefined : { cid: turn.conversation, turn: turn.turn, end: turn.status, at: turn.endedAt };
-        lines.push({ key, at: turn.startedAt, text: [startLine(turn), ...(end === undefined ? [] : [end])].map((line) => `${JSON.stringify(line)}\n`).join("") });
+        const ended = turn.endedAt !== undefined && turn.status !== "partial" && turn.status !== "streaming";
+        const end: TurnEnd | undefined = ended ? { cid: turn.conversation, turn: turn.turn, end: turn.status, at: turn.endedAt ?? "" } : undefined;
+        const prompt = inputText(turn.input);
+        const cut = turn.answer.length > KEPT_ANSWER_LENGTH;
+        const texts: TextLine[] = [
+          ...(prompt === "" ? [] : [{ cid: turn.conversation, turn: turn.turn, text: prompt }]),
+          ...(ended && turn.answer !== "" ? [{ cid: turn.conversation, turn: turn.turn, text: cut ? turn.answer.slice(0, KEPT_ANSWER_LENGTH) : turn.answer, ...(cut ? { cut: true as const } : {}) }] : []),
+        ];
+        const jsonLines = (list: ReadonlyArray<IndexLine | TextLine>): string => list.map((line) => `${JSON.stringify(line)}\n`).join("");
+        lines.push({ key: turnKey(turn.conversation, turn.turn), at: turn.startedAt, index: jsonLines([startLine(turn), ...(end === undefined ? [] : [end])]), texts: jsonLines(texts) });
       }
     }
     return lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
@@ -456,7 +474,7 @@ export class ConversationStore {
    * with a (lower-case) `needle`, also whether its prompts or answers contain it.
    */
   private summaries(needle?: string): Array<{ summary: ConversationSummary; matched: boolean; cut: string[] }> {
-    this.rebuildLostIndex();
+    this.rebuildLostCaches();
     let text: string;
     try {
       text = readFileSync(this.index, "utf8");
@@ -925,11 +943,11 @@ function turnKey(conversation: string, turn: string): string {
 }
 
 /**
- * Puts a rebuilt index in place: linked in while there is none (atomic: a concurrent rebuild or turn makes the link
+ * Puts a rebuilt index or texts file in place: linked in while there is none (atomic: a concurrent rebuild or turn makes the link
  * fail), else before the lines another process wrote meanwhile, leaving out the turns they name. Says whether it is
  * done; `false` when the index changed meanwhile, to try again.
  */
-function placeIndex(file: string, lines: ReadonlyArray<{ readonly key: string; readonly text: string }>): boolean {
+function placeRebuilt(file: string, lines: ReadonlyArray<{ readonly key: string; readonly text: string }>): boolean {
   let before: string | undefined;
   try {
     before = readFileSync(file, "utf8");

@@ -475,14 +475,16 @@ describe("g4f-rx: conversations", () => {
     expect(nothing.stderr).not.toContain("    at ");
   });
 
-  it("rebuilds a lost index.jsonl from the conversation folders, so logs lists them and -c continues", async () => {
+  it("rebuilds a lost index.jsonl and texts.jsonl from the conversation folders, so logs lists and finds them and -c continues", async () => {
     server.reply(answer("One"), answer("Two"));
     await runCli(["first"], { env });
     const [conversation] = store.list();
     renameSync(join(home, "data", "g4f-rx", "index.jsonl"), join(home, "elsewhere.jsonl"));
+    renameSync(join(home, "data", "g4f-rx", "texts.jsonl"), join(home, "elsewhere-texts.jsonl"));
     const listed = await runCli(["logs"], { env });
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(new RegExp(`^${conversation?.id ?? ""} .* 1 turn {2}first\n$`));
+    expect((await runCli(["logs", "-q", "ONE"], { env })).stdout).toMatch(new RegExp(`^${conversation?.id ?? ""} `));
     renameSync(join(home, "data", "g4f-rx", "index.jsonl"), join(home, "elsewhere-too.jsonl"));
     expect(await runCli(["-c", "second"], { env })).toMatchObject({ code: 0, stdout: "Two\n" });
     expect(messagesOf(1)).toStrictEqual([

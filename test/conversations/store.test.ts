@@ -183,6 +183,31 @@ describe("ConversationStore", () => {
     expect(readFileSync(index, "utf8").trim().split("\n").filter((line) => line !== "")).toHaveLength(8);
   });
 
+
+  it("rebuilds a lost texts file from the turn files, as the turns wrote it, so search finds what was asked before", async () => {
+    await turn("c-old", "Old question about zebras", [chunk("Stripes.", "stop")]);
+    await turn("c-long", "Write a lot", [chunk("It begins."), ...Array.from({ length: 70 }, () => chunk("x".repeat(1024))), chunk(" It ends here.", "stop")]);
+    const texts = join(directory, "texts.jsonl");
+    const written = readFileSync(texts, "utf8");
+    // Only the texts file is lost: the index is intact, and must not keep search from rebuilding it.
+    rmSync(texts);
+    const again = new ConversationStore(directory);
+    expect(again.search("zebras").map((item) => item.id)).toStrictEqual(["c-old"]);
+    expect(again.search("stripes").map((item) => item.id)).toStrictEqual(["c-old"]);
+    expect(again.search("it ends here").map((item) => item.id)).toStrictEqual(["c-long"]);
+    expect(readFileSync(texts, "utf8").split("\n").filter((line) => line !== "")).toStrictEqual(written.split("\n").filter((line) => line !== ""));
+    // Both lost, and a turn begun before anything is searched: the earlier turns' lines come before its own.
+    rmSync(texts);
+    rmSync(join(directory, "index.jsonl"));
+    const writer = new ConversationStore(directory);
+    const input = [{ role: "user" as const, content: "New question" }];
+    const recorder = writer.startTurn({ conversation: "c-new", endpoint: "http://127.0.0.1:1/v1", model: "gpt-4", input, request: { messages: input } });
+    await lastValueFrom(from([chunk("New answer.", "stop")]).pipe(recordTurn(recorder)));
+    const reader = new ConversationStore(directory);
+    expect(reader.search("zebras").map((item) => item.id)).toStrictEqual(["c-old"]);
+    expect(reader.search("answer").map((item) => item.id)).toStrictEqual(["c-new"]);
+    expect(reader.list().map((item) => item.id)).toStrictEqual(["c-new", "c-long", "c-old"]);
+  });
   it("searches the texts, not the file's JSON: quotes and backslashes match, key names do not", async () => {
     await turn("q-1", 'He said "yes" \\ then left', [chunk("Fine.", "stop")]);
     await turn("q-2", "Nothing here", [chunk("Nor here", "stop")]);
