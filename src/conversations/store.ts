@@ -254,7 +254,11 @@ export class ConversationStore {
       const line = parseLine(raw);
       if (line === undefined || typeof line.cid !== "string") continue;
       if (line.removed === true) removed.add(line.cid);
-      else if (typeof line.at === "string" && (typeof line.words === "string" || typeof line.prompt === "string") && !removed.has(line.cid)) return line.cid;
+      else if (typeof line.at === "string" && (typeof line.words === "string" || typeof line.prompt === "string") && !removed.has(line.cid)) {
+        // A folder removed by hand (rm -r) leaves its lines in the index: the folders are the truth.
+        if (this.has(line.cid)) return line.cid;
+        removed.add(line.cid);
+      }
     }
     return undefined;
   }
@@ -462,6 +466,18 @@ export class ConversationStore {
     appendLine(this.texts, line);
   }
 
+  /** The conversations' folder names; none when there is no folder, `undefined` when it cannot be read. */
+  private folderNames(): Set<string> | undefined {
+    try {
+      return new Set(readdirSync(this.root));
+    } catch (error) {
+      if (isSystemError(error) && error.code === "ENOENT") return new Set();
+      // Unreadable: the index alone is listed, as before.
+      if (isSystemError(error)) return undefined;
+      throw error;
+    }
+  }
+
   /** Makes the store's folder, once per process: a turn's index and text lines then cost a write each, not a mkdir too. */
   private makeFolder(): void {
     if (this.made) return;
@@ -570,7 +586,10 @@ export class ConversationStore {
         for (const raw of lower.split("\n")) check(raw);
       }
     }
+    // A folder removed by hand (rm -r) leaves its lines in the index and texts files: the folders are the truth.
+    const folders = this.folderNames();
     return [...conversations.values()]
+      .filter((entry) => folders === undefined || folders.has(entry.id))
       .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.id < b.id ? 1 : -1))
       .map((entry) => ({
         summary: {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -217,6 +217,16 @@ describe("ConversationStore", () => {
     expect(store.search("nor here").map((item) => item.id)).toStrictEqual(["q-2"]);
   });
 
+  it("leaves a conversation whose folder was removed by hand out of the list, the search and -c", async () => {
+    await turn("c-kept", "Kept question", [chunk("Kept.", "stop")]);
+    await turn("c-gone", "Gone question", [chunk("Gone.", "stop")]);
+    rmSync(store.directoryOf("c-gone"), { recursive: true });
+    const again = new ConversationStore(directory);
+    expect(again.list().map((item) => item.id)).toStrictEqual(["c-kept"]);
+    expect(again.search("question").map((item) => item.id)).toStrictEqual(["c-kept"]);
+    expect(again.latest()).toBe("c-kept");
+  });
+
   it("leaves none of a removed conversation's words on disk, and the others intact", async () => {
     await turn("keep-1", "An ordinary question", [chunk("An ordinary answer", "stop")]);
     await turn("secret-1", "My password is hunter2", [chunk("Noted: hunter2", "stop")]);
@@ -305,6 +315,7 @@ describe("ConversationStore", () => {
       { cid: "old-1", turn: "t1", end: "complete", at: "2026-11-29T10:00:01.000Z", answer: "An old answer" },
     ];
     writeFileSync(join(directory, "index.jsonl"), lines.map((line) => JSON.stringify(line) + "\n").join(""));
+    mkdirSync(store.directoryOf("old-1"), { recursive: true });
     expect(store.list().map((item) => [item.id, item.firstWords, item.turns])).toStrictEqual([["old-1", "An old question", 1]]);
     expect(store.search("old answer").map((item) => item.id)).toStrictEqual(["old-1"]);
     expect(store.latest()).toBe("old-1");
