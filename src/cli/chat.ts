@@ -39,7 +39,7 @@ import type { AnswerSource, RequestParams } from "./answer-source.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import type { Styles } from "./terminal.js";
 
-/** The lines of chat history offered (arrow up), across sessions. */
+/** The entries of chat history offered (arrow up), across sessions: questions and commands as entered. */
 const HISTORY_SIZE = 1000;
 
 const HELP = `Commands:
@@ -49,7 +49,8 @@ const HELP = `Commands:
   /exit          leave (Ctrl-D too)
   /help          this list
 A line ending in \\ continues on the next line; a line of """ starts and ends a block of many lines.
-Pasted lines are one question, sent with Enter. A question that starts with / is typed with //.
+Pasted lines are one question, sent with Enter; arrow up recalls a question of several lines whole.
+A question that starts with / is typed with //.
 Ctrl-C cancels the answer being streamed (the partial answer is kept) and returns to the prompt; at the
 prompt it drops what is being typed. Ctrl-D leaves (what is typed is asked first).
 A question typed while an answer streams is queued: it is asked once that answer ends.`;
@@ -68,38 +69,49 @@ export type ChatInput =
 /** What readline gives the chat: a line typed or pasted, Ctrl-C at the prompt, or the end of input (Ctrl-D, a pipe's end). */
 export type ChatLine = { readonly kind: "line"; readonly text: string; readonly pasted: boolean } | { readonly kind: "cancel" } | { readonly kind: "end" };
 
+/** A question or command as entered: its text, and the lines it was typed, pasted or recalled as. */
+export interface GatheredInput {
+  readonly text: string;
+  readonly lines: readonly string[];
+}
+
 /**
  * Gathers lines into inputs: a line ending in `\` continues on the next one, a line `"""` opens a block that the next
  * `"""` closes, and pasted lines (bracketed paste) continue as they are, so a pasted block is one question, sent by the
- * Enter that follows it. Ctrl-C drops what is gathered; the end of input asks it. `onContinue` is told whether more
- * lines are awaited (for the `…` prompt).
+ * Enter that follows it. A line that holds line breaks is a question of several lines recalled whole from the history
+ * (arrow up), taken as it is. Ctrl-C drops what is gathered; the end of input asks it. `onContinue` is told whether
+ * more lines are awaited (for the `…` prompt).
  */
-export function gatherInputs(onContinue: (more: boolean) => void = () => undefined): OperatorFunction<ChatLine, ChatInput> {
+export function gatherInputs(onContinue: (more: boolean) => void = () => undefined): OperatorFunction<ChatLine, GatheredInput> {
   interface State {
+    /** The question's lines so far, without the `\` that continued them. */
     readonly pending: readonly string[];
+    /** The lines as entered, `"""` and all. */
+    readonly lines: readonly string[];
     readonly block: boolean;
-    readonly done: string | undefined;
+    readonly done: GatheredInput | undefined;
   }
-  const start: State = { pending: [], block: false, done: undefined };
+  const start: State = { pending: [], lines: [], block: false, done: undefined };
   const next = (state: State, item: ChatLine): State => {
     if (item.kind === "cancel") return start;
-    if (item.kind === "end") return { pending: [], block: false, done: state.pending.length === 0 ? undefined : state.pending.join("\n") };
+    if (item.kind === "end") return { ...start, done: state.pending.length === 0 ? undefined : { text: state.pending.join("\n"), lines: state.lines } };
     const { text: line } = item;
-    if (item.pasted) return { ...state, pending: [...state.pending, line], done: undefined };
-    if (state.block) {
-      return line.trim() === '"""' ? { pending: [], block: false, done: state.pending.join("\n") } : { ...state, pending: [...state.pending, line], done: undefined };
-    }
-    if (line.trim() === '"""' && state.pending.length === 0) return { pending: [], block: true, done: undefined };
-    if (line.endsWith("\\")) return { pending: [...state.pending, line.slice(0, -1)], block: false, done: undefined };
-    return { pending: [], block: false, done: [...state.pending, line].join("\n") };
+    const lines = [...state.lines, line];
+    const more = (pending: readonly string[], block: boolean): State => ({ pending, lines, block, done: undefined });
+    const done = (text: string): State => ({ ...start, done: { text, lines } });
+    if (item.pasted) return more([...state.pending, line], state.block);
+    if (state.block) return line.trim() === '"""' ? done(state.pending.join("\n")) : more([...state.pending, line], true);
+    if (line.includes("\n")) return done([...state.pending, line].join("\n"));
+    if (line.trim() === '"""' && state.pending.length === 0) return more([], true);
+    if (line.endsWith("\\")) return more([...state.pending, line.slice(0, -1)], false);
+    return done([...state.pending, line].join("\n"));
   };
   return (lines) =>
     lines.pipe(
       scan(next, start),
       tap((state) => onContinue(state.done === undefined && (state.block || state.pending.length > 0))),
       map((state) => state.done),
-      filter((text): text is string => text !== undefined && text.trim() !== ""),
-      map(parseInput),
+      filter((gathered): gathered is GatheredInput => gathered !== undefined && gathered.text.trim() !== ""),
     );
 }
 
@@ -179,7 +191,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown : undefined;
   const colour = colourOnStdout(io.env);
   const terminal = io.stdin.isTTY === true;
-  // Losing the line history is not worth stopping the chat for: a failure to read or keep it is passed over.
+  // Losing the history is not worth stopping the chat for: a failure to read or keep it is passed over.
   const history = logging(options) ? storeFor(io.env) : undefined;
   let typed: string[] = [];
   try {
@@ -208,13 +220,33 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     historySize: HISTORY_SIZE,
     removeHistoryDuplicates: true,
   });
-  rl.on("history", ([newest]: string[]) => {
+  // readline's history, newest first, as its "history" event gives it (a listener may change it, Node's docs say).
+  let entries: string[] | undefined;
+  rl.on("history", (list: string[]) => {
+    entries = list;
+  });
+  /**
+   * Keeps a question or command in the history whole, as one entry, in memory and on disk (appended at once, so that
+   * chats open at once all keep theirs): readline keeps each line as it is entered, so the lines of one that took
+   * several give way to the whole, which arrow up then recalls.
+   */
+  const keepTyped = ({ text, lines }: GatheredInput): void => {
+    if (entries === undefined) return;
+    const entry = lines.length === 1 ? lines[0] : text;
+    if (lines.length > 1) {
+      // Newest first: the last line entered is the first entry (a blank line was not kept).
+      for (const line of [...lines].reverse()) if (entries[0] === line) entries.shift();
+      const older = entries.indexOf(text);
+      if (older >= 0) entries.splice(older, 1);
+      entries.unshift(text);
+    }
+    if (entry === undefined || entries[0] !== entry) return;
     try {
-      if (newest !== undefined) history?.addChatHistory(newest);
+      history?.addChatHistory(entry);
     } catch {
       // (see above)
     }
-  });
+  };
   let closed = false;
   rl.once("close", () => {
     closed = true;
@@ -249,12 +281,28 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       return;
     }
     const typed = rl.line;
-    rl.write(null, { ctrl: true, name: "e" });
-    rl.write(null, { ctrl: true, name: "u" });
+    const clearLine = (): void => {
+      rl.write(null, { ctrl: true, name: "e" });
+      rl.write(null, { ctrl: true, name: "u" });
+    };
+    clearLine();
+    // Written back, a line break would send the line before it. A question of several lines (recalled meanwhile, and
+    // perhaps edited) is recalled again instead, as arrow up does: from the front of the history, once readline's
+    // place in it is back at the newest entry (arrow down as often as there are entries).
+    const several = typed.includes("\n");
+    // (A line of several lines comes from the history, so readline has given it already.)
+    const list = several ? entries : undefined;
+    if (list !== undefined) {
+      for (let index = 0; index <= list.length; index += 1) rl.write(null, { name: "down" });
+      clearLine();
+      if (list[0] !== typed) list.unshift(typed);
+    }
     promptOutput.muted = false;
     rl.prompt();
-    if (typed !== "") rl.write(typed);
+    if (list !== undefined) rl.write(null, { name: "up" });
+    else if (typed !== "" && !several) rl.write(typed);
   };
+
 
   const interrupts = new Subject<void>();
   const cancels = new Subject<ChatLine>();
@@ -423,6 +471,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             // A line that continues gets the "…" prompt at once; a whole question gets its answer first.
             if (more && !closed && !streaming) rl.prompt();
           }),
+          tap(keepTyped),
+          map(({ text }) => parseInput(text)),
           // What comes after /exit (queued behind an answer, or further down a pipe) is not asked.
           takeWhile((input) => input.kind !== "exit", true),
           tap((input) => {

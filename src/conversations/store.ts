@@ -104,7 +104,10 @@ const INDEX_FILE = "index.jsonl";
 const PRIVATE_FOLDER = 0o700;
 const PRIVATE_FILE = 0o600;
 const TEXTS_FILE = "texts.jsonl";
-/** The lines typed in `g4f-rx chat`, oldest first, one per line. */
+/**
+ * The questions and commands entered in `g4f-rx chat`, oldest first, one per line; one of several lines (or that
+ * starts with a quote) is kept as a JSON string (see `historyLine`).
+ */
 const HISTORY_FILE = "chat-history";
 /** How much of a turn's prompt the index keeps, for `logs`; the whole text is in the texts file, for `logs -q`. */
 const INDEX_WORDS = 100;
@@ -194,8 +197,9 @@ export class ConversationStore {
   }
 
   /**
-   * The last `limit` different lines typed in chat, newest first (as readline wants them). A file grown past twice
-   * that is rewritten with them, so it stays small.
+   * The last `limit` different entries of chat's history, newest first (as readline wants them); an entry is a
+   * question or command as entered, of one line or several. A file grown past twice that is rewritten with them, so
+   * it stays small.
    */
   chatHistory(limit: number): string[] {
     let text: string;
@@ -205,20 +209,20 @@ export class ConversationStore {
       return [];
     }
     const all = text.split("\n").filter((line) => line !== "");
-    const newestFirst = [...new Set([...all].reverse())].slice(0, limit);
+    const newestFirst = [...new Set([...all].reverse().map(historyEntry))].slice(0, limit);
     // A line another chat appends meanwhile leaves the file as it is, for the next time.
-    if (all.length > 2 * limit) replaceIfUnchanged(this.historyFile, text, [...newestFirst].reverse().map((line) => `${line}\n`).join(""));
+    if (all.length > 2 * limit) replaceIfUnchanged(this.historyFile, text, [...newestFirst].reverse().map((entry) => `${historyLine(entry)}\n`).join(""));
     return newestFirst;
   }
 
   /**
-   * Adds a line typed in chat to the history. Appended, not rewritten, so that chats running at once all keep
-   * their lines.
+   * Adds a question or command entered in chat to the history, whole: one of several lines is recalled as one.
+   * Appended, not rewritten, so that chats running at once all keep theirs.
    */
-  addChatHistory(line: string): void {
-    if (line.trim() === "" || line.includes("\n")) return;
+  addChatHistory(entry: string): void {
+    if (entry.trim() === "") return;
     this.makeFolder();
-    appendFileSync(this.historyFile, `${line}\n`, { mode: PRIVATE_FILE });
+    appendFileSync(this.historyFile, `${historyLine(entry)}\n`, { mode: PRIVATE_FILE });
   }
 
   /** A new conversation id: sortable by time, unique across processes. */
@@ -329,10 +333,11 @@ export class ConversationStore {
    * the file grew.
    */
   remove(id: string): void {
-    // Its questions' lines typed in chat go from the chat history too (the same line typed elsewhere with them).
+    // Its questions go from the chat history too, whole and line by line (as histories before whole entries kept
+    // them), and so does the same line typed elsewhere.
     let typed = new Set<string>();
     try {
-      typed = new Set(this.turns(id).flatMap((turn) => inputText(turn.input).split("\n")));
+      typed = new Set(this.turns(id).flatMap((turn) => [inputText(turn.input), ...inputText(turn.input).split("\n")]));
     } catch {
       // A conversation that cannot be read (gone, or a file damaged) is removed all the same.
     }
@@ -342,7 +347,7 @@ export class ConversationStore {
     this.appendIndex({ cid: id, removed: true });
     const ofConversation = `{"cid":${JSON.stringify(id)},`;
     for (const file of [this.texts, this.index]) withoutLines(file, (line) => line.startsWith(ofConversation));
-    if (typed.size > 0) withoutLines(this.historyFile, (line) => typed.has(line));
+    if (typed.size > 0) withoutLines(this.historyFile, (line) => typed.has(historyEntry(line)));
   }
 
   /** Begins a turn: its journal is on disk before the request is sent. */
@@ -955,6 +960,26 @@ function startLine(info: TurnInfo): IndexLine {
   const prompt = inputText(info.input);
   const words = firstCodePoints(oneLine(firstCodePoints(prompt, INDEX_WORDS * 2)), INDEX_WORDS).trimEnd();
   return { cid: info.conversation, turn: info.turn, at: info.startedAt, endpoint: info.endpoint, model: info.model, words, pid: info.pid };
+}
+
+/**
+ * An entry of chat's history as a line of its file: as it is, unless it has several lines or starts with a quote, when
+ * it is a JSON string (a line typed before entries could have several lines is read back as it is, unless it is a
+ * JSON string itself).
+ */
+function historyLine(entry: string): string {
+  return /[\n\r]/.test(entry) || entry.startsWith('"') ? JSON.stringify(entry) : entry;
+}
+
+/** A line of chat's history file as the entry it holds (see `historyLine`). */
+function historyEntry(line: string): string {
+  if (!line.startsWith('"')) return line;
+  try {
+    const entry: unknown = JSON.parse(line);
+    return typeof entry === "string" ? entry : line;
+  } catch {
+    return line;
+  }
 }
 
 function turnKey(conversation: string, turn: string): string {

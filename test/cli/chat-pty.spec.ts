@@ -250,6 +250,54 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     expect(store.chatHistory(10)).toStrictEqual(["typed in the second", "typed in the first"]);
   });
 
+  it("keeps a question of several lines as one history entry, which arrow up recalls whole, also in the next chat", async () => {
+    server.setDefaultReply(answer("Noted."));
+    const first = onTerminal(["chat", "--render", "never"], env);
+    await first.waitFor("> ");
+    first.type("And 3\\\rtimes 4?\r");
+    await answered(first, "Noted.");
+    const from = first.screen().length;
+    first.type("\u001b[A");
+    await first.waitFor("times 4?", from);
+    expect(first.screen().slice(from)).toContain("And 3");
+    first.type("\u0015");
+    first.type('"""\rblock a\rblock b\r"""\r');
+    await answered(first, "Noted.");
+    first.type("\u0004");
+    expect((await first.exited).code).toBe(0);
+    expect(store.chatHistory(10)).toStrictEqual(["block a\nblock b", "And 3\ntimes 4?"]);
+    const next = onTerminal(["chat", "--render", "never"], env);
+    await next.waitFor("> ");
+    next.type("\u001b[A\u001b[A");
+    await next.waitFor("times 4?");
+    next.type("\r");
+    await answered(next, "Noted.");
+    next.type("\u0004");
+    expect((await next.exited).code).toBe(0);
+    expect(messagesOf(2)).toStrictEqual([{ role: "user", content: "And 3\ntimes 4?" }]);
+    expect(store.chatHistory(10)).toStrictEqual(["And 3\ntimes 4?", "block a\nblock b"]);
+  });
+
+  it("gives back a question of several lines recalled while an answer streamed, whole, once the answer ends", async () => {
+    server.reply(answer("First."), streamReply(textChunks(["Slow", " answer."]), { delayMs: 600 }), answer("Again."));
+    const session = onTerminal(["chat", "--render", "never"], env);
+    await session.waitFor("> ");
+    session.type('"""\rline one\rline two\r"""\r');
+    await answered(session, "First.");
+    session.type("Slow?\r");
+    await session.waitFor("Slow", session.screen().indexOf("Slow?") + 5);
+    // Arrow up twice: past "Slow?" to the question of two lines, edited, while the answer streams.
+    session.type("\u001b[A\u001b[A edited");
+    await answered(session, "Slow answer.");
+    await session.waitFor("line two edited", session.screen().indexOf("Slow answer."));
+    session.type("\r");
+    await answered(session, "Again.");
+    session.type("\u0004");
+    expect((await session.exited).code).toBe(0);
+    expect(server.requests).toHaveLength(3);
+    expect(messagesOf(2)).toMatchObject([{}, {}, {}, {}, { role: "user", content: "line one\nline two edited" }]);
+  });
+
   it("/retry after /system asks again with the new system prompt", async () => {
     server.reply(answer("Twelve."), answer("12"));
     const session = onTerminal(["chat"], env);

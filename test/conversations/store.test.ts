@@ -272,10 +272,20 @@ describe("ConversationStore", () => {
     expect(readFileSync(store.historyFile, "utf8").trim().split("\n")).toHaveLength(10);
   });
 
+  it("keeps a question of several lines as one entry of chat's history, and reads a history of single lines as before", () => {
+    writeFileSync(store.historyFile, 'typed before\n"""\n"quoted" words\n');
+    store.addChatHistory("first line\nsecond line");
+    store.addChatHistory('"a quote"');
+    store.addChatHistory("last\r\nwith CRLF");
+    expect(readFileSync(store.historyFile, "utf8").split("\n")).toHaveLength(7);
+    expect(new ConversationStore(directory).chatHistory(10)).toStrictEqual(["last\r\nwith CRLF", '"a quote"', "first line\nsecond line", '"quoted" words', '"""', "typed before"]);
+  });
+
   it("removes a conversation's questions from chat's typed lines too", async () => {
     await turn("secret-1", "My password is hunter2", [chunk("Noted", "stop")]);
     await turn("keep-1", "An ordinary question", [chunk("Fine", "stop")]);
-    for (const line of ["An ordinary question", "My password is hunter2", "/help"]) store.addChatHistory(line);
+    await turn("secret-1", "My card:\n4111 1111", [chunk("Noted", "stop")]);
+    for (const line of ["An ordinary question", "My password is hunter2", "/help", "My card:\n4111 1111", "4111 1111"]) store.addChatHistory(line);
     store.remove("secret-1");
     expect(store.chatHistory(10)).toStrictEqual(["/help", "An ordinary question"]);
   });
