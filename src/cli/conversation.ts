@@ -1,6 +1,6 @@
 import type { ChatCompletionAssistantMessageParam, ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, defer } from "rxjs";
-import { ConversationError, ConversationStore, DamagedTurnError, StoreWriteError, type TurnInfo, type TurnRecorder, dataDirectory, gotAnswer, recordTurn } from "../conversations/index.js";
+import { ConversationError, ConversationRemovedError, ConversationStore, DamagedTurnError, StoreWriteError, type TurnInfo, type TurnRecorder, dataDirectory, gotAnswer, recordTurn } from "../conversations/index.js";
 import type { Environment } from "../endpoints.js";
 import type { CassetteRequest } from "../replay/cassette.js";
 import type { CliOptions } from "./options.js";
@@ -49,6 +49,9 @@ export function systemPromptToSend(options: Pick<CliOptions, "system" | "continu
 
 /** What the command says when a turn was not kept, because its conversation was removed while it streamed. */
 export const TURN_NOT_KEPT = "the conversation was removed (logs rm) while this answer streamed, so it is not kept";
+
+/** What the command says when the conversation was removed before a turn began: it stays removed. */
+export const CONVERSATION_REMOVED = "the conversation was removed (logs rm), so this answer is not kept, nor are later ones of it";
 
 /** What became of a turn: kept, or not, with the sentence stderr says about it. */
 export type TurnOutcome = { readonly kept: TurnInfo } | { readonly notKept: string };
@@ -124,6 +127,9 @@ export function planConversation(
     if (!saidNotWritten) onTurn({ notKept: turnNotWritten(error) });
     saidNotWritten = true;
   };
+  // Once the conversation is on disk, a turn never brings it back after a `logs rm` (a chat left open on it).
+  let onDisk = continuing;
+  let saidRemoved = false;
   return {
     id,
     history,
@@ -131,12 +137,18 @@ export function planConversation(
       defer(() => {
         let recorder: TurnRecorder;
         try {
-          recorder = store.startTurn({ conversation, ...turn });
+          recorder = store.startTurn({ conversation, ...turn, continues: onDisk });
         } catch (error) {
+          if (error instanceof ConversationRemovedError) {
+            if (!saidRemoved) onTurn({ notKept: CONVERSATION_REMOVED });
+            saidRemoved = true;
+            return chunks;
+          }
           if (!(error instanceof StoreWriteError)) throw error;
           notWritten(error);
           return chunks;
         }
+        onDisk = true;
         return chunks.pipe(
           recordTurn(recorder, (info, notKept) => {
             if (notKept !== undefined) notWritten(notKept);

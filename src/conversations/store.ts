@@ -85,6 +85,14 @@ export class DamagedTurnError extends Error {
 }
 
 /**
+ * A turn was to go on with a conversation that is gone: removed (`logs rm`, or its folder by hand) after the process
+ * read it. The turn is not begun, so that none of the removed words come back on disk.
+ */
+export class ConversationRemovedError extends Error {
+  override readonly name = "ConversationRemovedError";
+}
+
+/**
  * The data directory could not be written (read-only, full, a file where a folder should be): the turn is not kept,
  * and the answer goes on all the same.
  */
@@ -360,8 +368,14 @@ export class ConversationStore {
     replaces?: string | undefined;
     /** Which endpoint and model answered, asked when the turn ends: another than the first when it fell back. */
     answeredBy?: (() => { readonly endpoint: string; readonly model: string }) | undefined;
+    /**
+     * The conversation is on disk already (continued, or a turn kept in it): its folder missing means it was removed,
+     * and the turn is refused with `ConversationRemovedError` rather than bringing it back.
+     */
+    continues?: boolean | undefined;
   }): TurnRecorder {
     const folder = join(this.root, turn.conversation);
+    if (turn.continues === true && !existsSync(folder)) throw new ConversationRemovedError(`conversation ${turn.conversation} was removed (logs rm)`);
     let recorder: TurnRecorder | undefined;
     try {
       // Before this turn's line makes an index again: a lost one is rebuilt first, not replaced by this line alone.

@@ -394,6 +394,20 @@ describe("g4f-rx: conversations", () => {
     expect(readdirSync(join(home, "data", "g4f-rx", "conversations"))).toStrictEqual([]);
   });
 
+  it("keeps nothing more of a conversation removed (logs rm) while a chat is open on it, and says so once", async () => {
+    server.reply(answer("One"), answer("Two"), answer("Three"));
+    const chat = startCli(["chat"], { env, stdin: "my secret is swordfish\n", keepStdinOpen: true });
+    await chat.waitForStdout("One\n");
+    const [conversation] = store.list();
+    expect(await runCli(["logs", "rm", conversation?.id ?? ""], { env })).toMatchObject({ code: 0 });
+    chat.child.stdin.end("second\nthird\n");
+    expect(await chat.exited).toMatchObject({ code: 0 });
+    expect(chat.stdout()).toBe("One\nTwo\nThree\n");
+    expect(chat.stderr().split("g4f-rx chat: the conversation was removed (logs rm), so this answer is not kept, nor are later ones of it\n")).toHaveLength(2);
+    expect(store.list()).toStrictEqual([]);
+    expect(readdirSync(join(home, "data", "g4f-rx", "conversations"))).toStrictEqual([]);
+  });
+
   it("answers in full when the data directory cannot be written, says once that the turn is not kept, and leaves no empty journal", async () => {
     // A file where the store's folder should be: ENOTDIR, as root too (chmod would not stop root).
     mkdirSync(join(home, "data"));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Subject, concat, from, lastValueFrom, of, throwError, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConversationError, ConversationStore, conversationMessages, dataDirectory, recordTurn } from "../../src/conversations/index.js";
+import { ConversationError, ConversationRemovedError, ConversationStore, conversationMessages, dataDirectory, recordTurn } from "../../src/conversations/index.js";
 import { KEPT_ANSWER_LENGTH } from "../../src/conversations/store.js";
 import { readCassettes } from "../../src/replay/cassette.js";
 import { fromCassette } from "../../src/replay/from-cassette.js";
@@ -257,6 +257,14 @@ describe("ConversationStore", () => {
     expect(readdirSync(join(directory, "conversations"))).toStrictEqual(["keep-1"]);
     for (const file of ["index.jsonl", "texts.jsonl"]) expect(readFileSync(join(directory, file), "utf8")).not.toMatch(/4711|hunter2/);
     expect(store.list().map((item) => item.id)).toStrictEqual(["keep-1"]);
+  });
+
+  it("refuses a turn that goes on with a conversation removed since, rather than bringing it back", async () => {
+    await turn("c-removed", "Secret", [chunk("Kept.", "stop")]);
+    store.remove("c-removed");
+    const input = [{ role: "user" as const, content: "More" }];
+    expect(() => store.startTurn({ conversation: "c-removed", endpoint: "http://127.0.0.1:1/v1", model: "gpt-4", input, request: { messages: input }, continues: true })).toThrow(ConversationRemovedError);
+    expect(store.has("c-removed")).toBe(false);
   });
 
   it("keeps chat's typed lines appended, offers them newest first without repeats, and keeps the file small", () => {
