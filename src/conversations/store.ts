@@ -56,7 +56,7 @@ export interface ConversationSummary {
   readonly id: string;
   readonly createdAt: string;
   readonly updatedAt: string;
-  /** The endpoint and model of the latest turn. */
+  /** The endpoint and model of the latest turn that got an answer (else of the latest), which `-c` goes on with. */
   readonly endpoint: string;
   readonly model: string;
   readonly turns: number;
@@ -145,6 +145,11 @@ interface TurnEnd {
   readonly turn: string;
   readonly endpoint?: string;
   readonly model?: string;
+  /**
+   * The turn got no answer (it failed before its first word): `-c` goes on with the endpoint and model of an earlier
+   * one, and so the listing shows them. Before `end`, so that a listing reads this line (see `END_LINE`).
+   */
+  readonly unanswered?: true;
   readonly end: TurnStatus;
   readonly at: string;
 }
@@ -460,7 +465,7 @@ export class ConversationStore {
       for (const turn of turns) {
         if (turn instanceof DamagedTurnError) continue;
         const ended = turn.endedAt !== undefined && turn.status !== "partial" && turn.status !== "streaming";
-        const end: TurnEnd | undefined = ended ? { cid: turn.conversation, turn: turn.turn, end: turn.status, at: turn.endedAt ?? "" } : undefined;
+        const end: TurnEnd | undefined = ended ? { cid: turn.conversation, turn: turn.turn, ...(gotAnswer(turn) ? {} : { unanswered: true as const }), end: turn.status, at: turn.endedAt ?? "" } : undefined;
         const prompt = inputText(turn.input);
         const cut = turn.answer.length > KEPT_ANSWER_LENGTH;
         const texts: TextLine[] = [
@@ -520,11 +525,11 @@ export class ConversationStore {
       id: string;
       createdAt: string;
       updatedAt: string;
-      endpoint: string;
-      model: string;
-      turns: Set<string>;
-      /** The latest turn begun, whose endpoint and model a listing shows. */
-      latest: string;
+      /**
+       * Each turn, in the order they began, with the endpoint and model that answered it; a listing shows those of the
+       * latest turn that got an answer (else of the latest), as `-c` goes on with them.
+       */
+      turns: Map<string, { endpoint: string; model: string; answered: boolean }>;
       firstWords: string;
       matched: boolean;
       /** The turns whose answers the texts file (or an older index) keeps only the beginning of. */
@@ -547,21 +552,20 @@ export class ConversationStore {
       const words = typeof line.words === "string" ? line.words : typeof line.prompt === "string" ? oneLine(line.prompt) : undefined;
       if (words !== undefined) {
         if (entry === undefined) {
-          entry = { id, createdAt: line.at, updatedAt: line.at, endpoint: "", model: "", turns: new Set(), latest: line.turn, firstWords: words, matched: false, cut: [] };
+          entry = { id, createdAt: line.at, updatedAt: line.at, turns: new Map(), firstWords: words, matched: false, cut: [] };
           conversations.set(id, entry);
         }
-        entry.turns.add(line.turn);
-        entry.latest = line.turn;
+        entry.turns.set(line.turn, { endpoint: typeof line.endpoint === "string" ? line.endpoint : "", model: typeof line.model === "string" ? line.model : "", answered: true });
         entry.updatedAt = line.at > entry.updatedAt ? line.at : entry.updatedAt;
-        entry.endpoint = typeof line.endpoint === "string" ? line.endpoint : entry.endpoint;
-        entry.model = typeof line.model === "string" ? line.model : entry.model;
         entry.matched ||= contains(line.prompt);
       } else if (entry !== undefined) {
-        // The end of a turn another endpoint answered (a fallback).
-        if (line.turn === entry.latest && typeof line.endpoint === "string" && typeof line.model === "string") {
-          entry.endpoint = line.endpoint;
-          entry.model = line.model;
+        const turn = entry.turns.get(line.turn);
+        // The end of a turn another endpoint answered (a fallback), or that got no answer.
+        if (turn !== undefined && typeof line.endpoint === "string" && typeof line.model === "string") {
+          turn.endpoint = line.endpoint;
+          turn.model = line.model;
         }
+        if (turn !== undefined && line.unanswered === true) turn.answered = false;
         entry.matched ||= contains(line.answer);
         if (line.answerCut === true) entry.cut.push(line.turn);
       }
@@ -588,7 +592,7 @@ export class ConversationStore {
           const line = parseLine(raw);
           const turnName = line?.turn;
           const entry = typeof line?.cid === "string" ? byId.get(line.cid) : undefined;
-          const turn = entry === undefined || typeof turnName !== "string" ? undefined : [...entry.turns].find((name) => name.toLowerCase() === turnName);
+          const turn = entry === undefined || typeof turnName !== "string" ? undefined : [...entry.turns.keys()].find((name) => name.toLowerCase() === turnName);
           if (entry !== undefined && turn !== undefined) entry.cut.push(turn);
         }
       }
@@ -610,13 +614,18 @@ export class ConversationStore {
     return [...conversations.values()]
       .filter((entry) => folders === undefined || folders.has(entry.id))
       .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.id < b.id ? 1 : -1))
-      .map((entry) => ({
+      .map((entry) => {
+        const turns = [...entry.turns.values()];
+        const shown = turns.findLast((turn) => turn.answered) ?? turns.at(-1);
+        return { entry, endpoint: shown?.endpoint ?? "", model: shown?.model ?? "" };
+      })
+      .map(({ entry, endpoint, model }) => ({
         summary: {
           id: entry.id,
           createdAt: entry.createdAt,
           updatedAt: entry.updatedAt,
-          endpoint: entry.endpoint,
-          model: entry.model,
+          endpoint,
+          model,
           turns: entry.turns.size,
           firstWords: entry.firstWords,
         },
@@ -750,7 +759,8 @@ export class TurnRecorder {
     if (this.removed || this.lost !== undefined) return undefined;
     const answer = snapshot === undefined ? { text: this.answerStart, cut: true } : { text: this.info.answer, cut: false };
     try {
-      this.index({ cid: this.info.conversation, turn: this.name, ...moved, end: status, at: this.info.endedAt ?? "" }, answer);
+      const unanswered = gotAnswer(this.info) || snapshot === undefined ? {} : { unanswered: true as const };
+      this.index({ cid: this.info.conversation, turn: this.name, ...moved, ...unanswered, end: status, at: this.info.endedAt ?? "" }, answer);
     } catch (failure) {
       // The turn's file is kept, and it is the truth: the index and texts files are caches of it.
       if (!isSystemError(failure)) throw failure;

@@ -113,6 +113,8 @@ describe("g4f-rx: conversations", () => {
     expect((await runCli(["-c", "--base-url", dead, "to dead endpoint"], { env })).code).toBe(1);
     expect((await runCli(["-c", "-m", "gtp-4", "mistyped model"], { env })).code).toBe(1);
     expect(server.requests[1]?.body).toMatchObject({ model: "gtp-4" });
+    // The listing shows where -c goes on, not the failed turns' endpoint and model.
+    expect(store.list()).toMatchObject([{ endpoint: server.baseURL, model: "gpt-4", turns: 3 }]);
     expect(await runCli(["-c", "again"], { env })).toMatchObject({ code: 0, stdout: "Again.\n" });
     expect(server.requests[2]?.body).toMatchObject({ model: "gpt-4", messages: [{ content: "sticky" }, { content: "Sticky." }, { content: "again" }] });
     // With no answer at all yet, the last turn's endpoint and model are the conversation's.
@@ -120,6 +122,7 @@ describe("g4f-rx: conversations", () => {
     try {
       other.reply(errorReply(500, "down"), answer("From other."));
       expect((await runCli(["--base-url", other.baseURL, "-m", "llama", "first"], { env })).code).toBe(1);
+      expect(store.list()[0]).toMatchObject({ endpoint: other.baseURL, model: "llama", turns: 1 });
       expect(await runCli(["-c", "second"], { env })).toMatchObject({ code: 0, stdout: "From other.\n" });
       expect(other.requests[1]?.body).toMatchObject({ model: "llama" });
     } finally {

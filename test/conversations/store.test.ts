@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { Subject, concat, from, lastValueFrom, of, throwError, toArray } from "rxjs";
+import { type Observable, Subject, concat, from, lastValueFrom, of, throwError, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConversationError, ConversationRemovedError, ConversationStore, conversationMessages, dataDirectory, recordTurn } from "../../src/conversations/index.js";
 import { KEPT_ANSWER_LENGTH } from "../../src/conversations/store.js";
@@ -208,6 +208,20 @@ describe("ConversationStore", () => {
     expect(reader.search("answer").map((item) => item.id)).toStrictEqual(["c-new"]);
     expect(reader.list().map((item) => item.id)).toStrictEqual(["c-new", "c-long", "c-old"]);
   });
+  it("lists a conversation under the endpoint and model of its latest turn that got an answer, also from a rebuilt index", async () => {
+    const ask = async (endpoint: string, model: string, answer: Observable<ChatCompletionChunk>): Promise<void> => {
+      const input = [{ role: "user" as const, content: `to ${model}` }];
+      const recorder = store.startTurn({ conversation: "c-moved", endpoint, model, input, request: { messages: input } });
+      await lastValueFrom(answer.pipe(recordTurn(recorder), toArray())).catch(() => undefined);
+    };
+    await ask("http://127.0.0.1:1/v1", "answering", from([chunk("Yes.", "stop")]));
+    await ask("http://127.0.0.1:2/v1", "dead", throwError(() => new Error("connection refused")));
+    const expected = [{ id: "c-moved", endpoint: "http://127.0.0.1:1/v1", model: "answering", turns: 2 }];
+    expect(store.list()).toMatchObject(expected);
+    rmSync(join(directory, "index.jsonl"));
+    expect(new ConversationStore(directory).list()).toMatchObject(expected);
+  });
+
   it("searches the texts, not the file's JSON: quotes and backslashes match, key names do not", async () => {
     await turn("q-1", 'He said "yes" \\ then left', [chunk("Fine.", "stop")]);
     await turn("q-2", "Nothing here", [chunk("Nor here", "stop")]);
