@@ -833,7 +833,7 @@ export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "in
   const rest: ChatCompletionMessageParam[] = [];
   const replaced = new Set(turns.flatMap((turn) => (turn.replaces === undefined ? [] : [turn.replaces])));
   for (const turn of turns) {
-    const reply = turn.reply ?? { role: "assistant", content: turn.answer };
+    const reply = replyOf(turn);
     if (replaced.has(turn.turn) || turn.status === "streaming" || !gotAnswer(turn)) continue;
     for (const message of turn.input) {
       // An empty one clears it (chat's /system with no text).
@@ -843,6 +843,18 @@ export function conversationMessages(turns: readonly Pick<TurnInfo, "turn" | "in
     rest.push(reply);
   }
   return system === undefined ? rest : [system, ...rest];
+}
+
+/**
+ * A turn's answer as the next request carries it: its reply (tool calls and all) with the text its `answer` holds,
+ * which `logs show` prints, so that an answer edited by hand in the turn's file is the one the conversation goes on
+ * with.
+ */
+function replyOf(turn: Pick<TurnInfo, "answer" | "reply">): ChatCompletionMessageParam {
+  const { reply, answer } = turn;
+  if (reply === undefined) return { role: "assistant", content: answer };
+  if (reply.role !== "assistant" || textOf(reply.content) === answer) return reply;
+  return { ...reply, content: answer };
 }
 
 /** Whether a turn got any answer (text or tool calls), rather than failing before the first word. */

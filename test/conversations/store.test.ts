@@ -56,6 +56,21 @@ describe("ConversationStore", () => {
     expect(readdirSync(store.directoryOf(id)).every((name) => name.endsWith(".cassette.jsonl"))).toBe(true);
   });
 
+  it("goes on with an answer edited by hand in the turn's file, as logs show prints it", async () => {
+    await turn("c-edit", "Capital of Australia?", [chunk("Sydney.", "stop")]);
+    const [name] = readdirSync(store.directoryOf("c-edit"));
+    const file = join(store.directoryOf("c-edit"), name ?? "");
+    const [header, ...frames] = readFileSync(file, "utf8").split("\n");
+    const parsed = JSON.parse(header ?? "") as { turn: { answer: string } };
+    parsed.turn.answer = "Canberra.";
+    writeFileSync(file, [JSON.stringify(parsed), ...frames].join("\n"));
+    expect(store.turns("c-edit")[0]?.answer).toBe("Canberra.");
+    expect(store.messages("c-edit")).toStrictEqual([
+      { role: "user", content: "Capital of Australia?" },
+      { role: "assistant", content: "Canberra." },
+    ]);
+  });
+
   it("writes cassettes that replay offline, frames and all", async () => {
     const id = store.newId();
     await turn(id, "Say hello", [chunk("Hello"), chunk(" there!", "stop")]);
