@@ -310,9 +310,13 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     if (streaming) {
       interrupts.next();
     } else {
-      // Nothing to cancel: drop the line being typed and the lines gathered before it, as a shell does.
-      io.stdout.write("^C\n");
+      // Nothing to cancel: drop the line being typed and the lines gathered before it, as a shell does. ^C goes after
+      // what was typed, which readline forgets unseen: redrawn, a line of several (recalled) would be drawn over.
+      rl.write(null, { ctrl: true, name: "e" });
+      promptOutput.muted = true;
       rl.write(null, { ctrl: true, name: "u" });
+      promptOutput.muted = false;
+      io.stdout.write("^C\n");
       cancels.next({ kind: "cancel" });
       rl.setPrompt("> ");
       rl.prompt();

@@ -260,7 +260,12 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     first.type("\u001b[A");
     await first.waitFor("times 4?", from);
     expect(first.screen().slice(from)).toContain("And 3");
-    first.type("\u0015");
+    // Ctrl-C drops it: ^C goes after it, and nothing moves up to draw over it.
+    first.type("\u0003");
+    await first.waitFor("^C\r\n", from);
+    await first.waitFor("> ", first.screen().indexOf("^C", from));
+    const afterCancel = first.screen().slice(first.screen().indexOf("^C", from)).split(String.fromCharCode(27)).slice(1);
+    expect(afterCancel.filter((sequence) => /^\[\d*A/.test(sequence))).toStrictEqual([]);
     first.type('"""\rblock a\rblock b\r"""\r');
     await answered(first, "Noted.");
     first.type("\u0004");
