@@ -86,7 +86,8 @@ const STATUS_NOTES: Partial<Record<Turn["status"], string>> = {
 
 /** A conversation as plain text, the same on a terminal and in a pipe; a turn whose file cannot be read is marked. */
 export function showConversation(id: string, directory: string, turns: readonly (Turn | DamagedTurnError)[]): string {
-  const lines = [`conversation ${id} (${turns.length} turn${turns.length === 1 ? "" : "s"}; replay: g4f-rx --replay ${directory})`];
+  // chat, which plays every turn back as its questions are asked again: a single question would need one of them.
+  const lines = [`conversation ${id} (${turns.length} turn${turns.length === 1 ? "" : "s"}; replay: g4f-rx chat --replay ${directory})`];
   const replaced = new Set(turns.flatMap((turn) => (turn instanceof DamagedTurnError || turn.replaces === undefined ? [] : [turn.replaces])));
   for (const turn of turns) {
     if (turn instanceof DamagedTurnError) {

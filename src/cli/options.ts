@@ -281,7 +281,7 @@ export const LOGS_COMMAND: CommandSpec<typeof LOGS_OPTIONS> = {
   description: [
     "Lists the kept conversations, the most recent first: id, when (UTC), model @ endpoint, turns, first words.",
     "show prints one (plain text, also into a pipe; --json for everything kept), rm removes one. ID may be a unique start of an id.",
-    "Continue one with g4f-rx -c (the latest) or g4f-rx --cid ID; replay one offline with g4f-rx --replay DIR (logs show prints DIR).",
+    "Continue one with g4f-rx -c (the latest) or g4f-rx --cid ID; replay one offline with g4f-rx chat --replay DIR, asking its questions again (logs show prints DIR).",
   ].join(" "),
   positionals: "The words after logs: list (the default), show ID, or rm ID.",
   options: LOGS_OPTIONS,

@@ -99,7 +99,7 @@ describe("g4f-rx logs", () => {
     cancelled.finish("cancelled");
     const shown = await runCli(["logs", "show", "c-1"], { env });
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toContain("conversation c-1 (2 turns; replay: g4f-rx --replay ");
+    expect(shown.stdout).toContain("conversation c-1 (2 turns; replay: g4f-rx chat --replay ");
     expect(shown.stdout).toContain("user: Say hello\nassistant: Hello there!\n");
     expect(shown.stdout).toContain("  [cancelled]\nuser: More\nassistant: Cut sh\n(the answer was cancelled)\n");
     expect(shown.stdout).not.toContain("\u001b[");
