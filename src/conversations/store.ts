@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
@@ -772,6 +772,13 @@ export class TurnRecorder {
   discard(): void {
     this.closeJournal();
     rmSync(this.journalFile, { force: true });
+    // A conversation left with no turn goes too (a new one whose first turn could not be written): listed, -c would go
+    // on with it, empty, on the default endpoint. It stays when it holds other turns.
+    try {
+      rmdirSync(this.folder);
+    } catch (error) {
+      if (!isSystemError(error)) throw error;
+    }
   }
 
   private get journalFile(): string {
