@@ -48,7 +48,12 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
     throw error;
   }
   if (action === "rm") {
-    store.remove(full);
+    try {
+      store.remove(full);
+    } catch (error) {
+      if (error instanceof ConversationError) return fail(EXIT.failure, error.message);
+      throw error;
+    }
     io.stderr.write(`${style.note(`g4f-rx: removed conversation ${full}`)}\n`);
     return EXIT.success;
   }

@@ -341,7 +341,8 @@ export class ConversationStore {
 
   /**
    * Removes a conversation: its turns, and its lines in the index and texts
-   * files, so none of its words stay on disk. A line that another process
+   * files, so none of its words stay on disk. Throws `ConversationError` saying what stays when the store cannot be
+   * written. A line that another process
    * appends while a file is rewritten is kept: the rewrite starts over when
    * the file grew.
    */
@@ -354,13 +355,23 @@ export class ConversationStore {
     } catch {
       // A conversation that cannot be read (gone, or a file damaged) is removed all the same.
     }
-    rmSync(join(this.root, id), { recursive: true, force: true });
-    this.rebuildLostCaches();
-    // The marker first: should a rewrite fail, the conversation is still gone from every listing.
-    this.appendIndex({ cid: id, removed: true });
-    const ofConversation = `{"cid":${JSON.stringify(id)},`;
-    for (const file of [this.texts, this.index]) withoutLines(file, (line) => line.startsWith(ofConversation));
-    if (typed.size > 0) withoutLines(this.historyFile, (line) => typed.has(historyEntry(line)));
+    try {
+      rmSync(join(this.root, id), { recursive: true, force: true });
+    } catch (error) {
+      if (!isSystemError(error)) throw error;
+      throw new ConversationError(`could not remove conversation ${id}: ${error.message}`);
+    }
+    try {
+      this.rebuildLostCaches();
+      // The marker first: should a rewrite fail, the conversation is still gone from every listing.
+      this.appendIndex({ cid: id, removed: true });
+      const ofConversation = `{"cid":${JSON.stringify(id)},`;
+      for (const file of [this.texts, this.index]) withoutLines(file, (line) => line.startsWith(ofConversation));
+      if (typed.size > 0) withoutLines(this.historyFile, (line) => typed.has(historyEntry(line)));
+    } catch (error) {
+      if (!isSystemError(error)) throw error;
+      throw new ConversationError(`removed conversation ${id}'s turns, but some of its words stay in ${this.directory} (${INDEX_FILE}, ${TEXTS_FILE} or ${HISTORY_FILE}): ${error.message}`);
+    }
   }
 
   /** Begins a turn: its journal is on disk before the request is sent. */

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -164,6 +164,12 @@ describe("g4f-rx logs", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no conversation "c-a"');
     expect((await runCli(["logs", "frobnicate"], { env })).code).toBe(2);
+    // A store that cannot be written: one line saying what stays, no stack.
+    rmSync(join(home, "g4f-rx", "index.jsonl"));
+    mkdirSync(join(home, "g4f-rx", "index.jsonl"));
+    const failed = await runCli(["logs", "rm", "c-b"], { env });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^g4f-rx logs: removed conversation c-b's turns, but some of its words stay in .*: EISDIR[^\n]*\n$/);
   });
 
   it("lists a thousand conversations from the index, limited by -n", async () => {
