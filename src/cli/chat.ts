@@ -257,7 +257,9 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   // -s goes with the first question, as it does with a single one; /system replaces it from the next question on.
   let system: string | undefined = systemPromptToSend(options);
   let messages: ChatCompletionMessageParam[] = plan.history;
-  let last: { input: ChatCompletionMessageParam[]; before: ChatCompletionMessageParam[] } | undefined;
+  // The last question, for /retry: that of the conversation continued, until this chat asks one.
+  let last: { input: ChatCompletionMessageParam[]; before: ChatCompletionMessageParam[] } | undefined = plan.last;
+  lastTurn = plan.last?.turn;
   let streaming = false;
   // Inputs entered and not yet handled (typed while an answer streams).
   let queued = 0;

@@ -1,6 +1,6 @@
 import type { ChatCompletionAssistantMessageParam, ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, defer } from "rxjs";
-import { ConversationError, ConversationRemovedError, ConversationStore, DamagedTurnError, StoreWriteError, type TurnInfo, type TurnRecorder, dataDirectory, gotAnswer, recordTurn } from "../conversations/index.js";
+import { ConversationError, ConversationRemovedError, ConversationStore, DamagedTurnError, StoreWriteError, type Turn, type TurnInfo, type TurnRecorder, conversationMessages, dataDirectory, gotAnswer, recordTurn } from "../conversations/index.js";
 import type { Environment } from "../endpoints.js";
 import type { CassetteRequest } from "../replay/cassette.js";
 import type { CliOptions } from "./options.js";
@@ -13,6 +13,8 @@ export interface ConversationPlan {
   readonly id: string | undefined;
   /** The messages of the earlier turns (none for a new conversation). */
   readonly history: ChatCompletionMessageParam[];
+  /** The last question of a continued conversation, for chat's `/retry`: its turn, what it added, and the messages before it. */
+  readonly last?: LastQuestion | undefined;
   /** Keeps the answer to `request` passing through as a turn that added `input` (does nothing with `--no-log`). */
   record(turn: {
     readonly endpoint: string;
@@ -24,6 +26,26 @@ export interface ConversationPlan {
     /** Which endpoint and model answered, when the turn ends (another than `endpoint` after a fallback). */
     readonly answeredBy?: (() => { readonly endpoint: string; readonly model: string }) | undefined;
   }): MonoTypeOperatorFunction<ChatCompletionChunk>;
+}
+
+/** A question asked already: the turn that asked it, the messages it added, and those it was sent after. */
+export interface LastQuestion {
+  readonly turn: string;
+  readonly input: ChatCompletionMessageParam[];
+  readonly before: ChatCompletionMessageParam[];
+}
+
+/**
+ * The last question of a conversation's turns, as chat's `/retry` asks it again: that of the last turn no later one
+ * replaces (another process's turn still streaming is not the conversation's yet), sent after the turns before it.
+ */
+export function lastQuestion(turns: readonly Turn[]): LastQuestion | undefined {
+  const replaced = new Set(turns.flatMap((turn) => (turn.replaces === undefined ? [] : [turn.replaces])));
+  const index = turns.findLastIndex((turn) => turn.status !== "streaming" && !replaced.has(turn.turn));
+  const turn = turns[index];
+  if (turn === undefined) return undefined;
+  // The turns it replaced are left out of its context, as they are left out of the conversation.
+  return { turn: turn.turn, input: turn.input, before: conversationMessages(turns.slice(0, index).filter((earlier) => !replaced.has(earlier.turn))) };
 }
 
 /** Whether exchanges are kept: not with `--no-log` or `G4F_RX_NO_LOG=1` (see the option table), nor for a `--replay` (it is one already). */
@@ -114,13 +136,16 @@ export function planConversation(
   }
   let id: string | undefined;
   let history: ChatCompletionMessageParam[] = [];
+  let last: LastQuestion | undefined;
   if (store !== undefined && continuing) {
     id = options.cid === undefined ? store.latest() : store.resolveId(options.cid);
     if (id === undefined) throw new ConversationError(`no conversation to continue yet in ${store.directory} (ask something first, without -c)`);
-    history = store.messages(id);
+    const turns = store.turns(id);
+    history = conversationMessages(turns);
+    last = lastQuestion(turns);
   }
   if (keep && id === undefined) id = store.newId();
-  if (!keep || id === undefined) return { id, history, record: () => (chunks) => chunks };
+  if (!keep || id === undefined) return { id, history, last, record: () => (chunks) => chunks };
   const conversation = id;
   let saidNotWritten = false;
   const notWritten = (error: StoreWriteError): void => {
@@ -133,6 +158,7 @@ export function planConversation(
   return {
     id,
     history,
+    last,
     record: (turn) => (chunks) =>
       defer(() => {
         let recorder: TurnRecorder;

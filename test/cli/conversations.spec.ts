@@ -202,6 +202,20 @@ describe("g4f-rx: conversations", () => {
     expect(server.requests[0]?.body).toMatchObject({ model: "gpt-4" });
   });
 
+  it("chat -c asks the continued conversation's last question again with /retry, and keeps the new answer in place of the old", async () => {
+    server.reply(answer("A1"), answer("Bad."), answer("Good."), answer("Better."));
+    await runCli(["First?"], { env });
+    await runCli(["-c", "Second?"], { env });
+    const asked = [{ role: "user", content: "First?" }, { role: "assistant", content: "A1" }, { role: "user", content: "Second?" }];
+    expect(await runCli(["chat", "-c"], { env, stdin: "/retry\n" })).toMatchObject({ code: 0, stdout: "Good.\n" });
+    expect(messagesOf(2)).toStrictEqual(asked);
+    // Again: the question answered by a /retry, after the turns before the one it replaced.
+    expect(await runCli(["chat", "-c"], { env, stdin: "/retry\n" })).toMatchObject({ code: 0, stdout: "Better.\n" });
+    expect(messagesOf(3)).toStrictEqual(asked);
+    const [conversation] = store.list();
+    expect(store.messages(conversation?.id ?? "")).toStrictEqual([...asked, { role: "assistant", content: "Better." }]);
+  });
+
   it("chat asks nothing after /exit, also what a pipe holds after it", async () => {
     server.reply(answer("One"), answer("Two"));
     const result = await runCli(["chat"], { env, stdin: "First\n/exit\nAsked after exit\n" });
