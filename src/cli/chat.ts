@@ -199,7 +199,10 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   } catch {
     // (see above)
   }
-  const promptOutput = new PromptOutput(io.stdout);
+  // Where readline draws the prompt and the echo of what is typed: the terminal, which is stderr when stdout goes to a
+  // file or a pipe (chat > answers.md, chat | tee log.md), so that stdout holds the answers and nothing else.
+  const screen = io.stdout.isTTY === true ? io.stdout : io.stderr;
+  const promptOutput = new PromptOutput(screen);
   const input = io.stdin.stream;
   // Bracketed paste: the terminal marks pasted text, so that its lines make one question (see gatherInputs).
   let pasting = false;
@@ -209,7 +212,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       if (key?.name === "paste-start") pasting = true;
       else if (key?.name === "paste-end") pasting = false;
     });
-    io.stdout.write(BRACKETED_PASTE_ON);
+    screen.write(BRACKETED_PASTE_ON);
   }
   const rl = createInterface({
     input,
@@ -250,7 +253,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   let closed = false;
   rl.once("close", () => {
     closed = true;
-    if (terminal) io.stdout.write(BRACKETED_PASTE_OFF);
+    if (terminal) screen.write(BRACKETED_PASTE_OFF);
   });
 
   let model = target.kind === "live" ? target.endpoints[0].model : target.model;
@@ -318,7 +321,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       promptOutput.muted = true;
       rl.write(null, { ctrl: true, name: "u" });
       promptOutput.muted = false;
-      io.stdout.write("^C\n");
+      screen.write("^C\n");
       cancels.next({ kind: "cancel" });
       rl.setPrompt("> ");
       rl.prompt();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -301,6 +301,22 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     expect((await session.exited).code).toBe(0);
     expect(server.requests).toHaveLength(3);
     expect(messagesOf(2)).toMatchObject([{}, {}, {}, {}, { role: "user", content: "line one\nline two edited" }]);
+  });
+
+  it("draws the prompt and what is typed on stderr when stdout goes to a file, which then holds the answers alone", async () => {
+    server.reply(answer("Kept", " apart."));
+    const file = join(home, "answers.txt");
+    const session = onTerminal(["chat"], env, { stdoutTo: file });
+    await session.waitFor("> ");
+    session.type("Into a file?\r");
+    await session.waitFor("Into a file?");
+    // The answer goes to the file; the next prompt comes on the terminal.
+    await session.waitFor("> ", session.screen().indexOf("Into a file?"));
+    session.type("dropped\u0003");
+    await session.waitFor("^C");
+    session.type("\u0004");
+    expect((await session.exited).code).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe("Kept apart.\n");
   });
 
   it("/retry after /system asks again with the new system prompt", async () => {

@@ -67,9 +67,12 @@ export function closeTerminals(): void {
   running.clear();
 }
 
-/** Starts the built command on a pseudo-terminal (stdin, stdout and stderr all the terminal). */
-export function onTerminal(args: readonly string[], env: Record<string, string>): TerminalSession {
-  const command = [process.execPath, BIN, ...args].map(quote).join(" ");
+/**
+ * Starts the built command on a pseudo-terminal (stdin, stdout and stderr all the terminal; with `stdoutTo`, stdout
+ * goes to that file instead, as `> FILE` does).
+ */
+export function onTerminal(args: readonly string[], env: Record<string, string>, options: { readonly stdoutTo?: string } = {}): TerminalSession {
+  const command = [process.execPath, BIN, ...args].map(quote).join(" ") + (options.stdoutTo === undefined ? "" : ` > ${quote(options.stdoutTo)}`);
   const child = spawn("script", ["--quiet", "--return", "--command", command, "/dev/null"], {
     env: { PATH: process.env.PATH ?? "", TERM: "xterm", NO_COLOR: "1", ...env },
     stdio: ["pipe", "pipe", "pipe"],
