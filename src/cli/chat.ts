@@ -235,6 +235,10 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
    */
   const keepTyped = ({ text, lines }: GatheredInput): void => {
     if (entries === undefined) return;
+    // Newer Node keeps an entry of several lines as its lines in reverse, joined by `\r`; an entry with `\n` between
+    // them, as Node 20 keeps it, is recalled alike by both, so that is the one kept (and written).
+    const [newest] = entries;
+    if (newest?.includes("\r") === true) entries[0] = newest.split("\r").reverse().join("\n");
     const entry = lines.length === 1 ? lines[0] : text;
     if (lines.length > 1) {
       // Newest first: the last line entered is the first entry (a blank line was not kept).
@@ -334,7 +338,9 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   io.stop.signal.addEventListener("abort", onStop, { once: true });
 
   const typedLines = new Observable<ChatLine>((subscriber) => {
-    const onLine = (line: string): void => subscriber.next({ kind: "line", text: line, pasted: pasting });
+    // Node 24 gives a line of several lines (recalled from the history) with `\r` between them; Node 20 with
+    // `\n`. A line typed holds neither.
+    const onLine = (line: string): void => subscriber.next({ kind: "line", text: line.replaceAll("\r", "\n"), pasted: pasting });
     const onClose = (): void => {
       subscriber.next({ kind: "end" });
       subscriber.complete();

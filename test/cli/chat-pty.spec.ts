@@ -18,6 +18,20 @@ async function answered(session: TerminalSession, text: string): Promise<void> {
   await session.waitFor(text);
   await session.waitFor("> ", session.screen().indexOf(text));
 }
+/**
+ * Presses arrow up until the terminal shows `text`. Node 24 first moves up through the lines of an entry of several
+ * lines, as a shell does, where Node 20 goes to the older entry at once; Enter asks the whole entry either way.
+ */
+async function recall(session: TerminalSession, text: string): Promise<void> {
+  for (let press = 0; press < 6; press += 1) {
+    const from = session.screen().length;
+    session.type("\u001b[A");
+    // Every press redraws the prompt and the entry (Node 24 too, when it moves up a line within one).
+    await session.waitFor("> ", from);
+    if (session.screen().includes(text, from)) return;
+  }
+  throw new Error(`arrow up never showed ${JSON.stringify(text)}; the terminal showed ${JSON.stringify(session.screen())}`);
+}
 const messagesOf = (index: number): unknown => {
   const body = server.requests[index]?.body;
   return typeof body === "object" && body !== null && "messages" in body ? body.messages : undefined;
@@ -273,8 +287,7 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     expect(store.chatHistory(10)).toStrictEqual(["block a\nblock b", "And 3\ntimes 4?"]);
     const next = onTerminal(["chat", "--render", "never"], env);
     await next.waitFor("> ");
-    next.type("\u001b[A\u001b[A");
-    await next.waitFor("times 4?");
+    await recall(next, "times 4?");
     next.type("\r");
     await answered(next, "Noted.");
     next.type("\u0004");
