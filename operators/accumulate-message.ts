@@ -90,9 +90,11 @@ const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: 
  *   chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
  *   chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
  *   chunk({}, "tool_calls"),
- * ]).pipe(accumulateMessage(), last()).subscribe((snapshot) => console.log(JSON.stringify(snapshot.choices[0])));
- * // {"index":0,"message":{"role":"assistant","content":"Let me check.","tool_calls":[{"id":"call_1","type":"function",
- * //   "function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls","logprobs":null}
+ * ]).pipe(accumulateMessage(), last()).subscribe((snapshot) => {
+ *   const choice = snapshot.choices[0];
+ *   console.log(choice?.finish_reason, JSON.stringify(choice?.message));
+ * });
+ * // tool_calls {"role":"assistant","content":"Let me check.","tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]}
  * ```
  */
 export function accumulateMessage(): OperatorFunction<ChatCompletionChunk, ChatCompletionSnapshot> {

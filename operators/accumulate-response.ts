@@ -36,8 +36,9 @@ import { type OperatorFunction, defer, filter, map } from "rxjs";
  *
  * fromResponses(new OpenAI(), { model: "gpt-5-mini", input: "Say hello there!" })
  *   .pipe(accumulateResponse(), last())
- *   .subscribe((response) => console.log(response.status, response.output));
- * // completed [ { id: 'msg_…', type: 'message', role: 'assistant', content: [ { type: 'output_text', text: 'Hello there!', … } ], … } ]
+ *   .subscribe((response) => console.log(response.status, response.output.map((item) => item.type), response.output_text));
+ * // A live provider's answer, for instance:
+ * // completed [ 'message' ] Hello there!
  * ```
  */
 export function accumulateResponse(): OperatorFunction<ResponseStreamEvent, Response> {

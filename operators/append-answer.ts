@@ -43,18 +43,28 @@ export function assistantMessage(snapshot: ChatCompletionSnapshot, options: Appe
  * answer stays in the conversation. Each emitted array is new; `messages`
  * is never changed.
  *
- * ## Example
+ * ## Examples
  * ```ts
  * import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
- * import { fromChatCompletion } from "g4f-rx";
+ * import { from, last } from "rxjs";
  * import { accumulateMessage, appendAnswer } from "g4f-rx/operators";
- * import { last } from "rxjs";
  *
+ * // The chunks of an answer, as fromChatCompletion(client, { model: "gpt-4", messages }) streams them.
+ * const chunk = (delta: object, finish_reason: "stop" | null = null) => ({
+ *   id: "c1", object: "chat.completion.chunk" as const, created: 0, model: "gpt-4",
+ *   choices: [{ index: 0, delta, finish_reason }],
+ * });
  * let messages: ChatCompletionMessageParam[] = [{ role: "user", content: "Say hello there!" }];
- * fromChatCompletion(client, { model: "gpt-4", messages })
+ * from([chunk({ role: "assistant", content: "" }), chunk({ content: "Hello there!" }), chunk({}, "stop")])
  *   .pipe(accumulateMessage(), appendAnswer(messages), last())
- *   .subscribe((next) => (messages = [...next, { role: "user", content: "And in French?" }]));
- * // next: [{ role: "user", content: "Say hello there!" }, { role: "assistant", content: "Hello there!" }]
+ *   .subscribe((next) => {
+ *     console.log(next);
+ *     messages = [...next, { role: "user", content: "And in French?" }];
+ *   });
+ * // [
+ * //   { role: 'user', content: 'Say hello there!' },
+ * //   { role: 'assistant', content: 'Hello there!' }
+ * // ]
  * ```
  */
 export function appendAnswer(

@@ -24,9 +24,12 @@ import { type StreamItem, type WireDelta, choiceOf, choicesOf, contentOf, deltaO
  *   id: "c1", object: "chat.completion.chunk" as const, created: 0, model: "gpt-4",
  *   choices: [{ index: 0, delta, finish_reason: null }],
  * });
- * console.log(isContentChunk(chunk({ role: "assistant", content: "" }))); // false
- * console.log(isContentChunk(chunk({ content: "Hi" })));                   // true
- * console.log(isContentChunk(chunk({ reasoning_content: "Let me think" }))); // true
+ * console.log(isContentChunk(chunk({ role: "assistant", content: "" })));
+ * console.log(isContentChunk(chunk({ content: "Hi" })));
+ * console.log(isContentChunk(chunk({ reasoning_content: "Let me think" })));
+ * // false
+ * // true
+ * // true
  * ```
  */
 export function isContentChunk(chunk: StreamItem): boolean {

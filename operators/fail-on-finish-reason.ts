@@ -56,8 +56,9 @@ export class FinishReasonError extends Error {
  *     }),
  *   )
  *   .subscribe((text) => process.stdout.write(text));
+ * // A live provider's answer, for instance:
  * // Once upon a time
- * // The answer is incomplete: choice 0 finished with "length" (the token limit (max_tokens or the context window) was reached) after 17 characters
+ * // The answer is incomplete: choice 0 finished with "length" (the token limit (max_tokens or the context window) was reached) after 16 characters
  * ```
  */
 export function failOnFinishReason(reasons: FinishReason | (string & Record<never, never>) | readonly string[]): MonoTypeOperatorFunction<ChatCompletionChunk> {

@@ -100,6 +100,7 @@ export class PartialResponseError extends Error {
  * )
  *   .pipe(extractDelta())
  *   .subscribe((text) => process.stdout.write(text));
+ * // A live provider's answer, for instance:
  * // Hello there! How can I help you today?
  * ```
  */
@@ -176,9 +177,14 @@ export const CONTINUE_INSTRUCTION =
  *
  * const messages = [{ role: "user" as const, content: "Count to five" }];
  * console.log(withContinuation(messages, { text: "1, 2, 3" }));
- * // [ { role: "user", content: "Count to five" },
- * //   { role: "assistant", content: "1, 2, 3" },
- * //   { role: "user", content: "Your previous answer was cut off. Continue it exactly where it stopped, …" } ]
+ * // [
+ * //   { role: 'user', content: 'Count to five' },
+ * //   { role: 'assistant', content: '1, 2, 3' },
+ * //   {
+ * //     role: 'user',
+ * //     content: 'Your previous answer was cut off. Continue it exactly where it stopped, …'
+ * //   }
+ * // ]
  * ```
  */
 export function withContinuation(

@@ -33,9 +33,8 @@ const NOTHING: unique symbol = Symbol("nothing parsed yet");
  * around the JSON (` ```json `) is ignored, as models add it unasked.
  *
  * When the source completes, the whole text must parse strictly with
- * `JSON.parse`; the strict value is emitted if it differs from the last
- * partial one, else the stream errors with `InvalidJsonError` holding the
- * text. The stream errors early, too, as soon as the text cannot be the start
+ * `JSON.parse`, else the stream errors with `InvalidJsonError` holding the
+ * text; the strict value is emitted if it differs from the last partial one. The stream errors early, too, as soon as the text cannot be the start
  * of JSON by JSON's grammar (the model answered in prose, or wrote `NaN`,
  * `Infinity`, a trailing comma or text after the value), and on a source that
  * completes without any text: every value it emits is one `JSON.parse` gives.

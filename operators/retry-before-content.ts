@@ -74,6 +74,7 @@ export interface RetryBeforeContentOptions {
  *     extractDelta(),
  *   )
  *   .subscribe((text) => process.stdout.write(text));
+ * // A live provider's answer, for instance:
  * // Hello there! How can I help you today?
  * ```
  */

@@ -70,19 +70,34 @@ type Splitter = (buffer: string) => { pieces: string[]; rest: string };
  * import { of } from "rxjs";
  * import { smooth } from "g4f-rx/operators";
  *
- * of("Hel", "lo there. How a", "re you?").pipe(smooth({ chunking: "sentence", delayMs: 0 })).subscribe(console.log);
- * // Hello there.
- * // How are you?
+ * // A sentence keeps the space after it.
+ * of("Hel", "lo there. How a", "re you?").pipe(smooth({ chunking: "sentence", delayMs: 0 })).subscribe((piece) => console.log(JSON.stringify(piece)));
+ * // "Hello there. "
+ * // "How are you?"
+ * ```
  *
+ * ```ts
+ * import { of } from "rxjs";
+ * import { smooth } from "g4f-rx/operators";
+ *
+ * // One word every 10 ms (the default delayMs).
  * of("你好世界。今天天气").pipe(smooth({ chunking: new Intl.Segmenter("zh", { granularity: "word" }) })).subscribe(console.log);
  * // 你好
  * // 世界。
  * // 今天
  * // 天气
+ * ```
+ *
+ * ```ts
+ * import { of, toArray } from "rxjs";
+ * import { smooth } from "g4f-rx/operators";
  *
  * // A word every 15 ms, but never more than half a second behind: 10,000 words at once go out
  * // in 34 evenly spaced batches of about 300, all within 0.5 s instead of 150 s.
- * of("word ".repeat(10_000)).pipe(smooth({ delayMs: 15, maxLagMs: 500 })).subscribe((piece) => process.stdout.write(piece));
+ * of("word ".repeat(10_000))
+ *   .pipe(smooth({ delayMs: 15, maxLagMs: 500 }), toArray())
+ *   .subscribe((words) => console.log(`${words.length} words`));
+ * // 10000 words
  * ```
  */
 export function smooth(options: SmoothOptions = {}): OperatorFunction<string, string> {

@@ -31,9 +31,9 @@ const CLOSE = "</think>";
  * of("<thi", "nk>Two r's? No,", " three.</th", "ink>There are 3.")
  *   .pipe(splitThinking())
  *   .subscribe(console.log);
- * // { kind: "reasoning", text: "Two r's? No," }
- * // { kind: "reasoning", text: " three." }
- * // { kind: "content", text: "There are 3." }
+ * // { kind: 'reasoning', text: "Two r's? No," }
+ * // { kind: 'reasoning', text: ' three.' }
+ * // { kind: 'content', text: 'There are 3.' }
  * ```
  */
 export function splitThinking(): OperatorFunction<string, ThinkingPart> {

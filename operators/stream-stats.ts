@@ -65,8 +65,9 @@ interface Tally {
  *     tap((stats) => console.error(`\n${JSON.stringify(stats)}`)),
  *   )
  *   .subscribe();
+ * // A live provider's answer, for instance:
  * // Hello there! How can I help you today?
- * // {"firstContentMs":412,"durationMs":1630,"chunks":12,"characters":38,"charactersPerSecond":31.2}
+ * // {"firstContentMs":412,"durationMs":1630,"chunks":12,"characters":38,"charactersPerSecond":31.198686371100166}
  * ```
  */
 export function streamStats(options: StreamStatsOptions = {}): OperatorFunction<ChatCompletionChunk, StreamStats> {

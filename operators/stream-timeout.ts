@@ -81,8 +81,9 @@ export class StreamTimeoutError extends TimeoutError<StreamItem, undefined> {
  *     extractDelta(),
  *   )
  *   .subscribe((text) => process.stdout.write(text));
+ * // A live provider's answer, for instance (the second line on stderr, if the provider went quiet):
  * // Once upon a time…
- * // [idle timeout after 412 chars]   (on stderr, if the provider went quiet)
+ * // [idle timeout after 17 chars]
  * ```
  */
 export function streamTimeout<T extends StreamItem = ChatCompletionChunk>(options: StreamTimeoutOptions): MonoTypeOperatorFunction<T> {

@@ -39,7 +39,7 @@ export function serverSentEvent(data: unknown, event?: string): string {
  * const chunk = { id: "c1", object: "chat.completion.chunk" as const, created: 0, model: "gpt-4",
  *   choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] };
  * of(chunk).pipe(toServerSentEvents()).subscribe((frame) => process.stdout.write(frame));
- * // data: {"id":"c1","object":"chat.completion.chunk","created":0,"model":"gpt-4","choices":[…]}
+ * // data: {"id":"c1","object":"chat.completion.chunk","created":0,"model":"gpt-4","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}
  * //
  * // data: [DONE]
  * //

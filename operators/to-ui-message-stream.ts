@@ -69,7 +69,13 @@ export interface ToUIMessageStreamOptions {
  *   choices: [{ index: 0, delta, finish_reason }],
  * });
  * of(chunk({ content: "Hi" }), chunk({}, "stop")).pipe(toUIMessageStream()).subscribe((part) => console.log(part.type));
- * // start, start-step, text-start, text-delta, text-end, finish-step, finish (one per line)
+ * // start
+ * // start-step
+ * // text-start
+ * // text-delta
+ * // text-end
+ * // finish-step
+ * // finish
  * ```
  */
 export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): OperatorFunction<ChatCompletionChunk, UIMessageStreamPart> {

@@ -79,14 +79,15 @@ export class ToolCallArgumentsError extends Error {
  *   id: "c1", object: "chat.completion.chunk" as const, created: 0, model: "gpt-4",
  *   choices: [{ index: 0, delta, finish_reason }],
  * });
+ * // The first call is complete as soon as the call with index 1 begins, the second when the choice finishes.
  * of(
  *   chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":' } }] }),
  *   chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
  *   chunk({ tool_calls: [{ index: 1, id: "call_2", type: "function", function: { name: "time", arguments: "{}" } }] }),
  *   chunk({}, "tool_calls"),
  * ).pipe(toolCalls()).subscribe((call) => console.log(call.name, call.arguments));
- * // weather { city: 'Oslo' }   (as soon as the call with index 1 begins)
- * // time {}                    (when the choice finishes)
+ * // weather { city: 'Oslo' }
+ * // time {}
  * ```
  */
 export function toolCalls(options: ToolCallsOptions = {}): OperatorFunction<ChatCompletionChunk, CompletedToolCall> {
