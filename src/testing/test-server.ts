@@ -57,11 +57,15 @@ export interface TestServer {
   readonly tally: { readonly received: number; readonly closed: number; readonly disconnected: number };
   /** Queues replies for the next chat-completion requests, first in, first out. */
   reply(...replies: Reply[]): void;
-  /** The reply used when the queue is empty. Without one, such a request gets a 500 that says so. */
+  /**
+   * The reply used when the queue is empty. Without one, such a request gets a 500 that says which request it was
+   * and how many replies were used, with `x-should-retry: false` so that the `openai` client fails at once
+   * instead of retrying it.
+   */
   setDefaultReply(reply: Reply | undefined): void;
-  /** Resolves with the `index`th request (0-based) once it has arrived. */
+  /** Resolves with the `index`th request (0-based) once it has arrived; rejects if the server closes first. */
   waitForRequest(index: number): Promise<RecordedRequest>;
-  /** Stops listening, cuts every open connection, and clears pending waits. */
+  /** Stops listening, cuts every open connection, ends pending pauses, and rejects pending `waitForRequest` calls. */
   close(): Promise<void>;
 }
 
@@ -96,9 +100,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const { port = 0, models = ["gpt-4"], record: keep = true } = options;
   const requests: RecordedRequest[] = [];
   const queue: Reply[] = [];
-  const waiters = new Map<number, Array<(request: RecordedRequest) => void>>();
+  const waiters = new Map<number, Array<{ resolve: (request: RecordedRequest) => void; reject: (error: Error) => void }>>();
   const timers = new Set<NodeJS.Timeout>();
   let defaultReply: Reply | undefined;
+  let scripted = 0;
+  let stopped = false;
   const tally = { received: 0, closed: 0, disconnected: 0 };
 
   const server = createServer((req, res) => {
@@ -134,7 +140,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     });
     if (keep) {
       const index = requests.push(record) - 1;
-      for (const wake of waiters.get(index) ?? []) wake(record);
+      for (const waiter of waiters.get(index) ?? []) waiter.resolve(record);
       waiters.delete(index);
     }
 
@@ -149,7 +155,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     }
     const next = queue.shift() ?? defaultReply;
     if (next === undefined) {
-      return play(res, errorReply(500, "test server: no reply was scripted for this request"));
+      // A missing reply is a mistake in the test: a retry would only hide it behind the client's back-off.
+      const used = scripted === 1 ? "the 1 reply queued was used" : `the ${String(scripted)} replies queued were used`;
+      const message = `test server: no reply was scripted for request #${String(tally.received)} (${record.method} ${path}): ${used}; queue more with server.reply(…) or set one with server.setDefaultReply(…)`;
+      return play(res, errorReply(500, message, { headers: { "x-should-retry": "false" } }));
     }
     const reply = typeof next === "function" ? await next(record) : next;
     return play(res, reply);
@@ -205,24 +214,34 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     server.listen(port, "127.0.0.1", () => resolve());
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const notArrived = (index: number): Error =>
+    new Error(`test server: closed before the request waitForRequest(${String(index)}) waits for arrived (${keep ? `${String(requests.length)} arrived` : "requests are not recorded: record is false"})`);
 
   return {
     url,
     baseURL: `${url}/v1`,
     requests,
     tally,
-    reply: (...replies) => void queue.push(...replies),
+    reply: (...replies) => {
+      scripted += replies.length;
+      queue.push(...replies);
+    },
     setDefaultReply: (reply) => void (defaultReply = reply),
     waitForRequest: (index) => {
       const known = requests[index];
       if (known) return Promise.resolve(known);
-      return new Promise((resolve) => {
+      if (stopped || !keep) return Promise.reject(notArrived(index));
+      return new Promise((resolve, reject) => {
         const list = waiters.get(index) ?? [];
-        list.push(resolve);
+        list.push({ resolve, reject });
         waiters.set(index, list);
       });
     },
     close: async () => {
+      stopped = true;
+      // A test waiting for a request that never came fails with a reason rather than hanging until its timeout.
+      for (const [index, list] of waiters) for (const waiter of list) waiter.reject(notArrived(index));
+      waiters.clear();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

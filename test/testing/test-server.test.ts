@@ -27,6 +27,33 @@ describe("the test server", () => {
     await expect(client.embeddings.create({ model: "x", input: "y" })).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it("says which request found the queue empty, and the client does not retry it", async () => {
+    server = await startTestServer();
+    server.reply(streamReply(textChunks(["one"])));
+    // The client's default retries: a 500 is retried unless the server says not to.
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k" });
+    expect((await collect(fromChatCompletion(client, params).pipe(extractDelta()))).values).toEqual(["one"]);
+    const outcome = await collect(fromChatCompletion(client, params));
+    expect(outcome.error).toBeInstanceOf(InternalServerError);
+    expect((outcome.error as Error).message).toBe(
+      "500 test server: no reply was scripted for request #2 (POST /v1/chat/completions): the 1 reply queued was used; queue more with server.reply(…) or set one with server.setDefaultReply(…)",
+    );
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("rejects a wait for a request that has not come when it closes, and any wait after", async () => {
+    server = await startTestServer();
+    const pending = server.waitForRequest(0);
+    await server.close();
+    await expect(pending).rejects.toThrow("test server: closed before the request waitForRequest(0) waits for arrived (0 arrived)");
+    await expect(server.waitForRequest(3)).rejects.toThrow("waitForRequest(3)");
+  });
+
+  it("rejects a wait for a request at once when requests are not recorded", async () => {
+    server = await startTestServer({ record: false });
+    await expect(server.waitForRequest(0)).rejects.toThrow("requests are not recorded: record is false");
+  });
+
   it("plays queued replies in order, then the default reply", async () => {
     server = await startTestServer();
     server.reply(streamReply(textChunks(["one"])), streamReply(textChunks(["two"])));
