@@ -62,7 +62,7 @@ export function replayAnswer(
   const fresh = used === undefined || used.size === 0 ? undefined : matchCassette(unused, request);
   const match = fresh?.cassette !== undefined ? fresh : matchCassette(cassettes, request, used === undefined ? "newest" : "first");
   if (match.cassette === undefined) {
-    const nearest = match.nearest.map((near) => `  ${near.file}: ${JSON.stringify(near.prompt)}${near.model === undefined ? "" : ` (${near.model})`}`);
+    const nearest = match.nearest.map((near) => `  ${near.file}: ${JSON.stringify(near.prompt)}${near.model === undefined ? "" : ` (${near.model})`}${near.difference === undefined ? "" : `: ${near.difference}`}`);
     // The same question recorded after other messages (a system prompt, earlier turns) is the usual surprise.
     const sameQuestion = match.nearest.some((near) => near.similarity === 1)
       ? "A recording answers the whole conversation it was recorded in: the nearest asks the same question after other messages (give the same -s system prompt; a later turn replays with g4f-rx chat --replay DIR)."

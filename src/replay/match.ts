@@ -10,6 +10,11 @@ export interface NearCassette {
   prompt: string;
   /** 0 (nothing alike) to 1 (the same text). */
   similarity: number;
+  /**
+   * When the cassette asks the same question in another conversation, how the conversations differ, e.g.
+   * `only the cassette has the system message "Be brief"`; absent otherwise.
+   */
+  difference?: string;
 }
 
 export type CassetteMatch = { cassette: Cassette } | { cassette: undefined; nearest: NearCassette[] };
@@ -35,13 +40,17 @@ export function matchCassette(cassettes: readonly Cassette[], request: unknown, 
   if (cassette !== undefined) return { cassette };
   const prompt = lastUserText(messages);
   const nearest = cassettes
-    .map((candidate) => {
+    .map((candidate): NearCassette => {
       const candidatePrompt = lastUserText(candidate.request.messages);
+      const alike = similarity(prompt, candidatePrompt);
+      // The same question recorded after another system prompt or other turns is the usual surprise: say what differs.
+      const difference = alike === 1 ? conversationDifference(candidate.request.messages, messages) : undefined;
       return {
         file: candidate.file === undefined ? "(in memory)" : basename(candidate.file),
         model: candidate.request.model,
         prompt: candidatePrompt,
-        similarity: similarity(prompt, candidatePrompt),
+        similarity: alike,
+        ...(difference === undefined ? {} : { difference }),
       };
     })
     .sort((a, b) => b.similarity - a.similarity)
@@ -50,7 +59,38 @@ export function matchCassette(cassettes: readonly Cassette[], request: unknown, 
 }
 
 function conversationKey(messages: readonly unknown[]): string {
-  return JSON.stringify(messages.map((message) => (isObject(message) ? [message.role, normalize(textOf(message.content))] : [])));
+  return JSON.stringify(messages.map(messageKey));
+}
+
+function messageKey(message: unknown): [unknown, string] | [] {
+  return isObject(message) ? [message.role, normalize(textOf(message.content))] : [];
+}
+
+/** The messages only one of two conversations has, in words; `undefined` when they hold the same messages. */
+function conversationDifference(recorded: readonly unknown[], asked: readonly unknown[]): string | undefined {
+  const onlyIn = (these: readonly unknown[], those: readonly unknown[]): unknown[] => {
+    const left = those.map((message) => JSON.stringify(messageKey(message)));
+    return these.filter((message) => {
+      const at = left.indexOf(JSON.stringify(messageKey(message)));
+      if (at >= 0) left.splice(at, 1);
+      return at < 0;
+    });
+  };
+  const describe = (extra: readonly unknown[]): string => {
+    const [first] = extra;
+    const [role, text] = messageKey(first);
+    const shown = text === undefined ? "" : text.length > 60 ? `${text.slice(0, 59)}…` : text;
+    const more = extra.length > 1 ? ` and ${String(extra.length - 1)} more` : "";
+    return `the ${typeof role === "string" ? role : "unknown"} message ${JSON.stringify(shown)}${more}`;
+  };
+  const onlyRecorded = onlyIn(recorded, asked);
+  const onlyAsked = onlyIn(asked, recorded);
+  const parts = [
+    ...(onlyRecorded.length > 0 ? [`only the cassette has ${describe(onlyRecorded)}`] : []),
+    ...(onlyAsked.length > 0 ? [`only this request has ${describe(onlyAsked)}`] : []),
+  ];
+  if (parts.length > 0) return parts.join("; ");
+  return conversationKey(recorded) === conversationKey(asked) ? undefined : "the same messages in another order";
 }
 
 function lastUserText(messages: readonly unknown[]): string {

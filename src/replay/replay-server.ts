@@ -123,7 +123,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
         : matchCassette(candidates, request);
     if (match.cassette === undefined) {
       onRequest?.({ path, cassette: undefined, status: 404 });
-      const nearest = match.nearest.map((near) => `${near.file} (${JSON.stringify(near.prompt)})`).join(", ");
+      const nearest = match.nearest.map((near) => `${near.file} (${JSON.stringify(near.prompt)}${near.difference === undefined ? "" : `: the same question, but ${near.difference}`})`).join(", ");
       const kind = api === "responses" ? "Responses API" : "chat completions";
       const none = candidates.length === 0 ? `none (no ${kind} cassettes among the ${String(cassettes.length)} loaded)` : "none";
       return sendError(res, 404, `No cassette matches this request's messages. Nearest: ${nearest || none}`, "invalid_request_error", "cassette_not_found", { nearest: match.nearest });

@@ -321,6 +321,10 @@ describe("g4f-rx --replay", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/No recording in .* answers this prompt. The nearest:\n {2}tell-me-a-joke\.cassette\.jsonl: "Tell me a joke\."/);
+    // The same question in another conversation: the line says what differs.
+    const withSystem = await runCli(["--replay", CASSETTES, "-s", "Be terse.", "Tell me a joke."]);
+    expect(withSystem.code).toBe(1);
+    expect(withSystem.stderr).toContain('\n  tell-me-a-joke.cassette.jsonl: "Tell me a joke." (gpt-4o-mini): only this request has the system message "Be terse."\n');
   });
 
   it("exits 2 for a path that does not exist, and for --speed without --replay or not above 0", async () => {

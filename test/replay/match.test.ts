@@ -31,6 +31,22 @@ describe("matchCassette", () => {
     expect(fileOf(matchCassette([cassette("x", "Hi", undefined), cassette("y", "Hi", undefined)], ask("Hi"), "newest"))).toBe("y");
   });
 
+  it("says how the conversation differs when the nearest cassette asks the same question", () => {
+    const system = (content: string): unknown => ({ role: "system", content });
+    const briefly: Cassette = { ...cassette("brief", "Say hello", "gpt-4"), request: { model: "gpt-4", messages: [system("Be brief"), { role: "user", content: "Say hello" }] } };
+    const differenceOf = (request: unknown): string | undefined => {
+      const match = matchCassette([briefly, cassette("other", "Say goodbye", "gpt-4")], request);
+      return match.cassette === undefined ? match.nearest.find((near) => near.file === "brief")?.difference : "matched";
+    };
+    const user = { role: "user", content: "Say  hello" };
+    expect(differenceOf({ messages: [user] })).toBe('only the cassette has the system message "Be brief"');
+    expect(differenceOf({ messages: [system("Be short"), user] })).toBe('only the cassette has the system message "Be brief"; only this request has the system message "Be short"');
+    expect(differenceOf({ messages: [system("Be brief"), system("x".repeat(80)), system("And kind"), user] })).toBe(`only this request has the system message "${"x".repeat(59)}…" and 1 more`);
+    expect(differenceOf({ messages: [user, system("Be brief"), user] })).toBe('only this request has the user message "Say hello"');
+    // A different question: the prompt itself is the difference, nothing more to say.
+    expect(differenceOf({ messages: [{ role: "user", content: "Say hell" }] })).toBeUndefined();
+  });
+
   it("names the nearest cassettes when none matches", () => {
     const match = matchCassette([older, cassette("d", "Goodbye", "gpt-4")], ask("Hi there"));
     expect(match.cassette).toBeUndefined();

@@ -64,6 +64,15 @@ describe("the replay server", () => {
     expect(error.message).toMatch(/^404 No cassette matches this request's messages\. Nearest: say-hello-there\.cassette\.jsonl \("Say hello there!"\)/);
   });
 
+  it("says in the 404 how the conversation differs when a cassette asks the same question after other messages", async () => {
+    const messages = [{ role: "system" as const, content: "Be brief." }, ...hello.messages];
+    const outcome = await collect(fromChatCompletion(client, { model: "gpt-4", messages }));
+    expect(outcome.error).toBeInstanceOf(NotFoundError);
+    expect((outcome.error as NotFoundError).message).toContain(
+      'Nearest: say-hello-there.cassette.jsonl ("Say hello there!": the same question, but only this request has the system message "Be brief."), ',
+    );
+  });
+
   it("refuses a request OpenAI would refuse with a 400, instead of searching the cassettes for it", async () => {
     const post = async (path: string, body: unknown): Promise<{ status: number; message: unknown }> => {
       const response = await fetch(`${server.baseURL}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
