@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { CompletionUsage } from "openai/resources/completions";
 import { DONE_EVENT } from "../../operators/to-server-sent-events.js";
 import type { Response, ResponseOutputItem, ResponseStatus, ResponseStreamEvent } from "openai/resources/responses/responses";
 import type { ReplyStep, ScriptedReply } from "./test-server.js";
@@ -52,15 +53,21 @@ export interface TextChunksOptions {
   finishReason?: ChatCompletionChunk.Choice["finish_reason"];
   /** Choice index. Default 0. */
   index?: number;
+  /**
+   * Token usage, sent as OpenAI sends it when asked with `stream_options: { include_usage: true }`: one more
+   * chunk at the end, with empty `choices`.
+   */
+  usage?: CompletionUsage;
 }
 
 /**
  * The chunks a provider sends for `pieces` of text: a role chunk with empty
- * content, one chunk per piece, and a last chunk with an empty delta and the
- * `finish_reason`.
+ * content, one chunk per piece, a chunk with an empty delta and the
+ * `finish_reason`, and with `usage` a last chunk with empty `choices` that
+ * carries it.
  */
 export function textChunks(pieces: readonly string[], options: TextChunksOptions = {}): ChatCompletionChunk[] {
-  const { id = "chatcmpl-test", model = "gpt-4", created = 1_700_000_000, finishReason = "stop", index = 0 } = options;
+  const { id = "chatcmpl-test", model = "gpt-4", created = 1_700_000_000, finishReason = "stop", index = 0, usage } = options;
   const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
     id,
     object: "chat.completion.chunk",
@@ -70,6 +77,7 @@ export function textChunks(pieces: readonly string[], options: TextChunksOptions
   });
   const chunks = [chunk({ role: "assistant", content: "" }), ...pieces.map((content) => chunk({ content }))];
   if (finishReason !== null) chunks.push(chunk({}, finishReason));
+  if (usage !== undefined) chunks.push({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
   return chunks;
 }
 

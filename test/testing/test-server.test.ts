@@ -2,6 +2,7 @@ import OpenAI, { InternalServerError, NotFoundError } from "openai";
 import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { extractDelta, fromChatCompletion } from "g4f-rx";
+import { accumulateMessage, usage } from "g4f-rx/operators";
 import { DONE_EVENT, type TestServer, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 
@@ -65,6 +66,23 @@ describe("the test server", () => {
     const texts = [];
     for (let i = 0; i < 3; i += 1) texts.push((await collect(fromChatCompletion(client, params).pipe(extractDelta()))).values.join(""));
     expect(texts).toEqual(["one", "two", "default for gpt-4"]);
+  });
+
+  it("builds the usage chunk OpenAI sends last with include_usage: empty choices, after the finish_reason", async () => {
+    const tokens = { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 };
+    const chunks = textChunks(["Hel", "lo"], { usage: tokens });
+    expect(chunks.map((chunk) => [chunk.choices.length, chunk.choices[0]?.finish_reason ?? null, chunk.usage ?? null])).toStrictEqual([
+      [1, null, null],
+      [1, null, null],
+      [1, null, null],
+      [1, "stop", null],
+      [0, null, tokens],
+    ]);
+    server = await startTestServer();
+    server.reply(streamReply(chunks), streamReply(chunks));
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    expect((await collect(fromChatCompletion(client, params).pipe(usage()))).values).toStrictEqual([tokens]);
+    expect((await collect(fromChatCompletion(client, params).pipe(accumulateMessage()))).values.at(-1)?.choices[0]?.message.content).toBe("Hello");
   });
 
   it("writes a function step's result when its turn comes, not when the reply is scripted", async () => {
