@@ -60,9 +60,18 @@ export class CassetteError extends Error {
     readonly file: string,
     readonly line: number,
     problem: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${file}:${line}: ${problem}`);
+    super(`${file}:${line}: ${problem}`, options);
   }
+}
+
+/** The line each frame was read from, kept aside so that frames stay plain `{ at, event, data }` objects. */
+const frameLines = new WeakMap<CassetteFrame, number>();
+
+/** The line of its file a frame was read from, when it was read by `parseCassette`. */
+export function lineOfFrame(frame: CassetteFrame): number | undefined {
+  return frameLines.get(frame);
 }
 
 /**
@@ -127,7 +136,9 @@ export function parseCassette(text: string, file = "<cassette>"): Cassette {
     if (previous !== undefined && at < previous.at) fail(`frame offsets must not go back in time (${String(at)} after ${previous.at})`);
     if (event !== undefined && typeof event !== "string") fail('a frame\'s "event" must be a string');
     if (data === undefined) fail('a frame needs "data"');
-    cassette.frames.push(event === undefined ? { at, data } : { at, event, data });
+    const frame: CassetteFrame = event === undefined ? { at, data } : { at, event, data };
+    frameLines.set(frame, lineNumber);
+    cassette.frames.push(frame);
   }
   if (cassette === undefined) throw new CassetteError(file, 1, "the file is empty: expected the cassette header");
   return cassette;

@@ -7,7 +7,8 @@ import { isObject } from "../sources/frames.js";
 import { PlainHeaders } from "../sources/plain-headers.js";
 import type { StreamProtocol } from "../sources/protocol.js";
 import { responsesProtocol } from "../sources/responses-protocol.js";
-import { type Cassette, CassetteError, type CassetteFrame, readCassette } from "./cassette.js";
+import { MalformedChunkError } from "../errors.js";
+import { type Cassette, CassetteError, type CassetteFrame, lineOfFrame, readCassette } from "./cassette.js";
 
 export interface FromCassetteOptions {
   /** Replay speed: 2 plays twice as fast, `Infinity` without pauses. Default 1, the recorded timing. */
@@ -84,7 +85,7 @@ function replay<T>(cassette: string | Cassette, protocol: StreamProtocol<T>, opt
       next: (frame) => {
         const outcome = reader.parsed(frame.event, frame.data, emit);
         if (outcome === "end") subscriber.complete();
-        else if (outcome !== "more") subscriber.error(outcome);
+        else if (outcome !== "more") subscriber.error(located(outcome, recorded, frame));
       },
       error: (error: unknown) => subscriber.error(error),
       complete: () => {
@@ -94,6 +95,16 @@ function replay<T>(cassette: string | Cassette, protocol: StreamProtocol<T>, opt
       },
     });
   });
+}
+
+/**
+ * A frame that is not a chunk (or event) of its protocol was written by hand, since a recording keeps only what the
+ * decoder passed: it is a damaged cassette, named by file and line, with the decoder's error as the cause.
+ */
+function located(error: Error, cassette: Cassette, frame: CassetteFrame): Error {
+  const line = lineOfFrame(frame);
+  if (!(error instanceof MalformedChunkError) || cassette.file === undefined || line === undefined) return error;
+  return new CassetteError(cassette.file, line, error.message, { cause: error });
 }
 
 /**

@@ -3,8 +3,8 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { fileURLToPath } from "node:url";
 import { take } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { IncompleteStreamError, StreamErrorFrameError, extractDelta } from "g4f-rx";
-import { type Cassette, CassetteError, fromCassette } from "g4f-rx/node";
+import { IncompleteStreamError, MalformedChunkError, StreamErrorFrameError, extractDelta } from "g4f-rx";
+import { type Cassette, CassetteError, fromCassette, fromResponsesCassette, parseCassette } from "g4f-rx/node";
 import { textChunks } from "g4f-rx/testing";
 import { marbles } from "../support/marbles.js";
 
@@ -73,6 +73,24 @@ describe("fromCassette in virtual time", () => {
     expect((caught as Error).message).toContain("ENOENT");
     fromCassette(new URL(import.meta.url).pathname).subscribe({ error: (error: unknown) => (caught = error) });
     expect(caught).toBeInstanceOf(CassetteError);
+  });
+
+  it("names the file and line of a frame edited by hand into something that is not a chunk, after the chunks before it", () => {
+    const header = '{"g4f-rx-cassette":1,"request":{"messages":[]},"response":{"status":200,"headers":{}}}';
+    const typo = JSON.stringify({ ...hello, choices: undefined, choice: hello.choices });
+    const edited = parseCassette([header, JSON.stringify({ at: 0, data: role }), "", JSON.stringify({ at: 5, data: JSON.parse(typo) as unknown }), '{"at":6,"data":"[DONE]"}'].join("\n"), "hand.cassette.jsonl");
+    const values: unknown[] = [];
+    let caught: unknown;
+    fromCassette(edited, { speed: Infinity }).subscribe({ next: (chunk) => values.push(chunk), error: (error: unknown) => (caught = error) });
+    expect(values).toStrictEqual([role]);
+    expect(caught).toBeInstanceOf(CassetteError);
+    expect(caught).toMatchObject({ file: "hand.cassette.jsonl", line: 4 });
+    expect((caught as Error).message).toMatch(/^hand\.cassette\.jsonl:4: Received a stream frame that is JSON but not a chat-completion chunk/);
+    expect((caught as Error).cause).toBeInstanceOf(MalformedChunkError);
+
+    const responses = parseCassette(['{"g4f-rx-cassette":1,"api":"responses","request":{"input":"Hi"},"response":{"status":200,"headers":{}}}', '{"at":0,"data":"not an event"}'].join("\n"), "hand.responses.cassette.jsonl");
+    fromResponsesCassette(responses, { speed: Infinity }).subscribe({ error: (error: unknown) => (caught = error) });
+    expect(caught).toMatchObject({ name: "CassetteError", file: "hand.responses.cassette.jsonl", line: 2 });
   });
 
   it("replays a shipped cassette file with its recorded timing, as the README shows", marbles((m) => {
