@@ -1,8 +1,9 @@
 import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { isLoopbackHost } from "../endpoints.js";
 import { type Cassette, CassetteError, readCassette } from "../replay/cassette.js";
 import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
+import { shadowedCassettes } from "../replay/match.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { speedOverflow } from "./replay.js";
@@ -94,6 +95,11 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
 
   const count = cassettes.length === 1 ? "1 cassette" : `${cassettes.length} cassettes`;
   io.stderr.write(`g4f-rx serve: answering from ${count} in ${directory} at ${server.baseURL} (speed ${speed}). Ctrl-C stops.\n`);
+  // Two recordings of one exchange: only the first by name ever answers, which is a surprise unless said.
+  for (const { cassette, by } of shadowedCassettes(cassettes)) {
+    const name = (file: string | undefined): string => basename(file ?? "(cassette)");
+    io.stderr.write(`${style.note("g4f-rx serve:")} ${name(cassette.file)} never answers: ${name(by.file)} has the same model and messages, and comes first by name\n`);
+  }
   if (!isLoopbackHost(host)) {
     io.stderr.write(
       `${style.error("g4f-rx serve:")} listening on ${host}, beyond this machine: anyone who can reach it on port ${new URL(server.url).port} can read these cassettes. Use --host 127.0.0.1 to keep it local.\n`,

@@ -58,6 +58,22 @@ export function matchCassette(cassettes: readonly Cassette[], request: unknown, 
   return { cassette: undefined, nearest };
 }
 
+/**
+ * The cassettes `matchCassette` (preferring the first) can never choose: each one's API, model and messages are
+ * those of an earlier cassette, `by`, which answers every request it would.
+ */
+export function shadowedCassettes(cassettes: readonly Cassette[]): Array<{ cassette: Cassette; by: Cassette }> {
+  const first = new Map<string, Cassette>();
+  const shadowed: Array<{ cassette: Cassette; by: Cassette }> = [];
+  for (const cassette of cassettes) {
+    const key = JSON.stringify([cassette.api ?? "chat", cassette.request.model ?? null, conversationKey(cassette.request.messages)]);
+    const by = first.get(key);
+    if (by === undefined) first.set(key, cassette);
+    else shadowed.push({ cassette, by });
+  }
+  return shadowed;
+}
+
 function conversationKey(messages: readonly unknown[]): string {
   return JSON.stringify(messages.map(messageKey));
 }

@@ -360,10 +360,13 @@ describe("g4f-rx serve", () => {
   it("skips a corrupt cassette with a warning and serves the others", async () => {
     for (const name of readdirSync(CASSETTES)) writeFileSync(join(scratch, name), readFileSync(join(CASSETTES, name)));
     writeFileSync(join(scratch, "broken.cassette.jsonl"), '{"g4fRxCassette": 1, "request": \n{not json\n');
+    // A second recording of one exchange: served, but said never to answer.
+    writeFileSync(join(scratch, "zz-again.cassette.jsonl"), readFileSync(join(CASSETTES, "say-hello-there.cassette.jsonl")));
     const cli = startCli(["serve", "--port", "0", "--cassettes", scratch, "--speed", "Infinity"]);
     const [, baseURL] = await cli.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
     expect(cli.stderr()).toMatch(/skipping .*broken\.cassette\.jsonl/);
-    expect(cli.stderr()).toContain("answering from 3 cassettes");
+    expect(cli.stderr()).toContain("answering from 4 cassettes");
+    await cli.waitForStderr(/zz-again\.cassette\.jsonl never answers: say-hello-there\.cassette\.jsonl has the same model and messages, and comes first by name\n/);
     const client = new OpenAI({ baseURL, apiKey: "none", maxRetries: 0 });
     const whole = await client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "Say hello there!" }] });
     expect(whole.choices[0]?.message.content).toBe("Hello there! How can I help you today?");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Cassette, matchCassette } from "g4f-rx/node";
+import { shadowedCassettes } from "../../src/replay/match.js";
 
 const cassette = (file: string, content: string, model: string | undefined, recordedAt?: string): Cassette => ({
   version: 1,
@@ -45,6 +46,15 @@ describe("matchCassette", () => {
     expect(differenceOf({ messages: [user, system("Be brief"), user] })).toBe('only this request has the user message "Say hello"');
     // A different question: the prompt itself is the difference, nothing more to say.
     expect(differenceOf({ messages: [{ role: "user", content: "Say hell" }] })).toBeUndefined();
+  });
+
+  it("finds the cassettes an earlier one with the same model and messages always wins over", () => {
+    const again = cassette("e", " Hi\n", "gpt-4");
+    const responses: Cassette = { ...cassette("f", "Hi", "gpt-4"), api: "responses" };
+    expect(shadowedCassettes([older, otherModel, responses, newer, again]).map(({ cassette: shadowed, by }) => [shadowed.file, by.file])).toStrictEqual([
+      ["b", "a"],
+      ["e", "a"],
+    ]);
   });
 
   it("names the nearest cassettes when none matches", () => {
