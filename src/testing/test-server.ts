@@ -156,7 +156,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const next = queue.shift() ?? defaultReply;
     if (next === undefined) {
       // A missing reply is a mistake in the test: a retry would only hide it behind the client's back-off.
-      const used = scripted === 1 ? "the 1 reply queued was used" : `the ${String(scripted)} replies queued were used`;
+      const used = scripted === 0 ? "none was queued" : scripted === 1 ? "the 1 reply queued was used" : `the ${String(scripted)} replies queued were all used`;
       const message = `test server: no reply was scripted for request #${String(tally.received)} (${record.method} ${path}): ${used}; queue more with server.reply(…) or set one with server.setDefaultReply(…)`;
       return play(res, errorReply(500, message, { headers: { "x-should-retry": "false" } }));
     }

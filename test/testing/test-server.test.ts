@@ -40,6 +40,14 @@ describe("the test server", () => {
       "500 test server: no reply was scripted for request #2 (POST /v1/chat/completions): the 1 reply queued was used; queue more with server.reply(…) or set one with server.setDefaultReply(…)",
     );
     expect(server.requests).toHaveLength(2);
+    server.reply(streamReply(textChunks(["two"])), streamReply(textChunks(["three"])));
+    await collect(fromChatCompletion(client, params));
+    await collect(fromChatCompletion(client, params));
+    expect(((await collect(fromChatCompletion(client, params))).error as Error).message).toContain("for request #5 (POST /v1/chat/completions): the 3 replies queued were all used;");
+    await server.close();
+    server = await startTestServer();
+    const fresh = new OpenAI({ baseURL: server.baseURL, apiKey: "k" });
+    expect(((await collect(fromChatCompletion(fresh, params))).error as Error).message).toContain("for request #1 (POST /v1/chat/completions): none was queued;");
   });
 
   it("rejects a wait for a request that has not come when it closes, and any wait after", async () => {
