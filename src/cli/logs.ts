@@ -39,10 +39,19 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
     return EXIT.success;
   }
   if (action !== "show" && action !== "rm") return fail(EXIT.usage, `unknown action "${action}" (list, show or rm). Run g4f-rx logs --help for usage.`);
-  if (id === undefined || extra.length > 0) return fail(EXIT.usage, `logs ${action} takes one conversation id`);
+  // show without an id shows the latest, the one -c goes on with; rm removes only what it is told.
+  if (extra.length > 0 || (action === "rm" && id === undefined)) {
+    return fail(EXIT.usage, action === "rm" ? "logs rm takes one conversation id" : "logs show takes one conversation id, or none for the latest");
+  }
   let full: string;
   try {
-    full = store.resolveId(id);
+    if (id !== undefined) {
+      full = store.resolveId(id);
+    } else {
+      const latest = store.latest();
+      if (latest === undefined) return fail(EXIT.usage, "no conversation is kept yet");
+      full = latest;
+    }
   } catch (error) {
     if (error instanceof ConversationError) return fail(EXIT.usage, error.message);
     throw error;

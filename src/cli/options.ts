@@ -277,13 +277,13 @@ export type LogsOptions = Omit<OptionValues<typeof LOGS_OPTIONS>, "help" | "vers
 export const LOGS_COMMAND: CommandSpec<typeof LOGS_OPTIONS> = {
   name: "logs",
   summary: "Kept conversations: list, show, search, remove",
-  usage: ["$0 logs [-n N] [-q TEXT] [--json]", "$0 logs show ID [--json]", "$0 logs rm ID"],
+  usage: ["$0 logs [-n N] [-q TEXT] [--json]", "$0 logs show [ID] [--json]", "$0 logs rm ID"],
   description: [
     "Lists the kept conversations, the most recent first: id, when (UTC), model @ endpoint, turns, first words.",
-    "show prints one (plain text, also into a pipe; --json for everything kept), rm removes one. ID may be a unique start of an id.",
+    "show prints one (the latest without ID; plain text, also into a pipe; --json for everything kept), rm removes one. ID may be a unique start of an id.",
     "Continue one with g4f-rx -c (the latest) or g4f-rx --cid ID; replay one offline with g4f-rx chat --replay DIR, asking its questions again (logs show prints DIR).",
   ].join(" "),
-  positionals: "The words after logs: list (the default), show ID, or rm ID.",
+  positionals: "The words after logs: list (the default), show [ID], or rm ID.",
   options: LOGS_OPTIONS,
   examples: [
     ["$0 logs", "the 20 most recent conversations"],

@@ -153,6 +153,23 @@ describe("g4f-rx logs", () => {
     expect((await runCli(["logs", "-q", "fish"], { env })).stdout).toBe("");
   });
 
+  it("shows the latest conversation, the one -c goes on with, when show has no id; rm always needs one", async () => {
+    const none = await runCli(["logs", "show"], { env });
+    expect(none).toMatchObject({ code: 2, stdout: "" });
+    expect(none.stderr).toContain("no conversation is kept yet");
+    await turn("c-old", "Older question", ["Old."]);
+    await turn("c-new", "Newer question", ["New."]);
+    const shown = await runCli(["logs", "show"], { env });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("conversation c-new (1 turn");
+    expect(shown.stdout).toContain("user: Newer question\nassistant: New.\n");
+    expect(shown.stdout).not.toContain("Older question");
+    const rm = await runCli(["logs", "rm"], { env });
+    expect(rm.code).toBe(2);
+    expect(rm.stderr).toContain("logs rm takes one conversation id");
+    expect(store.list().map((summary) => summary.id)).toStrictEqual(["c-new", "c-old"]);
+  });
+
   it("removes a conversation with rm, and refuses an unknown id", async () => {
     await turn("c-a", "one", ["1"]);
     await turn("c-b", "two", ["2"]);
