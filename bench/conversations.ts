@@ -2,10 +2,11 @@
  * The conversation store at size: `g4f-rx logs` (list), `logs -q TEXT` (search) and `logs show ID` with 1,000 and
  * 5,000 conversations on disk, beside the same command on an empty store; and what keeping a turn adds to a live
  * request (logged, and continued with -c) beside `--no-log`, against a loopback server. Every run is the built command
- * as a child process, in a temporary XDG_DATA_HOME (never the real home), rounds interleaved, medians reported.
+ * as a child process, in a temporary XDG_DATA_HOME (never the real home), rounds interleaved, medians reported. And one
+ * long conversation: what its turns take on disk, and what going on with it (-c) costs.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,6 +128,60 @@ export async function conversationStoreBench(sizes: readonly number[], rounds: n
     }
   } finally {
     rmSync(empty, { recursive: true, force: true });
+    await server.close();
+  }
+  return rows;
+}
+
+export interface LongConversationRow {
+  turns: number;
+  /** The conversation's files on disk, before the runs. */
+  diskMiB: number;
+  /** What its questions and answers say, in MiB. */
+  saidMiB: number;
+  /** ms: a new question with --no-log, then `-c` going on with the long conversation (kept, as by default). */
+  newMs: number;
+  continuedMs: number;
+}
+
+/**
+ * Conversations of `lengths` turns (a 500-character question, a 1.5 KB answer, each request carrying every turn
+ * before it, as the command sends it), written through the store's own API; then `-c` on each beside a new question.
+ */
+export async function longConversationBench(lengths: readonly number[], rounds: number): Promise<LongConversationRow[]> {
+  const server = await startTestServer();
+  server.setDefaultReply(streamReply(textChunks(["Hello", " there!"])));
+  const rows: LongConversationRow[] = [];
+  try {
+    for (const length of lengths) {
+      const home = mkdtempSync(join(tmpdir(), "g4f-rx-bench-long-"));
+      try {
+        const data = join(home, "data");
+        const store = new ConversationStore(join(data, "g4f-rx"));
+        const id = store.newId();
+        let said = 0;
+        const history: ChatCompletionMessageParam[] = [];
+        for (let turn = 0; turn < length; turn += 1) {
+          const input: ChatCompletionMessageParam[] = [{ role: "user", content: `Question ${turn}: ${"and why is that so? ".repeat(25)}` }];
+          const messages = [...history, ...input];
+          const recorder = store.startTurn({ conversation: id, endpoint: "http://127.0.0.1:1337/v1", model: "gpt-4", input, request: { model: "gpt-4", messages, stream: true } });
+          const sentences = Array.from({ length: 40 }, (_unused, sentence) => `Sentence ${sentence} of answer ${turn}, a little longer. `);
+          for (const chunk of textChunks(sentences)) recorder.chunk(chunk);
+          recorder.finish("complete");
+          history.push(...input, { role: "assistant", content: sentences.join("") });
+          said += JSON.stringify(input[0]?.content).length + sentences.join("").length;
+        }
+        const folder = store.directoryOf(id);
+        const disk = readdirSync(folder).reduce((sum, name) => sum + statSync(join(folder, name)).size, 0);
+        const env = { XDG_DATA_HOME: data, XDG_CONFIG_HOME: join(home, "config"), HOME: join(home, "home") };
+        const ask = ["--base-url", server.baseURL, "Say hello there!"];
+        const [newMs, continuedMs] = await medians([{ args: ["--no-log", ...ask], env }, { args: ["-c", ...ask], env }], rounds);
+        rows.push({ turns: length, diskMiB: disk / 2 ** 20, saidMiB: said / 2 ** 20, newMs: newMs!, continuedMs: continuedMs! });
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
     await server.close();
   }
   return rows;

@@ -2,7 +2,7 @@
  * npm run bench: every contender in this one process, rounds interleaved,
  * medians reported, ratios measured side by side. Not part of npm test.
  */
-import { conversationStoreBench } from "./conversations.js";
+import { conversationStoreBench, longConversationBench } from "./conversations.js";
 import { bigAnswers, liveStartup } from "./live.js";
 import { markdownRendering } from "./markdown.js";
 import { latency, soakCancelled, soakSequential } from "./loopback.js";
@@ -110,6 +110,12 @@ table(
   "Conversation store: a live request against a loopback server, kept as a turn vs --no-log (same store, median of runs)",
   ["conversations", "--no-log ms", "logged ms", "-c ms", "logged ×", "-c ×"],
   stored.map((row) => [row.conversations.toLocaleString("en"), fixed(row.noLogMs, 1), fixed(row.loggedMs, 1), fixed(row.continuedMs, 1), fixed(row.loggedMs / row.noLogMs), fixed(row.continuedMs / row.noLogMs)]),
+);
+const long = await longConversationBench(quick ? [50] : [50, 200], quick ? 3 : 10);
+table(
+  "Conversation store: one long conversation, its files on disk and going on with it (-c, kept) vs a new question (--no-log), against a loopback server (median of runs)",
+  ["turns", "said MiB", "on disk MiB", "disk ÷ said", "new ms", "-c ms", "-c ×"],
+  long.map((row) => [row.turns.toLocaleString("en"), fixed(row.saidMiB), fixed(row.diskMiB), fixed(row.diskMiB / row.saidMiB, 1), fixed(row.newMs, 1), fixed(row.continuedMs, 1), fixed(row.continuedMs / row.newMs)]),
 );
 }
 

@@ -1,6 +1,6 @@
 import type { ChatCompletionAssistantMessageParam, ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, defer } from "rxjs";
-import { ConversationError, ConversationRemovedError, ConversationStore, DamagedTurnError, StoreWriteError, type Turn, type TurnInfo, type TurnRecorder, conversationMessages, dataDirectory, gotAnswer, recordTurn } from "../conversations/index.js";
+import { ConversationError, ConversationRemovedError, ConversationStore, DamagedTurnError, StoreWriteError, type Turn, type TurnInfo, type TurnRecorder, conversationMessages, dataDirectory, recordTurn } from "../conversations/index.js";
 import type { Environment } from "../endpoints.js";
 import type { CassetteRequest } from "../replay/cassette.js";
 import type { CliOptions } from "./options.js";
@@ -103,8 +103,7 @@ export function continuedTurn(options: Pick<CliOptions, "continue" | "cid">, env
   if (store === undefined || (!options.continue && options.cid === undefined)) return undefined;
   try {
     const id = options.cid === undefined ? store.latest() : store.resolveId(options.cid);
-    const turns = id === undefined ? [] : store.turns(id);
-    const last = turns.findLast(gotAnswer) ?? turns.at(-1);
+    const last = id === undefined ? undefined : store.lastAnsweredTurn(id);
     return last === undefined ? undefined : { endpoint: last.endpoint, model: last.model };
   } catch (error) {
     // A damaged turn is refused by `planConversation`, with its file and line.

@@ -1,7 +1,7 @@
-import { readdirSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { statSync } from "node:fs";
+import { basename } from "node:path";
 import { isLoopbackHost } from "../endpoints.js";
-import { type Cassette, CassetteError, readCassette } from "../replay/cassette.js";
+import { type Cassette, readCassettes } from "../replay/cassette.js";
 import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
 import { shadowedCassettes } from "../replay/match.js";
 import { EXIT } from "./exit-codes.js";
@@ -46,20 +46,15 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
   }
   const { port, host, cassettes: directory, speed, cors, maxBody } = parsed.options;
 
-  const cassettes: Cassette[] = [];
+  let cassettes: Cassette[];
   let skipped = 0;
   try {
     if (!statSync(directory).isDirectory()) return fail(EXIT.usage, `--cassettes ${directory} is not a directory`);
-    for (const name of readdirSync(directory).filter((entry) => entry.endsWith(".cassette.jsonl")).sort()) {
-      try {
-        cassettes.push(readCassette(join(directory, name)));
-      } catch (error) {
-        // One bad file must not make the others unusable: it is skipped, and said.
-        if (!(error instanceof CassetteError)) throw error;
-        skipped += 1;
-        io.stderr.write(`${style.error("g4f-rx serve:")} skipping ${error.message}\n`);
-      }
-    }
+    // One bad file must not make the others unusable: it is skipped, and said.
+    cassettes = readCassettes(directory, (error) => {
+      skipped += 1;
+      io.stderr.write(`${style.error("g4f-rx serve:")} skipping ${error.message}\n`);
+    });
   } catch (error) {
     return fail(EXIT.usage, `--cassettes ${directory}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
-import { type Cassette, CassetteError, type CassetteFrame, CASSETTE_EXTENSION, type CassetteRequest, type CassetteResponse, frameLine, parseCassette } from "../replay/cassette.js";
+import { type Cassette, type CassetteContinuation, CassetteError, type CassetteFrame, CASSETTE_EXTENSION, CassetteReader, type CassetteRequest, type CassetteResponse, continuing, frameLine, headerLine, parseCassetteLines } from "../replay/cassette.js";
 import { makeFolder } from "../folders.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
@@ -45,10 +45,12 @@ export interface TurnInfo {
   readonly pid: number;
 }
 
-/** One turn as read back: its information, its cassette file, and the request it sent. */
+/**
+ * One turn as read back: its information and its cassette file. The request it sent is the cassette's (read it with
+ * `readCassette`: a turn keeps only the messages it added, and names the turn before it for the others).
+ */
 export interface Turn extends TurnInfo {
   readonly file: string;
-  readonly request: CassetteRequest;
 }
 
 /** One line of `g4f-rx logs`. */
@@ -201,6 +203,13 @@ export class ConversationStore {
   private made = false;
   /** Whether this process has looked for a lost index or texts file already (see `rebuildLostCaches`). */
   private cachesChecked = false;
+  /**
+   * A lost index or texts file rebuilt from the turn files that could not be put in place (a store that cannot be
+   * written): read from here instead, so that a read-only store lists, finds and continues what it holds.
+   */
+  private readonly unplaced = new Map<string, string>();
+  /** The requests of the turns a new turn went on from, read once per process (chat goes on from each of its turns). */
+  private readonly requests = new CassetteReader();
 
   constructor(readonly directory: string) {
     this.root = join(directory, CONVERSATIONS);
@@ -267,7 +276,8 @@ export class ConversationStore {
   latest(): string | undefined {
     this.rebuildLostCaches();
     const removed = new Set<string>();
-    for (const raw of linesFromEnd(this.index)) {
+    const unplaced = this.unplaced.get(this.index);
+    for (const raw of unplaced === undefined ? linesFromEnd(this.index) : unplaced.split("\n").reverse()) {
       const line = parseLine(raw);
       if (line === undefined || typeof line.cid !== "string") continue;
       if (line.removed === true) removed.add(line.cid);
@@ -315,23 +325,42 @@ export class ConversationStore {
   /** The turns of a conversation, with a `DamagedTurnError` in the place of each turn whose file cannot be read. */
   turnsOrDamage(id: string): Array<Turn | DamagedTurnError> {
     const folder = join(this.root, id);
+    return this.turnFiles(id).flatMap((name) => this.readTurnFile(folder, name) ?? []);
+  }
+
+  /**
+   * The turn whose endpoint and model `-c` goes on with: the last that got an answer, else the last. Read from the
+   * newest back, so it usually costs one file, not the whole conversation. Throws like `turns`.
+   */
+  lastAnsweredTurn(id: string): Turn | undefined {
+    const folder = join(this.root, id);
+    let newest: Turn | undefined;
+    for (const name of this.turnFiles(id).reverse()) {
+      const turn = this.readTurnFile(folder, name);
+      if (turn instanceof DamagedTurnError) throw turn;
+      if (turn === undefined) continue;
+      newest ??= turn;
+      if (gotAnswer(turn)) return turn;
+    }
+    return newest;
+  }
+
+  /** The names of a conversation's turn files, in the order the turns began: cassettes, and journals without one. */
+  private turnFiles(id: string): string[] {
     let names: string[];
     try {
-      names = readdirSync(folder);
+      names = readdirSync(join(this.root, id));
     } catch {
       throw new ConversationError(`no conversation "${id}" in ${this.root} (g4f-rx logs lists them)`);
     }
     const finished = new Set(names.filter((name) => name.endsWith(CASSETTE_EXTENSION)).map((name) => name.slice(0, -CASSETTE_EXTENSION.length)));
-    const turns: Array<Turn | DamagedTurnError> = [];
-    for (const name of names.sort()) {
-      if (name.endsWith(CASSETTE_EXTENSION)) {
-        turns.push(readOrDamage(join(folder, name), () => readTurn(join(folder, name))));
-      } else if (name.endsWith(PARTIAL_EXTENSION) && !finished.has(name.slice(0, -PARTIAL_EXTENSION.length))) {
-        const journal = readOrDamage(join(folder, name), () => readJournal(folder, name));
-        if (journal !== undefined) turns.push(journal);
-      }
-    }
-    return turns;
+    return names.sort().filter((name) => name.endsWith(CASSETTE_EXTENSION) || (name.endsWith(PARTIAL_EXTENSION) && !finished.has(name.slice(0, -PARTIAL_EXTENSION.length))));
+  }
+
+  /** One turn file read, or why it cannot be; `undefined` for a journal with nothing to read yet. */
+  private readTurnFile(folder: string, name: string): Turn | DamagedTurnError | undefined {
+    const file = join(folder, name);
+    return name.endsWith(CASSETTE_EXTENSION) ? readOrDamage(file, () => readTurn(file, this.requests)) : readOrDamage(file, () => readJournal(folder, name));
   }
 
   /** The messages the next request of a conversation starts with: every turn's input and answer, in order. */
@@ -412,7 +441,7 @@ export class ConversationStore {
         ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
         pid: process.pid,
       };
-      recorder = new TurnRecorder(this.directory, folder, name, info, stripStream(turn.request), turn.answeredBy, (line, answer) => {
+      recorder = new TurnRecorder(this.directory, folder, name, info, this.kept(folder, stripStream(turn.request)), turn.answeredBy, (line, answer) => {
         this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
         this.appendIndex(line);
       });
@@ -428,6 +457,26 @@ export class ConversationStore {
   }
 
   /**
+   * A turn's request as its file keeps it: each request of a conversation repeats every message before it, so a turn
+   * keeps only the messages after those it has in common with the request of the conversation's newest turn on disk,
+   * and names that turn (see `CassetteContinuation`); a conversation's files then grow with its length, not with its
+   * square. The whole request is kept when there is no such turn, or it cannot be read.
+   */
+  private kept(folder: string, request: CassetteRequest): StoredRequest {
+    const newest = readdirSync(folder).filter((name) => name.endsWith(CASSETTE_EXTENSION)).sort().at(-1);
+    if (newest === undefined) return { request };
+    let earlier: readonly unknown[];
+    try {
+      earlier = this.requests.messagesOf(join(folder, newest));
+    } catch (error) {
+      if (error instanceof CassetteError || isSystemError(error)) return { request };
+      throw error;
+    }
+    const { continues, messages } = continuing(request.messages, earlier, newest);
+    return continues === undefined ? { request } : { request: { ...request, messages }, continues };
+  }
+
+  /**
    * Rebuilds a lost index or texts file from the turn files, whose caches they are: once per process, and only when
    * one is missing but there are conversations. A rebuilt file is linked into place only while there is still none,
    * so a concurrent process's lines are never overwritten: when one wrote the file first (rebuilt it, or began a
@@ -440,21 +489,28 @@ export class ConversationStore {
     this.cachesChecked = true;
     const lost = [this.index, this.texts].filter((file) => !existsSync(file));
     if (lost.length === 0 || !existsSync(this.root)) return;
+    let turns: ReturnType<ConversationStore["cacheLinesOfTurns"]>;
     try {
-      const turns = this.cacheLinesOfTurns();
-      for (const file of lost) {
-        const lines = turns.flatMap(({ key, index, texts }) => {
-          const text = file === this.index ? index : texts;
-          return text === "" ? [] : [{ key, text }];
-        });
-        if (lines.length === 0) continue;
+      turns = this.cacheLinesOfTurns();
+    } catch (error) {
+      // A store that cannot be read whole lists what it can, as without an index.
+      if (!isSystemError(error)) throw error;
+      return;
+    }
+    for (const file of lost) {
+      const lines = turns.flatMap(({ key, index, texts }) => {
+        const text = file === this.index ? index : texts;
+        return text === "" ? [] : [{ key, text }];
+      });
+      if (lines.length === 0) continue;
+      try {
         // Another process changing the file while it is put in place is rare: a few attempts are enough.
         let attempt = 0;
         while (attempt < 10 && !placeRebuilt(file, lines)) attempt += 1;
+      } catch (error) {
+        if (!isSystemError(error)) throw error;
+        this.unplaced.set(file, lines.map((line) => line.text).join(""));
       }
-    } catch (error) {
-      // A store that cannot be read or written whole lists what it can, as without an index.
-      if (!isSystemError(error)) throw error;
     }
   }
 
@@ -488,6 +544,15 @@ export class ConversationStore {
       }
     }
     return lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  }
+
+  /** The index's or the texts file's text; `undefined` when there is none. */
+  private readCache(file: string): string | undefined {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return this.unplaced.get(file);
+    }
   }
 
   private appendIndex(line: IndexLine): void {
@@ -526,12 +591,8 @@ export class ConversationStore {
    */
   private summaries(needle?: string): Array<{ summary: ConversationSummary; matched: boolean; cut: string[] }> {
     this.rebuildLostCaches();
-    let text: string;
-    try {
-      text = readFileSync(this.index, "utf8");
-    } catch {
-      return [];
-    }
+    const text = this.readCache(this.index);
+    if (text === undefined) return [];
     interface Building {
       id: string;
       createdAt: string;
@@ -582,12 +643,8 @@ export class ConversationStore {
       }
     }
     if (needle !== undefined) {
-      let texts = "";
-      try {
-        texts = readFileSync(this.texts, "utf8");
-      } catch {
-        // No texts file: a store from before it, or nothing asked yet.
-      }
+      // No texts file: a store from before it, or nothing asked yet.
+      const texts = this.readCache(this.texts) ?? "";
       // Searched lower-cased as a whole: ids are matched lower-cased too (they differ by more than case).
       const lower = texts.toLowerCase();
       const byId = new Map([...conversations.values()].map((entry) => [entry.id.toLowerCase(), entry]));
@@ -680,7 +737,7 @@ export class TurnRecorder {
     private readonly folder: string,
     readonly name: string,
     private info: TurnInfo,
-    private readonly request: CassetteRequest,
+    private readonly request: StoredRequest,
     private readonly answeredBy: (() => { readonly endpoint: string; readonly model: string }) | undefined,
     /** Keeps the turn's end line, with its answer (`cut`: only the beginning of a long one) for search. */
     private readonly index: (line: TurnEnd, answer: { readonly text: string; readonly cut: boolean }) => void,
@@ -689,7 +746,7 @@ export class TurnRecorder {
     const journal = openSync(this.journalFile, "wx+", PRIVATE_FILE);
     this.journal = journal;
     try {
-      this.framesStart = this.journalLength = writeSync(journal, header(info, request, OK_RESPONSE) + "\n");
+      this.framesStart = this.journalLength = writeSync(journal, header(info, request) + "\n");
     } catch (error) {
       // Without its header the journal is an empty turn: it goes (a full disk leaves no 0-byte files behind).
       this.discard();
@@ -746,7 +803,7 @@ export class TurnRecorder {
       try {
         // No fsync: the rename is atomic against a crashed process, which is the failure this guards against; an
         // fsync per turn costs more than the turn's own writes.
-        writeSync(descriptor, header(this.info, this.request, OK_RESPONSE) + "\n");
+        writeSync(descriptor, header(this.info, this.request) + "\n");
         copyRange(journal, this.framesStart, this.journalLength, descriptor);
       } finally {
         closeSync(descriptor);
@@ -882,8 +939,14 @@ export function gotAnswer(turn: Pick<TurnInfo, "answer" | "reply">): boolean {
 
 const OK_RESPONSE: CassetteResponse = { status: 200, headers: { "content-type": "text/event-stream" } };
 
-function header(info: TurnInfo, request: CassetteRequest, response: CassetteResponse): string {
-  return JSON.stringify({ "g4f-rx-cassette": 1, recordedAt: info.startedAt, request, response, turn: info });
+/** A turn's request as its file keeps it (see `ConversationStore.kept`). */
+interface StoredRequest {
+  readonly request: CassetteRequest;
+  readonly continues?: CassetteContinuation;
+}
+
+function header(info: TurnInfo, { request, continues }: StoredRequest): string {
+  return headerLine({ recordedAt: info.startedAt, request, continues, response: OK_RESPONSE }, { turn: info });
 }
 
 function stripStream(request: CassetteRequest): CassetteRequest {
@@ -906,13 +969,14 @@ function readOrDamage<T>(file: string, read: () => T): T | DamagedTurnError {
   }
 }
 
-function readTurn(file: string): Turn {
+/** Reads a turn's file; `requests` remembers its request, for a turn added after it. */
+function readTurn(file: string, requests?: CassetteReader): Turn {
   const text = readFileSync(file, "utf8");
-  const cassette = parseCassette(text, file);
-  const info = turnInfo(text, file);
-  if (info.answerInFrames !== true) return { ...info, file, request: cassette.request };
+  const { cassette, header } = requests === undefined ? parseCassetteLines(text, file) : requests.parseLines(file, text);
+  const info = turnInfo(header, file);
+  if (info.answerInFrames !== true) return { ...info, file };
   // A long answer: the header left it to the frames.
-  return { ...info, ...answerOfFrames(cassette), file, request: cassette.request };
+  return { ...info, ...answerOfFrames(cassette), file };
 }
 
 /** The answer a cassette's frames add up to, as a turn's header holds it. */
@@ -941,15 +1005,13 @@ function readJournal(folder: string, name: string): Turn | undefined {
   // The last line may be cut short by the crash; every whole line before it counts.
   const lines = text.split("\n");
   const whole = text.endsWith("\n") ? lines : lines.slice(0, -1);
-  const cassette = parseCassette(whole.join("\n"), file);
-  const info = turnInfo(text, file);
-  return { ...info, status: processAlive(info.pid) ? "streaming" : "partial", ...answerOfFrames(cassette), file, request: cassette.request };
+  const { cassette, header } = parseCassetteLines(whole.join("\n"), file);
+  const info = turnInfo(header, file);
+  return { ...info, status: processAlive(info.pid) ? "streaming" : "partial", ...answerOfFrames(cassette), file };
 }
 
-function turnInfo(text: string, file: string): TurnInfo {
-  const first = text.slice(0, text.indexOf("\n") >= 0 ? text.indexOf("\n") : text.length);
-  const parsed: unknown = JSON.parse(first);
-  const turn = isObject(parsed) ? parsed.turn : undefined;
+function turnInfo(header: Record<string, unknown>, file: string): TurnInfo {
+  const { turn } = header;
   if (!isTurnInfo(turn)) throw new DamagedTurnError(file, 1, 'not a g4f-rx conversation turn (the header has no "turn")');
   return turn;
 }

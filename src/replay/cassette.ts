@@ -1,9 +1,13 @@
 import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { isObject } from "../sources/frames.js";
 
-/** The cassette format version this package writes and reads. */
-export const CASSETTE_VERSION = 1;
+/**
+ * The newest cassette format version, which this package reads with every older one. It writes version 1, and 2 only
+ * for a cassette whose request `continues` another's (a conversation's turn), which a reader of version 1 would take
+ * for the whole request.
+ */
+export const CASSETTE_VERSION = 2;
 
 /** File names that hold cassettes. */
 export const CASSETTE_EXTENSION = ".cassette.jsonl";
@@ -37,8 +41,21 @@ export interface CassetteFrame {
   data: unknown;
 }
 
+/**
+ * Where the first messages of a cassette's request are kept: in the request of another cassette of the same
+ * directory. Each turn of a conversation is sent with every message before it, so the conversation store keeps in a
+ * turn's file only what the turn added, and names the turn it goes on from; a reader puts the messages back together.
+ */
+export interface CassetteContinuation {
+  /** The earlier cassette's file name, in the same directory. */
+  readonly cassette: string;
+  /** How many of the earlier request's messages come before this request's own. */
+  readonly messages: number;
+}
+
 /** One recorded exchange. */
 export interface Cassette {
+  /** The format version of its file: 1, or 2 when its request continued another cassette's on disk. */
   version: number;
   /** The protocol of the recorded stream: `"responses"` for the Responses API; absent for chat completions. */
   api?: "responses";
@@ -79,10 +96,47 @@ export function lineOfFrame(frame: CassetteFrame): number | undefined {
  * is the header, `{"g4f-rx-cassette":1,"request":{…},"response":{…}}`, and
  * every next line a frame, `{"at":12,"data":{…chunk…}}` (blank lines are
  * ignored). A line that breaks the format throws `CassetteError` naming it.
+ *
+ * A request that continues another cassette's (a conversation's turn, see `CassetteContinuation`) needs `earlier`,
+ * which gives the whole message list of the cassette it names; `readCassette` and `readCassettes` read it beside the
+ * file. Without `earlier`, such a cassette throws `CassetteError`.
  */
-export function parseCassette(text: string, file = "<cassette>"): Cassette {
+export function parseCassette(text: string, file = "<cassette>", options: { earlier?: (cassette: string) => readonly unknown[] } = {}): Cassette {
+  return joined(parseCassetteLines(text, file), file, options.earlier);
+}
+
+/** A cassette with its request whole: a continuing one's earlier messages put before its own. */
+function joined(parsed: CassetteLines, file: string, earlier: ((cassette: string) => readonly unknown[]) | undefined): Cassette {
+  const { continues } = parsed;
+  if (continues === undefined) return parsed.cassette;
+  if (earlier === undefined) throw new CassetteError(file, 1, `its request continues ${continues.cassette}: read it with readCassette or readCassettes, which find that file beside it`);
+  let before: readonly unknown[];
+  try {
+    before = earlier(continues.cassette);
+  } catch (error) {
+    throw new CassetteError(file, 1, `its request continues ${continues.cassette}, which cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (before.length < continues.messages) {
+    throw new CassetteError(file, 1, `its request continues the first ${continues.messages} messages of ${continues.cassette}, whose request has ${before.length}`);
+  }
+  const { cassette } = parsed;
+  return { ...cassette, request: { ...cassette.request, messages: [...before.slice(0, continues.messages), ...cassette.request.messages] } };
+}
+
+/** A cassette as its file has it: a continuing request's own messages only, with where the others are. */
+export interface CassetteLines {
+  readonly cassette: Cassette;
+  readonly continues?: CassetteContinuation;
+  /** The header line, parsed: the fields g4f-rx does not read too (the conversation store's `turn`). */
+  readonly header: Record<string, unknown>;
+}
+
+/** Parses a cassette's lines (see `parseCassette`), leaving a continuing request's earlier messages out. */
+export function parseCassetteLines(text: string, file = "<cassette>"): CassetteLines {
   const lines = text.split("\n");
   let cassette: Cassette | undefined;
+  let continues: CassetteContinuation | undefined;
+  let header: Record<string, unknown> = {};
   for (let index = 0; index < lines.length; index += 1) {
     const line = (lines[index] ?? "").trim();
     if (line === "") continue;
@@ -100,8 +154,11 @@ export function parseCassette(text: string, file = "<cassette>"): Cassette {
     const record = value;
     if (cassette === undefined) {
       const version = record["g4f-rx-cassette"];
-      if (typeof version !== "number") fail(`the first line must be the header {"g4f-rx-cassette":${CASSETTE_VERSION},…}`);
-      if (version !== CASSETTE_VERSION) fail(`cassette version ${String(version)} is not supported (this g4f-rx reads version ${CASSETTE_VERSION})`);
+      if (typeof version !== "number") fail('the first line must be the header {"g4f-rx-cassette":1,…}');
+      if (version !== 1 && version !== 2) fail(`cassette version ${String(version)} is not supported (this g4f-rx reads versions 1 to ${CASSETTE_VERSION})`);
+      header = record;
+      if (version === 2) continues = continuationOf(record.continues, fail);
+      else if (record.continues !== undefined) fail('"continues" needs format version 2 ({"g4f-rx-cassette":2,…})');
       const api = record.api;
       if (api !== undefined && api !== "responses") fail(`"api" must be "responses" or absent (chat completions), got ${JSON.stringify(api)}`);
       const request = record.request;
@@ -115,7 +172,7 @@ export function parseCassette(text: string, file = "<cassette>"): Cassette {
       const headers = response.headers ?? {};
       if (!isStringRecord(headers)) fail('"response.headers" must map names to strings');
       cassette = {
-        version: CASSETTE_VERSION,
+        version,
         ...(api === "responses" ? { api } : {}),
         request: { ...request, messages: Array.isArray(request.messages) ? request.messages : messagesOfResponsesRequest(request) },
         response: {
@@ -141,7 +198,27 @@ export function parseCassette(text: string, file = "<cassette>"): Cassette {
     cassette.frames.push(frame);
   }
   if (cassette === undefined) throw new CassetteError(file, 1, "the file is empty: expected the cassette header");
-  return cassette;
+  return { cassette, header, ...(continues === undefined ? {} : { continues }) };
+}
+
+function continuationOf(value: unknown, fail: (problem: string) => never): CassetteContinuation | undefined {
+  if (value === undefined) return undefined;
+  const problem = '"continues" must be {"cassette": the earlier file\'s name, "messages": how many of its messages come first}';
+  if (!isObject(value) || typeof value.cassette !== "string" || typeof value.messages !== "number") fail(problem);
+  const { cassette, messages } = value;
+  // A name only: the earlier cassette is in the same directory, never elsewhere on the disk.
+  if (!cassette.endsWith(CASSETTE_EXTENSION) || basename(cassette) !== cassette || !Number.isInteger(messages) || messages < 0) fail(problem);
+  return { cassette, messages };
+}
+
+/**
+ * The request `messages` as a turn written after the cassette `cassette` keeps them, when that cassette's request
+ * sent `earlier`: how many messages they begin with in common, and the rest. None in common: the whole list.
+ */
+export function continuing(messages: readonly unknown[], earlier: readonly unknown[], cassette: string): { readonly continues?: CassetteContinuation; readonly messages: unknown[] } {
+  let shared = 0;
+  while (shared < messages.length && shared < earlier.length && JSON.stringify(messages[shared]) === JSON.stringify(earlier[shared])) shared += 1;
+  return shared === 0 ? { messages: [...messages] } : { continues: { cassette, messages: shared }, messages: messages.slice(shared) };
 }
 
 /**
@@ -167,16 +244,21 @@ export function serializeCassette(cassette: Cassette): string {
   return [headerLine(cassette), ...cassette.frames.map(frameLine)].join("\n") + "\n";
 }
 
-/** The header line of a cassette. */
-export function headerLine(cassette: Pick<Cassette, "api" | "recordedAt" | "source" | "request" | "response">): string {
+/**
+ * The header line of a cassette; with `continues`, `request.messages` holds only the messages after those of the
+ * cassette it names, and the line is format version 2. `extra` fields go at its end (the conversation store's `turn`).
+ */
+export function headerLine(cassette: Pick<Cassette, "api" | "recordedAt" | "source" | "request" | "response"> & { readonly continues?: CassetteContinuation | undefined }, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    "g4f-rx-cassette": CASSETTE_VERSION,
+    "g4f-rx-cassette": cassette.continues === undefined ? 1 : 2,
     ...(cassette.api === undefined ? {} : { api: cassette.api }),
     ...(cassette.recordedAt === undefined ? {} : { recordedAt: cassette.recordedAt }),
     ...(cassette.source === undefined ? {} : { source: cassette.source }),
     // A Responses request's messages were worked out on reading: it is written as it was sent.
     request: cassette.api === "responses" ? withoutMessages(cassette.request) : cassette.request,
+    ...(cassette.continues === undefined ? {} : { continues: cassette.continues }),
     response: cassette.response,
+    ...extra,
   });
 }
 
@@ -191,9 +273,9 @@ export function frameLine(frame: CassetteFrame): string {
   return JSON.stringify(frame.event === undefined ? { at: frame.at, data: frame.data } : { at: frame.at, event: frame.event, data: frame.data });
 }
 
-/** Reads and parses one cassette file. */
+/** Reads and parses one cassette file; a request that continues another cassette's gets its messages from beside it. */
 export function readCassette(file: string): Cassette {
-  return parseCassette(readFileSync(file, "utf8"), file);
+  return new CassetteReader().read(file);
 }
 
 /**
@@ -201,14 +283,95 @@ export function readCassette(file: string): Cassette {
  * `CassetteError`, unless `skip` is given: it then gets the error, and the other files are read.
  */
 export function readCassettes(directory: string, skip?: (error: CassetteError) => void): Cassette[] {
+  const reader = new CassetteReader();
   const cassettes: Cassette[] = [];
   for (const name of readdirSync(directory).filter((entry) => entry.endsWith(CASSETTE_EXTENSION)).sort()) {
     try {
-      cassettes.push(readCassette(join(directory, name)));
+      cassettes.push(reader.read(join(directory, name)));
     } catch (error) {
       if (skip === undefined || !(error instanceof CassetteError)) throw error;
       skip(error);
     }
   }
   return cassettes;
+}
+
+/**
+ * Reads cassette files, remembering each one's whole request message list, so that the requests of a directory's
+ * chain of continuing cassettes (a conversation's turns) are put together reading each file once.
+ */
+export class CassetteReader {
+  private readonly messages = new Map<string, readonly unknown[]>();
+  private readonly failures = new Map<string, unknown>();
+  /** What the requests of files read by `parseLines` hold themselves, and what they continue. */
+  private readonly own = new Map<string, OwnMessages>();
+
+  /** Reads one cassette file, its request whole. Throws `CassetteError`, or the system's error for a missing file. */
+  read(file: string): Cassette {
+    const cassette = parseCassette(readFileSync(file, "utf8"), file, { earlier: (name) => this.messagesOf(join(dirname(file), name)) });
+    this.messages.set(file, cassette.request.messages);
+    return cassette;
+  }
+
+  /**
+   * Parses a cassette file's text as `parseCassetteLines` does, and remembers what its request holds, so that putting
+   * a later request together does not read the file again (the conversation store reads every turn of a
+   * conversation before it adds one).
+   */
+  parseLines(file: string, text: string): CassetteLines {
+    const parsed = parseCassetteLines(text, file);
+    this.own.set(file, ownMessages(parsed));
+    return parsed;
+  }
+
+  /**
+   * The whole message list of a cassette file's request. The files it continues are read back to the first, without
+   * recursion (a conversation may have thousands of turns), then put together forwards.
+   */
+  messagesOf(file: string): readonly unknown[] {
+    const known = this.messages.get(file);
+    if (known !== undefined) return known;
+    const chain: Array<{ readonly file: string; readonly parsed: OwnMessages }> = [];
+    const seen = new Set<string>();
+    for (let current = file; !this.messages.has(current); ) {
+      if (this.failures.has(current)) throw this.failures.get(current);
+      if (seen.has(current)) throw new CassetteError(current, 1, "its request continues itself, through the cassettes it continues");
+      seen.add(current);
+      let parsed: OwnMessages;
+      try {
+        parsed = this.own.get(current) ?? ownMessages(parseCassetteLines(readFileSync(current, "utf8"), current));
+      } catch (error) {
+        this.failures.set(current, error);
+        throw error;
+      }
+      chain.push({ file: current, parsed });
+      if (parsed.continues === undefined) break;
+      current = join(dirname(current), parsed.continues.cassette);
+    }
+    // One list, grown turn by turn (each usually keeps all of the one before): only the file asked for is kept.
+    const start = chain.at(-1)?.parsed.continues;
+    let messages = start === undefined ? [] : [...(this.messages.get(join(dirname(chain.at(-1)?.file ?? ""), start.cassette)) ?? [])];
+    for (const { file: link, parsed } of chain.reverse()) {
+      const { continues } = parsed;
+      if (continues === undefined) messages = [];
+      else if (continues.messages > messages.length) {
+        const error = new CassetteError(link, 1, `its request continues the first ${continues.messages} messages of ${continues.cassette}, whose request has ${messages.length}`);
+        this.failures.set(link, error);
+        throw error;
+      } else messages.length = continues.messages;
+      for (const message of parsed.messages) messages.push(message);
+    }
+    this.messages.set(file, messages);
+    return messages;
+  }
+}
+
+/** What a cassette's request holds itself, and what it continues. */
+interface OwnMessages {
+  readonly continues?: CassetteContinuation | undefined;
+  readonly messages: readonly unknown[];
+}
+
+function ownMessages(parsed: CassetteLines): OwnMessages {
+  return { continues: parsed.continues, messages: parsed.cassette.request.messages };
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -535,6 +535,27 @@ describe("g4f-rx: conversations", () => {
     expect(await running.exited).toMatchObject({ code: null, signal: "SIGINT" });
     const [conversation] = store.list();
     expect(store.turns(conversation?.id ?? "").map((turn) => [turn.status, turn.answer])).toStrictEqual([["cancelled", "Partial"]]);
+  });
+
+  it("serves a kept conversation with serve --cassettes: a client going on with -c gets each turn's answer", async () => {
+    server.reply(answer("One"), answer("Two"), answer("Three"));
+    for (const [index, question] of ["first", "second", "third"].entries()) expect(await runCli([...(index === 0 ? [] : ["-c"]), question], { env })).toMatchObject({ code: 0 });
+    const [conversation] = store.list();
+    const folder = store.directoryOf(conversation?.id ?? "");
+    // The later turns keep only what they added to the request, and go on from the turn before.
+    expect(readFileSync(join(folder, readdirSync(folder).sort()[2] ?? ""), "utf8")).toMatch(/^\{"g4f-rx-cassette":2,.*"continues":\{"cassette":"[^"]+","messages":3\}/);
+    const serving = startCli(["serve", "--port", "0", "--cassettes", folder, "--speed", "Infinity"]);
+    try {
+      const [, baseURL] = await serving.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+      const client = { ...env, OPENAI_BASE_URL: baseURL ?? "", XDG_DATA_HOME: join(home, "client") };
+      expect(await runCli(["first"], { env: client })).toMatchObject({ code: 0, stdout: "One\n" });
+      expect(await runCli(["-c", "second"], { env: client })).toMatchObject({ code: 0, stdout: "Two\n" });
+      expect(await runCli(["-c", "third"], { env: client })).toMatchObject({ code: 0, stdout: "Three\n" });
+    } finally {
+      serving.child.kill("SIGTERM");
+      await serving.exited;
+    }
+    expect(server.requests).toHaveLength(3);
   });
 
   it("replays a kept conversation offline with --replay", async () => {

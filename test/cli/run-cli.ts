@@ -3,6 +3,17 @@ import { readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { afterEach } from "vitest";
+
+/**
+ * The commands started by a test and still running when it ends: it failed before stopping them (a `serve`, a chat).
+ * They are killed, so that no child outlives the test run.
+ */
+const running = new Set<{ kill(signal: NodeJS.Signals): boolean }>();
+afterEach(() => {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+});
 
 /** The built command. `npm test` builds before it runs vitest; alone, run `npm run build` first. */
 export const BIN = fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url));
@@ -73,6 +84,8 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Run
     stdio: ["pipe", "pipe", "pipe"],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
+  running.add(child);
+  child.once("close", () => running.delete(child));
   let stdout = "";
   let stderr = "";
   const stdoutWaiters: Array<() => void> = [];

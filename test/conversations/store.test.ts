@@ -25,12 +25,14 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(directory, { recursive: true, force: true }));
 
-/** One turn through `recordTurn`, as the command does it. */
-async function turn(conversation: string, question: string, answer: ChatCompletionChunk[], system?: string): Promise<void> {
+/** One turn through `recordTurn`, as the command does it; gives the messages its request sent. */
+async function turn(conversation: string, question: string, answer: ChatCompletionChunk[], system?: string): Promise<unknown[]> {
   const input = [...(system === undefined ? [] : [{ role: "system" as const, content: system }]), { role: "user" as const, content: question }];
-  const messages = [...(store.has(conversation) ? conversationMessages(store.turns(conversation)) : []), ...input];
+  const history = store.has(conversation) ? conversationMessages(store.turns(conversation)) : [];
+  const messages = system === undefined ? [...history, ...input] : [input[0], ...history.filter((message) => message.role !== "system"), ...input.slice(1)];
   const recorder = store.startTurn({ conversation, endpoint: "http://127.0.0.1:1/v1", model: "gpt-4", input, request: { model: "gpt-4", messages } });
   await lastValueFrom(from(answer).pipe(recordTurn(recorder), toArray()));
+  return messages;
 }
 
 describe("ConversationStore", () => {
@@ -51,7 +53,7 @@ describe("ConversationStore", () => {
       ["complete", "Bonjour !", "http://127.0.0.1:1/v1", "gpt-4"],
     ]);
     // The second turn's request carried the first turn.
-    expect(turns[1]?.request.messages).toHaveLength(4);
+    expect(readCassettes(store.directoryOf(id))[1]?.request.messages).toHaveLength(4);
     // No journal or temporary file is left behind.
     expect(readdirSync(store.directoryOf(id)).every((name) => name.endsWith(".cassette.jsonl"))).toBe(true);
   });
@@ -78,6 +80,63 @@ describe("ConversationStore", () => {
     expect(cassette?.request.messages).toStrictEqual([{ role: "user", content: "Say hello" }]);
     const replayed = await lastValueFrom(fromCassette(cassette ?? "", { speed: Infinity }).pipe(toArray()));
     expect(replayed).toStrictEqual([chunk("Hello"), chunk(" there!", "stop")]);
+  });
+
+  it("keeps in each turn's file only the messages it added, so files grow with the conversation's length, and replays every request whole", async () => {
+    const id = store.newId();
+    const sent: unknown[][] = [];
+    let said = 0;
+    for (let index = 0; index < 40; index += 1) {
+      const question = `Question ${String(index)}: ${"why ".repeat(250)}`;
+      const answer = `Answer ${String(index)}: ${"because ".repeat(250)}`;
+      said += question.length + answer.length;
+      sent.push(await turn(id, question, [chunk(answer.slice(0, 1000)), chunk(answer.slice(1000), "stop")]));
+    }
+    const folder = store.directoryOf(id);
+    const names = readdirSync(folder).sort();
+    // Each request repeats every message before it: kept whole, 40 turns of 3 KB would take 2.5 MB.
+    const bytes = names.reduce((total, name) => total + statSync(join(folder, name)).size, 0);
+    expect(bytes).toBeLessThan(5 * said);
+    const [first, second] = names.map((name) => JSON.parse(readFileSync(join(folder, name), "utf8").split("\n")[0] ?? "") as { "g4f-rx-cassette": number; continues?: unknown; request: { messages: unknown[] } });
+    expect(first).toMatchObject({ "g4f-rx-cassette": 1, request: { messages: [{ role: "user" }] } });
+    expect(first?.continues).toBeUndefined();
+    expect(second).toMatchObject({ "g4f-rx-cassette": 2, continues: { cassette: names[0], messages: 1 }, request: { messages: [{ role: "assistant" }, { role: "user" }] } });
+    expect(readCassettes(folder).map((cassette) => cassette.request.messages)).toStrictEqual(sent);
+    expect(store.messages(id)).toHaveLength(80);
+  });
+
+  it("keeps a request whole when it has nothing in common with the turn before, and goes on from it after", async () => {
+    const id = store.newId();
+    const sent = [await turn(id, "Q1", [chunk("A1", "stop")], "Be brief."), await turn(id, "Q2", [chunk("A2", "stop")])];
+    // A new system prompt comes first in the request: nothing in common with the turn before.
+    sent.push(await turn(id, "Q3", [chunk("A3", "stop")], "Be verbose."), await turn(id, "Q4", [chunk("A4", "stop")]));
+    const headers = readdirSync(store.directoryOf(id))
+      .sort()
+      .map((name) => JSON.parse(readFileSync(join(store.directoryOf(id), name), "utf8").split("\n")[0] ?? "") as { continues?: { messages: number } });
+    expect(headers.map((header) => header.continues?.messages)).toStrictEqual([undefined, 2, undefined, 6]);
+    expect(readCassettes(store.directoryOf(id)).map((cassette) => cassette.request.messages)).toStrictEqual(sent);
+  });
+
+  it("replays the turns after a damaged or missing one with an error naming it, and keeps the next turn's request whole", async () => {
+    const id = store.newId();
+    for (const question of ["Q1", "Q2", "Q3"]) await turn(id, question, [chunk(`answer to ${question}`, "stop")]);
+    const folder = store.directoryOf(id);
+    const [one, two, three] = readdirSync(folder).sort();
+    writeFileSync(join(folder, one ?? ""), '{"g4f-rx-cassette":1, garbage');
+    const skipped: string[] = [];
+    expect(readCassettes(folder, (error) => skipped.push(error.message))).toStrictEqual([]);
+    expect(skipped[0]).toContain(`${join(folder, one ?? "")}:1: not valid JSON`);
+    expect(skipped[1]).toContain(`${join(folder, two ?? "")}:1: its request continues ${one ?? ""}, which cannot be read: ${join(folder, one ?? "")}:1: not valid JSON`);
+    expect(skipped[2]).toContain(`${join(folder, three ?? "")}:1: its request continues ${two ?? ""}, which cannot be read`);
+
+    rmSync(join(folder, three ?? ""));
+    rmSync(join(folder, one ?? ""));
+    // The newest turn on disk cannot be put together: the new turn keeps its whole request.
+    const request = { model: "gpt-4", messages: [{ role: "user", content: "Q2" }, { role: "assistant", content: "answer to Q2" }, { role: "user", content: "Q4" }] };
+    const recorder = store.startTurn({ conversation: id, endpoint: "u", model: "gpt-4", input: [{ role: "user", content: "Q4" }], request });
+    await lastValueFrom(of(chunk("A4", "stop")).pipe(recordTurn(recorder)));
+    const cassettes = readCassettes(folder, (error) => expect(error.message).toContain(`its request continues ${one ?? ""}, which cannot be read`));
+    expect(cassettes.map((cassette) => cassette.request.messages)).toStrictEqual([request.messages]);
   });
 
   it("keeps turns in the order they were begun, also many begun in the same millisecond", () => {
@@ -198,6 +257,21 @@ describe("ConversationStore", () => {
     expect(readFileSync(index, "utf8").trim().split("\n").filter((line) => line !== "")).toHaveLength(8);
   });
 
+
+  it("lists, finds and continues a store that lost its index and texts files and cannot write them again", async () => {
+    await turn("c-old", "Old question about zebras", [chunk("Stripes.", "stop")]);
+    await turn("c-new", "New question", [chunk("New.", "stop")]);
+    const listed = store.list();
+    rmSync(join(directory, "index.jsonl"));
+    rmSync(join(directory, "texts.jsonl"));
+    // As root, a mode does not stop a write: a folder where the rebuilt file's temporary file goes does.
+    for (const name of ["index.jsonl", "texts.jsonl"]) mkdirSync(join(directory, `${name}.${String(process.pid)}.tmp`));
+    const unwritable = new ConversationStore(directory);
+    expect(unwritable.list()).toStrictEqual(listed);
+    expect(unwritable.search("zebras").map((item) => item.id)).toStrictEqual(["c-old"]);
+    expect(unwritable.latest()).toBe("c-new");
+    expect(readdirSync(directory).filter((name) => name.endsWith(".jsonl"))).toStrictEqual([]);
+  });
 
   it("rebuilds a lost texts file from the turn files, as the turns wrote it, so search finds what was asked before", async () => {
     await turn("c-old", "Old question about zebras", [chunk("Stripes.", "stop")]);

@@ -43,17 +43,62 @@ describe("cassette files", () => {
     expect(skipped).toStrictEqual([`${join(directory, "b.cassette.jsonl")}:1`]);
   });
 
+  it("puts a request that continues another cassette's back together, from the file beside it", () => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-continues-"));
+    const first = { model: "gpt-4", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }] };
+    writeFileSync(join(directory, "1.cassette.jsonl"), `${JSON.stringify({ "g4f-rx-cassette": 1, request: first, response: { status: 200, headers: {} } })}\n{"at":0,"data":"[DONE]"}\n`);
+    const own = [{ role: "assistant", content: "Hello." }, { role: "user", content: "Again?" }];
+    const second = JSON.stringify({ "g4f-rx-cassette": 2, request: { model: "gpt-4", messages: own }, continues: { cassette: "1.cassette.jsonl", messages: 2 }, response: { status: 200, headers: {} } });
+    writeFileSync(join(directory, "2.cassette.jsonl"), `${second}\n{"at":0,"data":"[DONE]"}\n`);
+    const whole = [...first.messages, ...own];
+    expect(readCassette(join(directory, "2.cassette.jsonl")).request.messages).toStrictEqual(whole);
+    expect(readCassettes(directory).map((cassette) => [cassette.version, cassette.request.messages])).toStrictEqual([
+      [1, first.messages],
+      [2, whole],
+    ]);
+    // Parsed alone, it needs what it continues.
+    expect(() => parseCassette(second, "2.cassette.jsonl")).toThrow("2.cassette.jsonl:1: its request continues 1.cassette.jsonl: read it with readCassette or readCassettes");
+    expect(parseCassette(second, "2.cassette.jsonl", { earlier: () => first.messages }).request.messages).toStrictEqual(whole);
+    expect(() => parseCassette(second, "2.cassette.jsonl", { earlier: () => first.messages.slice(1) })).toThrow("its request continues the first 2 messages of 1.cassette.jsonl, whose request has 1");
+    // Written again, it is whole: a cassette of its own.
+    expect(serializeCassette(readCassette(join(directory, "2.cassette.jsonl")))).toMatch(/^\{"g4f-rx-cassette":1,/);
+  });
+
+  it("reads a chain of thousands of continuing cassettes without recursion, and refuses a cycle", () => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-chain-"));
+    const name = (index: number): string => `${String(index).padStart(5, "0")}.cassette.jsonl`;
+    const count = 5000;
+    for (let index = 0; index < count; index += 1) {
+      const request = { messages: [{ role: "user", content: String(index) }] };
+      const header = index === 0 ? { "g4f-rx-cassette": 1, request } : { "g4f-rx-cassette": 2, request, continues: { cassette: name(index - 1), messages: index } };
+      writeFileSync(join(directory, name(index)), `${JSON.stringify({ ...header, response: { status: 200, headers: {} } })}\n`);
+    }
+    const last = readCassette(join(directory, name(count - 1))).request.messages;
+    expect(last).toHaveLength(count);
+    expect(last[count - 1]).toStrictEqual({ role: "user", content: String(count - 1) });
+
+    const cycle = mkdtempSync(join(tmpdir(), "g4f-rx-cycle-"));
+    for (const [own, other] of [["a", "b"], ["b", "a"]]) {
+      writeFileSync(join(cycle, `${own}.cassette.jsonl`), `${JSON.stringify({ "g4f-rx-cassette": 2, request: { messages: [] }, continues: { cassette: `${other}.cassette.jsonl`, messages: 0 }, response: { status: 200, headers: {} } })}\n`);
+    }
+    expect(() => readCassette(join(cycle, "a.cassette.jsonl"))).toThrow("continues itself");
+  });
+
   it.each([
     ["", 1, "the file is empty"],
     [`${header}\n{"at":0,"data":{}}\nnot json\n`, 3, "not valid JSON"],
     ['{"request":{}}\n', 1, "the first line must be the header"],
-    ['{"g4f-rx-cassette":2,"request":{"messages":[]},"response":{"status":200}}\n', 1, "cassette version 2 is not supported"],
+    ['{"g4f-rx-cassette":3,"request":{"messages":[]},"response":{"status":200}}\n', 1, "cassette version 3 is not supported"],
     ['{"g4f-rx-cassette":1,"request":{},"response":{"status":200}}\n', 1, '"messages" array'],
     ['{"g4f-rx-cassette":1,"request":{"messages":[]},"response":{"status":"ok"}}\n', 1, 'numeric "status"'],
     [`${header}\n{"data":{}}\n`, 2, 'a frame needs "at"'],
     [`${header}\n{"at":5,"data":1}\n\n{"at":4,"data":2}\n`, 4, "must not go back in time (4 after 5)"],
     [`${header}\n{"at":5}\n`, 2, 'a frame needs "data"'],
     [`${header}\n[1,2]\n`, 2, "expected a JSON object"],
+    ['{"g4f-rx-cassette":1,"request":{"messages":[]},"continues":{"cassette":"a.cassette.jsonl","messages":1},"response":{"status":200}}\n', 1, '"continues" needs format version 2'],
+    ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"../a.cassette.jsonl","messages":1},"response":{"status":200}}\n', 1, '"continues" must be {"cassette"'],
+    ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"a.cassette.jsonl","messages":-1},"response":{"status":200}}\n', 1, '"continues" must be {"cassette"'],
+    ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"gone.cassette.jsonl","messages":1},"response":{"status":200}}\n', 1, "its request continues gone.cassette.jsonl, which cannot be read: ENOENT"],
   ])("names the file and line of a corrupt cassette (%#)", (text, line, problem) => {
     const directory = mkdtempSync(join(tmpdir(), "g4f-rx-cassette-"));
     const file = join(directory, "broken.cassette.jsonl");
