@@ -17,8 +17,12 @@ import { type OperatorFunction, defer, filter, map } from "rxjs";
  * it (their `.done` events set the whole text), `response.function_call_arguments.delta`
  * and `response.custom_tool_call_input.delta` append to a tool call,
  * `response.reasoning_summary_*` and `response.reasoning_text.*` build a
- * reasoning item, and `response.output_text.annotation.added` adds an
- * annotation. An event that names an item or part the snapshot lacks, or
+ * reasoning item, `response.output_text.annotation.added` adds an
+ * annotation, `response.code_interpreter_call_code.*` and
+ * `response.mcp_call_arguments.*` build the code and arguments of those calls,
+ * and the progress events of built-in tools (`response.web_search_call.searching`,
+ * `response.code_interpreter_call.interpreting`…) set their item's `status`,
+ * as the `openai` client's own accumulator does. An event that names an item or part the snapshot lacks, or
  * any other event, leaves it as it was (and emits it again).
  *
  * Every snapshot's `output_text` is the text of its `output_text` parts,
@@ -71,7 +75,12 @@ function applyEvent(snapshot: Response | undefined, event: ResponseStreamEvent):
     case "response.content_part.added":
     case "response.content_part.done": {
       const part = event.part;
-      if (!isObject(part) || (part.type !== "output_text" && part.type !== "refusal")) return snapshot;
+      if (!isObject(part)) return snapshot;
+      if (part.type === "reasoning_text") {
+        // LM Studio opens raw reasoning text with a part of its own, on the reasoning item.
+        return setItem(snapshot, event.output_index, (item) => (item.type === "reasoning" ? { ...item, content: replaced(item.content ?? [], event.content_index, deepFrozen(structuredClone(part))) } : item));
+      }
+      if (part.type !== "output_text" && part.type !== "refusal") return snapshot;
       return setItem(snapshot, event.output_index, (item) => (item.type === "message" ? { ...item, content: replaced(item.content, event.content_index, deepFrozen(structuredClone(part))) } : item));
     }
     case "response.output_text.delta":
@@ -132,10 +141,75 @@ function applyEvent(snapshot: Response | undefined, event: ResponseStreamEvent):
         const text = "delta" in event ? part.text + event.delta : event.text;
         return { ...item, content: replaced(content, event.content_index, Object.freeze({ ...part, text })) };
       });
+    case "response.code_interpreter_call_code.delta":
+    case "response.code_interpreter_call_code.done":
+      return setItem(snapshot, event.output_index, (item) =>
+        item.type === "code_interpreter_call" ? { ...item, code: "delta" in event ? (item.code ?? "") + event.delta : event.code } : item,
+      );
+    case "response.mcp_call_arguments.delta":
+    case "response.mcp_call_arguments.done":
+      return setItem(snapshot, event.output_index, (item) => (item.type === "mcp_call" ? { ...item, arguments: "delta" in event ? item.arguments + event.delta : event.arguments } : item));
+    case "response.web_search_call.in_progress":
+    case "response.web_search_call.searching":
+    case "response.web_search_call.completed": {
+      const status = WEB_SEARCH_STATUS[event.type];
+      return setItem(snapshot, event.output_index, (item) => (item.type === "web_search_call" ? { ...item, status } : item));
+    }
+    case "response.file_search_call.in_progress":
+    case "response.file_search_call.searching":
+    case "response.file_search_call.completed": {
+      const status = FILE_SEARCH_STATUS[event.type];
+      return setItem(snapshot, event.output_index, (item) => (item.type === "file_search_call" ? { ...item, status } : item));
+    }
+    case "response.code_interpreter_call.in_progress":
+    case "response.code_interpreter_call.interpreting":
+    case "response.code_interpreter_call.completed": {
+      const status = CODE_INTERPRETER_STATUS[event.type];
+      return setItem(snapshot, event.output_index, (item) => (item.type === "code_interpreter_call" ? { ...item, status } : item));
+    }
+    case "response.image_generation_call.in_progress":
+    case "response.image_generation_call.generating":
+    case "response.image_generation_call.completed": {
+      const status = IMAGE_GENERATION_STATUS[event.type];
+      return setItem(snapshot, event.output_index, (item) => (item.type === "image_generation_call" ? { ...item, status } : item));
+    }
+    case "response.mcp_call.in_progress":
+    case "response.mcp_call.completed":
+    case "response.mcp_call.failed": {
+      const status = MCP_STATUS[event.type];
+      return setItem(snapshot, event.output_index, (item) => (item.type === "mcp_call" ? { ...item, status } : item));
+    }
     default:
       return snapshot;
   }
 }
+
+// The status a built-in tool's progress event gives its item, as the openai client's own accumulator sets it.
+const WEB_SEARCH_STATUS = {
+  "response.web_search_call.in_progress": "in_progress",
+  "response.web_search_call.searching": "searching",
+  "response.web_search_call.completed": "completed",
+} as const;
+const FILE_SEARCH_STATUS = {
+  "response.file_search_call.in_progress": "in_progress",
+  "response.file_search_call.searching": "searching",
+  "response.file_search_call.completed": "completed",
+} as const;
+const CODE_INTERPRETER_STATUS = {
+  "response.code_interpreter_call.in_progress": "in_progress",
+  "response.code_interpreter_call.interpreting": "interpreting",
+  "response.code_interpreter_call.completed": "completed",
+} as const;
+const IMAGE_GENERATION_STATUS = {
+  "response.image_generation_call.in_progress": "in_progress",
+  "response.image_generation_call.generating": "generating",
+  "response.image_generation_call.completed": "completed",
+} as const;
+const MCP_STATUS = {
+  "response.mcp_call.in_progress": "in_progress",
+  "response.mcp_call.completed": "completed",
+  "response.mcp_call.failed": "failed",
+} as const;
 
 /**
  * `next` with its `output_text`: the one output-text part's own string when there is one (no copy of a long

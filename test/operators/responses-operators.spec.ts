@@ -1,5 +1,7 @@
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { last, lastValueFrom, map, of, take, toArray } from "rxjs";
+import { accumulateResponse as accumulateWithOpenAI } from "openai/lib/responses/ResponseAccumulator";
+import type { Response as OpenAIResponse } from "openai/resources/responses/responses";
 import { describe, expect, it } from "vitest";
 import { accumulateResponse, extractOutputText, extractReasoningSummary } from "../../operators/index.js";
 import { responseEvents } from "../../src/testing/index.js";
@@ -131,6 +133,45 @@ describe("accumulateResponse", () => {
     ];
     const final = await lastValueFrom(of(...stream).pipe(accumulateResponse()));
     expect(final.output).toMatchObject([{ type: "function_call", name: "weather", arguments: '{"city":"Oslo"}' }, { type: "custom_tool_call", input: "SELECT 1" }]);
+  });
+
+  it("builds code-interpreter code and MCP arguments, sets built-in tools' status and opens raw reasoning parts, snapshot for snapshot as the openai client's accumulator", async () => {
+    const base = { sequence_number: 0 };
+    const stream: ResponseStreamEvent[] = [
+      onWire(created),
+      { ...base, type: "response.output_item.added", output_index: 0, item: { type: "reasoning", id: "rs_1", summary: [] } },
+      { ...base, type: "response.content_part.added", item_id: "rs_1", output_index: 0, content_index: 0, part: { type: "reasoning_text", text: "" } },
+      { ...base, type: "response.reasoning_text.delta", item_id: "rs_1", output_index: 0, content_index: 0, delta: "Roll a die." },
+      { ...base, type: "response.output_item.added", output_index: 1, item: { type: "web_search_call", id: "ws_1", status: "in_progress", action: { type: "search", query: "dice" } } },
+      { ...base, type: "response.web_search_call.in_progress", item_id: "ws_1", output_index: 1 },
+      { ...base, type: "response.web_search_call.searching", item_id: "ws_1", output_index: 1 },
+      { ...base, type: "response.web_search_call.completed", item_id: "ws_1", output_index: 1 },
+      { ...base, type: "response.output_item.added", output_index: 2, item: { type: "code_interpreter_call", id: "ci_1", status: "in_progress", code: null, container_id: "cntr_1", outputs: null } },
+      { ...base, type: "response.code_interpreter_call.in_progress", item_id: "ci_1", output_index: 2 },
+      { ...base, type: "response.code_interpreter_call_code.delta", item_id: "ci_1", output_index: 2, delta: "import random" },
+      { ...base, type: "response.code_interpreter_call_code.delta", item_id: "ci_1", output_index: 2, delta: "\nrandom.randint(1, 6)" },
+      { ...base, type: "response.code_interpreter_call.interpreting", item_id: "ci_1", output_index: 2 },
+      { ...base, type: "response.output_item.added", output_index: 3, item: { type: "mcp_call", id: "mcp_1", name: "roll", server_label: "dice", arguments: "" } },
+      { ...base, type: "response.mcp_call.in_progress", item_id: "mcp_1", output_index: 3 },
+      { ...base, type: "response.mcp_call_arguments.delta", item_id: "mcp_1", output_index: 3, delta: '{"sides":' },
+      { ...base, type: "response.mcp_call_arguments.delta", item_id: "mcp_1", output_index: 3, delta: "6}" },
+      { ...base, type: "response.mcp_call.failed", item_id: "mcp_1", output_index: 3 },
+      { ...base, type: "response.code_interpreter_call_code.done", item_id: "ci_1", output_index: 2, code: "print(4)" },
+      { ...base, type: "response.code_interpreter_call.completed", item_id: "ci_1", output_index: 2 },
+    ];
+    const snapshots = await lastValueFrom(of(...stream).pipe(accumulateResponse(), toArray()));
+    expect(snapshots.at(-1)?.output).toMatchObject([
+      { type: "reasoning", content: [{ type: "reasoning_text", text: "Roll a die." }] },
+      { type: "web_search_call", status: "completed" },
+      { type: "code_interpreter_call", code: "print(4)", status: "completed" },
+      { type: "mcp_call", arguments: '{"sides":6}', status: "failed" },
+    ]);
+    const interpreting = snapshots[stream.findIndex((event) => event.type === "response.code_interpreter_call.interpreting")];
+    expect(interpreting?.output[2]).toMatchObject({ code: "import random\nrandom.randint(1, 6)", status: "interpreting" });
+    // The openai client's own accumulator (what client.responses.stream() holds) after each event: the same.
+    let theirs: OpenAIResponse | undefined;
+    const expected = stream.map((event) => structuredClone((theirs = accumulateWithOpenAI(event, theirs))));
+    expect(snapshots).toEqual(expected);
   });
 
   it("emits nothing before the response exists and ignores events naming items it lacks", async () => {
