@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type OperatorFunction, catchError, endWith, map, of, pipe } from "rxjs";
+import { EMPTY, type OperatorFunction, catchError, concatWith, defer, map, of } from "rxjs";
+import { type StreamItem, isResponseEvent } from "./chunk-reader.js";
 
 /** The frame that ends an OpenAI-format stream. */
 export const DONE_EVENT = "data: [DONE]\n\n";
@@ -31,6 +32,13 @@ export function serverSentEvent(data: unknown, event?: string): string {
  * after which the frames complete: the error travels in-band, as OpenAI and
  * GPT4Free's API send it, so the reader knows the answer failed.
  *
+ * Responses API events (from `fromResponses`) are framed as OpenAI frames
+ * them: `event: <type>` then `data: <json>`, so a browser's `EventSource` can
+ * listen by type; no `[DONE]` follows (the stream's own `response.completed`
+ * ends it), and an error becomes an `event: error` frame holding
+ * `{"type":"error","message",…,"error":{…}}`, which the `openai` client and
+ * `fromResponses` read as the error it was.
+ *
  * ## Examples
  * ```ts
  * import { of } from "rxjs";
@@ -45,12 +53,26 @@ export function serverSentEvent(data: unknown, event?: string): string {
  * //
  * ```
  */
-export function toServerSentEvents(): OperatorFunction<ChatCompletionChunk, string> {
-  return pipe(
-    map((chunk) => serverSentEvent(chunk)),
-    endWith(DONE_EVENT),
-    catchError((error: unknown) => of(serverSentEvent({ error: errorBody(error) }))),
-  );
+export function toServerSentEvents<T extends StreamItem = ChatCompletionChunk>(): OperatorFunction<T, string> {
+  return (source) =>
+    defer(() => {
+      // Until a Responses event passes, the stream is framed as chat: an empty or at once failing stream reads as one either way.
+      let responses = false;
+      return source.pipe(
+        map((item) => {
+          if (!isResponseEvent(item)) return serverSentEvent(item);
+          responses = true;
+          // A type that would break the frame's line is left out of the `event:` field; the data still carries it.
+          return serverSentEvent(item, LINE_BREAK.test(item.type) ? undefined : item.type);
+        }),
+        concatWith(defer(() => (responses ? EMPTY : of(DONE_EVENT)))),
+        catchError((error: unknown) => {
+          const details = errorBody(error);
+          // OpenAI's Responses error event nests the error (which the openai client reads); its documented shape has the fields at the top.
+          return of(responses ? serverSentEvent({ ...details, type: "error", error: details }, "error") : serverSentEvent({ error: details }));
+        }),
+      );
+    });
 }
 
 function errorBody(error: unknown): Record<string, unknown> {

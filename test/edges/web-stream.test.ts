@@ -1,8 +1,11 @@
-import type OpenAI from "openai";
-import { Observable, Subject, of, throwError } from "rxjs";
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import OpenAI, { APIError } from "openai";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { Observable, Subject, lastValueFrom, of, throwError, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DONE_EVENT, fromChatCompletion, toReadableStream, toResponse, toServerSentEvents } from "g4f-rx";
-import { type TestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { DONE_EVENT, StreamErrorFrameError, fromChatCompletion, fromResponses, toReadableStream, toResponse, toServerSentEvents } from "g4f-rx";
+import { type TestServer, errorFrame, responseEvents, responsesReply, streamReply, textChunks } from "g4f-rx/testing";
 import { serverAndClient } from "../support/server.js";
 
 let server: TestServer;
@@ -79,5 +82,63 @@ describe("toReadableStream", () => {
     await reader.cancel();
     await request.closed;
     expect(request.disconnected).toBe(true);
+  });
+});
+
+describe("relaying a Responses API stream: fromResponses, toServerSentEvents, toResponse", () => {
+  let relay: Server;
+  let relayURL: string;
+  beforeEach(async () => {
+    // An app's route: the upstream's Responses events, relayed as they come.
+    relay = createServer((req, res) => {
+      let body = "";
+      req.on("data", (piece: Buffer) => (body += piece.toString()));
+      req.on("end", () => {
+        const { model, input } = JSON.parse(body) as { model: string; input: string };
+        const response = toResponse(fromResponses(client, { model, input }).pipe(toServerSentEvents()));
+        res.writeHead(response.status, Object.fromEntries(response.headers));
+        void (async () => {
+          if (response.body !== null) for await (const bytes of response.body) res.write(bytes);
+          res.end();
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    relayURL = `http://127.0.0.1:${(relay.address() as AddressInfo).port}/v1`;
+  });
+  afterEach(() => new Promise<void>((resolve) => relay.close(() => resolve())));
+
+  const events = responseEvents(["Hello", " there!"], { reasoning: ["Greet."] });
+  const params = { model: "gpt-5-mini", input: "Say hello there!" };
+
+  it("frames each event as OpenAI does, event: <type> and its data, with no [DONE]", async () => {
+    server.reply(responsesReply(events));
+    const body = await (await fetch(`${relayURL}/responses`, { method: "POST", body: JSON.stringify(params) })).text();
+    expect(body).toBe(events.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join(""));
+  });
+
+  it("gives the openai client's responses.stream() the same final Response, and fromResponses the same events", async () => {
+    server.reply(responsesReply(events));
+    server.reply(responsesReply(events));
+    const relayed = new OpenAI({ baseURL: relayURL, apiKey: "none", maxRetries: 0 });
+    const completed = events.at(-1);
+    const final = await relayed.responses.stream(params).finalResponse();
+    expect(final).toMatchObject(completed?.type === "response.completed" ? completed.response : {});
+    expect(await lastValueFrom(fromResponses(relayed, params).pipe(toArray()))).toEqual(events);
+  });
+
+  it("relays an upstream error event as an error event both the openai client and fromResponses report, after the events before it", async () => {
+    const before = events.slice(0, 2);
+    server.reply(responsesReply(before, { then: [errorFrame("The server is overloaded", { event: true })] }));
+    server.reply(responsesReply(before, { then: [errorFrame("The server is overloaded", { event: true })] }));
+    const relayed = new OpenAI({ baseURL: relayURL, apiKey: "none", maxRetries: 0 });
+    const failure = await relayed.responses.stream(params).finalResponse().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(APIError);
+    expect(failure).toHaveProperty("message", expect.stringContaining("The server is overloaded"));
+    const received: ResponseStreamEvent[] = [];
+    const error = await new Promise((resolve) => fromResponses(relayed, params).subscribe({ next: (event) => received.push(event), error: resolve }));
+    expect(received).toEqual(before);
+    expect(error).toBeInstanceOf(StreamErrorFrameError);
+    expect(error).toHaveProperty("message", "The server is overloaded");
   });
 });

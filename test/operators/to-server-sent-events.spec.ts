@@ -1,8 +1,11 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { AuthenticationError } from "openai";
 import { map } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { DONE_EVENT, serverSentEvent, toServerSentEvents } from "../../operators/index.js";
+import { StreamErrorFrameError } from "../../src/errors.js";
+import { responseEvents } from "../../src/testing/index.js";
 import { contentChunk } from "../support/chunks.js";
 import { marbles } from "../support/marbles.js";
 
@@ -61,6 +64,48 @@ describe("toServerSentEvents", () => {
     );
     m.expect(failing).toBeObservable("a-(e|)", { a: frame(a), e: 'data: {"error":{"message":"mapper failed","type":"server_error"}}\n\n' });
     m.expect(source).toHaveSubscriptions("^-!");
+  }));
+});
+
+describe("toServerSentEvents on Responses API events", () => {
+  const [created, , , , , delta] = responseEvents(["Hi"]);
+  const completed = responseEvents(["Hi"]).at(-1);
+  if (created === undefined || delta === undefined || completed === undefined) throw new Error("responseEvents changed");
+  const named = (event: ResponseStreamEvent): string => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+
+  it("frames each event as OpenAI does, event: <type> then its data, and sends no [DONE]", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: created, b: delta, c: completed });
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("a-b-c-|", { a: named(created), b: named(delta), c: named(completed) });
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
+  it("sends nothing while the events stop, and leaves the event: line out for a type with a line break", marbles((m) => {
+    // What a server might send, though the types rule it out: a line break in the type.
+    const odd = Object.assign(structuredClone(delta), { type: "response.x\ndata: injected" });
+    const source = m.cold<ResponseStreamEvent>("a-b-", { a: created, b: odd });
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("a-b-", { a: named(created), b: `data: ${JSON.stringify(odd)}\n\n` });
+    m.expect(source).toHaveSubscriptions("^");
+  }));
+
+  it("sends an error after events as an event: error frame the openai client and fromResponses read, then completes", marbles((m) => {
+    const source = m.cold("  a-#", { a: created }, new StreamErrorFrameError({ type: "insufficient_quota" }, "You exceeded your current quota", "{}", "error"));
+    const error = 'event: error\ndata: {"message":"You exceeded your current quota","type":"error","error":{"message":"You exceeded your current quota","type":"insufficient_quota"}}\n\n';
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("a-(e|)", { a: named(created), e: error });
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("reports an error thrown by a callback upstream, and stops reading when the subscriber leaves early", marbles((m) => {
+    const source = m.cold("  a-b-c-|", { a: created, b: delta, c: completed });
+    const failing = source.pipe(
+      map((event) => {
+        if (event === delta) throw new Error("mapper failed");
+        return event;
+      }),
+      toServerSentEvents(),
+    );
+    m.expect(failing).toBeObservable("a-(e|)", { a: named(created), e: 'event: error\ndata: {"message":"mapper failed","type":"error","error":{"message":"mapper failed","type":"server_error"}}\n\n' });
+    m.expect(source.pipe(toServerSentEvents()), "--!").toBeObservable("a-", { a: named(created) });
+    m.expect(source).toHaveSubscriptions(["^-!", "^-!"]);
   }));
 });
 
