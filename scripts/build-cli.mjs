@@ -28,7 +28,8 @@ const LAZY_PACKAGES = {
   "markdown-it": { file: "markdown-it.js", contents: 'module.exports = require("markdown-it");' },
   // Only the common languages' grammars: all of highlight.js's would be a megabyte.
   lowlight: { file: "lowlight.js", contents: 'export { common, createLowlight } from "lowlight";' },
-  // The terminal width of a table's cells, for the renderer alone (7 KB: East Asian widths, emoji, escape sequences).
+  // The terminal width of text beyond ASCII, for the renderer's tables and the spinner's line (7 KB: East Asian widths,
+  // emoji, escape sequences).
   // Its only export is its default, the function: made the file's exports, as markdown-it's class is.
   "string-width": { file: "string-width.js", contents: 'module.exports = require("string-width").default;' },
 };

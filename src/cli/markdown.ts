@@ -2,6 +2,7 @@ import type { Element, ElementContent, Root, RootContent } from "hast";
 import type { createLowlight } from "lowlight";
 import MarkdownIt, { type Token } from "markdown-it";
 import { type OperatorFunction, Observable } from "rxjs";
+import { cellWidth, loadStringWidth, widthsLoaded } from "./cell-width.js";
 
 /** ANSI styles the renderer uses; each wraps text in its own start and reset, so styles nest. */
 const SGR = {
@@ -319,46 +320,22 @@ function table(node: MarkdownNode): string {
       .map((row) => row.children.map((cell) => inline(cell.children)));
   const header = rowsOf("thead_open")[0] ?? [];
   const rows = rowsOf("tbody_open");
-  const widths = header.map((cell, column) => Math.max(cellWidth(cell), ...rows.map((row) => cellWidth(row[column] ?? ""))));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell + " ".repeat(Math.max(0, (widths[column] ?? 0) - cellWidth(cell)))).join(` ${paint("dim", "│")} `);
+  const widths = header.map((cell, column) => Math.max(cellsOf(cell), ...rows.map((row) => cellsOf(row[column] ?? ""))));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell + " ".repeat(Math.max(0, (widths[column] ?? 0) - cellsOf(cell)))).join(` ${paint("dim", "│")} `);
   const rule = paint("dim", widths.map((width) => "─".repeat(width)).join("─┼─"));
   return `${line(header.map((cell) => paint("bold", cell)))}\n${rule}\n${rows.map((row) => `${line(row)}\n`).join("")}`;
 }
 
-/**
- * The terminal cells a table cell takes. ASCII text (after the renderer's own escape sequences) takes one per
- * character; other text is measured by `string-width`, loaded only for a table that has some (see needsLoading): its
- * Unicode tables and `Intl.Segmenter` cost more start-up than the rest of the renderer. Without it (it could not be
- * loaded), one per code point.
- */
-function cellWidth(cell: string): number {
+/** The terminal cells a table cell takes (see cell-width.ts); one per code point when string-width could not be loaded. */
+function cellsOf(cell: string): number {
   // eslint-disable-next-line no-control-regex
   const text = cell.replace(/\u001b\[[0-9;]*m/g, "");
-  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
-  return stringWidth === undefined || stringWidth === null ? [...text].length : stringWidth(text);
-}
-
-/** `string-width` once loaded; `null` when it could not be. */
-let stringWidth: ((text: string) => number) | null | undefined;
-let loadingWidths: Promise<void> | undefined;
-
-/** Loads `string-width` once, for the first table of wide text (see cellWidth); rejects when it cannot be loaded. */
-export function loadStringWidth(): Promise<void> {
-  loadingWidths ??= import("string-width").then(
-    ({ default: width }) => {
-      stringWidth = width;
-    },
-    (error: unknown) => {
-      stringWidth = null;
-      throw error;
-    },
-  );
-  return loadingWidths;
+  return cellWidth(text) ?? [...text].length;
 }
 
 /** Whether `node` needs a module that is not loaded yet: the highlighter for code, string-width for a table of wide text. */
 function needsLoading(node: MarkdownNode): boolean {
-  return (lowlight === undefined && hasCode(node)) || (stringWidth === undefined && hasWideTable(node));
+  return (lowlight === undefined && hasCode(node)) || (!widthsLoaded() && hasWideTable(node));
 }
 
 /** Loads what `node` needs (see needsLoading). */
@@ -366,7 +343,7 @@ function loadFor(node: MarkdownNode | undefined): Promise<void> {
   if (node === undefined) return Promise.resolve();
   const loads: Promise<void>[] = [];
   if (lowlight === undefined && hasCode(node)) loads.push(loadHighlighter());
-  if (stringWidth === undefined && hasWideTable(node)) loads.push(loadStringWidth());
+  if (!widthsLoaded() && hasWideTable(node)) loads.push(loadStringWidth());
   return Promise.all(loads).then(() => undefined);
 }
 

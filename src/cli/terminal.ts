@@ -1,4 +1,5 @@
 import type { Environment } from "../endpoints.js";
+import { cellWidth, isPlainAscii, loadStringWidth } from "./cell-width.js";
 
 /** A stream that may be a terminal, as `process.stderr` is. */
 export interface TerminalWritable {
@@ -64,15 +65,31 @@ const FRAME_MS = 80;
 /** Draws `text` with a turning spinner on `out`, which should be a terminal. */
 export function startSpinner(out: TerminalWritable, text: string, style: Styles): Spinner {
   // One line, never wider than the terminal: a line that wraps cannot be erased by "\r ESC[K", and each frame would
-  // leave a new line behind. The frame and its space take 2 columns.
+  // leave a new line behind. The frame and its space take 2 columns. Widths are in terminal cells (a model's name in
+  // Chinese takes two per character), and a cut keeps whole characters (an emoji, a letter with its accent).
   // The width is read at every frame: the window may be resized while the spinner turns. A pseudo-terminal nobody
   // sized says 0 columns.
   const fit = (said: string): string => {
     const width = out.columns !== undefined && out.columns > 0 ? out.columns : 80;
     const room = Math.max(0, width - 3);
-    const characters = [...neutralise(said)];
-    return characters.length > room ? `${characters.slice(0, Math.max(0, room - 1)).join("")}…` : characters.join("");
+    const shown = neutralise(said);
+    if (cellsAtMost(shown) <= room) return shown;
+    let kept = "";
+    let used = 0;
+    for (const piece of characters(shown)) {
+      const cells = cellsAtMost(piece);
+      if (used + cells > room - 1) break;
+      kept += piece;
+      used += cells;
+    }
+    return `${kept}…`;
   };
+  // Text beyond ASCII is measured once string-width is loaded (by the first frame, most often); until then, or if it
+  // cannot be loaded, a line that may be too wide is cut short.
+  const measure = (said: string): void => {
+    if (!isPlainAscii(said)) loadStringWidth().catch(() => undefined);
+  };
+  measure(text);
   let said = text;
   let frame = 0;
   let drawn = false;
@@ -95,10 +112,22 @@ export function startSpinner(out: TerminalWritable, text: string, style: Styles)
     },
     say: (text) => {
       said = text;
+      measure(text);
       // The new text may be shorter: what the old one left beyond it is erased.
       if (drawn && !stopped) out.write("\r\u001b[K");
     },
   };
+}
+
+/** The cells `text` takes, or (not measurable yet) two per code point, which no text exceeds. */
+function cellsAtMost(text: string): number {
+  return cellWidth(text) ?? 2 * [...text].length;
+}
+
+/** The characters of `text` as a reader sees them: an emoji of several code points, a letter with its accents. */
+function characters(text: string): Iterable<string> {
+  if (isPlainAscii(text)) return text;
+  return Array.from(new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text), ({ segment }) => segment);
 }
 
 /** A spinner that shows nothing, for pipes, files and `--quiet`. */

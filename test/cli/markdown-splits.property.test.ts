@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { from, lastValueFrom, toArray } from "rxjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadHighlighter, loadStringWidth, renderMarkdown } from "../../src/cli/markdown.js";
+import { loadStringWidth } from "../../src/cli/cell-width.js";
+import { loadHighlighter, renderMarkdown } from "../../src/cli/markdown.js";
 
 // Pieces of markdown an answer is made of; no reference definitions ("[a]: url" changes links above it, which an
 // append-only renderer cannot redraw).

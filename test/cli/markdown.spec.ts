@@ -1,6 +1,7 @@
 import { map } from "rxjs";
 import { beforeAll, describe, it } from "vitest";
-import { loadHighlighter, loadStringWidth, renderMarkdown } from "../../src/cli/markdown.js";
+import { loadStringWidth } from "../../src/cli/cell-width.js";
+import { loadHighlighter, renderMarkdown } from "../../src/cli/markdown.js";
 import { marbles } from "../support/marbles.js";
 
 const ESC = "\u001b";

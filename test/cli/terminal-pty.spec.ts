@@ -2,6 +2,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import stringWidth from "string-width";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { BIN, assertFreshBuild } from "./run-cli.js";
@@ -108,6 +109,23 @@ describe.runIf(hasUtilLinuxScript())("on a real terminal (util-linux script)", (
     expect(frames.length).toBeGreaterThan(1);
     // eslint-disable-next-line no-control-regex
     for (const frame of frames) expect([...frame.replace(/\u001b\[[0-9;]*[mK]/g, "")].length).toBeLessThan(40);
+  });
+
+  it("fits a spinner line of wide characters in terminal cells, cut between whole characters", async () => {
+    server.reply({ ...streamReply(textChunks(["Hello"])), headersAfterMs: 600 });
+    // 22 Chinese characters take 44 cells: counted as 22, the line wrapped in 40 columns and every frame left a line.
+    const model = "模型中文很长的名字非常非常长的模型标识符号码👨‍👩‍👧";
+    const { terminal, stdout, code } = await onTerminalColumns(["--base-url", server.baseURL, "-m", model, "Hi"], 40);
+    expect(code).toBe(0);
+    expect(stdout).toBe("Hello\n");
+    const frames = terminal.split("\r").filter((part) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(part.replace(`${ESC}[K`, "")));
+    expect(frames.length).toBeGreaterThan(1);
+    for (const frame of frames) {
+      // eslint-disable-next-line no-control-regex
+      const shown = frame.replace(/\u001b\[[0-9;]*[mK]/g, "");
+      expect(stringWidth(shown)).toBeLessThan(40);
+      expect(shown).toMatch(/^. waiting for 模型中文.*…$/u);
+    }
   });
 
   it("draws no spinner with TERM=dumb", async () => {
