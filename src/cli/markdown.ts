@@ -4,7 +4,7 @@ import MarkdownIt, { type Token } from "markdown-it";
 import { type OperatorFunction, Observable } from "rxjs";
 import { cellWidth, loadStringWidth, widthsLoaded } from "./cell-width.js";
 
-/** ANSI styles the renderer uses; each wraps text in its own start and reset, so styles nest. */
+/** ANSI styles the renderer uses; each wraps text in its own start and reset (see paint for how they nest). */
 const SGR = {
   bold: ["\u001b[1m", "\u001b[22m"],
   dim: ["\u001b[2m", "\u001b[22m"],
@@ -24,7 +24,19 @@ type Style = keyof typeof SGR;
 // eslint-disable-next-line no-control-regex -- the renderer's own escape sequences
 const COLOURS = /\u001b\[3[1-69]m/g;
 
-const paint = (style: Style, text: string): string => (text === "" ? "" : `${SGR[style][0]}${text}${SGR[style][1]}`);
+/**
+ * `text` in `style`, line by line. Resets are shared (bold's and dim's is one, every colour's another): where a style
+ * inside `text` ends, this one starts again, or a link's underline would end a heading's, a link address's dim the bold
+ * around it, a number's colour the string's around it. Each line closes its styles, so nothing added at a line's start
+ * (a quote's bar, an indent) takes them on or ends them.
+ */
+const paint = (style: Style, text: string): string => {
+  const [start, reset] = SGR[style];
+  return text
+    .split("\n")
+    .map((line) => (line === "" ? "" : `${start}${line.replaceAll(reset, `${reset}${start}`)}${reset}`))
+    .join("\n");
+};
 
 /**
  * Renders streamed markdown for a terminal, append-only: each block

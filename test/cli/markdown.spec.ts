@@ -70,7 +70,8 @@ describe("renderMarkdown", () => {
   it("highlights a language's embedded parts with their own grammar (JSX in JavaScript)", marbles((m) => {
     const source = m.cold("a|", { a: "```javascript\nconst el = <b>hi</b>;\n```\n" });
     const tag = (name: string): string => `${ESC}[34m${name}${ESC}[39m`;
-    const jsx = `${ESC}[34m<${tag("b")}>${ESC}[39mhi${ESC}[34m</${tag("b")}>${ESC}[39m`;
+    // The tag's name is blue inside the tag's blue: after it, the > is blue again (it lost its colour before).
+    const jsx = `${ESC}[34m<${tag("b")}${ESC}[34m>${ESC}[39mhi${ESC}[34m</${tag("b")}${ESC}[34m>${ESC}[39m`;
     const expected = m.cold("-(x|)", { x: `${dim("```javascript")}\n${ESC}[35mconst${ESC}[39m el = ${jsx};\n${dim("```")}\n` });
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
   }));
@@ -140,6 +141,27 @@ describe("renderMarkdown", () => {
         `abc           ${bar}2 \n`,
         `🎉🎉          ${bar}3 \n`,
         `e\u0301 ${bold("b")} ${ESC}[33mc${ESC}[39m${" ".repeat(9)}${bar}👩\u200d💻\n`,
+      ].join(""),
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
+  it("keeps an outer style after an inner one that shares its reset ends, and closes every style at its line's end", marbles((m) => {
+    const text = "# Go [here](u) now\n\n**bold [x](v) still** plain\n\n> **one\n> two** three\n\n```js\nconst s = `a ${1} c`;\n```\n";
+    const source = m.cold("a|", { a: text });
+    const underline = (inner: string): string => `${ESC}[4m${inner}${ESC}[24m`;
+    // A link's underline ends with ESC[24m and its address's dim with ESC[22m, which end the heading's underline and
+    // bold too: the outer style is started again after them. A bold span over two lines of a quote ends at the first
+    // line's end and starts again after the second line's bar, so the bar (dim) neither ends it nor takes it on. A
+    // template literal's ${1} (a number's blue inside the string's green) gives the string its green back.
+    const expected = m.cold("x(y|)", {
+      x: [
+        `${underline(bold(`Go ${underline("here")}${ESC}[4m ${ESC}[2m(u)${ESC}[22m${ESC}[1m now`))}\n\n`,
+        `${bold(`bold ${underline("x")} ${ESC}[2m(v)${ESC}[22m${ESC}[1m still`)} plain\n\n`,
+        `${dim("│")} ${bold("one")}\n${dim("│")} ${bold("two")} three\n\n`,
+      ].join(""),
+      y: [
+        `${dim("```js")}\n${ESC}[35mconst${ESC}[39m s = ${ESC}[32m\`a \${${ESC}[34m1${ESC}[39m${ESC}[32m} c\`${ESC}[39m;\n${dim("```")}\n`,
       ].join(""),
     });
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
