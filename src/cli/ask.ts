@@ -98,7 +98,7 @@ export async function ask(
       return io.stderr.write(text);
     },
   };
-  const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown({ colour: colourOnStdout(io.env) }) : undefined;
+  const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown({ colour: colourOnStdout(io.env), columns: () => io.stdout.columns }) : undefined;
   const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(forStderr(text)), format }, source.wholeJson);
 
   const ending = new AnswerEnding();

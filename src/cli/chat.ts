@@ -384,7 +384,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             tap(ending.see),
             takeUntil(interrupts.pipe(tap(() => (interrupted = true)))),
           );
-          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.({ colour }) });
+          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.({ colour, columns: () => io.stdout.columns }) });
           // connect: both branches are subscribed before the answer starts, so the context gets every chunk even of an
           // answer that arrives (and fails) at once, as a replay at --speed Infinity does.
           return chunks.pipe(

@@ -53,9 +53,11 @@ const paint = (style: Style, text: string): string => {
  *
  * Emits one string per batch of completed blocks; on completion the rest,
  * on error the rest then the error. With `colour: false` (NO_COLOR), no
- * colours, the other styles kept.
+ * colours, the other styles kept. `columns` gives the terminal's width, read
+ * as each batch is printed (a window resized meanwhile counts): a rule is no
+ * wider than it.
  */
-export function renderMarkdown(options: { readonly colour?: boolean } = {}): OperatorFunction<string, string> {
+export function renderMarkdown(options: { readonly colour?: boolean; readonly columns?: () => number | undefined } = {}): OperatorFunction<string, string> {
   // Without colour (NO_COLOR), the renderer's own colour sequences go; bold, italics and the like stay.
   const styled = options.colour === false ? (text: string): string => text.replace(COLOURS, "") : (text: string): string => text;
   return (source) =>
@@ -115,7 +117,11 @@ export function renderMarkdown(options: { readonly colour?: boolean } = {}): Ope
             resume();
           });
         }
-        const output = done.map((block, index) => render(block.node, "") + (blankBefore(text, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
+        // Read as each batch is printed: the window may have been resized meanwhile. Unknown (a pipe) or 0 (a
+        // pseudo-terminal nobody sized): as on 80 columns.
+        const width = options.columns?.() ?? 0;
+        const room = width > 0 ? width : 80;
+        const output = done.map((block, index) => render(block.node, "", room) + (blankBefore(text, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
         buffer = all && code < 0 ? "" : buffer.slice(lines[until] ?? text.length);
         if (output !== "") subscriber.next(styled(output));
       };
@@ -226,7 +232,7 @@ function clean(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
 }
 
-function render(node: MarkdownNode, indent: string): string {
+function render(node: MarkdownNode, indent: string, room: number): string {
   const { token, children } = node;
   switch (token.type) {
     case "heading_open": {
@@ -243,7 +249,8 @@ function render(node: MarkdownNode, indent: string): string {
       return `${indentLines(`${fence}\n${highlight(clean(token.content.replace(/\n$/, "")), language)}\n${paint("dim", "```")}`, indent)}\n`;
     }
     case "blockquote_open": {
-      const inner = blocks(children, "").replace(/\n+$/, "");
+      // The bar and its space take 2 columns.
+      const inner = blocks(children, "", room - indent.length - 2).replace(/\n+$/, "");
       return `${inner
         .split("\n")
         .map((line) => `${indent}${paint("dim", "│")} ${line}`)
@@ -256,7 +263,7 @@ function render(node: MarkdownNode, indent: string): string {
       return children
         .map((item, index) => {
           const marker = ordered ? `${start + index}.` : "•";
-          const body = blocks(item.children, `${indent}  `)
+          const body = blocks(item.children, `${indent}  `, room)
             .replace(/\n+$/, "")
             .replace(/^ +/, "");
           return `${indent}${paint("cyan", marker)} ${body}\n`;
@@ -264,19 +271,20 @@ function render(node: MarkdownNode, indent: string): string {
         .join("");
     }
     case "hr":
-      return `${indent}${paint("dim", "─".repeat(40))}\n`;
+      // 40 columns, or the terminal's width where that is less: a longer rule wraps onto a second line.
+      return `${indent}${paint("dim", "─".repeat(Math.max(1, Math.min(40, room - indent.length))))}\n`;
     case "table_open":
       return indentLines(table(node), indent);
     case "inline":
       return `${indentLines(inline([node]), indent)}\n`;
     default:
-      return children.length > 0 ? blocks(children, indent) : clean(token.content);
+      return children.length > 0 ? blocks(children, indent, room) : clean(token.content);
   }
 }
 
 /** Blocks inside a list item or a quote, without the blank lines between them (a loose list stays compact). */
-function blocks(nodes: readonly MarkdownNode[], indent: string): string {
-  return nodes.map((node) => render(node, indent)).join("");
+function blocks(nodes: readonly MarkdownNode[], indent: string, room: number): string {
+  return nodes.map((node) => render(node, indent, room)).join("");
 }
 
 /** Indents each line of `text` but empty ones (a code block's blank lines get no trailing spaces). */

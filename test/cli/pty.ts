@@ -69,10 +69,17 @@ export function closeTerminals(): void {
 
 /**
  * Starts the built command on a pseudo-terminal (stdin, stdout and stderr all the terminal; with `stdoutTo`, stdout
- * goes to that file instead, as `> FILE` does).
+ * goes to that file instead, as `> FILE` does; with `columns`, the terminal is that wide from the start).
  */
-export function onTerminal(args: readonly string[], env: Record<string, string>, options: { readonly stdoutTo?: string } = {}): TerminalSession {
-  const command = [process.execPath, BIN, ...args].map(quote).join(" ") + (options.stdoutTo === undefined ? "" : ` > ${quote(options.stdoutTo)}`);
+export function onTerminal(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { readonly stdoutTo?: string; readonly columns?: number } = {},
+): TerminalSession {
+  const command =
+    (options.columns === undefined ? "" : `stty cols ${String(options.columns)} 2>/dev/null; `) +
+    [process.execPath, BIN, ...args].map(quote).join(" ") +
+    (options.stdoutTo === undefined ? "" : ` > ${quote(options.stdoutTo)}`);
   const child = spawn("script", ["--quiet", "--return", "--command", command, "/dev/null"], {
     env: { PATH: process.env.PATH ?? "", TERM: "xterm", NO_COLOR: "1", ...env },
     stdio: ["pipe", "pipe", "pipe"],

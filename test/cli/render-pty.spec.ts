@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { DONE_EVENT, type TestServer, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { closeTerminals, hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
@@ -36,6 +36,20 @@ describe.runIf(hasUtilLinuxScript())("--render on a real terminal (util-linux sc
     expect(screen).toContain("End.");
     // No cursor movement, line erasing or carriage return without a newline: scrollback and logs stay clean.
     expect(screen).not.toMatch(new RegExp(`${ESC}\\[\\d*[ABCDGHJK]|\\r(?!\\n)`));
+  });
+
+  it("draws a rule no wider than the terminal, as wide as it is when the rule is printed (after a resize too)", async () => {
+    const [start, before, after, end] = textChunks(["Above\n\n---\n\nMiddle", " words\n\n---\n\nEnd."]);
+    // The first rule is printed when "Middle" begins; the window is resized during the wait; the second, when "End." does.
+    server.reply({ body: [sseFrame(start), sseFrame(before), { wait: 4000 }, sseFrame(after), sseFrame(end), DONE_EVENT] });
+    const session = onTerminal(["-q", "Explain"], env, { columns: 20 });
+    await session.waitFor("─");
+    session.resize(30);
+    const { code, screen } = await session.exited;
+    expect(code).toBe(0);
+    // 40 columns of rule took two lines of a terminal 20 wide.
+    const rules = [...screen.matchAll(/─+/g)].map(([rule]) => rule.length);
+    expect(rules).toEqual([20, 30]);
   });
 
   it("colours code without NO_COLOR, and prints the raw text on a dumb terminal", async () => {
