@@ -37,7 +37,7 @@ import { colourOnStdout, rendersMarkdown } from "./ask.js";
 import { answerPrinter } from "./output.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
-import type { Styles } from "./terminal.js";
+import { type Styles, neutralise } from "./terminal.js";
 
 /** The entries of chat history offered (arrow up), across sessions: questions and commands as entered. */
 const HISTORY_SIZE = 1000;
@@ -153,6 +153,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     io.stderr.write(`${style.error("g4f-rx chat:")} ${message}\n`);
     return code;
   };
+  // A server's messages and a model's refusal or reasoning reach a terminal with their control characters made visible.
+  const forStderr = io.stderr.isTTY === true ? neutralise : (text: string): string => text;
   let options: CliOptions;
   let target: AnswerTarget;
   let plan: ConversationPlan;
@@ -187,8 +189,11 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   const answerTo =
     target.kind === "live"
       ? await liveAnswers(io, options, target.endpoints[0], (text) => note(text))
-      : replayedAnswers(await import("./replay.js"), target.path, options, (text) => io.stderr.write(`${style.error("g4f-rx:")} ${text}\n`));
+      : replayedAnswers(await import("./replay.js"), target.path, options, (text) => io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(text)}\n`));
   const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown : undefined;
+  // Text from the network reaches a terminal with its control characters made visible, as for a single question: the
+  // markdown renderer makes the answer harmless itself; raw (--render never, TERM=dumb) it is neutralised here.
+  const forStdout = io.stdout.isTTY === true && format === undefined ? neutralise : (text: string): string => text;
   const colour = colourOnStdout(io.env);
   const terminal = io.stdin.isTTY === true;
   // Losing the history is not worth stopping the chat for: a failure to read or keep it is passed over.
@@ -272,7 +277,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   let queued = 0;
 
   const note = (text: string): void => {
-    io.stderr.write(`${style.note(text)}\n`);
+    io.stderr.write(`${style.note(forStderr(text))}\n`);
   };
   note(
     (target.kind === "live" ? `g4f-rx chat: ${model ?? ""} at ${target.endpoints[0].baseURL}` : `g4f-rx chat: replaying the recordings in ${target.path}; nothing is sent`) +
@@ -371,7 +376,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       const answerOut = {
         write: (text: string): boolean => {
           if (text !== "") printed = true;
-          return io.stdout.write(text);
+          return io.stdout.write(forStdout(text));
         },
       };
       streaming = true;
@@ -384,7 +389,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             tap(ending.see),
             takeUntil(interrupts.pipe(tap(() => (interrupted = true)))),
           );
-          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(text), format: format?.({ colour, columns: () => io.stdout.columns }) });
+          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(forStderr(text)), format: format?.({ colour, columns: () => io.stdout.columns }) });
           // connect: both branches are subscribed before the answer starts, so the context gets every chunk even of an
           // answer that arrives (and fails) at once, as a replay at --speed Infinity does.
           return chunks.pipe(
@@ -404,7 +409,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             catchError((error: unknown) => {
               if (printed) io.stdout.write("\n");
               printed = false;
-              io.stderr.write(`${style.error("g4f-rx:")} ${source.describe(error)}\n`);
+              io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(source.describe(error))}\n`);
               return EMPTY;
             }),
             finalize(() => printer.finish()),
@@ -419,7 +424,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           last = { input, before };
           if (printed) io.stdout.write("\n");
           const problem = whole ? ending.problem({ showReasoning: options.showReasoning, json: false }) : undefined;
-          if (problem !== undefined) io.stderr.write(`${style.error("g4f-rx:")} ${problem}\n`);
+          if (problem !== undefined) io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(problem)}\n`);
           // A question typed meanwhile starts now: its answer, not a prompt, comes next.
           if (!closed && queued === 0) promptAgain();
         }),

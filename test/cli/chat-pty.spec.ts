@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { ConversationStore } from "../../src/conversations/index.js";
 import { type TerminalSession, closeTerminals, hasUtilLinuxScript, onTerminal } from "./pty.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
@@ -12,6 +12,7 @@ let home: string;
 let env: Record<string, string>;
 let store: ConversationStore;
 
+const ESC = "\u001b";
 const answer = (...pieces: string[]): ReturnType<typeof streamReply> => streamReply(textChunks(pieces));
 /** Waits for `text` of an answer, then for the prompt that follows it. */
 async function answered(session: TerminalSession, text: string): Promise<void> {
@@ -206,6 +207,37 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     expect(session.screen()).toContain("\u001b[4m\u001b[1mPlan\u001b[22m\u001b[24m");
     session.type("/exit\r");
     expect((await session.exited).code).toBe(0);
+  });
+
+  it("shows escape sequences in a raw answer (--render never, TERM=dumb) and in a server's error as visible text, never raw", async () => {
+    const hostile = `Hi${ESC}]0;pwned\u0007${ESC}[2J there\u009b31m!`;
+    server.reply(answer(hostile), errorReply(500, `bad${ESC}[2J news`), answer(hostile));
+    const session = onTerminal(["chat", "--render", "never"], env);
+    await session.waitFor("> ");
+    session.type("One\r");
+    await answered(session, "there");
+    session.type("Two\r");
+    await answered(session, "news");
+    session.type("/exit\r");
+    const never = await session.exited;
+    expect(never.code).toBe(0);
+    expect(never.screen).toContain("Hi␛]0;pwned␇␛[2J there\\u009b31m!");
+    expect(never.screen).toContain("bad␛[2J news");
+    // A dumb terminal gets the raw text too (auto does not render there), as harmless.
+    const dumb = onTerminal(["chat"], { ...env, TERM: "dumb" });
+    await dumb.waitFor("> ");
+    dumb.type("Three\r");
+    await answered(dumb, "there");
+    dumb.type("/exit\r");
+    const { code, screen } = await dumb.exited;
+    expect(code).toBe(0);
+    expect(screen).toContain("Hi␛]0;pwned␇␛[2J there\\u009b31m!");
+    // Only the command's own sequences reach the terminal: bracketed paste and colours, never the answer's.
+    for (const screenShown of [never.screen, screen]) {
+      expect(screenShown).not.toContain(`${ESC}]0;`);
+      expect(screenShown).not.toContain(`${ESC}[2J`);
+      expect(screenShown).not.toContain("\u009b");
+    }
   });
 
   it("resumes the latest conversation with chat -c, takes multi-line input, /system and /retry", async () => {
