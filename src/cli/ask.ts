@@ -13,7 +13,7 @@ import { StdoutFlow } from "./output-flow.js";
 import type { Recording } from "./recording.js";
 import { ENVIRONMENT_VARIABLES, type Environment } from "../endpoints.js";
 import { type AnswerTarget, endpointLabel } from "./targets.js";
-import { NO_SPINNER, type Spinner, type Styles, canAnimate, neutralise, startSpinner } from "./terminal.js";
+import { NO_SPINNER, type Spinner, type Styles, canAnimate, neutralise, neutraliser, startSpinner } from "./terminal.js";
 
 /** Gets the answer (live or recorded), prints it as `options` say, reports how it ended, and resolves with the exit code. */
 export async function ask(
@@ -29,7 +29,7 @@ export async function ask(
   let spinner: Spinner = NO_SPINNER;
   // Text from the network reaches a terminal with its control characters made visible; pipes get it byte for byte.
   // The markdown renderer (on a terminal by default) makes the text harmless itself, and writes its own styling.
-  const forStdout = io.stdout.isTTY === true && !rendersMarkdown(options, io.stdout, io.env) ? neutralise : (text: string): string => text;
+  const stdoutText = neutraliser(io.stdout.isTTY === true && !rendersMarkdown(options, io.stdout, io.env));
   const forStderr = io.stderr.isTTY === true ? neutralise : (text: string): string => text;
   const note = (text: string): void => {
     if (options.quiet) return;
@@ -88,7 +88,7 @@ export async function ask(
         printedCharacters += text.length;
         lastCharacter = text.slice(-1);
       }
-      return flow.write(forStdout(text));
+      return flow.write(stdoutText.piece(text));
     },
   };
   const reasoning: TextWritable = {
@@ -133,6 +133,9 @@ export async function ask(
 
   const reason = io.stop.reason;
   const readerGone = reason === "EPIPE" || reason === "output-error" || (settled.end === "error" && isBrokenPipe(settled.error));
+  // A carriage return that ended the answer waited for a line feed that never came.
+  const left = stdoutText.end();
+  if (!readerGone && left !== "") io.stdout.write(left);
   // The answer ends with a newline, also when it was cut short, so the shell prompt starts on its own line.
   if (!readerGone && printedCharacters > 0 && lastCharacter !== "\n") io.stdout.write("\n");
 

@@ -37,7 +37,7 @@ import { colourOnStdout, rendersMarkdown } from "./ask.js";
 import { answerPrinter } from "./output.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
-import { type Styles, neutralise } from "./terminal.js";
+import { type Styles, neutralise, neutraliser } from "./terminal.js";
 
 /** The entries of chat history offered (arrow up), across sessions: questions and commands as entered. */
 const HISTORY_SIZE = 1000;
@@ -191,9 +191,6 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       ? await liveAnswers(io, options, target.endpoints[0], (text) => note(text))
       : replayedAnswers(await import("./replay.js"), target.path, options, (text) => io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(text)}\n`));
   const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown : undefined;
-  // Text from the network reaches a terminal with its control characters made visible, as for a single question: the
-  // markdown renderer makes the answer harmless itself; raw (--render never, TERM=dumb) it is neutralised here.
-  const forStdout = io.stdout.isTTY === true && format === undefined ? neutralise : (text: string): string => text;
   const colour = colourOnStdout(io.env);
   const terminal = io.stdin.isTTY === true;
   // Losing the history is not worth stopping the chat for: a failure to read or keep it is passed over.
@@ -373,10 +370,20 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       // Whether this answer printed anything: stdout holds the answers and nothing else, so one that failed before
       // its first word leaves no empty line there.
       let printed = false;
+      // Text from the network reaches a terminal with its control characters made visible, as for a single question:
+      // the markdown renderer makes the answer harmless itself; raw (--render never, TERM=dumb) it is neutralised here.
+      const stdoutText = neutraliser(io.stdout.isTTY === true && format === undefined);
+      // What the neutraliser held back (a carriage return that ended the answer), before the answer's last newline.
+      const endAnswer = (): void => {
+        const left = stdoutText.end();
+        if (left !== "") io.stdout.write(left);
+        if (printed) io.stdout.write("\n");
+        printed = false;
+      };
       const answerOut = {
         write: (text: string): boolean => {
           if (text !== "") printed = true;
-          return io.stdout.write(forStdout(text));
+          return io.stdout.write(stdoutText.piece(text));
         },
       };
       streaming = true;
@@ -407,8 +414,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           ).pipe(
             tap({ complete: () => (whole = !interrupted) }),
             catchError((error: unknown) => {
-              if (printed) io.stdout.write("\n");
-              printed = false;
+              endAnswer();
               io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(source.describe(error))}\n`);
               return EMPTY;
             }),
@@ -422,7 +428,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
           const kept = answered.length > sent.length && reply !== undefined && !(reply.content === "" && !("tool_calls" in reply));
           messages = kept ? answered : sent.slice(0, sent.length - input.filter((message) => message.role !== "system").length);
           last = { input, before };
-          if (printed) io.stdout.write("\n");
+          endAnswer();
           const problem = whole ? ending.problem({ showReasoning: options.showReasoning, json: false }) : undefined;
           if (problem !== undefined) io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(problem)}\n`);
           // A question typed meanwhile starts now: its answer, not a prompt, comes next.

@@ -31,6 +31,35 @@ export function neutralise(text: string): string {
   });
 }
 
+/** `neutralise` for text that arrives in pieces (see neutraliser). */
+export interface Neutraliser {
+  /** The piece made harmless; a carriage return at its end waits for the next piece. */
+  piece(text: string): string;
+  /** What still waits (a carriage return that ended the text, made visible), or "". */
+  end(): string;
+}
+
+/**
+ * `neutralise` for an answer that streams: a CR LF line end cut between two pieces stays a line end, where each piece
+ * alone would show its CR as ␍. Without `terminal` (a pipe or a file), text passes unchanged and at once.
+ */
+export function neutraliser(terminal: boolean): Neutraliser {
+  if (!terminal) return { piece: (text) => text, end: () => "" };
+  let waiting = "";
+  return {
+    piece: (text) => {
+      const whole = waiting + text;
+      waiting = whole.endsWith("\r") ? "\r" : "";
+      return neutralise(waiting === "" ? whole : whole.slice(0, -1));
+    },
+    end: () => {
+      const left = neutralise(waiting);
+      waiting = "";
+      return left;
+    },
+  };
+}
+
 /**
  * Whether to colour what goes to `stream`: only on a terminal, and never when
  * `NO_COLOR` is set to anything but "" (https://no-color.org) or `TERM=dumb`.

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { startSpinner, styles, useColour } from "../../src/cli/terminal.js";
+import { neutraliser, startSpinner, styles, useColour } from "../../src/cli/terminal.js";
 
 describe("useColour", () => {
   it("colours a terminal only, and never with NO_COLOR or TERM=dumb", () => {
@@ -17,6 +17,18 @@ describe("styles", () => {
     expect(styles(true).error("boom")).toBe("\u001b[31mboom\u001b[0m");
     expect(styles(false).error("boom")).toBe("boom");
     expect(styles(false).note("waiting")).toBe("waiting");
+  });
+});
+
+describe("neutraliser", () => {
+  it("holds a carriage return at a piece's end until the next piece says whether it ends a line (CR LF) or stands alone", () => {
+    const text = neutraliser(true);
+    expect([text.piece("a\r"), text.piece("\nb\r"), text.piece("c\u001b[2J\r"), text.end(), text.end()]).toEqual(["a", "\r\nb", "␍c␛[2J", "␍", ""]);
+  });
+
+  it("passes text to a pipe unchanged and at once", () => {
+    const text = neutraliser(false);
+    expect([text.piece("a\r"), text.piece("\u001b[2J"), text.end()]).toEqual(["a\r", "\u001b[2J", ""]);
   });
 });
 
