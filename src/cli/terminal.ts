@@ -33,27 +33,31 @@ export function neutralise(text: string): string {
 
 /** `neutralise` for text that arrives in pieces (see neutraliser). */
 export interface Neutraliser {
-  /** The piece made harmless; a carriage return at its end waits for the next piece. */
+  /** The piece made harmless; what may be the first half of a pair (see neutraliser) waits for the next piece. */
   piece(text: string): string;
-  /** What still waits (a carriage return that ended the text, made visible), or "". */
+  /** What still waits (a carriage return that ended the text, made visible; half a character), or "". */
   end(): string;
 }
 
 /**
  * `neutralise` for an answer that streams: a CR LF line end cut between two pieces stays a line end, where each piece
- * alone would show its CR as ␍. Without `terminal` (a pipe or a file), text passes unchanged and at once.
+ * alone would show its CR as ␍. Without `terminal` (a pipe or a file), text passes unchanged and at once. Either way a
+ * character cut between the two halves of its surrogate pair (a server may cut a string there: 😀 is two UTF-16 code
+ * units) waits for its second half, since each half written alone becomes U+FFFD.
  */
 export function neutraliser(terminal: boolean): Neutraliser {
-  if (!terminal) return { piece: (text) => text, end: () => "" };
+  const shown = terminal ? neutralise : (text: string): string => text;
+  const mayPair = terminal ? /[\r\ud800-\udbff]$/ : /[\ud800-\udbff]$/;
   let waiting = "";
   return {
     piece: (text) => {
       const whole = waiting + text;
-      waiting = whole.endsWith("\r") ? "\r" : "";
-      return neutralise(waiting === "" ? whole : whole.slice(0, -1));
+      const cut = mayPair.test(whole) ? whole.length - 1 : whole.length;
+      waiting = whole.slice(cut);
+      return shown(whole.slice(0, cut));
     },
     end: () => {
-      const left = neutralise(waiting);
+      const left = shown(waiting);
       waiting = "";
       return left;
     },

@@ -162,6 +162,13 @@ describe("g4f-rx: options", () => {
     expect(result).toMatchObject({ code: 0, stdout: `${hostile}\n` });
   });
 
+  it("writes a character cut between two chunks in the middle of its surrogate pair whole into a pipe", async () => {
+    // JSON lets a server send 😀 as "\ud83d" in one chunk and "\ude00" in the next: each half written alone became U+FFFD.
+    const pieces = ["Emoji \ud83d", "\ude00 and flag \ud83c", "\uddef\ud83c", "\uddf5."];
+    server.reply(streamReply(textChunks(pieces)));
+    expect(await runCli(["Hi"], { env })).toMatchObject({ code: 0, stdout: "Emoji 😀 and flag 🇯🇵.\n" });
+  });
+
   it("lets the last of a repeated flag win", async () => {
     server.setDefaultReply(hello());
     const result = await runCli(["--temperature", "0.5", "--temperature", "0.7", "Hi"], { env });

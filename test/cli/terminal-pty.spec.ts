@@ -154,13 +154,13 @@ describe.runIf(hasUtilLinuxScript())("on a real terminal (util-linux script)", (
     expect(error.terminal).not.toContain(`${ESC}]0;`);
   });
 
-  it("keeps a CR LF line end cut between two pieces of a raw answer a line end, and shows a carriage return alone", async () => {
-    // --render never: the raw text, made harmless piece by piece.
-    server.reply(streamReply(textChunks(["Line one\r", "\nLine two\r", "\nLast\r"])));
+  it("keeps a CR LF line end or an emoji cut between two pieces of a raw answer whole, and shows a carriage return alone", async () => {
+    // --render never: the raw text, made harmless piece by piece. 😀 comes as its two UTF-16 halves, apart.
+    server.reply(streamReply(textChunks(["Line one\r", "\nLine \ud83d", "\ude00\r", "\nLast\r"])));
     const { terminal, code } = await allOnTerminal(["--base-url", server.baseURL, "-q", "--render", "never", "Hi"], {});
     expect(code).toBe(0);
     // Each CR LF is a line end (the terminal's own line discipline adds a CR before each LF); the last CR, alone, shows.
-    expect(terminal).toContain("Line one\r\r\nLine two\r\r\nLast␍\r\n");
+    expect(terminal).toContain("Line one\r\r\nLine 😀\r\r\nLast␍\r\n");
     expect(terminal.match(/␍/g)).toHaveLength(1);
   });
 

@@ -30,6 +30,13 @@ describe("neutraliser", () => {
     const text = neutraliser(false);
     expect([text.piece("a\r"), text.piece("\u001b[2J"), text.end()]).toEqual(["a\r", "\u001b[2J", ""]);
   });
+
+  it("holds the first half of a surrogate pair until its second half, on a terminal and into a pipe", () => {
+    for (const terminal of [true, false]) {
+      const text = neutraliser(terminal);
+      expect([text.piece("a \ud83d"), text.piece("\ude00 b\ud83c"), text.piece("\uddef\ud83c\uddf5"), text.piece("\ud83d"), text.end()]).toEqual(["a ", "😀 b", "🇯🇵", "", "\ud83d"]);
+    }
+  });
 });
 
 describe("startSpinner", () => {
