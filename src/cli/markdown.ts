@@ -341,7 +341,16 @@ function table(node: MarkdownNode): string {
   const header = rowsOf("thead_open")[0] ?? [];
   const rows = rowsOf("tbody_open");
   const widths = header.map((cell, column) => Math.max(cellsOf(cell), ...rows.map((row) => cellsOf(row[column] ?? ""))));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell + " ".repeat(Math.max(0, (widths[column] ?? 0) - cellsOf(cell)))).join(` ${paint("dim", "│")} `);
+  // The alignment row's colons (:--, :-:, --:), which markdown-it gives each cell as style="text-align:…".
+  const alignments = (node.children.find((child) => child.token.type === "thead_open")?.children[0]?.children ?? []).map(
+    (cell) => /text-align:(center|right)/.exec(String(cell.token.attrGet("style") ?? ""))?.[1],
+  );
+  const pad = (cell: string, column: number): string => {
+    const space = Math.max(0, (widths[column] ?? 0) - cellsOf(cell));
+    const before = alignments[column] === "right" ? space : alignments[column] === "center" ? Math.floor(space / 2) : 0;
+    return " ".repeat(before) + cell + " ".repeat(space - before);
+  };
+  const line = (cells: readonly string[]): string => cells.map(pad).join(` ${paint("dim", "│")} `);
   const rule = paint("dim", widths.map((width) => "─".repeat(width)).join("─┼─"));
   return `${line(header.map((cell) => paint("bold", cell)))}\n${rule}\n${rows.map((row) => `${line(row)}\n`).join("")}`;
 }

@@ -167,6 +167,20 @@ describe("renderMarkdown", () => {
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
   }));
 
+  it("aligns a table's cells as its alignment row says: :-- left, :-: centred, --: right, in terminal cells", marbles((m) => {
+    const source = m.cold("a|", { a: "| Name | Mid | Cost |\n|:--|:-:|--:|\n| a | 中 | 1 |\n| longer | b | 100 |\n" });
+    const bar = ` ${dim("│")} `;
+    const expected = m.cold("-(x|)", {
+      x: [
+        `${bold("Name")}  ${bar}${bold("Mid")}${bar}${bold("Cost")}\n`,
+        `${dim(`${"─".repeat(6)}─┼─${"─".repeat(3)}─┼─${"─".repeat(4)}`)}\n`,
+        `a     ${bar}中 ${bar}   1\n`,
+        `longer${bar} b ${bar} 100\n`,
+      ].join(""),
+    });
+    m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
+  }));
+
   it("counts CR LF and CR line ends as markdown-it does, so a held block starts where it should", marbles((m) => {
     const source = m.cold("  a-b-|", { a: "Title\r\n===\r\n\r\nOne\r", b: "two\r\n\r\nDone" });
     // The heading once the paragraph began; the paragraph (a lone CR inside it is a line break) once the list began.
