@@ -13,7 +13,7 @@ import { StdoutFlow } from "./output-flow.js";
 import type { Recording } from "./recording.js";
 import { ENVIRONMENT_VARIABLES, type Environment } from "../endpoints.js";
 import { type AnswerTarget, endpointLabel } from "./targets.js";
-import { NO_SPINNER, type Spinner, type Styles, canAnimate, neutralise, neutraliser, startSpinner } from "./terminal.js";
+import { NO_SPINNER, type Spinner, type Styles, canAnimate, forcedColour, neutralise, neutraliser, startSpinner } from "./terminal.js";
 
 /** Gets the answer (live or recorded), prints it as `options` say, reports how it ended, and resolves with the exit code. */
 export async function ask(
@@ -178,9 +178,12 @@ export function rendersMarkdown(options: Pick<CliOptions, "render" | "json">, st
   return options.render === "always" || (options.render === "auto" && stdout.isTTY === true && env.TERM !== "dumb");
 }
 
-/** Whether rendered markdown may use colours: not with `NO_COLOR` set (no-color.org), which leaves the other styles. */
+/**
+ * Whether rendered markdown may use colours: as `FORCE_COLOR` says when it is set (FORCE_COLOR=0: none), else not with
+ * `NO_COLOR` set (no-color.org). Either leaves the other styles.
+ */
 export function colourOnStdout(env: Environment): boolean {
-  return env.NO_COLOR === undefined || env.NO_COLOR === "";
+  return forcedColour(env) ?? (env.NO_COLOR === undefined || env.NO_COLOR === "");
 }
 
 function isBrokenPipe(error: unknown): boolean {

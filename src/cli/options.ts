@@ -323,6 +323,7 @@ function epilogue(): string {
         [ENVIRONMENT_VARIABLES.baseURL, "base URL, when no endpoint is named"],
         [ENVIRONMENT_VARIABLES.apiKey, "key for that base URL, and for openai"],
         ["NO_COLOR", "no colour on stderr"],
+        ["FORCE_COLOR", "0: no colour; 1: colour on stderr, also into a pipe"],
         ["G4F_RX_NO_LOG=1", "keep no conversation (as --no-log)"],
         ["XDG_DATA_HOME", "where conversations are kept (default ~/.local/share)"],
         ["XDG_CONFIG_HOME", "where config.json is read (default ~/.config)"],

@@ -65,12 +65,22 @@ export function neutraliser(terminal: boolean): Neutraliser {
 }
 
 /**
- * Whether to colour what goes to `stream`: only on a terminal, and never when
- * `NO_COLOR` is set to anything but "" (https://no-color.org) or `TERM=dumb`.
+ * Whether to colour what goes to `stream`: as `FORCE_COLOR` says when it is set (see forcedColour); else only on a
+ * terminal, and never when `NO_COLOR` is set to anything but "" (https://no-color.org) or `TERM=dumb`.
  */
 export function useColour(stream: { readonly isTTY?: boolean | undefined }, env: Environment): boolean {
   const noColor = env.NO_COLOR;
-  return stream.isTTY === true && (noColor === undefined || noColor === "") && env.TERM !== "dumb";
+  return forcedColour(env) ?? (stream.isTTY === true && (noColor === undefined || noColor === "") && env.TERM !== "dumb");
+}
+
+/**
+ * What `FORCE_COLOR` says, read as Node reads it for its own colours (and before `NO_COLOR`, as Node does): "", 1, 2, 3
+ * or true, colour (also into a pipe: `2>&1 | less -R`); any other value (0, false), none; unset, undefined.
+ */
+export function forcedColour(env: Environment): boolean | undefined {
+  const force = env.FORCE_COLOR;
+  if (force === undefined) return undefined;
+  return ["", "1", "2", "3", "true"].includes(force);
 }
 
 /** Text styles for stderr; plain text when colour is off. */

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import stringWidth from "string-width";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
-import { BIN, assertFreshBuild } from "./run-cli.js";
+import { BIN, assertFreshBuild, runCli } from "./run-cli.js";
 
 /** util-linux's `script` gives the command a real pseudo-terminal; other `script`s take other flags. */
 function hasUtilLinuxScript(): boolean {
@@ -96,6 +96,21 @@ describe.runIf(hasUtilLinuxScript())("on a real terminal (util-linux script)", (
     expect(code).toBe(1);
     expect(terminal).toContain("Incorrect API key provided");
     expect(terminal).not.toContain(RED);
+  });
+
+  it("follows FORCE_COLOR: 0 takes the colours off a terminal, 1 puts them on stderr into a pipe", async () => {
+    server.reply(errorReply(401, "Incorrect API key provided"), streamReply(textChunks(["```js\nconst x = 1;\n```\n"])), errorReply(401, "Incorrect API key provided"));
+    const off = await onTerminal(["--base-url", server.baseURL, "Hi"], { FORCE_COLOR: "0" });
+    expect(off.code).toBe(1);
+    expect(off.terminal).toContain("Incorrect API key provided");
+    expect(off.terminal).not.toContain(RED);
+    // The rendered answer keeps its other styles (dim fences), as with NO_COLOR, and loses its colours.
+    const rendered = await allOnTerminal(["--base-url", server.baseURL, "-q", "Hi"], { FORCE_COLOR: "0" });
+    expect(rendered.terminal).toContain(`${ESC}[2m\`\`\`js${ESC}[22m`);
+    expect(rendered.terminal).not.toMatch(new RegExp(`${ESC}\\[3\\dm`));
+    const piped = await runCli(["--base-url", server.baseURL, "Hi"], { env: { FORCE_COLOR: "1" } });
+    expect(piped.code).toBe(1);
+    expect(piped.stderr).toContain(`${RED}g4f-rx:`);
   });
 
   it("fits the spinner line to a narrow terminal, so each frame overwrites the last", async () => {

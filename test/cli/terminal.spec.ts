@@ -10,6 +10,14 @@ describe("useColour", () => {
     expect(useColour({ isTTY: true }, { NO_COLOR: "1" })).toBe(false);
     expect(useColour({ isTTY: true }, { TERM: "dumb" })).toBe(false);
   });
+
+  it("follows FORCE_COLOR when it is set, as Node does: on (\"\", 1, 2, 3, true) also off a terminal, off (0, false)", () => {
+    for (const on of ["", "1", "2", "3", "true"]) {
+      expect(useColour({ isTTY: false }, { FORCE_COLOR: on })).toBe(true);
+      expect(useColour({ isTTY: true }, { FORCE_COLOR: on, NO_COLOR: "1" })).toBe(true);
+    }
+    for (const off of ["0", "false"]) expect(useColour({ isTTY: true }, { FORCE_COLOR: off })).toBe(false);
+  });
 });
 
 describe("styles", () => {
