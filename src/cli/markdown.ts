@@ -263,7 +263,8 @@ function render(node: MarkdownNode, indent: string, room: number): string {
       return children
         .map((item, index) => {
           const marker = ordered ? `${start + index}.` : "•";
-          const body = blocks(item.children, `${indent}  `, room)
+          // The item's lines after its first start where its text does, after the marker and a space ("10. ": 4 columns).
+          const body = blocks(item.children, `${indent}${" ".repeat(marker.length + 1)}`, room)
             .replace(/\n+$/, "")
             .replace(/^ +/, "");
           return `${indent}${paint("cyan", marker)} ${body}\n`;

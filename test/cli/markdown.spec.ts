@@ -98,14 +98,14 @@ describe("renderMarkdown", () => {
   }));
 
   it("indents a code block in a list item as the item's text, in nested lists and quotes too, the list kept compact", marbles((m) => {
-    const text = "1. item with code:\n\n   ```js\n   const x = 1;\n   ```\n2. next\n\n> - quoted:\n>   - nested\n>\n>     ```\n>     a\n>\n>     b\n>     ```\n";
+    const text = "1. item with code:\n\n   ```js\n   const x = 1;\n   ```\n2. next\n   goes on\n\n> - quoted:\n>   - nested\n>\n>     ```\n>     a\n>\n>     b\n>     ```\n";
     const source = m.cold("a|", { a: text });
     const item = (n: string, body: string): string => `${ESC}[36m${n}${ESC}[39m ${body}\n`;
     const quoted = (line: string): string => `${dim("│")} ${line}\n`;
-    // The code's lines start where the item's text does, a blank line in it stays empty; items follow one another
-    // without blank lines, as in any list.
+    // The code's lines start where the item's text does (after "1. ", three columns; after "• ", two), a blank line in
+    // it stays empty; items follow one another without blank lines, as in any list.
     const expected = m.cold("x(y|)", {
-      x: `${item("1.", `item with code:\n  ${dim("```js")}\n  ${ESC}[35mconst${ESC}[39m x = ${ESC}[34m1${ESC}[39m;\n  ${dim("```")}`)}${item("2.", "next")}\n`,
+      x: `${item("1.", `item with code:\n   ${dim("```js")}\n   ${ESC}[35mconst${ESC}[39m x = ${ESC}[34m1${ESC}[39m;\n   ${dim("```")}`)}${item("2.", "next\n   goes on")}\n`,
       y: [quoted(`${ESC}[36m•${ESC}[39m quoted:`), quoted(`  ${ESC}[36m•${ESC}[39m nested`), quoted(`    ${dim("```")}`), quoted("    a"), quoted(""), quoted("    b"), quoted(`    ${dim("```")}`)].join(""),
     });
     m.expect(source.pipe(renderMarkdown())).toBeObservable(expected);
