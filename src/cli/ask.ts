@@ -8,7 +8,7 @@ import { type ConversationPlan, withInput } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
-import { answerPrinter, formatStats } from "./output.js";
+import { answerPrinter, dimmedReasoning, formatStats } from "./output.js";
 import { StdoutFlow } from "./output-flow.js";
 import type { Recording } from "./recording.js";
 import { ENVIRONMENT_VARIABLES, type Environment } from "../endpoints.js";
@@ -99,7 +99,7 @@ export async function ask(
     },
   };
   const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown({ colour: colourOnStdout(io.env), columns: () => io.stdout.columns }) : undefined;
-  const printer = answerPrinter(options, { answer, reasoning, dim: (text) => style.note(forStderr(text)), format }, source.wholeJson);
+  const printer = answerPrinter(options, { answer, reasoning, ...dimmedReasoning(io.stderr.isTTY === true, (text) => style.note(text)), format }, source.wholeJson);
 
   const ending = new AnswerEnding();
   // Ctrl-C, SIGTERM or a closed stdout ends the answer's chunks (the request is aborted, the turn kept as cancelled),

@@ -34,7 +34,7 @@ import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
 import { CHAT_COMMAND, type CliOptions, UsageError } from "./options.js";
 import { colourOnStdout, rendersMarkdown } from "./ask.js";
-import { answerPrinter } from "./output.js";
+import { answerPrinter, dimmedReasoning } from "./output.js";
 import type { AnswerSource, RequestParams } from "./answer-source.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import { type Styles, neutralise, neutraliser } from "./terminal.js";
@@ -396,7 +396,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
             tap(ending.see),
             takeUntil(interrupts.pipe(tap(() => (interrupted = true)))),
           );
-          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, dim: (text) => style.note(forStderr(text)), format: format?.({ colour, columns: () => io.stdout.columns }) });
+          const printer = answerPrinter(options, { answer: answerOut, reasoning: io.stderr, ...dimmedReasoning(io.stderr.isTTY === true, (text) => style.note(text)), format: format?.({ colour, columns: () => io.stdout.columns }) });
           // connect: both branches are subscribed before the answer starts, so the context gets every chunk even of an
           // answer that arrives (and fails) at once, as a replay at --speed Infinity does.
           return chunks.pipe(

@@ -4,6 +4,7 @@ import { type StreamStats, type TextWritable, type ThinkingPart, extractDelta, p
 import { thinkingParts } from "../recipes/index.js";
 import { counted } from "../sources/protocol.js";
 import type { CliOptions } from "./options.js";
+import { neutraliser } from "./terminal.js";
 
 /** Where the parts of an answer go. */
 export interface AnswerWriters {
@@ -13,6 +14,8 @@ export interface AnswerWriters {
   readonly reasoning: TextWritable;
   /** Dims the reasoning (identity when stderr is not a colour terminal). */
   readonly dim: (text: string) => string;
+  /** What `dim` held back of the reasoning (see dimmedReasoning), written when the reasoning ends; "" if nothing. */
+  readonly reasoningEnd?: (() => string) | undefined;
   /** Formats the answer text before it is printed (`--render`: markdown for a terminal). */
   readonly format?: OperatorFunction<string, string> | undefined;
 }
@@ -50,6 +53,8 @@ export function answerPrinter(
     reasoningOpen = !text.endsWith("\n");
   };
   const closeReasoning = (): void => {
+    const left = writers.reasoningEnd?.() ?? "";
+    if (left !== "") writers.reasoning.write(left);
     if (reasoningOpen) writers.reasoning.write("\n");
     reasoningOpen = false;
   };
@@ -102,6 +107,16 @@ export function answerPrinter(
       return stats;
     },
   };
+}
+
+/**
+ * `dim` and `reasoningEnd` for the reasoning on stderr: made harmless piece by piece on a terminal (a CR LF or a
+ * character cut between two pieces stays whole, see neutraliser), then dimmed by `note`.
+ */
+export function dimmedReasoning(terminal: boolean, note: (text: string) => string): Pick<AnswerWriters, "dim" | "reasoningEnd"> {
+  const text = neutraliser(terminal);
+  const dim = (shown: string): string => (shown === "" ? "" : note(shown));
+  return { dim: (piece) => dim(text.piece(piece)), reasoningEnd: () => dim(text.end()) };
 }
 
 /** `--stats` as one line: "first content after 612 ms, 1.42 s in all, 12 chunks, 38 characters, 47 characters/s, 20 tokens (9 prompt + 11 completion)". */

@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { concat, lastValueFrom, of, throwError } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { answerPrinter, formatStats } from "../../src/cli/output.js";
+import { answerPrinter, dimmedReasoning, formatStats } from "../../src/cli/output.js";
 import { contentChunk } from "../support/chunks.js";
 import { asChunk } from "../support/wire.js";
 
@@ -36,6 +36,15 @@ describe("answerPrinter", () => {
     await expect(lastValueFrom(printer.print(concat(of(reasoning("Hmm")), throwError(() => new Error("cut")))))).rejects.toThrow("cut");
     printer.finish();
     expect(out.reasoning.join("")).toBe("<dim>Hmm</dim>\n");
+  });
+
+  it("keeps a CR LF or a character cut between two pieces of reasoning whole on a terminal, and shows a CR that ended it", async () => {
+    const thoughts: string[] = [];
+    const sinks = { answer: { write: () => true }, reasoning: { write: (text: string) => thoughts.push(text) }, ...dimmedReasoning(true, (text) => `<dim>${text}</dim>`) };
+    const printer = answerPrinter(options, sinks);
+    await lastValueFrom(printer.print(of(reasoning("One\r"), reasoning("\nTwo \ud83d"), reasoning("\ude00\r"))), { defaultValue: undefined });
+    printer.finish();
+    expect(thoughts.join("")).toBe("<dim>One</dim><dim>\r\nTwo </dim><dim>😀</dim><dim>␍</dim>\n");
   });
 
   it("without --show-reasoning prints the content only, <think> tags and all", async () => {

@@ -179,6 +179,14 @@ describe.runIf(hasUtilLinuxScript())("on a real terminal (util-linux script)", (
     expect(terminal.match(/␍/g)).toHaveLength(1);
   });
 
+  it("keeps a CR LF or an emoji cut between two pieces of the reasoning (--show-reasoning) whole on the terminal", async () => {
+    server.reply(streamReply(textChunks(["<think>One\r", "\nTwo \ud83d", "\ude00</think>", "Answer"])));
+    const { terminal, stdout, code } = await onTerminal(["--base-url", server.baseURL, "-q", "--show-reasoning", "Hi"], { NO_COLOR: "1" });
+    expect(code).toBe(0);
+    expect(stdout).toBe("Answer\n");
+    expect(terminal).toContain("One\r\r\nTwo 😀\r\n");
+  });
+
   it("names an endpoint that the environment chose", async () => {
     server.reply(streamReply(textChunks(["Hello"])));
     const { terminal, code } = await onTerminal(["Hi"], { OPENAI_BASE_URL: server.baseURL, NO_COLOR: "1" });
