@@ -33,7 +33,9 @@ export function matchCassette(cassettes: readonly Cassette[], request: unknown, 
   const messages = isObject(request) && Array.isArray(request.messages) ? request.messages : [];
   const model = isObject(request) && typeof request.model === "string" ? request.model : undefined;
   const key = conversationKey(messages);
-  const matches = cassettes.filter((cassette) => conversationKey(cassette.request.messages) === key);
+  // Only a cassette with as many messages can match: the others are not looked into, so that a request among the turns
+  // of a long conversation costs its own length, not the length of every turn's.
+  const matches = cassettes.filter((cassette) => cassette.request.messages.length === messages.length && conversationKey(cassette.request.messages) === key);
   const sameModel = matches.filter((candidate) => candidate.request.model === model);
   const candidates = sameModel.length > 0 ? sameModel : matches;
   const cassette = prefer === "first" ? candidates[0] : candidates.reduce<Cassette | undefined>((newest, candidate) => (newest === undefined || (candidate.recordedAt ?? "") >= (newest.recordedAt ?? "") ? candidate : newest), undefined);

@@ -57,6 +57,34 @@ describe("matchCassette", () => {
     ]);
   });
 
+  it("looks only into the cassettes with as many messages as the request: a long conversation's replay costs its length", () => {
+    // A conversation of 300 turns, each turn's cassette holding every message before it, as its request was sent.
+    let read = 0;
+    const message = (role: string, text: string): unknown => ({
+      role,
+      get content() {
+        read += 1;
+        return text;
+      },
+    });
+    const history: unknown[] = [];
+    const turns: Cassette[] = [];
+    for (let turn = 1; turn <= 300; turn += 1) {
+      history.push(message("user", `question ${String(turn)}`));
+      turns.push({ ...cassette(`turn ${String(turn)}`, "", "gpt-4"), request: { model: "gpt-4", messages: [...history] } });
+      history.push(message("assistant", `answer ${String(turn)}`));
+    }
+    const askedMessages: unknown[] = [];
+    for (let turn = 1; turn <= 200; turn += 1) {
+      if (turn > 1) askedMessages.push({ role: "assistant", content: `answer ${String(turn - 1)}` });
+      askedMessages.push({ role: "user", content: `question ${String(turn)}` });
+    }
+    const asked = { model: "gpt-4", messages: askedMessages };
+    expect(fileOf(matchCassette(turns, asked))).toBe("turn 200");
+    // The 399 messages of the one cassette that matches, rather than the 90,000 of them all.
+    expect(read).toBe(399);
+  });
+
   it("names the nearest cassettes when none matches", () => {
     const match = matchCassette([older, cassette("d", "Goodbye", "gpt-4")], ask("Hi there"));
     expect(match.cassette).toBeUndefined();
