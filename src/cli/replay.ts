@@ -9,6 +9,7 @@ import { matchCassette } from "../replay/match.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeReplayError } from "./describe-error.js";
 import { EXIT } from "./exit-codes.js";
+import { cassetteSkips } from "./skipped-cassettes.js";
 import { MAX_TIMER_MS } from "./option-table.js";
 import type { CliOptions } from "./options.js";
 import { chunkOfResponse, chunksOfEvents } from "./responses-api.js";
@@ -39,13 +40,15 @@ export function replayAnswer(
 ): ReplayAnswer {
   let cassettes: Cassette[];
   let skipped = 0;
+  const skips = cassetteSkips(warn);
   const skip = (error: CassetteError): void => {
     skipped += 1;
-    warn(`skipping ${error.message}`);
+    skips.skip(error);
   };
   try {
     // A file named on its own is read or refused; one bad file among a directory's leaves the others usable.
     cassettes = statSync(path).isDirectory() ? readCassettes(path, skip) : [readCassette(path)];
+    skips.end();
   } catch (error) {
     if (error instanceof CassetteError) return { kind: "failed", code: EXIT.failure, message: error.message };
     const reason = isErrno(error) && error.code === "ENOENT" ? "no such file or directory" : error instanceof Error ? error.message : String(error);

@@ -5,6 +5,7 @@ import { type Cassette, readCassettes } from "../replay/cassette.js";
 import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
 import { shadowedCassettes } from "../replay/match.js";
 import { EXIT } from "./exit-codes.js";
+import { cassetteSkips } from "./skipped-cassettes.js";
 import type { CliIo } from "./io.js";
 import { speedOverflow } from "./replay.js";
 import { type ParsedCommandLine, type ServeOptions, UsageError, parseServeCommandLine } from "./options.js";
@@ -51,10 +52,12 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
   try {
     if (!statSync(directory).isDirectory()) return fail(EXIT.usage, `--cassettes ${directory} is not a directory`);
     // One bad file must not make the others unusable: it is skipped, and said.
+    const skips = cassetteSkips((text) => io.stderr.write(`${style.error("g4f-rx serve:")} ${text}\n`));
     cassettes = readCassettes(directory, (error) => {
       skipped += 1;
-      io.stderr.write(`${style.error("g4f-rx serve:")} skipping ${error.message}\n`);
+      skips.skip(error);
     });
+    skips.end();
   } catch (error) {
     return fail(EXIT.usage, `--cassettes ${directory}: ${error instanceof Error ? error.message : String(error)}`);
   }

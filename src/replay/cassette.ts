@@ -73,13 +73,19 @@ export interface Cassette {
 /** A cassette file that cannot be read, with the file and line that say why. */
 export class CassetteError extends Error {
   override readonly name = "CassetteError";
+  /**
+   * For a cassette whose request continues another's that cannot be put together: the name of the file, first of the
+   * chain of cassettes it goes back through, that cannot be read (every later turn of a conversation fails for it).
+   */
+  readonly unreadable?: string;
   constructor(
     readonly file: string,
     readonly line: number,
     problem: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; unreadable?: string } = {},
   ) {
-    super(`${file}:${line}: ${problem}`, options);
+    super(`${file}:${line}: ${problem}`, "cause" in options ? { cause: options.cause } : undefined);
+    if (options.unreadable !== undefined) this.unreadable = options.unreadable;
   }
 }
 
@@ -106,7 +112,13 @@ export function parseCassette(text: string, file = "<cassette>", options: { earl
 }
 
 /** A cassette with its request whole: a continuing one's earlier messages put before its own. */
-function joined(parsed: CassetteLines, file: string, earlier: ((cassette: string) => readonly unknown[]) | undefined): Cassette {
+function joined(
+  parsed: CassetteLines,
+  file: string,
+  earlier: ((cassette: string) => readonly unknown[]) | undefined,
+  /** The cassette, first of the chain the named one goes back through, that could not be read; when known. */
+  unreadableOf: (cassette: string) => string | undefined = () => undefined,
+): Cassette {
   const { continues } = parsed;
   if (continues === undefined) return parsed.cassette;
   if (earlier === undefined) throw new CassetteError(file, 1, `its request continues ${continues.cassette}: read it with readCassette or readCassettes, which find that file beside it`);
@@ -114,13 +126,22 @@ function joined(parsed: CassetteLines, file: string, earlier: ((cassette: string
   try {
     before = earlier(continues.cassette);
   } catch (error) {
-    throw new CassetteError(file, 1, `its request continues ${continues.cassette}, which cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    const unreadable = unreadableOf(continues.cassette) ?? continues.cassette;
+    // Naming only the cassette before would send the reader to a file that is whole, when one before it is missing.
+    const through = unreadable === continues.cassette ? "" : `, whose request goes back to ${unreadable}`;
+    throw new CassetteError(file, 1, `its request continues ${continues.cassette}${through}, which cannot be read: ${unreadableReason(error)}`, { cause: error, unreadable });
   }
   if (before.length < continues.messages) {
     throw new CassetteError(file, 1, `its request continues the first ${continues.messages} messages of ${continues.cassette}, whose request has ${before.length}`);
   }
   const { cassette } = parsed;
   return { ...cassette, request: { ...cassette.request, messages: [...before.slice(0, continues.messages), ...cassette.request.messages] } };
+}
+
+/** Why a cassette cannot be read, in words: a missing file says so, rather than with the system's message. */
+function unreadableReason(error: unknown): string {
+  if (isObject(error) && error.code === "ENOENT") return "there is no such file";
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A cassette as its file has it: a continuing request's own messages only, with where the others are. */
@@ -302,13 +323,19 @@ export function readCassettes(directory: string, skip?: (error: CassetteError) =
  */
 export class CassetteReader {
   private readonly messages = new Map<string, readonly unknown[]>();
-  private readonly failures = new Map<string, unknown>();
+  /** Why a file's request cannot be put together: the file of its chain that cannot be read, and the error. */
+  private readonly failures = new Map<string, { readonly file: string; readonly error: unknown }>();
   /** What the requests of files read by `parseLines` hold themselves, and what they continue. */
   private readonly own = new Map<string, OwnMessages>();
 
   /** Reads one cassette file, its request whole. Throws `CassetteError`, or the system's error for a missing file. */
   read(file: string): Cassette {
-    const cassette = parseCassette(readFileSync(file, "utf8"), file, { earlier: (name) => this.messagesOf(join(dirname(file), name)) });
+    const beside = (name: string): string => join(dirname(file), name);
+    const failed = (name: string): string | undefined => {
+      const unreadable = this.failures.get(beside(name))?.file;
+      return unreadable === undefined ? undefined : basename(unreadable);
+    };
+    const cassette = joined(parseCassetteLines(readFileSync(file, "utf8"), file), file, (name) => this.messagesOf(beside(name)), failed);
     this.messages.set(file, cassette.request.messages);
     return cassette;
   }
@@ -333,16 +360,22 @@ export class CassetteReader {
     if (known !== undefined) return known;
     const chain: Array<{ readonly file: string; readonly parsed: OwnMessages }> = [];
     const seen = new Set<string>();
+    // Every file of the chain walked fails with the first that cannot be read: it is said once, by name.
+    const fail = (failure: { readonly file: string; readonly error: unknown }): unknown => {
+      for (const link of chain) this.failures.set(link.file, failure);
+      this.failures.set(failure.file, failure);
+      return failure.error;
+    };
     for (let current = file; !this.messages.has(current); ) {
-      if (this.failures.has(current)) throw this.failures.get(current);
-      if (seen.has(current)) throw new CassetteError(current, 1, "its request continues itself, through the cassettes it continues");
+      const failure = this.failures.get(current);
+      if (failure !== undefined) throw fail(failure);
+      if (seen.has(current)) throw fail({ file: current, error: new CassetteError(current, 1, "its request continues itself, through the cassettes it continues") });
       seen.add(current);
       let parsed: OwnMessages;
       try {
         parsed = this.own.get(current) ?? ownMessages(parseCassetteLines(readFileSync(current, "utf8"), current));
       } catch (error) {
-        this.failures.set(current, error);
-        throw error;
+        throw fail({ file: current, error });
       }
       chain.push({ file: current, parsed });
       if (parsed.continues === undefined) break;
@@ -356,7 +389,7 @@ export class CassetteReader {
       if (continues === undefined) messages = [];
       else if (continues.messages > messages.length) {
         const error = new CassetteError(link, 1, `its request continues the first ${continues.messages} messages of ${continues.cassette}, whose request has ${messages.length}`);
-        this.failures.set(link, error);
+        this.failures.set(link, { file: link, error });
         throw error;
       } else messages.length = continues.messages;
       for (const message of parsed.messages) messages.push(message);

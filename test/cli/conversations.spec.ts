@@ -482,6 +482,29 @@ describe("g4f-rx: conversations", () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it("--replay and serve say once, by name, the turn moved out of a conversation's folder that the turns after it need", async () => {
+    server.reply(answer("One"), answer("Two"), answer("Three"), answer("Four"), answer("Five"));
+    await runCli(["first"], { env });
+    for (const question of ["second", "third", "fourth", "fifth"]) await runCli(["-c", question], { env });
+    const [conversation] = store.list();
+    const folder = store.directoryOf(conversation?.id ?? "");
+    const [, second, third] = readdirSync(folder).sort();
+    renameSync(join(folder, second ?? ""), join(home, second ?? ""));
+    const replayed = await runCli(["--replay", folder, "--speed", "Infinity", "first"], { env });
+    expect(replayed).toMatchObject({ code: 0, stdout: "One\n" });
+    const skips = [
+      `skipping ${join(folder, third ?? "")}:1: its request continues ${second ?? ""}, which cannot be read: there is no such file\n`,
+      `skipping 2 more cassettes whose requests go back to ${second ?? ""} too\n`,
+    ];
+    expect(replayed.stderr).toBe(`${skips.map((line) => `g4f-rx: ${line}`).join("")}g4f-rx: replaying ${join(folder, readdirSync(folder).sort()[0] ?? "")}; nothing is sent\n`);
+    const serving = startCli(["serve", "--cassettes", folder, "--port", "0"], { env });
+    await serving.waitForStderr(/Ctrl-C stops/);
+    serving.child.kill("SIGINT");
+    await serving.exited;
+    const served = `${skips.map((line) => `g4f-rx serve: ${line}`).join("")}g4f-rx serve: answering from 1 cassette in ${folder}`;
+    expect(serving.stderr().slice(0, served.length)).toBe(served);
+  });
+
   it("--replay skips a damaged cassette of a directory with a warning, and fails clearly when it is named or nothing else is left", async () => {
     server.reply(answer("Hello", " there!"), answer("Again"));
     await runCli(["Say hello"], { env });

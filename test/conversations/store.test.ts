@@ -127,7 +127,8 @@ describe("ConversationStore", () => {
     expect(readCassettes(folder, (error) => skipped.push(error.message))).toStrictEqual([]);
     expect(skipped[0]).toContain(`${join(folder, one ?? "")}:1: not valid JSON`);
     expect(skipped[1]).toContain(`${join(folder, two ?? "")}:1: its request continues ${one ?? ""}, which cannot be read: ${join(folder, one ?? "")}:1: not valid JSON`);
-    expect(skipped[2]).toContain(`${join(folder, three ?? "")}:1: its request continues ${two ?? ""}, which cannot be read`);
+    // Named by the first file of the chain that cannot be read, not by the whole one before it.
+    expect(skipped[2]).toContain(`${join(folder, three ?? "")}:1: its request continues ${two ?? ""}, whose request goes back to ${one ?? ""}, which cannot be read: ${join(folder, one ?? "")}:1: not valid JSON`);
 
     rmSync(join(folder, three ?? ""));
     rmSync(join(folder, one ?? ""));

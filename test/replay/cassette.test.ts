@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,6 +84,28 @@ describe("cassette files", () => {
     expect(() => readCassette(join(cycle, "a.cassette.jsonl"))).toThrow("continues itself");
   });
 
+  it("names the cassette a chain cannot go back through, in the error of every cassette after it", () => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-broken-chain-"));
+    const name = (index: number): string => `${String(index)}.cassette.jsonl`;
+    for (let index = 0; index < 5; index += 1) {
+      const request = { messages: [{ role: "user", content: String(index) }] };
+      const header = index === 0 ? { "g4f-rx-cassette": 1, request } : { "g4f-rx-cassette": 2, request, continues: { cassette: name(index - 1), messages: index } };
+      writeFileSync(join(directory, name(index)), `${JSON.stringify({ ...header, response: { status: 200, headers: {} } })}\n`);
+    }
+    // The second turn moved out of the folder: the third continues it, the others go back through it.
+    rmSync(join(directory, name(1)));
+    expect(() => readCassette(join(directory, name(4)))).toThrow(`${name(4)}:1: its request continues ${name(3)}, whose request goes back to ${name(1)}, which cannot be read: there is no such file`);
+    const skipped: CassetteError[] = [];
+    expect(readCassettes(directory, (error) => skipped.push(error)).map((cassette) => cassette.file)).toStrictEqual([join(directory, name(0))]);
+    expect(skipped.map((error) => [error.file, error.unreadable])).toStrictEqual([2, 3, 4].map((index) => [join(directory, name(index)), name(1)]));
+    expect(skipped[0]?.message).toBe(`${join(directory, name(2))}:1: its request continues ${name(1)}, which cannot be read: there is no such file`);
+    // A damaged one is read, and refused, on its own: the cassettes after it name it.
+    writeFileSync(join(directory, name(1)), "not json\n");
+    const damaged: CassetteError[] = [];
+    readCassettes(directory, (error) => damaged.push(error));
+    expect(damaged.map((error) => error.unreadable)).toStrictEqual([undefined, name(1), name(1), name(1)]);
+  });
+
   it.each([
     ["", 1, "the file is empty"],
     [`${header}\n{"at":0,"data":{}}\nnot json\n`, 3, "not valid JSON"],
@@ -98,7 +120,7 @@ describe("cassette files", () => {
     ['{"g4f-rx-cassette":1,"request":{"messages":[]},"continues":{"cassette":"a.cassette.jsonl","messages":1},"response":{"status":200}}\n', 1, '"continues" needs format version 2'],
     ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"../a.cassette.jsonl","messages":1},"response":{"status":200}}\n', 1, '"continues" must be {"cassette"'],
     ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"a.cassette.jsonl","messages":-1},"response":{"status":200}}\n', 1, '"continues" must be {"cassette"'],
-    ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"gone.cassette.jsonl","messages":1},"response":{"status":200}}\n', 1, "its request continues gone.cassette.jsonl, which cannot be read: ENOENT"],
+    ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"gone.cassette.jsonl","messages":1},"response":{"status":200}}\n', 1, "its request continues gone.cassette.jsonl, which cannot be read: there is no such file"],
   ])("names the file and line of a corrupt cassette (%#)", (text, line, problem) => {
     const directory = mkdtempSync(join(tmpdir(), "g4f-rx-cassette-"));
     const file = join(directory, "broken.cassette.jsonl");
