@@ -373,7 +373,7 @@ export class CassetteReader {
       seen.add(current);
       let parsed: OwnMessages;
       try {
-        parsed = this.own.get(current) ?? ownMessages(parseCassetteLines(readFileSync(current, "utf8"), current));
+        parsed = this.own.get(current) ?? ownMessages(parseCassetteLines(headerText(readFileSync(current, "utf8")), current));
       } catch (error) {
         throw fail({ file: current, error });
       }
@@ -396,6 +396,20 @@ export class CassetteReader {
     }
     this.messages.set(file, messages);
     return messages;
+  }
+}
+
+/**
+ * A cassette's text up to the end of its header line: all that a later cassette needs of it. Its frames are not parsed
+ * for that: one damaged by hand does not take the requests of the turns after it along, and a long answer's are not
+ * parsed twice.
+ */
+function headerText(text: string): string {
+  for (let start = 0; ; ) {
+    const end = text.indexOf("\n", start);
+    if (end < 0) return text;
+    if (text.slice(start, end).trim() !== "") return text.slice(0, end);
+    start = end + 1;
   }
 }
 

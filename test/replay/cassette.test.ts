@@ -106,6 +106,24 @@ describe("cassette files", () => {
     expect(damaged.map((error) => error.unreadable)).toStrictEqual([undefined, name(1), name(1), name(1)]);
   });
 
+  it("puts the requests after a cassette with a damaged frame together: they need its header only", () => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-damaged-frame-"));
+    const name = (index: number): string => `${String(index)}.cassette.jsonl`;
+    const sent: unknown[][] = [];
+    for (let index = 0; index < 4; index += 1) {
+      const request = { messages: [{ role: "user", content: String(index) }] };
+      sent.push([...(sent.at(-1) ?? []), ...request.messages]);
+      const header = index === 0 ? { "g4f-rx-cassette": 1, request } : { "g4f-rx-cassette": 2, request, continues: { cassette: name(index - 1), messages: index } };
+      // The second one's last frame cut short, as a hand edit may leave it.
+      const frames = index === 1 ? '{"at":1,"data":"[DO' : '{"at":1,"data":"[DONE]"}';
+      writeFileSync(join(directory, name(index)), `\n${JSON.stringify({ ...header, response: { status: 200, headers: {} } })}\n${frames}\n`);
+    }
+    const skipped: string[] = [];
+    const cassettes = readCassettes(directory, (error) => skipped.push(error.message));
+    expect(skipped).toStrictEqual([expect.stringContaining(`${join(directory, name(1))}:3: not valid JSON`)]);
+    expect(cassettes.map((cassette) => cassette.request.messages)).toStrictEqual([sent[0], sent[2], sent[3]]);
+  });
+
   it.each([
     ["", 1, "the file is empty"],
     [`${header}\n{"at":0,"data":{}}\nnot json\n`, 3, "not valid JSON"],
