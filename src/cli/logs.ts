@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import { CassetteError, type CassetteRequest } from "../replay/cassette.js";
 import { ConversationError, type ConversationSummary, DamagedTurnError, type Turn, firstCodePoints } from "../conversations/index.js";
 import { storeFor } from "./conversation.js";
 import { EXIT } from "./exit-codes.js";
@@ -69,7 +70,16 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
   const entries = store.turnsOrDamage(full);
   const damaged = entries.filter((entry) => entry instanceof DamagedTurnError);
   if (json) {
-    const turns = entries.filter((entry) => !(entry instanceof DamagedTurnError));
+    // Each turn with the request it sent, whole; a turn whose request cannot be put together says why instead.
+    const turns = entries.flatMap((entry): Array<Turn & { request?: CassetteRequest; requestUnreadable?: string }> => {
+      if (entry instanceof DamagedTurnError) return [];
+      try {
+        return [{ ...entry, request: store.requestOf(entry) }];
+      } catch (error) {
+        if (!(error instanceof CassetteError)) throw error;
+        return [{ ...entry, requestUnreadable: error.message }];
+      }
+    });
     const unreadable = damaged.map(({ file, line, problem }) => ({ file, line, problem }));
     io.stdout.write(JSON.stringify({ id: full, directory: store.directoryOf(full), turns, ...(unreadable.length > 0 ? { damaged: unreadable } : {}) }, null, 2) + "\n");
   } else {

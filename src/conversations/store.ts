@@ -322,6 +322,14 @@ export class ConversationStore {
     });
   }
 
+  /**
+   * The request a turn sent, whole: its file keeps only what the turn added, and names the turn before it for the
+   * rest. Throws `CassetteError` when a turn it goes back through cannot be read, or the system's error for its own file.
+   */
+  requestOf(turn: Turn): CassetteRequest {
+    return this.requests.request(turn.file);
+  }
+
   /** The turns of a conversation, with a `DamagedTurnError` in the place of each turn whose file cannot be read. */
   turnsOrDamage(id: string): Array<Turn | DamagedTurnError> {
     const folder = join(this.root, id);

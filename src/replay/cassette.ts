@@ -330,14 +330,7 @@ export class CassetteReader {
 
   /** Reads one cassette file, its request whole. Throws `CassetteError`, or the system's error for a missing file. */
   read(file: string): Cassette {
-    const beside = (name: string): string => join(dirname(file), name);
-    const failed = (name: string): string | undefined => {
-      const unreadable = this.failures.get(beside(name))?.file;
-      return unreadable === undefined ? undefined : basename(unreadable);
-    };
-    const cassette = joined(parseCassetteLines(readFileSync(file, "utf8"), file), file, (name) => this.messagesOf(beside(name)), failed);
-    this.messages.set(file, cassette.request.messages);
-    return cassette;
+    return this.whole(file, parseCassetteLines(readFileSync(file, "utf8"), file));
   }
 
   /**
@@ -349,6 +342,26 @@ export class CassetteReader {
     const parsed = parseCassetteLines(text, file);
     this.own.set(file, ownMessages(parsed));
     return parsed;
+  }
+
+  /**
+   * A cassette file's request, whole: its header line's, with the messages of the cassettes it continues put before
+   * its own (their header lines are read, not their frames). Throws like `read`.
+   */
+  request(file: string): CassetteRequest {
+    return this.whole(file, parseCassetteLines(headerText(readFileSync(file, "utf8")), file)).request;
+  }
+
+  /** A parsed cassette file with its request whole, its messages remembered for the cassettes that continue it. */
+  private whole(file: string, parsed: CassetteLines): Cassette {
+    const beside = (name: string): string => join(dirname(file), name);
+    const failed = (name: string): string | undefined => {
+      const unreadable = this.failures.get(beside(name))?.file;
+      return unreadable === undefined ? undefined : basename(unreadable);
+    };
+    const cassette = joined(parsed, file, (name) => this.messagesOf(beside(name)), failed);
+    this.messages.set(file, cassette.request.messages);
+    return cassette;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -109,6 +109,32 @@ describe("g4f-rx logs", () => {
     expect(parsed.turns.map((item) => [item.status, item.answer])).toStrictEqual([
       ["complete", "Hello there!"],
       ["cancelled", "Cut sh"],
+    ]);
+  });
+
+  it("gives with --json each turn's whole request, though its file keeps only what the turn added, or why it cannot", async () => {
+    const sent: unknown[][] = [];
+    for (const question of ["Q1", "Q2", "Q3"]) {
+      const input = [{ role: "user" as const, content: question }];
+      const messages = [...(sent.at(-1) ?? []), ...(sent.length > 0 ? [{ role: "assistant", content: `A${String(sent.length)}` }] : []), ...input];
+      sent.push(messages);
+      const recorder = store.startTurn({ conversation: "c-j", endpoint: "http://127.0.0.1:1337/v1", model: "gpt-4", input, request: { model: "gpt-4", messages } });
+      await lastValueFrom(from(textChunks([`A${String(sent.length)}`])).pipe(recordTurn(recorder)));
+    }
+    const folder = store.directoryOf("c-j");
+    const [first, second, third] = readdirSync(folder).sort();
+    expect(readFileSync(join(folder, third ?? ""), "utf8")).toContain('"continues":');
+    const requestsOf = async (): Promise<unknown[]> => {
+      const json = await runCli(["logs", "show", "c-j", "--json"], { env });
+      expect(json.code).toBe(0);
+      return (JSON.parse(json.stdout) as { turns: Array<{ request?: unknown; requestUnreadable?: string }> }).turns.map((item) => item.request ?? item.requestUnreadable);
+    };
+    expect(await requestsOf()).toStrictEqual(sent.map((messages) => ({ model: "gpt-4", messages })));
+    // The first turn moved out of the folder: the others' requests cannot be put together, and say why.
+    renameSync(join(folder, first ?? ""), join(home, first ?? ""));
+    expect(await requestsOf()).toStrictEqual([
+      `${join(folder, second ?? "")}:1: its request continues ${first ?? ""}, which cannot be read: there is no such file`,
+      `${join(folder, third ?? "")}:1: its request continues ${second ?? ""}, whose request goes back to ${first ?? ""}, which cannot be read: there is no such file`,
     ]);
   });
 
