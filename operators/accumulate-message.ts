@@ -2,7 +2,21 @@ import type { ChatCompletionSnapshot as OpenAIChatCompletionSnapshot } from "ope
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type OperatorFunction, defer, map } from "rxjs";
-import { type WireChoice, type WireDelta, type WireToolCall, argumentsOf, choicesOf, deltaOf, indexOf, nonEmpty, reasoningOf, toolCallsOf, usageOf } from "./chunk-reader.js";
+import {
+  type WireChoice,
+  type WireDelta,
+  type WireToolCall,
+  argumentsOf,
+  choicesOf,
+  continuedCall,
+  deltaOf,
+  indexOf,
+  newCallIndex,
+  nonEmpty,
+  reasoningOf,
+  toolCallsOf,
+  usageOf,
+} from "./chunk-reader.js";
 
 /** A function tool call as assembled so far: the `openai` package's snapshot tool call. */
 export type FunctionToolCallSnapshot = OpenAIChatCompletionSnapshot.Choice.Message.ToolCall;
@@ -60,7 +74,10 @@ const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: 
  * (Mistral repeats `name: ""`), `function.arguments` concatenated, so a tool
  * call sent whole in one delta and one sent in fragments give the same
  * result. A tool call without `index` (Mistral sends whole calls so) is
- * matched by `id`, or appended. `finish_reason` is kept once sent, and
+ * matched by `id`, or appended. A delta that brings another `id` and a name
+ * at an `index` a call already has starts a new call after it: some servers
+ * (Ollama through LiteLLM, Dynamo) give every parallel call `index: 0`, and
+ * merging would run their arguments together. `finish_reason` is kept once sent, and
  * `logprobs` are appended. At the top level, `id`, `model`, `created`,
  * `system_fingerprint` and `provider` take the latest non-empty value, and
  * `usage` the latest non-null one. Choices without a `delta` (Azure's
@@ -100,29 +117,35 @@ const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: 
 export function accumulateMessage(): OperatorFunction<ChatCompletionChunk, ChatCompletionSnapshot> {
   return (source) =>
     defer(() => {
-      // Per subscription: the latest snapshot, and for each choice the wire `index` of each tool call by
+      // Per subscription: the latest snapshot, and for each choice the wire `index` and id of each tool call by
       // position, which the snapshot (shaped like openai's) has no field for.
       let snapshot = EMPTY_SNAPSHOT;
-      const toolIndexes = new Map<number, number[]>();
+      const toolKeys = new Map<number, WireKey[]>();
       return source.pipe(
         map((chunk) => {
-          snapshot = applyChunk(snapshot, chunk, toolIndexes);
+          snapshot = applyChunk(snapshot, chunk, toolKeys);
           return snapshot;
         }),
       );
     });
 }
 
-function applyChunk(previous: ChatCompletionSnapshot, chunk: ChatCompletionChunk, toolIndexes: Map<number, number[]>): ChatCompletionSnapshot {
+/** A tool call's wire `index` and id (`ToolCallKey`), kept up to date as its deltas arrive. */
+interface WireKey {
+  wireIndex: number;
+  wireId: string;
+}
+
+function applyChunk(previous: ChatCompletionSnapshot, chunk: ChatCompletionChunk, toolKeys: Map<number, WireKey[]>): ChatCompletionSnapshot {
   let choices = previous.choices;
   for (const wire of choicesOf(chunk)) {
     const index = indexOf(wire);
     let position = choices.findIndex((choice) => choice.index >= index);
     if (position < 0) position = choices.length;
     const existing = choices[position]?.index === index ? choices[position] : undefined;
-    let indexes = toolIndexes.get(index);
-    if (indexes === undefined) toolIndexes.set(index, (indexes = []));
-    const merged = applyChoice(existing ?? emptyChoice(index), wire, indexes);
+    let keys = toolKeys.get(index);
+    if (keys === undefined) toolKeys.set(index, (keys = []));
+    const merged = applyChoice(existing ?? emptyChoice(index), wire, keys);
     if (merged === existing) continue;
     if (choices === previous.choices) choices = choices.slice();
     if (existing === undefined) choices.splice(position, 0, merged);
@@ -161,9 +184,9 @@ function emptyChoice(index: number): ChoiceSnapshot {
   return { index, message: EMPTY_MESSAGE, finish_reason: null, logprobs: null };
 }
 
-function applyChoice(previous: ChoiceSnapshot, wire: WireChoice, toolIndexes: number[]): ChoiceSnapshot {
+function applyChoice(previous: ChoiceSnapshot, wire: WireChoice, toolKeys: WireKey[]): ChoiceSnapshot {
   const delta = deltaOf(wire);
-  const message = delta === undefined ? previous.message : applyDelta(previous.message, delta, toolIndexes);
+  const message = delta === undefined ? previous.message : applyDelta(previous.message, delta, toolKeys);
   const finishReason = nonEmpty(wire.finish_reason) === undefined ? previous.finish_reason : (wire.finish_reason ?? null);
   const logprobs = isObject(wire.logprobs) ? appendLogprobs(previous.logprobs, wire.logprobs) : previous.logprobs;
   if (message === previous.message && finishReason === previous.finish_reason && logprobs === previous.logprobs) {
@@ -172,7 +195,7 @@ function applyChoice(previous: ChoiceSnapshot, wire: WireChoice, toolIndexes: nu
   return Object.freeze({ index: previous.index, message, finish_reason: finishReason, logprobs });
 }
 
-function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolIndexes: number[]): MessageSnapshot {
+function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolKeys: WireKey[]): MessageSnapshot {
   const role = roleOf(delta.role);
   const content = nonEmpty(delta.content);
   const refusal = nonEmpty(delta.refusal);
@@ -195,7 +218,7 @@ function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolIndexes: nu
   if (content !== undefined) next.content = (previous.content ?? "") + content;
   if (refusal !== undefined) next.refusal = (previous.refusal ?? "") + refusal;
   if (reasoning !== undefined) next.reasoning = (previous.reasoning ?? "") + reasoning;
-  if (toolCalls !== undefined) next.tool_calls = applyToolCalls(previous.tool_calls ?? [], toolCalls, toolIndexes);
+  if (toolCalls !== undefined) next.tool_calls = applyToolCalls(previous.tool_calls ?? [], toolCalls, toolKeys);
   if (functionCall !== undefined) {
     // The deprecated single `function_call`, merged like a tool call's function.
     const before = previous.function_call ?? {};
@@ -206,35 +229,31 @@ function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolIndexes: nu
   return Object.freeze(next);
 }
 
-function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly WireToolCall[], toolIndexes: number[]): ToolCallSnapshot[] {
+function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly WireToolCall[], toolKeys: WireKey[]): ToolCallSnapshot[] {
   const calls = previous.slice();
   for (const delta of deltas) {
-    const position = positionOf(delta, calls, toolIndexes);
-    const before = calls[position] ?? EMPTY_TOOL_CALL;
-    calls[position] = applyToolCall(before, delta);
+    const position = positionOf(delta, calls, toolKeys);
+    const call = applyToolCall(calls[position] ?? EMPTY_TOOL_CALL, delta);
+    calls[position] = call;
+    const key = toolKeys[position];
+    if (key !== undefined) key.wireId = call.id;
   }
   return frozen(calls);
 }
 
 /**
- * Where a tool-call delta belongs in `calls`, inserting an empty call (kept in
- * `index` order) when it starts a new one. `toolIndexes[i]` is the wire
- * `index` of `calls[i]`.
+ * Where a tool-call delta belongs in `calls` (by `continuedCall`, the one
+ * rule for it), inserting an empty call when it starts a new one: calls are
+ * kept in wire-index order, and a call at an index already taken goes after
+ * those with it. `toolKeys[i]` is the wire `index` and id of `calls[i]`.
  */
-function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolIndexes: number[]): number {
-  let index = delta.index;
-  if (typeof index !== "number") {
-    // No index: the same id continues its call, a new id starts one, no id continues the last call.
-    const id = nonEmpty(delta.id);
-    const found = id === undefined ? calls.length - 1 : calls.findIndex((call) => call.id === id);
-    if (found >= 0) return found;
-    index = toolIndexes.length === 0 ? 0 : Math.max(...toolIndexes) + 1;
-  }
-  const known = toolIndexes.indexOf(index);
-  if (known >= 0) return known;
-  let position = toolIndexes.findIndex((other) => other > index);
-  if (position < 0) position = toolIndexes.length;
-  toolIndexes.splice(position, 0, index);
+function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolKeys: WireKey[]): number {
+  const found = continuedCall(delta, toolKeys);
+  if (found >= 0) return found;
+  const wireIndex = newCallIndex(delta, toolKeys);
+  let position = toolKeys.findIndex((other) => other.wireIndex > wireIndex);
+  if (position < 0) position = toolKeys.length;
+  toolKeys.splice(position, 0, { wireIndex, wireId: "" });
   calls.splice(position, 0, EMPTY_TOOL_CALL);
   return position;
 }

@@ -118,6 +118,63 @@ export function toolCallsOf(delta: WireDelta | undefined): readonly WireToolCall
   return calls.filter(isObject);
 }
 
+/** What matching a tool-call delta to its call needs to know of each call so far. */
+export interface ToolCallKey {
+  /** The `index` the call came with on the wire (for a call sent without one, the one after the highest so far). */
+  readonly wireIndex: number;
+  /** The call's id as received, `""` while none came. */
+  readonly wireId: string;
+}
+
+/**
+ * The one rule for which call a tool-call delta goes on: its position in
+ * `calls`, or -1 when it starts a new call. A delta with an `index` goes on
+ * the call with that index, or among several with it on the one with its id,
+ * else the latest. Some servers give every parallel call `index: 0` (Ollama
+ * through LiteLLM, Dynamo): a delta that brings both another id and a name
+ * starts a new call rather than running two calls' arguments together. A
+ * delta without `index` (Mistral sends whole calls so) goes on the call with
+ * its id, starts a new one when its id is new, and without an id continues
+ * the last call.
+ */
+export function continuedCall(delta: WireToolCall, calls: readonly ToolCallKey[]): number {
+  const id = nonEmpty(delta.id);
+  const index: unknown = delta.index;
+  if (typeof index !== "number") {
+    if (id === undefined) return calls.length - 1;
+    for (let i = calls.length - 1; i >= 0; i -= 1) if (calls[i]?.wireId === id) return i;
+    return -1;
+  }
+  let latest = -1;
+  for (let i = 0; i < calls.length; i += 1) {
+    const call = calls[i];
+    if (call === undefined || call.wireIndex !== index) continue;
+    if (id !== undefined && call.wireId === id) return i;
+    latest = i;
+  }
+  const current = calls[latest];
+  if (current === undefined) return -1;
+  const startsAnother = id !== undefined && current.wireId !== "" && toolNameOf(delta) !== undefined;
+  return startsAnother ? -1 : latest;
+}
+
+/** The wire index of the call a delta starts: its `index`, or without one the one after the highest so far. */
+export function newCallIndex(delta: WireToolCall, calls: readonly ToolCallKey[]): number {
+  const index: unknown = delta.index;
+  if (typeof index === "number") return index;
+  let highest = -1;
+  for (const call of calls) highest = Math.max(highest, call.wireIndex);
+  return highest + 1;
+}
+
+/** The function's (or custom tool's) name a tool-call delta carries, when non-empty. */
+export function toolNameOf(delta: WireToolCall): string | undefined {
+  const fn: unknown = delta.function;
+  const named = isObject(fn) && "name" in fn ? nonEmpty(fn.name) : undefined;
+  const custom: unknown = delta.custom;
+  return named ?? (isObject(custom) && "name" in custom ? nonEmpty(custom.name) : undefined);
+}
+
 /** The choice's `finish_reason` when it is a non-empty string. */
 export function finishReasonOf(choice: WireChoice | undefined): string | undefined {
   return nonEmpty(choice?.finish_reason);

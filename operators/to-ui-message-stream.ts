@@ -1,6 +1,19 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable, type OperatorFunction } from "rxjs";
-import { type WireToolCall, argumentsOf, choiceOf, choiceOption, contentOf, deltaOf, nonEmpty, reasoningOf, toolCallsOf } from "./chunk-reader.js";
+import {
+  type ToolCallKey,
+  type WireToolCall,
+  argumentsOf,
+  choiceOf,
+  choiceOption,
+  contentOf,
+  continuedCall,
+  deltaOf,
+  newCallIndex,
+  nonEmpty,
+  reasoningOf,
+  toolCallsOf,
+} from "./chunk-reader.js";
 import { ToolCallArgumentsError } from "./tool-calls.js";
 
 /** The finish reasons of the AI SDK's UI message stream. */
@@ -127,13 +140,16 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         }
       };
       const writeToolCall = (wire: WireToolCall): void => {
-        const position = positionOf(wire, calls);
-        if (position === calls.length) {
+        const found = continuedCall(wire, calls);
+        const position = found >= 0 ? found : calls.length;
+        if (found < 0) {
           completeCalls(calls.length);
-          calls.push({ wireIndex: typeof wire.index === "number" ? wire.index : position, id: nonEmpty(wire.id) ?? `call-${position}`, name: "", text: "", encoding: "json", started: false, complete: false });
+          const wireId = nonEmpty(wire.id) ?? "";
+          calls.push({ wireIndex: newCallIndex(wire, calls), wireId, id: wireId === "" ? `call-${position}` : wireId, name: "", text: "", encoding: "json", started: false, complete: false });
         }
         const call = calls[position];
         if (call === undefined || call.complete) return;
+        if (call.wireId === "") call.wireId = nonEmpty(wire.id) ?? "";
         const custom = typeof wire.custom === "object" && wire.custom !== null ? wire.custom : undefined;
         if (wire.type === "custom" || custom !== undefined) call.encoding = "text";
         const fn: unknown = wire.function;
@@ -198,9 +214,10 @@ function uiFinishReason(reason: string): UIMessageFinishReason {
   }
 }
 
-interface ToolCallState {
-  /** The call's `index` on the wire (or its position, for providers that send none). */
-  readonly wireIndex: number;
+interface ToolCallState extends ToolCallKey {
+  /** The id it came with, `""` until one comes. */
+  wireId: string;
+  /** The id the parts name it by: the one it came with, or one made up when it came without. */
   readonly id: string;
   name: string;
   /** The arguments (or a custom tool's input) so far. */
@@ -208,18 +225,6 @@ interface ToolCallState {
   encoding: "json" | "text";
   started: boolean;
   complete: boolean;
-}
-
-/** Where a tool-call delta belongs: its `index`; without one, the call with its id, else (no id) the last call; else a new call. */
-function positionOf(wire: WireToolCall, calls: readonly ToolCallState[]): number {
-  if (typeof wire.index === "number") {
-    const found = calls.findIndex((call) => call.wireIndex === wire.index);
-    return found >= 0 ? found : calls.length;
-  }
-  const id = nonEmpty(wire.id);
-  if (id === undefined) return Math.max(0, calls.length - 1);
-  const found = calls.findIndex((call) => call.id === id);
-  return found >= 0 ? found : calls.length;
 }
 
 /** A complete call's input part: the arguments parsed from JSON (none is `{}`), a custom tool's text as is, or the parse error. */

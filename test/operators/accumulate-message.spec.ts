@@ -152,6 +152,46 @@ describe("accumulateMessage", () => {
     m.expect(source).toHaveSubscriptions(subs);
   }));
 
+  it("starts a new call when a delta at a taken index brings another id and a name (every parallel call at index 0)", marbles((m) => {
+    const values = {
+      a: wire({ tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "add", arguments: '{"a":' } }] }),
+      b: wire({ tool_calls: [{ index: 0, function: { arguments: "2}" } }] }),
+      c: wire({ tool_calls: [{ index: 0, id: "c2", type: "function", function: { name: "weather", arguments: "" } }] }),
+      d: wire({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Tokyo"}' } }] }),
+      e: wire({ tool_calls: [{ index: 0, id: "c1", function: { arguments: " " } }] }),
+    };
+    const source = m.cold("  a-b-c-d-e-|", values);
+    const subs = "           ^---------!";
+    const add = (args: string): ToolCallSnapshot => ({ id: "c1", type: "function", function: { name: "add", arguments: args } });
+    const weather = (args: string): ToolCallSnapshot => ({ id: "c2", type: "function", function: { name: "weather", arguments: args } });
+    const expected = m.cold("A-B-C-D-E-|", {
+      A: snapshotOf({ tool_calls: [add('{"a":')] }),
+      B: snapshotOf({ tool_calls: [add('{"a":2}')] }),
+      C: snapshotOf({ tool_calls: [add('{"a":2}'), weather("")] }),
+      D: snapshotOf({ tool_calls: [add('{"a":2}'), weather('{"city":"Tokyo"}')] }),
+      E: snapshotOf({ tool_calls: [add('{"a":2} '), weather('{"city":"Tokyo"}')] }),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions(subs);
+  }));
+
+  it("keeps one call when every delta repeats its id and name, or a later delta brings an id without a name", marbles((m) => {
+    const values = {
+      a: wire({ tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "add", arguments: '{"a":' } }] }),
+      b: wire({ tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "add", arguments: "2" } }] }),
+      c: wire({ tool_calls: [{ index: 0, id: "c1-late", function: { arguments: "}" } }] }),
+    };
+    const source = m.cold("  a-b-c-|", values);
+    const call = (id: string, args: string): ToolCallSnapshot => ({ id, type: "function", function: { name: "add", arguments: args } });
+    const expected = m.cold("A-B-C-|", {
+      A: snapshotOf({ tool_calls: [call("c1", '{"a":')] }),
+      B: snapshotOf({ tool_calls: [call("c1", '{"a":2')] }),
+      C: snapshotOf({ tool_calls: [call("c1-late", '{"a":2}')] }),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
   it("keys choices by index when n > 1 interleaves them, sorted by index", marbles((m) => {
     const values = {
       b: wire({ role: "assistant", content: "B" }, { index: 1 }),

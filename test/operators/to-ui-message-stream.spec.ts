@@ -151,6 +151,19 @@ describe("toUIMessageStream", () => {
       m.expect(source).toHaveSubscriptions("^-------!");
     }));
 
+    it("tells apart parallel calls a server sends all with index 0, by their ids", marbles((m) => {
+      const source = m.cold("  -a------b------|", {
+        a: call([{ index: 0, id: "call_k", type: "function", function: { name: "clock", arguments: "{}" } }]),
+        b: call([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }]),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spkv)-(Kwz)--(Wqf|)", {
+        ...tools,
+        v: { type: "tool-input-delta", toolCallId: "call_k", inputTextDelta: "{}" },
+        z: { type: "tool-input-delta", toolCallId: "call_w", inputTextDelta: '{"city":"Paris"}' },
+      });
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(14) + "!");
+    }));
+
     it("follows calls without an index (whole calls, as Mistral sends them) by their ids", marbles((m) => {
       const source = m.cold("  -a------b------|", {
         a: call([{ id: "call_k", type: "function", function: { name: "clock", arguments: "{}" } }]),

@@ -28,6 +28,18 @@ describe("toolCalls", () => {
     m.expect(source).toHaveSubscriptions(subs);
   }));
 
+  it("tells apart parallel calls a server sends all with index 0, by their ids (Ollama through LiteLLM, Dynamo)", marbles((m) => {
+    const values = {
+      a: calls([{ index: 0, id: "c1", type: "function", function: { name: "add", arguments: '{"a":2,"b":2}' } }]),
+      b: calls([{ index: 0, id: "c2", type: "function", function: { name: "weather", arguments: '{"city":"Tokyo"}' } }]),
+      f: finish(),
+    };
+    const source = m.cold("  a-b-f-|", values);
+    const expected = m.cold("--x-y-|", { x: done(0, "c1", "add", { a: 2, b: 2 }, '{"a":2,"b":2}'), y: done(1, "c2", "weather", { city: "Tokyo" }, '{"city":"Tokyo"}') });
+    m.expect(source.pipe(toolCalls())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
   it("emits a call sent whole in one delta (GPT4Free, xAI, Groq) when its choice finishes", marbles((m) => {
     const values = {
       w: calls([{ index: 0, id: "c1", type: "function", function: { name: "weather", arguments: '{"city":"Oslo"}' } }]),
