@@ -62,7 +62,8 @@ export interface ToUIMessageStreamOptions {
  * completion closes what is open and sends `finish-step` and `finish` with
  * the answer's finish reason. A tool call becomes `tool-input-start` (its id
  * and function name) and a `tool-input-delta` per piece of its arguments,
- * then, once complete (the next call begins, or the choice finishes),
+ * then, once complete (the next call begins and its arguments are whole
+ * JSON, as some servers interleave parallel calls; or the choice finishes),
  * `tool-input-available` with the arguments parsed from JSON, or
  * `tool-input-error` when they are not valid JSON; a custom (free-form)
  * tool's input is text (`inputEncoding: "text"`), passed on as written. An
@@ -130,10 +131,13 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         subscriber.next(call.encoding === "text" ? { type: "tool-input-start", toolCallId, toolName, inputEncoding: "text" } : { type: "tool-input-start", toolCallId, toolName });
         if (call.text !== "") subscriber.next({ type: "tool-input-delta", toolCallId, inputTextDelta: call.text });
       };
-      /** Calls complete when the next one begins, or when the choice finishes (`upTo` = all of them). */
-      const completeCalls = (upTo: number): void => {
-        for (const call of calls.slice(0, upTo)) {
-          if (call.complete) continue;
+      /**
+       * Calls complete when the choice finishes (`final`), or when the next one begins and their arguments are whole
+       * JSON: some servers interleave the fragments of parallel calls, so one still empty or cut off stays open.
+       */
+      const completeCalls = (final: boolean): void => {
+        for (const call of calls) {
+          if (call.complete || !(final || isWhole(call))) continue;
           startCall(call);
           call.complete = true;
           subscriber.next(inputOf(call));
@@ -143,7 +147,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         const found = continuedCall(wire, calls);
         const position = found >= 0 ? found : calls.length;
         if (found < 0) {
-          completeCalls(calls.length);
+          completeCalls(false);
           const wireId = nonEmpty(wire.id) ?? "";
           calls.push({ wireIndex: newCallIndex(wire, calls), wireId, id: wireId === "" ? `call-${position}` : wireId, name: "", text: "", encoding: "json", started: false, complete: false });
         }
@@ -178,7 +182,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
           const reason = found?.finish_reason;
           if (typeof reason === "string") {
             finishReason = uiFinishReason(reason);
-            completeCalls(calls.length);
+            completeCalls(true);
           }
         },
         error: (error: unknown) => {
@@ -189,7 +193,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         },
         complete: () => {
           start(undefined);
-          completeCalls(calls.length);
+          completeCalls(true);
           close();
           subscriber.next({ type: "finish-step" });
           subscriber.next(finishReason === undefined ? { type: "finish" } : { type: "finish", finishReason });
@@ -225,6 +229,19 @@ interface ToolCallState extends ToolCallKey {
   encoding: "json" | "text";
   started: boolean;
   complete: boolean;
+}
+
+/** The call's input is whole: a custom tool's text (which cannot tell), or arguments that parse as JSON. */
+function isWhole(call: ToolCallState): boolean {
+  if (call.encoding === "text") return true;
+  if (call.text.trim() === "") return false;
+  try {
+    JSON.parse(call.text);
+    return true;
+  } catch {
+    // Cut off so far: more fragments may come, until the choice finishes.
+    return false;
+  }
 }
 
 /** A complete call's input part: the arguments parsed from JSON (none is `{}`), a custom tool's text as is, or the parse error. */

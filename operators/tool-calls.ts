@@ -62,8 +62,10 @@ export class ToolCallArgumentsError extends Error {
  *
  * Assembles the chunks with `accumulateMessage()` (so a call sent whole and a
  * call sent in fragments are the same) and emits a call as soon as nothing
- * more can arrive for it: when a call with a higher index begins, when its
- * choice gets a `finish_reason`, or when the source completes. You can start
+ * more can arrive for it: once a call with a higher index has begun and its
+ * own arguments are whole JSON (some servers interleave the fragments of
+ * parallel calls, so a call whose arguments are still empty or cut off waits),
+ * when its choice gets a `finish_reason`, or when the source completes. You can start
  * running the first tool while the model is still writing the second. Calls
  * come out in index order, each once. A custom (free-form) tool call
  * (`type: "custom"`, `custom: { name, input }`) is emitted with its `input` text. Arguments the model left empty parse as
@@ -96,11 +98,24 @@ export function toolCalls(options: ToolCallsOptions = {}): OperatorFunction<Chat
     defer(() => {
       let emitted = 0;
       let latest: readonly ToolCallSnapshot[] = [];
+      // The call found unfinished last time: snapshots are frozen, so while it is the same object it has not changed.
+      let unfinished: ToolCallSnapshot | undefined;
       // A generator, so the calls before one with invalid arguments are still delivered before the error.
-      function* complete(upTo: number): Generator<CompletedToolCall> {
+      function* complete(upTo: number, final: boolean): Generator<CompletedToolCall> {
         for (; emitted < upTo; emitted += 1) {
           const call = latest[emitted];
-          if (call !== undefined) yield parse(call, emitted);
+          if (call === undefined) continue;
+          if (final) {
+            yield parse(call, emitted);
+            continue;
+          }
+          // A later call has begun, but some servers interleave parallel calls' fragments: only whole JSON is done.
+          const done = call === unfinished ? undefined : parseWhole(call, emitted);
+          if (done === undefined) {
+            unfinished = call;
+            return;
+          }
+          yield done;
         }
       }
       return concat(
@@ -110,12 +125,26 @@ export function toolCalls(options: ToolCallsOptions = {}): OperatorFunction<Chat
             const found = snapshot.choices.find((candidate) => candidate.index === choice);
             latest = found?.message.tool_calls ?? [];
             const finished = found?.finish_reason != null;
-            return from(complete(finished ? latest.length : latest.length - 1));
+            return from(finished ? complete(latest.length, true) : complete(latest.length - 1, false));
           }),
         ),
-        defer(() => from(complete(latest.length))),
+        defer(() => from(complete(latest.length, true))),
       );
     });
+}
+
+/** The call, when its arguments are already whole JSON (or it is a custom call, whose text cannot tell); else `undefined`. */
+function parseWhole(call: ToolCallSnapshot, index: number): CompletedToolCall | undefined {
+  if (call.type === "custom") return parse(call, index);
+  const raw = call.function.arguments;
+  if (raw.trim() === "") return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return { index, id: call.id, type: "function", name: call.function.name, arguments: parsed, rawArguments: raw };
+  } catch {
+    // Not whole yet: more fragments may come, until the choice finishes.
+    return undefined;
+  }
 }
 
 function parse(call: ToolCallSnapshot, index: number): CompletedToolCall {

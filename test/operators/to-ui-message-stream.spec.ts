@@ -117,13 +117,37 @@ describe("toUIMessageStream", () => {
       m.expect(source).toHaveSubscriptions("^" + "-".repeat(19) + "!");
     }));
 
-    it("completes a call when the next begins, closing the text before it, and parses no arguments as {}", marbles((m) => {
+    it("completes a call when the next begins, closing the text before it", marbles((m) => {
+      const source = m.cold("  -a------b-----c-----|", {
+        a: contentChunk("Hel"),
+        b: call([{ index: 0, id: "call_k", type: "function", function: { name: "clock", arguments: "{}" } }]),
+        c: call([{ index: 1, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }]),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spta)-(ekv)-(Kwz)-(Wqf|)", {
+        ...tools,
+        v: { type: "tool-input-delta", toolCallId: "call_k", inputTextDelta: "{}" },
+        z: { type: "tool-input-delta", toolCallId: "call_w", inputTextDelta: '{"city":"Paris"}' },
+      });
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(19) + "!");
+    }));
+
+    it("keeps a call open while its arguments are empty or cut off, as some servers interleave parallel calls, and parses none as {}", marbles((m) => {
+      const source = m.cold("  -a------b-----c-----|", {
+        a: call([{ index: 0, id: "call_k", type: "function", function: { name: "clock", arguments: "" } }]),
+        b: call([{ index: 1, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]),
+        c: call([{ index: 1, function: { arguments: '"Paris"}' } }]),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spk)--(wx)--y-----(KWqf|)", tools);
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(19) + "!");
+    }));
+
+    it("parses no arguments as {}", marbles((m) => {
       const source = m.cold("  -a------b----c-----|", {
         a: contentChunk("Hel"),
         b: call([{ index: 0, id: "call_k", type: "function", function: { name: "clock", arguments: "" } }]),
         c: call([{ index: 1, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }]),
       });
-      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spta)-(ek)-(Kwz)-(Wqf|)", {
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spta)-(ek)-(wz)--(KWqf|)", {
         ...tools,
         z: { type: "tool-input-delta", toolCallId: "call_w", inputTextDelta: '{"city":"Paris"}' },
       });
@@ -135,7 +159,7 @@ describe("toUIMessageStream", () => {
         a: call([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]),
         b: call([{ index: 1, id: "call_g", type: "custom", custom: { name: "grep", input: "needle" } }], "tool_calls"),
       });
-      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spwx)-(EgnG)--(qT|)", {
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spwx)-(gnEG)--(qT|)", {
         ...tools,
         E: { type: "tool-input-error", toolCallId: "call_w", toolName: "weather", input: '{"city":', errorText: argumentsError("weather", "call_w", '{"city":') },
         g: { type: "tool-input-start", toolCallId: "call_g", toolName: "grep", inputEncoding: "text" },

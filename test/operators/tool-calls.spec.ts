@@ -40,6 +40,37 @@ describe("toolCalls", () => {
     m.expect(source).toHaveSubscriptions("^-----!");
   }));
 
+  it("waits for a call's arguments to be whole JSON when a higher index begins, as some servers interleave parallel calls", marbles((m) => {
+    const values = {
+      a: calls([{ index: 0, id: "c1", type: "function", function: { name: "add", arguments: "" } }]),
+      b: calls([{ index: 1, id: "c2", type: "function", function: { name: "weather", arguments: "" } }]),
+      c: calls([{ index: 0, function: { arguments: '{"a":' } }]),
+      d: calls([{ index: 1, function: { arguments: '{"city":"Tokyo"}' } }]),
+      e: calls([{ index: 0, function: { arguments: "2}" } }]),
+      f: finish(),
+    };
+    const source = m.cold("  a-b-c-d-e-f-|", values);
+    const expected = m.cold("--------x-y-|", { x: done(0, "c1", "add", { a: 2 }, '{"a":2}'), y: done(1, "c2", "weather", { city: "Tokyo" }, '{"city":"Tokyo"}') });
+    m.expect(source.pipe(toolCalls())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-----------!");
+  }));
+
+  it("emits a call whose arguments never became whole when its choice finishes: {} for none, else ToolCallArgumentsError", marbles((m) => {
+    const values = {
+      a: calls([{ index: 0, id: "c1", type: "function", function: { name: "clock", arguments: "" } }]),
+      b: calls([{ index: 1, id: "c2", type: "function", function: { name: "weather", arguments: '{"city":' } }]),
+      c: calls([{ index: 2, id: "c3", type: "function", function: { name: "time", arguments: "{}" } }]),
+      f: finish(),
+    };
+    const source = m.cold("  a-b-c-f-|", values);
+    const failing = source.pipe(
+      toolCalls(),
+      catchError((error: unknown) => of(error instanceof ToolCallArgumentsError ? `${error.toolName}: ${error.rawArguments}` : "other error")),
+    );
+    m.expect(failing).toBeObservable(m.cold("------(xe|)", { x: done(0, "c1", "clock", {}, ""), e: 'weather: {"city":' }));
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
   it("emits a call sent whole in one delta (GPT4Free, xAI, Groq) when its choice finishes", marbles((m) => {
     const values = {
       w: calls([{ index: 0, id: "c1", type: "function", function: { name: "weather", arguments: '{"city":"Oslo"}' } }]),
