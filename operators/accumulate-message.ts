@@ -75,9 +75,10 @@ const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: 
  * call sent whole in one delta and one sent in fragments give the same
  * result. A tool call without `index` (Mistral sends whole calls so) is
  * matched by `id`, or appended. A delta that brings another `id` and a name
- * at an `index` a call already has starts a new call after it: some servers
- * (Ollama through LiteLLM, Dynamo) give every parallel call `index: 0`, and
- * merging would run their arguments together. `finish_reason` is kept once sent, and
+ * at an `index` whose call's arguments are already whole JSON starts a new
+ * call after it: some servers (Ollama through LiteLLM, Dynamo) give every
+ * parallel call `index: 0`, and merging would run their arguments together.
+ * `finish_reason` is kept once sent, and
  * `logprobs` are appended. At the top level, `id`, `model`, `created`,
  * `system_fingerprint` and `provider` take the latest non-empty value, and
  * `usage` the latest non-null one. Choices without a `delta` (Azure's
@@ -248,7 +249,7 @@ function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly 
  * those with it. `toolKeys[i]` is the wire `index` and id of `calls[i]`.
  */
 function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolKeys: WireKey[]): number {
-  const found = continuedCall(delta, toolKeys);
+  const found = continuedCall(delta, toolKeys, (position) => argumentsText(calls[position]));
   if (found >= 0) return found;
   const wireIndex = newCallIndex(delta, toolKeys);
   let position = toolKeys.findIndex((other) => other.wireIndex > wireIndex);
@@ -256,6 +257,12 @@ function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolKeys: Wi
   toolKeys.splice(position, 0, { wireIndex, wireId: "" });
   calls.splice(position, 0, EMPTY_TOOL_CALL);
   return position;
+}
+
+/** A call's arguments, or a custom call's input, so far. */
+function argumentsText(call: ToolCallSnapshot | undefined): string {
+  if (call === undefined) return "";
+  return call.type === "custom" ? call.custom.input : call.function.arguments;
 }
 
 function applyToolCall(previous: ToolCallSnapshot, delta: WireToolCall): ToolCallSnapshot {

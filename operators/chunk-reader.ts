@@ -131,13 +131,15 @@ export interface ToolCallKey {
  * `calls`, or -1 when it starts a new call. A delta with an `index` goes on
  * the call with that index, or among several with it on the one with its id,
  * else the latest. Some servers give every parallel call `index: 0` (Ollama
- * through LiteLLM, Dynamo): a delta that brings both another id and a name
- * starts a new call rather than running two calls' arguments together. A
+ * through LiteLLM, Dynamo): a delta that brings another id and a name once
+ * the latest call's arguments are whole JSON starts a new call, rather than
+ * running two calls' arguments together. (Arguments still cut off keep the
+ * delta on the call: some servers send a new id on every delta.) A
  * delta without `index` (Mistral sends whole calls so) goes on the call with
  * its id, starts a new one when its id is new, and without an id continues
  * the last call.
  */
-export function continuedCall(delta: WireToolCall, calls: readonly ToolCallKey[]): number {
+export function continuedCall(delta: WireToolCall, calls: readonly ToolCallKey[], argumentsAt: (position: number) => string): number {
   const id = nonEmpty(delta.id);
   const index: unknown = delta.index;
   if (typeof index !== "number") {
@@ -154,8 +156,20 @@ export function continuedCall(delta: WireToolCall, calls: readonly ToolCallKey[]
   }
   const current = calls[latest];
   if (current === undefined) return -1;
-  const startsAnother = id !== undefined && current.wireId !== "" && toolNameOf(delta) !== undefined;
+  const startsAnother = id !== undefined && current.wireId !== "" && toolNameOf(delta) !== undefined && isWholeJson(argumentsAt(latest));
   return startsAnother ? -1 : latest;
+}
+
+/** The text is one whole JSON value: a tool call's arguments that nothing more can be added to. */
+export function isWholeJson(text: string): boolean {
+  if (text.trim() === "") return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    // Not JSON, or cut off so far.
+    return false;
+  }
 }
 
 /** The wire index of the call a delta starts: its `index`, or without one the one after the highest so far. */

@@ -9,6 +9,7 @@ import {
   contentOf,
   continuedCall,
   deltaOf,
+  isWholeJson,
   newCallIndex,
   nonEmpty,
   reasoningOf,
@@ -144,7 +145,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         }
       };
       const writeToolCall = (wire: WireToolCall): void => {
-        const found = continuedCall(wire, calls);
+        const found = continuedCall(wire, calls, (at) => calls[at]?.text ?? "");
         const position = found >= 0 ? found : calls.length;
         if (found < 0) {
           completeCalls(false);
@@ -233,15 +234,7 @@ interface ToolCallState extends ToolCallKey {
 
 /** The call's input is whole: a custom tool's text (which cannot tell), or arguments that parse as JSON. */
 function isWhole(call: ToolCallState): boolean {
-  if (call.encoding === "text") return true;
-  if (call.text.trim() === "") return false;
-  try {
-    JSON.parse(call.text);
-    return true;
-  } catch {
-    // Cut off so far: more fragments may come, until the choice finishes.
-    return false;
-  }
+  return call.encoding === "text" || isWholeJson(call.text);
 }
 
 /** A complete call's input part: the arguments parsed from JSON (none is `{}`), a custom tool's text as is, or the parse error. */

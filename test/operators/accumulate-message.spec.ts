@@ -175,6 +175,23 @@ describe("accumulateMessage", () => {
     m.expect(source).toHaveSubscriptions(subs);
   }));
 
+  it("keeps one call while its arguments are cut off, even when each delta brings a new id and the name", marbles((m) => {
+    const values = {
+      a: wire({ tool_calls: [{ index: 0, id: "x1", type: "function", function: { name: "add", arguments: "" } }] }),
+      b: wire({ tool_calls: [{ index: 0, id: "x2", type: "function", function: { name: "add", arguments: '{"a":' } }] }),
+      c: wire({ tool_calls: [{ index: 0, id: "x3", type: "function", function: { name: "add", arguments: "2}" } }] }),
+    };
+    const source = m.cold("  a-b-c-|", values);
+    const call = (id: string, args: string): ToolCallSnapshot => ({ id, type: "function", function: { name: "add", arguments: args } });
+    const expected = m.cold("A-B-C-|", {
+      A: snapshotOf({ tool_calls: [call("x1", "")] }),
+      B: snapshotOf({ tool_calls: [call("x2", '{"a":')] }),
+      C: snapshotOf({ tool_calls: [call("x3", '{"a":2}')] }),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
   it("keeps one call when every delta repeats its id and name, or a later delta brings an id without a name", marbles((m) => {
     const values = {
       a: wire({ tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "add", arguments: '{"a":' } }] }),
