@@ -5,17 +5,28 @@ import type { ChatCompletionSnapshot } from "./accumulate-message.js";
 export interface AppendAnswerOptions {
   /** Which choice answers, for `n > 1`. Default 0. */
   choice?: number;
+  /**
+   * Sends the reasoning back in this field of the assistant message. DeepSeek's thinking mode needs
+   * `"reasoning_content"` on every answer of a turn that called tools, and fails the next request with HTTP 400
+   * without it (it ignores the field on other answers). Default: the reasoning is left out, as most providers
+   * neither expect it back nor all accept it.
+   */
+  reasoningField?: "reasoning_content" | "reasoning";
 }
+
+/** An assistant message, with the reasoning when `reasoningField` asked for it back. */
+export type AssistantMessage = ChatCompletionAssistantMessageParam & { reasoning_content?: string; reasoning?: string };
 
 /**
  * The assistant message a snapshot of `accumulateMessage` stands for, as the
  * next request must carry it: its text (`null` when it is only tool calls),
- * its refusal, and its tool calls. Reasoning is left out: providers neither
- * expect nor accept it back. A snapshot without the choice (nothing arrived
- * yet) gives an empty text.
+ * its refusal, and its tool calls. Reasoning is left out unless
+ * `reasoningField` names the field to send it back in (DeepSeek's thinking
+ * mode with tools needs `reasoning_content`). A snapshot without the choice
+ * (nothing arrived yet) gives an empty text.
  */
-export function assistantMessage(snapshot: ChatCompletionSnapshot, options: AppendAnswerOptions = {}): ChatCompletionAssistantMessageParam {
-  const { choice = 0 } = options;
+export function assistantMessage(snapshot: ChatCompletionSnapshot, options: AppendAnswerOptions = {}): AssistantMessage {
+  const { choice = 0, reasoningField } = options;
   const message = snapshot.choices.find((candidate) => candidate.index === choice)?.message;
   const toolCalls = (message?.tool_calls ?? []).map((call) =>
     call.type === "custom"
@@ -28,6 +39,7 @@ export function assistantMessage(snapshot: ChatCompletionSnapshot, options: Appe
     content,
     ...(message?.refusal == null ? {} : { refusal: message.refusal }),
     ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+    ...(reasoningField === undefined || message?.reasoning === undefined ? {} : { [reasoningField]: message.reasoning }),
   };
 }
 
@@ -71,8 +83,11 @@ export function appendAnswer(
   messages: readonly ChatCompletionMessageParam[],
   options: AppendAnswerOptions = {},
 ): OperatorFunction<ChatCompletionSnapshot, ChatCompletionMessageParam[]> {
-  const { choice = 0 } = options;
+  const { choice = 0, reasoningField } = options;
   if (!Number.isInteger(choice) || choice < 0) throw new TypeError(`choice must be an integer ≥ 0, got ${String(choice)}`);
+  if (reasoningField !== undefined && reasoningField !== "reasoning_content" && reasoningField !== "reasoning") {
+    throw new TypeError(`reasoningField must be "reasoning_content" or "reasoning", got ${JSON.stringify(reasoningField)}`);
+  }
   const before = [...messages];
-  return map((snapshot) => [...before, assistantMessage(snapshot, { choice })]);
+  return map((snapshot) => [...before, assistantMessage(snapshot, { choice, reasoningField })]);
 }

@@ -9,7 +9,7 @@ export {
 } from "./accumulate-message.js";
 export { accumulate } from "./accumulate.js";
 export { accumulateResponse } from "./accumulate-response.js";
-export { type AppendAnswerOptions, appendAnswer, assistantMessage } from "./append-answer.js";
+export { type AppendAnswerOptions, type AssistantMessage, appendAnswer, assistantMessage } from "./append-answer.js";
 export { contentText, isContentChunk } from "./content.js";
 export { type ExtractDeltaOptions, extractDelta } from "./extract-delta.js";
 export { extractOutputText } from "./extract-output-text.js";

@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { last, map } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { type ChatCompletionSnapshot, accumulateMessage, appendAnswer, assistantMessage } from "../../operators/index.js";
+import { type AppendAnswerOptions, type AssistantMessage, type ChatCompletionSnapshot, accumulateMessage, appendAnswer, assistantMessage } from "../../operators/index.js";
 import { marbles } from "../support/marbles.js";
 
 const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null, index = 0): ChatCompletionChunk => ({
@@ -64,6 +64,25 @@ describe("appendAnswer", () => {
       choices: [...snapshot("first").choices, { index: 1, finish_reason: null, logprobs: null, message: { content: "second" } }],
     };
     expect(assistantMessage(two, { choice: 1 })).toStrictEqual({ role: "assistant", content: "second" });
+  });
+
+  it("sends the reasoning back in the field reasoningField names, as DeepSeek's thinking mode with tools needs", marbles((m) => {
+    const call = { id: "call_1", type: "function" as const, function: { name: "weather", arguments: '{"city":"Paris"}' } };
+    const source = m.cold("  a-|", { a: snapshot(null, { reasoning: "I need the weather.", tool_calls: [call] }) });
+    const answer: AssistantMessage = { role: "assistant", content: null, tool_calls: [call], reasoning_content: "I need the weather." };
+    const expected = m.cold<ChatCompletionMessageParam[]>("x-|", { x: [...question, answer] });
+    m.expect(source.pipe(appendAnswer(question, { reasoningField: "reasoning_content" }))).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-!");
+    m.flush();
+    expect(assistantMessage(snapshot("42", { reasoning: "thinking…" }), { reasoningField: "reasoning" })).toStrictEqual({ role: "assistant", content: "42", reasoning: "thinking…" });
+    expect(assistantMessage(snapshot("42"), { reasoningField: "reasoning_content" })).toStrictEqual({ role: "assistant", content: "42" });
+  }));
+
+  it("throws a TypeError for a reasoningField it does not know", () => {
+    // A value from outside TypeScript (a config file, JavaScript): assigned at run time, as types cannot hold it.
+    const options: AppendAnswerOptions = {};
+    Object.assign(options, { reasoningField: "thoughts" });
+    expect(() => appendAnswer(question, options)).toThrow(new TypeError('reasoningField must be "reasoning_content" or "reasoning", got "thoughts"'));
   });
 
   it("never changes the messages it was given", marbles((m) => {
