@@ -81,6 +81,57 @@ export function textChunks(pieces: readonly string[], options: TextChunksOptions
   return chunks;
 }
 
+/** One tool call for `toolCallChunks`: its id, the function's name and its arguments (JSON text, or a value sent as JSON). */
+export interface ToolCallSpec {
+  id: string;
+  name: string;
+  arguments: string | object;
+}
+
+export interface ToolCallChunksOptions extends Omit<TextChunksOptions, "finishReason"> {
+  /** Text the model writes before the calls, one chunk per piece. Default none. */
+  text?: readonly string[];
+  /** Sends each call's arguments in pieces of this many characters, as OpenAI streams them. Default: whole. */
+  pieceLength?: number;
+  /** The final chunk's `finish_reason`; `null` leaves the answer unfinished. Default `"tool_calls"`. */
+  finishReason?: ChatCompletionChunk.Choice["finish_reason"];
+}
+
+/**
+ * The chunks OpenAI sends for an answer that calls tools: a role chunk (with
+ * `content: null`, or `""` before `text`), one chunk per piece of `text`,
+ * then for each call (at `index` 0, 1, …) a chunk with its id, type and name
+ * and empty arguments followed by its arguments (whole, or in pieces of
+ * `pieceLength` characters), a chunk with an empty delta and the
+ * `finish_reason`, and with `usage` a last chunk with empty `choices`.
+ */
+export function toolCallChunks(calls: readonly ToolCallSpec[], options: ToolCallChunksOptions = {}): ChatCompletionChunk[] {
+  const { text = [], pieceLength, finishReason = "tool_calls", ...rest } = options;
+  if (pieceLength !== undefined && !(Number.isInteger(pieceLength) && pieceLength > 0)) {
+    throw new TypeError(`toolCallChunks: pieceLength must be a positive integer, got ${String(pieceLength)}`);
+  }
+  const { id = "chatcmpl-test", model = "gpt-4", created = 1_700_000_000, index = 0, usage } = rest;
+  const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+    id,
+    object: "chat.completion.chunk",
+    created,
+    model,
+    choices: [{ index, delta, finish_reason: finish, logprobs: null }],
+  });
+  const chunks = [chunk({ role: "assistant", content: text.length === 0 ? null : "" }), ...text.map((content) => chunk({ content }))];
+  calls.forEach((call, position) => {
+    const args = typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments);
+    chunks.push(chunk({ tool_calls: [{ index: position, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }));
+    const step = pieceLength ?? Math.max(args.length, 1);
+    for (let at = 0; at < args.length; at += step) {
+      chunks.push(chunk({ tool_calls: [{ index: position, function: { arguments: args.slice(at, at + step) } }] }));
+    }
+  });
+  if (finishReason !== null) chunks.push(chunk({}, finishReason));
+  if (usage !== undefined) chunks.push({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
+  return chunks;
+}
+
 export interface ResponseEventsOptions {
   id?: string;
   model?: string;

@@ -3,6 +3,8 @@ export {
   type ResponseEventsOptions,
   type StreamReplyOptions,
   type TextChunksOptions,
+  type ToolCallChunksOptions,
+  type ToolCallSpec,
   errorFrame,
   responseEvents,
   responseFrame,
@@ -10,6 +12,7 @@ export {
   sseFrame,
   streamReply,
   textChunks,
+  toolCallChunks,
 } from "./frames.js";
 export {
   type ErrorReplyOptions,

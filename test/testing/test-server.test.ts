@@ -1,9 +1,10 @@
 import OpenAI, { InternalServerError, NotFoundError } from "openai";
 import { performance } from "node:perf_hooks";
+import { share } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import { extractDelta, fromChatCompletion } from "g4f-rx";
-import { accumulateMessage, usage } from "g4f-rx/operators";
-import { DONE_EVENT, type TestServer, sseFrame, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { accumulateMessage, toolCalls, usage } from "g4f-rx/operators";
+import { DONE_EVENT, type TestServer, sseFrame, startTestServer, streamReply, textChunks, toolCallChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 
 const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Hi" }] };
@@ -91,6 +92,39 @@ describe("the test server", () => {
     const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
     expect((await collect(fromChatCompletion(client, params).pipe(usage()))).values).toStrictEqual([tokens]);
     expect((await collect(fromChatCompletion(client, params).pipe(accumulateMessage()))).values.at(-1)?.choices[0]?.message.content).toBe("Hello");
+  });
+
+  it("builds the chunks of an answer that calls tools, as OpenAI streams them: a start chunk per call, then its arguments", async () => {
+    const calls = [
+      { id: "call_1", name: "weather", arguments: { city: "Zürich" } },
+      { id: "call_2", name: "time", arguments: "" },
+    ];
+    const chunks = toolCallChunks(calls, { text: ["Let me check."], pieceLength: 4 });
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: "assistant", content: "" });
+    expect(chunks[2]?.choices[0]?.delta).toEqual({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: "" } }] });
+    expect(chunks[3]?.choices[0]?.delta).toEqual({ tool_calls: [{ index: 0, function: { arguments: '{"ci' } }] });
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe("tool_calls");
+    expect(toolCallChunks([{ id: "c", name: "n", arguments: "{}" }])[0]?.choices[0]?.delta).toEqual({ role: "assistant", content: null });
+    expect(() => toolCallChunks([], { pieceLength: 0 })).toThrow("pieceLength must be a positive integer");
+
+    server = await startTestServer();
+    server.reply(streamReply(chunks, { pieceSize: 3 }));
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
+    const answer = fromChatCompletion(client, params).pipe(share());
+    const [completed, snapshots] = await Promise.all([collect(answer.pipe(toolCalls())), collect(answer.pipe(accumulateMessage()))]);
+    expect(completed.error).toBeUndefined();
+    expect(completed.values.map((call) => [call.id, call.name, call.arguments])).toEqual([
+      ["call_1", "weather", { city: "Zürich" }],
+      ["call_2", "time", {}],
+    ]);
+    expect(snapshots.values.at(-1)?.choices[0]?.message).toEqual({
+      role: "assistant",
+      content: "Let me check.",
+      tool_calls: [
+        { id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Zürich"}' } },
+        { id: "call_2", type: "function", function: { name: "time", arguments: "" } },
+      ],
+    });
   });
 
   it("writes a function step's result when its turn comes, not when the reply is scripted", async () => {
