@@ -46,8 +46,14 @@ export class PartialResponseError extends Error {
     /** The text (choice 0's `delta.content`) delivered before the failure. */
     readonly text: string,
     cause: unknown,
+    options: {
+      /** Content other than that text was delivered too: a tool call, reasoning, a refusal or another choice's text. */
+      besidesText?: boolean;
+    } = {},
   ) {
-    super(`The answer broke off after ${text.length} characters: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    // "After 0 characters" alone would say nothing came, when a tool call may have been half delivered.
+    const delivered = options.besidesText === true ? `${text.length} characters of text and other content (a tool call, reasoning, a refusal or another choice)` : `${text.length} characters`;
+    super(`The answer broke off after ${delivered}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
@@ -141,8 +147,9 @@ export function fallback<T extends StreamItem = ChatCompletionChunk>(sources: re
             text += contentText(chunk);
           }),
           catchError((error: unknown) => {
-            if (started && !(resume && textOnly && text !== "")) return throwError(() => new PartialResponseError(text, error));
-            if (index + 1 === list.length) return throwError(() => (started ? new PartialResponseError(text, error) : error));
+            const broken = (): PartialResponseError => new PartialResponseError(text, error, { besidesText: !textOnly });
+            if (started && !(resume && textOnly && text !== "")) return throwError(broken);
+            if (index + 1 === list.length) return throwError(() => (started ? broken() : error));
             // Before any content, or with resume: the next source takes over.
             return attempt(index + 1, error);
           }),

@@ -32,9 +32,9 @@ const second = new Error("ollama: model not found");
 const third = new Error("openai: 503");
 
 /** A PartialResponseError as rxjs-marbles compares errors: by name and message. */
-const partial = (characters: number, cause: Error) => ({
+const partial = (characters: number, cause: Error, besidesText = false) => ({
   name: "PartialResponseError",
-  message: `The answer broke off after ${characters} characters: ${cause.message}`,
+  message: `The answer broke off after ${characters} characters${besidesText ? " of text and other content (a tool call, reasoning, a refusal or another choice)" : ""}: ${cause.message}`,
 });
 
 describe("fallback", () => {
@@ -145,7 +145,7 @@ describe("fallback", () => {
         calls.push(continuation);
         return s1;
       };
-      const expected = m.cold("a-x-#", { ...values, x: chunk }, partial(3, first));
+      const expected = m.cold("a-x-#", { ...values, x: chunk }, partial(3, first, true));
       m.expect(fallback([s0, continuing], { resume: true })).toBeObservable(expected);
       m.expect(s0).toHaveSubscriptions("^---!");
       m.expect(s1).toHaveSubscriptions([]);
@@ -154,11 +154,11 @@ describe("fallback", () => {
     }));
   }
 
-  it("with resume, does not continue an answer whose only content was a tool call, so no second answer follows it", marbles((m) => {
+  it("with resume, does not continue an answer whose only content was a tool call, and says more than 0 characters came", marbles((m) => {
     const withCall = { ...values, t: notText["a tool-call delta"] };
     const s0 = m.cold("      r-t-#", withCall, first);
     const s1 = m.cold<ChatCompletionChunk>("c|", values);
-    const expected = m.cold("r-t-#", withCall, partial(0, first));
+    const expected = m.cold("r-t-#", withCall, partial(0, first, true));
     m.expect(fallback([s0, () => s1], { resume: true })).toBeObservable(expected);
     m.expect(s0).toHaveSubscriptions("^---!");
     m.expect(s1).toHaveSubscriptions([]);
@@ -169,7 +169,7 @@ describe("fallback", () => {
     const s0 = m.cold("      a-#", values, first);
     const s1 = m.cold("        x-b-#", { ...values, x }, second);
     const s2 = m.cold<ChatCompletionChunk>("c|", values);
-    const expected = m.cold("a-x-b-#", { ...values, x }, partial(5, second));
+    const expected = m.cold("a-x-b-#", { ...values, x }, partial(5, second, true));
     m.expect(fallback([s0, () => s1, () => s2], { resume: true })).toBeObservable(expected);
     m.expect(s1).toHaveSubscriptions("--^---!");
     m.expect(s2).toHaveSubscriptions([]);
