@@ -13,6 +13,11 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   stop: "the model stopped",
 };
 
+/** What a finish reason means, in words, for the ones OpenAI defines; `undefined` for others. */
+export function explainFinishReason(reason: string): string | undefined {
+  return EXPLANATIONS[reason];
+}
+
 /** A choice finished with a reason the pipeline treats as a failure. */
 export class FinishReasonError extends Error {
   override readonly name = "FinishReasonError";
@@ -24,7 +29,7 @@ export class FinishReasonError extends Error {
     /** The choice's text (its `content`) up to that point. */
     readonly text: string,
   ) {
-    const why = EXPLANATIONS[reason];
+    const why = explainFinishReason(reason);
     super(`The answer is incomplete: choice ${choice} finished with "${reason}"${why === undefined ? "" : ` (${why})`} after ${text.length} characters`);
   }
 }

@@ -15,7 +15,7 @@ import {
   reasoningOf,
   toolCallsOf,
 } from "./chunk-reader.js";
-import { ToolCallArgumentsError } from "./tool-calls.js";
+import { ToolCallArgumentsError, cuttingReason } from "./tool-calls.js";
 
 /** The finish reasons of the AI SDK's UI message stream. */
 export type UIMessageFinishReason = "stop" | "length" | "content-filter" | "tool-calls" | "error" | "other";
@@ -101,6 +101,8 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
       let open: { kind: "text" | "reasoning"; id: string } | undefined;
       let parts = 0;
       let finishReason: UIMessageFinishReason | undefined;
+      // The raw finish reason when it can cut a call's arguments off (the token limit…), for the tool-input-error.
+      let cutBy: string | undefined;
       const calls: ToolCallState[] = [];
 
       const start = (messageId: string | undefined): void => {
@@ -141,7 +143,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
           if (call.complete || !(final || isWhole(call))) continue;
           startCall(call);
           call.complete = true;
-          subscriber.next(inputOf(call));
+          subscriber.next(inputOf(call, cutBy));
         }
       };
       const writeToolCall = (wire: WireToolCall): void => {
@@ -183,6 +185,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
           const reason = found?.finish_reason;
           if (typeof reason === "string") {
             finishReason = uiFinishReason(reason);
+            cutBy = cuttingReason(reason);
             completeCalls(true);
           }
         },
@@ -238,13 +241,13 @@ function isWhole(call: ToolCallState): boolean {
 }
 
 /** A complete call's input part: the arguments parsed from JSON (none is `{}`), a custom tool's text as is, or the parse error. */
-function inputOf(call: ToolCallState): UIMessageStreamPart {
+function inputOf(call: ToolCallState, cutBy: string | undefined): UIMessageStreamPart {
   const { id: toolCallId, name: toolName, text } = call;
   if (call.encoding === "text") return { type: "tool-input-available", toolCallId, toolName, input: text };
   if (text.trim() === "") return { type: "tool-input-available", toolCallId, toolName, input: {} };
   try {
     return { type: "tool-input-available", toolCallId, toolName, input: JSON.parse(text) as unknown };
   } catch (cause) {
-    return { type: "tool-input-error", toolCallId, toolName, input: text, errorText: new ToolCallArgumentsError(toolName, toolCallId, text, { cause }).message };
+    return { type: "tool-input-error", toolCallId, toolName, input: text, errorText: new ToolCallArgumentsError(toolName, toolCallId, text, cutBy === undefined ? { cause } : { cause, finishReason: cutBy }).message };
   }
 }

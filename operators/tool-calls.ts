@@ -2,6 +2,7 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type OperatorFunction, concat, defer, from, mergeMap } from "rxjs";
 import { type ToolCallSnapshot, accumulateMessage } from "./accumulate-message.js";
 import { choiceOption } from "./chunk-reader.js";
+import { explainFinishReason } from "./fail-on-finish-reason.js";
 
 export interface ToolCallsOptions {
   /** The `index` of the choice to read (for `n > 1`). Default `0`. */
@@ -42,6 +43,11 @@ export type CompletedToolCall =
 /** A tool call's arguments are not valid JSON. */
 export class ToolCallArgumentsError extends Error {
   override readonly name = "ToolCallArgumentsError";
+  /**
+   * The choice's `finish_reason` when it ended the answer before the arguments were whole (`"length"`: the token
+   * limit), rather than the model writing them wrong; `undefined` otherwise.
+   */
+  readonly finishReason: string | undefined;
   constructor(
     /** The function's name. */
     readonly toolName: string,
@@ -49,11 +55,27 @@ export class ToolCallArgumentsError extends Error {
     readonly toolCallId: string,
     /** The arguments as received. */
     readonly rawArguments: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; finishReason?: string },
   ) {
     const reason = options?.cause instanceof Error ? ` (${options.cause.message})` : "";
-    super(`The arguments of tool call "${toolName}" (${toolCallId || "no id"}) are not valid JSON${reason}: ${JSON.stringify(rawArguments)}`, options);
+    const call = `The arguments of tool call "${toolName}" (${toolCallId || "no id"})`;
+    const finishReason = options?.finishReason;
+    const why = finishReason === undefined ? undefined : explainFinishReason(finishReason);
+    const problem =
+      finishReason === undefined
+        ? `are not valid JSON${reason}`
+        : `are cut off: the choice finished with "${finishReason}"${why === undefined ? "" : ` (${why})`} before they were whole JSON${reason}`;
+    super(`${call} ${problem}: ${JSON.stringify(rawArguments)}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.finishReason = finishReason;
   }
+}
+
+/** Finish reasons after which arguments that are not JSON were written wrong, not cut off. */
+const WHOLE_ANSWER_REASONS: ReadonlySet<unknown> = new Set(["tool_calls", "function_call", "stop"]);
+
+/** The finish reason, when it is one that can cut a call's arguments off (`"length"`, a content filter…). Internal to the operators. */
+export function cuttingReason(reason: unknown): string | undefined {
+  return typeof reason === "string" && reason !== "" && !WHOLE_ANSWER_REASONS.has(reason) ? reason : undefined;
 }
 
 /**
@@ -70,7 +92,9 @@ export class ToolCallArgumentsError extends Error {
  * come out in index order, each once. A custom (free-form) tool call
  * (`type: "custom"`, `custom: { name, input }`) is emitted with its `input` text. Arguments the model left empty parse as
  * `{}`; arguments that are not valid JSON error the stream with
- * `ToolCallArgumentsError`, which names the tool and holds the raw text.
+ * `ToolCallArgumentsError`, which names the tool and holds the raw text, and
+ * when the choice finished with `"length"` (or another reason that cuts an
+ * answer short) says the arguments were cut off, in its `finishReason`.
  *
  * ## Examples
  * ```ts
@@ -98,6 +122,8 @@ export function toolCalls(options: ToolCallsOptions = {}): OperatorFunction<Chat
     defer(() => {
       let emitted = 0;
       let latest: readonly ToolCallSnapshot[] = [];
+      // The choice's finish reason when it is one that can cut arguments off (the token limit, a content filter…).
+      let cutBy: string | undefined;
       // The call found unfinished last time: snapshots are frozen, so while it is the same object it has not changed.
       let unfinished: ToolCallSnapshot | undefined;
       // A generator, so the calls before one with invalid arguments are still delivered before the error.
@@ -106,7 +132,7 @@ export function toolCalls(options: ToolCallsOptions = {}): OperatorFunction<Chat
           const call = latest[emitted];
           if (call === undefined) continue;
           if (final) {
-            yield parse(call, emitted);
+            yield parse(call, emitted, cutBy);
             continue;
           }
           // A later call has begun, but some servers interleave parallel calls' fragments: only whole JSON is done.
@@ -124,6 +150,7 @@ export function toolCalls(options: ToolCallsOptions = {}): OperatorFunction<Chat
           mergeMap((snapshot) => {
             const found = snapshot.choices.find((candidate) => candidate.index === choice);
             latest = found?.message.tool_calls ?? [];
+            cutBy = cuttingReason(found?.finish_reason);
             const finished = found?.finish_reason != null;
             return from(finished ? complete(latest.length, true) : complete(latest.length - 1, false));
           }),
@@ -147,7 +174,7 @@ function parseWhole(call: ToolCallSnapshot, index: number): CompletedToolCall | 
   }
 }
 
-function parse(call: ToolCallSnapshot, index: number): CompletedToolCall {
+function parse(call: ToolCallSnapshot, index: number, cutBy?: string): CompletedToolCall {
   if (call.type === "custom") {
     const { name, input } = call.custom;
     return { index, id: call.id, type: "custom", name, input, arguments: input, rawArguments: input };
@@ -160,7 +187,7 @@ function parse(call: ToolCallSnapshot, index: number): CompletedToolCall {
     try {
       parsed = JSON.parse(raw);
     } catch (cause) {
-      throw new ToolCallArgumentsError(call.function.name, call.id, raw, { cause });
+      throw new ToolCallArgumentsError(call.function.name, call.id, raw, cutBy === undefined ? { cause } : { cause, finishReason: cutBy });
     }
   }
   return { index, id: call.id, type: "function", name: call.function.name, arguments: parsed, rawArguments: raw };

@@ -169,6 +169,29 @@ describe("toUIMessageStream", () => {
       m.expect(source).toHaveSubscriptions("^" + "-".repeat(15) + "!");
     }));
 
+    it("says a call's arguments were cut off when the choice finished with length", marbles((m) => {
+      const source = m.cold("  -a------b-|", {
+        a: call([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]),
+        b: chunkWith([{ index: 0, delta: {}, finish_reason: "length" }]),
+      });
+      // The parser's own words, which differ between Node versions.
+      const parserSays = (() => {
+        try {
+          JSON.parse('{"city":');
+        } catch (error) {
+          return error instanceof Error ? error.message : String(error);
+        }
+        return "";
+      })();
+      const errorText = `The arguments of tool call "weather" (call_w) are cut off: the choice finished with "length" (the token limit (max_tokens or the context window) was reached) before they were whole JSON (${parserSays}): "{\\"city\\":"`;
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spwx)-E-(qL|)", {
+        ...tools,
+        E: { type: "tool-input-error", toolCallId: "call_w", toolName: "weather", input: '{"city":', errorText },
+        L: { type: "finish", finishReason: "length" },
+      });
+      m.expect(source).toHaveSubscriptions("^---------!");
+    }));
+
     it("sends no input for a call cut short by an error, only the error part", marbles((m) => {
       const source = m.cold("  -a------#", { a: call([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]) }, new Error("upstream broke"));
       m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spwx)-(E|)", { ...tools, E: { type: "error", errorText: "upstream broke" } });

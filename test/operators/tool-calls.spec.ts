@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { catchError, map, of } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { type CompletedToolCall, ToolCallArgumentsError, toolCalls } from "../../operators/index.js";
+import { type CompletedToolCall, ToolCallArgumentsError, failOnFinishReason, toolCalls } from "../../operators/index.js";
 import { contentChunk } from "../support/chunks.js";
 import { marbles } from "../support/marbles.js";
 import { asChunk } from "../support/wire.js";
@@ -129,6 +129,31 @@ describe("toolCalls", () => {
     expect(error.message).toBe('The arguments of tool call "weather" (c2) are not valid JSON (Unexpected token \'O\'): "{\\"city\\": Oslo}"');
     expect(error.name).toBe("ToolCallArgumentsError");
     expect(error.rawArguments).toBe('{"city": Oslo}');
+  });
+
+  it("says the arguments were cut off when the choice finished with length, even behind failOnFinishReason", marbles((m) => {
+    const values = {
+      a: calls([{ index: 0, id: "c1", type: "function", function: { name: "write_file", arguments: '{"path":"a.txt","text":"lorem ip' } }]),
+      f: finish("length"),
+    };
+    const source = m.cold("  a-f-|", values);
+    const failing = source.pipe(
+      failOnFinishReason(["length", "content_filter"]),
+      toolCalls(),
+      catchError((error: unknown) => of(error instanceof ToolCallArgumentsError ? `${error.finishReason ?? "none"}: ${error.message}` : "other error")),
+    );
+    const message =
+      'length: The arguments of tool call "write_file" (c1) are cut off: the choice finished with "length" (the token limit (max_tokens or the context window) was reached) before they were whole JSON';
+    m.expect(failing.pipe(map((value) => (typeof value === "string" ? value.slice(0, message.length) : value)))).toBeObservable(m.cold("--(e|)", { e: message }));
+    m.expect(source).toHaveSubscriptions("^-!");
+  }));
+
+  it("keeps finishReason undefined when the model wrote invalid JSON and finished as usual", () => {
+    const error = new ToolCallArgumentsError("weather", "c2", "{", { cause: new SyntaxError("x") });
+    expect(error.finishReason).toBeUndefined();
+    expect(new ToolCallArgumentsError("weather", "c2", "{", { finishReason: "max_tokens" }).message).toBe(
+      'The arguments of tool call "weather" (c2) are cut off: the choice finished with "max_tokens" before they were whole JSON: "{"',
+    );
   });
 
   it("completes without values on an empty source or a text-only answer", marbles((m) => {
