@@ -10,6 +10,7 @@ import {
   choicesOf,
   continuedCall,
   deltaOf,
+  extraContentOf,
   indexOf,
   newCallIndex,
   nonEmpty,
@@ -18,14 +19,23 @@ import {
   usageOf,
 } from "./chunk-reader.js";
 
-/** A function tool call as assembled so far: the `openai` package's snapshot tool call. */
-export type FunctionToolCallSnapshot = OpenAIChatCompletionSnapshot.Choice.Message.ToolCall;
+/**
+ * What a provider attaches to a tool call for the next request to send back with it, as it sent it: Gemini 3's
+ * `{ google: { thought_signature } }`, without which it refuses the next request (HTTP 400).
+ */
+export interface ToolCallExtraContent {
+  readonly [key: string]: unknown;
+}
+
+/** A function tool call as assembled so far: the `openai` package's snapshot tool call, with `extra_content` when sent. */
+export type FunctionToolCallSnapshot = OpenAIChatCompletionSnapshot.Choice.Message.ToolCall & { extra_content?: ToolCallExtraContent };
 
 /** A custom (free-form) tool call as assembled so far: its `custom.input` is the text the model wrote. */
 export interface CustomToolCallSnapshot {
   id: string;
   type: "custom";
   custom: { name: string; input: string };
+  extra_content?: ToolCallExtraContent;
 }
 
 /** One tool call as assembled so far. */
@@ -73,7 +83,8 @@ const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: 
  * `index`, `id`, `type` and `function.name` set when present and non-empty
  * (Mistral repeats `name: ""`), `function.arguments` concatenated, so a tool
  * call sent whole in one delta and one sent in fragments give the same
- * result. A tool call without `index` (Mistral sends whole calls so) is
+ * result; a call's `extra_content` (Gemini's thought signature) is kept as
+ * last sent, for `assistantMessage` to send back. A tool call without `index` (Mistral sends whole calls so) is
  * matched by `id`, or appended. A delta that brings another `id` and a name
  * at an `index` whose call's arguments are already whole JSON starts a new
  * call after it: some servers (Ollama through LiteLLM, Dynamo) give every
@@ -268,20 +279,23 @@ function argumentsText(call: ToolCallSnapshot | undefined): string {
 function applyToolCall(previous: ToolCallSnapshot, delta: WireToolCall): ToolCallSnapshot {
   const id = nonEmpty(delta.id) ?? previous.id;
   const custom = isObject(delta.custom) ? delta.custom : undefined;
+  // Kept as the provider last sent it, whole: a signature is one opaque value, never a piece to concatenate.
+  const extra = extraContentOf(delta) ?? previous.extra_content;
+  const withExtra = extra === undefined ? {} : { extra_content: extra };
   // A custom (free-form) tool call: `custom.input` is text, concatenated like a function's arguments.
   if (previous.type === "custom" || delta.type === "custom" || custom !== undefined) {
     const before = previous.type === "custom" ? previous.custom : { name: previous.function.name, input: previous.function.arguments };
     const name = nonEmpty(custom?.name) ?? before.name;
     const input = nonEmpty(custom?.input);
-    if (previous.type === "custom" && id === previous.id && name === before.name && input === undefined) return previous;
-    return Object.freeze({ id, type: "custom", custom: Object.freeze({ name, input: before.input + (input ?? "") }) });
+    if (previous.type === "custom" && id === previous.id && name === before.name && input === undefined && extra === previous.extra_content) return previous;
+    return Object.freeze({ id, type: "custom", custom: Object.freeze({ name, input: before.input + (input ?? "") }), ...withExtra });
   }
   const fn: unknown = delta.function;
   const name = (isObject(fn) && "name" in fn ? nonEmpty(fn.name) : undefined) ?? previous.function.name;
   const args = isObject(fn) && "arguments" in fn ? argumentsOf(fn.arguments) : undefined;
-  if (id === previous.id && name === previous.function.name && args === undefined) return previous;
+  if (id === previous.id && name === previous.function.name && args === undefined && extra === previous.extra_content) return previous;
   const merged = Object.freeze({ ...previous.function, name, arguments: previous.function.arguments + (args ?? "") });
-  return Object.freeze({ ...previous, id, function: merged });
+  return Object.freeze({ ...previous, id, function: merged, ...withExtra });
 }
 
 type Logprobs = NonNullable<ChoiceSnapshot["logprobs"]>;

@@ -20,7 +20,8 @@ export type AssistantMessage = ChatCompletionAssistantMessageParam & { reasoning
 /**
  * The assistant message a snapshot of `accumulateMessage` stands for, as the
  * next request must carry it: its text (`null` when it is only tool calls),
- * its refusal, and its tool calls. Reasoning is left out unless
+ * its refusal, and its tool calls (with the `extra_content` a provider
+ * attached to one, such as Gemini's thought signature). Reasoning is left out unless
  * `reasoningField` names the field to send it back in (DeepSeek's thinking
  * mode with tools needs `reasoning_content`). A snapshot without the choice
  * (nothing arrived yet) gives an empty text.
@@ -28,11 +29,13 @@ export type AssistantMessage = ChatCompletionAssistantMessageParam & { reasoning
 export function assistantMessage(snapshot: ChatCompletionSnapshot, options: AppendAnswerOptions = {}): AssistantMessage {
   const { choice = 0, reasoningField } = options;
   const message = snapshot.choices.find((candidate) => candidate.index === choice)?.message;
-  const toolCalls = (message?.tool_calls ?? []).map((call) =>
-    call.type === "custom"
-      ? { id: call.id, type: "custom" as const, custom: { name: call.custom.name, input: call.custom.input } }
-      : { id: call.id, type: "function" as const, function: { name: call.function.name, arguments: call.function.arguments } },
-  );
+  const toolCalls = (message?.tool_calls ?? []).map((call) => {
+    // Sent back as received: Gemini 3 refuses a request whose earlier tool calls lack their thought signature.
+    const extra = call.extra_content === undefined ? {} : { extra_content: call.extra_content };
+    return call.type === "custom"
+      ? { id: call.id, type: "custom" as const, custom: { name: call.custom.name, input: call.custom.input }, ...extra }
+      : { id: call.id, type: "function" as const, function: { name: call.function.name, arguments: call.function.arguments }, ...extra };
+  });
   const content = message?.content ?? (toolCalls.length > 0 ? null : "");
   return {
     role: "assistant",

@@ -56,6 +56,8 @@ export type WireDelta = Partial<ChatCompletionChunk.Choice.Delta> & { reasoning?
 export type WireToolCall = Partial<Omit<ChatCompletionChunk.Choice.Delta.ToolCall, "type">> & {
   type?: string;
   custom?: { name?: unknown; input?: unknown } | null;
+  /** Provider data to send back with the call: Gemini's `{ google: { thought_signature } }`. */
+  extra_content?: unknown;
 };
 
 /** The chunk's choices that are objects, in wire order. */
@@ -179,6 +181,16 @@ export function newCallIndex(delta: WireToolCall, calls: readonly ToolCallKey[])
   let highest = -1;
   for (const call of calls) highest = Math.max(highest, call.wireIndex);
   return highest + 1;
+}
+
+/**
+ * A tool-call delta's `extra_content`, when it is an object: data a provider needs back with the call in the next
+ * request, such as the `thought_signature` Gemini 3 puts in `extra_content.google` (it refuses a request whose
+ * earlier tool calls lack it).
+ */
+export function extraContentOf(delta: WireToolCall): { readonly [key: string]: unknown } | undefined {
+  const extra: unknown = delta.extra_content;
+  return isObject<{ readonly [key: string]: unknown }>(extra) ? extra : undefined;
 }
 
 /** The function's (or custom tool's) name a tool-call delta carries, when non-empty. */

@@ -4,6 +4,7 @@ export {
   type CustomToolCallSnapshot,
   type FunctionToolCallSnapshot,
   type MessageSnapshot,
+  type ToolCallExtraContent,
   type ToolCallSnapshot,
   accumulateMessage,
 } from "./accumulate-message.js";

@@ -49,7 +49,9 @@ function deltaOf(message: MessageWithReasoning): ChatCompletionChunk.Choice.Delt
   const toolCalls: ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
   for (const call of message.tool_calls ?? []) {
     // Custom (free-form) tool calls have no delta form; function calls are the ones a stream can carry.
-    if (call.type === "function") toolCalls.push({ index: toolCalls.length, id: call.id, type: "function", function: call.function });
+    // A provider's extra_content (Gemini's thought signature) goes along, for accumulateMessage to keep.
+    const extra: unknown = "extra_content" in call ? call.extra_content : undefined;
+    if (call.type === "function") toolCalls.push({ index: toolCalls.length, id: call.id, type: "function", function: call.function, ...(extra === undefined ? {} : { extra_content: extra }) });
   }
   const delta: ChatCompletionChunk.Choice.Delta & { reasoning_content?: string } = {
     role: message.role,
@@ -105,11 +107,13 @@ function snapshotCompletion(snapshot: ChatCompletionSnapshot): ChatCompletion {
       };
       const toolCalls = choice.message.tool_calls ?? [];
       if (toolCalls.length > 0) {
-        message.tool_calls = toolCalls.map((call) =>
-          call.type === "custom"
-            ? { id: call.id, type: "custom", custom: { name: call.custom.name, input: call.custom.input } }
-            : { id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } },
-        );
+        message.tool_calls = toolCalls.map((call) => {
+          // Kept, as a request that sends this message back needs it (Gemini 3 refuses tool calls without their signature).
+          const extra = call.extra_content === undefined ? {} : { extra_content: call.extra_content };
+          return call.type === "custom"
+            ? { id: call.id, type: "custom", custom: { name: call.custom.name, input: call.custom.input }, ...extra }
+            : { id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments }, ...extra };
+        });
       }
       if (choice.message.reasoning !== undefined && choice.message.reasoning !== "") message.reasoning_content = choice.message.reasoning;
       return { index: choice.index, finish_reason: choice.finish_reason ?? "stop", logprobs: choice.logprobs, message };

@@ -209,6 +209,26 @@ describe("accumulateMessage", () => {
     m.expect(source).toHaveSubscriptions("^-----!");
   }));
 
+  it("keeps a tool call's extra_content (Gemini's thought signature) as last sent, also from a delta that carries only it", marbles((m) => {
+    const signature = { google: { thought_signature: "CrICAdHt…" } };
+    const values = {
+      a: wire({ tool_calls: [{ id: "function-call-1", type: "function", function: { name: "get_weather", arguments: '{"city":' } }] }),
+      b: wire({ tool_calls: [{ function: { arguments: '"Sydney"}' } }] }),
+      c: wire({ tool_calls: [{ extra_content: signature }] }),
+      d: wire({}, { finish: "stop" }),
+    };
+    const source = m.cold("  a-b-c-d-|", values);
+    const call = (args: string): ToolCallSnapshot => ({ id: "function-call-1", type: "function", function: { name: "get_weather", arguments: args } });
+    const expected = m.cold("A-B-C-D-|", {
+      A: snapshotOf({ tool_calls: [call('{"city":')] }),
+      B: snapshotOf({ tool_calls: [call('{"city":"Sydney"}')] }),
+      C: snapshotOf({ tool_calls: [{ ...call('{"city":"Sydney"}'), extra_content: signature }] }),
+      D: snapshotOf({ tool_calls: [{ ...call('{"city":"Sydney"}'), extra_content: signature }] }, "stop"),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-------!");
+  }));
+
   it("keys choices by index when n > 1 interleaves them, sorted by index", marbles((m) => {
     const values = {
       b: wire({ role: "assistant", content: "B" }, { index: 1 }),

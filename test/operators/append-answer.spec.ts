@@ -85,6 +85,16 @@ describe("appendAnswer", () => {
     expect(() => appendAnswer(question, options)).toThrow(new TypeError('reasoningField must be "reasoning_content" or "reasoning", got "thoughts"'));
   });
 
+  it("sends a tool call's extra_content back as received, as Gemini 3 refuses a call without its thought signature", () => {
+    const extra = { google: { thought_signature: "CrICAdHt…" } };
+    const calls = snapshot(null, { tool_calls: [{ id: "function-call-1", type: "function", function: { name: "get_weather", arguments: "{}" }, extra_content: extra }] });
+    expect(assistantMessage(calls)).toStrictEqual({
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "function-call-1", type: "function", function: { name: "get_weather", arguments: "{}" }, extra_content: extra }],
+    });
+  });
+
   it("never changes the messages it was given", marbles((m) => {
     const given = [...question];
     const source = m.cold("a|", { a: snapshot("Hi") });

@@ -72,6 +72,20 @@ describe("assembleCompletion", () => {
     });
   });
 
+  it("keeps a tool call's extra_content (Gemini's thought signature) both ways", async () => {
+    const extra = { google: { thought_signature: "CrICAdHt…" } };
+    const chunk = asChunk({
+      id: "chatcmpl-1",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "gemini",
+      choices: [{ index: 0, delta: { tool_calls: [{ id: "function-call-1", type: "function", function: { name: "f", arguments: "{}" }, extra_content: extra }] }, finish_reason: "stop" }],
+    });
+    const whole = await lastValueFrom(of(chunk).pipe(assembleCompletion()));
+    expect(whole.choices[0]?.message.tool_calls).toEqual([{ id: "function-call-1", type: "function", function: { name: "f", arguments: "{}" }, extra_content: extra }]);
+    expect(completionChunk(whole).choices[0]?.delta.tool_calls).toEqual([{ index: 0, id: "function-call-1", type: "function", function: { name: "f", arguments: "{}" }, extra_content: extra }]);
+  });
+
   it("gives an empty completion for an empty stream", async () => {
     expect(await lastValueFrom(EMPTY.pipe(assembleCompletion()))).toMatchObject({ object: "chat.completion", choices: [] });
   });
