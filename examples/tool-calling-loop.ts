@@ -11,7 +11,7 @@
 import OpenAI from "openai";
 import type { ChatCompletionFunctionTool, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { forkJoin, last, lastValueFrom, map, mergeMap, share, toArray } from "rxjs";
-import { type CompletedToolCall, type TextWritable, accumulateMessage, extractDelta, fromChatCompletion, printTo, toolCalls } from "g4f-rx";
+import { type AppendAnswerOptions, type CompletedToolCall, type TextWritable, accumulateMessage, assistantMessage, extractDelta, fromChatCompletion, printTo, toolCalls } from "g4f-rx";
 import { exampleArguments } from "./support/example-arguments.js";
 import { isEntryModule } from "./support/is-entry-module.js";
 
@@ -29,6 +29,8 @@ export interface ToolLoopOptions {
   out: TextWritable;
   /** Stop after this many requests. Default 5. */
   maxRounds?: number;
+  /** Send the reasoning back in this field: DeepSeek's thinking mode needs `"reasoning_content"`. Default: left out. */
+  reasoningField?: AppendAnswerOptions["reasoningField"];
 }
 
 export interface ToolLoopResult {
@@ -42,7 +44,7 @@ export interface ToolLoopResult {
 
 /** Runs the conversation until the model answers without calling a tool. */
 export async function runToolLoop(client: OpenAI, options: ToolLoopOptions): Promise<ToolLoopResult> {
-  const { model, tools, out, maxRounds = 5 } = options;
+  const { model, tools, out, maxRounds = 5, reasoningField } = options;
   const messages = [...options.messages];
   const byName = new Map(tools.map((tool) => [tool.definition.function.name, tool]));
   const answer = async (call: CompletedToolCall): Promise<ChatCompletionMessageParam> => {
@@ -54,27 +56,21 @@ export async function runToolLoop(client: OpenAI, options: ToolLoopOptions): Pro
   for (let round = 1; round <= maxRounds; round += 1) {
     // One request, read three ways: the text to print, the whole message, and each tool call once complete.
     const chunks = fromChatCompletion(client, { model, messages, tools: tools.map((tool) => tool.definition) }).pipe(share());
+    // The assistant message as the next request must carry it (with what a provider attached to each tool call,
+    // such as Gemini's thought signature, which it refuses a request without).
     const { message, results } = await lastValueFrom(
       forkJoin({
-        message: chunks.pipe(accumulateMessage(), last(), map((snapshot) => snapshot.choices[0]?.message ?? {})),
+        message: chunks.pipe(accumulateMessage(), last(), map((snapshot) => assistantMessage(snapshot, { reasoningField }))),
         results: chunks.pipe(toolCalls(), mergeMap(answer), toArray()),
         printed: chunks.pipe(extractDelta(), printTo(out), toArray()),
       }),
     );
+    messages.push(message);
     const calls = message.tool_calls ?? [];
     if (calls.length === 0) {
-      messages.push({ role: "assistant", content: message.content ?? "" });
-      return { text: message.content ?? "", messages, rounds: round };
+      const text = typeof message.content === "string" ? message.content : "";
+      return { text, messages, rounds: round };
     }
-    messages.push({
-      role: "assistant",
-      content: message.content ?? null,
-      tool_calls: calls.map((call) =>
-        call.type === "custom"
-          ? { id: call.id, type: "custom" as const, custom: { name: call.custom.name, input: call.custom.input } }
-          : { id: call.id, type: "function" as const, function: { name: call.function.name, arguments: call.function.arguments } },
-      ),
-    });
     // Tool messages in the order of the calls, whatever order the tools finished in.
     const order = calls.map((call) => call.id);
     messages.push(...results.sort((a, b) => order.indexOf(idOf(a)) - order.indexOf(idOf(b))));

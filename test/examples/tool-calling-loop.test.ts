@@ -68,6 +68,31 @@ describe("examples/tool-calling-loop", () => {
     expect(result.messages.at(-1)).toStrictEqual({ role: "assistant", content: "It is 09:00; 19 + 23 = 42." });
   });
 
+  it("sends back what the provider attached to a call (Gemini's thought signature) and, when asked, the reasoning", async () => {
+    const signature = { google: { thought_signature: "CrICAdHt…" } };
+    server.reply(
+      streamReply([
+        asChunk({ id: "r1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { reasoning_content: "Need the sum." }, finish_reason: null }] }),
+        toolChunk([{ id: "function-call-1", type: "function", function: { name: "add", arguments: '{"a":1,"b":2}' }, extra_content: signature }], "stop"),
+      ]),
+      streamReply(textChunks(["3"])),
+    );
+    const tools: Tool[] = [{ definition: { type: "function", function: { name: "add" } }, run: () => ({ sum: 3 }) }];
+    const result = await runToolLoop(client, { model: "m", messages: [], tools, out: { write: () => undefined }, reasoningField: "reasoning_content" });
+    expect(result.text).toBe("3");
+    expect(server.requests[1]?.body).toMatchObject({
+      messages: [
+        {
+          role: "assistant",
+          content: null,
+          reasoning_content: "Need the sum.",
+          tool_calls: [{ id: "function-call-1", type: "function", function: { name: "add", arguments: '{"a":1,"b":2}' }, extra_content: signature }],
+        },
+        { role: "tool", tool_call_id: "function-call-1", content: '{"sum":3}' },
+      ],
+    });
+  });
+
   it("gives up after maxRounds requests that all call tools", async () => {
     const call = streamReply([toolChunk([{ index: 0, id: "c", type: "function", function: { name: "add", arguments: "{}" } }], "tool_calls")]);
     server.setDefaultReply(call);
