@@ -14,6 +14,7 @@ import {
   indexOf,
   newCallIndex,
   nonEmpty,
+  reasoningDetailsOf,
   reasoningOf,
   toolCallsOf,
   usageOf,
@@ -41,10 +42,21 @@ export interface CustomToolCallSnapshot {
 /** One tool call as assembled so far. */
 export type ToolCallSnapshot = FunctionToolCallSnapshot | CustomToolCallSnapshot;
 
+/** One item of OpenRouter's (and MiniMax's) `reasoning_details`: `{ type, text | summary | data, signature, index… }`, as sent. */
+export interface ReasoningDetail {
+  readonly [key: string]: unknown;
+}
+
 /** The message of one choice so far, with the reasoning text that many providers stream beside the answer. */
 export interface MessageSnapshot extends Omit<OpenAIChatCompletionSnapshot.Choice.Message, "tool_calls"> {
   /** Reasoning text, from `delta.reasoning_content` (DeepSeek, vLLM, xAI) or `delta.reasoning` (GPT4Free, OpenRouter, Ollama). */
   reasoning?: string;
+  /**
+   * OpenRouter's (and MiniMax's) structured reasoning, items merged by their `index` (`text` and `summary` pieces
+   * concatenated, a `signature` or `data` kept): to send back with a tool-calling answer, which Claude and Gemini
+   * models through OpenRouter need.
+   */
+  reasoning_details?: ReasoningDetail[];
   tool_calls?: ToolCallSnapshot[];
 }
 
@@ -79,7 +91,8 @@ const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: 
  * as a pure operator. Choices are keyed by their `index` field (with `n > 1`
  * they arrive interleaved). In each choice's `message`: `role` is set when
  * sent; `content`, `refusal` and `reasoning` (from `delta.reasoning_content`
- * or `delta.reasoning`) are concatenated; `tool_calls` are merged by their
+ * or `delta.reasoning`) are concatenated; `reasoning_details` (OpenRouter)
+ * are merged by their `index`; `tool_calls` are merged by their
  * `index`, `id`, `type` and `function.name` set when present and non-empty
  * (Mistral repeats `name: ""`), `function.arguments` concatenated, so a tool
  * call sent whole in one delta and one sent in fragments give the same
@@ -212,6 +225,7 @@ function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolKeys: WireK
   const content = nonEmpty(delta.content);
   const refusal = nonEmpty(delta.refusal);
   const reasoning = reasoningOf(delta);
+  const details = reasoningDetailsOf(delta);
   const wireCalls = toolCallsOf(delta);
   const toolCalls = wireCalls.length > 0 ? wireCalls : undefined;
   const functionCall = isObject(delta.function_call) ? delta.function_call : undefined;
@@ -220,6 +234,7 @@ function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolKeys: WireK
     content === undefined &&
     refusal === undefined &&
     reasoning === undefined &&
+    details.length === 0 &&
     toolCalls === undefined &&
     functionCall === undefined
   ) {
@@ -230,6 +245,7 @@ function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolKeys: WireK
   if (content !== undefined) next.content = (previous.content ?? "") + content;
   if (refusal !== undefined) next.refusal = (previous.refusal ?? "") + refusal;
   if (reasoning !== undefined) next.reasoning = (previous.reasoning ?? "") + reasoning;
+  if (details.length > 0) next.reasoning_details = applyReasoningDetails(previous.reasoning_details ?? [], details);
   if (toolCalls !== undefined) next.tool_calls = applyToolCalls(previous.tool_calls ?? [], toolCalls, toolKeys);
   if (functionCall !== undefined) {
     // The deprecated single `function_call`, merged like a tool call's function.
@@ -296,6 +312,32 @@ function applyToolCall(previous: ToolCallSnapshot, delta: WireToolCall): ToolCal
   if (id === previous.id && name === previous.function.name && args === undefined && extra === previous.extra_content) return previous;
   const merged = Object.freeze({ ...previous.function, name, arguments: previous.function.arguments + (args ?? "") });
   return Object.freeze({ ...previous, id, function: merged, ...withExtra });
+}
+
+/**
+ * Merges `reasoning_details` pieces: one with the `index` of an item so far continues it (its `text` and `summary`
+ * concatenated, any other non-empty field, such as the closing `signature`, set); one without an index, or with a
+ * new one, is a new item.
+ */
+function applyReasoningDetails(previous: readonly ReasoningDetail[], pieces: readonly ReasoningDetail[]): ReasoningDetail[] {
+  const items = previous.slice();
+  for (const piece of pieces) {
+    const index = piece.index;
+    const at = typeof index === "number" ? items.findIndex((item) => item.index === index) : -1;
+    const before = items[at];
+    if (before === undefined) {
+      items.push(Object.freeze({ ...piece }));
+      continue;
+    }
+    const merged: Record<string, unknown> = { ...before };
+    for (const [key, value] of Object.entries(piece)) {
+      const earlier = before[key];
+      if ((key === "text" || key === "summary") && typeof value === "string" && typeof earlier === "string") merged[key] = earlier + value;
+      else if (value !== null && value !== undefined && value !== "") merged[key] = value;
+    }
+    items[at] = Object.freeze(merged);
+  }
+  return frozen(items);
 }
 
 type Logprobs = NonNullable<ChoiceSnapshot["logprobs"]>;

@@ -1,6 +1,6 @@
 import type { ChatCompletionAssistantMessageParam, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type OperatorFunction, map } from "rxjs";
-import type { ChatCompletionSnapshot } from "./accumulate-message.js";
+import type { ChatCompletionSnapshot, ReasoningDetail } from "./accumulate-message.js";
 
 export interface AppendAnswerOptions {
   /** Which choice answers, for `n > 1`. Default 0. */
@@ -15,13 +15,19 @@ export interface AppendAnswerOptions {
 }
 
 /** An assistant message, with the reasoning when `reasoningField` asked for it back. */
-export type AssistantMessage = ChatCompletionAssistantMessageParam & { reasoning_content?: string; reasoning?: string };
+export type AssistantMessage = ChatCompletionAssistantMessageParam & {
+  reasoning_content?: string;
+  reasoning?: string;
+  /** OpenRouter's structured reasoning, sent back as received. */
+  reasoning_details?: readonly ReasoningDetail[];
+};
 
 /**
  * The assistant message a snapshot of `accumulateMessage` stands for, as the
  * next request must carry it: its text (`null` when it is only tool calls),
  * its refusal, and its tool calls (with the `extra_content` a provider
- * attached to one, such as Gemini's thought signature). Reasoning is left out unless
+ * attached to one, such as Gemini's thought signature), and OpenRouter's
+ * `reasoning_details` when they came. The reasoning text is left out unless
  * `reasoningField` names the field to send it back in (DeepSeek's thinking
  * mode with tools needs `reasoning_content`). A snapshot without the choice
  * (nothing arrived yet) gives an empty text.
@@ -43,6 +49,9 @@ export function assistantMessage(snapshot: ChatCompletionSnapshot, options: Appe
     ...(message?.refusal == null ? {} : { refusal: message.refusal }),
     ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
     ...(reasoningField === undefined || message?.reasoning === undefined ? {} : { [reasoningField]: message.reasoning }),
+    // Sent back whenever it came: OpenRouter needs it with a tool-calling answer (Claude, Gemini), and no provider
+    // that does not send it ever gets it.
+    ...(message?.reasoning_details === undefined ? {} : { reasoning_details: message.reasoning_details }),
   };
 }
 

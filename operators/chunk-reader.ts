@@ -46,7 +46,17 @@ export function eventContentOf(event: ResponseStreamEvent): { text: boolean; del
 export type WireChoice = Partial<ChatCompletionChunk.Choice>;
 
 /** A delta as it may arrive, with the reasoning fields some providers add. */
-export type WireDelta = Partial<ChatCompletionChunk.Choice.Delta> & { reasoning?: unknown; reasoning_content?: unknown };
+export type WireDelta = Partial<ChatCompletionChunk.Choice.Delta> & { reasoning?: unknown; reasoning_content?: unknown; reasoning_details?: unknown };
+
+/**
+ * The delta's `reasoning_details` items (OpenRouter's, MiniMax's: `{ type, text | summary | data, signature, index… }`)
+ * that are objects; none when the field is missing or not an array.
+ */
+export function reasoningDetailsOf(delta: WireDelta | undefined): readonly { readonly [key: string]: unknown }[] {
+  const details: unknown = delta?.reasoning_details;
+  if (!Array.isArray(details)) return [];
+  return details.filter(isObject<{ readonly [key: string]: unknown }>);
+}
 
 /**
  * A tool-call delta as it may arrive: Mistral sends whole calls without

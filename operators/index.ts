@@ -4,6 +4,7 @@ export {
   type CustomToolCallSnapshot,
   type FunctionToolCallSnapshot,
   type MessageSnapshot,
+  type ReasoningDetail,
   type ToolCallExtraContent,
   type ToolCallSnapshot,
   accumulateMessage,

@@ -229,6 +229,26 @@ describe("accumulateMessage", () => {
     m.expect(source).toHaveSubscriptions("^-------!");
   }));
 
+  it("merges OpenRouter's reasoning_details by index: text pieces joined, the closing signature kept", marbles((m) => {
+    const item = { type: "reasoning.text", format: "anthropic-claude-v1", index: 0 };
+    const values = {
+      a: wire({ reasoning: "Need", reasoning_details: [{ ...item, text: "Need", signature: null }] }),
+      b: wire({ reasoning: " weather.", reasoning_details: [{ ...item, text: " weather.", signature: null }] }),
+      c: wire({ reasoning_details: [{ ...item, text: "", signature: "EqMBCkgI…" }, { type: "reasoning.encrypted", data: "gAAA…" }] }),
+    };
+    const source = m.cold("  a-b-c-|", values);
+    const expected = m.cold("A-B-C-|", {
+      A: snapshotOf({ reasoning: "Need", reasoning_details: [{ ...item, text: "Need", signature: null }] }),
+      B: snapshotOf({ reasoning: "Need weather.", reasoning_details: [{ ...item, text: "Need weather.", signature: null }] }),
+      C: snapshotOf({
+        reasoning: "Need weather.",
+        reasoning_details: [{ ...item, text: "Need weather.", signature: "EqMBCkgI…" }, { type: "reasoning.encrypted", data: "gAAA…" }],
+      }),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
   it("keys choices by index when n > 1 interleaves them, sorted by index", marbles((m) => {
     const values = {
       b: wire({ role: "assistant", content: "B" }, { index: 1 }),

@@ -95,6 +95,17 @@ describe("appendAnswer", () => {
     });
   });
 
+  it("sends OpenRouter's reasoning_details back as they came, which its Claude and Gemini models need after a tool call", () => {
+    const details = [{ type: "reasoning.text", text: "Need weather.", signature: "EqMBCkgI…", index: 0 }];
+    const call = { id: "toolu_1", type: "function" as const, function: { name: "weather", arguments: "{}" } };
+    expect(assistantMessage(snapshot(null, { reasoning: "Need weather.", reasoning_details: details, tool_calls: [call] }))).toStrictEqual({
+      role: "assistant",
+      content: null,
+      tool_calls: [call],
+      reasoning_details: details,
+    });
+  });
+
   it("never changes the messages it was given", marbles((m) => {
     const given = [...question];
     const source = m.cold("a|", { a: snapshot("Hi") });
