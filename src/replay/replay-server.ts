@@ -4,6 +4,7 @@ import type { ChatCompletion } from "openai/resources/chat/completions";
 import { lastValueFrom, map } from "rxjs";
 import { accumulateResponse, serverSentEvent } from "../../operators/index.js";
 import { assembleCompletion } from "../recipes/whole-completion.js";
+import { IncompleteStreamError, StreamErrorFrameError } from "../errors.js";
 import { isObject } from "../sources/frames.js";
 import { type CorsOrigins, corsPolicy } from "../edges/cors.js";
 import { pipeToResponse } from "../edges/pipe-to-response.js";
@@ -137,7 +138,17 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       const frames = playStreamFrames(cassette, { speed }).pipe(map((frame) => serverSentEvent(frame.data, eventNameOf(frame, api))));
       return new Promise<void>((resolve) => frames.pipe(pipeToResponse(res)).subscribe({ complete: resolve, error: () => resolve() }));
     }
-    return sendJson(res, 200, api === "responses" ? await responseOf(cassette) : await completionOf(cassette));
+    let whole: unknown;
+    try {
+      whole = api === "responses" ? await responseOf(cassette) : await completionOf(cassette);
+    } catch (error) {
+      if (!(error instanceof StreamErrorFrameError || error instanceof IncompleteStreamError)) throw error;
+      // The recording's own failure, not the replay server's: answered as a provider answers a failed request, and
+      // not to be tried again (the openai client retries a 5xx twice), since a replay fails the same every time.
+      const recorded = error instanceof StreamErrorFrameError ? { type: error.type ?? "server_error", code: error.code ?? null } : { type: "server_error", code: "incomplete_stream" };
+      return sendJson(res, error instanceof StreamErrorFrameError ? 500 : 502, { error: { message: error.message, param: null, ...recorded } }, { "x-should-retry": "false" });
+    }
+    return sendJson(res, 200, whole);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -1,8 +1,11 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { performance } from "node:perf_hooks";
-import OpenAI, { NotFoundError } from "openai";
+import OpenAI, { InternalServerError, NotFoundError } from "openai";
 import { firstValueFrom, last, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accumulate, extractDelta, fromChatCompletion } from "g4f-rx";
@@ -130,6 +133,33 @@ describe("replay timing", () => {
       expect(deltas.join("")).toBe("Hello there! How can I help you today?");
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("the replay server, for a non-streaming request whose recording failed", () => {
+  it("answers with the recorded error, once: a 500 for an error frame, a 502 for a stream cut short, neither retried", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-failed-"));
+    const header = (content: string): string => JSON.stringify({ "g4f-rx-cassette": 1, request: { model: "gpt-4", messages: [{ role: "user", content }] }, response: { status: 200, headers: { "content-type": "text/event-stream" } } });
+    const chunk = (content: string): string => JSON.stringify({ at: 1, data: { id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-4", choices: [{ index: 0, delta: { content }, finish_reason: null }] } });
+    writeFileSync(join(directory, "error.cassette.jsonl"), [header("Fails"), chunk("Half"), JSON.stringify({ at: 2, data: { error: { message: "The provider is overloaded", type: "overloaded_error", code: "overloaded" } } })].join("\n") + "\n");
+    writeFileSync(join(directory, "cut.cassette.jsonl"), [header("Cut"), chunk("Half")].join("\n") + "\n");
+    const asked: string[] = [];
+    const server = await startReplayServer({ cassettes: directory, port: 0, onRequest: ({ cassette }) => asked.push(basename(cassette?.file ?? "none")) });
+    try {
+      // The client's default: two retries of a 5xx, unless the server says not to.
+      const client = new OpenAI({ baseURL: server.baseURL, apiKey: "none" });
+      const failed: unknown = await client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "Fails" }] }).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(InternalServerError);
+      expect(failed).toMatchObject({ status: 500, code: "overloaded", type: "overloaded_error" });
+      expect((failed as Error).message).toContain("The provider is overloaded");
+      const cut: unknown = await client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "Cut" }] }).catch((error: unknown) => error);
+      expect(cut).toMatchObject({ status: 502, code: "incomplete_stream" });
+      expect((cut as Error).message).toContain("The recording ends after 1 chunk");
+      expect(asked).toStrictEqual(["error.cassette.jsonl", "cut.cassette.jsonl"]);
+    } finally {
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 });
