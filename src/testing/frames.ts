@@ -67,7 +67,21 @@ export interface TextChunksOptions {
  * carries it.
  */
 export function textChunks(pieces: readonly string[], options: TextChunksOptions = {}): ChatCompletionChunk[] {
-  const { id = "chatcmpl-test", model = "gpt-4", created = 1_700_000_000, finishReason = "stop", index = 0, usage } = options;
+  const { finishReason = "stop", ...rest } = options;
+  const { chunk, ending } = answerChunks(rest);
+  return [chunk({ role: "assistant", content: "" }), ...pieces.map((content) => chunk({ content })), ...ending(finishReason)];
+}
+
+/**
+ * What `textChunks` and `toolCallChunks` build an answer of: a chunk of its one choice with a delta, and its ending:
+ * a chunk with an empty delta and the `finish_reason` (none for `null`), and with `usage` a last chunk with empty
+ * `choices` that carries it.
+ */
+function answerChunks(options: Omit<TextChunksOptions, "finishReason">): {
+  readonly chunk: (delta: ChatCompletionChunk.Choice.Delta) => ChatCompletionChunk;
+  readonly ending: (finishReason: ChatCompletionChunk.Choice["finish_reason"]) => ChatCompletionChunk[];
+} {
+  const { id = "chatcmpl-test", model = "gpt-4", created = 1_700_000_000, index = 0, usage } = options;
   const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
     id,
     object: "chat.completion.chunk",
@@ -75,10 +89,13 @@ export function textChunks(pieces: readonly string[], options: TextChunksOptions
     model,
     choices: [{ index, delta, finish_reason: finish, logprobs: null }],
   });
-  const chunks = [chunk({ role: "assistant", content: "" }), ...pieces.map((content) => chunk({ content }))];
-  if (finishReason !== null) chunks.push(chunk({}, finishReason));
-  if (usage !== undefined) chunks.push({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
-  return chunks;
+  return {
+    chunk: (delta) => chunk(delta),
+    ending: (finishReason) => [
+      ...(finishReason === null ? [] : [chunk({}, finishReason)]),
+      ...(usage === undefined ? [] : [{ id, object: "chat.completion.chunk" as const, created, model, choices: [], usage }]),
+    ],
+  };
 }
 
 /** One tool call for `toolCallChunks`: its id, the function's name and its arguments (JSON text, or a value sent as JSON). */
@@ -110,14 +127,7 @@ export function toolCallChunks(calls: readonly ToolCallSpec[], options: ToolCall
   if (pieceLength !== undefined && !(Number.isInteger(pieceLength) && pieceLength > 0)) {
     throw new TypeError(`toolCallChunks: pieceLength must be a positive integer, got ${String(pieceLength)}`);
   }
-  const { id = "chatcmpl-test", model = "gpt-4", created = 1_700_000_000, index = 0, usage } = rest;
-  const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
-    id,
-    object: "chat.completion.chunk",
-    created,
-    model,
-    choices: [{ index, delta, finish_reason: finish, logprobs: null }],
-  });
+  const { chunk, ending } = answerChunks(rest);
   const chunks = [chunk({ role: "assistant", content: text.length === 0 ? null : "" }), ...text.map((content) => chunk({ content }))];
   calls.forEach((call, position) => {
     const args = typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments);
@@ -127,9 +137,7 @@ export function toolCallChunks(calls: readonly ToolCallSpec[], options: ToolCall
       chunks.push(chunk({ tool_calls: [{ index: position, function: { arguments: args.slice(at, at + step) } }] }));
     }
   });
-  if (finishReason !== null) chunks.push(chunk({}, finishReason));
-  if (usage !== undefined) chunks.push({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
-  return chunks;
+  return [...chunks, ...ending(finishReason)];
 }
 
 export interface ResponseEventsOptions {
