@@ -39,23 +39,18 @@ export function replayAnswer(
   warn: (text: string) => void = () => undefined,
 ): ReplayAnswer {
   let cassettes: Cassette[];
-  let skipped = 0;
   const skips = cassetteSkips(warn);
-  const skip = (error: CassetteError): void => {
-    skipped += 1;
-    skips.skip(error);
-  };
   try {
     // A file named on its own is read or refused; one bad file among a directory's leaves the others usable.
-    cassettes = statSync(path).isDirectory() ? readCassettes(path, skip) : [readCassette(path)];
+    cassettes = statSync(path).isDirectory() ? readCassettes(path, skips.skip) : [readCassette(path)];
     skips.end();
   } catch (error) {
     if (error instanceof CassetteError) return { kind: "failed", code: EXIT.failure, message: error.message };
     const reason = isErrno(error) && error.code === "ENOENT" ? "no such file or directory" : error instanceof Error ? error.message : String(error);
     return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: ${reason}` };
   }
-  if (cassettes.length === 0 && skipped > 0) {
-    return { kind: "failed", code: EXIT.failure, message: `--replay ${path}: no usable cassettes: all ${skipped} are corrupt (see above)` };
+  if (cassettes.length === 0 && skips.count() > 0) {
+    return { kind: "failed", code: EXIT.failure, message: `--replay ${path}: no usable cassettes: all ${skips.count()} are corrupt (see above)` };
   }
   if (cassettes.length === 0) {
     return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: no cassettes (*.cassette.jsonl) in this directory` };

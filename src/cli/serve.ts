@@ -48,20 +48,16 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
   const { port, host, cassettes: directory, speed, cors, maxBody } = parsed.options;
 
   let cassettes: Cassette[];
-  let skipped = 0;
+  // One bad file must not make the others unusable: it is skipped, and said.
+  const skips = cassetteSkips((text) => io.stderr.write(`${style.error("g4f-rx serve:")} ${text}\n`));
   try {
     if (!statSync(directory).isDirectory()) return fail(EXIT.usage, `--cassettes ${directory} is not a directory`);
-    // One bad file must not make the others unusable: it is skipped, and said.
-    const skips = cassetteSkips((text) => io.stderr.write(`${style.error("g4f-rx serve:")} ${text}\n`));
-    cassettes = readCassettes(directory, (error) => {
-      skipped += 1;
-      skips.skip(error);
-    });
+    cassettes = readCassettes(directory, skips.skip);
     skips.end();
   } catch (error) {
     return fail(EXIT.usage, `--cassettes ${directory}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (cassettes.length === 0 && skipped > 0) return fail(EXIT.failure, `no usable cassettes in ${directory}: all ${skipped} are corrupt (see above)`);
+  if (cassettes.length === 0 && skips.count() > 0) return fail(EXIT.failure, `no usable cassettes in ${directory}: all ${skips.count()} are corrupt (see above)`);
   if (cassettes.length === 0) {
     return fail(EXIT.usage, `no cassettes (*.cassette.jsonl) in ${directory}. Record one with g4f-rx --record FILE "prompt", or use examples/cassettes.`);
   }

@@ -5,10 +5,13 @@ import type { CassetteError } from "../replay/cassette.js";
  * cassettes that fail because one they go back through cannot be read (a conversation's turn moved out of its folder
  * or damaged fails every turn after it): the first of those is said, and the others in one line at the end.
  */
-export function cassetteSkips(warn: (text: string) => void): { readonly skip: (error: CassetteError) => void; readonly end: () => void } {
+export function cassetteSkips(warn: (text: string) => void): { readonly skip: (error: CassetteError) => void; readonly end: () => void; readonly count: () => number } {
   const more = new Map<string, number>();
+  let count = 0;
   return {
+    count: () => count,
     skip: (error) => {
+      count += 1;
       const { unreadable } = error;
       const seen = unreadable === undefined ? undefined : more.get(unreadable);
       if (unreadable !== undefined && seen !== undefined) {
