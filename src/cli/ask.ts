@@ -99,7 +99,11 @@ export async function ask(
     },
   };
   const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown({ colour: colourOnStdout(io.env), columns: () => io.stdout.columns }) : undefined;
-  const printer = answerPrinter(options, { answer, reasoning, ...dimmedReasoning(io.stderr.isTTY === true, (text) => style.note(text)), format }, source.wholeJson);
+  const extract =
+    options.extract || options.extractLast
+      ? (await import("./extract.js")).extractCodeBlock(options.extractLast ? "last" : "first", () => note("the answer has no fenced code block; it is printed whole"))
+      : undefined;
+  const printer = answerPrinter(options, { answer, reasoning, ...dimmedReasoning(io.stderr.isTTY === true, (text) => style.note(text)), extract, format }, source.wholeJson);
 
   const ending = new AnswerEnding();
   // Ctrl-C, SIGTERM or a closed stdout ends the answer's chunks (the request is aborted, the turn kept as cancelled),
@@ -173,8 +177,9 @@ function requestParams(options: CliOptions, messages: ChatCompletionMessageParam
 }
 
 /** `--render`: always, never, or (auto) when stdout is a terminal that shows styles (not `TERM=dumb`); never for `--json`. */
-export function rendersMarkdown(options: Pick<CliOptions, "render" | "json">, stdout: { readonly isTTY?: boolean | undefined }, env: Environment): boolean {
-  if (options.json) return false;
+export function rendersMarkdown(options: Pick<CliOptions, "render" | "json" | "extract" | "extractLast">, stdout: { readonly isTTY?: boolean | undefined }, env: Environment): boolean {
+  // JSON lines and extracted code are printed as they are.
+  if (options.json || options.extract || options.extractLast) return false;
   return options.render === "always" || (options.render === "auto" && stdout.isTTY === true && env.TERM !== "dumb");
 }
 

@@ -167,8 +167,8 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       return EXIT.success;
     }
     options = parsed.options;
-    if (options.json || options.listModels || options.attach.length > 0 || options.record !== undefined) {
-      throw new UsageError("chat prints answers as text: --json, --list-models, -a and --record are for single questions");
+    if (options.json || options.listModels || options.attach.length > 0 || options.record !== undefined || options.extract || options.extractLast) {
+      throw new UsageError("chat prints answers as text: --json, --list-models, -a, --record and -x are for single questions");
     }
     target = resolveTarget(options, io.env, catalogueOf(parsed.config));
     plan = planConversation(options, io.env, (outcome) => {

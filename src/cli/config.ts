@@ -23,7 +23,7 @@ export function configPath(env: Environment): string | undefined {
 }
 
 /** Options a config file cannot set: they ask for one thing once, not for a default. */
-const NOT_CONFIGURABLE = new Set(["help", "version", "continue", "cid", "attach", "list-models", "record", "replay", "speed"]);
+const NOT_CONFIGURABLE = new Set(["help", "version", "continue", "cid", "attach", "list-models", "record", "replay", "speed", "extract", "extract-last"]);
 
 /**
  * Reads the config file: a JSON object whose keys are the command's long

@@ -123,6 +123,14 @@ export const ASK_OPTIONS = [
     default: "auto",
     description: "Markdown on a terminal, append-only (a block printed once complete, never redrawn); auto: when stdout is a terminal",
   },
+  {
+    name: "extract",
+    alias: "x",
+    type: "boolean",
+    more: "code-only--x---extract-last",
+    description: "Print only the answer's first fenced code block, its code without the fences, as it streams; an answer with none is printed whole, with a note",
+  },
+  { name: "extract-last", type: "boolean", description: "The same with the answer's last fenced code block, printed when the answer ends" },
   { name: "list-models", type: "boolean", description: "List the endpoint's models (GET /models), one id per line; --json for the objects. Same as g4f-rx models" },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
@@ -162,6 +170,7 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
     ["$0 --record hi.cassette.jsonl Hi", "record while it streams"],
     ["$0 --fallback ollama,openai Hi", "g4f, else Ollama, else OpenAI"],
     ['$0 --show-reasoning "Why?"', "reasoning to stderr, answer to stdout"],
+    ['$0 -x "A find command for old logs" > clean.sh', "only the answer's code block"],
     ["$0 --smooth word --stats Hi", "even typing, then statistics"],
     ['$0 -c "And in French?"', "continue the last conversation"],
     ['$0 -a photo.png "What is this?"', "attach an image"],
@@ -174,6 +183,9 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
     if (values.record !== undefined && !values.stream) return "--record records a stream; it cannot be combined with --no-stream";
     if (values.speed !== undefined && values.replay === undefined) return "--speed works with --replay (or g4f-rx serve --speed)";
     if (values.render === "always" && values.json) return "--render always formats the text; --json prints the chunks as received: use one of them";
+    if (values.extract && values.extractLast) return "-x prints the first code block, --extract-last the last: use one of them";
+    if ((values.extract || values.extractLast) && values.json) return "-x takes code out of the answer's text; --json prints the chunks as received: use one of them";
+    if ((values.extract || values.extractLast) && values.render === "always") return "--render always formats the answer as markdown; -x prints its code as written: use one of them";
     if (values.continue && values.cid !== undefined) return "-c continues the latest conversation, --cid a given one: use one of them";
     return undefined;
   },
@@ -404,7 +416,7 @@ export const CHAT_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
   description:
     "An interactive session: type a question, the answer streams, the conversation goes on (kept as with -c). The options choose the endpoint, model and output as for a question; -c or --cid continues a kept conversation, --replay DIR plays one back.",
   positionals: undefined,
-  omitFromHelp: ["json", "list-models", "attach", "record"],
+  omitFromHelp: ["json", "list-models", "attach", "record", "extract", "extract-last"],
   examples: [
     ["$0 chat", "GPT4Free's local API"],
     ["$0 chat -e ollama -m llama3.2", "a local Ollama"],

@@ -16,6 +16,8 @@ export interface AnswerWriters {
   readonly dim: (text: string) => string;
   /** What `dim` held back of the reasoning (see dimmedReasoning), written when the reasoning ends; "" if nothing. */
   readonly reasoningEnd?: (() => string) | undefined;
+  /** Takes what is printed out of the answer text (`-x`: a code block), before `--smooth` paces it. */
+  readonly extract?: OperatorFunction<string, string> | undefined;
   /** Formats the answer text before it is printed (`--render`: markdown for a terminal). */
   readonly format?: OperatorFunction<string, string> | undefined;
 }
@@ -59,8 +61,9 @@ export function answerPrinter(
     reasoningOpen = false;
   };
 
-  /** The answer text, paced with `--smooth`, printed. */
+  /** The answer text, its code block with `-x`, paced with `--smooth`, printed. */
   const printAnswerText: OperatorFunction<string, string> = pipe(
+    writers.extract ?? ((text$: Observable<string>) => text$),
     options.smooth === undefined ? (text$: Observable<string>) => text$ : smooth({ chunking: options.smooth }),
     writers.format ?? ((text$: Observable<string>) => text$),
     printTo(writers.answer),

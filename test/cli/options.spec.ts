@@ -97,7 +97,7 @@ describe("the option table", () => {
 
   it("names each unknown option once, as written", () => {
     expect(usage(["--list-all", "--colour", "--list-all", "Hi"])).toBe("unknown options --list-all, --colour.");
-    expect(usage(["-x", "Hi"])).toBe('unknown option -x. Text that starts with a dash goes after "--": g4f-rx -- "-5 degrees?"');
+    expect(usage(["-y", "Hi"])).toBe('unknown option -y. Text that starts with a dash goes after "--": g4f-rx -- "-5 degrees?"');
   });
 
   it("lets the last of a repeated flag win", () => {
