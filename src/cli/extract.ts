@@ -21,28 +21,35 @@ export type CodeBlockChoice = "first" | "last";
 export function extractCodeBlock(choice: CodeBlockChoice, onNone: () => void): OperatorFunction<string, string> {
   return (source) =>
     new Observable<string>((subscriber) => {
+      // The answer so far. It grows by appending, so it is read whole only at the end, or when a line may open the
+      // first fence: reading a slice of it after each line would copy it all each time.
       let text = "";
-      // How far into `text` the lines are whole (just after its last line break).
-      let whole = 0;
-      // The first block, once it opened: where its top-level block starts in `text`, and how much of its code went out.
-      let open: { readonly from: number; emitted: number } | undefined;
+      // The text after its last line break.
+      let line = "";
+      // The first block, once it opened: the text from the top-level block it is in, how much of that is whole lines,
+      // and how much of the block's code went out.
+      let open: { region: string; whole: number; emitted: number; unread: { opening: string; from: number } | undefined } | undefined;
       let closed = false;
 
-      /** Emits what `first`'s block has gained; `final` reads the text as ended (an open block runs to its end). */
+      /** Emits what the first block has gained, reading the region's whole lines (`final`: all of it, as ended). */
       const advance = (final: boolean): void => {
-        if (closed) return;
-        if (open === undefined) {
-          // A fence opens on a line that starts, after any indent and list or quote markers, with ``` or ~~~: the
-          // text is parsed again only when such a line is there, so prose costs one scan, not a parse per line.
-          const lines = text.slice(0, final ? text.length : whole);
-          if (!MAY_OPEN_FENCE.test(lines)) return;
-          const found = firstFence(lines);
-          if (found === undefined) return;
-          open = { from: found.blockStart, emitted: 0 };
+        if (open === undefined || closed) return;
+        const upTo = final ? open.region.length : open.whole;
+        const { unread } = open;
+        if (unread !== undefined) {
+          // A fence outside any list or quote: its code lines are read on their own, after its opening line, so each
+          // line costs a parse of the lines since the last, not of the whole block again.
+          const lines = open.region.slice(unread.from, upTo);
+          if (lines === "") return;
+          unread.from = upTo;
+          const fence = firstFence(`${unread.opening}${lines}`);
+          if (fence === undefined) return;
+          if (fence.code !== "") subscriber.next(fence.code);
+          closed = fence.closed;
+          return;
         }
-        const region = text.slice(open.from, final ? text.length : whole);
-        const fence = firstFence(region);
-        // The region starts at the block the fence is in, so the fence is still its first.
+        const fence = firstFence(open.region.slice(0, upTo));
+        // The region starts at the top-level block the fence is in, so the fence is its first.
         if (fence === undefined) return;
         const fresh = fence.code.slice(open.emitted);
         open.emitted = fence.code.length;
@@ -50,10 +57,31 @@ export function extractCodeBlock(choice: CodeBlockChoice, onNone: () => void): O
         if (fence.closed) closed = true;
       };
 
+      /**
+       * Looks for the first fence when `lines` (whole lines, or the last line at the end) may open one. Whether a line
+       * opens a fence depends on the lines up to it only, and such a line starts, after any indent and list or quote
+       * markers, with ``` or ~~~: prose is scanned once, not parsed after each line.
+       */
+      const lookFor = (lines: string, upTo: number): void => {
+        if (!MAY_OPEN_FENCE.test(lines)) return;
+        const found = firstFence(text.slice(0, upTo));
+        if (found === undefined) return;
+        const region = text.slice(found.blockStart);
+        const whole = upTo - found.blockStart;
+        if (found.nested) {
+          open = { region, whole, emitted: 0, unread: undefined };
+          return;
+        }
+        // At the top level, the block is the fence: its first line opens it.
+        const opening = region.slice(0, region.indexOf("\n") + 1);
+        open = { region, whole, emitted: 0, unread: { opening, from: opening.length } };
+      };
+
       const end = (): void => {
         if (choice === "first") {
-          advance(true);
+          if (open === undefined && line !== "") lookFor(line, text.length);
           if (open === undefined) none();
+          else advance(true);
           return;
         }
         const last = fences(text).at(-1);
@@ -80,9 +108,23 @@ export function extractCodeBlock(choice: CodeBlockChoice, onNone: () => void): O
           text += piece;
           if (choice === "last" || closed) return;
           const lineEnd = piece.lastIndexOf("\n");
-          if (lineEnd < 0) return;
-          whole = text.length - piece.length + lineEnd + 1;
-          guarded(() => advance(false));
+          if (open !== undefined) {
+            open.region += piece;
+            if (lineEnd < 0) return;
+            open.whole = open.region.length - piece.length + lineEnd + 1;
+            guarded(() => advance(false));
+            return;
+          }
+          if (lineEnd < 0) {
+            line += piece;
+            return;
+          }
+          const lines = `${line}${piece.slice(0, lineEnd + 1)}`;
+          line = piece.slice(lineEnd + 1);
+          guarded(() => {
+            lookFor(lines, text.length - line.length);
+            advance(false);
+          });
         },
         error: (error: unknown) => {
           if (guarded(end)) subscriber.error(error);
@@ -107,6 +149,8 @@ interface Fence {
   readonly closed: boolean;
   /** Where, in the parsed text, the top-level block holding the fence starts. */
   readonly blockStart: number;
+  /** Whether the fence is in a list or a quote. */
+  readonly nested: boolean;
 }
 
 let parser: InstanceType<typeof MarkdownIt> | undefined;
@@ -136,7 +180,7 @@ function fenceOf(token: Token, [first, end]: [number, number], lineCount: number
   // The lines between the opening fence and `end` are the code, but for a closing fence's line: one line fewer.
   const codeLines = token.content === "" ? 0 : token.content.split("\n").length - (token.content.endsWith("\n") ? 1 : 0);
   const closedByFence = codeLines === end - first - 2;
-  return { code: token.content, closed: closedByFence || end < lineCount, blockStart };
+  return { code: token.content, closed: closedByFence || end < lineCount, blockStart, nested: token.level > 0 };
 }
 
 /** The offset where each line of `text` starts. */
