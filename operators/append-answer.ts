@@ -1,6 +1,8 @@
 import type { ChatCompletionAssistantMessageParam, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type OperatorFunction, map } from "rxjs";
-import type { ChatCompletionSnapshot, ReasoningDetail } from "./accumulate-message.js";
+import type { ChatCompletionSnapshot, ReasoningDetail, ToolCallSnapshot } from "./accumulate-message.js";
+import { isWholeJson } from "./chunk-reader.js";
+import { finishedWhole } from "./tool-calls.js";
 
 export interface AppendAnswerOptions {
   /** Which choice answers, for `n > 1`. Default 0. */
@@ -12,6 +14,13 @@ export interface AppendAnswerOptions {
    * neither expect it back nor all accept it.
    */
   reasoningField?: "reasoning_content" | "reasoning";
+  /**
+   * Keeps the tool calls cut off mid-arguments (see `isCutOffToolCall`) in the message. Default `false`: they are
+   * left out, as no tool can answer them and providers refuse the next request that carries them (HTTP 400: OpenAI
+   * wants every `tool_calls` id answered by a tool message, several refuse arguments that are not JSON). The
+   * snapshot still holds them.
+   */
+  keepCutOffToolCalls?: boolean;
 }
 
 /** An assistant message, with the reasoning when `reasoningField` asked for it back. */
@@ -23,6 +32,17 @@ export type AssistantMessage = ChatCompletionAssistantMessageParam & {
 };
 
 /**
+ * Whether a tool call was cut off mid-arguments: its choice did not finish with its answer whole (`finishReason` is
+ * not `"tool_calls"`, `"function_call"` or `"stop"`: the token limit, a content filter, or no finish at all because
+ * the stream failed or was unsubscribed), and its arguments are not whole JSON (none yet counts as not whole). A
+ * custom (free-form) tool's input is text that cannot tell, so a custom call is never cut off by this rule. The one
+ * rule for which calls `assistantMessage` leaves out, for the library and the command alike.
+ */
+export function isCutOffToolCall(call: ToolCallSnapshot, finishReason: string | null | undefined): boolean {
+  return call.type !== "custom" && !finishedWhole(finishReason) && !isWholeJson(call.function.arguments);
+}
+
+/**
  * The assistant message a snapshot of `accumulateMessage` stands for, as the
  * next request must carry it: its text (`null` when it is only tool calls),
  * its refusal, and its tool calls (with the `extra_content` a provider
@@ -31,11 +51,21 @@ export type AssistantMessage = ChatCompletionAssistantMessageParam & {
  * `reasoningField` names the field to send it back in (DeepSeek's thinking
  * mode with tools needs `reasoning_content`). A snapshot without the choice
  * (nothing arrived yet) gives an empty text.
+ *
+ * Tool calls cut off mid-arguments (`isCutOffToolCall`: the answer stopped at
+ * the token limit, failed or was cancelled while a call's arguments were not
+ * yet whole JSON) are left out, the text and the whole calls kept, since a
+ * request that carries them is refused; an answer that was only such calls
+ * gives an empty text. They stay in the snapshot
+ * (`snapshot.choices[i].message.tool_calls`) for an app to show or log;
+ * `keepCutOffToolCalls: true` keeps them in the message too.
  */
 export function assistantMessage(snapshot: ChatCompletionSnapshot, options: AppendAnswerOptions = {}): AssistantMessage {
-  const { choice = 0, reasoningField } = options;
-  const message = snapshot.choices.find((candidate) => candidate.index === choice)?.message;
-  const toolCalls = (message?.tool_calls ?? []).map((call) => {
+  const { choice = 0, reasoningField, keepCutOffToolCalls = false } = options;
+  const found = snapshot.choices.find((candidate) => candidate.index === choice);
+  const message = found?.message;
+  const sent = (message?.tool_calls ?? []).filter((call) => keepCutOffToolCalls || !isCutOffToolCall(call, found?.finish_reason));
+  const toolCalls = sent.map((call) => {
     // Sent back as received: Gemini 3 refuses a request whose earlier tool calls lack their thought signature.
     const extra = call.extra_content === undefined ? {} : { extra_content: call.extra_content };
     return call.type === "custom"
@@ -53,6 +83,50 @@ export function assistantMessage(snapshot: ChatCompletionSnapshot, options: Appe
     // that does not send it ever gets it.
     ...(message?.reasoning_details === undefined ? {} : { reasoning_details: message.reasoning_details }),
   };
+}
+
+/**
+ * The messages without the tool calls that no `tool` message right after
+ * answers, as a request may carry them: providers refuse a request with an
+ * unanswered call (OpenAI, HTTP 400: "An assistant message with 'tool_calls'
+ * must be followed by tool messages"), and every later question of the
+ * conversation would fail. For a conversation that goes on without running
+ * the tools an answer asked for (the `g4f-rx` command runs none; an app that
+ * stops its tool loop, or whose user cancelled it). The text of such an
+ * answer stays; an answer that was only calls is left out. Each message left
+ * as it is is the same object; `messages` is never changed.
+ *
+ * ## Examples
+ * ```ts
+ * import { withoutUnansweredToolCalls } from "g4f-rx/operators";
+ *
+ * const call = { id: "call_1", type: "function" as const, function: { name: "weather", arguments: '{"city":"Paris"}' } };
+ * console.log(withoutUnansweredToolCalls([
+ *   { role: "user", content: "Weather in Paris?" },
+ *   { role: "assistant", content: "Let me check.", tool_calls: [call] },
+ * ]));
+ * // [
+ * //   { role: 'user', content: 'Weather in Paris?' },
+ * //   { role: 'assistant', content: 'Let me check.' }
+ * // ]
+ * ```
+ */
+export function withoutUnansweredToolCalls(messages: readonly ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
+  return messages.flatMap((message, index) => {
+    if (message.role !== "assistant" || message.tool_calls === undefined) return [message];
+    const answered = new Set<string>();
+    for (const next of messages.slice(index + 1)) {
+      if (next.role !== "tool") break;
+      answered.add(next.tool_call_id);
+    }
+    const calls = message.tool_calls.filter((call) => answered.has(call.id));
+    if (calls.length === message.tool_calls.length) return [message];
+    const kept: ChatCompletionAssistantMessageParam = { ...message, tool_calls: calls };
+    if (calls.length > 0) return [kept];
+    delete kept.tool_calls;
+    const content = kept.content ?? "";
+    return content === "" || (Array.isArray(content) && content.length === 0) ? [] : [kept];
+  });
 }
 
 /**
@@ -95,11 +169,12 @@ export function appendAnswer(
   messages: readonly ChatCompletionMessageParam[],
   options: AppendAnswerOptions = {},
 ): OperatorFunction<ChatCompletionSnapshot, ChatCompletionMessageParam[]> {
-  const { choice = 0, reasoningField } = options;
+  const { choice = 0, reasoningField, keepCutOffToolCalls = false } = options;
   if (!Number.isInteger(choice) || choice < 0) throw new TypeError(`choice must be an integer ≥ 0, got ${String(choice)}`);
   if (reasoningField !== undefined && reasoningField !== "reasoning_content" && reasoningField !== "reasoning") {
     throw new TypeError(`reasoningField must be "reasoning_content" or "reasoning", got ${JSON.stringify(reasoningField)}`);
   }
+  if (typeof keepCutOffToolCalls !== "boolean") throw new TypeError(`keepCutOffToolCalls must be a boolean, got ${String(keepCutOffToolCalls)}`);
   const before = [...messages];
-  return map((snapshot) => [...before, assistantMessage(snapshot, { choice, reasoningField })]);
+  return map((snapshot) => [...before, assistantMessage(snapshot, { choice, reasoningField, keepCutOffToolCalls })]);
 }

@@ -11,7 +11,7 @@ export {
 } from "./accumulate-message.js";
 export { accumulate } from "./accumulate.js";
 export { accumulateResponse } from "./accumulate-response.js";
-export { type AppendAnswerOptions, type AssistantMessage, appendAnswer, assistantMessage } from "./append-answer.js";
+export { type AppendAnswerOptions, type AssistantMessage, appendAnswer, assistantMessage, isCutOffToolCall, withoutUnansweredToolCalls } from "./append-answer.js";
 export { contentText, isContentChunk } from "./content.js";
 export { type ExtractDeltaOptions, extractDelta } from "./extract-delta.js";
 export { extractOutputText } from "./extract-output-text.js";

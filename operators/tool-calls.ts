@@ -73,6 +73,11 @@ export class ToolCallArgumentsError extends Error {
 /** Finish reasons after which arguments that are not JSON were written wrong, not cut off. */
 const WHOLE_ANSWER_REASONS: ReadonlySet<unknown> = new Set(["tool_calls", "function_call", "stop"]);
 
+/** The choice finished with its answer whole (tool calls, or a plain stop), rather than cut off or not at all. Internal to the operators. */
+export function finishedWhole(reason: unknown): boolean {
+  return WHOLE_ANSWER_REASONS.has(reason);
+}
+
 /** The finish reason, when it is one that can cut a call's arguments off (`"length"`, a content filter…). Internal to the operators. */
 export function cuttingReason(reason: unknown): string | undefined {
   return typeof reason === "string" && reason !== "" && !WHOLE_ANSWER_REASONS.has(reason) ? reason : undefined;

@@ -1,5 +1,6 @@
-import type { ChatCompletionAssistantMessageParam, ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type MonoTypeOperatorFunction, defer } from "rxjs";
+import { withoutUnansweredToolCalls } from "../../operators/index.js";
 import { ConversationError, ConversationRemovedError, ConversationStore, DamagedTurnError, StoreWriteError, type Turn, type TurnInfo, type TurnRecorder, conversationMessages, dataDirectory, recordTurn } from "../conversations/index.js";
 import type { Environment } from "../endpoints.js";
 import type { CassetteRequest } from "../replay/cassette.js";
@@ -187,7 +188,7 @@ export function planConversation(
 /**
  * The history, then the input; a system message in the input replaces the history's, and an empty one removes it
  * (it stays in the turn's input, so the conversation keeps it removed). Tool calls no tool answered are left out of
- * the history sent (see `withoutUnansweredToolCalls`).
+ * the history sent (`withoutUnansweredToolCalls`, the operators' rule): the command runs no tools.
  */
 export function withInput(history: readonly ChatCompletionMessageParam[], input: readonly ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
   const system = input.find((message) => message.role === "system");
@@ -198,26 +199,3 @@ export function withInput(history: readonly ChatCompletionMessageParam[], input:
   return system.content === "" ? [...others, ...rest] : [system, ...others, ...rest];
 }
 
-/**
- * The messages without the tool calls that no `tool` message right after answers. The command runs no tools, so an
- * answer that asked for one stays unanswered; sent back as it is, providers refuse the whole request (OpenAI: "An
- * assistant message with 'tool_calls' must be followed by tool messages"), and every later question of the
- * conversation would fail. The text of such an answer stays; an answer that was only calls is left out.
- */
-export function withoutUnansweredToolCalls(messages: readonly ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
-  return messages.flatMap((message, index) => {
-    if (message.role !== "assistant" || message.tool_calls === undefined) return [message];
-    const answered = new Set<string>();
-    for (const next of messages.slice(index + 1)) {
-      if (next.role !== "tool") break;
-      answered.add(next.tool_call_id);
-    }
-    const calls = message.tool_calls.filter((call) => answered.has(call.id));
-    if (calls.length === message.tool_calls.length) return [message];
-    const kept: ChatCompletionAssistantMessageParam = { ...message, tool_calls: calls };
-    if (calls.length > 0) return [kept];
-    delete kept.tool_calls;
-    const content = kept.content ?? "";
-    return content === "" || (Array.isArray(content) && content.length === 0) ? [] : [kept];
-  });
-}

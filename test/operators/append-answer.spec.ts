@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { last, map } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { type AppendAnswerOptions, type AssistantMessage, type ChatCompletionSnapshot, accumulateMessage, appendAnswer, assistantMessage } from "../../operators/index.js";
+import { type AppendAnswerOptions, type AssistantMessage, type ChatCompletionSnapshot, accumulateMessage, appendAnswer, assistantMessage, isCutOffToolCall, withoutUnansweredToolCalls } from "../../operators/index.js";
 import { marbles } from "../support/marbles.js";
 
 const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null, index = 0): ChatCompletionChunk => ({
@@ -157,8 +157,107 @@ describe("appendAnswer", () => {
     m.expect(source).toHaveSubscriptions("^-!");
   }));
 
+  describe("a tool call cut off mid-arguments", () => {
+    const whole = { index: 0, id: "call_1", type: "function" as const, function: { name: "weather", arguments: '{"city":"Paris"}' } };
+    const started = { index: 1, id: "call_2", type: "function" as const, function: { name: "weather", arguments: '{"city":' } };
+    const answer = (finish: ChatCompletionChunk.Choice["finish_reason"]) => ({
+      r: chunk({ role: "assistant", content: "" }),
+      t: chunk({ content: "Let me check." }),
+      w: chunk({ tool_calls: [whole] }),
+      s: chunk({ tool_calls: [started] }),
+      f: chunk({}, finish),
+    });
+    const text = { role: "assistant" as const, content: "Let me check." };
+    const wholeCall = { id: "call_1", type: "function" as const, function: { name: "weather", arguments: '{"city":"Paris"}' } };
+
+    it("is left out of the message when the answer stopped at the token limit, the text and the whole calls kept; kept when asked", marbles((m) => {
+      const chunks = m.cold("  r-t-w-s-f-|", answer("length"));
+      const expected = m.cold<ChatCompletionMessageParam[]>("----------(z|)", { z: [...question, { ...text, tool_calls: [wholeCall] }] });
+      m.expect(chunks.pipe(accumulateMessage(), appendAnswer(question), last())).toBeObservable(expected);
+      const cut = { id: "call_2", type: "function" as const, function: { name: "weather", arguments: '{"city":' } };
+      const kept = m.cold<ChatCompletionMessageParam[]>("----------(z|)", { z: [...question, { ...text, tool_calls: [wholeCall, cut] }] });
+      m.expect(chunks.pipe(accumulateMessage(), appendAnswer(question, { keepCutOffToolCalls: true }), last())).toBeObservable(kept);
+      m.expect(chunks).toHaveSubscriptions(["^---------!", "^---------!"]);
+    }));
+
+    it("is left out when the stream fails mid-arguments, the messages before the error kept", marbles((m) => {
+      const chunks = m.cold("  t-s-#", answer(null), new Error("connection reset"));
+      const expected = m.cold<ChatCompletionMessageParam[]>("x-y-#", { x: [...question, text], y: [...question, text] }, new Error("connection reset"));
+      m.expect(chunks.pipe(accumulateMessage(), appendAnswer(question))).toBeObservable(expected);
+      m.expect(chunks).toHaveSubscriptions("^---!");
+    }));
+
+    it("is left out when the subscriber leaves mid-arguments", marbles((m) => {
+      const chunks = m.cold("  t-s-s-f-|", { ...answer("tool_calls"), s: chunk({ tool_calls: [{ index: 0, id: "call_2", type: "function", function: { name: "weather", arguments: '{"ci' } }] }) });
+      const unsub = "          ----!";
+      const expected = m.cold<ChatCompletionMessageParam[]>("x-y-", { x: [...question, text], y: [...question, text] });
+      m.expect(chunks.pipe(accumulateMessage(), appendAnswer(question)), unsub).toBeObservable(expected);
+      m.expect(chunks).toHaveSubscriptions("^---!");
+    }));
+
+    it("leaves an empty text when the answer was only a cut-off call, which the snapshot still holds", () => {
+      const cut = snapshot(null, { tool_calls: [{ id: "call_2", type: "function", function: { name: "weather", arguments: '{"city":' } }] });
+      expect(assistantMessage(cut)).toStrictEqual({ role: "assistant", content: "" });
+      expect(cut.choices[0]?.message.tool_calls).toHaveLength(1);
+    });
+
+    it("is a call whose arguments are not whole JSON in an answer that did not finish with tool calls or a stop", () => {
+      const call = (args: string) => ({ id: "c", type: "function" as const, function: { name: "f", arguments: args } });
+      expect(isCutOffToolCall(call('{"a":'), "length")).toBe(true);
+      expect(isCutOffToolCall(call('{"a":'), null)).toBe(true);
+      expect(isCutOffToolCall(call(""), "content_filter")).toBe(true);
+      expect(isCutOffToolCall(call('{"a":1}'), "length")).toBe(false);
+      // Finished with its calls: arguments that are not JSON were written so, and the app answers them (with an error).
+      expect(isCutOffToolCall(call('{"a":'), "tool_calls")).toBe(false);
+      expect(isCutOffToolCall(call(""), "stop")).toBe(false);
+      expect(isCutOffToolCall({ id: "c", type: "custom", custom: { name: "sql", input: "SELECT" } }, "length")).toBe(false);
+    });
+
+    it("throws a TypeError for a keepCutOffToolCalls that is not a boolean", () => {
+      const options: AppendAnswerOptions = {};
+      Object.assign(options, { keepCutOffToolCalls: "yes" });
+      expect(() => appendAnswer(question, options)).toThrow(new TypeError("keepCutOffToolCalls must be a boolean, got yes"));
+    });
+  });
+
   it("throws a TypeError for a choice that is not an index", () => {
     expect(() => appendAnswer([], { choice: -1 })).toThrow(TypeError);
     expect(() => appendAnswer([], { choice: 1.5 })).toThrow("choice must be an integer");
+  });
+});
+
+describe("withoutUnansweredToolCalls", () => {
+  const paris = { id: "call_paris", type: "function" as const, function: { name: "weather", arguments: '{"city":"Paris"}' } };
+  const rome = { id: "call_rome", type: "function" as const, function: { name: "weather", arguments: '{"city":"Rome"}' } };
+  const user: ChatCompletionMessageParam = { role: "user", content: "Weather in Paris and Rome?" };
+
+  it("keeps the calls tool messages right after answer, the same message when all are answered", () => {
+    const asked: ChatCompletionMessageParam = { role: "assistant", content: null, tool_calls: [paris, rome] };
+    const answered: ChatCompletionMessageParam[] = [user, asked, { role: "tool", tool_call_id: "call_paris", content: "Sunny" }, { role: "tool", tool_call_id: "call_rome", content: "Rain" }];
+    const result = withoutUnansweredToolCalls(answered);
+    expect(result).toStrictEqual(answered);
+    expect(result[1]).toBe(asked);
+  });
+
+  it("leaves out the calls no tool answered, keeping the text; an answer that was only calls goes", () => {
+    const given: ChatCompletionMessageParam[] = [
+      user,
+      { role: "assistant", content: null, tool_calls: [paris, rome] },
+      { role: "tool", tool_call_id: "call_paris", content: "Sunny" },
+      { role: "user", content: "And Oslo?" },
+      { role: "assistant", content: "Let me check.", tool_calls: [rome] },
+      { role: "user", content: "Just guess." },
+      { role: "assistant", content: null, tool_calls: [paris] },
+    ];
+    const copy = structuredClone(given);
+    expect(withoutUnansweredToolCalls(given)).toStrictEqual([
+      user,
+      { role: "assistant", content: null, tool_calls: [paris] },
+      { role: "tool", tool_call_id: "call_paris", content: "Sunny" },
+      { role: "user", content: "And Oslo?" },
+      { role: "assistant", content: "Let me check." },
+      { role: "user", content: "Just guess." },
+    ]);
+    expect(given).toStrictEqual(copy);
   });
 });
