@@ -1,9 +1,12 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessage } from "openai/resources/chat/completions";
 import { type OperatorFunction, defaultIfEmpty, map, pipe, takeLast } from "rxjs";
-import { type ChatCompletionSnapshot, accumulateMessage } from "../../operators/index.js";
+import { type ChatCompletionSnapshot, type ReasoningDetail, accumulateMessage } from "../../operators/index.js";
 
-/** A completion message that may carry the model's reasoning, as DeepSeek's and GPT4Free's APIs send it. */
-type MessageWithReasoning = ChatCompletionMessage & { reasoning_content?: string; reasoning?: string };
+/**
+ * A completion message that may carry the model's reasoning, as DeepSeek's and GPT4Free's APIs send it, and
+ * OpenRouter's (MiniMax's) structured `reasoning_details`.
+ */
+type MessageWithReasoning = ChatCompletionMessage & { reasoning_content?: string; reasoning?: string; reasoning_details?: readonly ReasoningDetail[] };
 
 /**
  * A whole (non-streamed) completion as one chunk, so that a `--no-stream`
@@ -11,7 +14,8 @@ type MessageWithReasoning = ChatCompletionMessage & { reasoning_content?: string
  *
  * Each choice's message becomes its `delta`: role, content, refusal, function
  * tool calls (numbered by position), and the reasoning when the message has
- * it (`reasoning_content` or `reasoning`). The usage comes along.
+ * it (`reasoning_content` or `reasoning`, and OpenRouter's
+ * `reasoning_details`). The usage comes along.
  *
  * ## Example
  * ```ts
@@ -53,7 +57,7 @@ function deltaOf(message: MessageWithReasoning): ChatCompletionChunk.Choice.Delt
     const extra: unknown = "extra_content" in call ? call.extra_content : undefined;
     if (call.type === "function") toolCalls.push({ index: toolCalls.length, id: call.id, type: "function", function: call.function, ...(extra === undefined ? {} : { extra_content: extra }) });
   }
-  const delta: ChatCompletionChunk.Choice.Delta & { reasoning_content?: string } = {
+  const delta: ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; reasoning_details?: readonly ReasoningDetail[] } = {
     role: message.role,
     content: message.content,
     refusal: message.refusal,
@@ -61,6 +65,8 @@ function deltaOf(message: MessageWithReasoning): ChatCompletionChunk.Choice.Delt
   };
   const reasoning = message.reasoning_content ?? message.reasoning;
   if (typeof reasoning === "string" && reasoning !== "") delta.reasoning_content = reasoning;
+  // Whole items, each with its own index, so accumulateMessage keeps them as they are.
+  if (Array.isArray(message.reasoning_details) && message.reasoning_details.length > 0) delta.reasoning_details = message.reasoning_details;
   return delta;
 }
 
@@ -70,7 +76,10 @@ function deltaOf(message: MessageWithReasoning): ChatCompletionChunk.Choice.Delt
  *
  * Built on `accumulateMessage`. A choice that never finished gets
  * `finish_reason: "stop"` (the stream completed, so nothing says otherwise);
- * reasoning goes into the message as `reasoning_content`.
+ * reasoning goes into the message as `reasoning_content`, and OpenRouter's
+ * (MiniMax's) `reasoning_details` as `accumulateMessage` merged them, as its
+ * non-streaming answers carry them (a request that sends a tool-calling
+ * answer back needs them).
  *
  * ## Example
  * ```ts
@@ -116,6 +125,7 @@ function snapshotCompletion(snapshot: ChatCompletionSnapshot): ChatCompletion {
         });
       }
       if (choice.message.reasoning !== undefined && choice.message.reasoning !== "") message.reasoning_content = choice.message.reasoning;
+      if (choice.message.reasoning_details !== undefined) message.reasoning_details = choice.message.reasoning_details;
       return { index: choice.index, finish_reason: choice.finish_reason ?? "stop", logprobs: choice.logprobs, message };
     }),
   };

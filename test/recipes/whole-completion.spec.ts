@@ -86,6 +86,30 @@ describe("assembleCompletion", () => {
     expect(completionChunk(whole).choices[0]?.delta.tool_calls).toEqual([{ index: 0, id: "function-call-1", type: "function", function: { name: "f", arguments: "{}" }, extra_content: extra }]);
   });
 
+  it("carries OpenRouter's reasoning_details, merged by index, both ways", async () => {
+    const detail = (piece: object) =>
+      asChunk({ id: "gen-1", object: "chat.completion.chunk", created: 1, model: "anthropic/claude", choices: [{ index: 0, delta: { reasoning: "x", reasoning_details: [piece] }, finish_reason: null }] });
+    const chunks = [
+      detail({ type: "reasoning.text", text: "Need ", index: 0, format: "anthropic-claude-v1" }),
+      detail({ type: "reasoning.text", text: "weather.", index: 0 }),
+      detail({ type: "reasoning.text", signature: "EqMBCkgI…", index: 0 }),
+      asChunk({ id: "gen-1", object: "chat.completion.chunk", created: 1, model: "anthropic/claude", choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "toolu_1", type: "function", function: { name: "weather", arguments: "{}" } }] }, finish_reason: "tool_calls" }] }),
+    ];
+    const details = [{ type: "reasoning.text", text: "Need weather.", index: 0, format: "anthropic-claude-v1", signature: "EqMBCkgI…" }];
+    const whole = await lastValueFrom(of(...chunks).pipe(assembleCompletion()));
+    expect(whole.choices[0]?.message).toEqual({
+      role: "assistant",
+      content: null,
+      refusal: null,
+      tool_calls: [{ id: "toolu_1", type: "function", function: { name: "weather", arguments: "{}" } }],
+      reasoning_content: "xxx",
+      reasoning_details: details,
+    });
+    // A non-streamed answer (--no-stream, the replay server) goes through the chunk operators and keeps them.
+    const again = await lastValueFrom(of(completionChunk(whole)).pipe(assembleCompletion()));
+    expect(again.choices[0]?.message).toEqual(whole.choices[0]?.message);
+  });
+
   it("gives an empty completion for an empty stream", async () => {
     expect(await lastValueFrom(EMPTY.pipe(assembleCompletion()))).toMatchObject({ object: "chat.completion", choices: [] });
   });

@@ -163,3 +163,31 @@ describe("the replay server, for a non-streaming request whose recording failed"
     }
   });
 });
+
+describe("the replay server, for a non-streaming request to an OpenRouter recording", () => {
+  it("answers with the reasoning_details the stream carried, merged, which the next request with the tool call needs", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-details-"));
+    const header = JSON.stringify({ "g4f-rx-cassette": 1, request: { model: "anthropic/claude", messages: [{ role: "user", content: "Weather?" }] }, response: { status: 200, headers: { "content-type": "text/event-stream" } } });
+    const frame = (delta: object, finish: string | null = null): string =>
+      JSON.stringify({ at: 1, data: { id: "gen-1", object: "chat.completion.chunk", created: 1, model: "anthropic/claude", choices: [{ index: 0, delta, finish_reason: finish }] } });
+    writeFileSync(
+      join(directory, "details.cassette.jsonl"),
+      [
+        header,
+        frame({ role: "assistant", content: "", reasoning: "Need weather.", reasoning_details: [{ type: "reasoning.text", text: "Need weather.", index: 0 }] }),
+        frame({ reasoning_details: [{ type: "reasoning.text", signature: "EqMBCkgI…", index: 0 }] }),
+        frame({ tool_calls: [{ index: 0, id: "toolu_1", type: "function", function: { name: "weather", arguments: "{}" } }] }, "tool_calls"),
+        JSON.stringify({ at: 2, data: "[DONE]" }),
+      ].join("\n") + "\n",
+    );
+    const server = await startReplayServer({ cassettes: directory, port: 0 });
+    try {
+      const client = new OpenAI({ baseURL: server.baseURL, apiKey: "none", maxRetries: 0 });
+      const completion = await client.chat.completions.create({ model: "anthropic/claude", messages: [{ role: "user", content: "Weather?" }] });
+      expect(completion.choices[0]?.message).toHaveProperty("reasoning_details", [{ type: "reasoning.text", text: "Need weather.", index: 0, signature: "EqMBCkgI…" }]);
+    } finally {
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
