@@ -3,6 +3,7 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type OperatorFunction, defer, map } from "rxjs";
 import {
+  type CallSoFar,
   type WireChoice,
   type WireDelta,
   type WireToolCall,
@@ -98,7 +99,8 @@ const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: 
  * call sent whole in one delta and one sent in fragments give the same
  * result; a call's `extra_content` (Gemini's thought signature) is kept as
  * last sent, for `assistantMessage` to send back. A tool call without `index` (Mistral sends whole calls so) is
- * matched by `id`, or appended. A delta that brings another `id` and a name
+ * matched by `id`, or appended; one without `id` either continues the last call, unless it brings a name after
+ * that call's arguments are whole JSON, with another name or arguments of its own: then it is another call. A delta that brings another `id` and a name
  * at an `index` whose call's arguments are already whole JSON starts a new
  * call after it: some servers (Ollama through LiteLLM, Dynamo) give every
  * parallel call `index: 0`, and merging would run their arguments together.
@@ -276,7 +278,7 @@ function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly 
  * those with it. `toolKeys[i]` is the wire `index` and id of `calls[i]`.
  */
 function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolKeys: WireKey[]): number {
-  const found = continuedCall(delta, toolKeys, (position) => argumentsText(calls[position]));
+  const found = continuedCall(delta, toolKeys, (position) => soFar(calls[position]));
   if (found >= 0) return found;
   const wireIndex = newCallIndex(delta, toolKeys);
   let position = toolKeys.findIndex((other) => other.wireIndex > wireIndex);
@@ -286,10 +288,10 @@ function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolKeys: Wi
   return position;
 }
 
-/** A call's arguments, or a custom call's input, so far. */
-function argumentsText(call: ToolCallSnapshot | undefined): string {
-  if (call === undefined) return "";
-  return call.type === "custom" ? call.custom.input : call.function.arguments;
+/** A call's name and arguments (a custom call's input) so far. */
+function soFar(call: ToolCallSnapshot | undefined): CallSoFar {
+  if (call === undefined) return { name: "", arguments: "" };
+  return call.type === "custom" ? { name: call.custom.name, arguments: call.custom.input } : call.function;
 }
 
 function applyToolCall(previous: ToolCallSnapshot, delta: WireToolCall): ToolCallSnapshot {

@@ -149,13 +149,17 @@ export interface ToolCallKey {
  * delta on the call: some servers send a new id on every delta.) A
  * delta without `index` (Mistral sends whole calls so) goes on the call with
  * its id, starts a new one when its id is new, and without an id continues
- * the last call.
+ * the last call — unless it brings a name while the last call's arguments
+ * are whole JSON, and either another name or arguments of its own (not
+ * blank): then it is another whole call, as nothing but blanks can follow
+ * whole JSON. A delta that repeats the call's own name with no arguments (a
+ * server that resends the name with every piece, to the last) continues it.
  */
-export function continuedCall(delta: WireToolCall, calls: readonly ToolCallKey[], argumentsAt: (position: number) => string): number {
+export function continuedCall(delta: WireToolCall, calls: readonly ToolCallKey[], callAt: (position: number) => CallSoFar): number {
   const id = nonEmpty(delta.id);
   const index: unknown = delta.index;
   if (typeof index !== "number") {
-    if (id === undefined) return calls.length - 1;
+    if (id === undefined) return startsAnotherCall(delta, callAt(calls.length - 1)) ? -1 : calls.length - 1;
     for (let i = calls.length - 1; i >= 0; i -= 1) if (calls[i]?.wireId === id) return i;
     return -1;
   }
@@ -168,8 +172,29 @@ export function continuedCall(delta: WireToolCall, calls: readonly ToolCallKey[]
   }
   const current = calls[latest];
   if (current === undefined) return -1;
-  const startsAnother = id !== undefined && current.wireId !== "" && toolNameOf(delta) !== undefined && isWholeJson(argumentsAt(latest));
+  const startsAnother = id !== undefined && current.wireId !== "" && toolNameOf(delta) !== undefined && isWholeJson(callAt(latest).arguments);
   return startsAnother ? -1 : latest;
+}
+
+/** What `continuedCall` reads of a call so far: its name and its arguments (a custom call's input), `""` while none came. */
+export interface CallSoFar {
+  readonly name: string;
+  readonly arguments: string;
+}
+
+/** A delta without index or id is another call: it names one after whole arguments, and is not the call's name repeated alone. */
+function startsAnotherCall(delta: WireToolCall, last: CallSoFar): boolean {
+  const name = toolNameOf(delta);
+  if (name === undefined || !isWholeJson(last.arguments)) return false;
+  return name !== last.name || (toolInputOf(delta)?.trim() ?? "") !== "";
+}
+
+/** The arguments (or a custom tool's input) a tool-call delta carries, when non-empty. */
+function toolInputOf(delta: WireToolCall): string | undefined {
+  const fn: unknown = delta.function;
+  const args = isObject(fn) && "arguments" in fn ? argumentsOf(fn.arguments) : undefined;
+  const custom: unknown = delta.custom;
+  return args ?? (isObject(custom) && "input" in custom ? nonEmpty(custom.input) : undefined);
 }
 
 /** The text is one whole JSON value: a tool call's arguments that nothing more can be added to. */

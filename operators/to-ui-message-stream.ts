@@ -147,7 +147,7 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         }
       };
       const writeToolCall = (wire: WireToolCall): void => {
-        const found = continuedCall(wire, calls, (at) => calls[at]?.text ?? "");
+        const found = continuedCall(wire, calls, (at) => ({ name: calls[at]?.name ?? "", arguments: calls[at]?.text ?? "" }));
         const position = found >= 0 ? found : calls.length;
         if (found < 0) {
           completeCalls(false);

@@ -133,6 +133,29 @@ describe("accumulateMessage", () => {
     m.expect(source).toHaveSubscriptions(subs);
   }));
 
+  it("tells apart whole calls sent with neither index nor id, and continues a call whose name is repeated alone", marbles((m) => {
+    const values = {
+      a: wire({ tool_calls: [{ type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }] }),
+      b: wire({ tool_calls: [{ type: "function", function: { name: "weather", arguments: "" } }] }),
+      c: wire({ tool_calls: [{ type: "function", function: { name: "weather", arguments: '{"city":"Rome"}' } }] }),
+      d: wire({ tool_calls: [{ type: "function", function: { name: "time", arguments: "" } }] }),
+      e: wire({ tool_calls: [{ function: { arguments: "{}" } }] }),
+    };
+    const source = m.cold("  a-b-c-d-e-|", values);
+    const subs = "           ^---------!";
+    const call = (name: string, args: string): ToolCallSnapshot => ({ id: "", type: "function", function: { name, arguments: args } });
+    const paris = call("weather", '{"city":"Paris"}');
+    const rome = call("weather", '{"city":"Rome"}');
+    const expected = m.cold("A-A-C-D-E-|", {
+      A: snapshotOf({ tool_calls: [paris] }),
+      C: snapshotOf({ tool_calls: [paris, rome] }),
+      D: snapshotOf({ tool_calls: [paris, rome, call("time", "")] }),
+      E: snapshotOf({ tool_calls: [paris, rome, call("time", "{}")] }),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions(subs);
+  }));
+
   it("merges parallel tool calls by index, in index order, with interleaved fragments", marbles((m) => {
     const values = {
       b: wire({ tool_calls: [{ index: 1, id: "c2", type: "function", function: { name: "time", arguments: '{"tz"' } }] }),

@@ -211,6 +211,23 @@ describe("toUIMessageStream", () => {
       m.expect(source).toHaveSubscriptions("^" + "-".repeat(14) + "!");
     }));
 
+    it("tells apart whole calls sent with neither index nor id, giving each its own made-up id", marbles((m) => {
+      const source = m.cold("  -a------b------|", {
+        a: call([{ type: "function", function: { name: "clock", arguments: "{}" } }]),
+        b: call([{ type: "function", function: { name: "clock", arguments: '{"tz":"UTC"}' } }]),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spkv)-(KlL)--(Mqf|)", {
+        ...tools,
+        k: { type: "tool-input-start", toolCallId: "call-0", toolName: "clock" },
+        v: { type: "tool-input-delta", toolCallId: "call-0", inputTextDelta: "{}" },
+        K: { type: "tool-input-available", toolCallId: "call-0", toolName: "clock", input: {} },
+        l: { type: "tool-input-start", toolCallId: "call-1", toolName: "clock" },
+        L: { type: "tool-input-delta", toolCallId: "call-1", inputTextDelta: '{"tz":"UTC"}' },
+        M: { type: "tool-input-available", toolCallId: "call-1", toolName: "clock", input: { tz: "UTC" } },
+      });
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(14) + "!");
+    }));
+
     it("follows calls without an index (whole calls, as Mistral sends them) by their ids", marbles((m) => {
       const source = m.cold("  -a------b------|", {
         a: call([{ id: "call_k", type: "function", function: { name: "clock", arguments: "{}" } }]),
