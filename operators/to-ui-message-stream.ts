@@ -63,9 +63,11 @@ export interface ToUIMessageStreamOptions {
  * completion closes what is open and sends `finish-step` and `finish` with
  * the answer's finish reason. A tool call becomes `tool-input-start` (its id
  * and function name) and a `tool-input-delta` per piece of its arguments,
- * then, once complete (the next call begins and its arguments are whole
- * JSON, as some servers interleave parallel calls; or the choice finishes),
- * `tool-input-available` with the arguments parsed from JSON, or
+ * then, once complete (a call with the same or a higher index begins and its arguments,
+ * and those of every call with a lower index, are whole JSON, as some
+ * servers interleave parallel calls; or the choice finishes), in index order
+ * (unless a server begins a call with a lower index after a later one was
+ * complete), `tool-input-available` with the arguments parsed from JSON, or
  * `tool-input-error` when they are not valid JSON; a custom (free-form)
  * tool's input is text (`inputEncoding: "text"`), passed on as written. An
  * error becomes one `error` part, after which the parts complete: the reader
@@ -135,12 +137,16 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         if (call.text !== "") subscriber.next({ type: "tool-input-delta", toolCallId, inputTextDelta: call.text });
       };
       /**
-       * Calls complete when the choice finishes (`final`), or when the next one begins and their arguments are whole
-       * JSON: some servers interleave the fragments of parallel calls, so one still empty or cut off stays open.
+       * Calls complete in index order (`calls` is kept in it), as `toolCalls` emits them and the AI SDK's own
+       * providers finish them: all when the choice finishes (`final`); before that, when a call with an index as high
+       * or higher begins (`upTo`, its index), if they and every call before them have whole JSON arguments. Some
+       * servers interleave the fragments of parallel calls, so one still empty or cut off stays open, the calls after
+       * it wait for it, and a call that begins with a lower index completes nothing.
        */
-      const completeCalls = (final: boolean): void => {
+      const completeCalls = (final: boolean, upTo = Infinity): void => {
         for (const call of calls) {
-          if (call.complete || !(final || isWhole(call))) continue;
+          if (call.complete) continue;
+          if (!final && (call.wireIndex > upTo || !isWhole(call))) return;
           startCall(call);
           call.complete = true;
           subscriber.next(inputOf(call, cutBy));
@@ -148,11 +154,15 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
       };
       const writeToolCall = (wire: WireToolCall): void => {
         const found = continuedCall(wire, calls, (at) => ({ name: calls[at]?.name ?? "", arguments: calls[at]?.text ?? "" }));
-        const position = found >= 0 ? found : calls.length;
+        let position = found;
         if (found < 0) {
-          completeCalls(false);
           const wireId = nonEmpty(wire.id) ?? "";
-          calls.push({ wireIndex: newCallIndex(wire, calls), wireId, id: wireId === "" ? `call-${position}` : wireId, name: "", text: "", encoding: "json", started: false, complete: false });
+          const wireIndex = newCallIndex(wire, calls);
+          completeCalls(false, wireIndex);
+          // In index order, after the calls with the same index; the made-up id counts the calls in order of arrival.
+          position = calls.findIndex((other) => other.wireIndex > wireIndex);
+          if (position < 0) position = calls.length;
+          calls.splice(position, 0, { wireIndex, wireId, id: wireId === "" ? `call-${calls.length}` : wireId, name: "", text: "", encoding: "json", started: false, complete: false });
         }
         const call = calls[position];
         if (call === undefined || call.complete) return;

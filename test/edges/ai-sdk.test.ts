@@ -155,4 +155,31 @@ describe("toUIMessageStream through the relay, read by the ai package's own clie
     // The ai package showed the call while its arguments streamed, then with its whole input.
     expect(seen).toEqual(["input-streaming", "input-available"]);
   });
+
+  it("gives interleaved parallel calls their whole input in index order, the order the ai package runs them in", async () => {
+    const chunk = (toolCalls: ChatCompletionChunk.Choice.Delta.ToolCall[], finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+      id: "chatcmpl-parallel",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "gpt-4",
+      choices: [{ index: 0, delta: { tool_calls: toolCalls }, finish_reason: finish }],
+    });
+    upstream.reply(
+      streamReply([
+        chunk([{ index: 1, id: "call_k", type: "function", function: { name: "clock", arguments: "{}" } }]),
+        chunk([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]),
+        chunk([{ index: 2, id: "call_n", type: "function", function: { name: "news", arguments: "{}" } }]),
+        chunk([{ index: 0, function: { arguments: '"Paris"}' } }], "tool_calls"),
+      ]),
+    );
+    const stream = await transport().sendMessages({ trigger: "submit-message", chatId: "chat-parallel", messageId: undefined, messages: [question], abortSignal: undefined });
+    const available: string[] = [];
+    for await (const message of readUIMessageStream({ stream, terminateOnError: true })) {
+      for (const part of message.parts) {
+        if (!("toolCallId" in part) || !("state" in part) || part.state !== "input-available" || available.includes(part.toolCallId)) continue;
+        available.push(part.toolCallId);
+      }
+    }
+    expect(available).toEqual(["call_w", "call_k", "call_n"]);
+  });
 });

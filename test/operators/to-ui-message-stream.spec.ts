@@ -228,6 +228,23 @@ describe("toUIMessageStream", () => {
       m.expect(source).toHaveSubscriptions("^" + "-".repeat(14) + "!");
     }));
 
+    it("completes parallel calls in index order when their fragments interleave, a later call waiting for an earlier one", marbles((m) => {
+      const source = m.cold("  -a------b------c------d------|", {
+        a: call([{ index: 1, id: "call_k", type: "function", function: { name: "clock", arguments: "{}" } }]),
+        b: call([{ index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":' } }]),
+        c: call([{ index: 2, id: "call_n", type: "function", function: { name: "news", arguments: "{}" } }]),
+        d: call([{ index: 0, function: { arguments: '"Paris"}' } }], "tool_calls"),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spkv)-(wx)---(nN)---(yWKO)-(qT|)", {
+        ...tools,
+        v: { type: "tool-input-delta", toolCallId: "call_k", inputTextDelta: "{}" },
+        n: { type: "tool-input-start", toolCallId: "call_n", toolName: "news" },
+        N: { type: "tool-input-delta", toolCallId: "call_n", inputTextDelta: "{}" },
+        O: { type: "tool-input-available", toolCallId: "call_n", toolName: "news", input: {} },
+      });
+      m.expect(source).toHaveSubscriptions("^" + "-".repeat(28) + "!");
+    }));
+
     it("follows calls without an index (whole calls, as Mistral sends them) by their ids", marbles((m) => {
       const source = m.cold("  -a------b------|", {
         a: call([{ id: "call_k", type: "function", function: { name: "clock", arguments: "{}" } }]),
