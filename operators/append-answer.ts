@@ -56,7 +56,8 @@ export function isCutOffToolCall(call: ToolCallSnapshot, finishReason: string | 
  * the token limit, failed or was cancelled while a call's arguments were not
  * yet whole JSON) are left out, the text and the whole calls kept, since a
  * request that carries them is refused; an answer that was only such calls
- * gives an empty text. They stay in the snapshot
+ * gives an empty text; while an answer streams, a call appears once its
+ * arguments are whole JSON. They stay in the snapshot
  * (`snapshot.choices[i].message.tool_calls`) for an app to show or log;
  * `keepCutOffToolCalls: true` keeps them in the message too.
  */
