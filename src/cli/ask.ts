@@ -51,7 +51,8 @@ export async function ask(
       return replay.code;
     }
     // Short, and about what happens: the cassette, where it comes from, and that nothing goes out.
-    note(`replaying ${replay.file}${replay.provenance === undefined ? "" : ` (${replay.provenance})`}; nothing is sent`);
+    const about = [replay.provenance, replay.play].filter((part) => part !== undefined).join("; ");
+    note(`replaying ${replay.file}${about === "" ? "" : ` (${about})`}; nothing is sent`);
     source = replay.source;
     waitingFor = `replaying ${replay.file}`;
     receivingFrom = `replaying ${replay.file}: the answer is arriving`;

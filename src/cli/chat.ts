@@ -545,9 +545,9 @@ async function liveAnswers(io: CliIo, options: CliOptions, primary: ResolvedEndp
  * told on stderr (with the nearest ones) and gets no answer, so the conversation goes on without it.
  */
 function replayedAnswers(replay: typeof import("./replay.js"), path: string, options: CliOptions, fail: (text: string) => void): AnswerTo {
-  // Each recording answers once, the older first: a question asked again (/retry) gets the answer recorded the second
-  // time, as in the conversation played back.
-  const used = new Set<string>();
+  // One replay session for the chat: a question asked again (/retry) gets the answer recorded the second time, as in
+  // the conversation played back.
+  const plays = new replay.CassettePlays();
   // The directory is read again for each question: a file skipped is said once.
   const warned = new Set<string>();
   const warn = (text: string): void => {
@@ -556,12 +556,13 @@ function replayedAnswers(replay: typeof import("./replay.js"), path: string, opt
   };
   return (params, model) =>
     defer(() => {
-      const found = replay.replayAnswer(path, { ...params, model }, options, used, warn);
+      const found = replay.replayAnswer(path, { ...params, model }, options, plays, warn);
       if (found.kind === "failed") {
         fail(found.message);
         return EMPTY;
       }
-      used.add(found.file);
+      // Asked more often than the conversation recorded it: an answer given already comes again, which is said.
+      if (found.repeated) warn(`${found.file}: ${found.play ?? "again: the only recording of this request"}`);
       return of({ source: found.source, endpoint: path, model: model ?? "" });
     });
 }

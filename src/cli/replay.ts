@@ -5,7 +5,7 @@ import { accumulateResponse } from "../../operators/index.js";
 import { assembleCompletion, completionChunk } from "../recipes/index.js";
 import { type Cassette, CassetteError, readCassette, readCassettes } from "../replay/cassette.js";
 import { fromCassette, fromResponsesCassette } from "../replay/from-cassette.js";
-import { matchCassette } from "../replay/match.js";
+import { CassettePlays, describePlay } from "../replay/match.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeReplayError } from "./describe-error.js";
 import { EXIT } from "./exit-codes.js";
@@ -14,15 +14,28 @@ import { MAX_TIMER_MS } from "./option-table.js";
 import type { CliOptions } from "./options.js";
 import { chunkOfResponse, chunksOfEvents } from "./responses-api.js";
 
+// chat loads this module when it replays, and keeps one session of plays for the whole chat.
+export { CassettePlays };
+
 /** A recorded answer to replay, or why there is none (with the exit code). */
 export type ReplayAnswer =
-  | { readonly kind: "answer"; readonly file: string; readonly provenance: string | undefined; readonly source: AnswerSource }
+  | {
+      readonly kind: "answer";
+      readonly file: string;
+      readonly provenance: string | undefined;
+      /** Which recording of this request it is, in words, when it was recorded more than once (see `describePlay`). */
+      readonly play: string | undefined;
+      /** Every recording of this request had answered: the last answers again. */
+      readonly repeated: boolean;
+      readonly source: AnswerSource;
+    }
   | { readonly kind: "failed"; readonly code: number; readonly message: string };
 
 /**
  * The recorded answer to the request, from the cassettes in `path` (a
  * directory of `*.cassette.jsonl` files, or one file), matched by
- * `matchCassette`. Nothing touches the network, and the openai client is
+ * `matchCassette` (a request recorded several times gets the recording
+ * `plays` has not played yet, in the order recorded). Nothing touches the network, and the openai client is
  * not loaded. Streams with the recorded timing divided by `--speed`; with
  * `--no-stream`, the whole answer at once.
  */
@@ -31,10 +44,10 @@ export function replayAnswer(
   request: Omit<RequestParams, "model"> & { model: string | undefined },
   options: Pick<CliOptions, "stream" | "speed" | "timeout" | "idleTimeout">,
   /**
-   * Recordings already played (chat, which plays a conversation's recordings in order): another that answers alike is
-   * taken first. Without it (one question), the newest recording that answers it is played.
+   * The recordings played so far in this replay: chat keeps one for the whole chat, so a question asked again (/retry)
+   * gets its next recording. Without it (one question), the first recorded answers.
    */
-  used?: ReadonlySet<string>,
+  plays: CassettePlays = new CassettePlays(),
   /** Gets the sentence for each file of a directory that is not a cassette: it is skipped, as `serve` skips it. */
   warn: (text: string) => void = () => undefined,
 ): ReplayAnswer {
@@ -56,9 +69,7 @@ export function replayAnswer(
     return { kind: "failed", code: EXIT.usage, message: `--replay ${path}: no cassettes (*.cassette.jsonl) in this directory` };
   }
 
-  const unused = used === undefined ? cassettes : cassettes.filter((cassette) => cassette.file === undefined || !used.has(cassette.file));
-  const fresh = used === undefined || used.size === 0 ? undefined : matchCassette(unused, request);
-  const match = fresh?.cassette !== undefined ? fresh : matchCassette(cassettes, request, used === undefined ? "newest" : "first");
+  const match = plays.next(cassettes, request);
   if (match.cassette === undefined) {
     const nearest = match.nearest.map((near) => `  ${near.file}: ${JSON.stringify(near.prompt)}${near.model === undefined ? "" : ` (${near.model})`}${near.difference === undefined ? "" : `: ${near.difference}`}`);
     // The same question recorded after other messages (a system prompt, earlier turns) is the usual surprise.
@@ -100,6 +111,8 @@ export function replayAnswer(
     file,
     // A cassette not recorded by g4f-rx says where it comes from; the note passes that on.
     provenance: cassette.source,
+    play: describePlay(match),
+    repeated: match.repeated,
     source: {
       chunks: chunks.pipe(timeouts(options)),
       wholeJson: (chunk) => wholes.get(chunk) ?? chunk,

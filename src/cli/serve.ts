@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { isLoopbackHost } from "../endpoints.js";
 import { type Cassette, readCassettes } from "../replay/cassette.js";
 import { type ReplayServer, startReplayServer } from "../replay/replay-server.js";
-import { shadowedCassettes } from "../replay/match.js";
+import { describePlay, repeatedRecordings } from "../replay/match.js";
 import { EXIT } from "./exit-codes.js";
 import { cassetteSkips } from "./skipped-cassettes.js";
 import type { CliIo } from "./io.js";
@@ -76,10 +76,14 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
       maxBodyBytes: maxBody,
       // No --cors: the server's default, pages served from this machine.
       ...(cors.length > 0 ? { cors } : {}),
-      onRequest: ({ path, cassette, status }) => {
-        const answer = cassette === undefined ? "404, no cassette matches" : `${cassette.file ?? "(cassette)"}${status === 200 ? "" : ` (recorded HTTP ${status})`}`;
-        io.stderr.write(`${style.note("g4f-rx serve:")} POST ${path} → ${answer}\n`);
+      onRequest: ({ path, cassette, status, answer }) => {
+        const recorded = status === 200 ? "" : ` (recorded HTTP ${status})`;
+        const play = answer === undefined ? undefined : describePlay(answer);
+        const which = play === undefined ? "" : ` (${play})`;
+        const said = cassette === undefined ? "404, no cassette matches" : `${cassette.file ?? "(cassette)"}${recorded}${which}`;
+        io.stderr.write(`${style.note("g4f-rx serve:")} POST ${path} → ${said}\n`);
       },
+      onReset: (played) => io.stderr.write(`${style.note("g4f-rx serve:")} POST /replay/reset → ${played === 1 ? "1 recording" : `${played} recordings`} played before; each request starts again from its first\n`),
     });
   } catch (error) {
     const code = error instanceof Error && "code" in error ? error.code : undefined;
@@ -89,10 +93,10 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
 
   const count = cassettes.length === 1 ? "1 cassette" : `${cassettes.length} cassettes`;
   io.stderr.write(`g4f-rx serve: answering from ${count} in ${directory} at ${server.baseURL} (speed ${speed}). Ctrl-C stops.\n`);
-  // Two recordings of one exchange: only the first by name ever answers, which is a surprise unless said.
-  for (const { cassette, by } of shadowedCassettes(cassettes)) {
-    const name = (file: string | undefined): string => basename(file ?? "(cassette)");
-    io.stderr.write(`${style.note("g4f-rx serve:")} ${name(cassette.file)} never answers: ${name(by.file)} has the same model and messages, and comes first by name\n`);
+  // Several recordings of one request answer in turn: which comes first (by recording time) is said, not guessed.
+  for (const group of repeatedRecordings(cassettes)) {
+    const names = group.map((cassette) => basename(cassette.file ?? "(cassette)")).join(", ");
+    io.stderr.write(`${style.note("g4f-rx serve:")} ${names} record the same request: they answer it in this order, as recorded, then the last again\n`);
   }
   if (!isLoopbackHost(host)) {
     io.stderr.write(

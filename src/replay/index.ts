@@ -13,6 +13,6 @@ export {
   serializeCassette,
 } from "./cassette.js";
 export { type FromCassetteOptions, fromCassette, fromResponsesCassette, playFrames, playStreamFrames } from "./from-cassette.js";
-export { type CassetteMatch, type NearCassette, matchCassette } from "./match.js";
+export { type CassetteAnswer, type CassetteMatch, CassettePlays, type NearCassette, matchCassette } from "./match.js";
 export { type RecordCassetteOptions, recordCassette } from "./record-cassette.js";
 export { type ReplayServer, type ReplayServerOptions, startReplayServer } from "./replay-server.js";

@@ -17,19 +17,40 @@ export interface NearCassette {
   difference?: string;
 }
 
-export type CassetteMatch = { cassette: Cassette } | { cassette: undefined; nearest: NearCassette[] };
+/** The cassette that answers a request, and where it stands among the recordings of that same request. */
+export interface CassetteAnswer {
+  cassette: Cassette;
+  /** Which of the recordings of this request it is, from 1, in the order they were recorded. */
+  nth: number;
+  /** How many recordings of this request there are (1 for most requests). */
+  recordings: number;
+  /** Every recording of this request had answered already: this one, the last, answers again. */
+  repeated: boolean;
+}
+
+/**
+ * Which recording of a request answered, in words, for logs and notes: `recording 2 of 3 of this request`, or once all
+ * have played `again: the last of 3 recordings of this request, all played`; `undefined` for a request recorded once.
+ */
+export function describePlay(answer: Omit<CassetteAnswer, "cassette">): string | undefined {
+  if (answer.recordings === 1) return undefined;
+  return answer.repeated ? `again: the last of ${answer.recordings} recordings of this request, all played` : `recording ${answer.nth} of ${answer.recordings} of this request`;
+}
+
+export type CassetteMatch = CassetteAnswer | { cassette: undefined; nearest: NearCassette[] };
 
 /**
  * Finds the cassette that answers a chat-completion request: the one whose
  * messages are the same, role by role, with text compared after trimming and
  * collapsing whitespace (so a prompt piped with a trailing newline matches).
- * When several match, those recorded with the request's model win; among
- * them, the first in `cassettes`, or with `prefer: "newest"` the most recently
- * recorded (`recordedAt`, then the later in `cassettes`): a question asked
- * again (/retry) is answered as the conversation last was. Other parameters
- * (temperature, max_tokens…) do not take part.
+ * Other parameters (temperature, max_tokens…) do not take part. When several
+ * match, those recorded with the request's model win; among them, the first
+ * in the order recorded (see `inRecordedOrder`) that `played` does not name,
+ * or once every one has played, the last: a request asked again (a chat's
+ * /retry, a test that asks twice) gets the recordings in turn, as the session
+ * recorded went. `CassettePlays` keeps what was played.
  */
-export function matchCassette(cassettes: readonly Cassette[], request: unknown, prefer: "first" | "newest" = "first"): CassetteMatch {
+export function matchCassette(cassettes: readonly Cassette[], request: unknown, played: (cassette: Cassette) => boolean = () => false): CassetteMatch {
   const messages = isObject(request) && Array.isArray(request.messages) ? request.messages : [];
   const model = isObject(request) && typeof request.model === "string" ? request.model : undefined;
   const key = conversationKey(messages);
@@ -37,9 +58,11 @@ export function matchCassette(cassettes: readonly Cassette[], request: unknown, 
   // of a long conversation costs its own length, not the length of every turn's.
   const matches = cassettes.filter((cassette) => cassette.request.messages.length === messages.length && conversationKey(cassette.request.messages) === key);
   const sameModel = matches.filter((candidate) => candidate.request.model === model);
-  const candidates = sameModel.length > 0 ? sameModel : matches;
-  const cassette = prefer === "first" ? candidates[0] : candidates.reduce<Cassette | undefined>((newest, candidate) => (newest === undefined || (candidate.recordedAt ?? "") >= (newest.recordedAt ?? "") ? candidate : newest), undefined);
-  if (cassette !== undefined) return { cassette };
+  const candidates = inRecordedOrder(sameModel.length > 0 ? sameModel : matches);
+  const unplayed = candidates.findIndex((candidate) => !played(candidate));
+  const nth = unplayed >= 0 ? unplayed : candidates.length - 1;
+  const cassette = candidates[nth];
+  if (cassette !== undefined) return { cassette, nth: nth + 1, recordings: candidates.length, repeated: unplayed < 0 };
   const prompt = lastUserText(messages);
   const nearest = cassettes
     .map((candidate): NearCassette => {
@@ -61,19 +84,67 @@ export function matchCassette(cassettes: readonly Cassette[], request: unknown, 
 }
 
 /**
- * The cassettes `matchCassette` (preferring the first) can never choose: each one's API, model and messages are
- * those of an earlier cassette, `by`, which answers every request it would.
+ * Which recordings of a replay session have answered, so that the recordings of one request answer in turn
+ * (`matchCassette`): a replay server keeps one while it runs, `g4f-rx chat --replay` one per chat. A recording read
+ * from a file is known by its path, so a directory read again (chat reads it for each question) keeps its place.
  */
-export function shadowedCassettes(cassettes: readonly Cassette[]): Array<{ cassette: Cassette; by: Cassette }> {
-  const first = new Map<string, Cassette>();
-  const shadowed: Array<{ cassette: Cassette; by: Cassette }> = [];
+export class CassettePlays {
+  readonly #played = new Set<Cassette | string>();
+
+  /**
+   * The cassette that answers `request` (see `matchCassette`), counted as played. Choosing and counting are one
+   * synchronous step: two requests that arrive together get two recordings, in the order they arrived.
+   */
+  next(cassettes: readonly Cassette[], request: unknown): CassetteMatch {
+    const match = matchCassette(cassettes, request, (cassette) => this.#played.has(playKey(cassette)));
+    if (match.cassette !== undefined) this.#played.add(playKey(match.cassette));
+    return match;
+  }
+
+  /** Forgets every play, so that the session can be replayed again from its first recordings; says how many there were. */
+  reset(): number {
+    const count = this.#played.size;
+    this.#played.clear();
+    return count;
+  }
+}
+
+function playKey(cassette: Cassette): Cassette | string {
+  return cassette.file ?? cassette;
+}
+
+/**
+ * Cassettes in the order they were recorded: by the `recordedAt` time of their header, which the recorder and the
+ * conversation store write as they record, and which survives copying and renaming; equal times, and cassettes
+ * without one (written by hand), keep their order in the list (by file name, as `readCassettes` reads them), those
+ * without a time first. File names alone are no such order: `--record` names a clashing recording `NAME.2`, which
+ * sorts before `NAME`, and names a person chooses sort as they happen to.
+ */
+export function inRecordedOrder(cassettes: readonly Cassette[]): Cassette[] {
+  const timeOf = (cassette: Cassette): number => {
+    const time = cassette.recordedAt === undefined ? Number.NaN : Date.parse(cassette.recordedAt);
+    return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
+  };
+  // Array.prototype.sort is stable: equal times keep the list's order.
+  return cassettes
+    .map((cassette) => ({ cassette, time: timeOf(cassette) }))
+    .sort((a, b) => (a.time === b.time ? 0 : a.time < b.time ? -1 : 1))
+    .map(({ cassette }) => cassette);
+}
+
+/**
+ * The requests recorded more than once (the same API, model and messages), each with its recordings in the order
+ * they answer it (`inRecordedOrder`).
+ */
+export function repeatedRecordings(cassettes: readonly Cassette[]): Cassette[][] {
+  const groups = new Map<string, Cassette[]>();
   for (const cassette of cassettes) {
     const key = JSON.stringify([cassette.api ?? "chat", cassette.request.model ?? null, conversationKey(cassette.request.messages)]);
-    const by = first.get(key);
-    if (by === undefined) first.set(key, cassette);
-    else shadowed.push({ cassette, by });
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [cassette]);
+    else group.push(cassette);
   }
-  return shadowed;
+  return [...groups.values()].filter((group) => group.length > 1).map(inRecordedOrder);
 }
 
 function conversationKey(messages: readonly unknown[]): string {

@@ -11,7 +11,7 @@ import { pipeToResponse } from "../edges/pipe-to-response.js";
 import { DEFAULT_MAX_BODY_BYTES } from "../edges/relay/routes.js";
 import { type Cassette, type CassetteFrame, messagesOfResponsesRequest, readCassettes } from "./cassette.js";
 import { fromCassette, fromResponsesCassette, playStreamFrames } from "./from-cassette.js";
-import { matchCassette } from "./match.js";
+import { type CassetteAnswer, CassettePlays } from "./match.js";
 
 export interface ReplayServerOptions {
   /** A directory of `*.cassette.jsonl` files, or cassettes already read. */
@@ -32,8 +32,13 @@ export interface ReplayServerOptions {
    * relay's option is the same (`CorsOrigins`).
    */
   cors?: CorsOrigins;
-  /** Called for every chat-completion request, with the cassette that answered (or none). */
-  onRequest?: (event: { path: string; cassette: Cassette | undefined; status: number }) => void;
+  /**
+   * Called for every chat-completion or Responses request, with the cassette that answered (or none) and, when one
+   * did, which of the recordings of that request it is (`answer.nth` of `answer.recordings`).
+   */
+  onRequest?: (event: { path: string; cassette: Cassette | undefined; status: number; answer?: Omit<CassetteAnswer, "cassette"> }) => void;
+  /** Called when the plays are reset (`reset()`, or `POST /replay/reset`), with how many recordings had played. */
+  onReset?: (played: number) => void;
 }
 
 export interface ReplayServer {
@@ -42,6 +47,11 @@ export interface ReplayServer {
   /** `http://host:port/v1`, the base URL for any OpenAI client. */
   readonly baseURL: string;
   readonly cassettes: readonly Cassette[];
+  /**
+   * Forgets which recordings have answered, so that a request recorded several times gets its first recording again
+   * (`POST /replay/reset` does the same over HTTP); returns how many recordings had played.
+   */
+  reset(): number;
   /** Stops listening and cuts open connections. */
   close(): Promise<void>;
 }
@@ -53,7 +63,10 @@ export interface ReplayServer {
  * from Responses API cassettes: their events, each with its `event:` name, or
  * the whole `Response`) and `GET /v1/models`. A request
  * no cassette matches gets a 404 in OpenAI's error format that lists the
- * nearest cassettes. The real `openai` client, the CLI and `curl` work
+ * nearest cassettes. A request recorded several times (a chat's /retry, a
+ * test that asked twice) gets its recordings in the order they were recorded,
+ * one per request, then the last again; `reset()` or `POST /replay/reset`
+ * starts them over. The real `openai` client, the CLI and `curl` work
  * against it.
  *
  * ## Example
@@ -65,10 +78,17 @@ export interface ReplayServer {
  * ```
  */
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
-  const { port = 1337, host = "127.0.0.1", speed = 1, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onRequest, cors } = options;
+  const { port = 1337, host = "127.0.0.1", speed = 1, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onRequest, onReset, cors } = options;
   const policy = corsPolicy(cors);
   if (!(speed > 0)) throw new TypeError(`startReplayServer: speed must be above 0, got ${String(speed)}`);
   const cassettes = typeof options.cassettes === "string" ? readCassettes(options.cassettes) : options.cassettes;
+  // One session per server: which recordings have answered, until it stops or is reset.
+  const plays = new CassettePlays();
+  const reset = (): number => {
+    const played = plays.reset();
+    onReset?.(played);
+    return played;
+  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -92,10 +112,14 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       const models = [...new Set(cassettes.map((cassette) => cassette.request.model ?? "unknown"))];
       return sendJson(res, 200, { object: "list", data: models.map((id) => ({ id, object: "model", created: 0, owned_by: "g4f-rx-replay" })) });
     }
+    if (req.method === "POST" && path.endsWith("/replay/reset")) {
+      req.resume();
+      return sendJson(res, 200, { object: "replay.reset", played: reset() });
+    }
     // Chat completions, or the Responses API: each answered from the cassettes recorded in it.
     const api = path.endsWith("/chat/completions") ? "chat" : path.endsWith("/responses") ? "responses" : undefined;
     if (req.method !== "POST" || api === undefined) {
-      return sendError(res, 404, `The replay server answers POST /v1/chat/completions, POST /v1/responses and GET /v1/models, not ${req.method ?? "GET"} ${path}`, "invalid_request_error", "unknown_url");
+      return sendError(res, 404, `The replay server answers POST /v1/chat/completions, POST /v1/responses, GET /v1/models and POST /replay/reset, not ${req.method ?? "GET"} ${path}`, "invalid_request_error", "unknown_url");
     }
     const body = await readBody(req, maxBodyBytes);
     if (body === undefined) {
@@ -120,8 +144,8 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     const candidates = cassettes.filter((cassette) => (api === "responses" ? cassette.api === "responses" : cassette.api === undefined));
     const match =
       api === "responses" && isObject(request)
-        ? matchCassette(candidates, { model: request.model, messages: messagesOfResponsesRequest(request) })
-        : matchCassette(candidates, request);
+        ? plays.next(candidates, { model: request.model, messages: messagesOfResponsesRequest(request) })
+        : plays.next(candidates, request);
     if (match.cassette === undefined) {
       onRequest?.({ path, cassette: undefined, status: 404 });
       const nearest = match.nearest.map((near) => `${near.file} (${JSON.stringify(near.prompt)}${near.difference === undefined ? "" : `: the same question, but ${near.difference}`})`).join(", ");
@@ -129,8 +153,8 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       const none = candidates.length === 0 ? `none (no ${kind} cassettes among the ${String(cassettes.length)} loaded)` : "none";
       return sendError(res, 404, `No cassette matches this request's messages. Nearest: ${nearest || none}`, "invalid_request_error", "cassette_not_found", { nearest: match.nearest });
     }
-    const { cassette } = match;
-    onRequest?.({ path, cassette, status: cassette.response.status });
+    const { cassette, ...answer } = match;
+    onRequest?.({ path, cassette, status: cassette.response.status, answer });
     if (cassette.response.status >= 400) {
       return sendJson(res, cassette.response.status, cassette.response.body ?? { error: { message: "recorded error" } }, cassette.response.headers);
     }
@@ -163,6 +187,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     url,
     baseURL: `${url}/v1`,
     cassettes,
+    reset,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -1,9 +1,11 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import OpenAI from "openai";
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { startReplayServer } from "g4f-rx/node";
 import { ConversationStore } from "../../src/conversations/index.js";
 import { assertFreshBuild, closedPort, runCli, startCli } from "./run-cli.js";
 
@@ -267,7 +269,7 @@ describe("g4f-rx: conversations", () => {
     expect(bare.stderr).toContain("the nearest asks the same question after other messages (give the same -s system prompt;");
   });
 
-  it("chat --replay plays a question asked again (/retry) with its second answer, and an answer cut off, at any speed; one question gets the newest", async () => {
+  it("chat --replay plays a question asked again (/retry) with its second answer, and an answer cut off, at any speed; one question gets the first", async () => {
     const cut = streamReply(textChunks(["Cut", " short"], { finishReason: null }), { done: false });
     server.reply(answer("Five"), answer("Six"), cut, answer("Next"));
     await runCli(["chat"], { env, stdin: "count\n/retry\nbreak off\nnext\n" });
@@ -280,9 +282,40 @@ describe("g4f-rx: conversations", () => {
       expect(result.stdout).toBe("Five\nSix\nCut short\nNext\n");
       expect(result.stderr).not.toContain("No recording");
     }
-    // One question replays the conversation's current answer: the newest recording that answers it.
-    expect(await runCli(["--replay", directory, "count"], { env })).toMatchObject({ code: 0, stdout: "Six\n" });
+    // Asked once more than recorded: the last recording answers again, and stderr says so.
+    const more = await runCli(["chat", "--replay", directory, "--speed", "Infinity"], { env, stdin: "count\n/retry\n/retry\n" });
+    expect(more.stdout).toBe("Five\nSix\nSix\n");
+    expect(more.stderr).toMatch(/\.cassette\.jsonl: again: the last of 2 recordings of this request, all played\n/);
+    // One question is a replay of its own: the first recording that answers it, by the rule chat and serve follow.
+    const one = await runCli(["--replay", directory, "count"], { env });
+    expect(one).toMatchObject({ code: 0, stdout: "Five\n" });
+    expect(one.stderr).toMatch(/replaying .*\.cassette\.jsonl \(recording 1 of 2 of this request\); nothing is sent/);
     expect(server.requests).toHaveLength(4);
+  });
+
+  it("serves a conversation that used /retry to the openai client turn by turn, each answer as the chat got it, with no 404", async () => {
+    server.reply(answer("Five"), answer("Six"), answer("Next"));
+    expect(await runCli(["chat"], { env, stdin: "count\n/retry\nnext\n" })).toMatchObject({ code: 0, stdout: "Five\nSix\nNext\n" });
+    const [kept] = store.list();
+    const replay = await startReplayServer({ cassettes: store.directoryOf(kept?.id ?? ""), port: 0, speed: Infinity });
+    try {
+      const client = new OpenAI({ baseURL: replay.baseURL, apiKey: "none", maxRetries: 0 });
+      // A client playing the chat back: each request carries the answers it got, as the recorded chat's did.
+      const messages: ChatCompletionMessageParam[] = [];
+      const ask = async (): Promise<string> => {
+        const completion = await client.chat.completions.create({ model: "gpt-4", messages });
+        return completion.choices[0]?.message.content ?? "";
+      };
+      messages.push({ role: "user", content: "count" });
+      expect(await ask()).toBe("Five");
+      const retried = await ask();
+      expect(retried).toBe("Six");
+      messages.push({ role: "assistant", content: retried }, { role: "user", content: "next" });
+      expect(await ask()).toBe("Next");
+    } finally {
+      await replay.close();
+    }
+    expect(server.requests).toHaveLength(3);
   });
 
   it("keeps nothing with --no-log or G4F_RX_NO_LOG=1, and says so when asked to continue nothing", async () => {

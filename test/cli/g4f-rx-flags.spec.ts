@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -360,16 +360,41 @@ describe("g4f-rx serve", () => {
   it("skips a corrupt cassette with a warning and serves the others", async () => {
     for (const name of readdirSync(CASSETTES)) writeFileSync(join(scratch, name), readFileSync(join(CASSETTES, name)));
     writeFileSync(join(scratch, "broken.cassette.jsonl"), '{"g4fRxCassette": 1, "request": \n{not json\n');
-    // A second recording of one exchange: served, but said never to answer.
+    // A copy of a recording: the same request recorded twice at the same time, so the file names order them.
     writeFileSync(join(scratch, "zz-again.cassette.jsonl"), readFileSync(join(CASSETTES, "say-hello-there.cassette.jsonl")));
     const cli = startCli(["serve", "--port", "0", "--cassettes", scratch, "--speed", "Infinity"]);
     const [, baseURL] = await cli.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
     expect(cli.stderr()).toMatch(/skipping .*broken\.cassette\.jsonl/);
     expect(cli.stderr()).toContain("answering from 4 cassettes");
-    await cli.waitForStderr(/zz-again\.cassette\.jsonl never answers: say-hello-there\.cassette\.jsonl has the same model and messages, and comes first by name\n/);
+    await cli.waitForStderr(/say-hello-there\.cassette\.jsonl, zz-again\.cassette\.jsonl record the same request: they answer it in this order, as recorded, then the last again\n/);
     const client = new OpenAI({ baseURL, apiKey: "none", maxRetries: 0 });
     const whole = await client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "Say hello there!" }] });
     expect(whole.choices[0]?.message.content).toBe("Hello there! How can I help you today?");
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited).code).toBe(0);
+  });
+
+  it("answers a request recorded twice (--record) with each recording in the order recorded, then the last again, and starts over on POST /replay/reset", async () => {
+    const recordings = join(scratch, "recordings");
+    mkdirSync(recordings);
+    server.reply(streamReply(textChunks(["Five"])), streamReply(textChunks(["Six"])));
+    // Recorded first under the name that sorts last: the order is the recording's, not the names'.
+    expect(await runCli(["--record", join(recordings, "z-first.cassette.jsonl"), "Pick a number"], { env })).toMatchObject({ code: 0, stdout: "Five\n" });
+    expect(await runCli(["--record", join(recordings, "a-second.cassette.jsonl"), "Pick a number"], { env })).toMatchObject({ code: 0, stdout: "Six\n" });
+    const cli = startCli(["serve", "--port", "0", "--cassettes", recordings, "--speed", "Infinity"]);
+    const [, baseURL] = await cli.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    await cli.waitForStderr(/z-first\.cassette\.jsonl, a-second\.cassette\.jsonl record the same request: they answer it in this order, as recorded, then the last again\n/);
+    const client = new OpenAI({ baseURL, apiKey: "none", maxRetries: 0 });
+    const ask = async (): Promise<string> => {
+      const chunks = await lastValueFrom(fromChatCompletion(client, { model: "gpt-4", messages: [{ role: "user", content: "Pick a number" }] }).pipe(toArray()));
+      return chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("");
+    };
+    expect([await ask(), await ask(), await ask()]).toStrictEqual(["Five", "Six", "Six"]);
+    await cli.waitForStderr(/→ .*z-first\.cassette\.jsonl \(recording 1 of 2 of this request\)\n.*→ .*a-second\.cassette\.jsonl \(recording 2 of 2 of this request\)\n.*→ .*a-second\.cassette\.jsonl \(again: the last of 2 recordings of this request, all played\)\n/);
+    const reset = await fetch(`${(baseURL ?? "").replace(/\/v1$/, "")}/replay/reset`, { method: "POST" });
+    expect(await reset.json()).toStrictEqual({ object: "replay.reset", played: 2 });
+    await cli.waitForStderr(/POST \/replay\/reset → 2 recordings played before; each request starts again from its first\n/);
+    expect(await ask()).toBe("Five");
     cli.child.kill("SIGTERM");
     expect((await cli.exited).code).toBe(0);
   });

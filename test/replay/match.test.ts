@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Cassette, matchCassette } from "g4f-rx/node";
-import { shadowedCassettes } from "../../src/replay/match.js";
+import { type Cassette, CassettePlays, matchCassette } from "g4f-rx/node";
+import { repeatedRecordings } from "../../src/replay/match.js";
 
 const cassette = (file: string, content: string, model: string | undefined, recordedAt?: string): Cassette => ({
   version: 1,
@@ -20,16 +20,37 @@ describe("matchCassette", () => {
 
   it("matches the messages after trimming and collapsing whitespace, and prefers the request's model", () => {
     expect(fileOf(matchCassette([otherModel, older], ask("Hi", "gpt-4")))).toBe("a");
-    expect(fileOf(matchCassette([otherModel, older], ask("Hi", "mistral")))).toBe("c");
+    // No recording of the model asked for: every recording of the messages answers, the first recorded first.
+    expect(fileOf(matchCassette([otherModel, older], ask("Hi", "mistral")))).toBe("a");
+    expect(fileOf(matchCassette([otherModel, older], ask("Hi", "mistral"), (played) => played === older))).toBe("c");
   });
 
-  it("takes the first of equal matches, or with prefer newest the most recently recorded", () => {
-    expect(fileOf(matchCassette([older, newer], ask("Hi", "gpt-4")))).toBe("a");
-    expect(fileOf(matchCassette([newer, older], ask("Hi", "gpt-4"), "newest"))).toBe("b");
-    // The model still comes first: a newer recording of another model does not win.
-    expect(fileOf(matchCassette([older, otherModel, newer], ask("Hi", "gpt-4"), "newest"))).toBe("b");
-    // Without recording times, the later in the list is the newer.
-    expect(fileOf(matchCassette([cassette("x", "Hi", undefined), cassette("y", "Hi", undefined)], ask("Hi"), "newest"))).toBe("y");
+  it("takes the first recorded of equal matches that has not played, or the last once all have", () => {
+    expect(fileOf(matchCassette([newer, older], ask("Hi", "gpt-4")))).toBe("a");
+    expect(fileOf(matchCassette([newer, older], ask("Hi", "gpt-4"), (played) => played === older))).toBe("b");
+    const repeated = matchCassette([newer, older], ask("Hi", "gpt-4"), () => true);
+    expect(repeated).toMatchObject({ nth: 2, recordings: 2, repeated: true });
+    expect(repeated.cassette?.file).toBe("b");
+    // The model still comes first: a recording of another model is not among them.
+    expect(matchCassette([newer, otherModel, older], ask("Hi", "gpt-4"))).toMatchObject({ nth: 1, recordings: 2, repeated: false });
+    // Without recording times (written by hand), the list's order, which is the file names'; those come before timed ones.
+    expect(fileOf(matchCassette([cassette("y", "Hi", undefined, "2026-11-30T09:00:00.000Z"), cassette("x", "Hi", undefined), cassette("w", "Hi", undefined)], ask("Hi")))).toBe("x");
+    // Equal times, and times written with an offset, are ordered as the instants they name.
+    const offset = cassette("v", "Hi", "gpt-4", "2026-11-30T11:30:00.000+01:00");
+    expect(fileOf(matchCassette([newer, older, offset], ask("Hi", "gpt-4"), (played) => played === older))).toBe("v");
+  });
+
+  it("CassettePlays plays the recordings of a request in turn, each request kept apart, until reset", () => {
+    const plays = new CassettePlays();
+    const hello = cassette("hello", "Hello", "gpt-4");
+    const cassettes = [newer, hello, older, otherModel];
+    const files = (): Array<string | undefined> => [plays.next(cassettes, ask("Hi", "gpt-4")).cassette?.file, plays.next(cassettes, ask("Hello", "gpt-4")).cassette?.file];
+    expect(files()).toStrictEqual(["a", "hello"]);
+    expect(files()).toStrictEqual(["b", "hello"]);
+    expect(files()).toStrictEqual(["b", "hello"]);
+    expect(plays.next(cassettes, ask("Nothing")).cassette).toBeUndefined();
+    expect(plays.reset()).toBe(3);
+    expect(files()).toStrictEqual(["a", "hello"]);
   });
 
   it("says how the conversation differs when the nearest cassette asks the same question", () => {
@@ -48,13 +69,10 @@ describe("matchCassette", () => {
     expect(differenceOf({ messages: [{ role: "user", content: "Say hell" }] })).toBeUndefined();
   });
 
-  it("finds the cassettes an earlier one with the same model and messages always wins over", () => {
+  it("groups the recordings of one request (API, model and messages), in the order they answer it", () => {
     const again = cassette("e", " Hi\n", "gpt-4");
     const responses: Cassette = { ...cassette("f", "Hi", "gpt-4"), api: "responses" };
-    expect(shadowedCassettes([older, otherModel, responses, newer, again]).map(({ cassette: shadowed, by }) => [shadowed.file, by.file])).toStrictEqual([
-      ["b", "a"],
-      ["e", "a"],
-    ]);
+    expect(repeatedRecordings([newer, otherModel, responses, older, again]).map((group) => group.map((recording) => recording.file))).toStrictEqual([["e", "a", "b"]]);
   });
 
   it("looks only into the cassettes with as many messages as the request: a long conversation's replay costs its length", () => {
