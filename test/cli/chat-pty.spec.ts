@@ -1,11 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import OpenAI from "openai";
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { ConversationStore } from "../../src/conversations/index.js";
 import { type TerminalSession, closeTerminals, hasUtilLinuxScript, onTerminal } from "./pty.js";
-import { assertFreshBuild, runCli } from "./run-cli.js";
+import { assertFreshBuild, runCli, startCli } from "./run-cli.js";
 
 let server: TestServer;
 let home: string;
@@ -269,6 +271,41 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
     const [conversation] = store.list();
     expect(store.messages(conversation?.id ?? "").at(-1)).toStrictEqual({ role: "assistant", content: "12" });
     expect(store.messages(conversation?.id ?? "")).toHaveLength(5);
+  });
+
+  it("a chat that used /retry, served by g4f-rx serve, replays to the openai client turn by turn with the answers it got", async () => {
+    server.reply(answer("Five"), answer("Six"), answer("Next"));
+    const session = onTerminal(["chat"], env);
+    await session.waitFor("> ");
+    session.type("count\r");
+    await answered(session, "Five");
+    session.type("/retry\r");
+    await answered(session, "Six");
+    session.type("next\r");
+    await answered(session, "Next");
+    session.type("\u0004");
+    expect((await session.exited).code).toBe(0);
+    const [conversation] = store.list();
+    const serve = startCli(["serve", "--port", "0", "--cassettes", store.directoryOf(conversation?.id ?? ""), "--speed", "Infinity"]);
+    try {
+      const [, baseURL] = await serve.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+      const client = new OpenAI({ baseURL, apiKey: "none", maxRetries: 0 });
+      const messages: ChatCompletionMessageParam[] = [{ role: "user", content: "count" }];
+      const ask = async (): Promise<string> => {
+        let text = "";
+        for await (const chunk of await client.chat.completions.create({ model: "gpt-4", messages, stream: true })) text += chunk.choices[0]?.delta.content ?? "";
+        return text;
+      };
+      expect(await ask()).toBe("Five");
+      const retried = await ask();
+      messages.push({ role: "assistant", content: retried }, { role: "user", content: "next" });
+      expect([retried, await ask()]).toStrictEqual(["Six", "Next"]);
+      await serve.waitForStderr(/\(recording 2 of 2 of this request\)\n(.*\n)*.*POST \/v1\/chat\/completions → \S+\.cassette\.jsonl\n/);
+      expect(serve.stderr()).not.toContain("404");
+    } finally {
+      serve.child.kill("SIGTERM");
+      await serve.exited;
+    }
   });
 
   it("keeps the lines typed in two chats open at once, and offers both to the next one (arrow up)", async () => {
