@@ -87,7 +87,10 @@ describe("the replay server, with a request recorded several times", () => {
     expect(reset.status).toBe(200);
     expect(await reset.json()).toStrictEqual({ object: "replay.reset", played: 1 });
     expect([await whole(client), await streamed(client)]).toStrictEqual(["Five", "Six"]);
-    expect(resets).toStrictEqual([2, 1]);
+    // Under the client's base URL too.
+    expect(await fetch(`${replay.baseURL}/replay/reset`, { method: "POST" }).then((response) => response.json())).toStrictEqual({ object: "replay.reset", played: 2 });
+    expect(await whole(client)).toBe("Five");
+    expect(resets).toStrictEqual([2, 1, 2]);
   });
 
   it("gives two clients asking at once two different recordings, in the order their requests arrived", async () => {
