@@ -31,14 +31,25 @@ afterEach(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-/** Asks the live server and records the exchange into `name`; returns the answer's text. */
+/**
+ * Lets the clock pass a millisecond, so that recordings made one after the other have distinct `recordedAt` times
+ * (equal times fall back to file-name order, which these tests choose to be the other way round).
+ */
+async function nextMillisecond(): Promise<void> {
+  const start = Date.now();
+  while (Date.now() === start) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/** Asks the live server and records the exchange into `name`. */
 async function recordChat(name: string, answer: string): Promise<void> {
+  await nextMillisecond();
   live.reply(streamReply(textChunks([answer])));
   const outcome = await collect(fromChatCompletion(liveClient, params).pipe(recordCassette(join(directory, name), params)));
   expect(outcome.completed).toBe(true);
 }
 
 async function recordResponses(name: string, answer: string): Promise<void> {
+  await nextMillisecond();
   live.reply(responsesReply(responseEvents([answer])));
   const outcome = await collect(fromResponses(liveClient, responsesParams).pipe(recordCassette(join(directory, name), responsesParams)));
   expect(outcome.completed).toBe(true);
