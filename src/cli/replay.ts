@@ -35,9 +35,9 @@ export type ReplayAnswer =
  * The recorded answer to the request, from the cassettes in `path` (a
  * directory of `*.cassette.jsonl` files, or one file), matched by
  * `matchCassette` (a request recorded several times gets the recording
- * `plays` has not played yet, in the order recorded). Nothing touches the network, and the openai client is
- * not loaded. Streams with the recorded timing divided by `--speed`; with
- * `--no-stream`, the whole answer at once.
+ * `plays` has not played yet, in the order recorded). Nothing touches the
+ * network, and the openai client is not loaded. Streams with the recorded
+ * timing divided by `--speed`; with `--no-stream`, the whole answer at once.
  */
 export function replayAnswer(
   path: string,

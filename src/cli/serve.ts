@@ -83,7 +83,7 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
         const said = cassette === undefined ? "404, no cassette matches" : `${cassette.file ?? "(cassette)"}${recorded}${which}`;
         io.stderr.write(`${style.note("g4f-rx serve:")} POST ${path} → ${said}\n`);
       },
-      onReset: (played) => io.stderr.write(`${style.note("g4f-rx serve:")} POST /replay/reset → ${played === 1 ? "1 recording" : `${played} recordings`} played before; each request starts again from its first\n`),
+      onReset: (played) => io.stderr.write(`${style.note("g4f-rx serve:")} reset: ${played === 1 ? "1 recording" : `${played} recordings`} had played; each request starts again from its first\n`),
     });
   } catch (error) {
     const code = error instanceof Error && "code" in error ? error.code : undefined;

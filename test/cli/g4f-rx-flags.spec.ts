@@ -393,7 +393,7 @@ describe("g4f-rx serve", () => {
     await cli.waitForStderr(/→ .*z-first\.cassette\.jsonl \(recording 1 of 2 of this request\)\n.*→ .*a-second\.cassette\.jsonl \(recording 2 of 2 of this request\)\n.*→ .*a-second\.cassette\.jsonl \(again: the last of 2 recordings of this request, all played\)\n/);
     const reset = await fetch(`${(baseURL ?? "").replace(/\/v1$/, "")}/replay/reset`, { method: "POST" });
     expect(await reset.json()).toStrictEqual({ object: "replay.reset", played: 2 });
-    await cli.waitForStderr(/POST \/replay\/reset → 2 recordings played before; each request starts again from its first\n/);
+    await cli.waitForStderr(/g4f-rx serve: reset: 2 recordings had played; each request starts again from its first\n/);
     expect(await ask()).toBe("Five");
     cli.child.kill("SIGTERM");
     expect((await cli.exited).code).toBe(0);
