@@ -1,5 +1,5 @@
 /**
- * How many terminal cells text takes, for the renderer's tables and the spinner's line. ASCII takes one cell per
+ * How many terminal cells text takes, for the renderer's tables and wrapped lines and the spinner's line. ASCII takes one cell per
  * character; other text is measured by `string-width` (a CJK character or an emoji takes two cells, a combining mark or
  * a zero-width joiner none), loaded only when such text first needs measuring: its Unicode tables and
  * `Intl.Segmenter` cost more start-up time than a plain question takes.

@@ -2,7 +2,8 @@ import type { Element, ElementContent, Root, RootContent } from "hast";
 import type { createLowlight } from "lowlight";
 import MarkdownIt, { type Token } from "markdown-it";
 import { type OperatorFunction, Observable } from "rxjs";
-import { cellWidth, loadStringWidth, widthsLoaded } from "./cell-width.js";
+import { loadStringWidth, widthsLoaded } from "./cell-width.js";
+import { visibleCells, wrapStyled } from "./wrap.js";
 
 /** ANSI styles the renderer uses; each wraps text in its own start and reset (see paint for how they nest). */
 const SGR = {
@@ -55,7 +56,8 @@ const paint = (style: Style, text: string): string => {
  * on error the rest then the error. With `colour: false` (NO_COLOR), no
  * colours, the other styles kept. `columns` gives the terminal's width, read
  * as each batch is printed (a window resized meanwhile counts): a rule is no
- * wider than it.
+ * wider than it, and paragraphs, headings, list items and quotes are wrapped at
+ * it (code blocks and tables are not). Without a width (a pipe), nothing is wrapped.
  */
 export function renderMarkdown(options: { readonly colour?: boolean; readonly columns?: () => number | undefined } = {}): OperatorFunction<string, string> {
   // Without colour (NO_COLOR), the renderer's own colour sequences go; bold, italics and the like stay.
@@ -93,13 +95,18 @@ export function renderMarkdown(options: { readonly colour?: boolean; readonly co
         let done = all ? blocks : blocks.slice(0, -1);
         if (done.length === 0 && !all) return;
         let until = all ? lines.length - 1 : (blocks.at(-1)?.firstLine ?? 0);
-        // The first block that needs a module not loaded yet (a code block the highlighter, a table of wide text
-        // string-width) waits for it, and so does everything after it.
-        const code = done.findIndex((block) => needsLoading(block.node));
+        // Read as each batch is printed: the window may have been resized meanwhile. Unknown (a pipe) or 0 (a
+        // pseudo-terminal nobody sized): nothing is wrapped, and a rule is as on 80 columns.
+        const width = options.columns?.() ?? 0;
+        const wraps = width > 0;
+        const room = wraps ? width : 80;
+        // The first block that needs a module not loaded yet (a code block the highlighter, a table of wide text, or
+        // any wide text wrapped on a terminal, string-width) waits for it, and so does everything after it.
+        const code = done.findIndex((block) => needsLoading(block.node, wraps));
         // A block still arriving starts the load, so its lines pay for it; a failure is handled once the block is
         // whole, where it is waited for.
         const arriving = all ? undefined : blocks.at(-1);
-        if (code < 0 && arriving !== undefined && needsLoading(arriving.node)) loadFor(arriving.node).catch(() => undefined);
+        if (code < 0 && arriving !== undefined && needsLoading(arriving.node, wraps)) loadFor(arriving.node, wraps).catch(() => undefined);
         if (code >= 0) {
           const needing = done[code];
           until = needing?.firstLine ?? until;
@@ -111,17 +118,13 @@ export function renderMarkdown(options: { readonly colour?: boolean; readonly co
             flush(ended !== undefined);
             if (ended !== undefined && !waiting) finish();
           };
-          loadFor(needing?.node).then(resume, (error: unknown) => {
+          loadFor(needing?.node, wraps).then(resume, (error: unknown) => {
             // The code stays plain; the stream ends with the error (its own, if it had one), after the rest of the text.
             if (ended?.failed !== true) ended = { failed: true, error };
             resume();
           });
         }
-        // Read as each batch is printed: the window may have been resized meanwhile. Unknown (a pipe) or 0 (a
-        // pseudo-terminal nobody sized): as on 80 columns.
-        const width = options.columns?.() ?? 0;
-        const room = width > 0 ? width : 80;
-        const output = done.map((block, index) => render(block.node, "", room) + (blankBefore(text, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
+        const output = done.map((block, index) => render(block.node, "", room, wraps) + (blankBefore(text, lines, done[index + 1]?.firstLine ?? until) ? "\n" : "")).join("");
         buffer = all && code < 0 ? "" : buffer.slice(lines[until] ?? text.length);
         if (output !== "") subscriber.next(styled(output));
       };
@@ -232,15 +235,21 @@ function clean(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
 }
 
-function render(node: MarkdownNode, indent: string, room: number): string {
+/**
+ * A block as the terminal shows it, each line starting with `indent`, in `room` columns (indent included); its text
+ * is wrapped at them when `wraps` (the terminal's width is known).
+ */
+function render(node: MarkdownNode, indent: string, room: number, wraps: boolean): string {
   const { token, children } = node;
+  // The block's text, wrapped to the columns its indent leaves, then indented.
+  const fit = (text: string): string => indentLines(wraps ? wrapStyled(text, room - indent.length) : text, indent);
   switch (token.type) {
     case "heading_open": {
       const text = inline(children);
-      return `${indentLines(token.tag === "h1" ? paint("underline", paint("bold", text)) : paint("bold", text), indent)}\n`;
+      return `${fit(token.tag === "h1" ? paint("underline", paint("bold", text)) : paint("bold", text))}\n`;
     }
     case "paragraph_open":
-      return `${indentLines(inline(children), indent)}\n`;
+      return `${fit(inline(children))}\n`;
     case "fence":
     case "code_block": {
       const language = token.info.trim().split(/\s+/)[0] ?? "";
@@ -250,7 +259,7 @@ function render(node: MarkdownNode, indent: string, room: number): string {
     }
     case "blockquote_open": {
       // The bar and its space take 2 columns.
-      const inner = blocks(children, "", room - indent.length - 2).replace(/\n+$/, "");
+      const inner = blocks(children, "", room - indent.length - 2, wraps).replace(/\n+$/, "");
       return `${inner
         .split("\n")
         .map((line) => `${indent}${paint("dim", "│")} ${line}`)
@@ -264,7 +273,7 @@ function render(node: MarkdownNode, indent: string, room: number): string {
         .map((item, index) => {
           const marker = ordered ? `${start + index}.` : "•";
           // The item's lines after its first start where its text does, after the marker and a space ("10. ": 4 columns).
-          const body = blocks(item.children, `${indent}${" ".repeat(marker.length + 1)}`, room)
+          const body = blocks(item.children, `${indent}${" ".repeat(marker.length + 1)}`, room, wraps)
             .replace(/\n+$/, "")
             .replace(/^ +/, "");
           return `${indent}${paint("cyan", marker)} ${body}\n`;
@@ -277,15 +286,15 @@ function render(node: MarkdownNode, indent: string, room: number): string {
     case "table_open":
       return indentLines(table(node), indent);
     case "inline":
-      return `${indentLines(inline([node]), indent)}\n`;
+      return `${fit(inline([node]))}\n`;
     default:
-      return children.length > 0 ? blocks(children, indent, room) : clean(token.content);
+      return children.length > 0 ? blocks(children, indent, room, wraps) : clean(token.content);
   }
 }
 
 /** Blocks inside a list item or a quote, without the blank lines between them (a loose list stays compact). */
-function blocks(nodes: readonly MarkdownNode[], indent: string, room: number): string {
-  return nodes.map((node) => render(node, indent, room)).join("");
+function blocks(nodes: readonly MarkdownNode[], indent: string, room: number, wraps: boolean): string {
+  return nodes.map((node) => render(node, indent, room, wraps)).join("");
 }
 
 /** Indents each line of `text` but empty ones (a code block's blank lines get no trailing spaces). */
@@ -341,13 +350,13 @@ function table(node: MarkdownNode): string {
       .map((row) => row.children.map((cell) => inline(cell.children)));
   const header = rowsOf("thead_open")[0] ?? [];
   const rows = rowsOf("tbody_open");
-  const widths = header.map((cell, column) => Math.max(cellsOf(cell), ...rows.map((row) => cellsOf(row[column] ?? ""))));
+  const widths = header.map((cell, column) => Math.max(visibleCells(cell), ...rows.map((row) => visibleCells(row[column] ?? ""))));
   // The alignment row's colons (:--, :-:, --:), which markdown-it gives each cell as style="text-align:…".
   const alignments = (node.children.find((child) => child.token.type === "thead_open")?.children[0]?.children ?? []).map(
     (cell) => /text-align:(center|right)/.exec(String(cell.token.attrGet("style") ?? ""))?.[1],
   );
   const pad = (cell: string, column: number): string => {
-    const space = Math.max(0, (widths[column] ?? 0) - cellsOf(cell));
+    const space = Math.max(0, (widths[column] ?? 0) - visibleCells(cell));
     const before = alignments[column] === "right" ? space : alignments[column] === "center" ? Math.floor(space / 2) : 0;
     return " ".repeat(before) + cell + " ".repeat(space - before);
   };
@@ -356,24 +365,25 @@ function table(node: MarkdownNode): string {
   return `${line(header.map((cell) => paint("bold", cell)))}\n${rule}\n${rows.map((row) => `${line(row)}\n`).join("")}`;
 }
 
-/** The terminal cells a table cell takes (see cell-width.ts); one per code point when string-width could not be loaded. */
-function cellsOf(cell: string): number {
-  // eslint-disable-next-line no-control-regex
-  const text = cell.replace(/\u001b\[[0-9;]*m/g, "");
-  return cellWidth(text) ?? [...text].length;
+
+/**
+ * Whether `node` needs a module that is not loaded yet: the highlighter for code, string-width for a table of wide
+ * text, or for any wide text when it `wraps`.
+ */
+function needsLoading(node: MarkdownNode, wraps: boolean): boolean {
+  return (lowlight === undefined && hasCode(node)) || needsWidths(node, wraps);
 }
 
-/** Whether `node` needs a module that is not loaded yet: the highlighter for code, string-width for a table of wide text. */
-function needsLoading(node: MarkdownNode): boolean {
-  return (lowlight === undefined && hasCode(node)) || (!widthsLoaded() && hasWideTable(node));
+function needsWidths(node: MarkdownNode, wraps: boolean): boolean {
+  return !widthsLoaded() && (wraps ? hasWideText(node) : hasWideTable(node));
 }
 
 /** Loads what `node` needs (see needsLoading). */
-function loadFor(node: MarkdownNode | undefined): Promise<void> {
+function loadFor(node: MarkdownNode | undefined, wraps: boolean): Promise<void> {
   if (node === undefined) return Promise.resolve();
   const loads: Promise<void>[] = [];
   if (lowlight === undefined && hasCode(node)) loads.push(loadHighlighter());
-  if (!widthsLoaded() && hasWideTable(node)) loads.push(loadStringWidth());
+  if (needsWidths(node, wraps)) loads.push(loadStringWidth());
   return Promise.all(loads).then(() => undefined);
 }
 

@@ -52,6 +52,18 @@ describe.runIf(hasUtilLinuxScript())("--render on a real terminal (util-linux sc
     expect(rules).toEqual([20, 30]);
   });
 
+  it("wraps a list item under its text and a quote with its bar at the terminal's width, not a code block", async () => {
+    const answer = "- an item whose words are more than a line\n\n> a quote whose words are more than a line\n\n```\nconst aLongName = 1; // more than a line\n```\n";
+    server.reply(streamReply(textChunks([answer])));
+    const { code, screen } = await onTerminal(["-q", "Explain"], env, { columns: 24 }).exited;
+    expect(code).toBe(0);
+    const plain = screen.replace(new RegExp(`${ESC}\\[\\d+m`, "g"), "");
+    // The terminal turns each line break into CR LF.
+    expect(plain).toContain("• an item whose words\r\n  are more than a line\r\n");
+    expect(plain).toContain("│ a quote whose words\r\n│ are more than a line\r\n");
+    expect(plain).toContain("const aLongName = 1; // more than a line\r\n");
+  });
+
   it("colours code without NO_COLOR, and prints the raw text on a dumb terminal", async () => {
     server.reply(streamReply(textChunks(MARKDOWN)), streamReply(textChunks(MARKDOWN)));
     const coloured = await onTerminal(["-q", "Explain"], { ...env, NO_COLOR: "" }).exited;
