@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { EMPTY, type OperatorFunction, catchError, concatWith, defer, map, of } from "rxjs";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { type StreamItem, isResponseEvent } from "./chunk-reader.js";
 
 /** The frame that ends an OpenAI-format stream. */
@@ -62,20 +63,34 @@ export function toServerSentEvents<T extends StreamItem = ChatCompletionChunk>()
         map((item) => {
           if (!isResponseEvent(item)) return serverSentEvent(item);
           responses = true;
-          // A type that would break the frame's line is left out of the `event:` field; the data still carries it.
-          return serverSentEvent(item, LINE_BREAK.test(item.type) ? undefined : item.type);
+          return responseEventFrame(item);
         }),
         concatWith(defer(() => (responses ? EMPTY : of(DONE_EVENT)))),
         catchError((error: unknown) => {
-          const details = errorBody(error);
-          // OpenAI's Responses error event nests the error (which the openai client reads); its documented shape has the fields at the top.
-          return of(responses ? serverSentEvent({ ...details, type: "error", error: details }, "error") : serverSentEvent({ error: details }));
+          const details = errorDetails(error);
+          return of(responses ? responsesErrorEvent(details) : serverSentEvent({ error: details }));
         }),
       );
     });
 }
 
-function errorBody(error: unknown): Record<string, unknown> {
+/** A Responses event's frame: `event: <type>`, then its data. */
+export function responseEventFrame(event: ResponseStreamEvent): string {
+  // A type that would break the frame's line is left out of the `event:` field; the data still carries it.
+  return serverSentEvent(event, LINE_BREAK.test(event.type) ? undefined : event.type);
+}
+
+/**
+ * The `event: error` frame of a Responses stream for an error's `details` (`message`, `type`, `code`…): OpenAI's
+ * Responses error event nests the error (which the `openai` client reads); its documented shape has the fields at the
+ * top, so both are there.
+ */
+export function responsesErrorEvent(details: Readonly<Record<string, unknown>>): string {
+  return serverSentEvent({ ...details, type: "error", error: details }, "error");
+}
+
+/** An error's `message`, `type`, `code` and `param`, as an error frame carries them. */
+export function errorDetails(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: String(error), type: "server_error" };
   const details: Record<string, unknown> = { message: error.message };
   for (const key of ["type", "code", "param"] as const) {

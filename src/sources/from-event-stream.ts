@@ -1,7 +1,11 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Observable } from "rxjs";
 import { type ClientErrorClasses, OWN_ERROR_CLASSES, clientErrorClasses, errorForClient } from "./client.js";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { chatCompletionProtocol } from "./chat-completion-protocol.js";
 import { decodeEventStream } from "./decode-event-stream.js";
+import type { StreamProtocol } from "./protocol.js";
+import { responsesProtocol } from "./responses-protocol.js";
 
 /** What `fromEventStream` reads: a URL to fetch, a `Request` to send, or a `Response` already received. */
 export type EventStreamInput = string | URL | Request | Response;
@@ -51,16 +55,54 @@ export interface EventStreamOptions {
  * ```
  */
 export function fromEventStream(input: EventStreamInput, init?: RequestInit, options: EventStreamOptions = {}): Observable<ChatCompletionChunk> {
+  return eventStream(input, init, options, chatCompletionProtocol, "fromEventStream");
+}
+
+/**
+ * `fromEventStream` for a Responses API stream: a cold Observable of the
+ * `ResponseStreamEvent`s of an SSE stream in OpenAI's Responses framing read
+ * over plain `fetch`, such as a relay's `POST /v1/responses` or its
+ * `GET /v1/streams/{id}` for a Responses stream (`Relay`,
+ * `g4f-rx serve`), from a browser or from Node, with no `openai` client.
+ *
+ * Its contract is `fromEventStream`'s with the Responses end-of-stream rule
+ * (`responsesProtocol`, as for `fromResponses`): it completes after
+ * `response.completed` or `response.incomplete` (which ends a stopped relay
+ * stream); an `error` event, or `response.failed` after it is emitted, gives
+ * `StreamErrorFrameError` with the server's message; a body that ends before
+ * one of those gives `IncompleteStreamError`; HTTP errors give the `openai`
+ * package's `APIError` classes.
+ *
+ * ## Example
+ * ```ts
+ * import { extractOutputText, fromResponsesEventStream } from "g4f-rx";
+ *
+ * fromResponsesEventStream("http://127.0.0.1:8080/v1/responses", {
+ *   method: "POST",
+ *   headers: { "content-type": "application/json" },
+ *   body: JSON.stringify({ model: "gpt-4o", input: "Say hello there!", stream: true }),
+ * })
+ *   .pipe(extractOutputText())
+ *   .subscribe((text) => process.stdout.write(text));
+ * // Hello there! How can I help you today?
+ * ```
+ */
+export function fromResponsesEventStream(input: EventStreamInput, init?: RequestInit, options: EventStreamOptions = {}): Observable<ResponseStreamEvent> {
+  return eventStream(input, init, options, responsesProtocol, "fromResponsesEventStream");
+}
+
+/** Both readers: fetch (or take) the response, and decode its body by `protocol`. */
+function eventStream<T>(input: EventStreamInput, init: RequestInit | undefined, options: EventStreamOptions, protocol: StreamProtocol<T>, name: string): Observable<T> {
   const classes = options.openai === undefined ? OWN_ERROR_CLASSES : clientErrorClasses(options.openai);
   let used = false;
-  return new Observable<ChatCompletionChunk>((subscriber) => {
+  return new Observable<T>((subscriber) => {
     const controller = new AbortController();
     const userSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     const signal = userSignal ? AbortSignal.any([controller.signal, userSignal]) : controller.signal;
     let response: Promise<Response>;
     if (input instanceof Response) {
       if (used) {
-        subscriber.error(new TypeError("fromEventStream: a Response body can be read once; pass a URL or a Request to fetch again on each subscription"));
+        subscriber.error(new TypeError(`${name}: a Response body can be read once; pass a URL or a Request to fetch again on each subscription`));
         return;
       }
       used = true;
@@ -75,7 +117,7 @@ export function fromEventStream(input: EventStreamInput, init?: RequestInit, opt
     response
       .then(async (received) => {
         if (!received.ok) throw await statusError(received, classes);
-        return decodeEventStream(received, (chunk) => subscriber.next(chunk), signal);
+        return decodeEventStream(received, (item: T) => subscriber.next(item), signal, protocol);
       })
       .then(
         () => {

@@ -4,7 +4,7 @@ export { decodeEventStream } from "./decode-event-stream.js";
 export { EventStreamDecoder, type EventStreamDecoderHandlers, type EventStreamDecoderOptions, MAX_FRAME_LENGTH, type ServerSentEventFrame } from "./event-stream.js";
 export { type ChatCompletionRequestOptions, type ChatCompletionStreamParams, fromChatCompletion } from "./from-chat-completion.js";
 export { type ChatCompletionChunkStream, fromCompletionStream } from "./from-completion-stream.js";
-export { type EventStreamInput, fromEventStream } from "./from-event-stream.js";
+export { type EventStreamInput, fromEventStream, fromResponsesEventStream } from "./from-event-stream.js";
 export { type ResponsesRequestOptions, type ResponsesStreamParams, fromResponses } from "./from-responses.js";
 export type { FrameOutcome, ProtocolReader, Shortfall, StreamProtocol } from "./protocol.js";
 export { responsesProtocol } from "./responses-protocol.js";

@@ -1,34 +1,111 @@
-import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type OperatorFunction, endWith, map, pipe } from "rxjs";
-import { DONE_EVENT, serverSentEvent, toServerSentEvents } from "../../../operators/to-server-sent-events.js";
+import type { Response, ResponseStreamEvent } from "openai/resources/responses/responses";
+import { EMPTY, type Observable, type OperatorFunction, Subject, catchError, concatWith, defer, endWith, finalize, map, of, pipe, tap } from "rxjs";
+import { accumulateResponse } from "../../../operators/accumulate-response.js";
+import { type StreamItem, isResponseEvent } from "../../../operators/chunk-reader.js";
+import { DONE_EVENT, errorDetails, responseEventFrame, responsesErrorEvent, serverSentEvent, toServerSentEvents } from "../../../operators/to-server-sent-events.js";
 import { toUIMessageStream } from "../../../operators/to-ui-message-stream.js";
 
 /**
  * The wire formats a relay streams: `"openai"`, chat completion chunks as
  * OpenAI sends them (any OpenAI client reads it); `"ui-message"`, the Vercel AI
- * SDK's UI message stream (what `useChat` reads).
+ * SDK's UI message stream (what `useChat` reads); `"responses"`, Responses API
+ * events as OpenAI sends them (`event: <type>` frames, no `[DONE]`: what
+ * `client.responses.create({ stream: true })` reads).
+ *
+ * This file is the one place that knows each format's framing: its frames, the
+ * frames that end a stream the relay stopped or could not carry on, and its headers.
  */
-export type RelayFormat = "openai" | "ui-message";
+export type RelayFormat = "openai" | "ui-message" | "responses";
 
-export const RELAY_FORMATS: readonly RelayFormat[] = ["openai", "ui-message"];
+export const RELAY_FORMATS: readonly RelayFormat[] = ["openai", "ui-message", "responses"];
 
 export function isRelayFormat(value: unknown): value is RelayFormat {
-  return value === "openai" || value === "ui-message";
+  return value === "openai" || value === "ui-message" || value === "responses";
 }
 
-/** Chunks → the format's SSE frames, ending with its end frame; an error travels in-band as the format's error frame. */
-export function encoderFor(format: RelayFormat): OperatorFunction<ChatCompletionChunk, string> {
-  if (format === "openai") return toServerSentEvents();
+/** The events that end a Responses stream (`responsesProtocol`'s rule). */
+const RESPONSES_END = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
+/**
+ * Items → the format's SSE frames, ending with its end frame; an error travels in-band as the format's error frame.
+ * `stopped` tells whether the items completed because the stream was stopped: a Responses stream then ends with
+ * `response.incomplete` (see `responsesEncoder`). An item of the other API (a Responses event in a chat stream, or
+ * the reverse) ends the stream with an error frame saying so.
+ */
+export function encoderFor(format: RelayFormat, stopped: () => boolean): OperatorFunction<StreamItem, string> {
+  if (format === "responses") return responsesEncoder(stopped);
+  const chunks = map((item: StreamItem) => {
+    if (isResponseEvent(item)) throw new TypeError(`A Responses API event (${item.type}) came in a chat-completion stream: start a Responses stream with { format: "responses" }`);
+    return item;
+  });
+  if (format === "openai") return pipe(chunks, toServerSentEvents());
   return pipe(
+    chunks,
     toUIMessageStream(),
     map((part) => serverSentEvent(part)),
     endWith(DONE_EVENT),
   );
 }
 
+/**
+ * Responses events framed as OpenAI frames them (as `toServerSentEvents` does, an error too, even before the first event). A Responses stream has no `[DONE]`: its
+ * readers (the `openai` client's `ResponseStream`, `responsesProtocol`) take it as complete only after
+ * `response.completed`, `response.incomplete` or `response.failed`, and call a body that ends without one cut short.
+ * So a stopped stream ends with `response.incomplete`: the response so far (as `accumulateResponse` builds it) with
+ * `status: "incomplete"` and `incomplete_details.reason: "stopped"`, which every reader takes as a complete,
+ * incomplete answer, as chat's readers take `[DONE]` after a stop. Items that end without one of those events, not
+ * stopped, end with an error frame, as `fromResponses` itself reports a body cut short.
+ */
+function responsesEncoder(stopped: () => boolean): OperatorFunction<StreamItem, string> {
+  return (source) =>
+    defer(() => {
+      let ended = false;
+      let failed = false;
+      let sequence = -1;
+      let snapshot: Response | undefined;
+      const events = new Subject<ResponseStreamEvent>();
+      const snapshots = events.pipe(accumulateResponse()).subscribe((response) => (snapshot = response));
+      const checked: Observable<ResponseStreamEvent> = source.pipe(
+        map((item) => {
+          if (!isResponseEvent(item)) throw new TypeError('A chat-completion chunk came in a Responses stream: start a chat stream without { format: "responses" }');
+          return item;
+        }),
+        tap((event) => {
+          events.next(event);
+          if (typeof event.sequence_number === "number") sequence = event.sequence_number;
+          if (RESPONSES_END.has(event.type)) ended = true;
+        }),
+      );
+      return checked.pipe(
+        map(responseEventFrame),
+        catchError((error: unknown) => {
+          failed = true;
+          return of(responsesErrorEvent(errorDetails(error)));
+        }),
+        concatWith(
+          defer(() => {
+            if (ended || failed) return EMPTY;
+            if (stopped()) return of(serverSentEvent(stoppedEvent(snapshot, sequence + 1), "response.incomplete"));
+            return of(responsesErrorEvent({ message: "The upstream's events ended without response.completed, response.incomplete or response.failed: the answer is incomplete", type: "relay_error", code: "incomplete" }));
+          }),
+        ),
+        finalize(() => snapshots.unsubscribe()),
+      );
+    });
+}
+
+/** The `response.incomplete` event that ends a stopped Responses stream; plain data, as its `reason` is not among OpenAI's. */
+function stoppedEvent(snapshot: Response | undefined, sequence: number): Record<string, unknown> {
+  const response: Record<string, unknown> = { ...(snapshot ?? { object: "response", output: [] }), status: "incomplete", incomplete_details: { reason: "stopped" } };
+  // `output_text` is the SDK's convenience (accumulateResponse sets it), which no server sends.
+  delete response.output_text;
+  return { type: "response.incomplete", sequence_number: sequence, response };
+}
+
 /** The frames that end a stream the relay could not carry on, in the stream's own format, so its readers recognise the error. */
 export function failureFrames(format: string, message: string, code: string): string[] {
   if (format === "ui-message") return [serverSentEvent({ type: "error", errorText: message }), DONE_EVENT];
+  if (format === "responses") return [responsesErrorEvent({ message, type: "relay_error", code })];
   return [serverSentEvent({ error: { message, type: "relay_error", code } })];
 }
 

@@ -63,8 +63,8 @@ export interface RelayServer {
 
 /**
  * Starts a resumable, OpenAI-compatible proxy in front of `upstream`:
- * `POST /v1/chat/completions` streams as usual (any OpenAI client works) and
- * answers with an `x-stream-id` header; `GET /v1/streams/{id}` resumes, with
+ * `POST /v1/chat/completions` and `POST /v1/responses` stream as usual (any
+ * OpenAI client works) and answer with an `x-stream-id` header; `GET /v1/streams/{id}` resumes, with
  * or without `Last-Event-ID`; `POST /v1/streams/{id}/stop` stops. With
  * `redis`, any number of these processes serve any stream. This is
  * `g4f-rx serve --upstream URL [--redis URL]`.

@@ -1,5 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { EMPTY, type MonoTypeOperatorFunction, Observable, Subject, type Subscription, catchError, filter, takeUntil, throwError } from "rxjs";
+import type { StreamItem } from "../../../operators/chunk-reader.js";
 import { MAX_TIMER_MS, StreamTimeoutError, type StreamTimeoutOptions, streamTimeout } from "../../../operators/stream-timeout.js";
 import { RelayStreamError } from "../../errors.js";
 import { type RelayFormat, encoderFor, failureFrames } from "./formats.js";
@@ -40,7 +42,10 @@ export interface RelayOptions {
 export interface StartOptions {
   /** The stream's id: letters, digits and `._~-`, up to 128. Default a random UUID. */
   id?: string;
-  /** The frames' wire format. Default `"openai"`. */
+  /**
+   * The frames' wire format. Default `"openai"` (chat completion chunks); a Responses API stream (`fromResponses`)
+   * needs `"responses"`: the store keeps the format from the start, to frame the stream's end in it whatever happens.
+   */
   format?: RelayFormat;
 }
 
@@ -82,7 +87,8 @@ export function checkStreamId(id: string): string {
  * while it runs or after it ended (for the store's time-to-live). A reader
  * leaving changes nothing upstream. `stop()` ends a generation early on
  * request: it unsubscribes the upstream (aborting its request), and the
- * readers see the stream end cleanly with the text so far. The relay's own
+ * readers see the stream end cleanly with the text so far (a Responses stream
+ * with `response.incomplete`). The relay's own
  * limits end one too, its readers told why in an error frame: a stream past
  * `maxStreamLength`, and an upstream silent past `upstreamTimeout`, so that a
  * stall never keeps a stream live. With a
@@ -105,7 +111,7 @@ export class Relay {
   readonly #maxStreamLength: number;
   readonly #onError: (error: unknown, streamId: string) => void;
   /** `upstreamTimeout` as an operator; none when it is `false`. */
-  readonly #stallLimit: MonoTypeOperatorFunction<ChatCompletionChunk> | undefined;
+  readonly #stallLimit: MonoTypeOperatorFunction<StreamItem> | undefined;
   readonly #generations = new Map<string, Generation>();
   readonly #stopRequests: Subscription;
   /** The readers in this process: each settles when its reading ends. */
@@ -133,9 +139,13 @@ export class Relay {
    * `StreamExistsError` when the id is taken, `RelayCapacityError` when the
    * store is full, `TypeError` for a malformed id. With a store that answers
    * synchronously (the memory store), `source` is subscribed before this
-   * returns.
+   * returns. A Responses API stream is started with `{ format: "responses" }`
+   * (its readers get OpenAI's Responses frames; a stop ends it with
+   * `response.incomplete`); the types ask for it.
    */
-  async start(source: Observable<ChatCompletionChunk>, options: StartOptions = {}): Promise<string> {
+  start(source: Observable<ResponseStreamEvent>, options: StartOptions & { format: "responses" }): Promise<string>;
+  start(source: Observable<ChatCompletionChunk>, options?: StartOptions & { format?: "openai" | "ui-message" }): Promise<string>;
+  async start(source: Observable<StreamItem>, options: StartOptions = {}): Promise<string> {
     const { format = "openai" } = options;
     const id = checkStreamId(options.id ?? crypto.randomUUID());
     const created = this.store.create(id, format);
@@ -211,7 +221,7 @@ export class Relay {
    * (Redis), the frames that come together (one upstream read) are appended together at the end of the microtask:
    * one round trip for them, and one wake-up of each reader rather than one per frame.
    */
-  #run(id: string, format: RelayFormat, source: Observable<ChatCompletionChunk>, remote: boolean): void {
+  #run(id: string, format: RelayFormat, source: Observable<StreamItem>, remote: boolean): void {
     const stop = new Subject<void>();
     let count = 0;
     let length = 0;
@@ -296,7 +306,7 @@ export class Relay {
         // The encoder comes after takeUntil on purpose: a stop completes the chunks, and the encoder then closes the stream in its format.
         // eslint-disable-next-line rxjs-x/no-unsafe-takeuntil
         takeUntil(stop),
-        encoderFor(format),
+        encoderFor(format, () => generation.stopped),
         filter(() => !finished),
       )
       .subscribe({
@@ -318,7 +328,7 @@ export class Relay {
 }
 
 /** `upstreamTimeout` checked, as an operator; `undefined` for no limit. Throws a `TypeError` for nonsense. */
-function stallLimit(options: StreamTimeoutOptions | false): MonoTypeOperatorFunction<ChatCompletionChunk> | undefined {
+function stallLimit(options: StreamTimeoutOptions | false): MonoTypeOperatorFunction<StreamItem> | undefined {
   if (options === false) return undefined;
   if (typeof options !== "object" || options === null) throw new TypeError(`Relay: upstreamTimeout must be { first, idle } or false, got ${String(options)}`);
   for (const name of ["first", "idle"] as const) {
@@ -329,7 +339,7 @@ function stallLimit(options: StreamTimeoutOptions | false): MonoTypeOperatorFunc
     }
   }
   if (options.first === undefined && options.idle === undefined) throw new TypeError("Relay: upstreamTimeout needs first, idle or both (or upstreamTimeout: false for no limit)");
-  return streamTimeout(options);
+  return streamTimeout<StreamItem>(options);
 }
 
 /** What the readers of a stream whose upstream stalled are told. */

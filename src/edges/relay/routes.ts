@@ -1,11 +1,13 @@
 import { APIError } from "openai/core/error";
 import type { ChatCompletionCreateParams, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type { ResponseCreateParams } from "openai/resources/responses/responses";
 import { type Observable, catchError, from, map, startWith } from "rxjs";
 import { type CorsOrigins, corsPolicy } from "../cors.js";
 import { RelayCapacityError, RelayStoreError, StreamExistsError, UnknownStreamError } from "../../errors.js";
 import type { ClientRequestOptions } from "../../sources/client.js";
 import { fromChatCompletion } from "../../sources/from-chat-completion.js";
-import { failureFrames, formatHeaders, isRelayFormat } from "./formats.js";
+import { fromResponses } from "../../sources/from-responses.js";
+import { type RelayFormat, failureFrames, formatHeaders } from "./formats.js";
 import { type Relay, checkStreamId } from "./relay.js";
 
 /**
@@ -18,6 +20,10 @@ export interface RelayUpstream {
     readonly completions: {
       create(body: ChatCompletionCreateParams, options?: ClientRequestOptions): { asResponse(): Promise<Response> };
     };
+  };
+  /** The upstream's Responses API, asked by `POST /v1/responses` (an `openai` client has it); without it that route answers 404. */
+  readonly responses?: {
+    create(body: ResponseCreateParams, options?: ClientRequestOptions): { asResponse(): Promise<Response> };
   };
   /** The upstream's model list, passed on at `GET /v1/models` (an `openai` client has it). */
   readonly models?: { list(): { asResponse(): Promise<Response> } };
@@ -32,7 +38,7 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export interface RelayRoutesOptions {
   /** The relay that runs and keeps the streams. */
   relay: Relay;
-  /** The OpenAI-compatible endpoint asked by `POST /v1/chat/completions`. Without it that route answers 404. */
+  /** The OpenAI-compatible endpoint asked by `POST /v1/chat/completions` and `POST /v1/responses`. Without it those routes answer 404. */
   upstream?: RelayUpstream;
   /** Largest request body accepted, in bytes; a larger one gets a 413. Default `DEFAULT_MAX_BODY_BYTES` (8 MiB). */
   maxBodyBytes?: number;
@@ -93,6 +99,10 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
  *   request's `x-stream-id` header to choose it); `?format=ui-message` streams
  *   the AI SDK's UI message protocol instead of OpenAI's. Without `stream`,
  *   passes the request through.
+ * - `POST /v1/responses` (a Responses API request body), the same way:
+ *   with `stream: true`, a resumable stream of Responses events framed as
+ *   OpenAI frames them (`client.responses.create({ stream: true })` reads it);
+ *   without, passed through.
  * - `GET /v1/streams/{id}` resumes: after the `Last-Event-ID` header (or
  *   `?after=n`), else from the start; 204 when the stream has ended and
  *   nothing is left to send, which also tells `EventSource` to stop
@@ -113,7 +123,7 @@ export async function answerRelayRequest(options: RelayRoutesOptions, request: R
   const origin = request.header("origin");
   if (request.method === "OPTIONS") {
     const { pathname } = new URL(request.url, "http://relay.invalid");
-    const ours = STREAM_ROUTE.test(pathname) || ((pathname === "/v1/chat/completions" || pathname === "/v1/models") && options.upstream !== undefined);
+    const ours = STREAM_ROUTE.test(pathname) || ((pathname === "/v1/chat/completions" || pathname === "/v1/responses" || pathname === "/v1/models") && options.upstream !== undefined);
     if (!ours) return undefined;
     const preflight = policy.preflight(origin, request.header("access-control-request-headers"));
     if (preflight.allowed) return { status: 204, headers: preflight.headers, empty: true };
@@ -137,16 +147,29 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     if (upstream === undefined) return undefined;
     if (request.method !== "POST") throw new RelayHttpError(405, `${request.method} /v1/chat/completions is not supported; send POST`);
     const format = url.searchParams.get("format") ?? "openai";
-    if (!isRelayFormat(format)) throw new RelayHttpError(400, `Unknown format ${JSON.stringify(format)}; use openai or ui-message`);
+    if (format !== "openai" && format !== "ui-message") throw new RelayHttpError(400, `Unknown format ${JSON.stringify(format)}; use openai or ui-message`);
     const params = parseBody(await request.body(maxBodyBytes));
     if (params.stream !== true) {
       // Nothing to resume in a whole answer: pass it through.
       const whole = await upstream.chat.completions.create({ ...params, stream: false }).asResponse();
       return { status: 200, headers: { "content-type": "application/json" }, json: await whole.json() };
     }
-    const requestedId = request.header("x-stream-id");
-    const id = await relay.start(fromChatCompletion(upstream, params), { format, ...(requestedId === undefined ? {} : { id: requestedId }) });
-    return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(format), "x-stream-id": id }, events: eventsOf(relay, id, format, 0, retryMs) };
+    const id = await relay.start(fromChatCompletion(upstream, params), { format, ...requestedId(request) });
+    return streamAnswer(relay, id, format, retryMs);
+  }
+
+  if (url.pathname === "/v1/responses") {
+    const responses = upstream?.responses;
+    if (responses === undefined) return undefined;
+    if (request.method !== "POST") throw new RelayHttpError(405, `${request.method} /v1/responses is not supported; send POST`);
+    if (url.searchParams.has("format")) throw new RelayHttpError(400, "POST /v1/responses streams OpenAI's Responses events only; ?format=ui-message is for /v1/chat/completions");
+    const params = parseResponsesBody(await request.body(maxBodyBytes));
+    if (params.stream !== true) {
+      const whole = await responses.create({ ...params, stream: false }).asResponse();
+      return { status: 200, headers: { "content-type": "application/json" }, json: await whole.json() };
+    }
+    const id = await relay.start(fromResponses({ responses }, params), { format: "responses", ...requestedId(request) });
+    return streamAnswer(relay, id, "responses", retryMs);
   }
 
   if (url.pathname === "/v1/models" && upstream?.models !== undefined) {
@@ -171,6 +194,17 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
   // An ended stream's last stored frame is its end mark, which is never sent: past the frame before it, nothing is left.
   if (info.status !== "live" && after >= info.frames - 1) return { status: 204, headers: { "x-stream-id": id }, empty: true };
   return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(info.format), "x-stream-id": id }, events: eventsOf(relay, id, info.format, after, retryMs) };
+}
+
+/** The `x-stream-id` the request chose, as a start option. */
+function requestedId(request: RelayRequest): { id?: string } {
+  const id = request.header("x-stream-id");
+  return id === undefined ? {} : { id };
+}
+
+/** The answer that streams a generation just started, from its first frame. */
+function streamAnswer(relay: Relay, id: string, format: RelayFormat, retryMs: number | undefined): RelayAnswer {
+  return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(format), "x-stream-id": id }, events: eventsOf(relay, id, format, 0, retryMs) };
 }
 
 /**
@@ -206,6 +240,24 @@ function parseBody(text: string): ChatRequest {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new RelayHttpError(400, "The request body is not a JSON object; send a chat completion request");
   if (!isChatRequest(value)) throw new RelayHttpError(400, 'The request body needs a "model" string and a "messages" array');
   return value;
+}
+
+type ResponsesRequest = Omit<ResponseCreateParams, "stream"> & { stream?: boolean | null };
+
+/** A JSON object, forwarded as it is: the upstream validates it (a Responses request may name a stored prompt rather than a model), and its errors reach the client. */
+function parseResponsesBody(text: string): ResponsesRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RelayHttpError(400, "The request body is not JSON; send a Responses API request");
+  }
+  if (!isResponsesRequest(value)) throw new RelayHttpError(400, "The request body is not a JSON object; send a Responses API request");
+  return value;
+}
+
+function isResponsesRequest(value: unknown): value is ResponsesRequest {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function decodeStreamId(raw: string): string {
