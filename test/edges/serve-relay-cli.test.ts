@@ -1,13 +1,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import OpenAI from "openai";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { firstValueFrom, toArray } from "rxjs";
+import { fromResponsesEventStream } from "g4f-rx";
+import { type TestServer, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { type TestRedis, redisServerAvailable, startRedis } from "../support/redis.js";
 import { closedPort } from "../cli/run-cli.js";
 import { chatBody, eventually, readEvents, textOf } from "./support.js";
 
 const BIN = fileURLToPath(new URL("../../dist/bin/g4f-rx.js", import.meta.url));
 const PIECES = ["Two", " processes", ",", " one", " port", "."];
+const RESPONSE_EVENTS = responseEvents(PIECES);
 /** No HOME: the command then writes nothing under the real home directory (its code cache, conversations). */
 const MINIMAL_ENV = { PATH: process.env.PATH ?? "" };
 
@@ -79,6 +84,34 @@ describe("g4f-rx serve --upstream: request bodies", () => {
       expect(await stop(small.child)).toBe(0);
     }
     expect(upstream.requests).toHaveLength(1);
+  });
+});
+
+describe("g4f-rx serve --upstream: the Responses API", () => {
+  let upstream: TestServer;
+  beforeAll(async () => {
+    upstream = await startTestServer();
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it("relays POST /v1/responses to the real openai client's client.responses.create({ stream: true }), resumable by its x-stream-id", async () => {
+    upstream.reply(responsesReply(RESPONSE_EVENTS));
+    const relay = await startServe(["--upstream", upstream.baseURL]);
+    try {
+      const client = new OpenAI({ baseURL: `${relay.url}/v1`, apiKey: "none", maxRetries: 0 });
+      const { data: stream, response } = await client.responses.create({ model: "gpt-5-mini", input: "Hi", stream: true }).withResponse();
+      const events: ResponseStreamEvent[] = [];
+      for await (const event of stream) events.push(event);
+      expect(events).toEqual(RESPONSE_EVENTS);
+      const id = response.headers.get("x-stream-id") ?? "";
+      const resumed = await firstValueFrom(fromResponsesEventStream(`${relay.url}/v1/streams/${id}`, { headers: { "last-event-id": "3" } }).pipe(toArray()));
+      expect(resumed).toEqual(RESPONSE_EVENTS.slice(3));
+      expect(upstream.requests.map((request) => request.path)).toEqual(["/v1/responses"]);
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+    }
   });
 });
 
@@ -211,6 +244,22 @@ describe.runIf(redisServerAvailable())("g4f-rx serve --upstream URL --redis URL 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(stderr).toContain("g4f-rx serve: stopped.");
+  });
+
+  it("serves a Responses stream from either worker: a resume on the other process gets exactly the missed events, names and all", async () => {
+    upstream.reply(responsesReply(RESPONSE_EVENTS, { delayMs: 20 }));
+    const relay = await startServe(["--upstream", upstream.baseURL, "--redis", redis.url, "--workers", "2"]);
+    try {
+      const started = await fetch(`${relay.url}/v1/responses`, { method: "POST", headers: { "content-type": "application/json", connection: "close" }, body: JSON.stringify({ model: "gpt-5-mini", input: "Hi", stream: true }) });
+      const id = started.headers.get("x-stream-id") ?? "";
+      const before = await readEvents(started, 4);
+      const after = await firstValueFrom(
+        fromResponsesEventStream(`${relay.url}/v1/streams/${id}`, { headers: { "last-event-id": "4", connection: "close" } }).pipe(toArray()),
+      );
+      expect([...before.map((event) => JSON.parse(event.data) as unknown), ...after]).toEqual(RESPONSE_EVENTS);
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+    }
   });
 
   it("tells the readers on every worker that the upstream stalled, with --idle-timeout", async () => {
