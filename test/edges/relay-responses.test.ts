@@ -152,6 +152,25 @@ describe("the relay carries Responses API streams (memory store)", () => {
 
   relaysResponses(() => ({ baseURL: () => relay.baseURL, upstream: () => upstream }));
 
+  it("serves the openai client's responses.stream(): its finalResponse() is the whole answer, and after a stop the incomplete one so far", async () => {
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: "none", maxRetries: 0 });
+    upstream.reply(responsesReply(EVENTS));
+    const whole = await client.responses.stream({ model: "gpt-5-mini", input: "Hi" }).finalResponse();
+    expect(whole).toMatchObject({ status: "completed", output_text: FULL });
+
+    upstream.reply(responsesReply(responseEvents(["Hello", " there"], { end: null }), { then: [{ wait: 60_000 }] }));
+    const stream = client.responses.stream({ model: "gpt-5-mini", input: "Hi" }, { headers: { "x-stream-id": "helper-stop" } });
+    let text = "";
+    stream.on("response.output_text.delta", (event) => {
+      text += event.delta;
+      if (text === "Hello there") void fetch(`${relay.baseURL}/streams/helper-stop/stop`, { method: "POST" });
+    });
+    const final = await stream.finalResponse();
+    // The client's accumulator takes the response of the relay's response.incomplete as the final one.
+    expect(final).toMatchObject({ id: "resp_test", status: "incomplete", incomplete_details: { reason: "stopped" }, output_text: "Hello there" });
+    expect(final.output[0]).toMatchObject({ type: "message", content: [{ type: "output_text", text: "Hello there" }] });
+  });
+
   it("passes a Responses request without stream: true through, and refuses ?format and a body that is not a JSON object", async () => {
     const whole = { id: "resp_whole", object: "response", status: "completed", output: [] };
     upstream.reply({ headers: { "content-type": "application/json" }, body: [JSON.stringify(whole)] });

@@ -16,7 +16,7 @@ export interface RelayFrame {
 /** What a store knows of a stream. */
 export interface RelayStreamInfo {
   readonly id: string;
-  /** The wire format its frames are in: `"openai"` (chat completion chunks) or `"ui-message"` (the AI SDK's UI message stream). */
+  /** The wire format its frames are in: `"openai"` (chat completion chunks), `"ui-message"` (the AI SDK's UI message stream) or `"responses"` (Responses API events). */
   readonly format: string;
   readonly status: "live" | RelayEnd;
   /** Frames stored so far. */
