@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Relay } from "g4f-rx";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { Relay, StreamErrorFrameError, fromResponsesEventStream } from "g4f-rx";
 import { Redis } from "ioredis";
 import { type RelayServer, RedisRelayStore, startRelayServer } from "g4f-rx/node";
-import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { type TestRedis, redisServerAvailable, startRedis } from "../support/redis.js";
 import { chatBody, eventually, readEvents, textOf } from "./support.js";
 
@@ -132,6 +133,25 @@ describe.runIf(redisServerAvailable())("relays sharing a real redis-server", () 
     expect(later.status).toBe(200);
     expect(await readEvents(later)).toEqual(events);
     expect(await fetch(`${second.url}/v1/streams/orphan/stop`, { method: "POST" }).then((r) => r.json())).toEqual({ id: "orphan", stopped: false });
+  });
+
+  it("ends a Responses stream whose owner is killed with an event: error frame (owner-lost) that fromResponsesEventStream raises, after the events before it", async () => {
+    const [first, second] = relays;
+    if (first === undefined || second === undefined) throw new Error("two relays expected");
+    const events = responseEvents(["Hello", " there"], { end: null });
+    upstream.reply(responsesReply(events, { then: [{ wait: 60_000 }] }));
+    const started = await fetch(`${first.url}/v1/responses`, { method: "POST", headers: { "content-type": "application/json", "x-stream-id": "orphan-responses" }, body: JSON.stringify({ model: "gpt-5-mini", input: "Hi", stream: true }) });
+    await readEvents(started, events.length);
+    const seen: ResponseStreamEvent[] = [];
+    const ended = new Promise<unknown>((resolve) =>
+      fromResponsesEventStream(`${second.url}/v1/streams/orphan-responses`).subscribe({ next: (event) => seen.push(event), error: resolve, complete: () => resolve(undefined) }),
+    );
+    first.child.kill("SIGKILL");
+    const error = await ended;
+    expect(seen).toEqual(events);
+    expect(error).toBeInstanceOf(StreamErrorFrameError);
+    expect(error instanceof StreamErrorFrameError ? error.error : undefined).toMatchObject({ type: "relay_error", code: "owner-lost" });
+    expect(error instanceof Error ? error.message : "").toContain("The process running this stream stopped answering");
   });
 
   it("drops a finished stream after its time-to-live", async () => {
