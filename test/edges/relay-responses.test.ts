@@ -1,3 +1,4 @@
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import OpenAI, { APIError } from "openai";
@@ -54,6 +55,11 @@ const textOf = (events: readonly ResponseStreamEvent[]): string => events.map((e
 
 /** What an untyped JavaScript caller does: hand over any value as a Responses event (the relay must check it itself). */
 function passedAsEvent(value: unknown): value is ResponseStreamEvent {
+  return value !== undefined;
+}
+
+/** The same for a chat-completion chunk. */
+function passedAsChunk(value: unknown): value is ChatCompletionChunk {
   return value !== undefined;
 }
 
@@ -264,6 +270,12 @@ describe("Relay.start with a Responses source", () => {
     const mixed = await relay.start(new Observable<ResponseStreamEvent>((subscriber) => chunks.filter(passedAsEvent).forEach((chunk) => subscriber.next(chunk))), { format: "responses" });
     const ended = await firstValueFrom(relay.read(mixed).pipe(toArray()));
     expect(ended.map((frame) => frame.frame)).toEqual([expect.stringMatching(/^event: error\ndata: .*A chat-completion chunk came in a Responses stream/)]);
+
+    // And the other way: Responses events started as a chat stream (no format) end it with a chat error frame naming the option.
+    const events: unknown[] = EVENTS;
+    const chat = await relay.start(new Observable<ChatCompletionChunk>((subscriber) => events.filter(passedAsChunk).forEach((event) => subscriber.next(event))));
+    const chatEnd = await firstValueFrom(relay.read(chat).pipe(toArray()));
+    expect(chatEnd.map((frame) => frame.frame)).toEqual([expect.stringMatching(/^data: \{"error":\{"message":"A Responses API event \(response.created\) came in a chat-completion stream: start a Responses stream with \{ format: \\"responses\\" \}"/)]);
     await relay.close();
   });
 
@@ -283,10 +295,11 @@ describe("createRelayFetchHandler carries Responses streams", () => {
     await upstream.close();
   });
 
-  it("starts a Responses stream and resumes it after Last-Event-ID, as the Node handler does", async () => {
+  it("starts a Responses stream, resumes it after Last-Event-ID and stops one, as the Node handler does", async () => {
     upstream.reply(responsesReply(EVENTS, { delayMs: 20 }));
     const client = new OpenAI({ baseURL: upstream.baseURL, apiKey: "none", maxRetries: 0 });
-    const handle = createRelayFetchHandler({ relay: new Relay(), upstream: client });
+    const relay = new Relay();
+    const handle = createRelayFetchHandler({ relay, upstream: client });
     const started = await handle(new Request("http://relay.test/v1/responses", { method: "POST", headers: { "x-stream-id": "web-resp" }, body: responsesBody() }));
     expect(started.headers.get("x-stream-id")).toBe("web-resp");
     const before = await readNamed(started, 3);
@@ -294,6 +307,16 @@ describe("createRelayFetchHandler carries Responses streams", () => {
     const after = await readNamed(resumed);
     expect(named([...before, ...after])).toEqual(asFrames(EVENTS));
     expect(upstream.requests).toHaveLength(1);
+
+    upstream.reply(responsesReply(responseEvents(["Hello"], { end: null }), { then: [{ wait: 60_000 }] }));
+    const live = await handle(new Request("http://relay.test/v1/responses", { method: "POST", headers: { "x-stream-id": "web-stop" }, body: responsesBody() }));
+    const reading = firstValueFrom(fromResponsesEventStream(live).pipe(toArray()));
+    await eventually(() => upstream.requests.length === 2, "the second upstream request");
+    await eventually(async () => (await relay.info("web-stop"))?.frames === 5, "the first events");
+    expect(await (await handle(new Request("http://relay.test/v1/streams/web-stop/stop", { method: "POST" }))).json()).toEqual({ id: "web-stop", stopped: true });
+    const read = await reading;
+    expect(read.at(-1)).toMatchObject({ type: "response.incomplete", response: { status: "incomplete", incomplete_details: { reason: "stopped" } } });
+    expect(read.slice(0, -1)).toEqual(responseEvents(["Hello"], { end: null }));    await relay.close();
   });
 });
 
