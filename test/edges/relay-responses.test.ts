@@ -188,6 +188,10 @@ describe("the relay carries Responses API streams (memory store)", () => {
     expect(notObject.status).toBe(400);
     expect(await notObject.text()).toContain("Responses API request");
     expect((await fetch(`${relay.baseURL}/responses`)).status).toBe(405);
+    // A page on this machine may call it from a browser (the CORS preflight), as for chat.
+    const preflight = await fetch(`${relay.baseURL}/responses`, { method: "OPTIONS", headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
   });
 });
 
@@ -316,7 +320,13 @@ describe("createRelayFetchHandler carries Responses streams", () => {
     expect(await (await handle(new Request("http://relay.test/v1/streams/web-stop/stop", { method: "POST" }))).json()).toEqual({ id: "web-stop", stopped: true });
     const read = await reading;
     expect(read.at(-1)).toMatchObject({ type: "response.incomplete", response: { status: "incomplete", incomplete_details: { reason: "stopped" } } });
-    expect(read.slice(0, -1)).toEqual(responseEvents(["Hello"], { end: null }));    await relay.close();
+    expect(read.slice(0, -1)).toEqual(responseEvents(["Hello"], { end: null }));
+
+    // An upstream client without a Responses API: the route is not there, preflight included.
+    const chatOnly = createRelayFetchHandler({ relay, upstream: { chat: client.chat } });
+    expect((await chatOnly(new Request("http://relay.test/v1/responses", { method: "POST", body: responsesBody() }))).status).toBe(404);
+    expect((await chatOnly(new Request("http://relay.test/v1/responses", { method: "OPTIONS", headers: { origin: "http://localhost:5173", "access-control-request-method": "POST" } }))).status).toBe(404);
+    await relay.close();
   });
 });
 

@@ -123,7 +123,8 @@ export async function answerRelayRequest(options: RelayRoutesOptions, request: R
   const origin = request.header("origin");
   if (request.method === "OPTIONS") {
     const { pathname } = new URL(request.url, "http://relay.invalid");
-    const ours = STREAM_ROUTE.test(pathname) || ((pathname === "/v1/chat/completions" || pathname === "/v1/responses" || pathname === "/v1/models") && options.upstream !== undefined);
+    const upstream = options.upstream;
+    const ours = STREAM_ROUTE.test(pathname) || ((pathname === "/v1/chat/completions" || pathname === "/v1/models") && upstream !== undefined) || (pathname === "/v1/responses" && upstream?.responses !== undefined);
     if (!ours) return undefined;
     const preflight = policy.preflight(origin, request.header("access-control-request-headers"));
     if (preflight.allowed) return { status: 204, headers: preflight.headers, empty: true };
