@@ -219,7 +219,7 @@ export const SERVE_OPTIONS = [
     type: "string",
     placeholder: "URL",
     more: "relay",
-    description: "Instead of cassettes, relay this OpenAI-compatible base URL as a resumable proxy (GET /v1/streams/ID resumes, POST /v1/streams/ID/stop stops)",
+    description: "Instead of cassettes, relay this OpenAI-compatible base URL as a resumable proxy, for chat completions and the Responses API (GET /v1/streams/ID resumes, POST /v1/streams/ID/stop stops)",
   },
   { name: "upstream-key", type: "string", placeholder: "KEY", env: "OPENAI_API_KEY", description: "API key sent to --upstream" },
   { name: "redis", type: "string", placeholder: "URL", description: "With --upstream: share streams through Redis (redis://host:6379), so any process serves any stream" },
