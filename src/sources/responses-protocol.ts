@@ -4,7 +4,12 @@ import { errorFromFrame, isObject, parseFrameData } from "./frames.js";
 import { type FrameOutcome, type ProtocolReader, type Shortfall, type StreamProtocol, counted, reasonOf } from "./protocol.js";
 
 /** The events that end a Responses stream. */
-const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
+const TERMINAL: ReadonlySet<string> = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
+/** Whether an event of this type ends a Responses stream (nothing after it is read): the rule below, for those who write such streams. */
+export function endsResponsesStream(type: string): boolean {
+  return TERMINAL.has(type);
+}
 
 /**
  * The Responses API protocol (`POST /v1/responses` with `stream: true`): each

@@ -142,6 +142,18 @@ function relaysResponses(setup: () => { baseURL: () => string; upstream: () => T
     expect(failure).toBeInstanceOf(StreamErrorFrameError);
     expect(failure instanceof Error ? failure.message : "").toContain("The model crashed mid-answer");
   });
+
+  it("passes a response.failed on as OpenAI sends it: the openai client gets it as the last event, and fromResponsesEventStream errors with its message", async () => {
+    const events = responseEvents(["Hel"], { end: "failed" });
+    setup().upstream().reply(responsesReply(events));
+    const client = new OpenAI({ baseURL: setup().baseURL(), apiKey: "none", maxRetries: 0 });
+    const { data: stream, response } = await client.responses.create({ model: "gpt-5-mini", input: "Hi", stream: true }).withResponse();
+    expect(await readWithClient(stream)).toEqual({ events, error: undefined });
+    const replayed = await readNamed(await fetch(`${setup().baseURL()}/streams/${response.headers.get("x-stream-id") ?? ""}`));
+    expect(named(replayed)).toEqual(asFrames(events));
+    const failure = await firstValueFrom(fromResponsesEventStream(`${setup().baseURL()}/streams/${response.headers.get("x-stream-id") ?? ""}`).pipe(toArray())).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StreamErrorFrameError);
+  });
 }
 
 describe("the relay carries Responses API streams (memory store)", () => {

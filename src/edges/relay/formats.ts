@@ -4,6 +4,7 @@ import { accumulateResponse } from "../../../operators/accumulate-response.js";
 import { type StreamItem, isResponseEvent } from "../../../operators/chunk-reader.js";
 import { DONE_EVENT, errorDetails, responseEventFrame, responsesErrorEvent, serverSentEvent, toServerSentEvents } from "../../../operators/to-server-sent-events.js";
 import { toUIMessageStream } from "../../../operators/to-ui-message-stream.js";
+import { endsResponsesStream } from "../../sources/responses-protocol.js";
 
 /**
  * The wire formats a relay streams: `"openai"`, chat completion chunks as
@@ -22,9 +23,6 @@ export const RELAY_FORMATS: readonly RelayFormat[] = ["openai", "ui-message", "r
 export function isRelayFormat(value: unknown): value is RelayFormat {
   return value === "openai" || value === "ui-message" || value === "responses";
 }
-
-/** The events that end a Responses stream (`responsesProtocol`'s rule). */
-const RESPONSES_END = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
 /**
  * Items → the format's SSE frames, ending with its end frame; an error travels in-band as the format's error frame.
@@ -48,8 +46,8 @@ export function encoderFor(format: RelayFormat, stopped: () => boolean): Operato
 }
 
 /**
- * Responses events framed as OpenAI frames them (as `toServerSentEvents` does, an error too, even before the first event). A Responses stream has no `[DONE]`: its
- * readers (the `openai` client's `ResponseStream`, `responsesProtocol`) take it as complete only after
+ * Responses events framed as OpenAI frames them (as `toServerSentEvents` does, an error too, even before the first
+ * event; none after the stream's last event). A Responses stream has no `[DONE]`: its readers (the `openai` client's `ResponseStream`, `responsesProtocol`) take it as complete only after
  * `response.completed`, `response.incomplete` or `response.failed`, and call a body that ends without one cut short.
  * So a stopped stream ends with `response.incomplete`: the response so far (as `accumulateResponse` builds it) with
  * `status: "incomplete"` and `incomplete_details.reason: "stopped"`, which every reader takes as a complete,
@@ -73,14 +71,16 @@ function responsesEncoder(stopped: () => boolean): OperatorFunction<StreamItem, 
         tap((event) => {
           events.next(event);
           if (typeof event.sequence_number === "number") sequence = event.sequence_number;
-          if (RESPONSES_END.has(event.type)) ended = true;
+          if (endsResponsesStream(event.type)) ended = true;
         }),
       );
       return checked.pipe(
         map(responseEventFrame),
         catchError((error: unknown) => {
           failed = true;
-          return of(responsesErrorEvent(errorDetails(error)));
+          // After its last event (fromResponses errors after response.failed) the stream is over for every reader: an
+          // error frame there would make the openai client throw where OpenAI's own stream ends with response.failed.
+          return ended ? EMPTY : of(responsesErrorEvent(errorDetails(error)));
         }),
         concatWith(
           defer(() => {
