@@ -25,6 +25,14 @@ export function isResponseEvent(item: StreamItem): item is ResponseStreamEvent {
   return isObject(item) && "type" in item && typeof item.type === "string";
 }
 
+/** The events that end a Responses stream: nothing after one is read (`responsesProtocol`'s rule, kept here, where the operators can read it too). */
+const RESPONSES_END: ReadonlySet<string> = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
+/** Whether an event of this type ends a Responses stream: `response.completed`, `response.incomplete` or `response.failed`. */
+export function endsResponsesStream(type: string): boolean {
+  return RESPONSES_END.has(type);
+}
+
 /** The Responses events whose `delta` is content: something a consumer may already have shown or acted on. */
 const CONTENT_EVENTS: ReadonlySet<string> = new Set([
   "response.output_text.delta",

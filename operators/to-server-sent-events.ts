@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { EMPTY, type OperatorFunction, catchError, concatWith, defer, map, of } from "rxjs";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
-import { type StreamItem, isResponseEvent } from "./chunk-reader.js";
+import { type StreamItem, endsResponsesStream, isResponseEvent } from "./chunk-reader.js";
 
 /** The frame that ends an OpenAI-format stream. */
 export const DONE_EVENT = "data: [DONE]\n\n";
@@ -38,7 +38,9 @@ export function serverSentEvent(data: unknown, event?: string): string {
  * listen by type; no `[DONE]` follows (the stream's own `response.completed`
  * ends it), and an error becomes an `event: error` frame holding
  * `{"type":"error","message",…,"error":{…}}`, which the `openai` client and
- * `fromResponses` read as the error it was.
+ * `fromResponses` read as the error it was; an error after the stream's last
+ * event (`fromResponses` errors after `response.failed`) adds nothing, as
+ * OpenAI's own stream ends with `response.failed`.
  *
  * ## Examples
  * ```ts
@@ -59,14 +61,19 @@ export function toServerSentEvents<T extends StreamItem = ChatCompletionChunk>()
     defer(() => {
       // Until a Responses event passes, the stream is framed as chat: an empty or at once failing stream reads as one either way.
       let responses = false;
+      let ended = false;
       return source.pipe(
         map((item) => {
           if (!isResponseEvent(item)) return serverSentEvent(item);
           responses = true;
+          if (endsResponsesStream(item.type)) ended = true;
           return responseEventFrame(item);
         }),
         concatWith(defer(() => (responses ? EMPTY : of(DONE_EVENT)))),
         catchError((error: unknown) => {
+          // After a Responses stream's last event (fromResponses errors after response.failed) its readers read no
+          // more: an error frame there would make the openai client throw where OpenAI's own stream ends quietly.
+          if (ended) return EMPTY;
           const details = errorDetails(error);
           return of(responses ? responsesErrorEvent(details) : serverSentEvent({ error: details }));
         }),

@@ -1,15 +1,8 @@
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { endsResponsesStream } from "../../operators/chunk-reader.js";
 import { IncompleteStreamError, MalformedChunkError, StreamErrorFrameError } from "../errors.js";
 import { errorFromFrame, isObject, parseFrameData } from "./frames.js";
 import { type FrameOutcome, type ProtocolReader, type Shortfall, type StreamProtocol, counted, reasonOf } from "./protocol.js";
-
-/** The events that end a Responses stream. */
-const TERMINAL: ReadonlySet<string> = new Set(["response.completed", "response.incomplete", "response.failed"]);
-
-/** Whether an event of this type ends a Responses stream (nothing after it is read): the rule below, for those who write such streams. */
-export function endsResponsesStream(type: string): boolean {
-  return TERMINAL.has(type);
-}
 
 /**
  * The Responses API protocol (`POST /v1/responses` with `stream: true`): each
@@ -79,7 +72,7 @@ class ResponsesReader implements ProtocolReader<ResponseStreamEvent> {
     }
     this.count += 1;
     emit(value);
-    if (!TERMINAL.has(value.type)) return "more";
+    if (!endsResponsesStream(value.type)) return "more";
     if (value.type !== "response.failed") return "end";
     return this.#failed(value, raw);
   }

@@ -94,6 +94,22 @@ describe("toServerSentEvents on Responses API events", () => {
     m.expect(source).toHaveSubscriptions("^-!");
   }));
 
+  it("adds no error frame after response.failed, whose error fromResponses raises after it: OpenAI's stream ends there", marbles((m) => {
+    const failedEvent = responseEvents(["Hi"], { end: "failed" }).at(-1);
+    if (failedEvent === undefined) throw new Error("responseEvents changed");
+    const source = m.cold("  a-f#", { a: created, f: failedEvent }, new StreamErrorFrameError({ type: "server_error" }, "The model failed", "{}", "response.failed"));
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("a-f|", { a: named(created), f: named(failedEvent) });
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
+  it("adds no error frame after response.failed, whose error fromResponses raises after it: OpenAI's stream ends there", marbles((m) => {
+    const failedEvent = responseEvents(["Hi"], { end: "failed" }).at(-1);
+    if (failedEvent === undefined) throw new Error("responseEvents changed");
+    const source = m.cold("  a-f#", { a: created, f: failedEvent }, new StreamErrorFrameError({ type: "server_error" }, "The model failed", "{}", "response.failed"));
+    m.expect(source.pipe(toServerSentEvents())).toBeObservable("a-f|", { a: named(created), f: named(failedEvent) });
+    m.expect(source).toHaveSubscriptions("^--!");
+  }));
+
   it("reports an error thrown by a callback upstream, and stops reading when the subscriber leaves early", marbles((m) => {
     const source = m.cold("  a-b-c-|", { a: created, b: delta, c: completed });
     const failing = source.pipe(

@@ -1,10 +1,9 @@
 import type { Response, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { EMPTY, type Observable, type OperatorFunction, Subject, catchError, concatWith, defer, endWith, finalize, map, of, pipe, tap } from "rxjs";
 import { accumulateResponse } from "../../../operators/accumulate-response.js";
-import { type StreamItem, isResponseEvent } from "../../../operators/chunk-reader.js";
+import { type StreamItem, endsResponsesStream, isResponseEvent } from "../../../operators/chunk-reader.js";
 import { DONE_EVENT, errorDetails, responseEventFrame, responsesErrorEvent, serverSentEvent, toServerSentEvents } from "../../../operators/to-server-sent-events.js";
 import { toUIMessageStream } from "../../../operators/to-ui-message-stream.js";
-import { endsResponsesStream } from "../../sources/responses-protocol.js";
 
 /**
  * The wire formats a relay streams: `"openai"`, chat completion chunks as
