@@ -124,6 +124,41 @@ function relaysResponses(setup: () => { baseURL: () => string; upstream: () => T
     expect(again).toEqual(events);
   });
 
+  it("stopped before the upstream's first event, the stream still opens with a response.created (a resp_ id, the request's model) that the openai client's create() and responses.stream() and fromResponsesEventStream read as an empty incomplete answer", async () => {
+    setup().upstream().reply(responsesReply([], { then: [{ wait: 60_000 }] }));
+    const client = new OpenAI({ baseURL: setup().baseURL(), apiKey: "none", maxRetries: 0 });
+    const helper = client.responses.stream({ model: "gpt-5-mini", input: "Hi" }, { headers: { "x-stream-id": "resp-early-stop" } });
+    await eventually(() => setup().upstream().requests.length === 1, "the upstream request");
+    expect(await (await fetch(`${setup().baseURL()}/streams/resp-early-stop/stop`, { method: "POST" })).json()).toEqual({ id: "resp-early-stop", stopped: true });
+    const final = await helper.finalResponse();
+    expect(final).toMatchObject({ object: "response", status: "incomplete", incomplete_details: { reason: "stopped" }, model: "gpt-5-mini", output: [], output_text: "" });
+    expect(final.id).toMatch(/^resp_[0-9a-f]{48}$/);
+    expect(final.created_at).toBeGreaterThan(1_700_000_000);
+
+    // The stream as fromResponsesEventStream reads it back from the store.
+    const events = await firstValueFrom(fromResponsesEventStream(`${setup().baseURL()}/streams/resp-early-stop`).pipe(toArray()));
+    expect(events.map((event) => [event.type, event.sequence_number])).toEqual([
+      ["response.created", 0],
+      ["response.incomplete", 1],
+    ]);
+    const [created, incomplete] = events;
+    if (created?.type !== "response.created" || incomplete?.type !== "response.incomplete") return;
+    expect(created.response).toMatchObject({ id: final.id, object: "response", created_at: final.created_at, status: "in_progress", model: "gpt-5-mini", output: [] });
+    expect(incomplete.response).toMatchObject({ id: final.id, status: "incomplete", incomplete_details: { reason: "stopped" }, output: [] });
+
+    // And as the openai client's create({ stream: true }) iterates a stream stopped the same way.
+    setup().upstream().reply(responsesReply([], { then: [{ wait: 60_000 }] }));
+    const stream = await client.responses.create({ model: "gpt-5-mini", input: "Hi", stream: true }, { headers: { "x-stream-id": "resp-early-stop-2" } });
+    const reading = readWithClient(stream);
+    await eventually(() => setup().upstream().requests.length === 2, "the second upstream request");
+    await fetch(`${setup().baseURL()}/streams/resp-early-stop-2/stop`, { method: "POST" });
+    const read = await reading;
+    expect(read.error).toBeUndefined();
+    expect(read.events.map((event) => event.type)).toEqual(["response.created", "response.incomplete"]);
+    const opened = read.events[0];
+    expect(opened?.type === "response.created" ? [opened.response.id.slice(0, 5), opened.response.model] : []).toEqual(["resp_", "gpt-5-mini"]);
+  });
+
   it("carries an upstream error mid-stream to the openai client after the events before it, with the server's message", async () => {
     const events = responseEvents(["Hello", " there"], { end: null });
     setup().upstream().reply({ body: [...responsesReply(events).body ?? [], upstreamError("The model crashed mid-answer")] });

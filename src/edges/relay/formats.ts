@@ -26,11 +26,11 @@ export function isRelayFormat(value: unknown): value is RelayFormat {
 /**
  * Items → the format's SSE frames, ending with its end frame; an error travels in-band as the format's error frame.
  * `stopped` tells whether the items completed because the stream was stopped: a Responses stream then ends with
- * `response.incomplete` (see `responsesEncoder`). An item of the other API (a Responses event in a chat stream, or
- * the reverse) ends the stream with an error frame saying so.
+ * `response.incomplete` (see `responsesEncoder`), naming `model` when it must open the response itself. An item of the
+ * other API (a Responses event in a chat stream, or the reverse) ends the stream with an error frame saying so.
  */
-export function encoderFor(format: RelayFormat, stopped: () => boolean): OperatorFunction<StreamItem, string> {
-  if (format === "responses") return responsesEncoder(stopped);
+export function encoderFor(format: RelayFormat, stopped: () => boolean, model?: string): OperatorFunction<StreamItem, string> {
+  if (format === "responses") return responsesEncoder(stopped, model);
   const chunks = map((item: StreamItem) => {
     if (isResponseEvent(item)) throw new TypeError(`A Responses API event (${item.type}) came in a chat-completion stream: start a Responses stream with { format: "responses" }`);
     return item;
@@ -50,12 +50,19 @@ export function encoderFor(format: RelayFormat, stopped: () => boolean): Operato
  * `response.completed`, `response.incomplete` or `response.failed`, and call a body that ends without one cut short.
  * So a stopped stream ends with `response.incomplete`: the response so far (as `accumulateResponse` builds it) with
  * `status: "incomplete"` and `incomplete_details.reason: "stopped"`, which every reader takes as a complete,
- * incomplete answer, as chat's readers take `[DONE]` after a stop. Items that end without one of those events, not
- * stopped, end with an error frame, as `fromResponses` itself reports a body cut short.
+ * incomplete answer, as chat's readers take `[DONE]` after a stop. A stream stopped before the upstream's first event
+ * has no response yet, and the `openai` client's `responses.stream()` accepts nothing before `response.created`: the
+ * relay then opens it as OpenAI does, with a `response.created` of its own (see `relayResponse`), before the
+ * `response.incomplete`. Items that end without one of those events, not stopped, end with an error frame, as
+ * `fromResponses` itself reports a body cut short; an error frame needs no `response.created` before it (every reader
+ * raises it as the error it is).
  */
-function responsesEncoder(stopped: () => boolean): OperatorFunction<StreamItem, string> {
+function responsesEncoder(stopped: () => boolean, model: string | undefined): OperatorFunction<StreamItem, string> {
   return (source) =>
     defer(() => {
+      // When the stream began: a response.created of the relay's own says the response was created then.
+      const startedAt = Math.floor(Date.now() / 1000);
+      let seen = false;
       let ended = false;
       let failed = false;
       let sequence = -1;
@@ -68,6 +75,7 @@ function responsesEncoder(stopped: () => boolean): OperatorFunction<StreamItem, 
           return item;
         }),
         tap((event) => {
+          seen = true;
           events.next(event);
           if (typeof event.sequence_number === "number") sequence = event.sequence_number;
           if (endsResponsesStream(event.type)) ended = true;
@@ -84,8 +92,10 @@ function responsesEncoder(stopped: () => boolean): OperatorFunction<StreamItem, 
         concatWith(
           defer(() => {
             if (ended || failed) return EMPTY;
-            if (stopped()) return of(serverSentEvent(stoppedEvent(snapshot, sequence + 1), "response.incomplete"));
-            return of(responsesErrorEvent({ message: "The upstream's events ended without response.completed, response.incomplete or response.failed: the answer is incomplete", type: "relay_error", code: "incomplete" }));
+            if (!stopped()) return of(responsesErrorEvent({ message: "The upstream's events ended without response.completed, response.incomplete or response.failed: the answer is incomplete", type: "relay_error", code: "incomplete" }));
+            if (seen) return of(serverSentEvent(stoppedEvent(snapshot, sequence + 1), "response.incomplete"));
+            const created = relayResponse(model, startedAt);
+            return of(serverSentEvent({ type: "response.created", sequence_number: 0, response: created }, "response.created"), serverSentEvent(stoppedEvent(created, 1), "response.incomplete"));
           }),
         ),
         finalize(() => snapshots.unsubscribe()),
@@ -93,8 +103,21 @@ function responsesEncoder(stopped: () => boolean): OperatorFunction<StreamItem, 
     });
 }
 
+/**
+ * The response a stream stopped before the upstream's first event opens with, in the shape of OpenAI's own
+ * `response.created`: an id of OpenAI's form (`resp_` and 48 hex digits), made here as the upstream's never came;
+ * `created_at` when the stream began; the model the request named (`""` when the relay was not told, as a Responses
+ * request may name a stored prompt rather than a model); no output yet. The fields OpenAI echoes from the request
+ * (instructions, tools…) are left out: the relay does not know them, and no reader needs them.
+ */
+function relayResponse(model: string | undefined, createdAt: number): Record<string, unknown> {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const id = `resp_${Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+  return { id, object: "response", created_at: createdAt, status: "in_progress", model: model ?? "", output: [], error: null, incomplete_details: null, usage: null };
+}
+
 /** The `response.incomplete` event that ends a stopped Responses stream; plain data, as its `reason` is not among OpenAI's. */
-function stoppedEvent(snapshot: Response | undefined, sequence: number): Record<string, unknown> {
+function stoppedEvent(snapshot: object | undefined, sequence: number): Record<string, unknown> {
   const response: Record<string, unknown> = { ...(snapshot ?? { object: "response", output: [] }), status: "incomplete", incomplete_details: { reason: "stopped" } };
   // `output_text` is the SDK's convenience (accumulateResponse sets it), which no server sends.
   delete response.output_text;

@@ -47,6 +47,12 @@ export interface StartOptions {
    * needs `"responses"`: the store keeps the format from the start, to frame the stream's end in it whatever happens.
    */
   format?: RelayFormat;
+  /**
+   * A Responses stream's model, as its request named it: stopped before the upstream's first event, the stream opens
+   * with a `response.created` of the relay's own (readers such as the `openai` client's `responses.stream()` require
+   * one), which names it. `POST /v1/responses` passes the request's. Default `""`.
+   */
+  model?: string;
 }
 
 export interface CloseOptions {
@@ -144,7 +150,7 @@ export class Relay {
    * `response.incomplete`); the types ask for it.
    */
   start(source: Observable<ResponseStreamEvent>, options: StartOptions & { format: "responses" }): Promise<string>;
-  start(source: Observable<ChatCompletionChunk>, options?: StartOptions & { format?: "openai" | "ui-message" }): Promise<string>;
+  start(source: Observable<ChatCompletionChunk>, options?: Omit<StartOptions, "model"> & { format?: "openai" | "ui-message" }): Promise<string>;
   async start(source: Observable<StreamItem>, options: StartOptions = {}): Promise<string> {
     const { format = "openai" } = options;
     const id = checkStreamId(options.id ?? crypto.randomUUID());
@@ -152,7 +158,7 @@ export class Relay {
     // Only a store that answers with a promise is awaited, so that over the memory store everything up to here is synchronous.
     const remote = created instanceof Promise;
     if (remote) await created;
-    this.#run(id, format, source, remote);
+    this.#run(id, format, source, remote, options.model);
     return id;
   }
 
@@ -221,7 +227,7 @@ export class Relay {
    * (Redis), the frames that come together (one upstream read) are appended together at the end of the microtask:
    * one round trip for them, and one wake-up of each reader rather than one per frame.
    */
-  #run(id: string, format: RelayFormat, source: Observable<StreamItem>, remote: boolean): void {
+  #run(id: string, format: RelayFormat, source: Observable<StreamItem>, remote: boolean, model: string | undefined): void {
     const stop = new Subject<void>();
     let count = 0;
     let length = 0;
@@ -306,7 +312,7 @@ export class Relay {
         // The encoder comes after takeUntil on purpose: a stop completes the chunks, and the encoder then closes the stream in its format.
         // eslint-disable-next-line rxjs-x/no-unsafe-takeuntil
         takeUntil(stop),
-        encoderFor(format, () => generation.stopped),
+        encoderFor(format, () => generation.stopped, model),
         filter(() => !finished),
       )
       .subscribe({

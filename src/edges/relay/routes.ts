@@ -169,7 +169,8 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
       const whole = await responses.create({ ...params, stream: false }).asResponse();
       return { status: 200, headers: { "content-type": "application/json" }, json: await whole.json() };
     }
-    const id = await relay.start(fromResponses({ responses }, params), { format: "responses", ...requestedId(request) });
+    const model = typeof params.model === "string" ? { model: params.model } : {};
+    const id = await relay.start(fromResponses({ responses }, params), { format: "responses", ...model, ...requestedId(request) });
     return streamAnswer(relay, id, "responses", retryMs);
   }
 
