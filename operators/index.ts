@@ -30,3 +30,4 @@ export { type CompletedToolCall, ToolCallArgumentsError, type ToolCallsOptions, 
 export { usage } from "./usage.js";
 export { DONE_EVENT, serverSentEvent, toServerSentEvents } from "./to-server-sent-events.js";
 export { type ToUIMessageStreamOptions, type UIMessageFinishReason, type UIMessageStreamPart, toUIMessageStream } from "./to-ui-message-stream.js";
+export { responsesToUIMessageStream } from "./responses-to-ui-message-stream.js";
