@@ -224,13 +224,14 @@ describe("the relay carries Responses API streams (memory store)", () => {
     expect(final.output[0]).toMatchObject({ type: "message", content: [{ type: "output_text", text: "Hello there" }] });
   });
 
-  it("passes a Responses request without stream: true through, and refuses ?format and a body that is not a JSON object", async () => {
+  it("passes a Responses request without stream: true through, and refuses a ?format other than ui-message and a body that is not a JSON object", async () => {
     const whole = { id: "resp_whole", object: "response", status: "completed", output: [] };
     upstream.reply({ headers: { "content-type": "application/json" }, body: [JSON.stringify(whole)] });
     const passed = await fetch(`${relay.baseURL}/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: responsesBody({ stream: false }) });
     expect(await passed.json()).toEqual(whole);
-    const formatted = await fetch(`${relay.baseURL}/responses?format=ui-message`, { method: "POST", body: responsesBody() });
+    const formatted = await fetch(`${relay.baseURL}/responses?format=openai`, { method: "POST", body: responsesBody() });
     expect(formatted.status).toBe(400);
+    expect(await formatted.text()).toContain("use responses or ui-message");
     const notObject = await fetch(`${relay.baseURL}/responses`, { method: "POST", body: "[1]" });
     expect(notObject.status).toBe(400);
     expect(await notObject.text()).toContain("Responses API request");

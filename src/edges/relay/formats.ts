@@ -1,9 +1,11 @@
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { Response, ResponseStreamEvent } from "openai/resources/responses/responses";
-import { EMPTY, type Observable, type OperatorFunction, Subject, catchError, concatWith, defer, endWith, finalize, map, of, pipe, tap } from "rxjs";
+import { EMPTY, Observable, type OperatorFunction, Subject, type Subscription, catchError, concatWith, defer, endWith, finalize, map, of, pipe, tap } from "rxjs";
 import { accumulateResponse } from "../../../operators/accumulate-response.js";
 import { type StreamItem, endsResponsesStream, isResponseEvent } from "../../../operators/chunk-reader.js";
 import { DONE_EVENT, errorDetails, responseEventFrame, responsesErrorEvent, serverSentEvent, toServerSentEvents } from "../../../operators/to-server-sent-events.js";
-import { toUIMessageStream } from "../../../operators/to-ui-message-stream.js";
+import { responsesToUIMessageStream } from "../../../operators/responses-to-ui-message-stream.js";
+import { type UIMessageStreamPart, toUIMessageStream } from "../../../operators/to-ui-message-stream.js";
 
 /**
  * The wire formats a relay streams: `"openai"`, chat completion chunks as
@@ -31,17 +33,57 @@ export function isRelayFormat(value: unknown): value is RelayFormat {
  */
 export function encoderFor(format: RelayFormat, stopped: () => boolean, model?: string): OperatorFunction<StreamItem, string> {
   if (format === "responses") return responsesEncoder(stopped, model);
-  const chunks = map((item: StreamItem) => {
-    if (isResponseEvent(item)) throw new TypeError(`A Responses API event (${item.type}) came in a chat-completion stream: start a Responses stream with { format: "responses" }`);
-    return item;
-  });
-  if (format === "openai") return pipe(chunks, toServerSentEvents());
+  if (format === "openai") return pipe(map(chatChunk), toServerSentEvents());
   return pipe(
-    chunks,
-    toUIMessageStream(),
+    uiMessageParts(),
     map((part) => serverSentEvent(part)),
     endWith(DONE_EVENT),
   );
+}
+
+function chatChunk(item: StreamItem): ChatCompletionChunk {
+  if (isResponseEvent(item)) throw new TypeError(`A Responses API event (${item.type}) came in a chat-completion stream: start a Responses stream with { format: "responses" }`);
+  return item;
+}
+
+function responseEvent(item: StreamItem): ResponseStreamEvent {
+  if (!isResponseEvent(item)) throw new TypeError("A chat-completion chunk came in a Responses stream");
+  return item;
+}
+
+/**
+ * The UI message stream of either API: `toUIMessageStream` for chat-completion chunks, `responsesToUIMessageStream`
+ * for Responses events, chosen by the first item (an empty stream, or one failing at once, reads the same either way);
+ * an item of the other API after it ends the message with an error part.
+ */
+function uiMessageParts(): OperatorFunction<StreamItem, UIMessageStreamPart> {
+  return (source) =>
+    new Observable<UIMessageStreamPart>((subscriber) => {
+      const items = new Subject<StreamItem>();
+      let parts: Subscription | undefined;
+      const begin = (responses: boolean): void => {
+        if (parts !== undefined) return;
+        parts = items.pipe(responses ? pipe(map(responseEvent), responsesToUIMessageStream()) : pipe(map(chatChunk), toUIMessageStream())).subscribe(subscriber);
+      };
+      const upstream = source.subscribe({
+        next: (item) => {
+          begin(isResponseEvent(item));
+          items.next(item);
+        },
+        error: (error: unknown) => {
+          begin(false);
+          items.error(error);
+        },
+        complete: () => {
+          begin(false);
+          items.complete();
+        },
+      });
+      return () => {
+        upstream.unsubscribe();
+        parts?.unsubscribe();
+      };
+    });
 }
 
 /**

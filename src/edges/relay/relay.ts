@@ -45,6 +45,7 @@ export interface StartOptions {
   /**
    * The frames' wire format. Default `"openai"` (chat completion chunks); a Responses API stream (`fromResponses`)
    * needs `"responses"`: the store keeps the format from the start, to frame the stream's end in it whatever happens.
+   * `"ui-message"` (the AI SDK's UI message stream) takes either: chat chunks or Responses events.
    */
   format?: RelayFormat;
   /**
@@ -149,7 +150,7 @@ export class Relay {
    * (its readers get OpenAI's Responses frames; a stop ends it with
    * `response.incomplete`); the types ask for it.
    */
-  start(source: Observable<ResponseStreamEvent>, options: StartOptions & { format: "responses" }): Promise<string>;
+  start(source: Observable<ResponseStreamEvent>, options: StartOptions & { format: "responses" | "ui-message" }): Promise<string>;
   start(source: Observable<ChatCompletionChunk>, options?: Omit<StartOptions, "model"> & { format?: "openai" | "ui-message" }): Promise<string>;
   async start(source: Observable<StreamItem>, options: StartOptions = {}): Promise<string> {
     const { format = "openai" } = options;

@@ -102,7 +102,8 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
  * - `POST /v1/responses` (a Responses API request body), the same way:
  *   with `stream: true`, a resumable stream of Responses events framed as
  *   OpenAI frames them (`client.responses.create({ stream: true })` reads it);
- *   without, passed through.
+ *   `?format=ui-message` streams the AI SDK's UI message protocol instead.
+ *   Without `stream`, passed through.
  * - `GET /v1/streams/{id}` resumes: after the `Last-Event-ID` header (or
  *   `?after=n`), else from the start; 204 when the stream has ended and
  *   nothing is left to send, which also tells `EventSource` to stop
@@ -163,15 +164,16 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     const responses = upstream?.responses;
     if (responses === undefined) return undefined;
     if (request.method !== "POST") throw new RelayHttpError(405, `${request.method} /v1/responses is not supported; send POST`);
-    if (url.searchParams.has("format")) throw new RelayHttpError(400, "POST /v1/responses streams OpenAI's Responses events only; ?format=ui-message is for /v1/chat/completions");
+    const format = url.searchParams.get("format") ?? "responses";
+    if (format !== "responses" && format !== "ui-message") throw new RelayHttpError(400, `Unknown format ${JSON.stringify(format)}; use responses or ui-message`);
     const params = parseResponsesBody(await request.body(maxBodyBytes));
     if (params.stream !== true) {
       const whole = await responses.create({ ...params, stream: false }).asResponse();
       return { status: 200, headers: { "content-type": "application/json" }, json: await whole.json() };
     }
     const model = typeof params.model === "string" ? { model: params.model } : {};
-    const id = await relay.start(fromResponses({ responses }, params), { format: "responses", ...model, ...requestedId(request) });
-    return streamAnswer(relay, id, "responses", retryMs);
+    const id = await relay.start(fromResponses({ responses }, params), { format, ...model, ...requestedId(request) });
+    return streamAnswer(relay, id, format, retryMs);
   }
 
   if (url.pathname === "/v1/models" && upstream?.models !== undefined) {
