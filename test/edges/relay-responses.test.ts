@@ -331,6 +331,30 @@ describe("Relay.start with a Responses source", () => {
     await relay.close();
   });
 
+  it("streams Responses events as the UI message stream with { format: \"ui-message\" }, a chat chunk after them ending it with an error part saying so", async () => {
+    const relay = new Relay();
+    const events = responseEvents(["Hi"]);
+    const chunks: unknown[] = textChunks(["!"]);
+    const id = await relay.start(new Observable<ResponseStreamEvent>((subscriber) => {
+      events.forEach((event) => subscriber.next(event));
+      chunks.filter(passedAsEvent).forEach((chunk) => subscriber.next(chunk));
+      subscriber.complete();
+    }), { format: "ui-message" });
+    const frames = (await firstValueFrom(relay.read(id).pipe(toArray()))).map((frame) => frame.frame);
+    const parts = frames.filter((frame) => frame.startsWith("data: {")).map((frame): unknown => JSON.parse(frame.slice("data: ".length)));
+    expect(parts).toEqual([
+      { type: "start", messageId: "resp_test" },
+      { type: "start-step" },
+      { type: "text-start", id: "msg_test" },
+      { type: "text-delta", id: "msg_test", delta: "Hi" },
+      { type: "text-end", id: "msg_test" },
+      { type: "error", errorText: "A chat-completion chunk came in a Responses stream" },
+    ]);
+    expect(frames.filter((frame) => frame !== "").at(-1)).toBe("data: [DONE]\n\n");
+    expect(await relay.info(id)).toMatchObject({ format: "ui-message" });
+    await relay.close();
+  });
+
   it("fromResponsesEventStream errors with IncompleteStreamError on a body cut short, as fromResponses does", async () => {
     upstream.reply(responsesReply(responseEvents(["Hi"], { end: null })));
     const error = await firstValueFrom(fromResponsesEventStream(`${upstream.baseURL}/responses`, { method: "POST", body: responsesBody() }).pipe(toArray())).catch((caught: unknown) => caught);
