@@ -1,6 +1,6 @@
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { describe, it } from "vitest";
-import { responsesToUIMessageStream } from "../../operators/index.js";
+import { ToolCallArgumentsError, responsesToUIMessageStream } from "../../operators/index.js";
 import { responseEvents } from "../../src/testing/frames.js";
 import { marbles } from "../support/marbles.js";
 
@@ -92,11 +92,20 @@ describe("responsesToUIMessageStream", () => {
   }));
 
   it("reports arguments that are not JSON with tool-input-error", marbles((m) => {
+    // JSON.parse's own message, which differs between Node versions ("… at position 1 (line 1 column 2)" on Node 24).
+    const argumentsError = (name: string, id: string, raw: string): string => {
+      try {
+        JSON.parse(raw);
+      } catch (cause) {
+        return new ToolCallArgumentsError(name, id, raw, { cause }).message;
+      }
+      throw new Error(`${raw} is valid JSON`);
+    };
     const source = m.cold("  k-----o-|", { k: callAdded, o: callDone("{oops") });
     m.expect(source.pipe(responsesToUIMessageStream())).toBeObservable("(spk)-o-(qf|)", {
       ...parts,
       k: { type: "tool-input-start", toolCallId: "call_1", toolName: "weather" },
-      o: { type: "tool-input-error", toolCallId: "call_1", toolName: "weather", input: "{oops", errorText: "The arguments of tool call \"weather\" (call_1) are not valid JSON (Expected property name or '}' in JSON at position 1): \"{oops\"" },
+      o: { type: "tool-input-error", toolCallId: "call_1", toolName: "weather", input: "{oops", errorText: argumentsError("weather", "call_1", "{oops") },
     });
   }));
 
