@@ -15,5 +15,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.spec.ts", "test/**/*.test.ts"],
     testTimeout: 20_000,
+    // One worker per core. Vitest's default leaves a core free (one worker on CI's two), but most of these tests wait
+    // on child processes, servers, terminals and browsers, and one worker left the other core idle half the time.
+    maxWorkers: "100%",
   },
 });
