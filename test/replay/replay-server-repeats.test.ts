@@ -6,7 +6,7 @@ import { lastValueFrom, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fromChatCompletion, fromResponses } from "g4f-rx";
 import { type ReplayServer, recordCassette, startReplayServer } from "g4f-rx/node";
-import { type TestServer, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { type TestServer, errorReply, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
 
 // A session that asked one thing twice and got two answers, recorded by recordCassette from a live (test) server, then
@@ -83,6 +83,25 @@ describe("the replay server, with a request recorded several times", () => {
       { file: "a-second.cassette.jsonl", nth: 2, recordings: 2, repeated: false },
       { file: "a-second.cassette.jsonl", nth: 2, recordings: 2, repeated: true },
     ]);
+  });
+
+  it("answers a client that retries a recorded 429 by itself with the next recording, as the recorded session went", async () => {
+    // Recorded: the server said 429 once, then answered.
+    await nextMillisecond();
+    live.reply(errorReply(429, "Slow down", { type: "rate_limit_error", headers: { "retry-after-ms": "10" } }));
+    const limited = await collect(fromChatCompletion(liveClient, params).pipe(recordCassette(join(directory, "limited.cassette.jsonl"), params)));
+    expect(limited.error).toMatchObject({ status: 429 });
+    await recordChat("answered.cassette.jsonl", "Five");
+    const statuses: number[] = [];
+    replay = await startReplayServer({ cassettes: directory, port: 0, speed: Infinity, onRequest: ({ status }) => statuses.push(status) });
+    // The openai client retries a 429 (after the recorded retry-after-ms), as the recording client's app would have.
+    expect(await streamed(new OpenAI({ baseURL: replay.baseURL, apiKey: "none", maxRetries: 1 }))).toBe("Five");
+    expect(statuses).toStrictEqual([429, 200]);
+    // Started over, a client that does not retry gets the 429 the session began with.
+    replay.reset();
+    const refused = await collect(fromChatCompletion(new OpenAI({ baseURL: replay.baseURL, apiKey: "none", maxRetries: 0 }), params));
+    expect(refused.error).toMatchObject({ status: 429 });
+    expect(String(refused.error)).toContain("Slow down");
   });
 
   it("plays requests without stream by the same rule, and starts over after reset() or POST /replay/reset", async () => {
