@@ -89,7 +89,10 @@ function parsePartial(text: string, prefix: JsonPrefix): unknown {
   if (prefix.whole) return JSON.parse(json);
   try {
     const value: unknown = parse(json, ALLOW);
-    return value;
+    // partial-json assigns a "__proto__" key as `obj[key] = value`, which sets the object's prototype (from the model's
+    // text: {"__proto__": {"isAdmin": true}} would make `isAdmin` inherited). Such a value waits for the whole text,
+    // which JSON.parse reads as an own key.
+    return hasSetPrototype(value) ? NOTHING : value;
   } catch {
     // The text is the start of JSON, but not enough of it yet to give any value.
     return NOTHING;
@@ -123,6 +126,13 @@ function withoutFence(text: string): string {
 
 function preview(text: string): string {
   return text.length > 200 ? `${JSON.stringify(text.slice(0, 200))}… (${text.length} characters)` : JSON.stringify(text);
+}
+
+/** Whether an object in a parsed value has a prototype other than a plain object's or an array's. */
+function hasSetPrototype(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.some(hasSetPrototype);
+  return Object.getPrototypeOf(value) !== Object.prototype || Object.values(value).some(hasSetPrototype);
 }
 
 /** Structural equality of JSON values. */

@@ -94,6 +94,15 @@ describe("partialJson", () => {
     })();
   });
 
+  it("never lets a \"__proto__\" key of the text set an object's prototype: such a value waits for the whole text", marbles((m) => {
+    const whole = '{"__proto__":{"isAdmin":true},"x":1}';
+    const source = m.cold("  a-b-|", { a: '{"__proto__":{"isAdmin":true},"x":', b: whole });
+    const subs = "           ^---!";
+    // The partial-JSON parser would have made isAdmin inherited; JSON.parse keeps "__proto__" an own key.
+    m.expect(source.pipe(partialJson())).toBeObservable(m.cold("--b-|", { b: JSON.parse(whole) as unknown }));
+    m.expect(source).toHaveSubscriptions(subs);
+  }));
+
   it("emits only JSON values, every one a part of the whole, for any JSON text cut anywhere", () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.integer({ min: 0, max: 2 }), fc.array(fc.nat(), { maxLength: 8 }), (value, indent, cuts) => {
