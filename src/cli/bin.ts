@@ -89,10 +89,10 @@ async function run(): Promise<void> {
     raise(code === EXIT.interrupted ? "SIGINT" : "SIGTERM");
     return;
   }
-  process.exitCode = code;
-  // Normally nothing is left and the process ends now. A stdin nobody finished reading would keep it alive: this
-  // timer, which does not itself hold the process, ends it once the output above is flushed.
-  setTimeout(() => process.exit(code), 100).unref();
+  // Now, rather than when the event loop empties: the output is flushed and the log's writes are synchronous, so
+  // nothing is left to wait for, and a natural end spends milliseconds tearing down what the run built (a stdin
+  // nobody finished reading would even keep the process alive).
+  process.exit(code);
 }
 
 void run();
