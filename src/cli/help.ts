@@ -80,7 +80,12 @@ export function optionsMarkdown(command: CommandSpec): string {
     const env = spec.env !== undefined ? `\`${spec.env}\`` : spec.negatedEnv !== undefined ? `\`${spec.negatedEnv}=1\` (off)` : "";
     return `| ${flag} | ${cell(spec.description)}${cell(limits)}${more} | ${env} | ${cell(defaultText(spec) ?? "")} |`;
   });
-  return ["| flag | meaning | environment | default |", "| --- | --- | --- | --- |", ...rows].join("\n");
+  const table = ["| flag | meaning | environment | default |", "| --- | --- | --- | --- |", ...rows];
+  const elsewhere = Object.entries(command.elsewhere ?? {});
+  if (elsewhere.length === 0) return table.join("\n");
+  // The same words as the unknown option's error, so the README says what the command will.
+  const habits = elsewhere.map(([flag, way]) => `| \`${cell(flag)}\` | ${cell(way)} |`);
+  return [...table, "", "Flags of llm, mods or aichat that this command lacks are refused (exit 2) with the way to do it here:", "", "| typed | here |", "| --- | --- |", ...habits].join("\n");
 }
 
 /** The README's markers around a command's generated flag table. */

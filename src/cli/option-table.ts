@@ -95,6 +95,12 @@ export interface CommandSpec<T extends readonly OptionSpec[] = readonly OptionSp
   readonly epilogue?: () => string;
   /** Checks that involve several options; returns a usage error's message or `undefined`. */
   check?(values: OptionValues<T>): string | undefined;
+  /**
+   * Flags of other commands (llm, mods, aichat) that this one lacks, as they are typed (`-f`, `--title`), each with the
+   * way to do it here: the unknown option's error says it, so a habit brought from another tool finds its way. None
+   * may be a flag of `options` (a test checks), which would never reach it.
+   */
+  readonly elsewhere?: Readonly<Record<string, string>>;
 }
 
 /** A command line that cannot be run: exit 2 with the message. */
@@ -179,9 +185,17 @@ export function parseCommand<T extends readonly OptionSpec[]>(command: CommandSp
     }
   }
   if (unknown.length > 0) {
-    const words = unknown.map((name) => (name.startsWith("--") ? name : `-${name.replace(/^-/, "")}`)).join(", ");
-    const hint = unknown.some((name) => !name.startsWith("--")) ? ' Text that starts with a dash goes after "--": g4f-rx -- "-5 degrees?"' : "";
-    throw new UsageError(`unknown option${unknown.length === 1 ? "" : "s"} ${words}.${hint}`);
+    const written = unknown.map((name) => (name.startsWith("--") ? name : `-${name.replace(/^-/, "")}`));
+    const ways = written.flatMap((flag) => {
+      const way = command.elsewhere?.[flag];
+      return way === undefined ? [] : [`\n${flag}: ${way}`];
+    });
+    // Only a question takes text that may start with a dash; an option another tool has is more likely a habit.
+    const dash =
+      command.name === "" && written.some((flag) => !flag.startsWith("--") && command.elsewhere?.[flag] === undefined)
+        ? ' Text that starts with a dash goes after "--": g4f-rx -- "-5 degrees?"'
+        : "";
+    throw new UsageError(`unknown option${unknown.length === 1 ? "" : "s"} ${written.join(", ")}.${dash}${ways.join("")}`);
   }
   if (flags.get("help") === true) return { kind: "help" };
   if (flags.get("version") === true) return { kind: "version" };

@@ -135,6 +135,54 @@ export const ASK_OPTIONS = [
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
+/**
+ * Flags of llm, mods and aichat that `g4f-rx` lacks, with the way to do it here: an unknown option's error says it,
+ * and the README's flag table lists them. The tools' own letters that mean something else here (`-c`, `-s`, `-e`,
+ * `-t`, `-a`, `-x`) are the table's flags and stay so.
+ */
+const ASK_ELSEWHERE: Readonly<Record<string, string>> = {
+  "-f": "to send a file (aichat -f, llm -f), attach it: -a FILE; to ask for a format (mods -f), say it in the prompt or with -s TEXT",
+  "--file": "attach it: -a FILE (repeat -a for more)",
+  "--format": "say the format in the prompt, or in a system prompt: -s TEXT",
+  "-r": "for raw text (mods -r), --render never; for a role (aichat -r), a system prompt: -s TEXT",
+  "--raw": "--render never prints the answer as it came",
+  "--role": "no roles here: give a system prompt with -s TEXT (or system in the config file)",
+  "--prompt": "a system prompt is -s TEXT",
+  "--template": "no templates here: a system prompt is -s TEXT, settings go in the config file",
+  "--session": "every conversation is kept: -c continues the latest, --cid ID another (g4f-rx logs lists them), g4f-rx chat -c interactively",
+  "--title": "every conversation is kept under an id: g4f-rx logs lists them (-q TEXT searches), --cid ID continues one",
+  "-l": "kept conversations: g4f-rx logs",
+  "--list": "kept conversations: g4f-rx logs",
+  "--list-sessions": "kept conversations: g4f-rx logs",
+  "--show": "g4f-rx logs show ID",
+  "-S": "for the last conversation (mods -S), g4f-rx logs show; for no streaming (aichat -S), --no-stream",
+  "--show-last": "g4f-rx logs show",
+  "-d": "to delete a conversation: g4f-rx logs rm ID",
+  "--delete": "g4f-rx logs rm ID",
+  "-C": "-c continues the latest conversation",
+  "--continue-last": "-c continues the latest conversation",
+  "--conversation": "--cid ID",
+  "--xl": "--extract-last",
+  "--code": "-x prints only the answer's code block",
+  "--execute": "g4f-rx runs no commands; -x prints the one the answer holds: g4f-rx -x \"…\" > cmd.sh, read it, then run it",
+  "-n": "to keep nothing: --no-log",
+  "--no-cache": "to keep nothing: --no-log",
+  "-o": "model options are flags here: -t N (temperature), --max-tokens N",
+  "--temp": "-t N (--temperature)",
+  "--key": "--api-key KEY",
+  "-u": "token usage and timing: --stats",
+  "--usage": "token usage and timing: --stats",
+  "--max-retries": "--retries N",
+  "--word-wrap": "on a terminal, answers are wrapped at its width; into a pipe, use fold -s -w N",
+  "--status-text": "the spinner's text is fixed; -q hides it",
+  "--dry-run": "g4f-rx config shows the endpoint, model and settings a question would use, sending nothing",
+  "--info": "g4f-rx config shows the settings and where each came from",
+  "--settings": "the config file is $XDG_CONFIG_HOME/g4f-rx/config.json; g4f-rx config shows it",
+  "--dirs": "g4f-rx config shows the config file and the data directory",
+  "-v": "--version",
+  "-V": "--version",
+};
+
 /** What the user asked for, checked: every option of `ASK_OPTIONS` by camelCase name, and the prompt arguments. */
 export type CliOptions = Omit<OptionValues<typeof ASK_OPTIONS>, "help" | "version"> & {
   /** The positional arguments but `-`, joined by spaces; `""` when there are none. */
@@ -176,6 +224,7 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
     ['$0 -a photo.png "What is this?"', "attach an image"],
   ],
   epilogue,
+  elsewhere: ASK_ELSEWHERE,
   check(values) {
     if (values.smooth !== undefined && values.json) return "--smooth re-cuts the text; --json prints the chunks as received: use one of them";
     if (values.replay !== undefined && values.record !== undefined) return "--record records a live exchange; it cannot be combined with --replay";
@@ -297,6 +346,14 @@ export const LOGS_COMMAND: CommandSpec<typeof LOGS_OPTIONS> = {
   ].join(" "),
   positionals: "The words after logs: list (the default), show [ID], or rm ID.",
   options: LOGS_OPTIONS,
+  elsewhere: {
+    "-c": "the latest conversation: g4f-rx logs show",
+    "--current": "the latest conversation: g4f-rx logs show",
+    "--cid": "one conversation: g4f-rx logs show ID",
+    "--conversation": "one conversation: g4f-rx logs show ID",
+    "-r": "the latest conversation: g4f-rx logs show",
+    "--response": "the latest conversation: g4f-rx logs show",
+  },
   examples: [
     ["$0 logs", "the 20 most recent conversations"],
     ["$0 logs -q docker", "those that mention docker"],

@@ -132,6 +132,14 @@ describe("g4f-rx: conversations", () => {
     }
   });
 
+  it("logs names its own way for llm's logs flags (-c, --cid), without the prompt's dash hint", async () => {
+    const current = await runCli(["logs", "-c"], { env });
+    expect(current).toMatchObject({ code: 2, stdout: "" });
+    expect(current.stderr).toContain("unknown option -c.\n-c: the latest conversation: g4f-rx logs show\n");
+    expect(current.stderr).not.toContain("goes after");
+    expect((await runCli(["logs", "--cid", "2026"], { env })).stderr).toContain("--cid: one conversation: g4f-rx logs show ID\n");
+  });
+
   it("chat reads questions from a pipe too, and then stdout holds the answers and nothing else", async () => {
     server.reply(answer("One"), answer("Two"));
     const result = await runCli(["chat"], { env, stdin: "First\n/model llama\nSecond\n" });

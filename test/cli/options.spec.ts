@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { helpText } from "../../src/cli/help.js";
 import { type CommandSpec, MAX_TIMER_MS, type OptionSpec, UsageError, parseCommand } from "../../src/cli/option-table.js";
-import { ASK_COMMAND, ASK_OPTIONS, SERVE_COMMAND, parseCommandLine, parseServeCommandLine } from "../../src/cli/options.js";
+import { ASK_COMMAND, ASK_OPTIONS, LOGS_COMMAND, SERVE_COMMAND, parseCommandLine, parseServeCommandLine } from "../../src/cli/options.js";
 import { relayUpstreamTimeout } from "../../src/cli/serve-relay.js";
 
 // One parser (Node's parseArgs), driven by one table: what the table says is what the command line gets.
@@ -93,6 +93,18 @@ describe("the option table", () => {
     expect(limits(["--timeout", "0", "--idle-timeout", "0"])).toBe(false);
     expect(usage(["--idle-timeout", "2147483648"], SERVE_COMMAND)).toBe(`--idle-timeout must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got "2147483648"`);
     expect(helpText(SERVE_COMMAND, 100)).toMatch(/--idle-timeout MS[\s\S]*default\s+300000\s+\(5 minutes\)/);
+  });
+
+  it("says the way here for another tool's flag, which is never one of the table's own", () => {
+    for (const command of [ASK_COMMAND, SERVE_COMMAND, LOGS_COMMAND]) {
+      const flags = command.options.flatMap((spec: OptionSpec) => [`--${spec.name}`, ...(spec.type === "boolean" ? [`--no-${spec.name}`] : []), ...(spec.alias === undefined ? [] : [`-${spec.alias}`])]);
+      for (const typed of Object.keys(command.elsewhere ?? {})) {
+        expect(flags).not.toContain(typed);
+        expect(typed).toMatch(/^(-[A-Za-z]|--[a-z][a-z-]+)$/);
+      }
+    }
+    expect(usage(["--xl", "-y", "Hi"])).toBe('unknown options --xl, -y. Text that starts with a dash goes after "--": g4f-rx -- "-5 degrees?"\n--xl: --extract-last');
+    expect(usage(["-y"], LOGS_COMMAND)).toBe("unknown option -y.");
   });
 
   it("names each unknown option once, as written", () => {
