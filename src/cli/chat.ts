@@ -48,7 +48,8 @@ const HELP = `Commands:
   /retry         ask the last question again (the new answer replaces the old one)
   /exit          leave (Ctrl-D too)
   /help          this list
-A line ending in \\ continues on the next line; a line of """ starts and ends a block of many lines.
+A line ending in \\ continues on the next line; a line of """ starts and ends a block of many lines
+(::: as in aichat, or !multi … !end as in llm, too).
 Pasted lines are one question, sent with Enter; arrow up recalls a question of several lines whole.
 A question that starts with / is typed with //.
 Ctrl-C cancels the answer being streamed (the partial answer is kept) and returns to the prompt; at the
@@ -64,6 +65,7 @@ export type ChatInput =
   | { readonly kind: "exit" }
   | { readonly kind: "help" }
   | { readonly kind: "unknown"; readonly command: string }
+  | { readonly kind: "elsewhere"; readonly typed: string; readonly way: string }
   | { readonly kind: "incomplete"; readonly problem: string };
 
 /** What readline gives the chat: a line typed or pasted, Ctrl-C at the prompt, or the end of input (Ctrl-D, a pipe's end). */
@@ -77,7 +79,7 @@ export interface GatheredInput {
 
 /**
  * Gathers lines into inputs: a line ending in `\` continues on the next one, a line `"""` opens a block that the next
- * `"""` closes, and pasted lines (bracketed paste) continue as they are, so a pasted block is one question, sent by the
+ * `"""` closes (or `:::` … `:::`, `!multi` … `!end`: `BLOCKS`), and pasted lines (bracketed paste) continue as they are, so a pasted block is one question, sent by the
  * Enter that follows it. A line that holds line breaks is a question of several lines recalled whole from the history
  * (arrow up), taken as it is. Ctrl-C drops what is gathered; the end of input asks it. `onContinue` is told whether
  * more lines are awaited (for the `…` prompt).
@@ -88,35 +90,72 @@ export function gatherInputs(onContinue: (more: boolean) => void = () => undefin
     readonly pending: readonly string[];
     /** The lines as entered, `"""` and all. */
     readonly lines: readonly string[];
-    readonly block: boolean;
+    /** In a block of many lines: the line that closes it. */
+    readonly block: string | undefined;
     readonly done: GatheredInput | undefined;
   }
-  const start: State = { pending: [], lines: [], block: false, done: undefined };
+  const start: State = { pending: [], lines: [], block: undefined, done: undefined };
   const next = (state: State, item: ChatLine): State => {
     if (item.kind === "cancel") return start;
     if (item.kind === "end") return { ...start, done: state.pending.length === 0 ? undefined : { text: state.pending.join("\n"), lines: state.lines } };
     const { text: line } = item;
     const lines = [...state.lines, line];
-    const more = (pending: readonly string[], block: boolean): State => ({ pending, lines, block, done: undefined });
+    const more = (pending: readonly string[], block: string | undefined): State => ({ pending, lines, block, done: undefined });
     const done = (text: string): State => ({ ...start, done: { text, lines } });
     if (item.pasted) return more([...state.pending, line], state.block);
-    if (state.block) return line.trim() === '"""' ? done(state.pending.join("\n")) : more([...state.pending, line], true);
+    if (state.block !== undefined) return line.trim() === state.block ? done(state.pending.join("\n")) : more([...state.pending, line], state.block);
     if (line.includes("\n")) return done([...state.pending, line].join("\n"));
-    if (line.trim() === '"""' && state.pending.length === 0) return more([], true);
-    if (line.endsWith("\\")) return more([...state.pending, line.slice(0, -1)], false);
+    const closing = BLOCKS.get(line.trim());
+    if (closing !== undefined && state.pending.length === 0) return more([], closing);
+    if (line.endsWith("\\")) return more([...state.pending, line.slice(0, -1)], undefined);
     return done([...state.pending, line].join("\n"));
   };
   return (lines) =>
     lines.pipe(
       scan(next, start),
-      tap((state) => onContinue(state.done === undefined && (state.block || state.pending.length > 0))),
+      tap((state) => onContinue(state.done === undefined && (state.block !== undefined || state.pending.length > 0))),
       map((state) => state.done),
       filter((gathered): gathered is GatheredInput => gathered !== undefined && gathered.text.trim() !== ""),
     );
 }
 
+/**
+ * The lines that open a block of many lines, and the line that closes each: ours, aichat's and llm's, so a block typed
+ * by habit is one question, not one question a line.
+ */
+const BLOCKS: ReadonlyMap<string, string> = new Map([
+  ['"""', '"""'],
+  [":::", ":::"],
+  ["!multi", "!end"],
+]);
+
+/**
+ * Commands of aichat's and llm's chats, by their first word, with ours: typed by habit, they are told, not asked
+ * (a model asked ".exit" answers it, and the chat goes on).
+ */
+const CHAT_ELSEWHERE: ReadonlyMap<string, string> = new Map([
+  [".exit", "/exit (or Ctrl-D)"],
+  [".quit", "/exit (or Ctrl-D)"],
+  ["exit", "/exit (or Ctrl-D)"],
+  ["quit", "/exit (or Ctrl-D)"],
+  [".help", "/help"],
+  ["!help", "/help"],
+  [".model", "/model NAME"],
+  [".prompt", "/system TEXT"],
+  [".role", "/system TEXT (no roles here)"],
+  [".regenerate", "/retry"],
+  [".session", "this chat is kept as a conversation already; g4f-rx chat -c goes on with the latest"],
+  [".info", "g4f-rx config (outside the chat)"],
+  [".file", "g4f-rx -a FILE \"question\" attaches a file (outside the chat); g4f-rx chat -c goes on here after it"],
+  ["!edit", 'a block of many lines between """ lines'],
+]);
+
 function parseInput(text: string): ChatInput {
   const trimmed = text.trim();
+  const [first = ""] = trimmed.split(/\s+/);
+  // Only a one-line entry: a question of several lines that starts with "exit" is a question.
+  const way = trimmed.includes("\n") ? undefined : CHAT_ELSEWHERE.get(first);
+  if (way !== undefined && (first.startsWith(".") || first.startsWith("!") || trimmed === first)) return { kind: "elsewhere", typed: first, way };
   if (!trimmed.startsWith("/")) return { kind: "ask", text };
   // "//" asks a question that starts with "/": "//usr/bin/env is what?"
   if (trimmed.startsWith("//")) return { kind: "ask", text: text.replace("//", "/") };
@@ -448,6 +487,9 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         break;
       case "unknown":
         note(`unknown command ${input.command}; /help lists them`);
+        break;
+      case "elsewhere":
+        note(`${input.typed} is another chat's command, not asked; here: ${input.way}`);
         break;
       case "incomplete":
         note(input.problem);

@@ -132,6 +132,20 @@ describe("g4f-rx: conversations", () => {
     }
   });
 
+  it("chat takes aichat's and llm's habits: ::: and !multi … !end blocks are one question, .exit and quit are told, not asked", async () => {
+    server.reply(answer("One"), answer("Two"), answer("Three"));
+    const result = await runCli(["chat"], { env, stdin: ".help\n:::\nline one\nline two\n:::\n!multi\na\nb\n!end\nquit\n.exit\nexit now?\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "One\nTwo\nThree\n" });
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "line one\nline two" }]);
+    expect(messagesOf(1)).toMatchObject([{}, {}, { role: "user", content: "a\nb" }]);
+    // A line that only starts with "exit" is a question.
+    expect(messagesOf(2)).toMatchObject([{}, {}, {}, {}, { role: "user", content: "exit now?" }]);
+    expect(server.requests).toHaveLength(3);
+    expect(result.stderr).toContain(".help is another chat's command, not asked; here: /help\n");
+    expect(result.stderr).toContain("quit is another chat's command, not asked; here: /exit (or Ctrl-D)\n");
+    expect(result.stderr).toContain(".exit is another chat's command, not asked; here: /exit (or Ctrl-D)\n");
+  });
+
   it("logs names its own way for llm's logs flags (-c, --cid), without the prompt's dash hint", async () => {
     const current = await runCli(["logs", "-c"], { env });
     expect(current).toMatchObject({ code: 2, stdout: "" });
