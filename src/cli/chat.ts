@@ -142,7 +142,7 @@ const CHAT_ELSEWHERE: ReadonlyMap<string, string> = new Map([
   ["!help", "/help"],
   [".model", "/model NAME"],
   [".prompt", "/system TEXT"],
-  [".role", "/system TEXT (no roles here)"],
+  [".role", "a role is chosen when the chat starts: g4f-rx chat -r NAME (roles are in the config file); /system TEXT changes the system prompt"],
   [".regenerate", "/retry"],
   [".session", "this chat is kept as a conversation already; g4f-rx chat -c goes on with the latest"],
   [".info", "g4f-rx config (outside the chat)"],

@@ -12,6 +12,8 @@ export interface ConfigFile {
   readonly found: boolean;
   readonly values: Readonly<Record<string, unknown>>;
   readonly endpoints: Readonly<Record<string, UserEndpoint>>;
+  /** The user's roles: named sets of settings (`-r NAME`), by long option name. */
+  readonly roles: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /** `$XDG_CONFIG_HOME/g4f-rx/config.json`, else `$HOME/.config/g4f-rx/config.json`. */
@@ -25,17 +27,21 @@ export function configPath(env: Environment): string | undefined {
 /** Options a config file cannot set: they ask for one thing once, not for a default. */
 const NOT_CONFIGURABLE = new Set(["help", "version", "continue", "cid", "attach", "list-models", "record", "replay", "speed", "extract", "extract-last"]);
 
+/** Settings a role cannot hold: a role does not name another role. */
+const NOT_IN_A_ROLE = new Set(["role"]);
+
 /**
  * Reads the config file: a JSON object whose keys are the command's long
  * option names (`"model"`, `"system"`, `"endpoint"`, `"base-url"`,
  * `"temperature"`…) plus `"endpoints"`, the user's own named endpoints
- * (`{"work": {"url": …, "keyVariable": …, "model": …}}`). No file is no
- * settings. Throws `UsageError` naming the file, and the line and column for
- * malformed JSON.
+ * (`{"work": {"url": …, "keyVariable": …, "model": …}}`), and `"roles"`, named
+ * sets of those settings (`{"shell": {"system": …, "model": …}}`, or just the
+ * system prompt: `{"shell": "…"}`). No file is no settings. Throws `UsageError`
+ * naming the file, and the line and column for malformed JSON.
  */
 export function readConfig(env: Environment): ConfigFile {
   const path = configPath(env);
-  const none: ConfigFile = { path, found: false, values: {}, endpoints: {} };
+  const none: ConfigFile = { path, found: false, values: {}, endpoints: {}, roles: {} };
   if (path === undefined) return none;
   let text: string;
   try {
@@ -56,20 +62,49 @@ export function readConfig(env: Environment): ConfigFile {
     throw new UsageError(`${path}:${lineOfKey(text, key)}: "${key}" ${problem}`);
   };
   const known = new Set<string>(ASK_OPTIONS.map((option) => option.name));
+  const settings = [...known].filter((name) => !NOT_CONFIGURABLE.has(name));
   const values: Record<string, unknown> = {};
   let endpoints: Record<string, UserEndpoint> = {};
+  let roles: Record<string, Readonly<Record<string, unknown>>> = {};
   for (const [key, value] of Object.entries(parsed)) {
     if (key === "endpoints") {
       endpoints = namedEndpoints(value, (problem) => fail(key, problem));
+    } else if (key === "roles") {
+      roles = namedRoles(value, settings, (role, problem) => fail(role ?? key, problem));
     } else if (!known.has(key)) {
-      fail(key, `is not a setting. Settings are the long option names (${[...known].filter((name) => !NOT_CONFIGURABLE.has(name)).join(", ")}) and "endpoints"`);
+      fail(key, `is not a setting. Settings are the long option names (${settings.join(", ")}), "endpoints" and "roles"`);
     } else if (NOT_CONFIGURABLE.has(key)) {
       fail(key, "cannot be set in the config file; give it on the command line");
     } else {
       values[key] = value;
     }
   }
-  return { path, found: true, values, endpoints };
+  return { path, found: true, values, endpoints, roles };
+}
+
+/**
+ * The config file's `roles`: each a system prompt (a string) or an object of settings by long option name, as the
+ * file's own settings are written (their values are checked when a role is used, as the file's own are).
+ */
+function namedRoles(value: unknown, settings: readonly string[], fail: (role: string | undefined, problem: string) => never): Record<string, Readonly<Record<string, unknown>>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return fail(undefined, 'must map names to a system prompt or to settings: {"shell": {"system": "…", "model": "…"}}');
+  const roles: Record<string, Readonly<Record<string, unknown>>> = {};
+  const entries: [string, unknown][] = Object.entries(value);
+  for (const [name, entry] of entries) {
+    if (name.trim() === "") fail(undefined, "has a role with an empty name");
+    if (typeof entry === "string") {
+      roles[name] = { system: entry };
+      continue;
+    }
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) fail(name, 'must be a system prompt (a string) or settings ({"system": "…", "model": "…"})');
+    const own: [string, unknown][] = Object.entries(entry);
+    for (const [key] of own) {
+      if (NOT_IN_A_ROLE.has(key)) fail(name, `cannot name another role ("${key}")`);
+      if (!settings.includes(key)) fail(name, `: "${key}" is not a setting a role can hold. Settings are the long option names (${settings.filter((setting) => !NOT_IN_A_ROLE.has(setting)).join(", ")})`);
+    }
+    roles[name] = Object.fromEntries(own);
+  }
+  return roles;
 }
 
 function namedEndpoints(value: unknown, fail: (problem: string) => never): Record<string, UserEndpoint> {
@@ -120,7 +155,8 @@ export function layersFor(env: Environment, config: ConfigFile): Layers {
   const values: Record<string, unknown> = { ...config.values };
   const envBaseURL = env[ENVIRONMENT_VARIABLES.baseURL];
   if (envBaseURL !== undefined && envBaseURL.trim() !== "") delete values["base-url"];
-  return { env: environment, config: { values, label: config.path ?? "the config file" } };
+  const label = config.path ?? "the config file";
+  return { env: environment, config: { values, label }, roles: { byName: config.roles, label } };
 }
 
 /** The command line read over the environment and the config file (whose endpoints `catalogueOf` hands on). */
@@ -143,8 +179,9 @@ export function catalogueOf(config: ConfigFile | undefined): EndpointCatalogue {
 }
 
 /** How `g4f-rx config` names where a value came from. */
-const SOURCE_LABELS: Readonly<Record<SettingSource, string>> = {
+const SOURCE_LABELS: Readonly<Record<SettingSource | "role", string>> = {
   flag: "flag",
+  role: "role",
   environment: "environment",
   config: "config file",
   endpoint: "endpoint default",
@@ -165,6 +202,9 @@ export function showConfig(options: CliOptions, config: ConfigFile, resolved: Re
       : resolved.endpoint?.apiKeyVariable !== undefined
         ? `missing: set ${resolved.endpoint.apiKeyVariable} or pass --api-key`
         : "-";
+  // Resolution takes a role's endpoint settings as the command line's (`resolveTarget`): the option table says which were.
+  const label = (source: SettingSource | "role", option: string): string =>
+    source === "flag" && options.sources[option] === "role" ? `role ${options.role ?? ""}` : source === "role" ? `role ${options.role ?? ""}` : SOURCE_LABELS[source];
   const endpointRows = new Map<string, [string, SettingSource]>([
     ["endpoint", [display(resolved.endpoint?.name), resolved.sources.endpoint]],
     ["base-url", [display(resolved.baseURL), resolved.sources.baseURL]],
@@ -178,12 +218,12 @@ export function showConfig(options: CliOptions, config: ConfigFile, resolved: Re
       display(byKey.get(option.name.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase()))),
       options.sources[option.name] ?? "default",
     ];
-    rows.push([option.name, value, SOURCE_LABELS[source]]);
+    rows.push([option.name, value, label(source, option.name)]);
   }
   const lines = [
     `config file: ${config.path === undefined ? "none (neither XDG_CONFIG_HOME nor HOME is set)" : `${config.path}${config.found ? "" : " (not there: built-in defaults)"}`}`,
     `conversations: ${dataDirectory === undefined ? "not kept (neither XDG_DATA_HOME nor HOME is set)" : dataDirectory}`,
-    `asks: ${resolved.model} at ${resolved.baseURL} (model from ${SOURCE_LABELS[resolved.sources.model]}, endpoint from ${SOURCE_LABELS[resolved.sources.endpoint]})`,
+    `asks: ${resolved.model} at ${resolved.baseURL} (model from ${label(resolved.sources.model, "model")}, endpoint from ${label(resolved.sources.endpoint, options.sources["base-url"] === "role" ? "base-url" : "endpoint")})`,
     "",
     ...table(rows),
   ];
@@ -194,7 +234,12 @@ export function showConfig(options: CliOptions, config: ConfigFile, resolved: Re
       lines.push(`  ${name}  ${endpoint.url}  ${endpoint.keyVariable === undefined ? "(no key)" : `key from ${endpoint.keyVariable}`}${endpoint.model === undefined ? "" : `  model ${endpoint.model}`}`);
     }
   }
-  lines.push("", "Precedence: flag > the conversation (-c) > environment > config file > endpoint default > built-in default.");
+  const roles = Object.entries(config.roles);
+  if (roles.length > 0) {
+    lines.push("", "roles (config, -r NAME):");
+    for (const [name, settings] of roles) lines.push(`  ${name}  ${Object.keys(settings).join(", ")}`);
+  }
+  lines.push("", "Precedence: flag > role (-r) > the conversation (-c) > environment > config file > endpoint default > built-in default.");
   return lines.join("\n") + "\n";
 }
 

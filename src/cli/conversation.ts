@@ -61,13 +61,14 @@ export function storeFor(env: Environment): ConversationStore | undefined {
 }
 
 /**
- * The system prompt a question adds: `-s`, or for a new conversation the config file's or the environment's default.
- * A continued conversation keeps its own unless `-s` is given on the command line.
+ * The system prompt a question adds: `-s` or the role's (`-r`), or for a new conversation the config file's default.
+ * A continued conversation keeps its own unless `-s` or a role is given.
  */
 export function systemPromptToSend(options: Pick<CliOptions, "system" | "continue" | "cid" | "sources">): string | undefined {
   const continuing = options.continue || options.cid !== undefined;
   if (options.system === undefined || options.system === "") return undefined;
-  return continuing && options.sources["system"] !== "flag" ? undefined : options.system;
+  const given = options.sources["system"] === "flag" || options.sources["system"] === "role";
+  return continuing && !given ? undefined : options.system;
 }
 
 /** What the command says when a turn was not kept, because its conversation was removed while it streamed. */

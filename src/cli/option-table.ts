@@ -51,7 +51,7 @@ export interface OptionSpec {
 }
 
 /** Where a value came from, in the order they win. */
-export type ValueSource = "flag" | "environment" | "config" | "default";
+export type ValueSource = "flag" | "role" | "environment" | "config" | "default";
 
 type Camel<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
 
@@ -126,7 +126,15 @@ export interface Layers {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** A config file's settings by long option name, and a label for messages (its path). */
   readonly config?: { readonly values: Readonly<Record<string, unknown>>; readonly label: string };
+  /**
+   * Named sets of settings (the config file's `roles`), by long option name, and a label for messages (the file's
+   * path): a table with a `role` option takes the one it names as a layer just under the command line.
+   */
+  readonly roles?: { readonly byName: Readonly<Record<string, Readonly<Record<string, unknown>>>>; readonly label: string };
 }
+
+/** The option that names a role (`-r NAME`), in the tables that have one. */
+const ROLE = "role";
 
 /** `--help` and `--version`, which every command has. */
 export const COMMON_OPTIONS = [
@@ -136,7 +144,8 @@ export const COMMON_OPTIONS = [
 
 /**
  * Parses `args` (without `node`, the script and the command's name) by `command`'s table. A value comes from the
- * flag, else the environment variable, else the config file, else the default. Throws `UsageError`.
+ * flag, else the role it names (when the table has `--role`), else the environment variable, else the config file,
+ * else the default. Throws `UsageError`.
  */
 export function parseCommand<T extends readonly OptionSpec[]>(command: CommandSpec<T>, args: readonly string[], layers: Layers = {}): Parsed<T> {
   const specs: readonly OptionSpec[] = command.options;
@@ -205,15 +214,22 @@ export function parseCommand<T extends readonly OptionSpec[]>(command: CommandSp
 
   const values: Record<string, unknown> = {};
   const sources: Record<string, ValueSource> = {};
+  // The role first: its settings are a layer of every other value.
+  const roleSpec = byName.get(ROLE);
+  const role = roleSpec === undefined ? undefined : chosenRole(roleSpec, flags, layers);
   for (const spec of specs) {
     if (spec.name === "help" || spec.name === "version") continue;
     const key = camel(spec.name);
     const fromEnv = spec.env === undefined ? undefined : layers.env?.[spec.env];
     const fromNegatedEnv = spec.negatedEnv === undefined ? undefined : layers.env?.[spec.negatedEnv];
     const fromConfig = layers.config?.values[spec.name];
+    const fromRole = role?.values[spec.name];
     if (flags.has(spec.name)) {
       values[key] = flags.get(spec.name);
       sources[spec.name] = "flag";
+    } else if (fromRole !== undefined && role !== undefined) {
+      values[key] = coerceConfig(spec, fromRole, `${spec.name} in ${role.label}`);
+      sources[spec.name] = "role";
     } else if (spec.env !== undefined && fromEnv !== undefined && fromEnv.trim() !== "") {
       values[key] = coerce(spec, fromEnv, `$${spec.env}`);
       sources[spec.name] = "environment";
@@ -233,6 +249,39 @@ export function parseCommand<T extends readonly OptionSpec[]>(command: CommandSp
   const problem = command.check?.(typed);
   if (problem !== undefined) throw new UsageError(problem);
   return { kind: "run", values: typed, positionals, sources };
+}
+
+/**
+ * The role the command line, the environment or the config file names (`-r shell`), with its settings; `undefined`
+ * when none is named. A name the config file does not define is a usage error listing those it does.
+ */
+function chosenRole(
+  spec: OptionSpec,
+  flags: ReadonlyMap<string, unknown>,
+  layers: Layers,
+): { readonly values: Readonly<Record<string, unknown>>; readonly label: string } | undefined {
+  const fromEnv = spec.env === undefined ? undefined : layers.env?.[spec.env];
+  const fromConfig = layers.config?.values[spec.name];
+  const name = flags.has(spec.name)
+    ? flags.get(spec.name)
+    : spec.env !== undefined && fromEnv !== undefined && fromEnv.trim() !== ""
+      ? coerce(spec, fromEnv, `$${spec.env}`)
+      : fromConfig !== undefined && layers.config !== undefined
+        ? coerceConfig(spec, fromConfig, `${spec.name} in ${layers.config.label}`)
+        : undefined;
+  if (typeof name !== "string") return undefined;
+  const label = layers.roles?.label ?? layers.config?.label ?? "the config file";
+  const defined = layers.roles?.byName ?? {};
+  const values = Object.hasOwn(defined, name) ? defined[name] : undefined;
+  if (values === undefined) {
+    const known = Object.keys(defined);
+    throw new UsageError(
+      known.length === 0
+        ? `no role "${name}": ${label} defines no roles (add "roles": {"${name}": {"system": "…", "model": "…"}} to it)`
+        : `no role "${name}" in ${label}; its roles: ${known.join(", ")}`,
+    );
+  }
+  return { values, label: `role "${name}" of ${label}` };
 }
 
 /** `--max-tokens` as written on the command line. */

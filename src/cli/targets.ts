@@ -35,7 +35,7 @@ export function resolveTarget(options: CliOptions, env: Environment, catalogue: 
     return { kind: "replay", path: options.replay, model };
   }
   // resolveEndpoint reads the environment itself (OPENAI_BASE_URL counts only when no endpoint is named), so it gets
-  // the values the command line gave as flags and the config file's as its config.
+  // the values the command line gave as flags (a role's, `-r`, count as given on it) and the config file's as its config.
   const given = layer(options, "flag");
   const flags = onConversation(given, continuedTurn(options, env), catalogue);
   // Shown settings (`g4f-rx config`) must come out also when a key is missing: that is what the user wants to see.
@@ -118,9 +118,9 @@ function fromConversation(resolved: ResolvedEndpoint, given: EndpointFlags): Res
   };
 }
 
-/** The endpoint settings that came from one place (the command line, the config file). */
+/** The endpoint settings that came from one place: the command line (and the role it names), or the config file. */
 function layer(options: CliOptions, source: "flag" | "config"): EndpointFlags {
-  const from = (name: string): boolean => options.sources[name] === source;
+  const from = (name: string): boolean => options.sources[name] === source || (source === "flag" && options.sources[name] === "role");
   return {
     endpoint: from("endpoint") ? options.endpoint : undefined,
     baseURL: from("base-url") ? options.baseUrl : undefined,

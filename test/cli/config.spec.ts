@@ -208,3 +208,97 @@ describe("g4f-rx config file", () => {
     expect(flagged.stdout).toMatch(new RegExp(`^base-url +"${server.baseURL}" +the conversation \\(-c\\)$`, "m"));
   });
 });
+
+describe("g4f-rx -r NAME: roles of the config file", () => {
+  it("sends a role's system prompt and settings; a role written as a string is its system prompt", async () => {
+    write({ temperature: 0.9, roles: { shell: "One POSIX command, nothing else.", reviewer: { system: "Review code.", model: "reviewer-model", temperature: 0.2, "max-tokens": 300 } } });
+    expect(await runCli(["-r", "shell", "list files"], { env })).toMatchObject({ code: 0, stdout: "ok\n" });
+    expect(await runCli(["--role=reviewer", "diff"], { env })).toMatchObject({ code: 0 });
+    expect(bodyOf(0)).toMatchObject({ model: "gpt-4", temperature: 0.9, messages: [{ role: "system", content: "One POSIX command, nothing else." }, { role: "user", content: "list files" }] });
+    expect(bodyOf(1)).toMatchObject({ model: "reviewer-model", temperature: 0.2, max_tokens: 300, messages: [{ role: "system", content: "Review code." }, { role: "user", content: "diff" }] });
+  });
+
+  it("sits under the flags and over the environment and the file's own settings; G4F_RX_ROLE and the file's \"role\" name one too", async () => {
+    write({ model: "from-config", system: "From the config.", role: "reviewer", roles: { reviewer: { system: "Review code.", model: "from-role" }, brief: "Be brief." } });
+    await runCli(["-r", "reviewer", "-m", "from-flag", "-s", "Flag system.", "a"], { env });
+    await runCli(["-r", "reviewer", "b"], { env: { ...env, G4F_RX_MODEL: "from-env" } });
+    await runCli(["c"], { env: { ...env, G4F_RX_ROLE: "brief", G4F_RX_MODEL: "from-env" } });
+    await runCli(["d"], { env });
+    expect([0, 1, 2, 3].map((index) => bodyOf(index).model)).toStrictEqual(["from-flag", "from-role", "from-env", "from-role"]);
+    const systems = [0, 1, 2, 3].map((index) => (bodyOf(index).messages as Array<{ role: string; content: string }>)[0]?.content);
+    expect(systems).toStrictEqual(["Flag system.", "Review code.", "Be brief.", "Review code."]);
+  });
+
+  it("moves a continued conversation to the role's model and system prompt, as flags would", async () => {
+    write({ roles: { reviewer: { system: "Review code.", model: "from-role" } } });
+    await runCli(["-m", "first-model", "-s", "First system.", "one"], { env });
+    await runCli(["-c", "two"], { env });
+    await runCli(["-c", "-r", "reviewer", "three"], { env });
+    const messages = (index: number): unknown[] => bodyOf(index).messages as unknown[];
+    expect(bodyOf(1).model).toBe("first-model");
+    expect(messages(1)[0]).toStrictEqual({ role: "system", content: "First system." });
+    // The role's system prompt replaces the conversation's, and its earlier turns go with the question.
+    expect(bodyOf(2).model).toBe("from-role");
+    expect(messages(2).map((message) => (message as { content: string }).content)).toStrictEqual(["Review code.", "one", "ok", "two", "ok", "three"]);
+  });
+
+  it("refuses an unknown role, listing those defined, and sends nothing", async () => {
+    const none = await runCli(["-r", "shell", "Hi"], { env });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(`no role "shell": ${configFile} defines no roles (add "roles": {"shell": {"system": "…", "model": "…"}} to it)`);
+    write({ roles: { reviewer: "Review.", brief: "Be brief." } });
+    const unknown = await runCli(["-r", "shel", "Hi"], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`no role "shel" in ${configFile}; its roles: reviewer, brief`);
+    const fromEnv = await runCli(["Hi"], { env: { ...env, G4F_RX_ROLE: "nope" } });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain('no role "nope"');
+    // "__proto__" or "toString" are not roles because an object has them.
+    expect((await runCli(["-r", "toString", "Hi"], { env })).code).toBe(2);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("refuses a malformed role with its line: not an object or a string, an unknown setting, one a role cannot hold, a value of the wrong type", async () => {
+    write('{\n  "roles": {\n    "a": 3\n  }\n}\n');
+    const number = await runCli(["Hi"], { env });
+    expect(number.code).toBe(2);
+    expect(number.stderr).toContain(`${configFile}:3: "a" must be a system prompt (a string) or settings`);
+    write('{\n  "roles": {\n    "a": { "colour": "red" }\n  }\n}\n');
+    expect((await runCli(["Hi"], { env })).stderr).toContain(`${configFile}:3: "a" : "colour" is not a setting a role can hold`);
+    write({ roles: { a: { record: "x.jsonl" } } });
+    expect((await runCli(["Hi"], { env })).stderr).toContain(': "record" is not a setting a role can hold');
+    write({ roles: { a: { role: "b" }, b: "B." } });
+    expect((await runCli(["Hi"], { env })).stderr).toContain('"a" cannot name another role ("role")');
+    write({ roles: ["a"] });
+    expect((await runCli(["Hi"], { env })).stderr).toContain('"roles" must map names to a system prompt or to settings');
+    write({ roles: { hot: { temperature: 5 } } });
+    // Checked when the role is used, as the file's own values are.
+    expect(await runCli(["Hi"], { env })).toMatchObject({ code: 0 });
+    const wrong = await runCli(["-r", "hot", "Hi"], { env });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`temperature in role "hot" of ${configFile} must be a number from 0 to 2, got 5`);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("g4f-rx config -r NAME labels the role's values and lists the roles", async () => {
+    const withoutURL = Object.fromEntries(Object.entries(env).filter(([name]) => name !== "OPENAI_BASE_URL"));
+    write({ endpoints: { work: { url: server.baseURL, model: "qwen" } }, roles: { reviewer: { system: "Review code.", endpoint: "work", temperature: 0.2 }, brief: "Be brief." } });
+    const shown = await runCli(["config", "-r", "reviewer"], { env: withoutURL });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`asks: qwen at ${server.baseURL} (model from endpoint default, endpoint from role reviewer)`);
+    expect(shown.stdout).toMatch(/^role +"reviewer" +flag$/m);
+    expect(shown.stdout).toMatch(/^endpoint +"work" +role reviewer$/m);
+    expect(shown.stdout).toMatch(/^system +"Review code\." +role reviewer$/m);
+    expect(shown.stdout).toMatch(/^temperature +0\.2 +role reviewer$/m);
+    expect(shown.stdout).toContain("roles (config, -r NAME):\n  reviewer  system, endpoint, temperature\n  brief  system\n");
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("starts a chat in the role", async () => {
+    write({ roles: { reviewer: { system: "Review code.", model: "from-role" } } });
+    const result = await runCli(["chat", "-r", "reviewer"], { env, stdin: "first\nsecond\n" });
+    expect(result.code).toBe(0);
+    expect(bodyOf(0)).toMatchObject({ model: "from-role", messages: [{ role: "system", content: "Review code." }, { role: "user", content: "first" }] });
+    expect(bodyOf(1)).toMatchObject({ model: "from-role", messages: [{ role: "system", content: "Review code." }, { role: "user", content: "first" }, { role: "assistant", content: "ok" }, { role: "user", content: "second" }] });
+  });
+});

@@ -180,9 +180,12 @@ describe("the option table, by property", () => {
     fc.assert(
       fc.property(assignments, ([chosen, styles, words]) => {
         const args = chosen.flatMap((assignment, i) => [...render(assignment, styles[i] ?? { long: true, equals: false }), ...(words[i] === undefined ? [] : [words[i]])]);
+        // A role must be one the config file defines: an empty one, so that it changes no other value.
+        const role = chosen.find(([spec]) => spec.name === "role")?.[1];
+        const layers = typeof role === "string" ? { roles: { byName: { [role]: {} }, label: "the config file" } } : {};
         let parsed: ReturnType<typeof parseCommand<typeof ASK_OPTIONS>>;
         try {
-          parsed = parseCommand(ASK_COMMAND, args);
+          parsed = parseCommand(ASK_COMMAND, args, layers);
         } catch (error) {
           // Only the cross-option checks may refuse a command line made of valid values.
           expect(error instanceof UsageError ? error.message : error).toMatch(/use one of them|cannot be combined/);
