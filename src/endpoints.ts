@@ -116,6 +116,7 @@ export const ENVIRONMENT_VARIABLES = {
   model: "G4F_RX_MODEL",
   baseURL: "OPENAI_BASE_URL",
   apiKey: "OPENAI_API_KEY",
+  customHeaders: "OPENAI_CUSTOM_HEADERS",
 } as const;
 
 /** `process.env`, or any stand-in for it. */
@@ -166,6 +167,8 @@ export interface ResolvedEndpoint {
   readonly modelSource: SettingSource;
   /** Request retries for the `openai` client (`maxRetries`). */
   readonly maxRetries: number;
+  /** Headers sent with every request besides the client's own: `OPENAI_CUSTOM_HEADERS`'s. */
+  readonly headers: Readonly<Record<string, string>>;
   /**
    * Where each value came from. `endpoint` is where the endpoint was named (or its URL given); `baseURL` is
    * `endpoint` when the URL is the named endpoint's own; `apiKey` is `endpoint` when the named endpoint needs none.
@@ -293,7 +296,7 @@ export function resolveEndpoint(flags: EndpointFlags, env: Environment, settings
     model: modelSource,
     retries: flags.retries !== undefined ? "flag" : config.retries !== undefined ? "config" : "default",
   } as const;
-  return { endpoint, baseURL, baseURLSource, apiKey, apiKeyVariable, model, modelSource, maxRetries, sources };
+  return { endpoint, baseURL, baseURLSource, apiKey, apiKeyVariable, model, modelSource, maxRetries, headers: customHeaders(env), sources };
 }
 
 /**
@@ -355,14 +358,61 @@ export function isLocalURL(url: string): boolean {
   );
 }
 
-/** The URL a chat completion is posted to, for messages. */
+/** The URL a chat completion is posted to. */
 export function chatCompletionsURL(baseURL: string): string {
-  return `${baseURL.replace(/\/+$/, "")}/chat/completions`;
+  return endpointURL(baseURL, "chat/completions");
 }
 
 /** The Responses API's URL under an OpenAI-compatible base URL. */
 export function responsesURL(baseURL: string): string {
-  return `${baseURL.replace(/\/+$/, "")}/responses`;
+  return endpointURL(baseURL, "responses");
+}
+
+/** The model list's URL under an OpenAI-compatible base URL. */
+export function modelsURL(baseURL: string): string {
+  return endpointURL(baseURL, "models");
+}
+
+/**
+ * `path` under the base URL, before its query: an Azure-style base URL
+ * (`…/deployments/x?api-version=2024-10-21`) posts to
+ * `…/deployments/x/chat/completions?api-version=2024-10-21`, the query kept as written.
+ */
+function endpointURL(baseURL: string, path: string): string {
+  const { base, search } = splitAtQuery(baseURL);
+  return `${base.replace(/\/+$/, "")}/${path}${search}`;
+}
+
+/**
+ * A base URL without its query, and the query's parameters. The `openai` client
+ * appends its path to the whole base URL, so a query in it would swallow the path
+ * (`?api-version=2024-10-21%2Fchat%2Fcompletions`); it is given the query as
+ * `defaultQuery` instead.
+ */
+export function splitBaseURL(baseURL: string): { readonly base: string; readonly query: Readonly<Record<string, string>> } {
+  const { base, search } = splitAtQuery(baseURL);
+  return { base, query: Object.fromEntries(new URLSearchParams(search)) };
+}
+
+/** The part before `?` or `#`, and the query with its `?` (empty when there is none); the fragment is dropped. */
+function splitAtQuery(url: string): { base: string; search: string } {
+  const end = url.search(/[?#]/);
+  if (end === -1) return { base: url, search: "" };
+  const search = url.slice(end).replace(/#.*$/, "");
+  return { base: url.slice(0, end), search: search === "?" ? "" : search };
+}
+
+/**
+ * The headers of `OPENAI_CUSTOM_HEADERS` (one `Name: value` a line), read as
+ * the `openai` client reads them, so every request of the command sends them.
+ */
+export function customHeaders(env: Environment): Readonly<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  for (const line of (nonEmpty(env[ENVIRONMENT_VARIABLES.customHeaders]) ?? "").split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon >= 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
 }
 
 function urlOf(endpoint: Endpoint): string {
@@ -378,6 +428,15 @@ function checkURL(url: string, from: string): string {
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new EndpointConfigError(`${from} must be an http(s) URL such as http://localhost:1337/v1, got "${url}"`);
+  }
+  // fetch refuses such a URL and node:http would send its user and password as Basic auth: neither may happen
+  // silently, and the password is not repeated in the message.
+  if (parsed.username !== "" || parsed.password !== "") {
+    parsed.username = "";
+    parsed.password = "";
+    throw new EndpointConfigError(
+      `${from} must not hold a user name or password (user:password@), which the openai client refuses: give ${parsed.href} and send credentials with --api-key, or a header with ${ENVIRONMENT_VARIABLES.customHeaders} (such as "Authorization: Basic …")`,
+    );
   }
   return url;
 }

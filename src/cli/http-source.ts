@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai/core/error";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
 import { VERSION } from "openai/version";
@@ -14,8 +15,10 @@ import { errorFromFrame, isObject, parseFrameData } from "../sources/frames.js";
 /**
  * The command's live request, sent with `node:http` rather than the openai client's `fetch`: loading undici (fetch)
  * and compiling its WebAssembly HTTP parser made up most of the command's start-up time and memory. What the client
- * does is kept: its headers (User-Agent, X-Stainless-*), its retry rule (connection errors, 408/409/429/5xx, or as
- * `x-should-retry` says; `retry-after-ms`, `retry-after`, else 0.5 s × 2ⁿ up to 8 s with jitter) and its error classes
+ * does is kept: its headers (User-Agent, X-Stainless-*, `OPENAI_CUSTOM_HEADERS`'s), fetch's handling of redirects
+ * (307 and 308 followed with the body, the key not sent to another origin), of compressed bodies and of Node's
+ * environment proxy, its retry rule (connection errors, 408/409/429/5xx, or as `x-should-retry` says;
+ * `retry-after-ms`, `retry-after`, else 0.5 s × 2ⁿ up to 8 s with jitter) and its error classes
  * (`APIError.generate`, `APIConnectionError`…). The body is decoded by the library's layers (UTF-8, SSE frames, the
  * chat-completion protocol), so the end-of-stream rule is the library's. Libraries keep using `fromChatCompletion`
  * with their own client.
@@ -38,7 +41,10 @@ export interface LiveRequestOptions {
   readonly flow?: OutputFlow | undefined;
 }
 
-/** The openai client's timeout for a request (10 minutes), sent as X-Stainless-Timeout and applied until the headers. */
+/** The openai client's User-Agent. */
+export const USER_AGENT = `OpenAI/JS ${VERSION}`;
+
+/** The openai client's timeout for a request (10 minutes), applied until the headers. */
 const REQUEST_TIMEOUT_MS = 600_000;
 
 /**
@@ -58,15 +64,15 @@ export function liveChunks(
       if (!signal.aborted) subscriber.next(chunk);
     };
     send(endpoint, { ...body, stream: options.stream }, options, signal)
-      .then((response) => {
-        if (!options.stream) return readWhole(response, emit, signal, wholes);
+      .then((reply) => {
+        if (!options.stream) return readWhole(reply, emit, signal, wholes);
         // A server that ignores `stream: true` and answers with one JSON completion (or a JSON error) is read as
         // --no-stream reads it, as --no-stream reads a stream: the answer is printed, not lost.
-        if (/^\s*application\/json\b/i.test(response.headers["content-type"] ?? "")) {
+        if (/^\s*application\/json\b/i.test(reply.response.headers["content-type"] ?? "")) {
           options.note("the server sent one whole completion, not a stream");
-          return readWhole(response, emit, signal, wholes);
+          return readWhole(reply, emit, signal, wholes);
         }
-        return readEventStream(response, emit, signal, options.flow);
+        return readEventStream(reply, emit, signal, options.flow);
       })
       .then(
         () => subscriber.complete(),
@@ -78,8 +84,14 @@ export function liveChunks(
   });
 }
 
+/** A response and its body, decompressed when the server compressed it. */
+interface Reply {
+  readonly response: IncomingMessage;
+  readonly body: Readable;
+}
+
 /** POSTs the request and resolves with a 2xx response; retries as the openai client does; rejects with its error classes. */
-async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, unknown>>, options: LiveRequestOptions, signal: AbortSignal): Promise<IncomingMessage> {
+async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, unknown>>, options: LiveRequestOptions, signal: AbortSignal): Promise<Reply> {
   const url = chatCompletionsURL(endpoint.baseURL);
   const payload = JSON.stringify(body);
   for (let attempt = 0; ; attempt += 1) {
@@ -87,16 +99,21 @@ async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, un
     let retryable: boolean;
     let headers: PlainHeaders | undefined;
     try {
-      const response = await post(url, requestHeaders(endpoint.apiKey, attempt), payload, signal);
+      const { response, unfollowed } = await postFollowingRedirects(url, requestHeaders(endpoint, attempt), payload, signal, options.note);
+      const reply = await decompressed(response);
       const status = response.statusCode ?? 0;
-      if (status >= 200 && status < 300) return response;
+      if (status >= 200 && status < 300) return reply;
       headers = new PlainHeaders(response.headers);
-      const text = await readAll(response, signal);
+      const text = await readAll(reply, signal);
       const json = parseJson(text);
-      error = APIError.generate(status, isObject(json) ? json : undefined, json === undefined ? text : undefined, headers);
-      retryable = shouldRetry(status, headers);
+      error =
+        unfollowed === undefined
+          ? APIError.generate(status, isObject(json) ? json : undefined, json === undefined ? text : undefined, headers)
+          : APIError.generate(status, undefined, unfollowed, headers);
+      retryable = unfollowed === undefined && shouldRetry(status, headers);
     } catch (cause) {
       if (signal.aborted) throw new APIUserAbortError();
+      if (cause instanceof UnknownContentEncoding) throw cause;
       error = cause instanceof RequestTimeout ? new APIConnectionTimeoutError() : new APIConnectionError({ cause: cause instanceof Error ? cause : new Error(String(cause)) });
       retryable = true;
     }
@@ -149,14 +166,17 @@ export function retryDelayMs(headers: Pick<Headers, "get"> | undefined, attempt:
   return backoff * (1 - Math.random() * 0.25) * 1000;
 }
 
-/** The headers the openai client sends (its User-Agent and X-Stainless-* set), and the key when there is one. */
-function requestHeaders(apiKey: string | undefined, retryCount: number): Record<string, string> {
+/**
+ * The headers the openai client sends (its User-Agent and X-Stainless-* set; X-Stainless-Timeout only goes with a
+ * request's own timeout), the key when there is one, then `OPENAI_CUSTOM_HEADERS`'s, which win as the client's
+ * `defaultHeaders` do, except over the body's Content-Type.
+ */
+function requestHeaders(endpoint: ResolvedEndpoint, retryCount: number): Record<string, string> {
+  const { apiKey } = endpoint;
   return {
     Accept: "application/json",
-    "Content-Type": "application/json",
-    "User-Agent": `OpenAI/JS ${VERSION}`,
+    "User-Agent": USER_AGENT,
     "X-Stainless-Retry-Count": String(retryCount),
-    "X-Stainless-Timeout": String(REQUEST_TIMEOUT_MS / 1000),
     "X-Stainless-Lang": "js",
     "X-Stainless-Package-Version": VERSION,
     "X-Stainless-OS": osName(process.platform),
@@ -164,6 +184,8 @@ function requestHeaders(apiKey: string | undefined, retryCount: number): Record<
     "X-Stainless-Runtime": "node",
     "X-Stainless-Runtime-Version": process.version,
     ...(apiKey === undefined ? {} : { Authorization: `Bearer ${apiKey}` }),
+    ...endpoint.headers,
+    "Content-Type": "application/json",
   };
 }
 
@@ -179,12 +201,98 @@ function archName(arch: string): string {
 
 class RequestTimeout extends Error {}
 
+/** The redirects fetch follows before it fails, as `redirect: "follow"` does. */
+const MAX_REDIRECTS = 20;
+
+/**
+ * POSTs as fetch does with its default `redirect: "follow"`: a 307 or 308 is sent again, body and all, to its
+ * `Location` (without the Authorization header when that is another origin, as fetch drops it there), each said on
+ * stderr. A 301, 302 or 303 is not followed: fetch would turn the POST into a GET without the question, which no
+ * chat endpoint answers, so the response comes back with `unfollowed` saying where the server points.
+ */
+async function postFollowingRedirects(
+  url: string,
+  headers: Record<string, string>,
+  payload: string,
+  signal: AbortSignal,
+  note: (text: string) => void,
+): Promise<{ response: IncomingMessage; unfollowed?: string }> {
+  let target = url;
+  let sent = headers;
+  for (let redirects = 0; ; redirects += 1) {
+    const response = await post(target, sent, payload, signal);
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (status < 300 || status > 399 || location === undefined) return { response };
+    let next: URL;
+    try {
+      next = new URL(location, target);
+    } catch {
+      return { response, unfollowed: `it redirects to "${location}", which is not a URL` };
+    }
+    if (status !== 307 && status !== 308) {
+      const base = next.href.replace(/\/chat\/completions\/?(?=\?|$)/, "");
+      const hint = base === next.href ? "" : `; to ask it there, use --base-url ${base}`;
+      return { response, unfollowed: `it redirects to ${next.href}, and a ${String(status)} redirect turns the POST into a GET without the question${hint}` };
+    }
+    if (next.protocol !== "http:" && next.protocol !== "https:") return { response, unfollowed: `it redirects to ${next.href}, which is not http(s)` };
+    if (redirects >= MAX_REDIRECTS) return { response, unfollowed: `more than ${String(MAX_REDIRECTS)} redirects, the last to ${next.href}` };
+    // The body of a redirect is not read; the next request goes on its own connection.
+    response.resume();
+    const crossOrigin = next.origin !== new URL(target).origin;
+    const keyDropped = crossOrigin && Object.keys(sent).some((name) => name.toLowerCase() === "authorization");
+    if (keyDropped) sent = Object.fromEntries(Object.entries(sent).filter(([name]) => name.toLowerCase() !== "authorization"));
+    note(`${target} redirects (HTTP ${String(status)}) to ${next.href}${keyDropped ? ": another origin, so the Authorization header is not sent there (as fetch does)" : ""}`);
+    target = next.href;
+  }
+}
+
+/** A Content-Encoding the command cannot decode; fetch would pass such a body on undecoded, which no reader could read. */
+class UnknownContentEncoding extends Error {
+  override readonly name = "UnknownContentEncoding";
+}
+
+/**
+ * The response with its body decompressed when the server sent `Content-Encoding` gzip, deflate or br, as fetch does,
+ * even though no Accept-Encoding asked for it. node:zlib is loaded only then. A body cut short ends as an uncompressed
+ * one would (the protocol says whether that is allowed), not with zlib's "unexpected end of file".
+ */
+async function decompressed(response: IncomingMessage): Promise<Reply> {
+  const codings = (response.headers["content-encoding"] ?? "")
+    .split(",")
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== "" && coding !== "identity");
+  if (codings.length === 0) return { response, body: response };
+  const unknown = codings.find((coding) => !["gzip", "x-gzip", "deflate", "br"].includes(coding));
+  if (unknown !== undefined) {
+    response.destroy();
+    throw new UnknownContentEncoding(`the server compressed its answer with Content-Encoding "${unknown}", which the command cannot decode (it decodes gzip, deflate and br)`);
+  }
+  const zlib = await import("node:zlib");
+  const { pipeline } = await import("node:stream");
+  const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const brotliFlush = { flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH };
+  // Codings are listed in the order they were applied: the last is undone first.
+  const decoders = codings.reverse().map((coding) =>
+    coding === "br" ? zlib.createBrotliDecompress(brotliFlush) : coding === "deflate" ? zlib.createInflate(flush) : zlib.createGunzip(flush),
+  );
+  const body = decoders.at(-1);
+  if (body === undefined) return { response, body: response };
+  // pipeline keeps flow control (a paused decoder pauses the socket), passes a broken connection on to the decoders
+  // as an error, and destroys them all together; the reader sees the error on `body`.
+  pipeline([response, ...decoders], () => undefined);
+  return { response, body };
+}
+
 /** One POST with `node:http` (or `node:https`, loaded only for an https URL); resolves when the headers arrive. */
 async function post(url: string, headers: Record<string, string>, payload: string, signal: AbortSignal): Promise<IncomingMessage> {
   const { request } = url.startsWith("https:") ? await import("node:https") : await import("node:http");
   return new Promise<IncomingMessage>((resolve, reject) => {
-    // No keep-alive: the command sends one request, and an idle pooled socket must not hold the process open.
-    const outgoing = request(url, { method: "POST", headers: { ...headers, "Content-Length": String(Buffer.byteLength(payload)) }, agent: false });
+    // No keep-alive: the command sends one request, and an idle pooled socket must not hold the process open. Except
+    // with Node's environment proxy: only its global agent goes through HTTP_PROXY / HTTPS_PROXY (minus NO_PROXY), as
+    // fetch does then, and it unrefs the sockets it keeps.
+    const agent = usesEnvironmentProxy() ? undefined : false;
+    const outgoing = request(url, { method: "POST", headers: { ...headers, "Content-Length": String(Buffer.byteLength(payload)) }, agent });
     // Aborted by destroying it, which fails it; `send` sees the signal and says the user aborted.
     const onAbort = (): void => void outgoing.destroy();
     const timer = setTimeout(() => outgoing.destroy(new RequestTimeout("timed out")), REQUEST_TIMEOUT_MS);
@@ -206,10 +314,19 @@ async function post(url: string, headers: Record<string, string>, payload: strin
   });
 }
 
-async function readAll(response: IncomingMessage, signal: AbortSignal): Promise<string> {
+/**
+ * Whether Node (24.5+) may proxy its global agents: `NODE_USE_ENV_PROXY` or `--use-env-proxy`. Node decides the rest
+ * (which values count, NO_PROXY), so when it does not proxy, the global agent simply connects directly.
+ */
+function usesEnvironmentProxy(): boolean {
+  if ((process.env.NODE_USE_ENV_PROXY ?? "") !== "") return true;
+  return [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((argument) => argument.includes("--use-env-proxy"));
+}
+
+async function readAll({ body }: Reply, signal: AbortSignal): Promise<string> {
   const parts: Buffer[] = [];
   try {
-    for await (const part of response) parts.push(part as Buffer);
+    for await (const part of body) parts.push(part as Buffer);
   } catch (error) {
     if (signal.aborted) throw error;
   }
@@ -245,18 +362,24 @@ const HEAD_LENGTH = 512;
  * from a Node stream, and stops reading while stdout is full, so memory stays flat into a slow pipe. Resolves at the
  * protocol's end or at an abort; rejects with the protocol's error.
  */
-function readEventStream(response: IncomingMessage, emit: (chunk: ChatCompletionChunk) => void, signal: AbortSignal, flow: OutputFlow | undefined): Promise<void> {
+function readEventStream(
+  { response, body }: Reply,
+  emit: (chunk: ChatCompletionChunk) => void,
+  signal: AbortSignal,
+  flow: OutputFlow | undefined,
+): Promise<void> {
   const decoder = new BodyDecoder(response.headers["content-type"] ?? null, new PlainHeaders(response.headers), emit, signal, chatCompletionProtocol);
   return new Promise<void>((resolve, reject) => {
     let ended = false;
     const finish = (error?: Error): void => {
       if (ended) return;
       ended = true;
-      response.off("data", onData);
-      response.off("end", onEnd);
-      response.off("error", onBroken);
-      response.off("close", onClose);
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onBroken);
+      body.off("close", onClose);
       signal.removeEventListener("abort", onAbort);
+      body.destroy();
       response.destroy();
       if (error === undefined) resolve();
       else reject(error);
@@ -269,9 +392,9 @@ function readEventStream(response: IncomingMessage, emit: (chunk: ChatCompletion
         // Stop reading while stdout cannot take more: the socket then fills and the server waits.
         const waiting = flow?.waiting;
         if (waiting === undefined) return;
-        response.pause();
+        body.pause();
         void waiting.then(() => {
-          if (!ended) response.resume();
+          if (!ended) body.resume();
         });
       }
     };
@@ -285,10 +408,10 @@ function readEventStream(response: IncomingMessage, emit: (chunk: ChatCompletion
       return;
     }
     signal.addEventListener("abort", onAbort, { once: true });
-    response.on("data", onData);
-    response.once("end", onEnd);
-    response.once("error", onBroken);
-    response.once("close", onClose);
+    body.on("data", onData);
+    body.once("end", onEnd);
+    body.once("error", onBroken);
+    body.once("close", onClose);
   });
 }
 
@@ -298,14 +421,15 @@ function readEventStream(response: IncomingMessage, emit: (chunk: ChatCompletion
  * (an HTML page) says what arrived.
  */
 async function readWhole(
-  response: IncomingMessage,
+  reply: Reply,
   emit: (chunk: ChatCompletionChunk) => void,
   signal: AbortSignal,
   wholes: WeakMap<ChatCompletionChunk, ChatCompletion> | undefined,
 ): Promise<void> {
+  const { response } = reply;
   const contentType = response.headers["content-type"] ?? null;
-  if (contentType !== null && /^\s*text\/event-stream\b/i.test(contentType)) return readEventStream(response, emit, signal, undefined);
-  const text = await readAll(response, signal);
+  if (contentType !== null && /^\s*text\/event-stream\b/i.test(contentType)) return readEventStream(reply, emit, signal, undefined);
+  const text = await readAll(reply, signal);
   if (signal.aborted) return;
   const parsed = parseFrameData(text.trim());
   if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH), { expected: "a JSON chat completion or an event stream" });

@@ -2,12 +2,12 @@ import type OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
 import { type Observable, map, tap } from "rxjs";
 import { type Continuation, contentText, fallback, withContinuation } from "../../operators/index.js";
-import type { ResolvedEndpoint } from "../endpoints.js";
+import { type ResolvedEndpoint, splitBaseURL } from "../endpoints.js";
 import { recordCassette } from "../replay/record-cassette.js";
 import { fromResponses } from "../sources/index.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeError, shortReason } from "./describe-error.js";
-import { type OutputFlow, liveChunks } from "./http-source.js";
+import { type OutputFlow, USER_AGENT, liveChunks } from "./http-source.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
 import { chunksOfEvents, responsesParams, wholeResponse } from "./responses-api.js";
@@ -98,12 +98,16 @@ export async function liveAnswer(
 export async function clientMaker(io: Pick<CliIo, "stderr">): Promise<(resolved: ResolvedEndpoint) => OpenAI> {
   // Loaded on first use only: most runs need neither.
   const [{ OpenAI: OpenAIClient }, { Console }] = await Promise.all([import("openai"), import("node:console")]);
-  return (resolved) =>
-    new OpenAIClient({
-      baseURL: resolved.baseURL,
+  return (resolved) => {
+    const { base, query } = splitBaseURL(resolved.baseURL);
+    return new OpenAIClient({
+      baseURL: base,
+      defaultQuery: query,
       // The SDK insists on a key; without one, the header is removed below and none is sent.
       apiKey: resolved.apiKey ?? "none",
-      defaultHeaders: resolved.apiKey === undefined ? { Authorization: null } : undefined,
+      // The User-Agent is the client's own, named here because the bundle renames the class it is made from; the
+      // client reads OPENAI_CUSTOM_HEADERS itself, and they come last here too, so that they win as on the chat path.
+      defaultHeaders: { "User-Agent": USER_AGENT, ...(resolved.apiKey === undefined ? { Authorization: null } : {}), ...resolved.headers },
       // Not read from OPENAI_ORG_ID / OPENAI_PROJECT_ID: they belong to OpenAI, not to every endpoint.
       organization: null,
       project: null,
@@ -111,4 +115,5 @@ export async function clientMaker(io: Pick<CliIo, "stderr">): Promise<(resolved:
       // OPENAI_LOG output must not mix with the answer on stdout.
       logger: new Console({ stdout: io.stderr, stderr: io.stderr }),
     });
+  };
 }

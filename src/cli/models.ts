@@ -1,6 +1,6 @@
 import { APIConnectionError, APIError } from "openai/core/error";
 import type { Model } from "openai/resources/models";
-import type { ResolvedEndpoint } from "../endpoints.js";
+import { type ResolvedEndpoint, modelsURL } from "../endpoints.js";
 import { describeConnectionFailure } from "./describe-error.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -13,7 +13,7 @@ import { type Styles, neutralise } from "./terminal.js";
  * without that route, or with an empty list, is an error that says so.
  */
 export async function listModels(io: CliIo, resolved: ResolvedEndpoint, json: boolean, style: Styles): Promise<number> {
-  const url = `${resolved.baseURL.replace(/\/+$/, "")}/models`;
+  const url = modelsURL(resolved.baseURL);
   const fail = (message: string): number => {
     io.stderr.write(`${style.error("g4f-rx:")} ${message}\n`);
     return EXIT.failure;

@@ -398,6 +398,7 @@ function epilogue(): string {
         [ENVIRONMENT_VARIABLES.model, "model"],
         [ENVIRONMENT_VARIABLES.baseURL, "base URL, when no endpoint is named"],
         [ENVIRONMENT_VARIABLES.apiKey, "key for that base URL, and for openai"],
+        [ENVIRONMENT_VARIABLES.customHeaders, "headers for every request, one Name: value a line"],
         ["NO_COLOR", "no colour on stderr"],
         ["FORCE_COLOR", "0: no colour; 1: colour on stderr, also into a pipe"],
         ["G4F_RX_NO_LOG=1", "keep no conversation (as --no-log)"],

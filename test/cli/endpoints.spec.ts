@@ -13,6 +13,7 @@ describe("resolveEndpoint", () => {
       model: "gpt-4",
       modelSource: "endpoint",
       maxRetries: 0,
+      headers: {},
       sources: { endpoint: "default", baseURL: "endpoint", apiKey: "endpoint", model: "endpoint", retries: "default" },
     });
   });
