@@ -396,6 +396,7 @@ function epilogue(): string {
       columns([
         [ENVIRONMENT_VARIABLES.endpoint, "endpoint name"],
         [ENVIRONMENT_VARIABLES.model, "model"],
+        ["G4F_RX_ROLE", "role of the config file (as -r)"],
         [ENVIRONMENT_VARIABLES.baseURL, "base URL, when no endpoint is named"],
         [ENVIRONMENT_VARIABLES.apiKey, "key for that base URL, and for openai"],
         [ENVIRONMENT_VARIABLES.customHeaders, "headers for every request, one Name: value a line"],
