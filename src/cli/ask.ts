@@ -3,7 +3,7 @@ import { defer, fromEvent, lastValueFrom, of, takeUntil, tap } from "rxjs";
 import type { TextWritable } from "../../operators/index.js";
 import { settle } from "../recipes/index.js";
 import { AnswerEnding } from "./answer-ending.js";
-import type { AnswerSource, RequestParams } from "./answer-source.js";
+import { type AnswerSource, requestParams } from "./answer-source.js";
 import { type ConversationPlan, withInput } from "./conversation.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -165,16 +165,6 @@ export async function ask(
   }
   io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(lines.join("\n"))}\n`);
   return EXIT.failure;
-}
-
-/** The request without its model: one streamed (or, with --no-stream, one whole) chat completion. */
-function requestParams(options: CliOptions, messages: ChatCompletionMessageParam[]): Omit<RequestParams, "model"> {
-  return {
-    messages,
-    ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
-    // max_tokens rather than max_completion_tokens: every OpenAI-compatible server reads it.
-    ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }),
-  };
 }
 
 /** `--render`: always, never, or (auto) when stdout is a terminal that shows styles (not `TERM=dumb`); never for `--json`. */

@@ -35,7 +35,7 @@ import { catalogueOf, parseWithConfig } from "./config.js";
 import { CHAT_COMMAND, type CliOptions, UsageError } from "./options.js";
 import { colourOnStdout, rendersMarkdown } from "./ask.js";
 import { answerPrinter, dimmedReasoning } from "./output.js";
-import type { AnswerSource, RequestParams } from "./answer-source.js";
+import { type AnswerSource, type RequestParams, requestParams } from "./answer-source.js";
 import { type AnswerTarget, resolveTarget } from "./targets.js";
 import { type Styles, neutralise, neutraliser } from "./terminal.js";
 
@@ -400,7 +400,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   const ask = (input: ChatCompletionMessageParam[], before: ChatCompletionMessageParam[], replaces: string | undefined): Observable<never> =>
     defer(() => {
       const sent = withInput(before, input);
-      const params = { messages: sent, ...(options.temperature === undefined ? {} : { temperature: options.temperature }), ...(options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }) };
+      const params = requestParams(options, sent);
       let answered = before;
       // What the answer amounts to (a tool call, cut short…), said once it ended by itself: not interrupted, no error.
       const ending = new AnswerEnding();

@@ -8,6 +8,7 @@ import { fromResponses } from "../sources/index.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeError, shortReason } from "./describe-error.js";
 import { type OutputFlow, USER_AGENT, liveChunks } from "./http-source.js";
+import { requestFields } from "./request-fields.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
 import { chunksOfEvents, responsesParams, wholeResponse } from "./responses-api.js";
@@ -41,7 +42,7 @@ export async function liveAnswer(
   const recordsEvents = options.api === "responses" && options.stream && options.record !== undefined;
   const request = (resolved: ResolvedEndpoint, client: OpenAI | undefined, body: RequestParams): Observable<ChatCompletionChunk> => {
     if (client !== undefined) {
-      const params = responsesParams(body);
+      const params = responsesParams(body, requestFields(options.option));
       if (!options.stream) return wholeResponse(client, params, body.model, keep);
       const events = fromResponses(client, params);
       return (recordsEvents && options.record !== undefined ? events.pipe(recordCassette(options.record, params)) : events).pipe(

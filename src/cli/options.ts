@@ -2,7 +2,8 @@ import { DEFAULT_MODEL, ENDPOINTS, ENVIRONMENT_VARIABLES, LOCAL_RETRIES, REMOTE_
 import { DEFAULT_UPSTREAM_TIMEOUT } from "../edges/relay/relay.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { helpText } from "./help.js";
-import { COMMON_OPTIONS, type CommandSpec, type Layers, type OptionSpec, type OptionValues, type ValueSource, parseCommand } from "./option-table.js";
+import { COMMON_OPTIONS, type CommandSpec, type Layers, type OptionSpec, type OptionValues, UsageError, type ValueSource, parseCommand } from "./option-table.js";
+import { requestFields } from "./request-fields.js";
 
 export { UsageError } from "./option-table.js";
 
@@ -46,6 +47,15 @@ export const ASK_OPTIONS = [
   },
   { name: "temperature", alias: "t", type: "number", placeholder: "N", limits: { min: 0, max: 2 }, description: "Sampling temperature" },
   { name: "max-tokens", type: "number", placeholder: "N", limits: { integer: true, min: 1 }, description: "Most tokens to generate (sent as max_tokens)" },
+  {
+    name: "option",
+    alias: "o",
+    type: "list",
+    onePerFlag: true,
+    placeholder: "KEY=VALUE",
+    more: "request-fields--o-keyvalue",
+    description: "Another field of the request, sent as given: JSON (seed=42, stop=[\"END\"]) or text (reasoning_effort=high); repeat -o for more",
+  },
   { name: "endpoint", alias: "e", type: "string", placeholder: "NAME", env: ENVIRONMENT_VARIABLES.endpoint, defaultText: "g4f", description: "Named endpoint (see Endpoints)" },
   {
     name: "base-url",
@@ -174,7 +184,6 @@ const ASK_ELSEWHERE: Readonly<Record<string, string>> = {
   "--execute": "g4f-rx runs no commands; -x prints the one the answer holds: g4f-rx -x \"…\" > cmd.sh, read it, then run it",
   "-n": "to keep nothing: --no-log",
   "--no-cache": "to keep nothing: --no-log",
-  "-o": "model options are flags here: -t N (temperature), --max-tokens N",
   "--temp": "-t N (--temperature)",
   "--key": "--api-key KEY",
   "-u": "token usage and timing: --stats",
@@ -189,6 +198,17 @@ const ASK_ELSEWHERE: Readonly<Record<string, string>> = {
   "-v": "--version",
   "-V": "--version",
 };
+
+/** Why `-o`'s fields cannot be sent, or `undefined` when they can (see `requestFields`). */
+function fieldsProblem(values: Pick<OptionValues<typeof ASK_OPTIONS>, "option">): string | undefined {
+  try {
+    requestFields(values.option);
+    return undefined;
+  } catch (error) {
+    if (error instanceof UsageError) return error.message;
+    throw error;
+  }
+}
 
 /** What the user asked for, checked: every option of `ASK_OPTIONS` by camelCase name, and the prompt arguments. */
 export type CliOptions = Omit<OptionValues<typeof ASK_OPTIONS>, "help" | "version"> & {
@@ -234,6 +254,8 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
   elsewhere: ASK_ELSEWHERE,
   check(values) {
     if (values.smooth !== undefined && values.json) return "--smooth re-cuts the text; --json prints the chunks as received: use one of them";
+    const fields = fieldsProblem(values);
+    if (fields !== undefined) return fields;
     if (values.replay !== undefined && values.record !== undefined) return "--record records a live exchange; it cannot be combined with --replay";
     if (values.replay !== undefined && values.fallback.length > 0) return "--fallback names live endpoints; it cannot be combined with --replay";
     if (values.record !== undefined && !values.stream) return "--record records a stream; it cannot be combined with --no-stream";

@@ -16,8 +16,11 @@ import type { RequestParams } from "./answer-source.js";
  * the events themselves (see `live.ts`).
  */
 
-/** The Responses request for a chat request: system messages become `instructions`, the others `input`. */
-export function responsesParams(body: RequestParams): ResponsesStreamParams {
+/**
+ * The Responses request for a chat request: system messages become `instructions`, the others `input`, `max_tokens`
+ * `max_output_tokens`; `fields` (`-o`'s) go as they are, in the Responses API's own names (`-o reasoning={"effort":"high"}`).
+ */
+export function responsesParams(body: RequestParams, fields: Readonly<Record<string, unknown>> = {}): ResponsesStreamParams {
   const instructions: string[] = [];
   const input: EasyInputMessage[] = [];
   for (const message of body.messages) {
@@ -26,6 +29,7 @@ export function responsesParams(body: RequestParams): ResponsesStreamParams {
     else if (message.role === "user" || message.role === "assistant") input.push({ role: message.role, content: text });
   }
   return {
+    ...fields,
     model: body.model,
     input,
     ...(instructions.length === 0 ? {} : { instructions: instructions.join("\n\n") }),

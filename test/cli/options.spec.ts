@@ -145,6 +145,11 @@ function valueFor(spec: OptionSpec): fc.Arbitrary<string | number | boolean | re
     case "boolean":
       return fc.boolean();
     case "list":
+      // -o's fields are KEY=VALUE, any value after the first "=".
+      if (spec.name === "option") {
+        const field = fc.stringMatching(/^[a-z][a-z_]{0,6}=[a-z0-9=:/., ]{0,8}$/).filter((item) => !/^(model|messages|input|instructions|stream|temperature|max_tokens)=/.test(item));
+        return fc.array(field, { minLength: 1, maxLength: 3 });
+      }
       // A list of file names keeps commas and spaces: each flag is one name.
       return fc.array(fc.stringMatching(spec.onePerFlag === true ? /^[a-z][a-z0-9=:/., ]{0,8}$/ : /^[a-z][a-z0-9=:/.]{0,8}$/), { minLength: 1, maxLength: 3 });
     case "number": {
