@@ -210,6 +210,12 @@ export class ConversationStore {
   private readonly unplaced = new Map<string, string>();
   /** The requests of the turns a new turn went on from, read once per process (chat goes on from each of its turns). */
   private readonly requests = new CassetteReader();
+  /**
+   * The whole request of the turn this store began last, and the file it is kept in once finished: the next turn of a
+   * chat goes on from it as it is in memory, rather than from a copy read back from disk, which kept a second copy of
+   * the whole conversation for as long as the chat stayed open.
+   */
+  private lastRequest: { readonly file: string; readonly messages: readonly unknown[] } | undefined;
 
   constructor(readonly directory: string) {
     this.root = join(directory, CONVERSATIONS);
@@ -411,6 +417,14 @@ export class ConversationStore {
     }
   }
 
+  /**
+   * How many requests read back from turn files this store holds in memory, to go on from in the next turn: each is a
+   * copy of a conversation. None while a chat goes on from the turns it began itself, which it has in memory already.
+   */
+  get heldRequests(): number {
+    return this.requests.heldRequests;
+  }
+
   /** Begins a turn: its journal is on disk before the request is sent. */
   startTurn(turn: {
     conversation: string;
@@ -449,12 +463,15 @@ export class ConversationStore {
         ...(turn.replaces === undefined ? {} : { replaces: turn.replaces }),
         pid: process.pid,
       };
-      recorder = new TurnRecorder(this.directory, folder, name, info, this.kept(folder, stripStream(turn.request)), turn.answeredBy, (line, answer) => {
+      const request = stripStream(turn.request);
+      recorder = new TurnRecorder(this.directory, folder, name, info, this.kept(folder, request), turn.answeredBy, (line, answer) => {
         this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
         this.appendIndex(line);
       });
       this.appendIndex(startLine(info));
       this.appendText({ cid: turn.conversation, turn: name, text: inputText(turn.input) });
+      // A copy of the list (not of the messages): the caller may go on to add to its own.
+      this.lastRequest = { file: join(folder, name + CASSETTE_EXTENSION), messages: [...request.messages] };
       return recorder;
     } catch (error) {
       // A journal already open goes, so that a store that cannot be written is not filled with empty turns.
@@ -473,9 +490,10 @@ export class ConversationStore {
   private kept(folder: string, request: CassetteRequest): StoredRequest {
     const newest = readdirSync(folder).filter((name) => name.endsWith(CASSETTE_EXTENSION)).sort().at(-1);
     if (newest === undefined) return { request };
+    const file = join(folder, newest);
     let earlier: readonly unknown[];
     try {
-      earlier = this.requests.messagesOf(join(folder, newest));
+      earlier = this.lastRequest?.file === file ? this.lastRequest.messages : this.requests.messagesOf(file);
     } catch (error) {
       if (error instanceof CassetteError || isSystemError(error)) return { request };
       throw error;

@@ -238,7 +238,9 @@ function continuationOf(value: unknown, fail: (problem: string) => never): Casse
  */
 export function continuing(messages: readonly unknown[], earlier: readonly unknown[], cassette: string): { readonly continues?: CassetteContinuation; readonly messages: unknown[] } {
   let shared = 0;
-  while (shared < messages.length && shared < earlier.length && JSON.stringify(messages[shared]) === JSON.stringify(earlier[shared])) shared += 1;
+  // The same object is the same message: a chat goes on from its own, without turning the whole conversation into text at every turn.
+  const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+  while (shared < messages.length && shared < earlier.length && same(messages[shared], earlier[shared])) shared += 1;
   return shared === 0 ? { messages: [...messages] } : { continues: { cassette, messages: shared }, messages: messages.slice(shared) };
 }
 
@@ -328,6 +330,11 @@ export class CassetteReader {
   /** What the requests of files read by `parseLines` hold themselves, and what they continue. */
   private readonly own = new Map<string, OwnMessages>();
 
+  /** How many files' whole message lists are held: what a long-lived reader (a chat's store) keeps in memory. */
+  get heldRequests(): number {
+    return this.messages.size;
+  }
+
   /** Reads one cassette file, its request whole. Throws `CassetteError`, or the system's error for a missing file. */
   read(file: string): Cassette {
     return this.whole(file, parseCassetteLines(readFileSync(file, "utf8"), file));
@@ -396,7 +403,12 @@ export class CassetteReader {
     }
     // One list, grown turn by turn (each usually keeps all of the one before): only the file asked for is kept.
     const start = chain.at(-1)?.parsed.continues;
-    let messages = start === undefined ? [] : [...(this.messages.get(join(dirname(chain.at(-1)?.file ?? ""), start.cassette)) ?? [])];
+    const startFile = start === undefined ? undefined : join(dirname(chain.at(-1)?.file ?? ""), start.cassette);
+    let messages = startFile === undefined ? [] : [...(this.messages.get(startFile) ?? [])];
+    // The list copied from is superseded: a chat asks for each new turn's list once, and keeping every older one held
+    // a second copy of the whole conversation (and a list per turn, so memory grew with the square of its length).
+    // Asked for again, it is put together anew from the files.
+    if (startFile !== undefined) this.messages.delete(startFile);
     for (const { file: link, parsed } of chain.reverse()) {
       const { continues } = parsed;
       if (continues === undefined) messages = [];

@@ -36,6 +36,24 @@ async function turn(conversation: string, question: string, answer: ChatCompleti
 }
 
 describe("ConversationStore", () => {
+  it("goes on from the turns a chat began without reading them back, so no second copy of the conversation is held", async () => {
+    // A chat left open for hundreds of turns: its store used to read each turn's request back from disk before the
+    // next, and held what it read (every message again) for as long as the chat stayed open.
+    const messages: Array<{ role: "user" | "assistant"; content: string }> = [];
+    for (let index = 0; index < 30; index += 1) {
+      messages.push({ role: "user", content: `Q${index}` });
+      const recorder = store.startTurn({ conversation: "c-long", endpoint: "u", model: "gpt-4", input: [{ role: "user", content: `Q${index}` }], request: { model: "gpt-4", messages } });
+      await lastValueFrom(from([chunk(`A${index}`), chunk("", "stop")]).pipe(recordTurn(recorder), toArray()));
+      messages.push({ role: "assistant", content: `A${index}` });
+      expect(store.heldRequests).toBe(0);
+    }
+    // Each turn's file keeps only what it added, and its request still reads back whole.
+    const turns = store.turns("c-long");
+    expect(turns).toHaveLength(30);
+    expect(store.requestOf(turns[29]!).messages).toStrictEqual(messages.slice(0, -1));
+    expect(readFileSync(turns[29]!.file, "utf8")).not.toContain('"Q0"');
+  });
+
   it("keeps each turn as a cassette and gives the messages of the next request", async () => {
     const id = store.newId();
     await turn(id, "Say hello", [chunk("Hello"), chunk(" there!", "stop")], "Be brief.");

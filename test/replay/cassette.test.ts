@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CassetteError, type Cassette, parseCassette, readCassette, readCassettes, serializeCassette } from "g4f-rx/node";
+import { CassetteReader } from "../../src/replay/cassette.js";
 
 const examples = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
 const header = '{"g4f-rx-cassette":1,"request":{"model":"gpt-4","messages":[{"role":"user","content":"Hi"}]},"response":{"status":200,"headers":{}}}';
@@ -82,6 +83,28 @@ describe("cassette files", () => {
       writeFileSync(join(cycle, `${own}.cassette.jsonl`), `${JSON.stringify({ "g4f-rx-cassette": 2, request: { messages: [] }, continues: { cassette: `${other}.cassette.jsonl`, messages: 0 }, response: { status: 200, headers: {} } })}\n`);
     }
     expect(() => readCassette(join(cycle, "a.cassette.jsonl"))).toThrow("continues itself");
+  });
+
+  it("holds one request's messages at a time when asked for each new turn of a chat, as the conversation store does", () => {
+    // A chat's store asks its reader for the newest turn's messages before each turn; it used to keep the list of
+    // every turn asked for, a second copy of the conversation and a list per turn (memory growing with its square).
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-reader-"));
+    const name = (index: number): string => `${String(index).padStart(5, "0")}.cassette.jsonl`;
+    const reader = new CassetteReader();
+    const turns = 200;
+    for (let index = 0; index < turns; index += 1) {
+      const request = { messages: [{ role: "user", content: String(index) }] };
+      const header = index === 0 ? { "g4f-rx-cassette": 1, request } : { "g4f-rx-cassette": 2, request, continues: { cassette: name(index - 1), messages: index } };
+      writeFileSync(join(directory, name(index)), `${JSON.stringify({ ...header, response: { status: 200, headers: {} } })}\n`);
+      const messages = reader.messagesOf(join(directory, name(index)));
+      expect(messages).toHaveLength(index + 1);
+      expect(messages[index]).toStrictEqual({ role: "user", content: String(index) });
+      expect(reader.heldRequests).toBe(1);
+    }
+    // An earlier turn asked for again (a turn that replaces one) is put together anew from the files.
+    expect(reader.messagesOf(join(directory, name(9)))).toStrictEqual(Array.from({ length: 10 }, (_, index) => ({ role: "user", content: String(index) })));
+    expect(reader.messagesOf(join(directory, name(turns - 1)))).toHaveLength(turns);
+    rmSync(directory, { recursive: true, force: true });
   });
 
   it("names the cassette a chain cannot go back through, in the error of every cassette after it", () => {
