@@ -274,4 +274,31 @@ describe("createRelayFetchHandler (web-standard Request/Response)", () => {
     expect(await (await handle(new Request("http://relay.test/v1/streams/web/stop", { method: "POST" }))).json()).toEqual({ id: "web", stopped: false });
     expect(upstream.requests).toHaveLength(1);
   });
+
+  it("refuses a body past maxBodyBytes with 413 as soon as it passes the limit, without reading the rest", async () => {
+    // A 64 MiB upload, 64 KiB a pull: request.text() used to take all of it into memory before the limit was checked.
+    let pulls = 0;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulls += 1;
+        if (pulls > 1024) controller.close();
+        else controller.enqueue(new Uint8Array(64 * 1024).fill(32));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const client = new OpenAI({ baseURL: upstream.baseURL, apiKey: "none", maxRetries: 0 });
+    const handle = createRelayFetchHandler({ relay: new Relay(), upstream: client, maxBodyBytes: 100_000 });
+    // Node asks a streamed body to say it is sent half-duplex; TypeScript's RequestInit does not know the option yet.
+    const init: RequestInit & { duplex: "half" } = { method: "POST", body, duplex: "half" };
+    const answer = await handle(new Request("http://relay.test/v1/chat/completions", init));
+    expect(answer.status).toBe(413);
+    expect(await answer.json()).toMatchObject({ error: { message: "The request body is larger than 100000 bytes" } });
+    expect(cancelled).toBe(true);
+    // The pieces up to the limit, and the few the stream queued ahead of the reads.
+    expect(pulls).toBeLessThan(10);
+    expect(upstream.requests).toHaveLength(0);
+  });
 });

@@ -24,17 +24,41 @@ export function createRelayFetchHandler(options: RelayRoutesOptions): (request: 
       method: request.method,
       url: request.url,
       header: (name) => request.headers.get(name) ?? undefined,
-      body: async (limit) => {
-        const text = await request.text();
-        if (new TextEncoder().encode(text).length > limit) throw new RelayHttpError(413, `The request body is larger than ${limit} bytes`);
-        return text;
-      },
+      body: (limit) => readBody(request, limit),
     });
     if (answer === undefined) {
       return Response.json({ error: { message: `Nothing at ${request.method} ${new URL(request.url).pathname}`, type: "not_found_error" } }, { status: 404 });
     }
     return toWebResponse(answer);
   };
+}
+
+/**
+ * The request's body as text, read up to `limit` bytes: a larger one is refused with HTTP 413 as soon as it passes the
+ * limit, and the rest is not read (`request.text()` first held all of it, however large, in memory).
+ */
+async function readBody(request: Request, limit: number): Promise<string> {
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const pieces: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new RelayHttpError(413, `The request body is larger than ${limit} bytes`);
+    }
+    pieces.push(value);
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, offset);
+    offset += piece.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 function toWebResponse(answer: RelayAnswer): Response {
