@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { Subject, firstValueFrom } from "rxjs";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { Relay, StreamErrorFrameError, fromResponsesEventStream } from "g4f-rx";
 import { Redis } from "ioredis";
@@ -152,6 +154,35 @@ describe.runIf(redisServerAvailable())("relays sharing a real redis-server", () 
     expect(error).toBeInstanceOf(StreamErrorFrameError);
     expect(error instanceof StreamErrorFrameError ? error.error : undefined).toMatchObject({ type: "relay_error", code: "owner-lost" });
     expect(error instanceof Error ? error.message : "").toContain("The process running this stream stopped answering");
+  });
+
+  it("gives the connection of a reader that leaves mid-stream back to the pool, rather than connecting anew for the next", async () => {
+    // A server whose clients come and go: each reader that left used to cost a new connection to Redis.
+    const store = await RedisRelayStore.connect(redis.url, { prefix: "churn-test:" });
+    const relay = new Relay({ store });
+    const admin = new Redis(redis.url);
+    const connections = async (): Promise<number> => Number(/total_connections_received:(\d+)/.exec(await admin.info("stats"))?.[1]);
+    const blocked = async (): Promise<number> => Number(/blocked_clients:(\d+)/.exec(await admin.info("clients"))?.[1]);
+    const source = new Subject<ChatCompletionChunk>();
+    const chunks = textChunks(Array.from({ length: 30 }, (_, index) => `w${index} `));
+    try {
+      const id = await relay.start(source);
+      source.next(chunks[0]!);
+      const before = await connections();
+      for (let reader = 1; reader <= 20; reader += 1) {
+        await firstValueFrom(relay.read(id));
+        // Gone while its connection waits in XREAD; the next frame answers that.
+        source.next(chunks[reader]!);
+        await eventually(async () => (await blocked()) === 0, "the left reader's XREAD to answer");
+      }
+      // A connection for the first reader, and a few more at most should a reader come before one was given back.
+      expect((await connections()) - before).toBeLessThanOrEqual(4);
+      source.complete();
+      await eventually(async () => (await relay.info(id))?.status === "done", "the stream to end");
+    } finally {
+      admin.disconnect();
+      await relay.close();
+    }
   });
 
   it("drops a finished stream after its time-to-live", async () => {

@@ -261,16 +261,23 @@ export class RedisRelayStore implements RelayStore {
           }
         }
       };
-      run().catch((error: unknown) => {
-        if (connection !== undefined) this.#discard(connection);
-        connection = undefined;
-        if (!cancelled) subscriber.error(error);
-      });
+      run().then(
+        () => {
+          // Left by a reader that went away: its last command has answered, so the connection is free for the next.
+          if (connection !== undefined) this.#release(connection);
+          connection = undefined;
+        },
+        (error: unknown) => {
+          if (connection !== undefined) this.#discard(connection);
+          connection = undefined;
+          if (!cancelled) subscriber.error(error);
+        },
+      );
       return () => {
+        // The connection may be blocked in XREAD for up to half a lease: the loop gives it back to the pool when that
+        // answers (at the stream's next frame, mostly). Dropping it made a new connection to Redis for every reader
+        // that left mid-stream; nothing waits for it meanwhile, and close() disconnects it as any busy one.
         cancelled = true;
-        // The connection may be blocked in XREAD for up to half a lease: drop it rather than wait.
-        if (connection !== undefined) this.#discard(connection);
-        connection = undefined;
       };
     });
   }
