@@ -185,6 +185,21 @@ describe.runIf(redisServerAvailable())("relays sharing a real redis-server", () 
     }
   });
 
+  it("writes the end of a stream that finished just before close(), before the store closes", async () => {
+    const relay = new Relay({ store: await RedisRelayStore.connect(redis.url, { prefix: "end-test:" }) });
+    const source = new Subject<ChatCompletionChunk>();
+    const id = await relay.start(source);
+    for (const chunk of textChunks(["Last", " words"])) source.next(chunk);
+    source.complete();
+    await relay.close();
+    const check = await RedisRelayStore.connect(redis.url, { prefix: "end-test:" });
+    try {
+      expect(await check.info(id)).toMatchObject({ status: "done" });
+    } finally {
+      await check.close();
+    }
+  });
+
   it("drops a finished stream after its time-to-live", async () => {
     const store = await RedisRelayStore.connect(redis.url, { ttlMs: 200, prefix: "ttl-test:" });
     const relay = new Relay({ store });

@@ -121,6 +121,8 @@ export class Relay {
   readonly #stallLimit: MonoTypeOperatorFunction<StreamItem> | undefined;
   readonly #generations = new Map<string, Generation>();
   readonly #stopRequests: Subscription;
+  /** Generations that have ended but whose last frames may still be on their way to the store. */
+  readonly #ending = new Set<Promise<void>>();
   /** The readers in this process: each settles when its reading ends. */
   readonly #readers = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
@@ -213,7 +215,9 @@ export class Relay {
       generation.cut(new RelayStreamError(id, "shutdown", "The relay shut down while this stream ran"));
       return generation.ended;
     });
-    await Promise.all(ending);
+    // Those that ended just before, too: the store closed under their last write lost their end (with Redis, the stream
+    // stayed live until its lease ran out, and its readers were told its owner was lost).
+    await Promise.all([...ending, ...this.#ending]);
     if (this.#readers.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([Promise.all(this.#readers), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -288,6 +292,8 @@ export class Relay {
       if (finished) return;
       finished = true;
       this.#generations.delete(id);
+      this.#ending.add(ended);
+      void ended.then(() => this.#ending.delete(ended));
       for (const frame of frames) write(frame);
       pending.push({ id: ++count, frame: "", end });
       scheduleFlush();
