@@ -1,4 +1,3 @@
-import { Allow, parse } from "partial-json";
 import { type OperatorFunction, concat, defer, filter, map, of } from "rxjs";
 
 /** The text is not JSON: it cannot become JSON however it goes on, or the stream ended before it was whole. */
@@ -14,8 +13,6 @@ export class InvalidJsonError extends Error {
   }
 }
 
-/** Every kind of value may be partial but numbers: `12` of `123` would be a wrong value, not a shorter one. */
-const ALLOW = Allow.ALL & ~Allow.NUM;
 const NOTHING: unique symbol = Symbol("nothing parsed yet");
 
 /**
@@ -24,8 +21,9 @@ const NOTHING: unique symbol = Symbol("nothing parsed yet");
  *
  * For JSON mode and structured outputs (`response_format`): give it the
  * accumulated text (`extractDelta()`, `accumulate()`) and it emits the value
- * parsed so far, with unfinished strings, arrays and objects closed, by the
- * `partial-json` parser. Numbers are shown only once complete: inside an
+ * parsed so far, with unfinished strings, arrays and objects closed and an
+ * unfinished `true`, `false` or `null` completed (a key without its value is
+ * left out). Numbers are shown only once complete: inside an
  * object or an array once a delimiter follows, and a number alone once
  * whitespace follows it or the source completes. A value is
  * emitted only when it differs (deeply) from the one before, so a delta that
@@ -87,16 +85,9 @@ function parsePartial(text: string, prefix: JsonPrefix): unknown {
   // A number alone may still grow (`4` of `42`): it is whole once whitespace follows it, or the stream completes.
   if (prefix.numberAlone) return NOTHING;
   if (prefix.whole) return JSON.parse(json);
-  try {
-    const value: unknown = parse(json, ALLOW);
-    // partial-json assigns a "__proto__" key as `obj[key] = value`, which sets the object's prototype (from the model's
-    // text: {"__proto__": {"isAdmin": true}} would make `isAdmin` inherited). Such a value waits for the whole text,
-    // which JSON.parse reads as an own key.
-    return hasSetPrototype(value) ? NOTHING : value;
-  } catch {
-    // The text is the start of JSON, but not enough of it yet to give any value.
-    return NOTHING;
-  }
+  const closed = prefix.closed();
+  // JSON.parse of the text cut and closed: a "__proto__" key stays an own key, as in the whole text.
+  return closed === undefined ? NOTHING : JSON.parse(closed);
 }
 
 function parseStrict(text: string | undefined): unknown {
@@ -128,13 +119,6 @@ function preview(text: string): string {
   return text.length > 200 ? `${JSON.stringify(text.slice(0, 200))}… (${text.length} characters)` : JSON.stringify(text);
 }
 
-/** Whether an object in a parsed value has a prototype other than a plain object's or an array's. */
-function hasSetPrototype(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  if (Array.isArray(value)) return value.some(hasSetPrototype);
-  return Object.getPrototypeOf(value) !== Object.prototype || Object.values(value).some(hasSetPrototype);
-}
-
 /** Structural equality of JSON values. */
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -151,15 +135,24 @@ function deepEqual(a: unknown, b: unknown): boolean {
 type Expected = "value" | "value or ]" | "key or }" | "key" | ":" | ", or a closer" | "string" | "number" | "literal";
 type NumberPart = "-" | "0" | "integer" | "." | "fraction" | "e" | "exponent sign" | "exponent";
 
+/** An open object or array, and where its last whole member (or its opening bracket) ends in the text. */
+interface Open {
+  readonly bracket: "{" | "[";
+  kept: number;
+}
+
 /**
  * Whether a text can be the start of a JSON text, by JSON's grammar (RFC 8259: no `NaN`, `Infinity`, comments,
  * single quotes or trailing commas). It goes on from where it stopped when the next text extends the last one,
- * as the running text of a stream does, so each delta is scanned once.
+ * as the running text of a stream does, so each delta is scanned once. It also knows how to close the text so far
+ * into the JSON text of the value it has shown (`closed()`).
  */
 class JsonPrefix {
   #scanned = "";
+  /** The offset of the character being read. */
+  #scanning = 0;
   /** The open objects and arrays, innermost last. */
-  #open: ("{" | "[")[] = [];
+  #open: Open[] = [];
   #expected: Expected = "value";
   #key = false;
   #escaped = false;
@@ -177,10 +170,37 @@ class JsonPrefix {
     return this.#expected === ", or a closer" && this.#open.length === 0;
   }
 
+  /**
+   * The text scanned so far made a whole JSON text, for `JSON.parse`: an unfinished string is closed (without a
+   * half-written escape), an unfinished `true`, `false` or `null` completed, and an unfinished member (a number
+   * that may still grow, a key without its value) left out; then every open array and object is closed.
+   * Undefined when there is no value to show yet.
+   */
+  closed(): string | undefined {
+    const text = this.#scanned;
+    const innermost = this.#open.at(-1);
+    let kept: string;
+    if (this.#expected === "string" && !this.#key) {
+      // A backslash, or "\u" and some of its four hex digits, cannot be shown yet.
+      const escape = this.#escaped ? 1 : this.#hexDigits > 0 ? 6 - this.#hexDigits : 0;
+      kept = `${text.slice(0, text.length - escape)}"`;
+    } else if (this.#expected === "literal") {
+      kept = text + this.#literal;
+    } else if (innermost === undefined) {
+      return this.#expected === ", or a closer" ? text : undefined;
+    } else if (this.#expected === ", or a closer") {
+      kept = text;
+    } else {
+      kept = text.slice(0, innermost.kept);
+    }
+    return kept + this.#open.map((open) => (open.bracket === "{" ? "}" : "]")).reverse().join("");
+  }
+
   /** The offset of the first character of `text` that JSON cannot have there, or -1 when it can be the start of JSON. */
   scan(text: string): number {
     if (!text.startsWith(this.#scanned)) this.#reset();
     for (let at = this.#scanned.length; at < text.length; at += 1) {
+      this.#scanning = at;
       if (!this.#step(text.charAt(at))) {
         this.#reset();
         return at;
@@ -206,12 +226,12 @@ class JsonPrefix {
       case "literal":
         if (!this.#literal.startsWith(char)) return false;
         this.#literal = this.#literal.slice(1);
-        if (this.#literal === "") this.#expected = ", or a closer";
+        if (this.#literal === "") this.#ended(this.#scanning + 1);
         return true;
       case "number":
         if (this.#numberCharacter(char)) return true;
         if (this.#number !== "0" && this.#number !== "integer" && this.#number !== "fraction" && this.#number !== "exponent") return false;
-        this.#expected = ", or a closer";
+        this.#ended(this.#scanning);
         break;
     }
     if (char === " " || char === "\n" || char === "\r" || char === "\t") return true;
@@ -233,17 +253,17 @@ class JsonPrefix {
         const innermost = this.#open.at(-1);
         if (innermost === undefined) return false;
         if (char === ",") {
-          this.#expected = innermost === "{" ? "key" : "value";
+          this.#expected = innermost.bracket === "{" ? "key" : "value";
           return true;
         }
-        return char === (innermost === "{" ? "}" : "]") && this.#close();
+        return char === (innermost.bracket === "{" ? "}" : "]") && this.#close();
       }
     }
   }
 
   #value(char: string): boolean {
     if (char === "{" || char === "[") {
-      this.#open.push(char);
+      this.#open.push({ bracket: char, kept: this.#scanning + 1 });
       this.#expected = char === "{" ? "key or }" : "value or ]";
     } else if (char === '"') {
       this.#expected = "string";
@@ -269,8 +289,15 @@ class JsonPrefix {
 
   #close(): true {
     this.#open.pop();
-    this.#expected = ", or a closer";
+    this.#ended(this.#scanning + 1);
     return true;
+  }
+
+  /** A value ended just before offset `end`: its container, if any, is whole up to there. */
+  #ended(end: number): void {
+    this.#expected = ", or a closer";
+    const innermost = this.#open.at(-1);
+    if (innermost !== undefined) innermost.kept = end;
   }
 
   #stringCharacter(char: string): boolean {
@@ -286,7 +313,8 @@ class JsonPrefix {
     if (char === "\\") {
       this.#escaped = true;
     } else if (char === '"') {
-      this.#expected = this.#key ? ":" : ", or a closer";
+      if (this.#key) this.#expected = ":";
+      else this.#ended(this.#scanning + 1);
     } else if (char < " ") {
       return false;
     }

@@ -120,7 +120,8 @@ describe("the packed tarball", () => {
     const app = folder(apps.esm);
     const manifest = JSON.parse(readFileSync(join(app, "node_modules/g4f-rx/package.json"), "utf8")) as Record<string, Record<string, string>>;
     // The command is one bundle: what only it uses (markdown-it, lowlight, formerly yargs) is inlined there, not installed.
-    expect(Object.keys(manifest.dependencies ?? {})).toEqual(["partial-json"]);
+    // No dependency at all: a browser bundle reaches only ES modules (partial-json, CommonJS, made Angular warn).
+    expect(Object.keys(manifest.dependencies ?? {})).toEqual([]);
     expect(manifest.peerDependencies).toMatchObject({ openai: "^6.49.0 || ^7.0.0", rxjs: "^7.8.0" });
     expect(existsSync(join(app, "node_modules/yargs"))).toBe(false);
     // An optional peer, not installed: the app still compiles against g4f-rx/node's Redis store (skipLibCheck: false).
@@ -208,6 +209,28 @@ describe("a browser app", () => {
     expect(result.stdout + result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(readFileSync(join(folder(apps.browser), "out/esbuild.js"), "utf8")).not.toMatch(/from\s*"node:|require\("node:/);
+  }, 120_000);
+
+  it("reaches only ES modules through package imports, so Angular's builder has no CommonJS warning to give", async () => {
+    // Angular's application builder (esbuild) walks the bundle's import graph from the entry and warns "Module 'x' used
+    // by 'y' is not ESM" for every package it reaches that is not an ES module, used or not: the same walk here.
+    const result = await attempt(esbuild, ["src/main.ts", "--bundle", "--platform=browser", "--format=esm", "--outfile=out/graph.js", "--metafile=out/graph.json", "--log-level=warning"], folder(apps.browser));
+    expect(result.code).toBe(0);
+    const { inputs } = JSON.parse(readFileSync(join(folder(apps.browser), "out/graph.json"), "utf8")) as {
+      inputs: Record<string, { format?: string; imports: { path: string; original?: string }[] }>;
+    };
+    const notEsm: string[] = [];
+    const seen = new Set<string>();
+    const files = ["src/main.ts"];
+    for (let file = files.shift(); file !== undefined; file = files.shift()) {
+      for (const { path, original } of inputs[file]?.imports ?? []) {
+        if (original === undefined || seen.has(path)) continue;
+        seen.add(path);
+        if (!original.startsWith(".") && inputs[path]?.format !== "esm") notEsm.push(`${original} (imported by ${file})`);
+        else files.push(path);
+      }
+    }
+    expect(notEsm).toEqual([]);
   }, 120_000);
 
   it("builds with Vite with no error or warning", async () => {

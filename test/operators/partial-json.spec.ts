@@ -94,13 +94,23 @@ describe("partialJson", () => {
     })();
   });
 
-  it("never lets a \"__proto__\" key of the text set an object's prototype: such a value waits for the whole text", marbles((m) => {
+  it("keeps a \"__proto__\" key of the text an own key, never an object's prototype, also in a partial value", () => {
     const whole = '{"__proto__":{"isAdmin":true},"x":1}';
-    const source = m.cold("  a-b-|", { a: '{"__proto__":{"isAdmin":true},"x":', b: whole });
-    const subs = "           ^---!";
-    // The partial-JSON parser would have made isAdmin inherited; JSON.parse keeps "__proto__" an own key.
-    m.expect(source.pipe(partialJson())).toBeObservable(m.cold("--b-|", { b: JSON.parse(whole) as unknown }));
-    m.expect(source).toHaveSubscriptions(subs);
+    const received: unknown[] = [];
+    of('{"__proto__":{"isAdmin":true},"x":', whole).pipe(partialJson()).subscribe((value) => received.push(value));
+    expect(received).toStrictEqual([JSON.parse('{"__proto__":{"isAdmin":true}}'), JSON.parse(whole)]);
+    for (const value of received) {
+      expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+      expect(Object.hasOwn(value as object, "__proto__")).toBe(true);
+      expect((value as { isAdmin?: unknown }).isAdmin).toBeUndefined();
+    }
+  });
+
+  it("shows an unfinished string as it arrived, spaces at its end included, without a half-written escape", marbles((m) => {
+    const deltas = m.cold("  a-b-c-d-e-f-|", { a: '["Hello', b: " ", c: "\\", d: "u00", e: "e9", f: '"]' });
+    const expected = m.cold("a-b-----e---|", { a: ["Hello"], b: ["Hello "], e: ["Hello \u00e9"] });
+    m.expect(deltas.pipe(accumulate(), partialJson())).toBeObservable(expected);
+    m.expect(deltas).toHaveSubscriptions("^-----------!");
   }));
 
   it("emits only JSON values, every one a part of the whole, for any JSON text cut anywhere", () => {
