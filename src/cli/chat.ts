@@ -1,5 +1,6 @@
 import { createInterface, emitKeypressEvents } from "node:readline";
 import { Writable } from "node:stream";
+import { ReadStream } from "node:tty";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import {
   EMPTY,
@@ -29,6 +30,7 @@ import { ConversationError, DamagedTurnError } from "../conversations/index.js";
 import { EndpointConfigError, type ResolvedEndpoint } from "../endpoints.js";
 import { type ConversationPlan, cannotContinue, logging, planConversation, storeFor, systemPromptToSend, withInput } from "./conversation.js";
 import { AnswerEnding } from "./answer-ending.js";
+import { editText, editorOf } from "./editor.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { catalogueOf, parseWithConfig } from "./config.js";
@@ -46,6 +48,7 @@ const HELP = `Commands:
   /model NAME    ask another model from now on
   /system TEXT   a new system prompt from now on (/system alone: none)
   /retry         ask the last question again (the new answer replaces the old one)
+  /edit [TEXT]   write the question in your editor ($VISUAL, $EDITOR, else vi), then ask it
   /exit          leave (Ctrl-D too)
   /help          this list
 A line ending in \\ continues on the next line; a line of """ starts and ends a block of many lines
@@ -66,6 +69,7 @@ export type ChatInput =
   | { readonly kind: "help" }
   | { readonly kind: "unknown"; readonly command: string }
   | { readonly kind: "elsewhere"; readonly typed: string; readonly way: string }
+  | { readonly kind: "edit"; readonly text: string }
   | { readonly kind: "incomplete"; readonly problem: string };
 
 /** What readline gives the chat: a line typed or pasted, Ctrl-C at the prompt, or the end of input (Ctrl-D, a pipe's end). */
@@ -147,7 +151,7 @@ const CHAT_ELSEWHERE: ReadonlyMap<string, string> = new Map([
   [".session", "this chat is kept as a conversation already; g4f-rx chat -c goes on with the latest"],
   [".info", "g4f-rx config (outside the chat)"],
   [".file", "g4f-rx -a FILE \"question\" attaches a file (outside the chat); g4f-rx chat -c goes on here after it"],
-  ["!edit", 'a block of many lines between """ lines'],
+  ["!edit", "/edit writes the question in $VISUAL or $EDITOR"],
 ]);
 
 function parseInput(text: string): ChatInput {
@@ -173,6 +177,8 @@ function parseInput(text: string): ChatInput {
       return argument === "" ? { kind: "incomplete", problem: "/model needs a NAME: /model llama3.2, say" } : { kind: "model", name: rest.join(" ") };
     case "/system":
       return { kind: "system", text: argument };
+    case "/edit":
+      return { kind: "edit", text: argument };
     default:
       return { kind: "unknown", command };
   }
@@ -477,6 +483,32 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       );
     });
 
+  /** A question, with the system prompt /system gave since the last one. */
+  const askQuestion = (text: string): Observable<never> => {
+    const input: ChatCompletionMessageParam[] = [];
+    if (system !== undefined) input.push(systemMessage(system));
+    system = undefined;
+    input.push({ role: "user", content: text });
+    return ask(input, messages, undefined);
+  };
+
+  /**
+   * /edit: the editor takes the terminal over, in its ordinary mode, without bracketed paste, and gives it back as the
+   * chat had it. This process waits for it (no answer streams meanwhile: commands are handled in turn).
+   */
+  const editOnTerminal = (initial: string): { readonly text: string } | { readonly problem: string } => {
+    if (!terminal) return { problem: "/edit needs a terminal for the editor; nothing asked" };
+    const raw = rawMode(input);
+    setRawMode(input, false);
+    screen.write(BRACKETED_PASTE_OFF);
+    try {
+      return editText(editorOf(io.env), initial, screen === io.stdout ? 1 : 2);
+    } finally {
+      setRawMode(input, raw);
+      screen.write(BRACKETED_PASTE_ON);
+    }
+  };
+
   const handle = (input: ChatInput): Observable<never> => {
     switch (input.kind) {
       case "exit":
@@ -514,13 +546,24 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         system = undefined;
         return ask(again, last.before, lastTurn);
       }
-      case "ask": {
-        const input2: ChatCompletionMessageParam[] = [];
-        if (system !== undefined) input2.push(systemMessage(system));
-        system = undefined;
-        input2.push({ role: "user", content: input.text });
-        return ask(input2, messages, undefined);
+      case "edit": {
+        const edited = editOnTerminal(input.text);
+        if ("problem" in edited) {
+          note(edited.problem);
+          break;
+        }
+        // Shown where a typed question would be, and kept in the history whole, as one.
+        screen.write(`${forStderr(edited.text)}\n`);
+        entries?.unshift(edited.text);
+        try {
+          history?.addChatHistory(edited.text);
+        } catch {
+          // (see keepTyped)
+        }
+        return askQuestion(edited.text);
       }
+      case "ask":
+        return askQuestion(input.text);
     }
     // Lines from a pipe can still be handled after their end closed readline, which then refuses to prompt.
     if (!closed && queued === 0) promptAgain();
@@ -611,6 +654,15 @@ function replayedAnswers(replay: typeof import("./replay.js"), path: string, opt
 
 function systemMessage(content: string): ChatCompletionMessageParam {
   return { role: "system", content };
+}
+
+/** Whether a terminal's input is in raw mode (readline sets it); false for any other stream. */
+function rawMode(stream: object): boolean {
+  return stream instanceof ReadStream && stream.isRaw;
+}
+
+function setRawMode(stream: object, raw: boolean): void {
+  if (stream instanceof ReadStream) stream.setRawMode(raw);
 }
 
 const BRACKETED_PASTE_ON = "\u001b[?2004h";

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -420,5 +420,54 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx chat on a real terminal (util-linux
       { role: "system", content: "Answer with digits." },
       { role: "user", content: "What is 3 times 4?" },
     ]);
+  });
+
+  it("/edit writes the question in $EDITOR, from the text given, asks it, and gives the terminal back to the chat", async () => {
+    server.reply(answer("Edited answer."), answer("Typed answer."));
+    // An editor as a script: it keeps what it was given, writes a question of two lines, and says which terminal mode it found.
+    const editor = join(home, "editor.sh");
+    writeFileSync(editor, `#!/bin/sh\ncp "$1" "${join(home, "given")}"\nstty -a | grep -o -- '-icanon\\|icanon' | head -1 > "${join(home, "mode")}"\nprintf 'Edited question\\nsecond line\\n' > "$1"\n`, { mode: 0o755 });
+    const session = onTerminal(["chat"], { ...env, EDITOR: editor, VISUAL: "" });
+    await session.waitFor("> ");
+    session.type("/edit Draft\r");
+    await answered(session, "Edited answer.");
+    // Typed (and edited with readline's keys) as before: the chat has its terminal back.
+    session.type("Typed x\u007f?\r");
+    await answered(session, "Typed answer.");
+    session.type("\u0004");
+    expect((await session.exited).code).toBe(0);
+    expect(readFileSync(join(home, "given"), "utf8")).toBe("Draft\n");
+    // The editor found the terminal in its ordinary (canonical) mode, not in readline's raw one.
+    expect(readFileSync(join(home, "mode"), "utf8").trim()).toBe("icanon");
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "Edited question\nsecond line" }]);
+    expect(messagesOf(1)).toStrictEqual([
+      { role: "user", content: "Edited question\nsecond line" },
+      { role: "assistant", content: "Edited answer." },
+      { role: "user", content: "Typed ?" },
+    ]);
+    expect(session.screen()).toContain("Edited question\r\nsecond line");
+  });
+
+  it("/edit asks nothing when the editor fails or leaves the question empty, and says so", async () => {
+    const failing = join(home, "failing.sh");
+    writeFileSync(failing, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+    const emptying = join(home, "emptying.sh");
+    writeFileSync(emptying, '#!/bin/sh\nprintf "  \\n" > "$1"\n', { mode: 0o755 });
+    for (const [editor, said] of [
+      [failing, `the editor (${failing}) exited with status 3; nothing asked`],
+      [emptying, "the editor left the question empty; nothing asked"],
+    ] as const) {
+      const session = onTerminal(["chat"], { ...env, VISUAL: editor });
+      await session.waitFor("> ");
+      session.type("/edit\r");
+      await session.waitFor(said);
+      session.type("\u0004");
+      expect((await session.exited).code).toBe(0);
+    }
+    // Not on a terminal, there is no editor to give it to.
+    const piped = await runCli(["chat"], { env: { ...env, EDITOR: failing }, stdin: "/edit\n" });
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toContain("/edit needs a terminal for the editor; nothing asked");
+    expect(server.requests).toHaveLength(0);
   });
 });
