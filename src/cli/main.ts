@@ -37,8 +37,9 @@ export async function main(io: CliIo): Promise<number> {
     return logs(io, io.args.slice(1), style);
   }
 
-  // `models` is `--list-models` with the same options: one table for both.
-  const args = io.args[0] === "models" ? ["--list-models", ...io.args.slice(1)] : io.args;
+  // `models` is `--list-models` with the same options: one table for both. `models list` too, as `logs list` is logs
+  // (and llm's `models list` lists them).
+  const args = io.args[0] === "models" ? ["--list-models", ...io.args.slice(io.args[1] === "list" ? 2 : 1)] : io.args;
   const showSettings = args[0] === "config";
   let options: CliOptions;
   let config: ConfigFile | undefined;

@@ -485,7 +485,7 @@ export const MODELS_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
   ...ASK_COMMAND,
   name: "models",
   summary: "The endpoint's models",
-  usage: ["$0 models [options]"],
+  usage: ["$0 models [list] [options]"],
   description: "Lists the models the endpoint offers (GET /models), one id per line; --json prints each model object as a JSON line. The same as g4f-rx --list-models. The options choose the endpoint as for a question.",
   positionals: undefined,
   examples: [

@@ -32,9 +32,18 @@ describe("g4f-rx models", () => {
   it("models --help describes models, with the options that choose the endpoint", async () => {
     const result = await runCli(["models", "--help"]);
     expect(result).toMatchObject({ code: 0, stderr: "" });
-    expect(result.stdout).toMatch(/^Usage: g4f-rx models \[options\]\n\nLists the models the endpoint offers/);
+    expect(result.stdout).toMatch(/^Usage: g4f-rx models \[list\] \[options\]\n\nLists the models the endpoint offers/);
     expect(result.stdout).toContain("  -e, --endpoint NAME");
     expect(result.stdout).not.toContain("g4f-rx chat [options]");
+  });
+
+  it("takes llm's models list as models", async () => {
+    server = await startTestServer({ models: ["a", "b"] });
+    expect(await runCli(["models", "list", "--base-url", server.baseURL])).toMatchObject({ code: 0, stdout: "a\nb\n" });
+    // Only as the first word: models takes no other.
+    const other = await runCli(["models", "--base-url", server.baseURL, "list", "more"]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('models takes no arguments, got "list more"');
   });
 
   it("prints the model objects as JSON lines with --json", async () => {
