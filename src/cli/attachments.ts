@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { ChatCompletionContentPart, ChatCompletionUserMessageParam } from "openai/resources/chat/completions";
+import { isEndpointName } from "../endpoints.js";
 
 /** An attachment that cannot be sent: not found, or neither an image nor text. A usage error. */
 export class AttachmentError extends Error {
@@ -28,7 +29,15 @@ export function readAttachment(file: string): Attachment {
     const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : error instanceof Error ? error.message : String(error);
     // Each -a is one file, commas included; a list written the other way gets the way to write it.
     const names = file.split(",").map((name) => name.trim());
-    const hint = code === "ENOENT" && names.length > 1 ? ` (-a takes one file; repeat it: ${names.map((name) => `-a ${name}`).join(" ")})` : "";
+    const hint =
+      code !== "ENOENT"
+        ? ""
+        : names.length > 1
+          ? ` (-a takes one file; repeat it: ${names.map((name) => `-a ${name}`).join(" ")})`
+          : // mods' -a names the API (an endpoint): a name of one, not a file, is likely that habit.
+            isEndpointName(file.toLowerCase())
+            ? ` (-a attaches a file; to ask the ${file.toLowerCase()} endpoint: -e ${file.toLowerCase()})`
+            : "";
     throw new AttachmentError(`-a ${file}: ${reason}${hint}`);
   }
   const name = basename(file);

@@ -72,6 +72,10 @@ describe("g4f-rx -a: attachments", () => {
     const list = await runCli(["-a", `${a},${b}`, "Read"], { env });
     expect(list.code).toBe(2);
     expect(list.stderr).toContain(`-a ${a},${b}: no such file (-a takes one file; repeat it: -a ${a} -a ${b})`);
+    // mods' -a names an API: an endpoint's name that is no file says how to choose that endpoint here.
+    const api = await runCli(["-a", "openai", "Hi"], { env, cwd: folder });
+    expect(api.code).toBe(2);
+    expect(api.stderr).toContain("-a openai: no such file (-a attaches a file; to ask the openai endpoint: -e openai)");
     expect(server.requests).toHaveLength(1);
   });
 
