@@ -113,15 +113,27 @@ describe("readInput from a descriptor", () => {
     const reader = open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const writer = open(path, constants.O_WRONLY);
     writeSync(writer, "first part, ");
-    const stream = new Socket({ fd: reader, readable: true, writable: false });
-    const text = readInput({ isTTY: false, fd: reader, stream }, new AbortController().signal);
+    // Made on first use, as the command's process.stdin is: made at once, it would read the pipe beside the descriptor
+    // reads (and under load take the rest before them, which a read then found ended).
+    let stream: Socket | undefined;
+    const input = {
+      isTTY: false,
+      fd: reader,
+      get stream(): Socket {
+        stream ??= new Socket({ fd: reader, readable: true, writable: false });
+        return stream;
+      },
+    };
+    const text = readInput(input, new AbortController().signal);
     await new Promise((resolve) => setTimeout(resolve, 20));
     writeSync(writer, "then the rest");
     closeSync(opened.splice(opened.indexOf(writer), 1)[0] ?? writer);
     await expect(text).resolves.toBe("first part, then the rest");
-    // The socket owns the reader now.
-    opened.splice(opened.indexOf(reader), 1);
-    stream.destroy();
+    if (stream !== undefined) {
+      // The socket owns the reader now.
+      opened.splice(opened.indexOf(reader), 1);
+      stream.destroy();
+    }
   });
 
   it("stops at an abort with what arrived, while a read still waits", async () => {
