@@ -120,4 +120,23 @@ describe("Utf8Text (layer ①: bytes → text)", () => {
     const bytes = Buffer.concat([Buffer.from("ab", "utf8"), Buffer.from([0xe4, 0xb8])]);
     for (const at of [1, 2, 3]) expect(decodeAll(piecesOf(bytes, [at])).error?.offset).toBe(2);
   });
+
+  it.each([
+    ["an overlong lead pair", [0xe0, 0x80]],
+    ["a surrogate's start", [0xed, 0xa0]],
+    ["the start of a code point above U+10FFFF", [0xf4, 0x90]],
+  ])("reports %s at the body's end as invalid, not as a character cut short, with every read before it decoded", (_name, start) => {
+    // Such a start can never be completed, so it is a fault at once (as a streaming decoder has it), even before the next read.
+    const bytes = Buffer.concat([Buffer.from("data: é", "utf8"), Buffer.from(start)]);
+    fc.assert(
+      fc.property(cutsOf(bytes.length), (points) => {
+        const result = decodeAll(piecesOf(bytes, points));
+        expect(result.error).toBeInstanceOf(InvalidEncodingError);
+        expect(result.error?.offset).toBe(bytes.length - start.length);
+        expect(result.error?.message).not.toMatch(/ends inside/);
+        expect(result.text).toBe("data: é");
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
