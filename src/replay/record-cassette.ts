@@ -14,6 +14,9 @@ export interface RecordCassetteOptions {
   scheduler?: SchedulerLike;
 }
 
+/** The mode of a new cassette file (the umask may take more away, never add). */
+const PRIVATE_FILE = 0o600;
+
 /** Response headers worth keeping in a cassette. */
 const KEPT_HEADERS = ["content-type", "retry-after", "retry-after-ms", "x-request-id", "openai-model", "openai-processing-ms"];
 
@@ -64,7 +67,8 @@ export function recordCassette<T extends ChatCompletionChunk | ResponseStreamEve
       };
       const open = (response: CassetteResponse): void => {
         if (descriptor !== undefined) return;
-        descriptor = openSync(file, "w");
+        // A cassette holds the questions and answers, as a conversation's turn does: readable by its user alone.
+        descriptor = openSync(file, "w", PRIVATE_FILE);
         const messages = Array.isArray(sent.messages) ? sent.messages : messagesOfResponsesRequest(sent);
         const recorded: CassetteRequest = { ...sent, ...(model === undefined ? {} : { model }), messages };
         write(headerLine({ ...(responses ? { api: "responses" as const } : {}), recordedAt: new Date().toISOString(), request: recorded, response }));

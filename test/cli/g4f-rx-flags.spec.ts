@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -231,6 +231,19 @@ describe("g4f-rx --record", () => {
     expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
     expect(readCassette(file).request).toEqual({ model: "m-1", messages: [{ role: "user", content: "Say hello" }] });
     expect(await lastValueFrom(fromCassette(file, { speed: Infinity }).pipe(toArray()))).toEqual(chunks);
+  });
+
+  it("writes the cassette readable by the user alone (0600), as the conversation store's turns, whatever the umask", async () => {
+    server.reply(streamReply(textChunks(["Private."])));
+    const file = join(scratch, "private.cassette.jsonl");
+    // The command inherits this process's umask; 022 is the usual one, which leaves new files readable by everyone.
+    const previous = process.umask(0o022);
+    try {
+      expect((await runCli(["--record", file, "Hi"], { env })).code).toBe(0);
+    } finally {
+      process.umask(previous);
+    }
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it("the recording answers the same prompt with --replay", async () => {
