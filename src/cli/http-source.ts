@@ -99,7 +99,7 @@ async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, un
     let retryable: boolean;
     let headers: PlainHeaders | undefined;
     try {
-      const { response, unfollowed } = await postFollowingRedirects(url, requestHeaders(endpoint, attempt), payload, signal, options.note);
+      const { response, unfollowed } = await postFollowingRedirects(url, requestHeaders(endpoint, attempt), credentialHeaders(endpoint), payload, signal, options.note);
       const reply = await decompressed(response);
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 300) return reply;
@@ -201,18 +201,28 @@ function archName(arch: string): string {
 
 class RequestTimeout extends Error {}
 
+/**
+ * The headers that may carry a credential, in lower case: the key's Authorization, and every header of
+ * `OPENAI_CUSTOM_HEADERS`, which is where a user puts any other (Azure's `api-key`, Basic auth, a cookie, a gateway's
+ * token) and which the command cannot tell from a harmless one.
+ */
+function credentialHeaders(endpoint: ResolvedEndpoint): ReadonlySet<string> {
+  return new Set(["authorization", ...Object.keys(endpoint.headers).map((name) => name.toLowerCase())]);
+}
+
 /** The redirects fetch follows before it fails, as `redirect: "follow"` does. */
 const MAX_REDIRECTS = 20;
 
 /**
  * POSTs as fetch does with its default `redirect: "follow"`: a 307 or 308 is sent again, body and all, to its
- * `Location` (without the Authorization header when that is another origin, as fetch drops it there), each said on
- * stderr. A 301, 302 or 303 is not followed: fetch would turn the POST into a GET without the question, which no
+ * `Location`, each said on stderr. When that is another origin, the `credentials` headers are not sent there: fetch
+ * drops only Authorization, and would hand an `api-key` header to whatever server a redirect names. A 301, 302 or 303 is not followed: fetch would turn the POST into a GET without the question, which no
  * chat endpoint answers, so the response comes back with `unfollowed` saying where the server points.
  */
 async function postFollowingRedirects(
   url: string,
   headers: Record<string, string>,
+  credentials: ReadonlySet<string>,
   payload: string,
   signal: AbortSignal,
   note: (text: string) => void,
@@ -240,9 +250,10 @@ async function postFollowingRedirects(
     // The body of a redirect is not read; the next request goes on its own connection.
     response.resume();
     const crossOrigin = next.origin !== new URL(target).origin;
-    const keyDropped = crossOrigin && Object.keys(sent).some((name) => name.toLowerCase() === "authorization");
-    if (keyDropped) sent = Object.fromEntries(Object.entries(sent).filter(([name]) => name.toLowerCase() !== "authorization"));
-    note(`${target} redirects (HTTP ${String(status)}) to ${next.href}${keyDropped ? ": another origin, so the Authorization header is not sent there (as fetch does)" : ""}`);
+    const dropped = crossOrigin ? Object.keys(sent).filter((name) => credentials.has(name.toLowerCase())) : [];
+    if (dropped.length > 0) sent = Object.fromEntries(Object.entries(sent).filter(([name]) => !credentials.has(name.toLowerCase())));
+    const said = dropped.length === 1 ? `the ${dropped[0] ?? ""} header is` : `the ${dropped.join(", ")} headers are`;
+    note(`${target} redirects (HTTP ${String(status)}) to ${next.href}${dropped.length > 0 ? `: another origin, so ${said} not sent there` : ""}`);
     target = next.href;
   }
 }

@@ -94,6 +94,37 @@ describe("g4f-rx and redirects", () => {
     expect(result.stderr).toContain("the Authorization header is not sent there");
   });
 
+  it("sends no OPENAI_CUSTOM_HEADERS header to another origin either (Azure's api-key, Basic auth), where fetch would", async () => {
+    const target = await serve(answer);
+    const moved = await serve((request, response) => {
+      response.writeHead(307, { location: `${target.origin}${request.url ?? ""}` });
+      response.end();
+    });
+    const headers = "api-key: azure-secret\nX-Gateway-Token: gw-secret";
+    const result = await run(["--base-url", `${moved.origin}/v1`, "--api-key", "sk-secret", "Say hello"], { OPENAI_CUSTOM_HEADERS: headers });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(moved.received[0]?.headers).toMatchObject({ authorization: "Bearer sk-secret", "api-key": "azure-secret", "x-gateway-token": "gw-secret" });
+    const sentThere = target.received[0]?.headers ?? {};
+    expect([sentThere.authorization, sentThere["api-key"], sentThere["x-gateway-token"]]).toEqual([undefined, undefined, undefined]);
+    expect(result.stderr).toContain("another origin, so the Authorization, api-key, X-Gateway-Token headers are not sent there");
+    expect(result.stderr).not.toContain("secret");
+  });
+
+  it("keeps OPENAI_CUSTOM_HEADERS on a redirect within the same origin", async () => {
+    const server = await serve((request, response, body) => {
+      if (request.url === "/v1/chat/completions") {
+        response.writeHead(307, { location: "/v2/chat/completions" });
+        response.end();
+      } else answer(request, response, body);
+    });
+    const result = await run(["--base-url", `${server.origin}/v1`, "Say hello"], { OPENAI_CUSTOM_HEADERS: "api-key: azure-secret" });
+    expect(result).toMatchObject({ code: 0, stdout: "Hello there!\n" });
+    expect(server.received.map((request) => [request.url, request.headers["api-key"]])).toEqual([
+      ["/v1/chat/completions", "azure-secret"],
+      ["/v2/chat/completions", "azure-secret"],
+    ]);
+  });
+
   it("keeps the key on a redirect within the same origin (a trailing slash), and reads --no-stream's answer there", async () => {
     const server = await serve((request, response, body) => {
       if (request.url === "/v1/chat/completions") {
