@@ -7,6 +7,7 @@ import { assembleCompletion } from "../recipes/whole-completion.js";
 import { IncompleteStreamError, StreamErrorFrameError } from "../errors.js";
 import { isObject } from "../sources/frames.js";
 import { type CorsOrigins, corsPolicy } from "../edges/cors.js";
+import { hostHeaderAllowed, hostRefusal } from "../edges/host-header.js";
 import { pipeToResponse } from "../edges/pipe-to-response.js";
 import { DEFAULT_MAX_BODY_BYTES } from "../edges/relay/routes.js";
 import { type Cassette, type CassetteFrame, messagesOfResponsesRequest, readCassettes } from "./cassette.js";
@@ -98,6 +99,10 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostHeaderAllowed(host, req.headers.host)) {
+      req.resume();
+      return sendJson(res, 403, hostRefusal(req.headers.host));
+    }
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const origin = req.headers.origin;
     for (const [name, value] of Object.entries(policy.headers(origin))) res.setHeader(name, value);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Relay, createRelayFetchHandler } from "g4f-rx";
 import { type RelayServer, startRelayServer } from "g4f-rx/node";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { postWithHost } from "../support/host-header.js";
 import { chatBody, eventually, readEvents, textOf } from "./support.js";
 
 const PIECES = ["Hello", " there", "!", " How", " can", " I", " help", "?"];
@@ -176,6 +177,34 @@ describe("startRelayServer with an upstream that stalls (memory store)", () => {
 
   it("refuses an upstreamTimeout a timer cannot hold, before it listens", async () => {
     await expect(startRelayServer({ upstream: upstream.baseURL, upstreamTimeout: { idle: 2 ** 31 } })).rejects.toThrow(/upstreamTimeout.idle must be a number of milliseconds above 0 up to 2147483647/);
+  });
+});
+
+describe("startRelayServer and DNS rebinding", () => {
+  it("on a loopback address, refuses a request addressed to another name with a 403, sending nothing upstream; answers localhost and 127.0.0.1", async () => {
+    const port = new URL(relay.url).port;
+    const refused = await postWithHost(`${relay.baseURL}/chat/completions`, `attacker.example:${port}`, chatBody());
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: "host_not_allowed" } });
+    expect(refused.body).toContain("DNS rebinding");
+    expect(upstream.requests).toHaveLength(0);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
+      upstream.reply(streamReply(textChunks(PIECES)));
+      const answered = await postWithHost(`${relay.baseURL}/chat/completions`, host, chatBody());
+      expect([host, answered.status]).toEqual([host, 200]);
+      expect(answered.body).toContain("data: [DONE]");
+    }
+  });
+
+  it("listening beyond this machine (0.0.0.0), answers any name it is reached by", async () => {
+    const open = await startRelayServer({ upstream: upstream.baseURL, host: "0.0.0.0" });
+    try {
+      upstream.reply(streamReply(textChunks(PIECES)));
+      const answered = await postWithHost(`${open.baseURL}/chat/completions`, "relay.example", chatBody());
+      expect(answered.status).toBe(200);
+    } finally {
+      await open.close();
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { accumulate, extractDelta, fromEventStream } from "g4f-rx";
 import { type ReplayServer, type ReplayServerOptions, startReplayServer } from "g4f-rx/node";
 import { collect } from "../support/collect.js";
+import { postWithHost } from "../support/host-header.js";
 
 const examples = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
 const hello = JSON.stringify({ model: "gpt-4", stream: true, messages: [{ role: "user", content: "Say hello there!" }] });
@@ -74,5 +75,25 @@ describe("the replay server answers CORS preflights", () => {
     const other = await fetch(`${baseURL}/chat/completions`, init("https://evil.example"));
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     await other.body?.cancel();
+  });
+});
+
+describe("the replay server and DNS rebinding", () => {
+  it("on a loopback address, refuses a request addressed to another name with a 403, and answers localhost and 127.0.0.1", async () => {
+    const { baseURL, url } = await start();
+    const port = new URL(url).port;
+    const refused = await postWithHost(`${baseURL}/chat/completions`, `attacker.example:${port}`, hello);
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: "host_not_allowed" } });
+    expect(refused.body).not.toContain("Hello");
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `app.localhost:${port}`]) {
+      const answered = await postWithHost(`${baseURL}/chat/completions`, host, hello);
+      expect([host, answered.status]).toEqual([host, 200]);
+    }
+  });
+
+  it("listening beyond this machine (0.0.0.0), answers any name it is reached by", async () => {
+    const { baseURL } = await start({ host: "0.0.0.0" });
+    expect((await postWithHost(`${baseURL}/chat/completions`, "replay.example", hello)).status).toBe(200);
   });
 });

@@ -2,6 +2,7 @@ import { type Server, createServer } from "node:http";
 import { OpenAI } from "openai";
 import type { CorsOrigins } from "../cors.js";
 import { MemoryRelayStore } from "./memory-store.js";
+import { hostHeaderAllowed, hostRefusal } from "../host-header.js";
 import { createRelayRequestHandler } from "./node-handler.js";
 import type { RelayUpstream } from "./routes.js";
 import { RedisRelayStore } from "./redis-store.js";
@@ -94,7 +95,13 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
     await store.close();
     throw error;
   }
-  const server = createServer(createRelayRequestHandler({ relay, upstream, retryMs, ...(cors === undefined ? {} : { cors }), ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }) }));
+  const handler = createRelayRequestHandler({ relay, upstream, retryMs, ...(cors === undefined ? {} : { cors }), ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }) });
+  const server = createServer((request, response) => {
+    if (hostHeaderAllowed(host, request.headers.host)) return handler(request, response);
+    const body = JSON.stringify(hostRefusal(request.headers.host));
+    request.resume();
+    response.writeHead(403, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
