@@ -441,6 +441,18 @@ function checkURL(url: string, from: string): string {
   return url;
 }
 
+/**
+ * The URL to show in a message or a log: its password (`redis://:secret@host`, `http://user:secret@host`) replaced
+ * with `***`, the rest as given. Text that is not a URL is shown as it is.
+ */
+export function withoutPassword(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (parsed.password === "") return url;
+  parsed.password = "***";
+  return parsed.href;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }

@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import { type RelayCluster, startRelayCluster } from "../edges/relay/cluster.js";
 import { DEFAULT_UPSTREAM_TIMEOUT, type RelayOptions } from "../edges/relay/relay.js";
-import { isLoopbackHost } from "../endpoints.js";
+import { isLoopbackHost, withoutPassword } from "../endpoints.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import type { ServeOptions } from "./options.js";
@@ -21,6 +21,13 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
     return code;
   };
   if (!/^https?:\/\//i.test(upstream)) return fail(EXIT.usage, `--upstream must be an http(s) URL such as http://localhost:1337/v1, got ${JSON.stringify(upstream)}`);
+  const upstreamURL = URL.canParse(upstream) ? new URL(upstream) : undefined;
+  if (upstreamURL !== undefined && (upstreamURL.username !== "" || upstreamURL.password !== "")) {
+    // The openai client refuses such a URL on every request ("Connection error."), and the password is not repeated.
+    upstreamURL.username = "";
+    upstreamURL.password = "";
+    return fail(EXIT.usage, `--upstream must not hold a user name or password (user:password@), which the openai client refuses: give ${upstreamURL.href} and the key with --upstream-key`);
+  }
   if (redis !== undefined && !/^rediss?:\/\//i.test(redis)) return fail(EXIT.usage, `--redis must be a redis:// URL such as redis://127.0.0.1:6379, got ${JSON.stringify(redis)}`);
   if (workers > 1 && redis === undefined) return fail(EXIT.usage, "--workers above 1 needs --redis URL: a reconnect may reach any worker, so they share streams through Redis");
 
@@ -47,7 +54,7 @@ export async function serveRelay(io: CliIo, options: ServeOptions & { upstream: 
   }
   if (cluster.isPrimary) {
     const processes = workers === 1 ? "" : ` in ${workers} processes`;
-    io.stderr.write(`g4f-rx serve: relaying ${upstream} at ${relay.baseURL}${processes}${redis === undefined ? "" : ` (streams shared through ${redis})`}. Ctrl-C stops.\n`);
+    io.stderr.write(`g4f-rx serve: relaying ${upstream} at ${relay.baseURL}${processes}${redis === undefined ? "" : ` (streams shared through ${withoutPassword(redis)})`}. Ctrl-C stops.\n`);
     if (!isLoopbackHost(host)) {
       // An open relay spends the upstream's key for anyone who finds it, and reads out any stream whose id they know.
       io.stderr.write(

@@ -197,6 +197,20 @@ describe("g4f-rx serve --upstream: usage errors", () => {
     expect(result.stderr).toBe(`g4f-rx serve: could not start the relay: Could not connect to Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
   });
 
+  it("refuses an --upstream with a user name or password with exit 2, without repeating the password", async () => {
+    const result = await run(["serve", "--upstream", "http://user:pw-secret@127.0.0.1:9/v1", "--port", "0"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--upstream must not hold a user name or password (user:password@), which the openai client refuses: give http://127.0.0.1:9/v1 and the key with --upstream-key");
+    expect(result.stderr).not.toContain("pw-secret");
+  });
+
+  it("never shows a Redis URL's password when Redis cannot be reached", async () => {
+    const port = await closedPort();
+    const unreachable = await run(["serve", "--upstream", "http://127.0.0.1:9/v1", "--redis", `redis://:pw-secret@127.0.0.1:${port}`, "--port", "0"]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toBe(`g4f-rx serve: could not start the relay: Could not connect to Redis at redis://:***@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+  });
+
   it("says it once, not once per worker, when the workers cannot start", async () => {
     const port = await closedPort();
     const result = await run(["serve", "--upstream", "http://127.0.0.1:9/v1", "--redis", `redis://127.0.0.1:${port}`, "--workers", "2", "--port", "0"]);
@@ -216,6 +230,18 @@ describe.runIf(redisServerAvailable())("g4f-rx serve --upstream URL --redis URL 
   afterAll(async () => {
     await upstream.close();
     await redis.stop();
+  });
+
+  it("does not show the password of a Redis URL it serves through", async () => {
+    const guarded = await startRedis("pw-secret");
+    try {
+      const relay = await startServe(["--upstream", upstream.baseURL, "--redis", guarded.url]);
+      expect(relay.stderr()).toContain(`(streams shared through redis://:***@127.0.0.1:${String(guarded.port)})`);
+      expect(relay.stderr()).not.toContain("pw-secret");
+      expect(await stop(relay.child)).toBe(0);
+    } finally {
+      await guarded.stop();
+    }
   });
 
   it("serves any stream from either worker on one port, and exits 0 on SIGTERM", async () => {

@@ -33,10 +33,14 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Starts redis-server on a free port of 127.0.0.1 and resolves once it accepts connections. */
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * Starts redis-server on a free port of 127.0.0.1 and resolves once it accepts connections; with `password`, it asks
+ * for it (`requirepass`), and `url` carries it.
+ */
+export async function startRedis(password?: string): Promise<TestRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  const auth = password === undefined ? [] : ["--requirepass", password];
+  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...auth], { stdio: ["ignore", "pipe", "pipe"] });
   await new Promise<void>((resolve, reject) => {
     let output = "";
     const onData = (piece: Buffer): void => {
@@ -48,7 +52,7 @@ export async function startRedis(): Promise<TestRedis> {
     child.once("exit", (code) => reject(new Error(`redis-server exited with code ${String(code)}: ${output}`)));
   });
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${password === undefined ? "" : `:${encodeURIComponent(password)}@`}127.0.0.1:${port}`,
     port,
     stop: () =>
       new Promise<void>((resolve) => {

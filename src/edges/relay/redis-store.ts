@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Observable, Subject } from "rxjs";
 import { RelayStoreError, RelayStreamError, StreamExistsError, UnknownStreamError } from "../../errors.js";
+import { withoutPassword } from "../../endpoints.js";
 import { failureFrames } from "./formats.js";
 import type { RelayEnd, RelayFrame, RelayStore, RelayStreamInfo } from "./store.js";
 
@@ -145,7 +146,7 @@ export class RedisRelayStore implements RelayStore {
       redis.disconnect();
       // The client's own rejection says only "Connection is closed."; the error event before it says why.
       const why = lastError?.message ?? (error instanceof Error ? error.message : String(error));
-      throw new Error(`Could not connect to Redis at ${url}: ${why}`, { cause: error });
+      throw new Error(`Could not connect to Redis at ${withoutPassword(url)}: ${why}`, { cause: error });
     }
     const store = new RedisRelayStore(redis, options);
     await store.ready();
