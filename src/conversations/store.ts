@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
@@ -447,8 +447,8 @@ export class ConversationStore {
     try {
       // Before this turn's line makes an index again: a lost one is rebuilt first, not replaced by this line alone.
       this.rebuildLostCaches();
+      this.makeFolder();
       makeFolder(folder, PRIVATE_FOLDER);
-      this.made = true;
       const startedAt = nextStartTime();
       const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
       const info: TurnInfo = {
@@ -608,6 +608,10 @@ export class ConversationStore {
   private makeFolder(): void {
     if (this.made) return;
     makeFolder(this.directory, PRIVATE_FOLDER);
+    // A store an older g4f-rx made (0755 under the usual umask) is closed to others at its top, which covers all below;
+    // one another user owns is left alone, as chmod would be refused.
+    const { mode, uid } = statSync(this.directory);
+    if ((mode & 0o077) !== 0 && uid === process.getuid?.()) chmodSync(this.directory, PRIVATE_FOLDER);
     this.made = true;
   }
 

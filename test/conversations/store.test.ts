@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -433,6 +433,13 @@ describe("ConversationStore", () => {
     for (const folder of [directory, join(directory, "conversations"), store.directoryOf("private-1")]) expect(mode(folder)).toBe(0o700);
     const files = [join(directory, "index.jsonl"), join(directory, "texts.jsonl"), store.historyFile, ...readdirSync(store.directoryOf("private-1")).map((name) => join(store.directoryOf("private-1"), name))];
     for (const file of files) expect([file, mode(file)]).toEqual([file, 0o600]);
+  });
+
+  it("closes a store folder an older version left readable by others (0755) when it keeps a turn", async () => {
+    chmodSync(directory, 0o755);
+    mkdirSync(join(directory, "conversations"), { mode: 0o755 });
+    await turn("older-1", "A question", [chunk("An answer", "stop")]);
+    expect(statSync(directory).mode & 0o777).toBe(0o700);
   });
 
   it("finds the latest conversation from the end of a long index, skipping removed ones and a line cut short", async () => {
