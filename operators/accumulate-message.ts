@@ -331,13 +331,15 @@ function applyReasoningDetails(previous: readonly ReasoningDetail[], pieces: rea
       items.push(Object.freeze({ ...piece }));
       continue;
     }
-    const merged: Record<string, unknown> = { ...before };
+    // A Map, then Object.fromEntries: the server chooses the keys, and `merged[key] = value` with "__proto__" would set
+    // the item's prototype to what it sent, where fromEntries makes an own field as JSON.parse did.
+    const merged = new Map<string, unknown>(Object.entries(before));
     for (const [key, value] of Object.entries(piece)) {
-      const earlier = before[key];
-      if ((key === "text" || key === "summary") && typeof value === "string" && typeof earlier === "string") merged[key] = earlier + value;
-      else if (value !== null && value !== undefined && value !== "") merged[key] = value;
+      const earlier = merged.get(key);
+      if ((key === "text" || key === "summary") && typeof value === "string" && typeof earlier === "string") merged.set(key, earlier + value);
+      else if (value !== null && value !== undefined && value !== "") merged.set(key, value);
     }
-    items[at] = Object.freeze(merged);
+    items[at] = Object.freeze(Object.fromEntries(merged));
   }
   return frozen(items);
 }

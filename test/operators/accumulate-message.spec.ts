@@ -1,11 +1,12 @@
 import type { ChatCompletionChunk, ChatCompletionTokenLogprob } from "openai/resources/chat/completions";
-import { last, map, of, toArray } from "rxjs";
+import { last, lastValueFrom, map, of, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import {
   type ChatCompletionSnapshot,
   type ChoiceSnapshot,
   type FinishReason,
   type MessageSnapshot,
+  type ReasoningDetail,
   type ToolCallSnapshot,
   accumulateMessage,
 } from "../../operators/index.js";
@@ -271,6 +272,30 @@ describe("accumulateMessage", () => {
     m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
     m.expect(source).toHaveSubscriptions("^-----!");
   }));
+
+  it("keeps a reasoning_details piece's \"__proto__\" key as an own field, as JSON.parse made it, never as the item's prototype", marbles((m) => {
+    // An untrusted server chooses every key; JSON.parse makes "__proto__" an own key, which merging must not turn into a prototype.
+    const detail = (json: string): ReasoningDetail => JSON.parse(json) as ReasoningDetail;
+    const values = {
+      a: wire({ reasoning_details: [detail('{"type":"reasoning.text","index":0,"text":"a"}')] }),
+      b: wire({ reasoning_details: [detail('{"index":0,"text":"b","__proto__":{"signature":"forged"}}')] }),
+    };
+    const source = m.cold("  a-b-|", values);
+    const expected = m.cold("A-B-|", {
+      A: snapshotOf({ reasoning_details: [detail('{"type":"reasoning.text","index":0,"text":"a"}')] }),
+      B: snapshotOf({ reasoning_details: [detail('{"type":"reasoning.text","index":0,"text":"ab","__proto__":{"signature":"forged"}}')] }),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
+  it("merging a \"__proto__\" key sets no prototype: the item inherits nothing the server sent", async () => {
+    const piece = JSON.parse('{"index":0,"text":"b","__proto__":{"signature":"forged"}}') as ReasoningDetail;
+    const snapshot = await lastValueFrom(of(wire({ reasoning_details: [{ type: "reasoning.text", index: 0, text: "a" }] }), wire({ reasoning_details: [piece] })).pipe(accumulateMessage()));
+    const item = snapshot.choices[0]?.message.reasoning_details?.[0];
+    expect(item === undefined ? undefined : Object.getPrototypeOf(item)).toBe(Object.prototype);
+    expect(item?.signature).toBeUndefined();
+  });
 
   it("keys choices by index when n > 1 interleaves them, sorted by index", marbles((m) => {
     const values = {
