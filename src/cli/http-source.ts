@@ -104,7 +104,7 @@ async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, un
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 300) return reply;
       headers = new PlainHeaders(response.headers);
-      const text = await readAll(reply, signal);
+      const text = await readAll(reply, signal, ERROR_BODY_LIMIT);
       const json = parseJson(text);
       error =
         unfollowed === undefined
@@ -334,10 +334,27 @@ function usesEnvironmentProxy(): boolean {
   return [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((argument) => argument.includes("--use-env-proxy"));
 }
 
-async function readAll({ body }: Reply, signal: AbortSignal): Promise<string> {
+/**
+ * The most of an error response's body that is read: far above any error document, far below what would exhaust memory
+ * when a server (or whatever a relay put in front) sends an endless one.
+ */
+const ERROR_BODY_LIMIT = 1024 * 1024;
+
+/** The body as text; past `limit` bytes, its beginning, the rest neither read nor waited for (the connection is closed). */
+async function readAll({ body }: Reply, signal: AbortSignal, limit = Infinity): Promise<string> {
   const parts: Buffer[] = [];
+  let length = 0;
   try {
-    for await (const part of body) parts.push(part as Buffer);
+    for await (const part of body) {
+      const piece = part as Buffer;
+      parts.push(piece);
+      length += piece.length;
+      if (length > limit) {
+        body.destroy();
+        // Only its beginning is ever shown (describeError cuts a long message), so nothing that matters is lost.
+        return Buffer.concat(parts).subarray(0, limit).toString("utf8");
+      }
+    }
   } catch (error) {
     if (signal.aborted) throw error;
   }

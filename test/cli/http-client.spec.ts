@@ -73,6 +73,35 @@ const answer: Handler = (_request, response, body) => {
 const run = (args: readonly string[], env: Record<string, string> = {}): ReturnType<typeof runCli> =>
   runCli(args, { env: { HOME: home, XDG_DATA_HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, G4F_RX_NO_LOG: "1", ...env } });
 
+describe("g4f-rx and an error body that does not end", () => {
+  it("reads at most 1 MiB of it and closes the connection rather than reading on, and says the status", async () => {
+    const megabyte = Buffer.alloc(1024 * 1024, "a");
+    let written = 0;
+    let closed = false;
+    // 64 MiB at most, so that a command reading it all still ends (holding all of it).
+    await serve((_request, response) => {
+      response.writeHead(500, { "content-type": "application/json" });
+      response.write('{"error":{"message":"');
+      response.on("close", () => (closed = true));
+      const pump = (): void => {
+        while (written < 64 && !closed) {
+          written += 1;
+          if (!response.write(megabyte)) return void response.once("drain", pump);
+        }
+        if (!closed) response.end('"}}');
+      };
+      pump();
+    }).then(async ({ origin }) => {
+      const result = await run(["--base-url", `${origin}/v1`, "--retries", "0", "Hi"]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`${origin}/v1/chat/completions answered HTTP 500: `);
+      expect(result.stderr).toContain("aaaa");
+      expect(written).toBeLessThan(64);
+      expect(closed).toBe(true);
+    });
+  });
+});
+
 describe("g4f-rx and redirects", () => {
   it.each([307, 308])("follows a %i to another server with the method and the body, as fetch does, without the key there", async (status) => {
     const target = await serve(answer);
