@@ -88,12 +88,14 @@ export function readConfig(env: Environment): ConfigFile {
  */
 function namedRoles(value: unknown, settings: readonly string[], fail: (role: string | undefined, problem: string) => never): Record<string, Readonly<Record<string, unknown>>> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return fail(undefined, 'must map names to a system prompt or to settings: {"shell": {"system": "…", "model": "…"}}');
-  const roles: Record<string, Readonly<Record<string, unknown>>> = {};
+  // Gathered as entries and made an object at the end: `roles[name] = …` with the name "__proto__" would set the
+  // object's prototype rather than define that role.
+  const roles: [string, Readonly<Record<string, unknown>>][] = [];
   const entries: [string, unknown][] = Object.entries(value);
   for (const [name, entry] of entries) {
     if (name.trim() === "") fail(undefined, "has a role with an empty name");
     if (typeof entry === "string") {
-      roles[name] = { system: entry };
+      roles.push([name, { system: entry }]);
       continue;
     }
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) fail(name, 'must be a system prompt (a string) or settings ({"system": "…", "model": "…"})');
@@ -102,14 +104,15 @@ function namedRoles(value: unknown, settings: readonly string[], fail: (role: st
       if (NOT_IN_A_ROLE.has(key)) fail(name, `cannot name another role ("${key}")`);
       if (!settings.includes(key)) fail(name, `: "${key}" is not a setting a role can hold. Settings are the long option names (${settings.filter((setting) => !NOT_IN_A_ROLE.has(setting)).join(", ")})`);
     }
-    roles[name] = Object.fromEntries(own);
+    roles.push([name, Object.fromEntries(own)]);
   }
-  return roles;
+  return Object.fromEntries(roles);
 }
 
 function namedEndpoints(value: unknown, fail: (problem: string) => never): Record<string, UserEndpoint> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return fail('must map names to {"url": …, "keyVariable": …, "model": …}');
-  const endpoints: Record<string, UserEndpoint> = {};
+  // As entries, for the reason `namedRoles` gives.
+  const endpoints: [string, UserEndpoint][] = [];
   const entries: [string, unknown][] = Object.entries(value);
   for (const [name, entry] of entries) {
     if (isEndpointName(name)) fail(`: "${name}" is a built-in endpoint; choose another name`);
@@ -120,13 +123,16 @@ function namedEndpoints(value: unknown, fail: (problem: string) => never): Recor
     if (typeof url !== "string" || !/^https?:\/\//i.test(url)) fail(`: "${name}" needs "url", an http(s) URL`);
     if (keyVariable !== undefined && typeof keyVariable !== "string") fail(`: "${name}".keyVariable must be the name of an environment variable`);
     if (model !== undefined && typeof model !== "string") fail(`: "${name}".model must be a model id`);
-    endpoints[name] = {
-      url: String(url),
-      ...(typeof keyVariable === "string" ? { keyVariable } : {}),
-      ...(typeof model === "string" ? { model } : {}),
-    };
+    endpoints.push([
+      name,
+      {
+        url: String(url),
+        ...(typeof keyVariable === "string" ? { keyVariable } : {}),
+        ...(typeof model === "string" ? { model } : {}),
+      },
+    ]);
   }
-  return endpoints;
+  return Object.fromEntries(endpoints);
 }
 
 /** "3:5" for the position a JSON.parse message names (Node 20 says "position N", later Nodes "line L column C"). */

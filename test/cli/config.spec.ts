@@ -258,6 +258,13 @@ describe("g4f-rx -r NAME: roles of the config file", () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it("takes a role or an endpoint named __proto__ as any other name, not as a prototype", async () => {
+    write(`{"roles": {"__proto__": {"system": "Odd name."}}, "endpoints": {"__proto__": {"url": "${server.baseURL}", "model": "odd-model"}}}`);
+    const withoutURL = Object.fromEntries(Object.entries(env).filter(([name]) => name !== "OPENAI_BASE_URL"));
+    expect(await runCli(["-r", "__proto__", "-e", "__proto__", "Hi"], { env: withoutURL })).toMatchObject({ code: 0, stdout: "ok\n" });
+    expect(bodyOf(0)).toMatchObject({ model: "odd-model", messages: [{ role: "system", content: "Odd name." }, { role: "user", content: "Hi" }] });
+  });
+
   it("refuses a malformed role with its line: not an object or a string, an unknown setting, one a role cannot hold, a value of the wrong type", async () => {
     write('{\n  "roles": {\n    "a": 3\n  }\n}\n');
     const number = await runCli(["Hi"], { env });
