@@ -252,10 +252,50 @@ async function postFollowingRedirects(
     const crossOrigin = next.origin !== new URL(target).origin;
     const dropped = crossOrigin ? Object.keys(sent).filter((name) => credentials.has(name.toLowerCase())) : [];
     if (dropped.length > 0) sent = Object.fromEntries(Object.entries(sent).filter(([name]) => !credentials.has(name.toLowerCase())));
-    const said = dropped.length === 1 ? `the ${dropped[0] ?? ""} header is` : `the ${dropped.join(", ")} headers are`;
-    note(`${target} redirects (HTTP ${String(status)}) to ${next.href}${dropped.length > 0 ? `: another origin, so ${said} not sent there` : ""}`);
+    note(redirectNote(target, status, next.href, dropped));
     target = next.href;
   }
+}
+
+/** What stderr says of a redirect followed: where to, and the credential headers not sent there. */
+function redirectNote(from: string, status: number, to: string, dropped: readonly string[]): string {
+  const said = dropped.length === 1 ? `the ${dropped[0] ?? ""} header is` : `the ${dropped.join(", ")} headers are`;
+  return `${from} redirects (HTTP ${String(status)}) to ${to}${dropped.length > 0 ? `: another origin, so ${said} not sent there` : ""}`;
+}
+
+/**
+ * The `fetch` the command gives the openai client (`--api responses`, `models`): fetch itself, following redirects as
+ * it does (a 301 or 302 of a POST, and a 303, become a GET without the body; up to 20), but hop by hop, so that no
+ * credential header (`credentialHeaders`) goes to another origin, where fetch drops only Authorization; each hop is
+ * said on stderr, as on the chat path.
+ */
+export function credentialSafeFetch(endpoint: ResolvedEndpoint, note: (text: string) => void): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
+  const credentials = credentialHeaders(endpoint);
+  return async (input, init = {}) => {
+    let target = input instanceof Request ? input.url : String(input);
+    let request: RequestInit = init;
+    for (let redirects = 0; ; redirects += 1) {
+      const response = await fetch(target, { ...request, redirect: "manual" });
+      const location = response.headers.get("location");
+      if (response.status < 300 || response.status > 399 || location === null || redirects >= MAX_REDIRECTS) return response;
+      const next = new URL(location, target);
+      if (next.protocol !== "http:" && next.protocol !== "https:") return response;
+      await response.body?.cancel();
+      const headers = new Headers(request.headers);
+      const dropped = next.origin === new URL(target).origin ? [] : [...headers.keys()].filter((name) => credentials.has(name));
+      for (const name of dropped) headers.delete(name);
+      // As fetch: a 303, or a 301 or 302 of a POST, asks the new place with a GET and no body.
+      const method = (request.method ?? "GET").toUpperCase();
+      const toGet = response.status === 303 ? method !== "HEAD" : (response.status === 301 || response.status === 302) && method === "POST";
+      if (toGet) {
+        headers.delete("content-type");
+        headers.delete("content-length");
+      }
+      note(redirectNote(target, response.status, next.href, dropped));
+      request = toGet ? { ...request, method: "GET", body: null, headers } : { ...request, headers };
+      target = next.href;
+    }
+  };
 }
 
 /** A Content-Encoding the command cannot decode; fetch would pass such a body on undecoded, which no reader could read. */

@@ -7,7 +7,7 @@ import { recordCassette } from "../replay/record-cassette.js";
 import { fromResponses } from "../sources/index.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeError, shortReason } from "./describe-error.js";
-import { type OutputFlow, USER_AGENT, liveChunks } from "./http-source.js";
+import { type OutputFlow, USER_AGENT, credentialSafeFetch, liveChunks } from "./http-source.js";
 import { requestFields } from "./request-fields.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
@@ -35,7 +35,7 @@ export async function liveAnswer(
   const keep = (chunk: ChatCompletionChunk, whole: unknown): ChatCompletionChunk => (wholes.set(chunk, whole), chunk);
   // Chat completions go out with node:http (see http-source.ts); the Responses API through the openai client, loaded
   // only then.
-  const clientFor = options.api === "responses" ? await clientMaker(io) : undefined;
+  const clientFor = options.api === "responses" ? await clientMaker(io, note) : undefined;
   // Token usage comes in a last chunk only when asked for; only --stats shows it, and not every server accepts the field.
   const extra = options.stream && options.stats ? { stream_options: { include_usage: true } } : {};
   // A streamed Responses answer is recorded as its events (an `api: responses` cassette), before they become chunks.
@@ -95,8 +95,8 @@ export async function liveAnswer(
   };
 }
 
-/** Makes `openai` clients for resolved endpoints, loading the package on first use. */
-export async function clientMaker(io: Pick<CliIo, "stderr">): Promise<(resolved: ResolvedEndpoint) => OpenAI> {
+/** Makes `openai` clients for resolved endpoints, loading the package on first use; `note` tells of each redirect. */
+export async function clientMaker(io: Pick<CliIo, "stderr">, note: (text: string) => void): Promise<(resolved: ResolvedEndpoint) => OpenAI> {
   // Loaded on first use only: most runs need neither.
   const [{ OpenAI: OpenAIClient }, { Console }] = await Promise.all([import("openai"), import("node:console")]);
   return (resolved) => {
@@ -113,6 +113,8 @@ export async function clientMaker(io: Pick<CliIo, "stderr">): Promise<(resolved:
       organization: null,
       project: null,
       maxRetries: resolved.maxRetries,
+      // Redirects as fetch follows them, but no credential header to another origin (see http-source.ts).
+      fetch: credentialSafeFetch(resolved, note),
       // OPENAI_LOG output must not mix with the answer on stdout.
       logger: new Console({ stdout: io.stderr, stderr: io.stderr }),
     });

@@ -18,7 +18,8 @@ export async function listModels(io: CliIo, resolved: ResolvedEndpoint, json: bo
     io.stderr.write(`${style.error("g4f-rx:")} ${message}\n`);
     return EXIT.failure;
   };
-  const client = (await clientMaker(io))(resolved);
+  const note = (text: string): void => void io.stderr.write(`${style.note(`g4f-rx: ${text}`)}\n`);
+  const client = (await clientMaker(io, note))(resolved);
   const models: Model[] = [];
   try {
     for await (const model of client.models.list({ signal: io.stop.signal })) models.push(model);

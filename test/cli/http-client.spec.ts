@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type TestServer, responseEvents, responsesReply, startTestServer } from "g4f-rx/testing";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 // The command's own HTTP client (src/cli/http-source.ts, node:http) against what the openai client's fetch does with
@@ -345,5 +346,39 @@ describe("g4f-rx behind Node's environment proxy (NODE_USE_ENV_PROXY=1)", () => 
     expect(direct.stdout).toBe("Hello there!\n");
     expect(proxy.received).toHaveLength(1);
     expect(target.received).toHaveLength(2);
+  });
+});
+
+describe("g4f-rx's openai client paths (--api responses, models) and redirects", () => {
+  let target: TestServer | undefined;
+  afterEach(async () => {
+    await target?.close();
+    target = undefined;
+  });
+
+  it("follow a 307 to another origin with neither the key nor OPENAI_CUSTOM_HEADERS' headers, where fetch sends the latter", async () => {
+    const there = await startTestServer({ models: ["m-a"] });
+    target = there;
+    there.reply(responsesReply(responseEvents(["Hello"])));
+    const origin = new URL(there.baseURL).origin;
+    const moved = await serve((request, response) => {
+      response.writeHead(307, { location: `${origin}${request.url ?? ""}` });
+      response.end();
+    });
+    const env = { OPENAI_CUSTOM_HEADERS: "api-key: azure-secret" };
+    const asked = await run(["--api", "responses", "--base-url", `${moved.origin}/v1`, "--api-key", "sk-secret", "Say hello"], env);
+    expect(asked).toMatchObject({ code: 0, stdout: "Hello\n" });
+    expect(asked.stderr).toContain(`redirects (HTTP 307) to ${origin}/v1/responses: another origin, so the api-key, authorization headers are not sent there`);
+    const listed = await run(["models", "--base-url", `${moved.origin}/v1`, "--api-key", "sk-secret"], env);
+    expect(listed).toMatchObject({ code: 0, stdout: "m-a\n" });
+    expect(moved.received.map((request) => [request.url, request.headers.authorization, request.headers["api-key"]])).toEqual([
+      ["/v1/responses", "Bearer sk-secret", "azure-secret"],
+      ["/v1/models", "Bearer sk-secret", "azure-secret"],
+    ]);
+    expect(there.requests.map((request) => [request.path, request.headers.authorization, request.headers["api-key"]])).toEqual([
+      ["/v1/responses", undefined, undefined],
+      ["/v1/models", undefined, undefined],
+    ]);
+    expect(`${asked.stderr}${listed.stderr}`).not.toContain("secret");
   });
 });
