@@ -5,9 +5,9 @@ import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/
 import { VERSION } from "openai/version";
 import { Observable } from "rxjs";
 import { type ResolvedEndpoint, chatCompletionsURL } from "../endpoints.js";
-import { MalformedChunkError, NotEventStreamError } from "../errors.js";
+import { FrameTooLargeError, MalformedChunkError, NotEventStreamError } from "../errors.js";
 import { completionChunk } from "../recipes/index.js";
-import { chatCompletionProtocol } from "../sources/index.js";
+import { MAX_FRAME_LENGTH, chatCompletionProtocol } from "../sources/index.js";
 import { BodyDecoder } from "../sources/decode-event-stream.js";
 import { PlainHeaders } from "../sources/plain-headers.js";
 import { errorFromFrame, isObject, parseFrameData } from "../sources/frames.js";
@@ -104,7 +104,8 @@ async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, un
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 300) return reply;
       headers = new PlainHeaders(response.headers);
-      const text = await readAll(reply, signal, ERROR_BODY_LIMIT);
+      // Only its beginning is ever shown (describeError cuts a long message), so nothing that matters is lost if cut.
+      const { text } = await readAll(reply, signal, ERROR_BODY_LIMIT);
       const json = parseJson(text);
       error =
         unfollowed === undefined
@@ -381,7 +382,8 @@ function usesEnvironmentProxy(): boolean {
 const ERROR_BODY_LIMIT = 1024 * 1024;
 
 /** The body as text; past `limit` bytes, its beginning, the rest neither read nor waited for (the connection is closed). */
-async function readAll({ body }: Reply, signal: AbortSignal, limit = Infinity): Promise<string> {
+/** A body read whole, up to `limit` bytes: beyond them, the connection is closed and `cut` says so. */
+async function readAll({ body }: Reply, signal: AbortSignal, limit: number): Promise<{ readonly text: string; readonly cut: boolean }> {
   const parts: Buffer[] = [];
   let length = 0;
   try {
@@ -391,14 +393,13 @@ async function readAll({ body }: Reply, signal: AbortSignal, limit = Infinity): 
       length += piece.length;
       if (length > limit) {
         body.destroy();
-        // Only its beginning is ever shown (describeError cuts a long message), so nothing that matters is lost.
-        return Buffer.concat(parts).subarray(0, limit).toString("utf8");
+        return { text: Buffer.concat(parts).subarray(0, limit).toString("utf8"), cut: true };
       }
     }
   } catch (error) {
     if (signal.aborted) throw error;
   }
-  return Buffer.concat(parts).toString("utf8");
+  return { text: Buffer.concat(parts).toString("utf8"), cut: false };
 }
 
 function parseJson(text: string): unknown {
@@ -497,8 +498,10 @@ async function readWhole(
   const { response } = reply;
   const contentType = response.headers["content-type"] ?? null;
   if (contentType !== null && /^\s*text\/event-stream\b/i.test(contentType)) return readEventStream(reply, emit, signal, undefined);
-  const text = await readAll(reply, signal);
+  // A whole completion as long as the longest frame a stream may have (the decoder's bound), not an endless body.
+  const { text, cut } = await readAll(reply, signal, MAX_FRAME_LENGTH);
   if (signal.aborted) return;
+  if (cut) throw new FrameTooLargeError(MAX_FRAME_LENGTH, MAX_FRAME_LENGTH);
   const parsed = parseFrameData(text.trim());
   if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH), { expected: "a JSON chat completion or an event stream" });
   const { value } = parsed;

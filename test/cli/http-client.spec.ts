@@ -74,6 +74,34 @@ const answer: Handler = (_request, response, body) => {
 const run = (args: readonly string[], env: Record<string, string> = {}): ReturnType<typeof runCli> =>
   runCli(args, { env: { HOME: home, XDG_DATA_HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, G4F_RX_NO_LOG: "1", ...env } });
 
+describe("g4f-rx --no-stream and a completion that does not end", () => {
+  it("reads it up to the longest frame a stream may have (64 MiB), then closes the connection and says why", async () => {
+    const megabyte = Buffer.alloc(1024 * 1024, "a");
+    let written = 0;
+    let closed = false;
+    // 80 MiB at most, so that a command reading it all still ends.
+    const { origin } = await serve((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write('{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"');
+      response.on("close", () => (closed = true));
+      const pump = (): void => {
+        while (written < 80 && !closed) {
+          written += 1;
+          if (!response.write(megabyte)) return void response.once("drain", pump);
+        }
+        if (!closed) response.end('"},"finish_reason":"stop"}]}');
+      };
+      pump();
+    });
+    const result = await run(["--base-url", `${origin}/v1`, "--no-stream", "Hi"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("longer than 67108864 characters");
+    expect(written).toBeLessThan(80);
+    expect(closed).toBe(true);
+  });
+});
+
 describe("g4f-rx and an error body that does not end", () => {
   it("reads at most 1 MiB of it and closes the connection rather than reading on, and says the status", async () => {
     const megabyte = Buffer.alloc(1024 * 1024, "a");
