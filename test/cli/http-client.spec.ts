@@ -74,60 +74,51 @@ const answer: Handler = (_request, response, body) => {
 const run = (args: readonly string[], env: Record<string, string> = {}): ReturnType<typeof runCli> =>
   runCli(args, { env: { HOME: home, XDG_DATA_HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, G4F_RX_NO_LOG: "1", ...env } });
 
+/**
+ * A server whose one answer is `status` with a body of `prefix`, then up to `megabytes` MiB of "a", then `suffix`: long
+ * enough that a command reading it all still ends. `written` counts the MiB sent; `closed` says the client hung up.
+ */
+async function endlessBody(status: number, prefix: string, suffix: string, megabytes: number): Promise<{ origin: string; sent: { written: number; closed: boolean } }> {
+  const megabyte = Buffer.alloc(1024 * 1024, "a");
+  const sent = { written: 0, closed: false };
+  const { origin } = await serve((_request, response) => {
+    response.writeHead(status, { "content-type": "application/json" });
+    response.write(prefix);
+    response.on("close", () => (sent.closed = true));
+    const pump = (): void => {
+      while (sent.written < megabytes && !sent.closed) {
+        sent.written += 1;
+        if (!response.write(megabyte)) return void response.once("drain", pump);
+      }
+      if (!sent.closed) response.end(suffix);
+    };
+    pump();
+  });
+  return { origin, sent };
+}
+
 describe("g4f-rx --no-stream and a completion that does not end", () => {
   it("reads it up to the longest frame a stream may have (64 MiB), then closes the connection and says why", async () => {
-    const megabyte = Buffer.alloc(1024 * 1024, "a");
-    let written = 0;
-    let closed = false;
-    // 80 MiB at most, so that a command reading it all still ends.
-    const { origin } = await serve((_request, response) => {
-      response.writeHead(200, { "content-type": "application/json" });
-      response.write('{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"');
-      response.on("close", () => (closed = true));
-      const pump = (): void => {
-        while (written < 80 && !closed) {
-          written += 1;
-          if (!response.write(megabyte)) return void response.once("drain", pump);
-        }
-        if (!closed) response.end('"},"finish_reason":"stop"}]}');
-      };
-      pump();
-    });
+    const completion = '{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"';
+    const { origin, sent } = await endlessBody(200, completion, '"},"finish_reason":"stop"}]}', 80);
     const result = await run(["--base-url", `${origin}/v1`, "--no-stream", "Hi"]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain("longer than 67108864 characters");
-    expect(written).toBeLessThan(80);
-    expect(closed).toBe(true);
+    expect(sent.written).toBeLessThan(80);
+    expect(sent.closed).toBe(true);
   });
 });
 
 describe("g4f-rx and an error body that does not end", () => {
   it("reads at most 1 MiB of it and closes the connection rather than reading on, and says the status", async () => {
-    const megabyte = Buffer.alloc(1024 * 1024, "a");
-    let written = 0;
-    let closed = false;
-    // 64 MiB at most, so that a command reading it all still ends (holding all of it).
-    await serve((_request, response) => {
-      response.writeHead(500, { "content-type": "application/json" });
-      response.write('{"error":{"message":"');
-      response.on("close", () => (closed = true));
-      const pump = (): void => {
-        while (written < 64 && !closed) {
-          written += 1;
-          if (!response.write(megabyte)) return void response.once("drain", pump);
-        }
-        if (!closed) response.end('"}}');
-      };
-      pump();
-    }).then(async ({ origin }) => {
-      const result = await run(["--base-url", `${origin}/v1`, "--retries", "0", "Hi"]);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`${origin}/v1/chat/completions answered HTTP 500: `);
-      expect(result.stderr).toContain("aaaa");
-      expect(written).toBeLessThan(64);
-      expect(closed).toBe(true);
-    });
+    const { origin, sent } = await endlessBody(500, '{"error":{"message":"', '"}}', 64);
+    const result = await run(["--base-url", `${origin}/v1`, "--retries", "0", "Hi"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${origin}/v1/chat/completions answered HTTP 500: `);
+    expect(result.stderr).toContain("aaaa");
+    expect(sent.written).toBeLessThan(64);
+    expect(sent.closed).toBe(true);
   });
 });
 
