@@ -346,7 +346,7 @@ const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split(".").map(Numb
 const httpEnvProxy = nodeMajor > 24 || (nodeMajor === 24 && nodeMinor >= 5);
 
 describe("g4f-rx behind Node's environment proxy (NODE_USE_ENV_PROXY=1)", () => {
-  it.skipIf(!httpEnvProxy)("sends the chat request through HTTP_PROXY, as the openai client's fetch does, and not when NO_PROXY names the host", async () => {
+  it.runIf(httpEnvProxy)("sends the chat request through HTTP_PROXY, as the openai client's fetch does, and not when NO_PROXY names the host", async () => {
     const target = await serve(answer);
     // A forward proxy: it passes each absolute-URL request on to the target.
     const proxy = await serve((request, response, body) => {
