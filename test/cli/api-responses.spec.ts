@@ -1,11 +1,11 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import type { Response, ResponseOutputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { readCassette } from "../../src/replay/cassette.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
+import { temporaryFolder } from "../support/temporary-folder.js";
 
 // `--api responses` on the BUILT command as a real process, against the test server's POST /v1/responses.
 
@@ -95,7 +95,7 @@ describe("g4f-rx --api responses", () => {
   it("records the Responses events themselves with --record, and --replay plays them back as they came", async () => {
     const events = responseEvents(["Hello", " there!"], { reasoning: ["Greet."] });
     server.reply(responsesReply(events));
-    const folder = mkdtempSync(join(tmpdir(), "g4f-rx-responses-record-"));
+    const folder = temporaryFolder("g4f-rx-responses-record-");
     try {
       const file = join(folder, "hello.cassette.jsonl");
       const recorded = await runCli(["--api", "responses", "-q", "-s", "Be brief.", "--record", file, "Say hello there!"], { env });

@@ -1,11 +1,11 @@
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import stringWidth from "string-width";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { BIN, assertFreshBuild, runCli } from "./run-cli.js";
+import { temporaryFolder } from "../support/temporary-folder.js";
 
 /** util-linux's `script` gives the command a real pseudo-terminal; other `script`s take other flags. */
 function hasUtilLinuxScript(): boolean {
@@ -23,7 +23,7 @@ const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
  * Resolves with what the terminal showed, what stdout got, and the exit code.
  */
 function onTerminal(args: readonly string[], env: Record<string, string>): Promise<{ terminal: string; stdout: string; code: number }> {
-  const out = join(mkdtempSync(join(tmpdir(), "g4f-rx-pty-")), "stdout.txt");
+  const out = join(temporaryFolder("g4f-rx-pty-"), "stdout.txt");
   const command = `${[process.execPath, BIN, ...args].map(quote).join(" ")} > ${quote(out)}`;
   return new Promise((resolve) => {
     execFile("script", ["--quiet", "--return", "--command", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "xterm", ...env } }, (error, terminal) => {
@@ -45,7 +45,7 @@ function allOnTerminal(args: readonly string[], env: Record<string, string>, col
 
 /** `onTerminal` on a terminal `columns` wide. */
 function onTerminalColumns(args: readonly string[], columns: number): Promise<{ terminal: string; stdout: string; code: number }> {
-  const out = join(mkdtempSync(join(tmpdir(), "g4f-rx-pty-")), "stdout.txt");
+  const out = join(temporaryFolder("g4f-rx-pty-"), "stdout.txt");
   const command = `stty cols ${columns} 2>/dev/null; ${[process.execPath, BIN, ...args].map(quote).join(" ")} > ${quote(out)}`;
   return new Promise((resolve) => {
     execFile("script", ["--quiet", "--return", "--command", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "xterm" } }, (error, terminal) => {

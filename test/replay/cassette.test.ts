@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CassetteError, type Cassette, parseCassette, readCassette, readCassettes, serializeCassette } from "g4f-rx/node";
 import { CassetteReader } from "../../src/replay/cassette.js";
+import { temporaryFolder } from "../support/temporary-folder.js";
 
 const examples = fileURLToPath(new URL("../../examples/cassettes", import.meta.url));
 const header = '{"g4f-rx-cassette":1,"request":{"model":"gpt-4","messages":[{"role":"user","content":"Hi"}]},"response":{"status":200,"headers":{}}}';
@@ -34,7 +34,7 @@ describe("cassette files", () => {
   });
 
   it("readCassettes throws for a bad file of a directory, or with skip gives it the error and reads the others", () => {
-    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-cassettes-"));
+    const directory = temporaryFolder("g4f-rx-cassettes-");
     writeFileSync(join(directory, "a.cassette.jsonl"), `${header}\n`);
     writeFileSync(join(directory, "b.cassette.jsonl"), '{"g4f-rx-cassette":1, garbage');
     expect(() => readCassettes(directory)).toThrow(CassetteError);
@@ -45,7 +45,7 @@ describe("cassette files", () => {
   });
 
   it("puts a request that continues another cassette's back together, from the file beside it", () => {
-    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-continues-"));
+    const directory = temporaryFolder("g4f-rx-continues-");
     const first = { model: "gpt-4", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }] };
     writeFileSync(join(directory, "1.cassette.jsonl"), `${JSON.stringify({ "g4f-rx-cassette": 1, request: first, response: { status: 200, headers: {} } })}\n{"at":0,"data":"[DONE]"}\n`);
     const own = [{ role: "assistant", content: "Hello." }, { role: "user", content: "Again?" }];
@@ -66,7 +66,7 @@ describe("cassette files", () => {
   });
 
   it("reads a chain of thousands of continuing cassettes without recursion, and refuses a cycle", () => {
-    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-chain-"));
+    const directory = temporaryFolder("g4f-rx-chain-");
     const name = (index: number): string => `${String(index).padStart(5, "0")}.cassette.jsonl`;
     const count = 5000;
     for (let index = 0; index < count; index += 1) {
@@ -78,7 +78,7 @@ describe("cassette files", () => {
     expect(last).toHaveLength(count);
     expect(last[count - 1]).toStrictEqual({ role: "user", content: String(count - 1) });
 
-    const cycle = mkdtempSync(join(tmpdir(), "g4f-rx-cycle-"));
+    const cycle = temporaryFolder("g4f-rx-cycle-");
     for (const [own, other] of [["a", "b"], ["b", "a"]]) {
       writeFileSync(join(cycle, `${own}.cassette.jsonl`), `${JSON.stringify({ "g4f-rx-cassette": 2, request: { messages: [] }, continues: { cassette: `${other}.cassette.jsonl`, messages: 0 }, response: { status: 200, headers: {} } })}\n`);
     }
@@ -88,7 +88,7 @@ describe("cassette files", () => {
   it("holds one request's messages at a time when asked for each new turn of a chat, as the conversation store does", () => {
     // A chat's store asks its reader for the newest turn's messages before each turn; it used to keep the list of
     // every turn asked for, a second copy of the conversation and a list per turn (memory growing with its square).
-    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-reader-"));
+    const directory = temporaryFolder("g4f-rx-reader-");
     const name = (index: number): string => `${String(index).padStart(5, "0")}.cassette.jsonl`;
     const reader = new CassetteReader();
     const turns = 200;
@@ -108,7 +108,7 @@ describe("cassette files", () => {
   });
 
   it("names the cassette a chain cannot go back through, in the error of every cassette after it", () => {
-    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-broken-chain-"));
+    const directory = temporaryFolder("g4f-rx-broken-chain-");
     const name = (index: number): string => `${String(index)}.cassette.jsonl`;
     for (let index = 0; index < 5; index += 1) {
       const request = { messages: [{ role: "user", content: String(index) }] };
@@ -130,7 +130,7 @@ describe("cassette files", () => {
   });
 
   it("puts the requests after a cassette with a damaged frame together: they need its header only", () => {
-    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-damaged-frame-"));
+    const directory = temporaryFolder("g4f-rx-damaged-frame-");
     const name = (index: number): string => `${String(index)}.cassette.jsonl`;
     const sent: unknown[][] = [];
     for (let index = 0; index < 4; index += 1) {
@@ -163,7 +163,7 @@ describe("cassette files", () => {
     ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"a.cassette.jsonl","messages":-1},"response":{"status":200}}\n', 1, '"continues" must be {"cassette"'],
     ['{"g4f-rx-cassette":2,"request":{"messages":[]},"continues":{"cassette":"gone.cassette.jsonl","messages":1},"response":{"status":200}}\n', 1, "its request continues gone.cassette.jsonl, which cannot be read: there is no such file"],
   ])("names the file and line of a corrupt cassette (%#)", (text, line, problem) => {
-    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-cassette-"));
+    const directory = temporaryFolder("g4f-rx-cassette-");
     const file = join(directory, "broken.cassette.jsonl");
     writeFileSync(file, text);
     let caught: unknown;

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import OpenAI, { RateLimitError } from "openai";
@@ -10,6 +9,7 @@ import { IncompleteStreamError, StreamErrorFrameError, fromChatCompletion } from
 import { fromCassette, readCassette, recordCassette } from "g4f-rx/node";
 import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
+import { temporaryFolder } from "../support/temporary-folder.js";
 
 const params = { model: "gpt-4", messages: [{ role: "user" as const, content: "Say hello there!" }], temperature: 0.3 };
 
@@ -33,7 +33,7 @@ let file: string;
 beforeEach(async () => {
   server = await startTestServer();
   client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
-  file = join(mkdtempSync(join(tmpdir(), "g4f-rx-record-")), "hello.cassette.jsonl");
+  file = join(temporaryFolder("g4f-rx-record-"), "hello.cassette.jsonl");
 });
 afterEach(() => server.close());
 

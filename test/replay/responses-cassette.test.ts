@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
@@ -9,6 +8,7 @@ import { IncompleteStreamError, StreamErrorFrameError, fromChatCompletion, fromR
 import { CassetteError, type ReplayServer, fromCassette, fromResponsesCassette, readCassette, recordCassette, startReplayServer } from "g4f-rx/node";
 import { type TestServer, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { collect } from "../support/collect.js";
+import { temporaryFolder } from "../support/temporary-folder.js";
 
 const params = { model: "gpt-5-mini", instructions: "Be brief.", input: "Say hello there!" };
 const sent = responseEvents(["Hello", " there!"], { reasoning: ["Greet."] });
@@ -19,7 +19,7 @@ let directory: string;
 beforeEach(async () => {
   server = await startTestServer();
   client = new OpenAI({ baseURL: server.baseURL, apiKey: "k", maxRetries: 0 });
-  directory = mkdtempSync(join(tmpdir(), "g4f-rx-responses-"));
+  directory = temporaryFolder("g4f-rx-responses-");
 });
 afterEach(() => server.close());
 
