@@ -1,4 +1,5 @@
 import { type CommandSpec, type OptionSpec, describeLimits } from "./option-table.js";
+import { wrapStyled } from "./wrap.js";
 
 /** `-m, --model ID` */
 export function flagText(spec: OptionSpec): string {
@@ -25,49 +26,77 @@ function meaning(spec: OptionSpec): string {
   return extras.length === 0 ? spec.description : `${spec.description} [${extras.join("; ")}]`;
 }
 
-/** The `--help` text of a command, wrapped to `width` columns. */
+/** The `--help` text of a command, wrapped to `width` columns (at least 40, at most 100). */
 export function helpText(command: CommandSpec, width: number): string {
   const columns = Math.max(40, Math.min(100, width));
   const lines: string[] = [];
-  lines.push(...command.usage.map((line, i) => `${i === 0 ? "Usage: " : "       "}${line.replaceAll("$0", "g4f-rx")}`), "");
-  lines.push(...wrap(command.description, columns, ""), "");
+  command.usage.forEach((line, i) => {
+    const text = `${i === 0 ? "Usage: " : "       "}${line.replaceAll("$0", "g4f-rx")}`;
+    lines.push(...hanging(text, columns, usageIndent(line)));
+  });
+  lines.push("", ...wrap(command.description, columns, ""), "");
   if (command.positionals !== undefined) lines.push(...wrap(command.positionals, columns, ""), "");
   lines.push("Options:");
   const shown = command.options.filter((spec) => command.omitFromHelp?.includes(spec.name) !== true);
   const flags = shown.map((spec) => flagText(spec));
   const flagWidth = Math.min(28, Math.max(...flags.map((flag) => flag.length)));
+  // Meanings beside the flags while that leaves them room, else each under its flag.
+  const beside = columns - (flagWidth + 4) >= 36;
   shown.forEach((spec, i) => {
     const flag = flags[i] ?? "";
-    const indent = " ".repeat(flagWidth + 4);
+    const indent = " ".repeat(beside ? flagWidth + 4 : 6);
     const body = wrap(meaning(spec), columns, indent);
-    if (flag.length > flagWidth) lines.push(`  ${flag}`, ...body);
+    if (!beside || flag.length > flagWidth) lines.push(`  ${flag}`, ...body);
     else lines.push(`  ${flag.padEnd(flagWidth)}  ${(body[0] ?? "").trimStart()}`, ...body.slice(1));
   });
   if (command.examples.length > 0) {
     lines.push("", "Examples:");
     const commandWidth = Math.max(...command.examples.map(([example]) => example.replaceAll("$0", "g4f-rx").length));
-    for (const [example, what] of command.examples) lines.push(`  ${example.replaceAll("$0", "g4f-rx").padEnd(commandWidth)}  ${what}`);
+    for (const [example, what] of command.examples) lines.push(...hanging(`  ${example.replaceAll("$0", "g4f-rx").padEnd(commandWidth)}  ${what}`, columns));
   }
   const epilogue = command.epilogue?.();
-  if (epilogue !== undefined) lines.push("", epilogue);
+  if (epilogue !== undefined) lines.push("", ...epilogue.split("\n").flatMap((line) => hanging(line, columns)));
   return `${lines.join("\n")}\n`;
 }
 
-/** Words of `text` in lines of at most `width` columns, each starting with `indent`. */
+/** Words of `text` in lines of at most `width` columns, each starting with `indent` (the renderer's wrapping). */
 function wrap(text: string, width: number, indent: string): string[] {
-  const lines: string[] = [];
-  for (const paragraph of text.split("\n")) {
-    let line = indent;
-    for (const word of paragraph.split(" ")) {
-      if (line.trim() !== "" && line.length + 1 + word.length > width) {
-        lines.push(line);
-        line = indent;
-      }
-      line = line.trim() === "" ? `${indent}${word}` : `${line} ${word}`;
-    }
-    lines.push(line);
-  }
-  return lines;
+  return wrapStyled(text, width - indent.length)
+    .split("\n")
+    .map((line) => `${indent}${line}`);
+}
+
+/** The narrowest column worth wrapping text into. */
+const MIN_COLUMN = 20;
+
+/**
+ * One line of the help wrapped at `width` columns, its later lines under its text: a table row's (`  3    cut off…`)
+ * under its last column, or below the row when that column would be too narrow; any other line's under `indent`
+ * (a usage line's options), else under its first word.
+ */
+function hanging(line: string, width: number, indent?: number): string[] {
+  if (line.length <= width) return [line];
+  const lead = /^ */.exec(line)?.[0].length ?? 0;
+  const gap = /^(.*\S) {2,}(?=\S)/.exec(line);
+  if (gap === null) return wrapUnder(line, width, indent ?? lead);
+  if (width - gap[0].length >= MIN_COLUMN) return wrapUnder(line, width, gap[0].length);
+  return [...hanging(gap[1] ?? "", width, indent), ...wrapUnder(`${" ".repeat(lead + 4)}${line.slice(gap[0].length)}`, width, lead + 4)];
+}
+
+/** `line` wrapped at `width` columns, each line after the first `hang` spaces in. */
+function wrapUnder(line: string, width: number, hang: number): string[] {
+  if (line.length <= width) return [line];
+  // Under its own start when the hang leaves too little room, or less than a whole word (a URL) needs.
+  const longestWord = Math.max(...line.slice(hang).split(" ").map((word) => word.length));
+  const at = width - hang >= MIN_COLUMN && longestWord <= width - hang ? hang : (/^ */.exec(line)?.[0].length ?? 0);
+  const [first = "", ...rest] = wrapStyled(line.slice(at), width - at).split("\n");
+  return [`${line.slice(0, at)}${first}`, ...rest.map((text) => `${" ".repeat(at)}${text}`)];
+}
+
+/** Where a usage line's options start: after `Usage: g4f-rx` and its subcommand, if any. */
+function usageIndent(line: string): number {
+  const words = /^\$0(?: [a-z]+(?= |$))?/.exec(line)?.[0].length ?? 0;
+  return "Usage: ".length + words + 1;
 }
 
 /** The README's flag table of a command: one row per option, generated from the same table as `--help`. */

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { helpText } from "../../src/cli/help.js";
 import { type CommandSpec, MAX_TIMER_MS, type OptionSpec, UsageError, parseCommand } from "../../src/cli/option-table.js";
-import { ASK_COMMAND, ASK_OPTIONS, LOGS_COMMAND, SERVE_COMMAND, parseCommandLine, parseServeCommandLine } from "../../src/cli/options.js";
+import { ASK_COMMAND, ASK_OPTIONS, CHAT_COMMAND, CONFIG_COMMAND, LOGS_COMMAND, MODELS_COMMAND, SERVE_COMMAND, parseCommandLine, parseServeCommandLine } from "../../src/cli/options.js";
 import { relayUpstreamTimeout } from "../../src/cli/serve-relay.js";
 
 // One parser (Node's parseArgs), driven by one table: what the table says is what the command line gets.
@@ -132,6 +132,22 @@ describe("the option table", () => {
     expect(help).toContain("env G4F_RX_MODEL");
     expect(help).toMatch(/-m, --model ID +Model id/);
     expect(helpText(SERVE_COMMAND, 100)).toContain("default 1337");
+  });
+
+  it("fits --help in the terminal's width (40 to 100 columns), usage, examples and notes too, keeping every word", () => {
+    const words = (text: string): string[] => text.split(/\s+/).filter((word) => word !== "");
+    for (const command of [ASK_COMMAND, CHAT_COMMAND, CONFIG_COMMAND, LOGS_COMMAND, MODELS_COMMAND, SERVE_COMMAND] as readonly CommandSpec[]) {
+      const widest = words(helpText(command, 100_000));
+      for (const width of [40, 57, 80, 100, 140]) {
+        const help = helpText(command, width);
+        const over = help.split("\n").filter((line) => [...line].length > Math.min(width, 100));
+        expect(over, `${command.usage[0] ?? ""} at ${width} columns`).toEqual([]);
+        expect(words(help)).toEqual(widest);
+      }
+    }
+    // A row's text goes on under its column, or under the row when the column would be too narrow.
+    expect(helpText(ASK_COMMAND, 80)).toContain("  3    no whole answer: cut off (length, content_filter), refused, a tool call,\n       reasoning only or empty\n");
+    expect(helpText(ASK_COMMAND, 40)).toContain("       g4f-rx chat [options]\n           an interactive session\n");
   });
 });
 
