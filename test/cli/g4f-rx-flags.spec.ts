@@ -286,14 +286,20 @@ describe("g4f-rx --record, safely", () => {
 
   it("never loses one of two recordings into the same file", async () => {
     const file = join(scratch, "both.cassette.jsonl");
+    // The slow one's answer waits until the fast one, started once the slow one's request has arrived, has ended.
+    let fastEnded = (): void => undefined;
+    const slowMayAnswer = new Promise<void>((resolve) => (fastEnded = resolve));
     server.reply(
-      streamReply(textChunks(["One."]), { delayMs: 300 }),
+      async () => {
+        await slowMayAnswer;
+        return streamReply(textChunks(["One."]));
+      },
       streamReply(textChunks(["Two."])),
     );
     const slow = startCli(["--record", file, "Hi"], { env });
-    // The fast one starts once the slow one's request has arrived, and ends while the slow one still streams.
-    while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await server.waitForRequest(0);
     const fast = await runCli(["--record", file, "Hi"], { env });
+    fastEnded();
     const slowResult = await slow.exited;
     expect([slowResult.code, fast.code]).toEqual([0, 0]);
     const other = join(scratch, "both.2.cassette.jsonl");
