@@ -22,13 +22,17 @@ const ESCAPES = /\u001b\[[0-9;]*m/g;
 const ASCII = /^[\u0000-\u007f]*$/;
 // eslint-disable-next-line no-control-regex -- (as above)
 const SGR_CODE = /^\u001b\[(\d+)m$/;
-/** Escape sequences, runs of spaces, each ideograph and runs of other text. */
+/** Escape sequences, runs of spaces, each ideograph (with the opening brackets before it) and runs of other text. */
 // eslint-disable-next-line no-control-regex -- (as above)
-const PIECES = /\u001b\[[0-9;]*m| +|[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|[^ \u001b\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]+|\u001b/gu;
+const PIECES = /\u001b\[[0-9;]*m| +|[\p{Ps}\p{Pi}]*[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|(?:(?![\p{Ps}\p{Pi}]+[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}])[^ \u001b\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}])+|\u001b/gu;
 // eslint-disable-next-line no-control-regex -- (as above)
 const ASCII_PIECES = /\u001b\[[0-9;]*m| +|[^ \u001b]+|\u001b/g;
-/** A character a line may break before (and after), as between words: Han, Hiragana and Katakana. */
-const IDEOGRAPH = /^[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]$/u;
+/**
+ * A character a line may break before (and after), as between words: Han, Hiragana and Katakana, with the opening
+ * brackets and quotes before it (「, （, “…), which must not end a line. The closing ones (」, 、, 。…) are other text,
+ * which goes with the character before it, so they never start one.
+ */
+const IDEOGRAPH = /^[\p{Ps}\p{Pi}]*[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]$/u;
 
 /** The SGR codes that end styles. */
 const RESETS = new Set([22, 23, 24, 29, 39]);

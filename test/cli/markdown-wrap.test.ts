@@ -62,6 +62,19 @@ describe("renderMarkdown on a terminal of known width", () => {
     expect(shown(await rendered("🎉🎉 e\u0301e\u0301e\u0301 🎉🎉\n", 9))).toEqual(["🎉🎉 e\u0301e\u0301e\u0301", "🎉🎉", ""]);
   });
 
+  it("keeps CJK punctuation with its text: a line never ends with an opening bracket or quote, nor starts with a closing one", async () => {
+    expect(shown(await rendered("日本語の文章「引用」を含む。\n", 12))).toEqual(["日本語の文章", "「引用」を含", "む。", ""]);
+    expect(shown(await rendered("中文句子，包括“引号”和《书名》。\n", 12))).toEqual(["中文句子，包", "括“引号”和", "《书名》。", ""]);
+    // Every width from the widest such unit ("名》！", 6 cells): the brackets and quotes stay with the character they open or close.
+    const text = "日本語の文章「引用」を（括弧）含む、テスト。中文“引号”和《书名》！";
+    for (let width = 6; width <= 30; width += 1) {
+      for (const line of shown(await rendered(`${text}\n`, width))) {
+        expect(line, `at ${String(width)} cells`).not.toMatch(/[「（“《]$/u);
+        expect(line, `at ${String(width)} cells`).not.toMatch(/^[」）”》、。，！]/u);
+      }
+    }
+  });
+
   it("carries a style across a break: it ends before the break and starts again after it, inside a heading's too", async () => {
     expect(await rendered("a **bold words that cross** the edge\n", 12)).toBe(`a ${bold("bold words")}\n${bold("that cross")}\nthe edge\n`);
     // A heading's underline and bold on each of its lines, a link's underline inside it too: each line starts its
