@@ -6,6 +6,7 @@ import { VERSION } from "openai/version";
 import { Observable } from "rxjs";
 import { type ResolvedEndpoint, chatCompletionsURL } from "../endpoints.js";
 import { FrameTooLargeError, MalformedChunkError, NotEventStreamError } from "../errors.js";
+import { MAX_REDIRECTS, credentialHeaders, redirectNote } from "../redirects.js";
 import { completionChunk } from "../recipes/index.js";
 import { MAX_FRAME_LENGTH, chatCompletionProtocol } from "../sources/index.js";
 import { BodyDecoder } from "../sources/decode-event-stream.js";
@@ -99,7 +100,7 @@ async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, un
     let retryable: boolean;
     let headers: PlainHeaders | undefined;
     try {
-      const { response, unfollowed } = await postFollowingRedirects(url, requestHeaders(endpoint, attempt), credentialHeaders(endpoint), payload, signal, options.note);
+      const { response, unfollowed } = await postFollowingRedirects(url, requestHeaders(endpoint, attempt), credentialHeaders(endpoint.headers), payload, signal, options.note);
       const reply = await decompressed(response);
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 300) return reply;
@@ -203,18 +204,6 @@ function archName(arch: string): string {
 class RequestTimeout extends Error {}
 
 /**
- * The headers that may carry a credential, in lower case: the key's Authorization, and every header of
- * `OPENAI_CUSTOM_HEADERS`, which is where a user puts any other (Azure's `api-key`, Basic auth, a cookie, a gateway's
- * token) and which the command cannot tell from a harmless one.
- */
-function credentialHeaders(endpoint: ResolvedEndpoint): ReadonlySet<string> {
-  return new Set(["authorization", ...Object.keys(endpoint.headers).map((name) => name.toLowerCase())]);
-}
-
-/** The redirects fetch follows before it fails, as `redirect: "follow"` does. */
-const MAX_REDIRECTS = 20;
-
-/**
  * POSTs as fetch does with its default `redirect: "follow"`: a 307 or 308 is sent again, body and all, to its
  * `Location`, each said on stderr. When that is another origin, the `credentials` headers are not sent there: fetch
  * drops only Authorization, and would hand an `api-key` header to whatever server a redirect names. A 301, 302 or 303 is not followed: fetch would turn the POST into a GET without the question, which no
@@ -256,47 +245,6 @@ async function postFollowingRedirects(
     note(redirectNote(target, status, next.href, dropped));
     target = next.href;
   }
-}
-
-/** What stderr says of a redirect followed: where to, and the credential headers not sent there. */
-function redirectNote(from: string, status: number, to: string, dropped: readonly string[]): string {
-  const said = dropped.length === 1 ? `the ${dropped[0] ?? ""} header is` : `the ${dropped.join(", ")} headers are`;
-  return `${from} redirects (HTTP ${String(status)}) to ${to}${dropped.length > 0 ? `: another origin, so ${said} not sent there` : ""}`;
-}
-
-/**
- * The `fetch` the command gives the openai client (`--api responses`, `models`): fetch itself, following redirects as
- * it does (a 301 or 302 of a POST, and a 303, become a GET without the body; up to 20), but hop by hop, so that no
- * credential header (`credentialHeaders`) goes to another origin, where fetch drops only Authorization; each hop is
- * said on stderr, as on the chat path.
- */
-export function credentialSafeFetch(endpoint: ResolvedEndpoint, note: (text: string) => void): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
-  const credentials = credentialHeaders(endpoint);
-  return async (input, init = {}) => {
-    let target = input instanceof Request ? input.url : String(input);
-    let request: RequestInit = init;
-    for (let redirects = 0; ; redirects += 1) {
-      const response = await fetch(target, { ...request, redirect: "manual" });
-      const location = response.headers.get("location");
-      if (response.status < 300 || response.status > 399 || location === null || redirects >= MAX_REDIRECTS) return response;
-      const next = new URL(location, target);
-      if (next.protocol !== "http:" && next.protocol !== "https:") return response;
-      await response.body?.cancel();
-      const headers = new Headers(request.headers);
-      const dropped = next.origin === new URL(target).origin ? [] : [...headers.keys()].filter((name) => credentials.has(name));
-      for (const name of dropped) headers.delete(name);
-      // As fetch: a 303, or a 301 or 302 of a POST, asks the new place with a GET and no body.
-      const method = (request.method ?? "GET").toUpperCase();
-      const toGet = response.status === 303 ? method !== "HEAD" : (response.status === 301 || response.status === 302) && method === "POST";
-      if (toGet) {
-        headers.delete("content-type");
-        headers.delete("content-length");
-      }
-      note(redirectNote(target, response.status, next.href, dropped));
-      request = toGet ? { ...request, method: "GET", body: null, headers } : { ...request, headers };
-      target = next.href;
-    }
-  };
 }
 
 /** A Content-Encoding the command cannot decode; fetch would pass such a body on undecoded, which no reader could read. */

@@ -3,11 +3,12 @@ import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/
 import { type Observable, map, tap } from "rxjs";
 import { type Continuation, contentText, fallback, withContinuation } from "../../operators/index.js";
 import { type ResolvedEndpoint, splitBaseURL } from "../endpoints.js";
+import { credentialSafeFetch } from "../redirects.js";
 import { recordCassette } from "../replay/record-cassette.js";
 import { fromResponses } from "../sources/index.js";
 import { type AnswerSource, type RequestParams, timeouts } from "./answer-source.js";
 import { describeError, shortReason } from "./describe-error.js";
-import { type OutputFlow, USER_AGENT, credentialSafeFetch, liveChunks } from "./http-source.js";
+import { type OutputFlow, USER_AGENT, liveChunks } from "./http-source.js";
 import { requestFields } from "./request-fields.js";
 import type { CliIo } from "./io.js";
 import type { CliOptions } from "./options.js";
@@ -113,8 +114,8 @@ export async function clientMaker(io: Pick<CliIo, "stderr">, note: (text: string
       organization: null,
       project: null,
       maxRetries: resolved.maxRetries,
-      // Redirects as fetch follows them, but no credential header to another origin (see http-source.ts).
-      fetch: credentialSafeFetch(resolved, note),
+      // Redirects as fetch follows them, but no credential header to another origin (see src/redirects.ts).
+      fetch: credentialSafeFetch(resolved.headers, note),
       // OPENAI_LOG output must not mix with the answer on stdout.
       logger: new Console({ stdout: io.stderr, stderr: io.stderr }),
     });

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
@@ -32,9 +33,9 @@ function run(args: readonly string[]): Promise<{ code: number | null; stderr: st
   return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stderr })));
 }
 
-/** Starts `g4f-rx serve ARGS --port 0`; resolves once it listens, with its URL and the stderr so far. */
-async function startServe(args: readonly string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"], env: MINIMAL_ENV });
+/** Starts `g4f-rx serve ARGS --port 0` (with `env` beside PATH); resolves once it listens, with its URL and the stderr so far. */
+async function startServe(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"], env: { ...MINIMAL_ENV, ...env } });
   let stderr = "";
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on("data", (piece: Buffer) => {
@@ -84,6 +85,89 @@ describe("g4f-rx serve --upstream: request bodies", () => {
       expect(await stop(small.child)).toBe(0);
     }
     expect(upstream.requests).toHaveLength(1);
+  });
+});
+
+describe("g4f-rx serve --upstream URL?query (Azure's api-version)", () => {
+  let upstream: TestServer;
+  beforeAll(async () => {
+    upstream = await startTestServer();
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it("keeps the query on every upstream request: streamed and whole chat, the Responses API, the model list", async () => {
+    const whole = { id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "Whole." }, finish_reason: "stop" }] };
+    upstream.reply(streamReply(textChunks(["Seen."])), { headers: { "content-type": "application/json" }, body: [JSON.stringify(whole)] }, responsesReply(RESPONSE_EVENTS));
+    const relay = await startServe(["--upstream", `${upstream.baseURL}?api-version=2024-10-21`]);
+    try {
+      const client = new OpenAI({ baseURL: `${relay.url}/v1`, apiKey: "none", maxRetries: 0 });
+      const streamed = await fetch(`${relay.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() });
+      expect(textOf(await readEvents(streamed))).toBe("Seen.");
+      const completion = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "Hi" }] });
+      expect(completion.choices[0]?.message.content).toBe("Whole.");
+      const events: ResponseStreamEvent[] = [];
+      for await (const event of await client.responses.create({ model: "gpt-5-mini", input: "Hi", stream: true })) events.push(event);
+      expect(events).toEqual(RESPONSE_EVENTS);
+      expect((await client.models.list()).data.map((model) => model.id)).toEqual(["gpt-4"]);
+      expect(upstream.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+        "POST /v1/chat/completions?api-version=2024-10-21",
+        "POST /v1/chat/completions?api-version=2024-10-21",
+        "POST /v1/responses?api-version=2024-10-21",
+        "GET /v1/models?api-version=2024-10-21",
+      ]);
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+    }
+  });
+});
+
+describe("g4f-rx serve --upstream and a redirect to another origin", () => {
+  let target: TestServer;
+  let moved: Server;
+  const toMoved: IncomingHttpHeaders[] = [];
+  beforeAll(async () => {
+    target = await startTestServer();
+    // The upstream named by --upstream answers every request with a 307 to the same path on another port.
+    moved = createServer((request, response) => {
+      toMoved.push(request.headers);
+      request.resume();
+      request.on("end", () => response.writeHead(307, { location: `${target.url}${request.url ?? ""}` }).end());
+    });
+    await new Promise<void>((resolve) => moved.listen(0, "127.0.0.1", resolve));
+  });
+  afterAll(async () => {
+    await target.close();
+    await new Promise<void>((resolve) => moved.close(() => resolve()));
+  });
+
+  it("follows it without --upstream-key's Authorization or an OPENAI_CUSTOM_HEADERS header there, and says so on stderr", async () => {
+    target.setDefaultReply(streamReply(textChunks(["Moved."])));
+    const address = moved.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    const origin = `http://127.0.0.1:${String(address.port)}`;
+    const relay = await startServe(["--upstream", `${origin}/v1`, "--upstream-key", "sk-secret"], { OPENAI_CUSTOM_HEADERS: "api-key: azure-secret\nX-Gateway-Token: gw-secret" });
+    try {
+      const streamed = await fetch(`${relay.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() });
+      expect(textOf(await readEvents(streamed))).toBe("Moved.");
+      const client = new OpenAI({ baseURL: `${relay.url}/v1`, apiKey: "none", maxRetries: 0 });
+      expect((await client.models.list()).data.map((model) => model.id)).toEqual(["gpt-4"]);
+      expect(toMoved).toHaveLength(2);
+      for (const headers of toMoved) expect(headers).toMatchObject({ authorization: "Bearer sk-secret", "api-key": "azure-secret", "x-gateway-token": "gw-secret" });
+      expect(target.requests.map((request) => `${request.method} ${request.path}`)).toEqual(["POST /v1/chat/completions", "GET /v1/models"]);
+      for (const { headers } of target.requests) {
+        expect(headers.authorization).toBeUndefined();
+        expect(headers["api-key"]).toBeUndefined();
+        expect(headers["x-gateway-token"]).toBeUndefined();
+      }
+      await eventually(() => relay.stderr().includes("/v1/models redirects"), "the second note");
+      expect(relay.stderr()).toContain(
+        `g4f-rx relay: ${origin}/v1/chat/completions redirects (HTTP 307) to ${target.url}/v1/chat/completions: another origin, so the api-key, authorization, x-gateway-token headers are not sent there\n`,
+      );
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+    }
   });
 });
 

@@ -1,5 +1,7 @@
 import { type Server, createServer } from "node:http";
 import { OpenAI } from "openai";
+import { customHeaders, splitBaseURL } from "../../endpoints.js";
+import { credentialSafeFetch } from "../../redirects.js";
 import type { CorsOrigins } from "../cors.js";
 import { MemoryRelayStore } from "./memory-store.js";
 import { hostHeaderAllowed, hostRefusal } from "../host-header.js";
@@ -10,7 +12,11 @@ import { Relay, type RelayOptions } from "./relay.js";
 import type { RelayStore } from "./store.js";
 
 export interface RelayServerOptions {
-  /** The OpenAI-compatible endpoint to put in front of: its base URL (`http://localhost:1337/v1`) or a client. */
+  /**
+   * The OpenAI-compatible endpoint to put in front of: its base URL (`http://localhost:1337/v1`; a query in it, such
+   * as Azure's `?api-version=…`, goes on every request), or a client of your own, used as it is. With a URL, a
+   * redirect to another origin gets neither the key nor a header of `OPENAI_CUSTOM_HEADERS`.
+   */
   upstream: string | RelayUpstream;
   /** The key sent upstream when `upstream` is a URL. Default `OPENAI_API_KEY`, else none. */
   apiKey?: string;
@@ -80,10 +86,7 @@ export interface RelayServer {
  */
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
   const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength, upstreamTimeout, maxRetries = 2, maxBodyBytes } = options;
-  const upstream =
-    typeof options.upstream === "string"
-      ? new OpenAI({ baseURL: options.upstream, apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none", maxRetries })
-      : options.upstream;
+  const upstream = typeof options.upstream === "string" ? upstreamClient(options.upstream, options.apiKey, maxRetries) : options.upstream;
   let store: RelayStore;
   if (typeof options.redis === "string") store = await RedisRelayStore.connect(options.redis, { ...(ttlMs === undefined ? {} : { ttlMs }), ...(leaseMs === undefined ? {} : { leaseMs }) });
   else store = options.redis ?? new MemoryRelayStore(ttlMs === undefined ? {} : { ttlMs });
@@ -131,4 +134,21 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
         await closed;
       })()),
   };
+}
+
+/**
+ * The client for an upstream given as a URL. A query in it (Azure's `?api-version=…`) goes on every request, as the
+ * command's `--base-url` does: the client would append its paths after it. Redirects are followed as fetch follows
+ * them, but neither the key nor a header of `OPENAI_CUSTOM_HEADERS` (which the client sends too) goes to another
+ * origin, and each is said on stderr. An app that wants another rule passes a client of its own.
+ */
+function upstreamClient(url: string, apiKey: string | undefined, maxRetries: number): OpenAI {
+  const { base, query } = splitBaseURL(url);
+  return new OpenAI({
+    baseURL: base,
+    defaultQuery: query,
+    apiKey: apiKey ?? process.env.OPENAI_API_KEY ?? "none",
+    maxRetries,
+    fetch: credentialSafeFetch(customHeaders(process.env), (text) => console.error(`g4f-rx relay: ${text}`)),
+  });
 }
