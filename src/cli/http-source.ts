@@ -106,7 +106,7 @@ async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, un
       if (status >= 200 && status < 300) return reply;
       headers = new PlainHeaders(response.headers);
       // Only its beginning is ever shown (describeError cuts a long message), so nothing that matters is lost if cut.
-      const { text } = await readAll(reply, signal, ERROR_BODY_LIMIT);
+      const { text } = await readAll(reply.body, signal, ERROR_BODY_LIMIT);
       const json = parseJson(text);
       error =
         unfollowed === undefined
@@ -329,25 +329,35 @@ function usesEnvironmentProxy(): boolean {
  */
 const ERROR_BODY_LIMIT = 1024 * 1024;
 
-/** The body as text; past `limit` bytes, its beginning, the rest neither read nor waited for (the connection is closed). */
-/** A body read whole, up to `limit` bytes: beyond them, the connection is closed and `cut` says so. */
-async function readAll({ body }: Reply, signal: AbortSignal, limit: number): Promise<{ readonly text: string; readonly cut: boolean }> {
-  const parts: Buffer[] = [];
+/**
+ * A body read whole, up to `limit` bytes: beyond them, the rest is neither read nor waited for (leaving the loop
+ * destroys a Node stream and cancels a web one, which closes the connection), and `cut` says so. A Node body or a
+ * fetch Response's.
+ */
+async function readAll(body: AsyncIterable<Uint8Array>, signal: AbortSignal, limit: number): Promise<{ readonly text: string; readonly cut: boolean }> {
+  const parts: Uint8Array[] = [];
   let length = 0;
   try {
     for await (const part of body) {
-      const piece = part as Buffer;
-      parts.push(piece);
-      length += piece.length;
-      if (length > limit) {
-        body.destroy();
-        return { text: Buffer.concat(parts).subarray(0, limit).toString("utf8"), cut: true };
-      }
+      parts.push(part);
+      length += part.length;
+      if (length > limit) return { text: Buffer.concat(parts).subarray(0, limit).toString("utf8"), cut: true };
     }
   } catch (error) {
     if (signal.aborted) throw error;
   }
   return { text: Buffer.concat(parts).toString("utf8"), cut: false };
+}
+
+/**
+ * A whole answer (`--no-stream`, chat or Responses) as text, as long as the longest frame a stream may have (the
+ * decoder's bound, `MAX_FRAME_LENGTH`): an endless body is not read on, its connection is closed, and
+ * `FrameTooLargeError` says why.
+ */
+export async function readWholeAnswer(body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<string> {
+  const { text, cut } = await readAll(body, signal, MAX_FRAME_LENGTH);
+  if (cut && !signal.aborted) throw new FrameTooLargeError(MAX_FRAME_LENGTH, MAX_FRAME_LENGTH);
+  return text;
 }
 
 function parseJson(text: string): unknown {
@@ -446,10 +456,8 @@ async function readWhole(
   const { response } = reply;
   const contentType = response.headers["content-type"] ?? null;
   if (contentType !== null && /^\s*text\/event-stream\b/i.test(contentType)) return readEventStream(reply, emit, signal, undefined);
-  // A whole completion as long as the longest frame a stream may have (the decoder's bound), not an endless body.
-  const { text, cut } = await readAll(reply, signal, MAX_FRAME_LENGTH);
+  const text = await readWholeAnswer(reply.body, signal);
   if (signal.aborted) return;
-  if (cut) throw new FrameTooLargeError(MAX_FRAME_LENGTH, MAX_FRAME_LENGTH);
   const parsed = parseFrameData(text.trim());
   if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH), { expected: "a JSON chat completion or an event stream" });
   const { value } = parsed;

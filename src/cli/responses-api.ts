@@ -8,6 +8,7 @@ import { errorFromFrame, isObject, parseFrameData } from "../sources/frames.js";
 import type { ResponsesStreamParams } from "../sources/from-responses.js";
 import { responsesProtocol } from "../sources/responses-protocol.js";
 import type { RequestParams } from "./answer-source.js";
+import { readWholeAnswer } from "./http-source.js";
 
 /**
  * `--api responses`: the command asks through OpenAI's Responses API
@@ -198,7 +199,8 @@ const HEAD_LENGTH = 512;
  * client sends the request (its headers, retries and HTTP errors), and the body is read here, so that one that is not
  * a response gets the errors a stream gets, as with chat: an SSE reply is read as the stream it is, `{"error": …}` is
  * the server's message, anything else says what arrived. The client alone would fail on such bodies inside its own
- * code, with a `TypeError`.
+ * code, with a `TypeError`. A body is read up to 64 MiB, as chat's (`readWholeAnswer`): the client would read an
+ * endless one into memory.
  */
 export function wholeResponse(client: OpenAI, params: ResponsesStreamParams, model: string, keep: Keep): Observable<ChatCompletionChunk> {
   return new Observable<ChatCompletionChunk>((subscriber) => {
@@ -212,7 +214,7 @@ export function wholeResponse(client: OpenAI, params: ResponsesStreamParams, mod
         await decodeEventStream(response, (event) => subscriber.next(keep(chunkOfEvent(event, model, calls), event)), signal, responsesProtocol);
         return;
       }
-      const text = await response.text();
+      const text = response.body === null ? "" : await readWholeAnswer(response.body, signal);
       const parsed = parseFrameData(text.trim());
       if (!parsed.json) throw new NotEventStreamError(contentType, text.slice(0, HEAD_LENGTH), { expected: "a JSON response or an event stream" });
       const { value } = parsed;

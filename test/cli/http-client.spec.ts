@@ -108,6 +108,17 @@ describe("g4f-rx --no-stream and a completion that does not end", () => {
     expect(sent.written).toBeLessThan(80);
     expect(sent.closed).toBe(true);
   });
+
+  it("with --api responses, reads a whole response the same way: up to 64 MiB, then closes the connection and says why", async () => {
+    const response = '{"id":"resp_1","object":"response","status":"completed","model":"m","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"';
+    const { origin, sent } = await endlessBody(200, response, '"}]}]}', 80);
+    const result = await run(["--base-url", `${origin}/v1`, "--api", "responses", "--no-stream", "Hi"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("longer than 67108864 characters");
+    expect(sent.written).toBeLessThan(80);
+    expect(sent.closed).toBe(true);
+  });
 });
 
 describe("g4f-rx and an error body that does not end", () => {
