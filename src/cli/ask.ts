@@ -67,7 +67,14 @@ export async function ask(
     // The live path's code is loaded only here.
     const { liveAnswer } = await import("./live.js");
     const params = { ...requestParams(options, messages), model: primary.model };
-    const live = await liveAnswer(io, recording === undefined ? options : { ...options, record: recording.temporary }, target.endpoints, params, note, flow);
+    let temporary: string | undefined;
+    try {
+      temporary = recording?.create();
+    } catch (error) {
+      io.stderr.write(`${style.error("g4f-rx:")} --record ${options.record ?? ""}: cannot create its temporary file: ${error instanceof Error ? error.message : String(error)}. Nothing was sent.\n`);
+      return EXIT.failure;
+    }
+    const live = await liveAnswer(io, temporary === undefined ? options : { ...options, record: temporary }, target.endpoints, params, note, flow);
     // A fallback's answer is kept under the endpoint that gave it, so -c goes on there.
     const answeredBy = (): { endpoint: string; model: string } => {
       const { baseURL, model } = live.answeredBy?.() ?? primary;

@@ -1,20 +1,27 @@
-import { accessSync, constants, existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { accessSync, closeSync, constants, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+
+/** The mode of the temporary file, as of the cassette it becomes (the umask may take more away, never add). */
+const PRIVATE_FILE = 0o600;
 
 /**
  * `--record FILE`, safely: the path is checked before anything is sent, the cassette is written to a temporary file
  * beside it and renamed into place when the stream has ended, so an old cassette stays whole until the new one is
  * complete, and a recording that another run wrote to the same FILE meanwhile is never overwritten silently.
+ *
+ * The temporary file is created anew (O_EXCL, mode 0600) under a random name: a file or link that someone else put
+ * in FILE's folder is never opened, and two recordings (in one process or several) never share one.
  */
 export class Recording {
-  /** Where the stream is being written. */
-  readonly temporary: string;
   readonly #file: string;
   readonly #before: string | undefined;
+  #temporary: string | undefined;
+  // Removes the temporary file if the process exits some other way than through finish() or discard().
+  readonly #cleanUp = (): void => this.discard();
 
   private constructor(file: string) {
     this.#file = file;
-    this.temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
     this.#before = fingerprint(file);
   }
 
@@ -34,24 +41,63 @@ export class Recording {
   }
 
   /**
-   * Moves the finished recording into place; returns where it went. When FILE changed since the recording started
-   * (another run recorded into it), this one goes to the first free `NAME.2.cassette.jsonl`… instead.
+   * Creates the empty temporary file the stream is to be written to, and returns its path. Made only once the request
+   * is about to go, so that a command that ends before it (no prompt, Ctrl-C while reading stdin) leaves nothing.
+   */
+  create(): string {
+    if (this.#temporary !== undefined) return this.#temporary;
+    for (let attempt = 1; ; attempt += 1) {
+      const candidate = join(dirname(this.#file), `.${basename(this.#file)}.${randomBytes(9).toString("base64url")}.tmp`);
+      try {
+        // "wx": O_CREAT | O_EXCL, which fails on anything already there, a symbolic link included, and follows none.
+        closeSync(openSync(candidate, "wx", PRIVATE_FILE));
+      } catch (error) {
+        if (attempt < 5 && error instanceof Error && "code" in error && error.code === "EEXIST") continue;
+        throw error;
+      }
+      this.#temporary = candidate;
+      process.once("exit", this.#cleanUp);
+      return candidate;
+    }
+  }
+
+  /**
+   * Moves the finished recording into place; returns where it went, or nothing when nothing was recorded. When FILE
+   * changed since the recording started (another run recorded into it), this one goes to the first free
+   * `NAME.2.cassette.jsonl`… instead.
    */
   finish(): { readonly file: string; readonly displaced: boolean } | undefined {
-    if (!existsSync(this.temporary)) return undefined;
+    const temporary = this.#temporary;
+    // A cassette always starts with its header line: an empty file means no answer (nor error status) came.
+    if (temporary === undefined || !existsSync(temporary) || statSync(temporary).size === 0) {
+      this.discard();
+      return undefined;
+    }
     let target = this.#file;
     const displaced = fingerprint(this.#file) !== this.#before;
     if (displaced) {
       const { stem, extension } = splitName(this.#file);
       for (let n = 2; existsSync(target); n += 1) target = `${stem}.${n}${extension}`;
     }
-    renameSync(this.temporary, target);
+    try {
+      renameSync(temporary, target);
+    } catch (error) {
+      this.discard();
+      throw error;
+    }
+    this.#forget();
     return { file: target, displaced };
   }
 
   /** Throws the unfinished recording away (the command was stopped); an old cassette at FILE stays as it was. */
   discard(): void {
-    rmSync(this.temporary, { force: true });
+    if (this.#temporary !== undefined) rmSync(this.#temporary, { force: true });
+    this.#forget();
+  }
+
+  #forget(): void {
+    this.#temporary = undefined;
+    process.removeListener("exit", this.#cleanUp);
   }
 }
 

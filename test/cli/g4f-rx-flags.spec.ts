@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { CONTINUE_INSTRUCTION, fromChatCompletion } from "g4f-rx";
 import { fromCassette, readCassette } from "g4f-rx/node";
 import { type TestServer, errorFrame, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { asChunk } from "../support/wire.js";
-import { assertFreshBuild, runCli, startCli } from "./run-cli.js";
+import { BIN, assertFreshBuild, closedPort, runCli, startCli } from "./run-cli.js";
 
 // The flags of issues 4, 5 and 6, tested on the BUILT command as a real process (see g4f-rx.spec.ts).
 
@@ -284,19 +285,44 @@ describe("g4f-rx --record, safely", () => {
     expect(readdirSync(scratch).filter((name) => name.endsWith(".tmp"))).toEqual([]);
   });
 
+  it("never follows a link planted at a guessable temporary name: its temporary file is new, private and unguessable", async () => {
+    // Before, the temporary file was `.NAME.PID.tmp`, opened without O_EXCL: a link planted there by another local user
+    // sent the recording into the file it points to. `exec` keeps the shell's pid, so the link is at the command's name.
+    server.reply(streamReply(textChunks(["Secret answer."])));
+    const victim = join(scratch, "victim.txt");
+    writeFileSync(victim, "not yours\n");
+    const file = join(scratch, "answer.cassette.jsonl");
+    const script = 'ln -s "$1" "$2/.answer.cassette.jsonl.$$.tmp" && exec "$0" "$3" --record "$2/answer.cassette.jsonl" Hi';
+    const child = spawn("sh", ["-c", script, process.execPath, victim, scratch, BIN], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: "ignore" });
+    const code = await new Promise((resolve, reject) => child.once("error", reject).once("close", resolve));
+    expect(code).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("not yours\n");
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(readFileSync(file, "utf8")).toContain("Secret answer.");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it("leaves no file behind when nothing came to record (the endpoint refused the connection)", async () => {
+    const file = join(scratch, "none.cassette.jsonl");
+    const result = await runCli(["--record", file, "Hi"], { env: { OPENAI_BASE_URL: `http://127.0.0.1:${String(await closedPort())}/v1` } });
+    expect(result.code).toBe(1);
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+
   it("never loses one of two recordings into the same file", async () => {
     const file = join(scratch, "both.cassette.jsonl");
-    // The slow one's answer waits until the fast one, started once the slow one's request has arrived, has ended.
+    // The slow one's answer waits until the fast one has ended, however slowly the machine starts the commands.
     let fastEnded = (): void => undefined;
-    const slowMayAnswer = new Promise<void>((resolve) => (fastEnded = resolve));
+    const gate = new Promise<void>((resolve) => (fastEnded = resolve));
     server.reply(
       async () => {
-        await slowMayAnswer;
+        await gate;
         return streamReply(textChunks(["One."]));
       },
       streamReply(textChunks(["Two."])),
     );
     const slow = startCli(["--record", file, "Hi"], { env });
+    // The fast one starts once the slow one's request has arrived.
     await server.waitForRequest(0);
     const fast = await runCli(["--record", file, "Hi"], { env });
     fastEnded();
@@ -305,8 +331,10 @@ describe("g4f-rx --record, safely", () => {
     const other = join(scratch, "both.2.cassette.jsonl");
     expect(slowResult.stderr).toContain(`${file} was written by another recording meanwhile; this one is in ${other}`);
     const texts = [file, other].map((path) => readFileSync(path, "utf8"));
-    expect(texts.some((text) => text.includes("One."))).toBe(true);
-    expect(texts.some((text) => text.includes("Two."))).toBe(true);
+    // Each cassette holds one recording whole, never lines of both.
+    expect(texts.map((text) => [text.includes("One."), text.includes("Two.")])).toEqual([[false, true], [true, false]]);
+    expect(texts.map((text) => text.split("\n").filter((line) => line.includes('"g4f-rx-cassette"')).length)).toEqual([1, 1]);
+    expect(readdirSync(scratch).filter((name) => name.endsWith(".tmp"))).toEqual([]);
   });
 });
 
