@@ -83,6 +83,9 @@ export async function serve(io: CliIo, args: readonly string[], style: Styles): 
         const said = cassette === undefined ? "404, no cassette matches" : `${cassette.file ?? "(cassette)"}${recorded}${which}`;
         io.stderr.write(`${style.note("g4f-rx serve:")} POST ${path} → ${said}\n`);
       },
+      // The client was told the cassette's name only; here, on the server's own stderr, is the whole error.
+      onError: ({ path, cassette, error }) =>
+        io.stderr.write(`${style.error("g4f-rx serve:")} POST ${path} → ${cassette?.file ?? "no cassette"} failed: ${error instanceof Error ? error.message : String(error)}\n`),
       onReset: (played) => io.stderr.write(`${style.note("g4f-rx serve:")} reset: ${played === 1 ? "1 recording" : `${played} recordings`} had played; each request starts again from its first\n`),
     });
   } catch (error) {

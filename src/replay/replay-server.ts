@@ -1,5 +1,6 @@
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { dirname, resolve, sep } from "node:path";
 import type { ChatCompletion } from "openai/resources/chat/completions";
 import { lastValueFrom, map } from "rxjs";
 import { accumulateResponse, serverSentEvent } from "../../operators/index.js";
@@ -40,6 +41,12 @@ export interface ReplayServerOptions {
   onRequest?: (event: { path: string; cassette: Cassette | undefined; status: number; answer?: Omit<CassetteAnswer, "cassette"> }) => void;
   /** Called when the plays are reset (`reset()`, or `POST /replay/reset`), with how many recordings had played. */
   onReset?: (played: number) => void;
+  /**
+   * Called when answering a request failed (a damaged cassette, say), with the whole error and the cassette it was
+   * answering from, if any. The client's HTTP 500 names the cassette only by its file name, never its folder on this
+   * machine: this is where the server's own log learns the full path.
+   */
+  onError?: (event: { path: string; cassette: Cassette | undefined; error: unknown }) => void;
 }
 
 export interface ReplayServer {
@@ -79,10 +86,11 @@ export interface ReplayServer {
  * ```
  */
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
-  const { port = 1337, host = "127.0.0.1", speed = 1, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onRequest, onReset, cors } = options;
+  const { port = 1337, host = "127.0.0.1", speed = 1, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onRequest, onReset, onError, cors } = options;
   const policy = corsPolicy(cors);
   if (!(speed > 0)) throw new TypeError(`startReplayServer: speed must be above 0, got ${String(speed)}`);
   const cassettes = typeof options.cassettes === "string" ? readCassettes(options.cassettes) : options.cassettes;
+  const forClient = withoutFolders(cassettes, typeof options.cassettes === "string" ? options.cassettes : undefined);
   // One session per server: which recordings have answered, until it stops or is reset.
   const plays = new CassettePlays();
   const reset = (): number => {
@@ -92,13 +100,16 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    // The cassette answering this request, once known: named to onError when answering fails.
+    const answering: { cassette?: Cassette } = {};
+    handle(req, res, answering).catch((error: unknown) => {
+      onError?.({ path: (req.url ?? "/").split("?")[0] ?? "/", cassette: answering.cassette, error });
       if (res.headersSent) res.destroy();
-      else sendError(res, 500, `replay server failed: ${error instanceof Error ? error.message : String(error)}`, "server_error");
+      else sendError(res, 500, `replay server failed: ${forClient(error instanceof Error ? error.message : String(error))}`, "server_error");
     });
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, answering: { cassette?: Cassette }): Promise<void> {
     if (!hostHeaderAllowed(host, req.headers.host)) {
       req.resume();
       return sendJson(res, 403, hostRefusal(req.headers.host));
@@ -159,6 +170,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       return sendError(res, 404, `No cassette matches this request's messages. Nearest: ${nearest || none}`, "invalid_request_error", "cassette_not_found", { nearest: match.nearest });
     }
     const { cassette, ...answer } = match;
+    answering.cassette = cassette;
     onRequest?.({ path, cassette, status: cassette.response.status, answer });
     if (cassette.response.status >= 400) {
       return sendJson(res, cassette.response.status, cassette.response.body ?? { error: { message: "recorded error" } }, cassette.response.headers);
@@ -175,7 +187,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       // The recording's own failure, not the replay server's: answered as a provider answers a failed request, and
       // not to be tried again (the openai client retries a 5xx twice), since a replay fails the same every time.
       const recorded = error instanceof StreamErrorFrameError ? { type: error.type ?? "server_error", code: error.code ?? null } : { type: "server_error", code: "incomplete_stream" };
-      return sendJson(res, error instanceof StreamErrorFrameError ? 500 : 502, { error: { message: error.message, param: null, ...recorded } }, { "x-should-retry": "false" });
+      return sendJson(res, error instanceof StreamErrorFrameError ? 500 : 502, { error: { message: forClient(error.message), param: null, ...recorded } }, { "x-should-retry": "false" });
     }
     return sendJson(res, 200, whole);
   }
@@ -199,6 +211,23 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
       await closed;
     },
   };
+}
+
+/**
+ * Removes the cassettes' folders from a message for a client (`/srv/cassettes/a.cassette.jsonl:3: …` becomes
+ * `a.cassette.jsonl:3: …`): the client learns which cassette, not where the server keeps it.
+ */
+function withoutFolders(cassettes: readonly Cassette[], directory: string | undefined): (message: string) => string {
+  const folders = new Set<string>();
+  for (const folder of [directory, ...cassettes.map((cassette) => (cassette.file === undefined ? undefined : dirname(cassette.file)))]) {
+    if (folder === undefined) continue;
+    folders.add(folder);
+    folders.add(resolve(folder));
+  }
+  // The longest first, so that a folder inside another is removed whole.
+  // The root folder says nothing of the layout, and removing every separator would garble the message.
+  const prefixes = [...folders].map((folder) => (folder.endsWith(sep) ? folder : folder + sep)).filter((prefix) => prefix !== sep).sort((a, b) => b.length - a.length);
+  return (message) => prefixes.reduce((text, prefix) => text.split(prefix).join(""), message);
 }
 
 /** The non-streaming answer a cassette stands for: its chunks assembled into one `chat.completion`. */

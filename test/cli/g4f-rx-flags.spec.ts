@@ -437,6 +437,24 @@ describe("g4f-rx serve", () => {
     expect((await cli.exited).code).toBe(0);
   });
 
+  it("tells a client which cassette failed by its name alone, and its own stderr the whole path", async () => {
+    const header = JSON.stringify({ "g4f-rx-cassette": 1, request: { model: "gpt-4", messages: [{ role: "user", content: "Damaged?" }] }, response: { status: 200, headers: { "content-type": "text/event-stream" } } });
+    // Edited by hand: its second line is no chat-completion chunk.
+    writeFileSync(join(scratch, "damaged.cassette.jsonl"), `${header}\n${JSON.stringify({ at: 1, data: { not: "a chunk" } })}\n`);
+    const cli = startCli(["serve", "--port", "0", "--cassettes", scratch, "--speed", "Infinity"]);
+    const [, baseURL] = await cli.waitForStderr(/at (http:\/\/127\.0\.0\.1:\d+\/v1)/);
+    const response = await fetch(`${String(baseURL)}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4", messages: [{ role: "user", content: "Damaged?" }] }) });
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(body).toContain("replay server failed: damaged.cassette.jsonl:2: ");
+    expect(body).not.toContain(scratch);
+    await cli.waitForStderr(/ failed: /);
+    const file = join(scratch, "damaged.cassette.jsonl");
+    expect(cli.stderr()).toContain(`POST /v1/chat/completions → ${file} failed: ${file}:2: `);
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited).code).toBe(0);
+  });
+
   it("answers a request recorded twice (--record) with each recording in the order recorded, then the last again, and starts over on POST /replay/reset", async () => {
     const recordings = join(scratch, "recordings");
     mkdirSync(recordings);

@@ -164,6 +164,34 @@ describe("the replay server, for a non-streaming request whose recording failed"
   });
 });
 
+describe("the replay server, for a cassette it cannot answer from", () => {
+  it("names the cassette by its name in the folder, never the server's path to it; onError gets the whole error", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "g4f-rx-damaged-"));
+    const header = JSON.stringify({ "g4f-rx-cassette": 1, request: { model: "gpt-4", messages: [{ role: "user", content: "Damaged?" }] }, response: { status: 200, headers: { "content-type": "text/event-stream" } } });
+    // Written by hand: the second line is no chat-completion chunk, which a recording never holds.
+    writeFileSync(join(directory, "damaged.cassette.jsonl"), [header, JSON.stringify({ at: 1, data: { not: "a chunk" } })].join("\n") + "\n");
+    const logged: unknown[] = [];
+    const server = await startReplayServer({ cassettes: directory, port: 0, onError: ({ error, cassette }) => logged.push(error, cassette?.file) });
+    try {
+      const response = await fetch(`${server.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4", messages: [{ role: "user", content: "Damaged?" }] }) });
+      const text = await response.text();
+      expect(response.status).toBe(500);
+      expect(text).not.toContain(directory);
+      expect(text).not.toContain(tmpdir());
+      const { error } = JSON.parse(text) as { error: { message: string; type: string } };
+      expect(error.type).toBe("server_error");
+      expect(error.message).toMatch(/^replay server failed: damaged\.cassette\.jsonl:2: /);
+      // The server's own log keeps where the file is.
+      expect(logged).toHaveLength(2);
+      expect(String(logged[0])).toContain(join(directory, "damaged.cassette.jsonl:2"));
+      expect(logged[1]).toBe(join(directory, "damaged.cassette.jsonl"));
+    } finally {
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("the replay server, for a non-streaming request to an OpenRouter recording", () => {
   it("answers with the reasoning_details the stream carried, merged, which the next request with the tool call needs", async () => {
     const directory = mkdtempSync(join(tmpdir(), "g4f-rx-details-"));
