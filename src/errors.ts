@@ -169,6 +169,19 @@ function preview(text: string): string {
 }
 
 /**
+ * The reader of a stream stopped reading for so long that more than `maxQueuedBytes` waited for it (RxJS cannot pause
+ * a source). Every edge that serves frames to a reader has this rule: `pipeToResponse` closes the Node response,
+ * `toReadableStream`, `toResponse` and `createRelayFetchHandler` error the web stream; each unsubscribes its source,
+ * which for `fromChatCompletion` aborts the upstream request.
+ */
+export class SlowClientError extends Error {
+  override readonly name = "SlowClientError";
+  constructor(readonly queuedBytes: number) {
+    super(`The client stopped reading: ${queuedBytes} bytes were waiting, so the response was closed and the upstream request aborted`);
+  }
+}
+
+/**
  * A relay has no stream with this id: it never existed, or it finished more
  * than its time-to-live ago and was dropped. HTTP handlers answer 404.
  */

@@ -1,1 +1,1 @@
-export { toReadableStream, toResponse } from "./web-stream.js";
+export { type ToReadableStreamOptions, toReadableStream, toResponse } from "./web-stream.js";

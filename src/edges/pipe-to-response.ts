@@ -1,5 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { Observable, type OperatorFunction, Subject, takeUntil } from "rxjs";
+import { SlowClientError } from "../errors.js";
+import { checkMaxQueuedBytes } from "./queued-bytes.js";
 
 export interface PipeToResponseOptions {
   /** Status to send when the response has not started. Default 200. */
@@ -12,14 +14,6 @@ export interface PipeToResponseOptions {
    * Default 1 MiB.
    */
   maxQueuedBytes?: number;
-}
-
-/** The client stopped reading for so long that more than `maxQueuedBytes` waited for it. */
-export class SlowClientError extends Error {
-  override readonly name = "SlowClientError";
-  constructor(readonly queuedBytes: number) {
-    super(`The client stopped reading: ${queuedBytes} bytes were waiting, so the response was closed and the upstream request aborted`);
-  }
 }
 
 const SSE_HEADERS = {
@@ -57,8 +51,8 @@ const SSE_HEADERS = {
  * ```
  */
 export function pipeToResponse(res: ServerResponse, options: PipeToResponseOptions = {}): OperatorFunction<string, never> {
-  const { status = 200, headers = {}, maxQueuedBytes = 1024 * 1024 } = options;
-  if (!(maxQueuedBytes > 0)) throw new TypeError(`pipeToResponse: maxQueuedBytes must be above 0, got ${String(maxQueuedBytes)}`);
+  const { status = 200, headers = {} } = options;
+  const maxQueuedBytes = checkMaxQueuedBytes("pipeToResponse", options.maxQueuedBytes);
   return (source) =>
     new Observable<never>((subscriber) => {
       // The client may have left while the handler was still busy (reading the body, checking a key): then nobody reads.

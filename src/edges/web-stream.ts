@@ -1,4 +1,17 @@
-import type { Observable } from "rxjs";
+import { type Observable, Subject, takeUntil } from "rxjs";
+import { SlowClientError } from "../errors.js";
+import { checkMaxQueuedBytes } from "./queued-bytes.js";
+
+export interface ToReadableStreamOptions {
+  /**
+   * Most bytes held for a reader that is not reading. Past it the stream
+   * errors with `SlowClientError` and `frames$` is unsubscribed (aborting a
+   * `fromChatCompletion` request), rather than let memory grow. Default 1 MiB,
+   * as `pipeToResponse`'s; `Infinity` turns the limit off. Anything but a
+   * number above 0 throws a `TypeError` at once.
+   */
+  maxQueuedBytes?: number;
+}
 
 /** The headers `toResponse` sends unless `init.headers` says otherwise. */
 const SSE_HEADERS: Readonly<Record<string, string>> = {
@@ -20,8 +33,10 @@ const SSE_HEADERS: Readonly<Record<string, string>> = {
  * `fromChatCompletion` source aborts the upstream HTTP request at once.
  *
  * RxJS cannot pause a source, so frames wait in the stream's queue for a
- * slow reader; for Node's own `ServerResponse`, `pipeToResponse` from
- * `g4f-rx/node` cuts off a client that stops reading instead.
+ * slow reader, up to `maxQueuedBytes` (1 MiB): a reader that stops reading
+ * is then cut off, as `pipeToResponse` cuts off a Node client. The stream
+ * errors with `SlowClientError` (the frames still queued are dropped) and
+ * `frames$` is unsubscribed.
  *
  * ## Example
  * ```ts
@@ -31,34 +46,48 @@ const SSE_HEADERS: Readonly<Record<string, string>> = {
  * // new Response(body, { headers: { "content-type": "text/event-stream" } })
  * ```
  */
-export function toReadableStream(frames$: Observable<string>): ReadableStream<Uint8Array> {
+export function toReadableStream(frames$: Observable<string>, options: ToReadableStreamOptions = {}): ReadableStream<Uint8Array> {
+  const maxQueuedBytes = checkMaxQueuedBytes("toReadableStream", options.maxQueuedBytes);
   const encoder = new TextEncoder();
-  let unsubscribe: (() => void) | undefined;
+  // Stops the source, also from inside its own synchronous emissions (before subscribe() has returned).
+  const stop = new Subject<void>();
+  // False once the stream was cut off or cancelled: the source's completion, which stopping it causes, then ends nothing.
+  let open = true;
   // An error waits until the reader has taken every frame before it: erroring a stream discards its queue.
   let failure: { error: unknown } | undefined;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         // Subscribing at once, not on the first pull, keeps the upstream running while the reader is busy: RxJS pushes.
-        const subscription = frames$.subscribe({
-          next: (frame) => controller.enqueue(encoder.encode(frame)),
+        frames$.pipe(takeUntil(stop)).subscribe({
+          next: (frame) => {
+            controller.enqueue(encoder.encode(frame));
+            // Counted in bytes with a high-water mark of 0, the queue's size is minus the desired size.
+            const queuedBytes = -(controller.desiredSize ?? 0);
+            if (queuedBytes <= maxQueuedBytes) return;
+            open = false;
+            controller.error(new SlowClientError(queuedBytes));
+            stop.next();
+          },
           error: (error: unknown) => {
             if (controller.desiredSize === 0) controller.error(error);
             else failure = { error };
           },
-          complete: () => controller.close(),
+          complete: () => {
+            if (open) controller.close();
+          },
         });
-        unsubscribe = () => subscription.unsubscribe();
       },
       pull(controller) {
         // Called with a read waiting and nothing queued (high-water mark 0).
         if (failure !== undefined) controller.error(failure.error);
       },
       cancel() {
-        unsubscribe?.();
+        open = false;
+        stop.next();
       },
     },
-    { highWaterMark: 0 },
+    { highWaterMark: 0, size: (bytes) => bytes.byteLength },
   );
 }
 
@@ -66,7 +95,8 @@ export function toReadableStream(frames$: Observable<string>): ReadableStream<Ui
  * A web `Response` whose body is `toReadableStream(frames$)`, with the
  * headers of a Server-Sent Events stream (`content-type:
  * text/event-stream`, `cache-control: no-cache`, `x-accel-buffering: no`).
- * `init` sets the status and adds or replaces headers.
+ * `init` sets the status and adds or replaces headers; `options` are
+ * `toReadableStream`'s (`maxQueuedBytes`).
  *
  * Return it from a fetch-style handler (Hono, Next.js route handlers, Bun,
  * Deno, Cloudflare Workers): when the client goes away the runtime cancels
@@ -86,8 +116,8 @@ export function toReadableStream(frames$: Observable<string>): ReadableStream<Ui
  * }
  * ```
  */
-export function toResponse(frames$: Observable<string>, init: ResponseInit = {}): Response {
+export function toResponse(frames$: Observable<string>, init: ResponseInit = {}, options: ToReadableStreamOptions = {}): Response {
   const headers = new Headers(SSE_HEADERS);
   new Headers(init.headers).forEach((value, name) => headers.set(name, value));
-  return new Response(toReadableStream(frames$), { ...init, headers });
+  return new Response(toReadableStream(frames$, options), { ...init, headers });
 }

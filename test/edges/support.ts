@@ -1,4 +1,5 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
+import { Observable } from "rxjs";
 
 /** One SSE event as a reader sees it. */
 export interface ReadEvent {
@@ -47,4 +48,49 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** An endless source of SSE frames and what the test learns of it. */
+export interface EndlessFrames {
+  readonly frames$: Observable<string>;
+  /** Bytes pushed so far. */
+  readonly producedBytes: () => number;
+  /** Resolves with who stopped it: `"unsubscribed"` (the edge under test) or `"safety valve"`. */
+  readonly stopped: Promise<"unsubscribed" | "safety valve">;
+}
+
+/**
+ * Frames of about 1 KiB, pushed 64 at a time on every macrotask, as a fast upstream pushes, until unsubscribed. A test
+ * that finds no limit must fail rather than fill the machine's memory: past `valveBytes` (64 MiB) the source stops
+ * by itself and `stopped` says so.
+ */
+export function endlessFrames(valveBytes = 64 * 1024 * 1024): EndlessFrames {
+  let producedBytes = 0;
+  let stop: (how: "unsubscribed" | "safety valve") => void = () => undefined;
+  const stopped = new Promise<"unsubscribed" | "safety valve">((resolve) => (stop = resolve));
+  const frames$ = new Observable<string>((subscriber) => {
+    let running = true;
+    const tick = (): void => {
+      if (!running) return;
+      for (let k = 0; k < 64; k += 1) {
+        const frame = `data: ${JSON.stringify({ n: producedBytes, pad: "x".repeat(1000) })}\n\n`;
+        producedBytes += frame.length;
+        subscriber.next(frame);
+        if (!running) return;
+      }
+      if (producedBytes < valveBytes) {
+        setImmediate(tick);
+        return;
+      }
+      running = false;
+      stop("safety valve");
+      subscriber.complete();
+    };
+    tick();
+    return () => {
+      if (running) stop("unsubscribed");
+      running = false;
+    };
+  });
+  return { frames$, producedBytes: () => producedBytes, stopped };
 }

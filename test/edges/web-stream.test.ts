@@ -1,12 +1,14 @@
-import { type Server, createServer } from "node:http";
+import { type IncomingMessage, type Server, createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
+import { once } from "node:events";
 import OpenAI, { APIError } from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { Observable, Subject, lastValueFrom, of, throwError, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DONE_EVENT, StreamErrorFrameError, fromChatCompletion, fromResponses, toReadableStream, toResponse, toServerSentEvents } from "g4f-rx";
+import { DONE_EVENT, Relay, SlowClientError, StreamErrorFrameError, createRelayFetchHandler, fromChatCompletion, fromResponses, toReadableStream, toResponse, toServerSentEvents } from "g4f-rx";
 import { type TestServer, errorFrame, responseEvents, responsesReply, streamReply, textChunks } from "g4f-rx/testing";
 import { serverAndClient } from "../support/server.js";
+import { chatBody, endlessFrames, readEvents } from "./support.js";
 
 let server: TestServer;
 let client: OpenAI;
@@ -82,6 +84,104 @@ describe("toReadableStream", () => {
     await reader.cancel();
     await request.closed;
     expect(request.disconnected).toBe(true);
+  });
+});
+
+describe("a reader that stops reading (toReadableStream, toResponse, createRelayFetchHandler)", () => {
+  const maxQueuedBytes = 256 * 1024;
+
+  /** The outcome of the reader's next read: the error it rejects with, or what it read. */
+  const nextRead = (reader: ReadableStreamDefaultReader<Uint8Array>): Promise<unknown> => reader.read().catch((error: unknown) => error);
+
+  it("is cut off past maxQueuedBytes: the stream errors with SlowClientError, and the endless source is unsubscribed", async () => {
+    const endless = endlessFrames();
+    const reader = toReadableStream(endless.frames$, { maxQueuedBytes }).getReader();
+    // Read once, then left: the source goes on pushing.
+    expect((await reader.read()).done).toBe(false);
+    expect(await endless.stopped).toBe("unsubscribed");
+    const failure = await nextRead(reader);
+    expect(failure).toBeInstanceOf(SlowClientError);
+    const { queuedBytes, message } = failure as SlowClientError;
+    // Past the limit by less than the frame that crossed it; nothing produced after it.
+    expect(queuedBytes).toBeGreaterThan(maxQueuedBytes);
+    expect(queuedBytes).toBeLessThan(maxQueuedBytes + 2048);
+    expect(endless.producedBytes()).toBeLessThan(maxQueuedBytes + 4096);
+    expect(message).toBe(`The client stopped reading: ${queuedBytes} bytes were waiting, so the response was closed and the upstream request aborted`);
+  });
+
+  it("holds at most 1 MiB by default, in toResponse's body too", async () => {
+    const endless = endlessFrames();
+    const reader = toResponse(endless.frames$).body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    expect(await endless.stopped).toBe("unsubscribed");
+    const failure = await nextRead(reader);
+    expect(failure).toBeInstanceOf(SlowClientError);
+    expect((failure as SlowClientError).queuedBytes).toBeLessThan(1024 * 1024 + 2048);
+  });
+
+  it("refuses a nonsensical maxQueuedBytes at once with a TypeError, before subscribing", () => {
+    let subscribed = false;
+    const frames$ = new Observable<string>(() => void (subscribed = true));
+    for (const bad of [0, -1, Number.NaN, "1e6", null]) {
+      expect(() => toReadableStream(frames$, { maxQueuedBytes: bad as number })).toThrow(new TypeError(`toReadableStream: maxQueuedBytes must be a number of bytes above 0, got ${typeof bad === "string" ? JSON.stringify(bad) : String(bad)}`));
+      expect(() => toResponse(frames$, {}, { maxQueuedBytes: bad as number })).toThrow(TypeError);
+    }
+    expect(subscribed).toBe(false);
+  });
+
+  it("cuts off a real HTTP client that stops reading from a fetch-style server on Node, and unsubscribes the source", async () => {
+    const endless = endlessFrames();
+    let served: Promise<unknown> = Promise.resolve();
+    const app = createServer((_req, res) => {
+      // As fetch-style frameworks serve a Response on Node: its body written to the socket, waiting for it to drain
+      // (or for the body to fail meanwhile).
+      const response = toResponse(endless.frames$, {}, { maxQueuedBytes });
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      served = (async () => {
+        const reader = response.body!.getReader();
+        try {
+          for (let read = await reader.read(); !read.done; read = await reader.read()) {
+            if (!res.write(read.value)) await Promise.race([once(res, "drain"), reader.closed]);
+          }
+          res.end();
+          return "complete";
+        } catch (error) {
+          res.destroy();
+          return error;
+        }
+      })();
+    });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = await new Promise<IncomingMessage>((resolve, reject) => httpRequest(`http://127.0.0.1:${(app.address() as AddressInfo).port}/`, resolve).on("error", reject).end());
+      // Reads the first piece, then stops reading: the socket's buffers fill, then the stream's queue.
+      client.once("data", () => client.pause());
+      client.on("error", () => undefined);
+      expect(await endless.stopped).toBe("unsubscribed");
+      const outcome = await served;
+      expect(outcome).toBeInstanceOf(SlowClientError);
+      expect((outcome as SlowClientError).queuedBytes).toBeLessThan(maxQueuedBytes + 2048);
+      client.destroy();
+    } finally {
+      app.closeAllConnections();
+      await new Promise<void>((resolve) => app.close(() => resolve()));
+    }
+  });
+
+  it("createRelayFetchHandler cuts off a reader that stopped past 1 MiB, and the generation goes on for the others", async () => {
+    // About 3 MB of frames, more than the relay's reader may hold.
+    const pieces = Array.from({ length: 6000 }, (_, i) => `${String(i)} ${"x".repeat(400)}`);
+    server.reply(streamReply(textChunks(pieces)));
+    const handle = createRelayFetchHandler({ relay: new Relay(), upstream: client });
+    const started = await handle(new Request("http://relay.test/v1/chat/completions", { method: "POST", headers: { "x-stream-id": "slow" }, body: chatBody() }));
+    const slow = started.body!.getReader();
+    expect((await slow.read()).done).toBe(false);
+    // Another reader takes the whole stream: the generation ran to its end while the first one read nothing.
+    const whole = await readEvents(await handle(new Request("http://relay.test/v1/streams/slow")));
+    expect(whole.at(-1)?.data).toBe("[DONE]");
+    const failure = await nextRead(slow);
+    expect(failure).toBeInstanceOf(SlowClientError);
+    expect((failure as SlowClientError).queuedBytes).toBeLessThan(1024 * 1024 + 4096);
   });
 });
 

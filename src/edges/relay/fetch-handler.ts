@@ -1,12 +1,14 @@
-import type { Observable } from "rxjs";
+import { toReadableStream } from "../web-stream.js";
 import { type RelayAnswer, RelayHttpError, type RelayRoutesOptions, answerRelayRequest } from "./routes.js";
 
 /**
  * The relay's routes (see `answerRelayRequest`) as a web-standard handler,
  * `(request: Request) => Promise<Response>`, for Deno, Bun, Cloudflare-style
  * workers, Hono, Next.js route handlers… Anything else gets a 404. A stream's
- * body is a `ReadableStream`; cancelling it (the client left) unsubscribes the
- * reader only, never the generation.
+ * body is a `ReadableStream` (`toReadableStream`); cancelling it (the client
+ * left) unsubscribes the reader only, never the generation, and a reader that
+ * stops reading is cut off past 1 MiB waiting for it with `SlowClientError`,
+ * as the Node handler's `pipeToResponse` cuts it off.
  *
  * ## Example
  * ```ts
@@ -64,24 +66,5 @@ async function readBody(request: Request, limit: number): Promise<string> {
 function toWebResponse(answer: RelayAnswer): Response {
   if ("json" in answer) return new Response(JSON.stringify(answer.json), { status: answer.status, headers: answer.headers });
   if ("empty" in answer) return new Response(null, { status: answer.status, headers: answer.headers });
-  return new Response(eventStream(answer.events), { status: answer.status, headers: answer.headers });
-}
-
-/** SSE text as a byte stream; cancel unsubscribes. */
-function eventStream(events: Observable<string>): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let unsubscribe = (): void => undefined;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const subscription = events.subscribe({
-        next: (text) => controller.enqueue(encoder.encode(text)),
-        error: (error: unknown) => controller.error(error),
-        complete: () => controller.close(),
-      });
-      unsubscribe = () => subscription.unsubscribe();
-    },
-    cancel() {
-      unsubscribe();
-    },
-  });
+  return new Response(toReadableStream(answer.events), { status: answer.status, headers: answer.headers });
 }
