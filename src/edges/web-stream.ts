@@ -36,7 +36,10 @@ const SSE_HEADERS: Readonly<Record<string, string>> = {
  * slow reader, up to `maxQueuedBytes` (1 MiB): a reader that stops reading
  * is then cut off, as `pipeToResponse` cuts off a Node client. The stream
  * errors with `SlowClientError` (the frames still queued are dropped) and
- * `frames$` is unsubscribed.
+ * `frames$` is unsubscribed. Frames that arrive all at once while the reader
+ * has taken everything (a relay's catch-up, a replay at full speed) are not
+ * counted, as `pipeToResponse` writes such a batch whole; what comes after
+ * them while they still wait is.
  *
  * ## Example
  * ```ts
@@ -55,16 +58,33 @@ export function toReadableStream(frames$: Observable<string>, options: ToReadabl
   let open = true;
   // An error waits until the reader has taken every frame before it: erroring a stream discards its queue.
   let failure: { error: unknown } | undefined;
+  // Frames that come together (in one synchronous run) while the reader has taken everything are not counted against
+  // maxQueuedBytes, as pipeToResponse writes such a batch to the socket whole: a relay's catch-up of all a stream
+  // already holds, a replay at full speed. `batched` is what may still wait of the last such batch; only what comes
+  // after it, while it or more still waits, counts.
+  let batched = 0;
+  let inBatch = false;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         // Subscribing at once, not on the first pull, keeps the upstream running while the reader is busy: RxJS pushes.
         frames$.pipe(takeUntil(stop)).subscribe({
           next: (frame) => {
-            controller.enqueue(encoder.encode(frame));
             // Counted in bytes with a high-water mark of 0, the queue's size is minus the desired size.
+            const waiting = -(controller.desiredSize ?? 0);
+            if (!inBatch && waiting === 0) {
+              inBatch = true;
+              queueMicrotask(() => {
+                inBatch = false;
+                batched = -(controller.desiredSize ?? 0);
+              });
+            }
+            controller.enqueue(encoder.encode(frame));
+            if (inBatch) return;
+            // The reader takes the oldest bytes first, so no more of the batch than is waiting can still wait.
+            batched = Math.min(batched, waiting);
             const queuedBytes = -(controller.desiredSize ?? 0);
-            if (queuedBytes <= maxQueuedBytes) return;
+            if (queuedBytes - batched <= maxQueuedBytes) return;
             open = false;
             controller.error(new SlowClientError(queuedBytes));
             stop.next();

@@ -3,12 +3,12 @@ import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import OpenAI, { APIError } from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
-import { Observable, Subject, lastValueFrom, of, throwError, toArray } from "rxjs";
+import { Observable, Subject, concat, from, lastValueFrom, of, throwError, toArray } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DONE_EVENT, Relay, SlowClientError, StreamErrorFrameError, createRelayFetchHandler, fromChatCompletion, fromResponses, toReadableStream, toResponse, toServerSentEvents } from "g4f-rx";
 import { type TestServer, errorFrame, responseEvents, responsesReply, streamReply, textChunks } from "g4f-rx/testing";
 import { serverAndClient } from "../support/server.js";
-import { chatBody, endlessFrames, readEvents } from "./support.js";
+import { chatBody, endlessFrames, readEvents, textOf } from "./support.js";
 
 let server: TestServer;
 let client: OpenAI;
@@ -89,6 +89,8 @@ describe("toReadableStream", () => {
 
 describe("a reader that stops reading (toReadableStream, toResponse, createRelayFetchHandler)", () => {
   const maxQueuedBytes = 256 * 1024;
+  /** Slightly more than one of endlessFrames' batches, which come together on one macrotask: 64 frames of about 1 KiB. */
+  const ONE_BATCH = 70 * 1024;
 
   /** The outcome of the reader's next read: the error it rejects with, or what it read. */
   const nextRead = (reader: ReadableStreamDefaultReader<Uint8Array>): Promise<unknown> => reader.read().catch((error: unknown) => error);
@@ -102,11 +104,31 @@ describe("a reader that stops reading (toReadableStream, toResponse, createRelay
     const failure = await nextRead(reader);
     expect(failure).toBeInstanceOf(SlowClientError);
     const { queuedBytes, message } = failure as SlowClientError;
-    // Past the limit by less than the frame that crossed it; nothing produced after it.
+    // Past the limit by less than one of the source's batches (64 frames of about 1 KiB, 66 KB): its first batch came
+    // while the reader had taken everything, so it was not counted; nothing was produced after the frame that crossed it.
     expect(queuedBytes).toBeGreaterThan(maxQueuedBytes);
-    expect(queuedBytes).toBeLessThan(maxQueuedBytes + 2048);
-    expect(endless.producedBytes()).toBeLessThan(maxQueuedBytes + 4096);
+    expect(queuedBytes).toBeLessThan(maxQueuedBytes + ONE_BATCH);
+    expect(endless.producedBytes()).toBeLessThan(maxQueuedBytes + 2 * ONE_BATCH);
     expect(message).toBe(`The client stopped reading: ${queuedBytes} bytes were waiting, so the response was closed and the upstream request aborted`);
+  });
+
+  it("delivers whole a batch of more than maxQueuedBytes that comes all at once, before the reader reads (a catch-up)", async () => {
+    const frames = Array.from({ length: 3000 }, (_, i) => `data: ${String(i)} ${"x".repeat(1000)}\n\n`);
+    expect(await readAll(toReadableStream(from(frames)))).toBe(frames.join(""));
+    expect(await readAll(toReadableStream(from(frames), { maxQueuedBytes }))).toBe(frames.join(""));
+  });
+
+  it("still cuts off a reader that stops after such a batch, once more than maxQueuedBytes came after it", async () => {
+    const endless = endlessFrames();
+    const batch = "x".repeat(2 * 1024 * 1024);
+    const reader = toReadableStream(concat(of(batch), endless.frames$), { maxQueuedBytes }).getReader();
+    expect((await reader.read()).done).toBe(false);
+    expect(await endless.stopped).toBe("unsubscribed");
+    const failure = await nextRead(reader);
+    expect(failure).toBeInstanceOf(SlowClientError);
+    // The batch (read whole by the first read, as one piece) is gone: what waited came after it.
+    expect((failure as SlowClientError).queuedBytes).toBeLessThan(maxQueuedBytes + ONE_BATCH);
+    expect(endless.producedBytes()).toBeLessThan(maxQueuedBytes + 2 * ONE_BATCH);
   });
 
   it("holds at most 1 MiB by default, in toResponse's body too", async () => {
@@ -116,7 +138,7 @@ describe("a reader that stops reading (toReadableStream, toResponse, createRelay
     expect(await endless.stopped).toBe("unsubscribed");
     const failure = await nextRead(reader);
     expect(failure).toBeInstanceOf(SlowClientError);
-    expect((failure as SlowClientError).queuedBytes).toBeLessThan(1024 * 1024 + 2048);
+    expect((failure as SlowClientError).queuedBytes).toBeLessThan(1024 * 1024 + ONE_BATCH);
   });
 
   it("refuses a nonsensical maxQueuedBytes at once with a TypeError, before subscribing", () => {
@@ -160,7 +182,7 @@ describe("a reader that stops reading (toReadableStream, toResponse, createRelay
       expect(await endless.stopped).toBe("unsubscribed");
       const outcome = await served;
       expect(outcome).toBeInstanceOf(SlowClientError);
-      expect((outcome as SlowClientError).queuedBytes).toBeLessThan(maxQueuedBytes + 2048);
+      expect((outcome as SlowClientError).queuedBytes).toBeLessThan(maxQueuedBytes + ONE_BATCH);
       client.destroy();
     } finally {
       app.closeAllConnections();
@@ -181,7 +203,19 @@ describe("a reader that stops reading (toReadableStream, toResponse, createRelay
     expect(whole.at(-1)?.data).toBe("[DONE]");
     const failure = await nextRead(slow);
     expect(failure).toBeInstanceOf(SlowClientError);
-    expect((failure as SlowClientError).queuedBytes).toBeLessThan(1024 * 1024 + 4096);
+    expect((failure as SlowClientError).queuedBytes).toBeLessThan(1024 * 1024 + ONE_BATCH);
+  });
+
+  it("createRelayFetchHandler gives a reader that comes after the end a stream of more than 1 MiB whole", async () => {
+    const pieces = Array.from({ length: 6000 }, (_, i) => `${String(i)} ${"x".repeat(400)}`);
+    server.reply(streamReply(textChunks(pieces)));
+    const handle = createRelayFetchHandler({ relay: new Relay(), upstream: client });
+    const first = await readEvents(await handle(new Request("http://relay.test/v1/chat/completions", { method: "POST", headers: { "x-stream-id": "late" }, body: chatBody() })));
+    expect(textOf(first)).toBe(pieces.join(""));
+    // The stream has ended; all of it (about 3 MB of frames) is there at once for the next reader.
+    const late = await readEvents(await handle(new Request("http://relay.test/v1/streams/late")));
+    expect(textOf(late)).toBe(pieces.join(""));
+    expect(late.at(-1)?.data).toBe("[DONE]");
   });
 });
 
