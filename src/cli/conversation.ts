@@ -121,7 +121,7 @@ export function continuedTurn(options: Pick<CliOptions, "continue" | "cid">, env
  * cannot be continued, and `DamagedTurnError` for one with a turn that cannot be read (see `cannotContinue`).
  */
 export function planConversation(
-  options: Pick<CliOptions, "continue" | "cid" | "log" | "replay">,
+  options: Pick<CliOptions, "continue" | "cid" | "log" | "replay" | "title">,
   env: Environment,
   /**
    * Gets each turn kept, or why one was not (see `TURN_NOT_KEPT`, `turnNotWritten`). A data directory that cannot be
@@ -145,9 +145,30 @@ export function planConversation(
     history = conversationMessages(turns);
     last = lastQuestion(turns);
   }
+  // A title is checked before anything is sent (a taken one is a usage error), and given with the first turn kept, when
+  // the conversation's folder is on disk.
+  let title = options.title;
+  if (title !== undefined) {
+    if (store === undefined) throw new ConversationError("cannot name a conversation: neither XDG_DATA_HOME nor HOME is set, so none is kept");
+    if (!keep) throw new ConversationError("--title names a kept conversation, and this one is not kept");
+    store.checkTitle(title, id);
+  }
   if (keep && id === undefined) id = store.newId();
   if (!keep || id === undefined) return { id, history, last, record: () => (chunks) => chunks };
   const conversation = id;
+  /** Names the conversation once its first turn of this plan is begun; a title another process took meanwhile is said. */
+  const giveTitle = (): void => {
+    if (title === undefined) return;
+    const wanted = title;
+    title = undefined;
+    try {
+      store.setTitle(conversation, wanted);
+    } catch (error) {
+      // Another process took the title meanwhile, or the store cannot be written: the answer goes on all the same.
+      if (!(error instanceof ConversationError || (error instanceof Error && "code" in error))) throw error;
+      onTurn({ notKept: `the conversation is kept, but not as "${wanted}": ${error.message}` });
+    }
+  };
   let saidNotWritten = false;
   const notWritten = (error: StoreWriteError): void => {
     if (!saidNotWritten) onTurn({ notKept: turnNotWritten(error) });
@@ -176,6 +197,7 @@ export function planConversation(
           return chunks;
         }
         onDisk = true;
+        giveTitle();
         return chunks.pipe(
           recordTurn(recorder, (info, notKept) => {
             if (notKept !== undefined) notWritten(notKept);

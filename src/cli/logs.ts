@@ -24,40 +24,50 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
     io.stdout.write(parsed.text);
     return EXIT.success;
   }
-  const { count, query, json, words } = parsed.options;
+  const { count, query, json, words, response, continue: latestWanted, cid } = parsed.options;
   // Kept prompts and answers came from people and models: on a terminal, their control characters are made visible.
   const forTerminal = io.stdout.isTTY === true ? neutralise : (text: string): string => text;
   const store = storeFor(io.env);
   if (store === undefined) return fail(EXIT.usage, "neither XDG_DATA_HOME nor HOME is set: no conversations are kept");
-  const [action, id, ...extra] = words;
+  // With -r, the only word is the conversation; else an action and its words.
+  const [action, id, ...extra] = response ? ["show", ...words] : words;
 
-  if (action === undefined || action === "list") {
+  if ((action === undefined && !latestWanted && cid === undefined) || action === "list") {
     if (id !== undefined) return fail(EXIT.usage, `unexpected "${id}". Run g4f-rx logs --help for usage.`);
+    if (latestWanted || cid !== undefined) return fail(EXIT.usage, "-c and --cid choose one conversation, for show or -r; the list has them all");
     const found = query === undefined ? store.list() : store.search(query);
     const shown = count === 0 ? found : found.slice(0, count);
     io.stdout.write(json ? shown.map((summary) => `${JSON.stringify(summary)}\n`).join("") : forTerminal(shown.map((summary) => `${summaryLine(summary)}\n`).join("")));
     if (!json && shown.length < found.length) io.stderr.write(`${style.note(`g4f-rx: ${found.length - shown.length} more; -n 0 lists all`)}\n`);
     return EXIT.success;
   }
-  if (action !== "show" && action !== "rm") return fail(EXIT.usage, `unknown action "${action}" (list, show or rm). Run g4f-rx logs --help for usage.`);
-  // show without an id shows the latest, the one -c goes on with; rm removes only what it is told.
-  if (extra.length > 0 || (action === "rm" && id === undefined)) {
-    return fail(EXIT.usage, action === "rm" ? "logs rm takes one conversation id" : "logs show takes one conversation id, or none for the latest");
+  const verb = action ?? "show";
+  if (verb !== "show" && verb !== "rm" && verb !== "rename") return fail(EXIT.usage, `unknown action "${verb}" (list, show, rename or rm). Run g4f-rx logs --help for usage.`);
+  if (response && (json || query !== undefined)) return fail(EXIT.usage, "-r prints the last answer's text alone; --json and -q are for the list and show");
+  // The conversation: the word after the action, --cid, or -c (the latest; show's default). rm and rename remove or
+  // rename only what they are told.
+  const given = id ?? cid;
+  const newTitle = verb === "rename" ? extra.shift() : undefined;
+  if (id !== undefined && cid !== undefined) return fail(EXIT.usage, `"${id}" and --cid ${cid} name two conversations: give one`);
+  if (latestWanted && given !== undefined) return fail(EXIT.usage, "-c is the latest conversation, and an ID or --cid names one: give one of them");
+  if (extra.length > 0 || (verb !== "show" && given === undefined) || (verb === "rename" && newTitle === undefined)) {
+    const how = { show: "logs show takes one conversation id, or none for the latest", rm: "logs rm takes one conversation id", rename: 'logs rename takes a conversation (id or title) and its new title ("" removes it)' };
+    return fail(EXIT.usage, response ? "logs -r takes one conversation id or title, or none for the latest" : how[verb]);
   }
   let full: string;
   try {
-    if (id !== undefined) {
-      full = store.resolveId(id);
+    if (given !== undefined) {
+      full = store.resolveId(given);
     } else {
       const latest = store.latest();
-      if (latest === undefined) return fail(EXIT.usage, "no conversation is kept yet");
+      if (latest === undefined) return fail(response ? EXIT.failure : EXIT.usage, "no conversation is kept yet");
       full = latest;
     }
   } catch (error) {
     if (error instanceof ConversationError) return fail(EXIT.usage, error.message);
     throw error;
   }
-  if (action === "rm") {
+  if (verb === "rm") {
     try {
       store.remove(full);
     } catch (error) {
@@ -67,7 +77,20 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
     io.stderr.write(`${style.note(`g4f-rx: removed conversation ${full}`)}\n`);
     return EXIT.success;
   }
+  if (verb === "rename") {
+    try {
+      store.setTitle(full, newTitle ?? "");
+    } catch (error) {
+      if (error instanceof ConversationError) return fail(EXIT.usage, error.message);
+      if (error instanceof Error && "code" in error) return fail(EXIT.failure, `could not rename conversation ${full}: ${error.message}`);
+      throw error;
+    }
+    io.stderr.write(`${style.note(`g4f-rx: ${newTitle === "" ? `conversation ${full} has no title now` : `conversation ${full} is now "${newTitle}"`}`)}\n`);
+    return EXIT.success;
+  }
+  if (response) return lastAnswer(io, full, store.turnsOrDamage(full), fail, style);
   const entries = store.turnsOrDamage(full);
+  const title = store.titles().get(full);
   const damaged = entries.filter((entry) => entry instanceof DamagedTurnError);
   if (json) {
     // Each turn with the request it sent, whole; a turn whose request cannot be put together says why instead.
@@ -81,9 +104,9 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
       }
     });
     const unreadable = damaged.map(({ file, line, problem }) => ({ file, line, problem }));
-    io.stdout.write(JSON.stringify({ id: full, directory: store.directoryOf(full), turns, ...(unreadable.length > 0 ? { damaged: unreadable } : {}) }, null, 2) + "\n");
+    io.stdout.write(JSON.stringify({ id: full, ...(title === undefined ? {} : { title }), directory: store.directoryOf(full), turns, ...(unreadable.length > 0 ? { damaged: unreadable } : {}) }, null, 2) + "\n");
   } else {
-    io.stdout.write(forTerminal(showConversation(full, store.directoryOf(full), entries)));
+    io.stdout.write(forTerminal(showConversation(full, store.directoryOf(full), entries, title)));
   }
   // The readable turns are shown all the same; stderr says that some are missing, and why -c refuses the conversation.
   if (damaged.length > 0) {
@@ -93,12 +116,32 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
   return EXIT.success;
 }
 
-/** One line of the list: id, when, model at endpoint, turns, first words. */
+/**
+ * `logs -r`: the text of the conversation's last answer, the one the next `-c` goes on from, alone on stdout: byte for
+ * byte into a pipe (no newline added), its control characters made visible on a terminal. A turn that got no text
+ * (failed before its first word, a tool call alone), one asked again with `/retry` and one another process is still
+ * answering are passed over. Exit 1, saying why, when there is no such answer or a later turn cannot be read.
+ */
+function lastAnswer(io: CliIo, id: string, entries: readonly (Turn | DamagedTurnError)[], fail: (code: number, message: string) => number, style: Styles): number {
+  const replaced = new Set(entries.flatMap((turn) => (turn instanceof DamagedTurnError || turn.replaces === undefined ? [] : [turn.replaces])));
+  for (const turn of [...entries].reverse()) {
+    if (turn instanceof DamagedTurnError) return fail(EXIT.failure, `the last answer of conversation ${id} cannot be told: a turn's file cannot be read: ${turn.message}`);
+    if (turn.answer === "" || turn.status === "streaming" || replaced.has(turn.turn)) continue;
+    const note = STATUS_NOTES[turn.status];
+    if (note !== undefined) io.stderr.write(`${style.note(`g4f-rx: ${note}`)}\n`);
+    io.stdout.write(io.stdout.isTTY === true ? `${neutralise(turn.answer)}${turn.answer.endsWith("\n") ? "" : "\n"}` : turn.answer);
+    return EXIT.success;
+  }
+  return fail(EXIT.failure, `conversation ${id} has no answer with text yet`);
+}
+
+/** One line of the list: id, when, model at endpoint, turns, title, first words. */
 export function summaryLine(summary: ConversationSummary): string {
   // Cut by code points: an emoji is never cut in half.
   const shown = firstCodePoints(summary.firstWords, 60);
   const words = shown === summary.firstWords ? shown : `${firstCodePoints(shown, 59)}…`;
-  return [summary.id, utcMinute(summary.updatedAt), `${summary.model} @ ${summary.endpoint}`, `${summary.turns} turn${summary.turns === 1 ? "" : "s"}`, words].join("  ");
+  const title = summary.title === undefined ? [] : [`"${summary.title}"`];
+  return [summary.id, utcMinute(summary.updatedAt), `${summary.model} @ ${summary.endpoint}`, `${summary.turns} turn${summary.turns === 1 ? "" : "s"}`, ...title, words].join("  ");
 }
 
 const STATUS_NOTES: Partial<Record<Turn["status"], string>> = {
@@ -109,9 +152,9 @@ const STATUS_NOTES: Partial<Record<Turn["status"], string>> = {
 };
 
 /** A conversation as plain text, the same on a terminal and in a pipe; a turn whose file cannot be read is marked. */
-export function showConversation(id: string, directory: string, turns: readonly (Turn | DamagedTurnError)[]): string {
+export function showConversation(id: string, directory: string, turns: readonly (Turn | DamagedTurnError)[], title?: string): string {
   // chat, which plays every turn back as its questions are asked again: a single question would need one of them.
-  const lines = [`conversation ${id} (${turns.length} turn${turns.length === 1 ? "" : "s"}; replay: g4f-rx chat --replay ${directory})`];
+  const lines = [`conversation ${id}${title === undefined ? "" : ` "${title}"`} (${turns.length} turn${turns.length === 1 ? "" : "s"}; replay: g4f-rx chat --replay ${directory})`];
   const replaced = new Set(turns.flatMap((turn) => (turn instanceof DamagedTurnError || turn.replaces === undefined ? [] : [turn.replaces])));
   for (const turn of turns) {
     if (turn instanceof DamagedTurnError) {

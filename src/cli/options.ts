@@ -119,7 +119,14 @@ export const ASK_OPTIONS = [
   },
   { name: "speed", type: "number", placeholder: "N", limits: { above: 0, infinity: true }, defaultText: "1, as recorded", description: "With --replay: 2 twice as fast, Infinity without pauses" },
   { name: "continue", alias: "c", type: "boolean", more: "conversations", description: "Continue the most recent conversation: the request carries its earlier turns" },
-  { name: "cid", type: "string", placeholder: "ID", description: "Continue the conversation with this id, or a unique start of it (g4f-rx logs lists them)" },
+  { name: "cid", type: "string", placeholder: "ID|TITLE", description: "Continue the conversation with this id, its title (--title), or a unique start of the id (g4f-rx logs lists them)" },
+  {
+    name: "title",
+    type: "string",
+    placeholder: "TITLE",
+    more: "named-conversations---title-title",
+    description: "Name this conversation (a new one, or the one -c or --cid continues, which it renames), so that --cid TITLE continues it; unique, at most 60 characters",
+  },
   {
     name: "log",
     type: "boolean",
@@ -166,19 +173,18 @@ const ASK_ELSEWHERE: Readonly<Record<string, string>> = {
   "--raw": "--render never prints the answer as it came",
   "--prompt": "a system prompt is -s TEXT",
   "--template": "a role of the config file (its system prompt and settings) is -r NAME",
-  "--session": "every conversation is kept: -c continues the latest, --cid ID another (g4f-rx logs lists them), g4f-rx chat -c interactively",
-  "--title": "every conversation is kept under an id: g4f-rx logs lists them (-q TEXT searches), --cid ID continues one",
+  "--session": "every conversation is kept: --title NAME names one, -c continues the latest, --cid ID|NAME another (g4f-rx logs lists them), g4f-rx chat -c interactively",
   "-l": "kept conversations: g4f-rx logs",
   "--list": "kept conversations: g4f-rx logs",
   "--list-sessions": "kept conversations: g4f-rx logs",
   "--show": "g4f-rx logs show ID",
   "-S": "for the last conversation (mods -S), g4f-rx logs show; for no streaming (aichat -S), --no-stream",
-  "--show-last": "g4f-rx logs show",
+  "--show-last": "g4f-rx logs show; only the last answer's text: g4f-rx logs -r",
   "-d": "to delete a conversation: g4f-rx logs rm ID",
   "--delete": "g4f-rx logs rm ID",
   "-C": "-c continues the latest conversation",
   "--continue-last": "-c continues the latest conversation",
-  "--conversation": "--cid ID",
+  "--conversation": "--cid ID, or --cid TITLE for one named with --title",
   "--xl": "--extract-last",
   "--code": "-x prints only the answer's code block",
   "--execute": "g4f-rx runs no commands; -x prints the one the answer holds: g4f-rx -x \"…\" > cmd.sh, read it, then run it",
@@ -265,6 +271,8 @@ export const ASK_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
     if ((values.extract || values.extractLast) && values.json) return "-x takes code out of the answer's text; --json prints the chunks as received: use one of them";
     if ((values.extract || values.extractLast) && values.render === "always") return "--render always formats the answer as markdown; -x prints its code as written: use one of them";
     if (values.continue && values.cid !== undefined) return "-c continues the latest conversation, --cid a given one: use one of them";
+    if (values.title !== undefined && values.replay !== undefined) return "--title names a kept conversation; it cannot be combined with --replay, which keeps none";
+    if (values.title !== undefined && !values.log) return "--title names a kept conversation; it cannot be combined with --no-log (or G4F_RX_NO_LOG=1), which keeps none";
     return undefined;
   },
 };
@@ -359,6 +367,15 @@ export const LOGS_OPTIONS = [
   { name: "count", alias: "n", type: "number", placeholder: "N", default: 20, limits: { integer: true, min: 0 }, description: "How many conversations to list; 0 lists all" },
   { name: "query", alias: "q", type: "string", placeholder: "TEXT", description: "Only conversations whose prompts or answers contain TEXT (any case)" },
   { name: "json", type: "boolean", description: "JSON: one conversation per line for the list, the whole conversation for show" },
+  {
+    name: "response",
+    alias: "r",
+    type: "boolean",
+    more: "the-last-answer-g4f-rx-logs--r",
+    description: "Print only the last answer's text, as kept (byte for byte into a pipe): of the latest conversation, or of the one ID, -c or --cid names",
+  },
+  { name: "continue", alias: "c", type: "boolean", description: "The latest conversation, the one g4f-rx -c goes on with: shown, or its last answer with -r" },
+  { name: "cid", type: "string", placeholder: "ID|TITLE", description: "The conversation with this id, title or unique start of an id: shown, or its last answer with -r" },
   ...COMMON_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
@@ -367,26 +384,25 @@ export type LogsOptions = Omit<OptionValues<typeof LOGS_OPTIONS>, "help" | "vers
 export const LOGS_COMMAND: CommandSpec<typeof LOGS_OPTIONS> = {
   name: "logs",
   summary: "Kept conversations: list, show, search, remove",
-  usage: ["$0 logs [-n N] [-q TEXT] [--json]", "$0 logs show [ID] [--json]", "$0 logs rm ID"],
+  usage: ["$0 logs [-n N] [-q TEXT] [--json]", "$0 logs show [ID] [--json]", "$0 logs -r [ID]", "$0 logs rename ID TITLE", "$0 logs rm ID"],
   description: [
-    "Lists the kept conversations, the most recent first: id, when (UTC), model @ endpoint, turns, first words.",
-    "show prints one (the latest without ID; plain text, also into a pipe; --json for everything kept), rm removes one. ID may be a unique start of an id.",
+    "Lists the kept conversations, the most recent first: id, when (UTC), model @ endpoint, turns, title, first words.",
+    "show prints one (the latest without ID; plain text, also into a pipe; --json for everything kept), -r only its last answer, rename gives one a title (\"\" removes it), rm removes one.",
+    "ID may be an id, a unique start of one, or a title.",
     "Continue one with g4f-rx -c (the latest) or g4f-rx --cid ID; replay one offline with g4f-rx chat --replay DIR, asking its questions again (logs show prints DIR).",
   ].join(" "),
-  positionals: "The words after logs: list (the default), show [ID], or rm ID.",
+  positionals: "The words after logs: list (the default), show [ID], rename ID TITLE, or rm ID; with -r, [ID].",
   options: LOGS_OPTIONS,
   elsewhere: {
-    "-c": "the latest conversation: g4f-rx logs show",
-    "--current": "the latest conversation: g4f-rx logs show",
-    "--cid": "one conversation: g4f-rx logs show ID",
-    "--conversation": "one conversation: g4f-rx logs show ID",
-    "-r": "the latest conversation: g4f-rx logs show",
-    "--response": "the latest conversation: g4f-rx logs show",
+    "--current": "the latest conversation: g4f-rx logs -c (or logs show)",
+    "--conversation": "one conversation: g4f-rx logs show ID, or logs --cid ID",
   },
   examples: [
     ["$0 logs", "the 20 most recent conversations"],
     ["$0 logs -q docker", "those that mention docker"],
     ["$0 logs show 20261130T0416 | less", "read one"],
+    ["$0 logs -r | pbcopy", "copy the last answer"],
+    ['$0 logs rename 20261130T0416 "trip plan"', "name one; g4f-rx --cid \"trip plan\" goes on with it"],
   ],
 };
 

@@ -1,5 +1,5 @@
-import { appendFileSync, chmodSync, closeSync, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, chmodSync, closeSync, existsSync, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
@@ -64,6 +64,8 @@ export interface ConversationSummary {
   readonly turns: number;
   /** The first user message, on one line. */
   readonly firstWords: string;
+  /** The name the user gave it (`--title`, `logs rename`), if any. */
+  readonly title?: string;
 }
 
 /** A conversation id that names none, or names several, or a store that cannot be read. */
@@ -130,6 +132,17 @@ const END_LINE = /^\{"cid":"[^"\\]*","turn":"[^"\\]*","end":/;
 export const KEPT_ANSWER_LENGTH = 64 * 1024;
 const PARTIAL_EXTENSION = ".partial.jsonl";
 const CONVERSATIONS = "conversations";
+/**
+ * The folder of the conversations' titles: one symbolic link per title, named after it (see `titleFileName`) and
+ * pointing to its conversation's folder (`../conversations/<id>`). Making a link fails when one of that name exists,
+ * so a title names one conversation whatever processes name theirs at once; a link whose conversation is gone
+ * (removed by hand) names none, and its title is free.
+ */
+const TITLES = "titles";
+/** The longest title, in characters: its file name then stays within the 255 bytes file systems allow (4 per character at most). */
+export const TITLE_LENGTH = 60;
+/** The shape of the ids `newId` makes: a title of that shape would read as an id. */
+const ID_SHAPE = /^\d{8}T\d{6}-[0-9a-f]{6}$/;
 
 /**
  * One line of the index: a turn began (with the prompt's first words), a turn ended, or a conversation was removed.
@@ -296,15 +309,126 @@ export class ConversationStore {
     return undefined;
   }
 
-  /** The full id a user gave, or a unique start of one. Throws `ConversationError`. */
+  /**
+   * The full id a user gave: the id, the conversation's title (`--title`), or a unique start of an id, in that order
+   * (a title is unique, so only a start of ids can name several). Throws `ConversationError`, listing the conversations
+   * a start names when it names several.
+   */
   resolveId(given: string): string {
     const wanted = given.trim();
-    if (wanted === "" || wanted.includes("/") || wanted.startsWith(".")) throw new ConversationError(`"${given}" is not a conversation id`);
-    if (existsSync(join(this.root, wanted))) return wanted;
-    const names = existsSync(this.root) ? readdirSync(this.root).filter((name) => name.startsWith(wanted)) : [];
+    if (wanted === "") throw new ConversationError(`"${given}" is not a conversation id or title`);
+    const idLike = !wanted.includes("/") && !wanted.startsWith(".");
+    if (idLike && existsSync(join(this.root, wanted))) return wanted;
+    const titled = this.titled(wanted);
+    if (titled !== undefined) return titled;
+    const names = idLike && existsSync(this.root) ? readdirSync(this.root).filter((name) => name.startsWith(wanted)).sort() : [];
     if (names.length === 1 && names[0] !== undefined) return names[0];
-    if (names.length > 1) throw new ConversationError(`"${given}" names ${names.length} conversations (${names.slice(0, 3).join(", ")}…); give more of the id`);
-    throw new ConversationError(`no conversation "${given}" in ${this.root} (g4f-rx logs lists them)`);
+    if (names.length > 1) {
+      const titles = this.titles();
+      const shown = names.slice(0, 10).map((name) => (titles.has(name) ? `${name} ("${titles.get(name)}")` : name));
+      throw new ConversationError(`"${given}" starts ${names.length} conversation ids: ${shown.join(", ")}${names.length > shown.length ? ", …" : ""}; give more of the id, or a title`);
+    }
+    throw new ConversationError(`no conversation "${given}" in ${this.root}: no id starts with it and no title is it (g4f-rx logs lists them)`);
+  }
+
+  /** The conversation a title names, if any: its link's, while that conversation is on disk. */
+  titled(title: string): string | undefined {
+    const fileName = titleFileName(title);
+    if (fileName === undefined) return undefined;
+    const id = linkedConversation(join(this.directory, TITLES, fileName));
+    return id !== undefined && this.has(id) ? id : undefined;
+  }
+
+  /**
+   * Every title, by conversation id. A conversation named twice (a process stopped between making its new title and
+   * removing the old one, or two renames at once) has its newer one here; both name it.
+   */
+  titles(): Map<string, string> {
+    const folder = join(this.directory, TITLES);
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      return new Map();
+    }
+    const found = new Map<string, { title: string; file: string }>();
+    const newer = (file: string, than: string): boolean => {
+      try {
+        return lstatSync(file).mtimeMs > lstatSync(than).mtimeMs;
+      } catch {
+        return false;
+      }
+    };
+    for (const name of names) {
+      const title = titleOfFileName(name);
+      const file = join(folder, name);
+      const id = title === undefined ? undefined : linkedConversation(file);
+      if (title === undefined || id === undefined) continue;
+      const before = found.get(id);
+      if (before === undefined || newer(file, before.file)) found.set(id, { title, file });
+    }
+    return new Map([...found].map(([id, { title }]) => [id, title]));
+  }
+
+  /**
+   * Checks that `title` can name conversation `id` (or a new one): a title of at most `TITLE_LENGTH` characters, no
+   * control characters, not shaped like an id, and naming no other conversation. Throws `ConversationError` saying
+   * which conversation has it.
+   */
+  checkTitle(title: string, id?: string): void {
+    const problem = titleProblem(title);
+    if (problem !== undefined) throw new ConversationError(problem);
+    const holder = this.titled(title);
+    if (holder !== undefined && holder !== id) throw new ConversationError(titleTaken(title, holder));
+  }
+
+  /**
+   * Names conversation `id` `title`, in place of any title it had: the new title's link is made (atomic: it fails
+   * when another process made one of that name first, and then that conversation keeps it), then its old ones go.
+   * `""` removes its title. Throws `ConversationError` when the title is another conversation's, and the system's
+   * error when the store cannot be written.
+   */
+  setTitle(id: string, title: string): void {
+    if (!this.has(id)) throw new ConversationError(`no conversation "${id}" in ${this.root} (g4f-rx logs lists them)`);
+    const folder = join(this.directory, TITLES);
+    const old = this.titleFilesOf(id);
+    let kept: string | undefined;
+    if (title !== "") {
+      this.checkTitle(title, id);
+      const fileName = titleFileName(title) ?? "";
+      kept = fileName;
+      this.makeFolder();
+      makeFolder(folder, PRIVATE_FOLDER);
+      const file = join(folder, fileName);
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          symlinkSync(join("..", CONVERSATIONS, id), file);
+          break;
+        } catch (error) {
+          if (!(isSystemError(error) && error.code === "EEXIST") || attempt === 10) throw error;
+        }
+        const holder = linkedConversation(file);
+        if (holder === id) break;
+        if (holder !== undefined && this.has(holder)) throw new ConversationError(titleTaken(title, holder));
+        // A title whose conversation is gone (removed by hand) is free: its link goes, unless another process made a new one meanwhile.
+        removeStaleLink(file, holder);
+      }
+    }
+    for (const name of old) {
+      const file = join(folder, name);
+      // Only while it still names this conversation: a title another process gave meanwhile stays.
+      if (name !== kept && linkedConversation(file) === id) rmSync(file, { force: true });
+    }
+  }
+
+  /** The file names of the titles that name conversation `id`. */
+  private titleFilesOf(id: string): string[] {
+    const folder = join(this.directory, TITLES);
+    try {
+      return readdirSync(folder).filter((name) => titleOfFileName(name) !== undefined && linkedConversation(join(folder, name)) === id);
+    } catch {
+      return [];
+    }
   }
 
   /** Whether a conversation has any turn on disk. */
@@ -411,9 +535,10 @@ export class ConversationStore {
       const ofConversation = `{"cid":${JSON.stringify(id)},`;
       for (const file of [this.texts, this.index]) withoutLines(file, (line) => line.startsWith(ofConversation));
       if (typed.size > 0) withoutLines(this.historyFile, (line) => typed.has(historyEntry(line)));
+      for (const name of this.titleFilesOf(id)) rmSync(join(this.directory, TITLES, name), { force: true });
     } catch (error) {
       if (!isSystemError(error)) throw error;
-      throw new ConversationError(`removed conversation ${id}'s turns, but some of its words stay in ${this.directory} (${INDEX_FILE}, ${TEXTS_FILE} or ${HISTORY_FILE}): ${error.message}`);
+      throw new ConversationError(`removed conversation ${id}'s turns, but some of its words stay in ${this.directory} (${INDEX_FILE}, ${TEXTS_FILE}, ${HISTORY_FILE} or ${TITLES}/): ${error.message}`);
     }
   }
 
@@ -707,6 +832,13 @@ export class ConversationStore {
         for (const raw of lower.split("\n")) check(raw);
       }
     }
+    const titles = this.titles();
+    if (needle !== undefined) {
+      for (const [id, title] of titles) {
+        const entry = conversations.get(id);
+        if (entry !== undefined && contains(title)) entry.matched = true;
+      }
+    }
     // A folder removed by hand (rm -r) leaves its lines in the index and texts files: the folders are the truth.
     const folders = this.folderNames();
     return [...conversations.values()]
@@ -726,6 +858,7 @@ export class ConversationStore {
           model,
           turns: entry.turns.size,
           firstWords: entry.firstWords,
+          ...(titles.has(entry.id) ? { title: titles.get(entry.id) } : {}),
         },
         matched: entry.matched,
         cut: entry.cut,
@@ -1125,6 +1258,70 @@ function historyEntry(line: string): string {
     return typeof entry === "string" ? entry : line;
   } catch {
     return line;
+  }
+}
+
+/** Why `title` cannot name a conversation, or `undefined` when it can. */
+export function titleProblem(title: string): string | undefined {
+  if (title.trim() === "") return "a title needs some text";
+  if (title.trim() !== title) return `the title "${title}" starts or ends with a space`;
+  if (/\p{Cc}/u.test(title)) return `the title ${JSON.stringify(title)} holds a control character (a newline, a tab…)`;
+  if ([...title].length > TITLE_LENGTH) return `the title "${firstCodePoints(title, 20)}…" is longer than ${TITLE_LENGTH} characters`;
+  if (ID_SHAPE.test(title)) return `the title "${title}" would read as a conversation id`;
+  return undefined;
+}
+
+function titleTaken(title: string, holder: string): string {
+  return `the title "${title}" names conversation ${holder} already: continue it with --cid "${title}", or choose another title (g4f-rx logs rename ${holder} NEW renames it)`;
+}
+
+/**
+ * A title's file name in the titles folder: the title with `%` and `/` written as `%25` and `%2F`, and a leading `.`
+ * as `%2E` (so that names starting with a dot are never titles: temporary files are). `undefined` for a title that
+ * cannot be one.
+ */
+function titleFileName(title: string): string | undefined {
+  if (titleProblem(title) !== undefined) return undefined;
+  return title.replace(/[%/]/g, (character) => (character === "%" ? "%25" : "%2F")).replace(/^\./, "%2E");
+}
+
+/** The title a file name of the titles folder stands for, or `undefined` for another file. */
+function titleOfFileName(name: string): string | undefined {
+  if (name.startsWith(".")) return undefined;
+  const title = name.replace(/%(25|2F|2E)/g, (_escape, code: string) => (code === "25" ? "%" : code === "2F" ? "/" : "."));
+  return titleFileName(title) === name ? title : undefined;
+}
+
+/** The conversation id a title's link points to; `undefined` when there is no such link. */
+function linkedConversation(file: string): string | undefined {
+  try {
+    return basename(readlinkSync(file));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes a title's link whose conversation is gone (`holder`, read from it before). It is moved aside first (atomic),
+ * then checked: when another process made a new link of that name in between, that one is put back.
+ */
+function removeStaleLink(file: string, holder: string | undefined): void {
+  const aside = join(file, "..", `.stale-${process.pid}-${randomHex(6)}`);
+  try {
+    renameSync(file, aside);
+  } catch (error) {
+    // Another process removed it first.
+    if (isSystemError(error) && error.code === "ENOENT") return;
+    throw error;
+  }
+  const moved = linkedConversation(aside);
+  try {
+    if (moved !== undefined && moved !== holder) symlinkSync(join("..", CONVERSATIONS, moved), file);
+  } catch (error) {
+    // Yet another process named its conversation so meanwhile: the title is that one's.
+    if (!(isSystemError(error) && error.code === "EEXIST")) throw error;
+  } finally {
+    rmSync(aside, { force: true });
   }
 }
 

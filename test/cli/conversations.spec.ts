@@ -146,12 +146,20 @@ describe("g4f-rx: conversations", () => {
     expect(result.stderr).toContain(".exit is another chat's command, not asked; here: /exit (or Ctrl-D)\n");
   });
 
-  it("logs names its own way for llm's logs flags (-c, --cid), without the prompt's dash hint", async () => {
+  it("logs takes llm's -c and --cid for one conversation (shown, or its last answer with -r), and names its own way for --current", async () => {
+    server.reply(answer("First answer"), answer("Second answer"));
+    await runCli(["first"], { env });
+    await runCli(["second"], { env });
+    const [latest, older] = store.list();
     const current = await runCli(["logs", "-c"], { env });
-    expect(current).toMatchObject({ code: 2, stdout: "" });
-    expect(current.stderr).toContain("unknown option -c.\n-c: the latest conversation: g4f-rx logs show\n");
-    expect(current.stderr).not.toContain("goes after");
-    expect((await runCli(["logs", "--cid", "2026"], { env })).stderr).toContain("--cid: one conversation: g4f-rx logs show ID\n");
+    expect(current).toMatchObject({ code: 0, stderr: "" });
+    expect(current.stdout).toMatch(new RegExp(`^conversation ${latest?.id ?? "?"} \\(1 turn;`));
+    expect((await runCli(["logs", "--cid", older?.id ?? "?"], { env })).stdout).toContain("user: first\nassistant: First answer\n");
+    expect(await runCli(["logs", "--cid", older?.id ?? "?", "-r"], { env })).toMatchObject({ code: 0, stdout: "First answer", stderr: "" });
+    const habit = await runCli(["logs", "--current"], { env });
+    expect(habit).toMatchObject({ code: 2, stdout: "" });
+    expect(habit.stderr).toContain("unknown option --current.\n--current: the latest conversation: g4f-rx logs -c (or logs show)\n");
+    expect(habit.stderr).not.toContain("goes after");
   });
 
   it("chat reads questions from a pipe too, and then stdout holds the answers and nothing else", async () => {

@@ -49,11 +49,11 @@ function messagesOf(target: TestServer, index: number): unknown {
 
 describe("g4f-rx and the flags of llm, mods and aichat", () => {
   it("refuses a flag it lacks (exit 2, nothing sent) naming the way to do it here, one line per flag", async () => {
-    const result = await runCli(["-f", "notes.md", "--title", "work", "Summarize"], { env });
+    const result = await runCli(["-f", "notes.md", "--session", "work", "Summarize"], { env });
     expect(result).toMatchObject({ code: 2, stdout: "" });
-    expect(result.stderr).toContain("unknown options -f, --title.\n");
+    expect(result.stderr).toContain("unknown options -f, --session.\n");
     expect(result.stderr).toContain("\n-f: to send a file (aichat -f, llm -f), attach it: -a FILE;");
-    expect(result.stderr).toContain("\n--title: every conversation is kept under an id: g4f-rx logs lists them");
+    expect(result.stderr).toContain("\n--session: every conversation is kept: --title NAME names one, -c continues the latest, --cid ID|NAME another");
     // -f is a known habit, not text that starts with a dash.
     expect(result.stderr).not.toContain("goes after");
     expect((await runCli(["-n", "Hi"], { env })).stderr).toContain("-n: to keep nothing: --no-log\n");

@@ -42,6 +42,9 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx logs on a real terminal", () => {
       expect(screen).toContain("title ␛]0;pwned␇ please");
     }
     expect((await onTerminal(["logs", "show", "c-esc"], env).exited).screen).toContain("A␛[2JB");
+    const last = await onTerminal(["logs", "-r"], env).exited;
+    expect(last.screen).not.toContain("\u001b[2J");
+    expect(last.screen).toContain("A␛[2JB");
     // Into a pipe, byte for byte.
     expect((await runCli(["logs", "show", "c-esc"], { env })).stdout).toContain("A\u001b[2JB");
   });
@@ -194,6 +197,54 @@ describe("g4f-rx logs", () => {
     expect(rm.code).toBe(2);
     expect(rm.stderr).toContain("logs rm takes one conversation id");
     expect(store.list().map((summary) => summary.id)).toStrictEqual(["c-new", "c-old"]);
+  });
+
+  it("prints with -r only the latest conversation's last answer, byte for byte into a pipe, and nothing else", async () => {
+    const answer = "Line one\n  ```sh\nls -la\n```\n\u001b[1mé🎉 no newline at the end  ";
+    await turn("c-old", "Older question", ["Old answer\n"]);
+    await turn("c-new", "First", ["Not this one"]);
+    await turn("c-new", "Second", [answer.slice(0, 7), answer.slice(7, 30), answer.slice(30)]);
+    expect(await runCli(["logs", "-r"], { env })).toMatchObject({ code: 0, stdout: answer, stderr: "" });
+    expect(await runCli(["logs", "--response", "-c"], { env })).toMatchObject({ code: 0, stdout: answer, stderr: "" });
+    // Another conversation's, by its id, a start of it, --cid or its title.
+    for (const args of [["logs", "-r", "c-old"], ["logs", "-r", "c-o"], ["logs", "-r", "--cid", "c-old"]]) {
+      expect(await runCli(args, { env })).toMatchObject({ code: 0, stdout: "Old answer\n", stderr: "" });
+    }
+    store.setTitle("c-old", "old one");
+    expect(await runCli(["logs", "-r", "old one"], { env })).toMatchObject({ code: 0, stdout: "Old answer\n", stderr: "" });
+  });
+
+  it("passes over with -r a turn that got no text or was asked again, and says on stderr when the answer is partial", async () => {
+    await turn("c-1", "Pick a number", ["Seven"]);
+    const [first] = store.turns("c-1");
+    const input = [{ role: "user" as const, content: "Pick a number" }];
+    const again = store.startTurn({ conversation: "c-1", endpoint: "http://127.0.0.1:1337/v1", model: "gpt-4", input, request: { messages: input }, replaces: first?.turn });
+    await lastValueFrom(from(textChunks(["Three"])).pipe(recordTurn(again)));
+    const failed = store.startTurn({ conversation: "c-1", endpoint: "http://127.0.0.1:1337/v1", model: "gpt-4", input, request: { messages: input } });
+    failed.finish("error", "HTTP 500");
+    expect(await runCli(["logs", "-r"], { env })).toMatchObject({ code: 0, stdout: "Three", stderr: "" });
+    const cancelled = store.startTurn({ conversation: "c-1", endpoint: "http://127.0.0.1:1337/v1", model: "gpt-4", input, request: { messages: input } });
+    for (const chunk of textChunks(["Cut sh"], { finishReason: null })) cancelled.chunk(chunk);
+    cancelled.finish("cancelled");
+    const partial = await runCli(["logs", "-r"], { env });
+    expect(partial).toMatchObject({ code: 0, stdout: "Cut sh" });
+    expect(partial.stderr).toContain("the answer was cancelled");
+  });
+
+  it("fails with -r, exit 1 and a reason on stderr, when there is no answer to print; a wrong conversation or flag is a usage error", async () => {
+    const none = await runCli(["logs", "-r"], { env });
+    expect(none).toMatchObject({ code: 1, stdout: "" });
+    expect(none.stderr).toContain("no conversation is kept yet");
+    const input = [{ role: "user" as const, content: "Hi" }];
+    store.startTurn({ conversation: "c-empty", endpoint: "http://127.0.0.1:1337/v1", model: "gpt-4", input, request: { messages: input } }).finish("error", "HTTP 500");
+    const empty = await runCli(["logs", "-r"], { env });
+    expect(empty).toMatchObject({ code: 1, stdout: "" });
+    expect(empty.stderr).toContain("conversation c-empty has no answer with text yet");
+    for (const args of [["logs", "-r", "nope"], ["logs", "-r", "--json"], ["logs", "-r", "-q", "x"], ["logs", "-r", "a", "b"], ["logs", "-r", "-c", "c-empty"]]) {
+      const result = await runCli(args, { env });
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stdout, args.join(" ")).toBe("");
+    }
   });
 
   it("removes a conversation with rm, and refuses an unknown id", async () => {

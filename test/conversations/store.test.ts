@@ -518,9 +518,24 @@ describe("ConversationStore", () => {
     await turn("abc-1", "x", [chunk("y", "stop")]);
     await turn("abc-2", "x", [chunk("y", "stop")]);
     expect(store.resolveId("abc-1")).toBe("abc-1");
-    expect(() => store.resolveId("abc")).toThrow('"abc" names 2 conversations');
+    expect(() => store.resolveId("abc")).toThrow('"abc" starts 2 conversation ids: abc-1, abc-2; give more of the id, or a title');
     expect(() => store.resolveId("zzz")).toThrow('no conversation "zzz"');
-    expect(() => store.resolveId("../etc")).toThrow("is not a conversation id");
+    expect(() => store.resolveId("../etc")).toThrow('no conversation "../etc"');
+    expect(() => store.resolveId(" ")).toThrow("is not a conversation id or title");
+  });
+
+  it("resolves an id first, then a title, then a unique start of an id; a title never leaves the titles folder", async () => {
+    await turn("abc-1", "x", [chunk("y", "stop")]);
+    await turn("abc-2", "x", [chunk("y", "stop")]);
+    await turn("other", "x", [chunk("y", "stop")]);
+    store.setTitle("other", "abc");
+    store.setTitle("abc-2", "abc-1");
+    expect(store.resolveId("abc")).toBe("other");
+    expect(store.resolveId("abc-1")).toBe("abc-1");
+    store.setTitle("abc-1", "../../x");
+    expect(store.resolveId("../../x")).toBe("abc-1");
+    expect(readdirSync(join(store.directory, "titles")).sort()).toStrictEqual(["%2E.%2F..%2Fx", "abc", "abc-1"]);
+    expect(() => store.setTitle("abc-1", "abc")).toThrow('the title "abc" names conversation other already');
   });
 
   it("lives under XDG_DATA_HOME, else ~/.local/share, and nowhere when neither is set", () => {
