@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { ConversationStore } from "../../src/conversations/index.js";
+import { temporaryFolder } from "../support/temporary-folder.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 // Conversations named with --title (mods' --title) and continued by that name, with the built command as a child
@@ -17,13 +17,12 @@ let store: ConversationStore;
 beforeAll(() => assertFreshBuild());
 beforeEach(async () => {
   server = await startTestServer();
-  home = mkdtempSync(join(tmpdir(), "g4f-rx-titles-"));
+  home = temporaryFolder("g4f-rx-titles-");
   env = { OPENAI_BASE_URL: server.baseURL, HOME: join(home, "home"), XDG_DATA_HOME: join(home, "data") };
   store = new ConversationStore(join(home, "data", "g4f-rx"));
 });
 afterEach(async () => {
   await server.close();
-  rmSync(home, { recursive: true, force: true });
 });
 
 const answer = (...pieces: string[]): ReturnType<typeof streamReply> => streamReply(textChunks(pieces));
