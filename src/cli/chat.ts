@@ -33,7 +33,7 @@ import { AnswerEnding } from "./answer-ending.js";
 import { editText, editorOf } from "./editor.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
-import { catalogueOf, parseWithConfig } from "./config.js";
+import { type ConfigFile, catalogueOf, parseWithConfig, readConfig } from "./config.js";
 import { CHAT_COMMAND, type CliOptions, UsageError } from "./options.js";
 import { colourOnStdout, rendersMarkdown } from "./ask.js";
 import { answerPrinter, dimmedReasoning } from "./output.js";
@@ -47,6 +47,8 @@ const HISTORY_SIZE = 1000;
 const HELP = `Commands:
   /model NAME    ask another model from now on
   /system TEXT   a new system prompt from now on (/system alone: none)
+  /role [NAME]   switch to a role of the config file, its system prompt and settings, from now on
+                 (flags of the chat's command line still win); /role alone: the role, and those defined
   /retry         ask the last question again (the new answer replaces the old one)
   /edit [TEXT]   write the question in your editor ($VISUAL, $EDITOR, else vi), then ask it
   /exit          leave (Ctrl-D too)
@@ -64,6 +66,7 @@ export type ChatInput =
   | { readonly kind: "ask"; readonly text: string }
   | { readonly kind: "model"; readonly name: string }
   | { readonly kind: "system"; readonly text: string }
+  | { readonly kind: "role"; readonly name: string }
   | { readonly kind: "retry" }
   | { readonly kind: "exit" }
   | { readonly kind: "help" }
@@ -146,7 +149,7 @@ const CHAT_ELSEWHERE: ReadonlyMap<string, string> = new Map([
   ["!help", "/help"],
   [".model", "/model NAME"],
   [".prompt", "/system TEXT"],
-  [".role", "a role is chosen when the chat starts: g4f-rx chat -r NAME (roles are in the config file); /system TEXT changes the system prompt"],
+  [".role", "/role NAME (roles are in the config file; /role alone lists them)"],
   [".regenerate", "/retry"],
   [".session", "this chat is kept as a conversation already; g4f-rx chat -c goes on with the latest"],
   [".info", "g4f-rx config (outside the chat)"],
@@ -177,6 +180,8 @@ function parseInput(text: string): ChatInput {
       return argument === "" ? { kind: "incomplete", problem: "/model needs a NAME: /model llama3.2, say" } : { kind: "model", name: rest.join(" ") };
     case "/system":
       return { kind: "system", text: argument };
+    case "/role":
+      return { kind: "role", name: argument };
     case "/edit":
       return { kind: "edit", text: argument };
     default:
@@ -206,16 +211,12 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   // The name of the last turn kept, so that /retry can say which one it replaces.
   let lastTurn: string | undefined;
   try {
-    const parsed = parseWithConfig(args, io.version, io.stdout.columns ?? 80, io.env, CHAT_COMMAND);
-    if (parsed.kind === "print") {
-      io.stdout.write(parsed.text.startsWith("Usage:") ? `${parsed.text}\nIn the chat:\n${HELP}\n` : parsed.text);
+    const settings = chatSettings(io, args);
+    if ("print" in settings) {
+      io.stdout.write(settings.print.startsWith("Usage:") ? `${settings.print}\nIn the chat:\n${HELP}\n` : settings.print);
       return EXIT.success;
     }
-    options = parsed.options;
-    if (options.json || options.listModels || options.attach.length > 0 || options.record !== undefined || options.extract || options.extractLast) {
-      throw new UsageError("chat prints answers as text: --json, --list-models, -a, --record and -x are for single questions");
-    }
-    target = resolveTarget(options, io.env, catalogueOf(parsed.config));
+    ({ options, target } = settings);
     plan = planConversation(options, io.env, (outcome) => {
       if ("notKept" in outcome) io.stderr.write(`${style.note(`g4f-rx chat: ${outcome.notKept}`)}\n`);
       else lastTurn = outcome.kept.turn;
@@ -231,11 +232,12 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   // Questions go to a live endpoint, or with --replay to recordings (a conversation's directory replays turn by turn,
   // each question sent with the answers replayed before it, as the recorded turns were); each path's code loads only
   // for it.
-  const answerTo =
+  // (/role gives a live chat answers from its endpoint; a replay keeps its recordings, and where it is in them.)
+  let answerTo =
     target.kind === "live"
-      ? await liveAnswers(io, options, target.endpoints[0], (text) => note(text))
-      : replayedAnswers(await import("./replay.js"), target.path, options, (text) => io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(text)}\n`));
-  const format = rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown : undefined;
+      ? await liveAnswers(io, target.endpoints[0], (text) => note(text))
+      : replayedAnswers(await import("./replay.js"), target.path, (text) => io.stderr.write(`${style.error("g4f-rx:")} ${forStderr(text)}\n`));
+  let format = await markdownFormat(io, options);
   const colour = colourOnStdout(io.env);
   const terminal = io.stdin.isTTY === true;
   // Losing the history is not worth stopping the chat for: a failure to read or keep it is passed over.
@@ -307,9 +309,12 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     if (terminal) screen.write(BRACKETED_PASTE_OFF);
   });
 
-  let model = target.kind === "live" ? target.endpoints[0].model : target.model;
+  let model = modelOf(target);
   // -s goes with the first question, as it does with a single one; /system replaces it from the next question on.
   let system: string | undefined = systemPromptToSend(options);
+  // Whether a question of this chat replaced the conversation's system prompt (-s, a role, /system): a role without
+  // one then leaves it out, rather than keep the one it no longer stands for.
+  let replacedSystem = false;
   let messages: ChatCompletionMessageParam[] = plan.history;
   // The last question, for /retry: that of the conversation continued, until this chat asks one.
   let last: { input: ChatCompletionMessageParam[]; before: ChatCompletionMessageParam[] } | undefined = plan.last;
@@ -434,7 +439,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       streaming = true;
       // readline's echo of keys typed ahead, and its redraw on a resize, would land inside the answer.
       promptOutput.muted = terminal;
-      return answerTo(params, model).pipe(
+      return answerTo(params, model, options).pipe(
         switchMap(({ source, endpoint, model: asked }) => {
           const chunks = source.chunks.pipe(
             plan.record({ endpoint, model: asked, input, request: { ...params, model: asked }, replaces }),
@@ -486,7 +491,10 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
   /** A question, with the system prompt /system gave since the last one. */
   const askQuestion = (text: string): Observable<never> => {
     const input: ChatCompletionMessageParam[] = [];
-    if (system !== undefined) input.push(systemMessage(system));
+    if (system !== undefined) {
+      input.push(systemMessage(system));
+      replacedSystem = true;
+    }
     system = undefined;
     input.push({ role: "user", content: text });
     return ask(input, messages, undefined);
@@ -508,6 +516,46 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
       screen.write(BRACKETED_PASTE_ON);
     }
   };
+
+  /**
+   * /role NAME: the chat's command line read again in that role, as `-r NAME` would be read (its flags still win), and
+   * the questions from the next on asked with what it gives: endpoint, model, fields, output, system prompt. A role
+   * that cannot be used (unknown, a wrong value) is told, and the chat goes on as it was.
+   */
+  const switchRole = (name: string): Observable<never> =>
+    defer(async () => {
+      let next: ChatSettings;
+      try {
+        const read = chatSettings(io, args, name);
+        // (Help was printed at the start, and the chat did not start.)
+        if ("print" in read) return;
+        next = read;
+      } catch (error) {
+        if (error instanceof UsageError || error instanceof EndpointConfigError) {
+          note(`${error.message}; the chat goes on as it was`);
+          return;
+        }
+        throw error;
+      }
+      if (next.target.kind === "live") answerTo = await liveAnswers(io, next.target.endpoints[0], (text) => note(text));
+      format = await markdownFormat(io, next.options);
+      ({ options, target } = next);
+      model = modelOf(target);
+      system = systemPromptToSend(options) ?? (replacedSystem ? "" : undefined);
+      const asking = target.kind === "live" ? `asking ${model ?? ""} at ${target.endpoints[0].baseURL}` : `preferring recordings made with ${model ?? "any model"}`;
+      const prompt =
+        system === undefined
+          ? ""
+          : system === ""
+            ? "; the next question goes without a system prompt"
+            : `; ${options.sources["system"] === "role" ? "its" : "the"} system prompt goes with the next question`;
+      note(`role ${name}: ${asking}${prompt}`);
+    }).pipe(
+      ignoreElements(),
+      finalize(() => {
+        if (!closed && queued === 0) promptAgain();
+      }),
+    );
 
   const handle = (input: ChatInput): Observable<never> => {
     switch (input.kind) {
@@ -535,6 +583,10 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         system = input.text;
         note(system === "" ? "the next question goes without a system prompt, and so do the ones after it" : "the system prompt changes with the next question");
         break;
+      case "role":
+        if (input.name !== "") return switchRole(input.name);
+        note(rolesShown(io.env, options.role));
+        break;
       case "retry": {
         if (last === undefined) {
           note("nothing to retry yet");
@@ -543,6 +595,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
         note("asking again");
         // A /system given since is for the next question, and this is it.
         const again = system === undefined ? last.input : [systemMessage(system), ...last.input.filter((message) => message.role !== "system")];
+        if (system !== undefined) replacedSystem = true;
         system = undefined;
         return ask(again, last.before, lastTurn);
       }
@@ -612,12 +665,60 @@ interface ChatAnswer {
   readonly model: string;
 }
 
-type AnswerTo = (params: Omit<RequestParams, "model">, model: string | undefined) => Observable<ChatAnswer>;
+/** An answer to `params` from `model`, with the chat's settings now (`/role` changes them). */
+type AnswerTo = (params: Omit<RequestParams, "model">, model: string | undefined, options: CliOptions) => Observable<ChatAnswer>;
+
+/** The chat's settings: its command line read over the environment and the config file, and where answers come from. */
+interface ChatSettings {
+  readonly options: CliOptions;
+  readonly target: AnswerTarget;
+}
+
+/**
+ * The chat's command line read over the environment and the config file, in `role` (`/role NAME`) when given, or the
+ * text to print (`--help`, `--version`). Throws `UsageError` or `EndpointConfigError` for settings that cannot work.
+ */
+function chatSettings(io: CliIo, args: readonly string[], role?: string): ChatSettings | { readonly print: string } {
+  const parsed = parseWithConfig(args, io.version, io.stdout.columns ?? 80, io.env, CHAT_COMMAND, role);
+  if (parsed.kind === "print") return { print: parsed.text };
+  const { options } = parsed;
+  if (options.json || options.listModels || options.attach.length > 0 || options.record !== undefined || options.extract || options.extractLast) {
+    throw new UsageError("chat prints answers as text: --json, --list-models, -a, --record and -x are for single questions");
+  }
+  return { options, target: resolveTarget(options, io.env, catalogueOf(parsed.config)) };
+}
+
+/** The model a chat asks first: the endpoint's, or for a replay the one whose recordings it prefers. */
+function modelOf(target: AnswerTarget): string | undefined {
+  return target.kind === "live" ? target.endpoints[0].model : target.model;
+}
+
+/** The markdown renderer when the answers are rendered (`--render`), loaded only then. */
+async function markdownFormat(io: CliIo, options: CliOptions): Promise<typeof import("./markdown.js").renderMarkdown | undefined> {
+  return rendersMarkdown(options, io.stdout, io.env) ? (await import("./markdown.js")).renderMarkdown : undefined;
+}
+
+/** /role alone: the chat's role and what it sets, and the roles the config file defines (read again: /role NAME reads it so). */
+function rolesShown(env: CliIo["env"], role: string | undefined): string {
+  let config: ConfigFile;
+  try {
+    config = readConfig(env);
+  } catch (error) {
+    if (error instanceof UsageError) return error.message;
+    throw error;
+  }
+  const file = config.path ?? "the config file";
+  const settings = role !== undefined && Object.hasOwn(config.roles, role) ? config.roles[role] : undefined;
+  const current = role === undefined ? "no role" : `role: ${role}${settings === undefined ? "" : ` (${Object.keys(settings).join(", ")})`}`;
+  const names = Object.keys(config.roles);
+  if (names.length === 0) return `${current}; ${file} defines no roles (add "roles": {"NAME": {"system": "…", "model": "…"}} to it)`;
+  return `${current}; the roles of ${file}: ${names.join(", ")}; /role NAME switches`;
+}
 
 /** Answers from the live endpoint, with the model asked now (`/model` changes it). */
-async function liveAnswers(io: CliIo, options: CliOptions, primary: ResolvedEndpoint, note: (text: string) => void): Promise<AnswerTo> {
+async function liveAnswers(io: CliIo, primary: ResolvedEndpoint, note: (text: string) => void): Promise<AnswerTo> {
   const { liveAnswer } = await import("./live.js");
-  return (params, model) => {
+  return (params, model, options) => {
     const asked = model ?? primary.model;
     return from(liveAnswer(io, options, [{ ...primary, model: asked }], { ...params, model: asked }, note)).pipe(
       map((source) => ({ source, endpoint: primary.baseURL, model: asked })),
@@ -629,7 +730,7 @@ async function liveAnswers(io: CliIo, options: CliOptions, primary: ResolvedEndp
  * Answers from the recordings in `path`, matched as `g4f-rx --replay` matches them: a question no recording answers is
  * told on stderr (with the nearest ones) and gets no answer, so the conversation goes on without it.
  */
-function replayedAnswers(replay: typeof import("./replay.js"), path: string, options: CliOptions, fail: (text: string) => void): AnswerTo {
+function replayedAnswers(replay: typeof import("./replay.js"), path: string, fail: (text: string) => void): AnswerTo {
   // One replay session for the chat: a question asked again (/retry) gets the answer recorded the second time, as in
   // the conversation played back.
   const plays = new replay.CassettePlays();
@@ -639,7 +740,7 @@ function replayedAnswers(replay: typeof import("./replay.js"), path: string, opt
     if (!warned.has(text)) fail(text);
     warned.add(text);
   };
-  return (params, model) =>
+  return (params, model, options) =>
     defer(() => {
       const found = replay.replayAnswer(path, { ...params, model }, options, plays, warn);
       if (found.kind === "failed") {

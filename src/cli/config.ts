@@ -165,16 +165,20 @@ export function layersFor(env: Environment, config: ConfigFile): Layers {
   return { env: environment, config: { values, label }, roles: { byName: config.roles, label } };
 }
 
-/** The command line read over the environment and the config file (whose endpoints `catalogueOf` hands on). */
+/**
+ * The command line read over the environment and the config file (whose endpoints `catalogueOf` hands on); in `role`,
+ * when one was chosen since (chat's `/role NAME`), in place of the one they name.
+ */
 export function parseWithConfig(
   args: readonly string[],
   version: string,
   width: number,
   env: Environment,
   command?: CommandSpec<typeof ASK_OPTIONS>,
+  role?: string,
 ): ParsedCommandLine<CliOptions> & { readonly config?: ConfigFile } {
   const config = readConfig(env);
-  const parsed = parseCommandLine(args, version, width, layersFor(env, config), command);
+  const parsed = parseCommandLine(args, version, width, { ...layersFor(env, config), ...(role === undefined ? {} : { role }) }, command);
   if (parsed.kind === "print") return parsed;
   return { kind: "run", options: parsed.options, config };
 }

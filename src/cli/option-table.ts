@@ -131,6 +131,11 @@ export interface Layers {
    * path): a table with a `role` option takes the one it names as a layer just under the command line.
    */
   readonly roles?: { readonly byName: Readonly<Record<string, Readonly<Record<string, unknown>>>>; readonly label: string };
+  /**
+   * A role chosen after the command line was read (chat's `/role NAME`): it takes the place of the one the command
+   * line, the environment or the config file names, as a `--role` given last would, and every flag still wins over it.
+   */
+  readonly role?: string;
 }
 
 /** The option that names a role (`-r NAME`), in the tables that have one. */
@@ -224,7 +229,10 @@ export function parseCommand<T extends readonly OptionSpec[]>(command: CommandSp
     const fromNegatedEnv = spec.negatedEnv === undefined ? undefined : layers.env?.[spec.negatedEnv];
     const fromConfig = layers.config?.values[spec.name];
     const fromRole = role?.values[spec.name];
-    if (flags.has(spec.name)) {
+    if (spec.name === ROLE && layers.role !== undefined) {
+      values[key] = layers.role;
+      sources[spec.name] = "flag";
+    } else if (flags.has(spec.name)) {
       values[key] = flags.get(spec.name);
       sources[spec.name] = "flag";
     } else if (fromRole !== undefined && role !== undefined) {
@@ -252,8 +260,8 @@ export function parseCommand<T extends readonly OptionSpec[]>(command: CommandSp
 }
 
 /**
- * The role the command line, the environment or the config file names (`-r shell`), with its settings; `undefined`
- * when none is named. A name the config file does not define is a usage error listing those it does.
+ * The role chat's `/role` chose, else the one the command line, the environment or the config file names (`-r shell`),
+ * with its settings; `undefined` when none is named. A name the config file does not define is a usage error listing those it does.
  */
 function chosenRole(
   spec: OptionSpec,
@@ -262,13 +270,16 @@ function chosenRole(
 ): { readonly values: Readonly<Record<string, unknown>>; readonly label: string } | undefined {
   const fromEnv = spec.env === undefined ? undefined : layers.env?.[spec.env];
   const fromConfig = layers.config?.values[spec.name];
-  const name = flags.has(spec.name)
-    ? flags.get(spec.name)
-    : spec.env !== undefined && fromEnv !== undefined && fromEnv.trim() !== ""
-      ? coerce(spec, fromEnv, `$${spec.env}`)
-      : fromConfig !== undefined && layers.config !== undefined
-        ? coerceConfig(spec, fromConfig, `${spec.name} in ${layers.config.label}`)
-        : undefined;
+  const name =
+    layers.role !== undefined
+      ? layers.role
+      : flags.has(spec.name)
+        ? flags.get(spec.name)
+        : spec.env !== undefined && fromEnv !== undefined && fromEnv.trim() !== ""
+          ? coerce(spec, fromEnv, `$${spec.env}`)
+          : fromConfig !== undefined && layers.config !== undefined
+            ? coerceConfig(spec, fromConfig, `${spec.name} in ${layers.config.label}`)
+            : undefined;
   if (typeof name !== "string") return undefined;
   const label = layers.roles?.label ?? layers.config?.label ?? "the config file";
   const defined = layers.roles?.byName ?? {};

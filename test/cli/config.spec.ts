@@ -308,4 +308,47 @@ describe("g4f-rx -r NAME: roles of the config file", () => {
     expect(bodyOf(0)).toMatchObject({ model: "from-role", messages: [{ role: "system", content: "Review code." }, { role: "user", content: "first" }] });
     expect(bodyOf(1)).toMatchObject({ model: "from-role", messages: [{ role: "system", content: "Review code." }, { role: "user", content: "first" }, { role: "assistant", content: "ok" }, { role: "user", content: "second" }] });
   });
+
+  it("/role NAME switches a chat to the role from the next question: its system prompt, model and fields; the chat's own flags still win", async () => {
+    write({ roles: { reviewer: { system: "Review code.", model: "from-role", temperature: 0.2, "max-tokens": 50, option: ["seed=42"] }, brief: "Be brief." } });
+    const result = await runCli(["chat", "-t", "0.7"], { env, stdin: "first\n/role reviewer\nsecond\n/role brief\nthird\n" });
+    expect(result.code).toBe(0);
+    const turns = (...questions: string[]): unknown[] => questions.flatMap((question, index) => [{ role: "user", content: question }, ...(index < questions.length - 1 ? [{ role: "assistant", content: "ok" }] : [])]);
+    expect(bodyOf(0)).toMatchObject({ model: "gpt-4", temperature: 0.7, messages: turns("first") });
+    // -t 0.7 was given on the chat's command line: it wins over the role's temperature, as with -r.
+    expect(bodyOf(1)).toMatchObject({ model: "from-role", temperature: 0.7, max_tokens: 50, seed: 42, messages: [{ role: "system", content: "Review code." }, ...turns("first", "second")] });
+    // The next role's settings replace the last one's: its system prompt, and the model and fields it does not set go back.
+    expect(bodyOf(2)).toMatchObject({ model: "gpt-4", temperature: 0.7, messages: [{ role: "system", content: "Be brief." }, ...turns("first", "second", "third")] });
+    expect(bodyOf(2)).not.toHaveProperty("seed");
+    expect(bodyOf(2)).not.toHaveProperty("max_tokens");
+    expect(result.stderr).toContain(`role reviewer: asking from-role at ${server.baseURL}; its system prompt goes with the next question`);
+  });
+
+  it("/role NAME on a chat started in a role: a role without a system prompt leaves the last one out; -m and -s of the command line win", async () => {
+    write({ roles: { reviewer: { system: "Review code.", model: "from-role" }, quick: { model: "quick-model" } } });
+    const plain = await runCli(["chat", "-r", "reviewer"], { env, stdin: "first\n/role quick\nsecond\n" });
+    expect(plain.code).toBe(0);
+    expect(bodyOf(0)).toMatchObject({ model: "from-role", messages: [{ role: "system", content: "Review code." }, { role: "user", content: "first" }] });
+    expect(bodyOf(1)).toMatchObject({ model: "quick-model", messages: [{ role: "user", content: "first" }, { role: "assistant", content: "ok" }, { role: "user", content: "second" }] });
+    expect(plain.stderr).toContain("the next question goes without a system prompt");
+    const flagged = await runCli(["chat", "-m", "mine", "-s", "Mine."], { env, stdin: "/role reviewer\nthird\n" });
+    expect(flagged.code).toBe(0);
+    expect(bodyOf(2)).toMatchObject({ model: "mine", messages: [{ role: "system", content: "Mine." }, { role: "user", content: "third" }] });
+  });
+
+  it("/role alone shows the chat's role and lists those defined; an unknown role is told with them, and the chat goes on as it was", async () => {
+    write({ roles: { reviewer: "Review code.", brief: { system: "Be brief.", model: "small" } } });
+    const result = await runCli(["chat", "-r", "brief"], { env, stdin: "/role\n/role nope\nfirst\n" });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`role: brief (system, model); the roles of ${configFile}: reviewer, brief; /role NAME switches`);
+    expect(result.stderr).toContain(`no role "nope" in ${configFile}; its roles: reviewer, brief; the chat goes on as it was`);
+    expect(bodyOf(0)).toMatchObject({ model: "small", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "first" }] });
+    rmSync(configFile);
+    const none = await runCli(["chat"], { env, stdin: "/role\n/role shell\n/help\n" });
+    expect(none.code).toBe(0);
+    expect(none.stderr).toContain(`no role; ${configFile} defines no roles`);
+    expect(none.stderr).toContain(`no role "shell": ${configFile} defines no roles`);
+    expect(none.stderr).toMatch(/^ {2}\/role \[NAME\] +/m);
+    expect(server.requests).toHaveLength(1);
+  });
 });
