@@ -685,6 +685,7 @@ function chatSettings(io: CliIo, args: readonly string[], role?: string): ChatSe
   if (options.json || options.listModels || options.attach.length > 0 || options.record !== undefined || options.extract || options.extractLast) {
     throw new UsageError("chat prints answers as text: --json, --list-models, -a, --record and -x are for single questions");
   }
+  if (options.editor) throw new UsageError("--editor is for single questions; in the chat, /edit writes the next question in the editor");
   return { options, target: resolveTarget(options, io.env, catalogueOf(parsed.config)) };
 }
 

@@ -25,7 +25,7 @@ export function configPath(env: Environment): string | undefined {
 }
 
 /** Options a config file cannot set: they ask for one thing once, not for a default. */
-const NOT_CONFIGURABLE = new Set(["help", "version", "continue", "cid", "attach", "list-models", "record", "replay", "speed", "extract", "extract-last"]);
+const NOT_CONFIGURABLE = new Set(["help", "version", "continue", "cid", "attach", "list-models", "record", "replay", "speed", "extract", "extract-last", "editor"]);
 
 /** Settings a role cannot hold: a role does not name another role. */
 const NOT_IN_A_ROLE = new Set(["role"]);

@@ -3,11 +3,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Environment } from "../endpoints.js";
+import type { CliIo } from "./io.js";
 
 /** The editor the user chose, as git and crontab pick one: `$VISUAL`, else `$EDITOR`, else `vi`. */
 export function editorOf(env: Environment): string {
   const chosen = [env.VISUAL, env.EDITOR].find((value) => value !== undefined && value.trim() !== "");
   return chosen ?? "vi";
+}
+
+/**
+ * Where a question's editor (`--editor`) draws: stdout when it is a terminal, else stderr when that is one, so that
+ * `g4f-rx --editor > answer.md` still shows it; `undefined` without a terminal on stdin to type on, or one to draw on.
+ */
+export function editorOutput(io: Pick<CliIo, "stdin" | "stdout" | "stderr">): 1 | 2 | undefined {
+  if (!io.stdin.isTTY) return undefined;
+  return io.stdout.isTTY === true ? 1 : io.stderr.isTTY === true ? 2 : undefined;
 }
 
 /**

@@ -77,6 +77,12 @@ export async function main(io: CliIo): Promise<number> {
     return listModels(io, target.endpoints[0], options.json, style);
   }
 
+  // --editor needs a terminal, checked before stdin is read: nothing waits for typing that cannot be edited. (Its code,
+  // node:child_process and all, loads only for it: every question pays for what the command imports.)
+  const editor = options.editor ? await import("./editor.js") : undefined;
+  const editorOn = editor?.editorOutput(io);
+  if (editor !== undefined && editorOn === undefined) return usage("--editor needs a terminal for the editor (stdin, and stdout or stderr); nothing sent");
+
   // --record checks its path before anything is read or sent.
   let recording: Recording | undefined;
   if (options.record !== undefined) {
@@ -106,7 +112,18 @@ export async function main(io: CliIo): Promise<number> {
     if (error instanceof AttachmentError) return usage(error.message);
     throw error;
   }
-  const prompt = composePrompt(options.promptArguments, stdinText) ?? (attachments.length > 0 ? "" : undefined);
+  let written = composePrompt(options.promptArguments, stdinText);
+  if (editor !== undefined && editorOn !== undefined) {
+    // The question is what the user saves, starting from what was given; saved empty, it is not sent (as git's empty
+    // commit message aborts the commit).
+    const edited = editor.editText(editor.editorOf(io.env), written ?? "", editorOn);
+    if ("problem" in edited) {
+      io.stderr.write(`${style.error("g4f-rx:")} ${edited.problem}\n`);
+      return EXIT.usage;
+    }
+    written = edited.text;
+  }
+  const prompt = written ?? (attachments.length > 0 ? "" : undefined);
   if (prompt === undefined) {
     return usage('no prompt. Give it as arguments (g4f-rx "Say hello") or on stdin (echo "Say hello" | g4f-rx).');
   }

@@ -143,6 +143,13 @@ export const ASK_OPTIONS = [
     description: "Attach a file (repeat -a for more): png, jpeg, gif, webp go as images for vision models, text files are inlined under their names",
   },
   {
+    name: "editor",
+    type: "boolean",
+    more: "the-prompt",
+    description:
+      "Write the question in $VISUAL or $EDITOR (else vi), starting from the text of the arguments and stdin (-), then ask what is saved; needs a terminal. Saved empty, nothing is sent (exit 2)",
+  },
+  {
     name: "render",
     type: "string",
     choices: ["auto", "always", "never"],
@@ -520,7 +527,7 @@ export const CHAT_COMMAND: CommandSpec<typeof ASK_OPTIONS> = {
   description:
     "An interactive session: type a question, the answer streams, the conversation goes on (kept as with -c). The options choose the endpoint, model and output as for a question; -c or --cid continues a kept conversation, --replay DIR plays one back.",
   positionals: undefined,
-  omitFromHelp: ["json", "list-models", "attach", "record", "extract", "extract-last"],
+  omitFromHelp: ["json", "list-models", "attach", "record", "extract", "extract-last", "editor"],
   examples: [
     ["$0 chat", "GPT4Free's local API"],
     ["$0 chat -e ollama -m llama3.2", "a local Ollama"],

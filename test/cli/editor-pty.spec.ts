@@ -1,0 +1,126 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
+import { temporaryFolder } from "../support/temporary-folder.js";
+import { closeTerminals, hasUtilLinuxScript, onTerminal } from "./pty.js";
+import { assertFreshBuild, runCli } from "./run-cli.js";
+
+let server: TestServer;
+let home: string;
+let env: Record<string, string>;
+
+const messagesOf = (index: number): unknown => {
+  const body = server.requests[index]?.body;
+  return typeof body === "object" && body !== null && "messages" in body ? body.messages : undefined;
+};
+
+/**
+ * An editor as a script: it keeps the file it was given (as `given`), says which terminal mode it found (as `mode`),
+ * draws a line on its terminal, and saves `saved` as the question.
+ */
+function editorSaving(saved: string): string {
+  const editor = join(home, "editor.sh");
+  const script = [
+    "#!/bin/sh",
+    `cp "$1" "${join(home, "given")}"`,
+    `stty -a | grep -o -- '-icanon\\|icanon' | head -1 > "${join(home, "mode")}"`,
+    "echo 'EDITOR ON THE TERMINAL'",
+    `printf '%s' '${saved}' > "$1"`,
+    "",
+  ].join("\n");
+  writeFileSync(editor, script, { mode: 0o755 });
+  return editor;
+}
+const given = (): string => readFileSync(join(home, "given"), "utf8");
+
+beforeAll(() => assertFreshBuild());
+beforeEach(async () => {
+  server = await startTestServer();
+  server.setDefaultReply(streamReply(textChunks(["The ", "answer."])));
+  home = temporaryFolder("g4f-rx-editor-");
+  env = { OPENAI_BASE_URL: server.baseURL, XDG_DATA_HOME: join(home, "data"), XDG_CONFIG_HOME: join(home, "config"), XDG_CACHE_HOME: join(home, "cache"), HOME: join(home, "home") };
+});
+afterEach(async () => {
+  closeTerminals();
+  await server.close();
+});
+
+describe.runIf(hasUtilLinuxScript())("g4f-rx --editor on a real terminal (util-linux script)", () => {
+  it("writes the question in $VISUAL, starting from the arguments, then asks what was saved", async () => {
+    const session = onTerminal(["--editor", "Draft", "question"], { ...env, VISUAL: editorSaving("Edited question\nsecond line\n\n"), EDITOR: "false" });
+    const { code, screen } = await session.exited;
+    expect(code).toBe(0);
+    expect(given()).toBe("Draft question\n");
+    // The editor had the terminal in its ordinary (canonical) mode.
+    expect(readFileSync(join(home, "mode"), "utf8").trim()).toBe("icanon");
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "Edited question\nsecond line" }]);
+    expect(server.requests).toHaveLength(1);
+    expect(screen).toContain("EDITOR ON THE TERMINAL");
+    expect(screen).toContain("The answer.");
+  });
+
+  it("starts from the text typed on the terminal after -, below the arguments", async () => {
+    const session = onTerminal(["--editor", "Translate:", "-"], { ...env, EDITOR: editorSaving("Translate: Bonjour") });
+    session.type("Bonjour\r\u0004");
+    const { code } = await session.exited;
+    expect(code).toBe(0);
+    expect(given()).toBe("Translate:\n\nBonjour\n");
+    expect(readFileSync(join(home, "mode"), "utf8").trim()).toBe("icanon");
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "Translate: Bonjour" }]);
+  });
+
+  it("gives the editor the terminal when stdout goes to a file, which then holds the answer alone", async () => {
+    const out = join(home, "answer.txt");
+    const session = onTerminal(["--editor"], { ...env, EDITOR: editorSaving("From nothing.") }, { stdoutTo: out });
+    const { code, screen } = await session.exited;
+    expect(code).toBe(0);
+    expect(given()).toBe("");
+    expect(screen).toContain("EDITOR ON THE TERMINAL");
+    expect(readFileSync(out, "utf8")).toBe("The answer.\n");
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "From nothing." }]);
+  });
+
+  it("sends nothing and exits 2 when the question is saved empty or the editor fails, and says so", async () => {
+    const emptied = onTerminal(["--editor", "Draft"], { ...env, EDITOR: editorSaving(" \n\n") });
+    const empty = await emptied.exited;
+    expect(empty.code).toBe(2);
+    expect(empty.screen).toContain("the editor left the question empty; nothing asked");
+    const failing = join(home, "failing.sh");
+    writeFileSync(failing, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+    const failed = await onTerminal(["--editor", "Draft"], { ...env, EDITOR: failing }).exited;
+    expect(failed.code).toBe(2);
+    expect(failed.screen).toContain(`the editor (${failing}) exited with status 3; nothing asked`);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("needs a terminal for the editor to draw on: stdin on one is not enough when stdout and stderr go to files", async () => {
+    const errors = join(home, "errors.txt");
+    const session = onTerminal(["--editor", "Draft"], { ...env, EDITOR: editorSaving("Never.") }, { stdoutTo: join(home, "out.txt"), stderrTo: errors });
+    expect((await session.exited).code).toBe(2);
+    expect(readFileSync(errors, "utf8")).toContain("--editor needs a terminal");
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("g4f-rx --editor without a terminal", () => {
+  it("refuses with exit 2 and sends nothing, also when the text comes on stdin", async () => {
+    const editor = join(home, "never.sh");
+    writeFileSync(editor, `#!/bin/sh\ntouch "${join(home, "ran")}"\n`, { mode: 0o755 });
+    for (const stdin of ["piped text\n", ""]) {
+      const result = await runCli(["--editor", "Draft"], { env: { ...env, EDITOR: editor }, stdin });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("--editor needs a terminal for the editor (stdin, and stdout or stderr); nothing sent");
+      expect(result.stdout).toBe("");
+    }
+    expect(() => readFileSync(join(home, "ran"))).toThrow();
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("is for single questions: chat refuses it and names /edit", async () => {
+    const result = await runCli(["chat", "--editor"], { env, stdin: "Hi\n" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--editor is for single questions; in the chat, /edit writes the next question in the editor");
+    expect(server.requests).toHaveLength(0);
+  });
+});
