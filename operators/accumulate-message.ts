@@ -13,6 +13,7 @@ import {
   deltaOf,
   extraContentOf,
   indexOf,
+  madeUpToolCallId,
   newCallIndex,
   nonEmpty,
   reasoningDetailsOf,
@@ -100,7 +101,9 @@ const EMPTY_TOOL_CALL: FunctionToolCallSnapshot = Object.freeze({ id: "", type: 
  * result; a call's `extra_content` (Gemini's thought signature) is kept as
  * last sent, for `assistantMessage` to send back. A tool call without `index` (Mistral sends whole calls so) is
  * matched by `id`, or appended; one without `id` either continues the last call, unless it brings a name after
- * that call's arguments are whole JSON, with another name or arguments of its own: then it is another call. A delta that brings another `id` and a name
+ * that call's arguments are whole JSON, with another name or arguments of its own: then it is another call. A call
+ * that never gets an `id` (some servers leave it out or send `""`) has a made-up one, `call_<completion id>_<n>` for
+ * the n-th call of its choice from 0, the same whenever the same chunks are read. A delta that brings another `id` and a name
  * at an `index` whose call's arguments are already whole JSON starts a new
  * call after it: some servers (Ollama through LiteLLM, Dynamo) give every
  * parallel call `index: 0`, and merging would run their arguments together.
@@ -164,6 +167,7 @@ interface WireKey {
 }
 
 function applyChunk(previous: ChatCompletionSnapshot, chunk: ChatCompletionChunk, toolKeys: Map<number, WireKey[]>): ChatCompletionSnapshot {
+  const id = nonEmpty(chunk.id) ?? previous.id;
   let choices = previous.choices;
   for (const wire of choicesOf(chunk)) {
     const index = indexOf(wire);
@@ -172,14 +176,13 @@ function applyChunk(previous: ChatCompletionSnapshot, chunk: ChatCompletionChunk
     const existing = choices[position]?.index === index ? choices[position] : undefined;
     let keys = toolKeys.get(index);
     if (keys === undefined) toolKeys.set(index, (keys = []));
-    const merged = applyChoice(existing ?? emptyChoice(index), wire, keys);
+    const merged = applyChoice(existing ?? emptyChoice(index), wire, keys, id);
     if (merged === existing) continue;
     if (choices === previous.choices) choices = choices.slice();
     if (existing === undefined) choices.splice(position, 0, merged);
     else choices[position] = merged;
   }
 
-  const id = nonEmpty(chunk.id) ?? previous.id;
   const model = nonEmpty(chunk.model) ?? previous.model;
   const created = typeof chunk.created === "number" && chunk.created !== 0 ? chunk.created : previous.created;
   const fingerprint = nonEmpty(chunk.system_fingerprint) ?? previous.system_fingerprint;
@@ -211,9 +214,10 @@ function emptyChoice(index: number): ChoiceSnapshot {
   return { index, message: EMPTY_MESSAGE, finish_reason: null, logprobs: null };
 }
 
-function applyChoice(previous: ChoiceSnapshot, wire: WireChoice, toolKeys: WireKey[]): ChoiceSnapshot {
+/** `completionId`: the completion's id so far, for the ids of tool calls that come without one (`madeUpToolCallId`). */
+function applyChoice(previous: ChoiceSnapshot, wire: WireChoice, toolKeys: WireKey[], completionId: string): ChoiceSnapshot {
   const delta = deltaOf(wire);
-  const message = delta === undefined ? previous.message : applyDelta(previous.message, delta, toolKeys);
+  const message = delta === undefined ? previous.message : applyDelta(previous.message, delta, toolKeys, completionId);
   const finishReason = nonEmpty(wire.finish_reason) === undefined ? previous.finish_reason : (wire.finish_reason ?? null);
   const logprobs = isObject(wire.logprobs) ? appendLogprobs(previous.logprobs, wire.logprobs) : previous.logprobs;
   if (message === previous.message && finishReason === previous.finish_reason && logprobs === previous.logprobs) {
@@ -222,7 +226,7 @@ function applyChoice(previous: ChoiceSnapshot, wire: WireChoice, toolKeys: WireK
   return Object.freeze({ index: previous.index, message, finish_reason: finishReason, logprobs });
 }
 
-function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolKeys: WireKey[]): MessageSnapshot {
+function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolKeys: WireKey[], completionId: string): MessageSnapshot {
   const role = roleOf(delta.role);
   const content = nonEmpty(delta.content);
   const refusal = nonEmpty(delta.refusal);
@@ -248,7 +252,7 @@ function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolKeys: WireK
   if (refusal !== undefined) next.refusal = (previous.refusal ?? "") + refusal;
   if (reasoning !== undefined) next.reasoning = (previous.reasoning ?? "") + reasoning;
   if (details.length > 0) next.reasoning_details = applyReasoningDetails(previous.reasoning_details ?? [], details);
-  if (toolCalls !== undefined) next.tool_calls = applyToolCalls(previous.tool_calls ?? [], toolCalls, toolKeys);
+  if (toolCalls !== undefined) next.tool_calls = applyToolCalls(previous.tool_calls ?? [], toolCalls, toolKeys, completionId);
   if (functionCall !== undefined) {
     // The deprecated single `function_call`, merged like a tool call's function.
     const before = previous.function_call ?? {};
@@ -259,14 +263,14 @@ function applyDelta(previous: MessageSnapshot, delta: WireDelta, toolKeys: WireK
   return Object.freeze(next);
 }
 
-function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly WireToolCall[], toolKeys: WireKey[]): ToolCallSnapshot[] {
+function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly WireToolCall[], toolKeys: WireKey[], completionId: string): ToolCallSnapshot[] {
   const calls = previous.slice();
   for (const delta of deltas) {
-    const position = positionOf(delta, calls, toolKeys);
-    const call = applyToolCall(calls[position] ?? EMPTY_TOOL_CALL, delta);
-    calls[position] = call;
+    const position = positionOf(delta, calls, toolKeys, completionId);
+    calls[position] = applyToolCall(calls[position] ?? EMPTY_TOOL_CALL, delta);
+    // Matching goes by the ids the server sent, never by one made up for a call that came without.
     const key = toolKeys[position];
-    if (key !== undefined) key.wireId = call.id;
+    if (key !== undefined) key.wireId = nonEmpty(delta.id) ?? key.wireId;
   }
   return frozen(calls);
 }
@@ -275,16 +279,18 @@ function applyToolCalls(previous: readonly ToolCallSnapshot[], deltas: readonly 
  * Where a tool-call delta belongs in `calls` (by `continuedCall`, the one
  * rule for it), inserting an empty call when it starts a new one: calls are
  * kept in wire-index order, and a call at an index already taken goes after
- * those with it. `toolKeys[i]` is the wire `index` and id of `calls[i]`.
+ * those with it. `toolKeys[i]` is the wire `index` and id of `calls[i]`. A new call starts with a made-up id
+ * (`madeUpToolCallId`), numbered by how many calls began before it (`toolKeys` only grows), which an id from the
+ * server replaces.
  */
-function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolKeys: WireKey[]): number {
+function positionOf(delta: WireToolCall, calls: ToolCallSnapshot[], toolKeys: WireKey[], completionId: string): number {
   const found = continuedCall(delta, toolKeys, (position) => soFar(calls[position]));
   if (found >= 0) return found;
   const wireIndex = newCallIndex(delta, toolKeys);
   let position = toolKeys.findIndex((other) => other.wireIndex > wireIndex);
   if (position < 0) position = toolKeys.length;
+  calls.splice(position, 0, Object.freeze({ ...EMPTY_TOOL_CALL, id: madeUpToolCallId(completionId, toolKeys.length) }));
   toolKeys.splice(position, 0, { wireIndex, wireId: "" });
-  calls.splice(position, 0, EMPTY_TOOL_CALL);
   return position;
 }
 

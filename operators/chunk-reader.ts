@@ -217,6 +217,18 @@ export function isWholeJson(text: string): boolean {
   }
 }
 
+/**
+ * The id of a tool call that came without one (some OpenAI-compatible servers, Ollama and GPT4Free's providers among
+ * them, leave it out or send `""`, and the next request must answer the call by an id): `call_`, the completion's id
+ * (its letters, digits, `_` and `-`), `_`, and the call's number in its choice, counting calls from 0 in the order they
+ * began. The same chunks give the same ids, so a replayed answer has them too, and so every part that reads the stream
+ * (the snapshot's tool calls, `toolCalls`, `toUIMessageStream`) agrees on them.
+ */
+export function madeUpToolCallId(completionId: string, order: number): string {
+  const safe = completionId.replace(/[^A-Za-z0-9_-]/g, "");
+  return safe === "" ? `call_${order}` : `call_${safe}_${order}`;
+}
+
 /** The wire index of the call a delta starts: its `index`, or without one the one after the highest so far. */
 export function newCallIndex(delta: WireToolCall, calls: readonly ToolCallKey[]): number {
   const index: unknown = delta.index;

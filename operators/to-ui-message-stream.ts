@@ -10,6 +10,7 @@ import {
   continuedCall,
   deltaOf,
   isWholeJson,
+  madeUpToolCallId,
   newCallIndex,
   nonEmpty,
   reasoningOf,
@@ -106,6 +107,8 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
       // The raw finish reason when it can cut a call's arguments off (the token limit…), for the tool-input-error.
       let cutBy: string | undefined;
       const calls: ToolCallState[] = [];
+      // The completion's id so far, for the ids of calls that come without one.
+      let completionId = "";
 
       const start = (messageId: string | undefined): void => {
         if (started) return;
@@ -159,10 +162,12 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
           const wireId = nonEmpty(wire.id) ?? "";
           const wireIndex = newCallIndex(wire, calls);
           completeCalls(false, wireIndex);
-          // In index order, after the calls with the same index; the made-up id counts the calls in order of arrival.
+          // In index order, after the calls with the same index; a call without an id gets the one accumulateMessage
+          // makes up for it, numbered in order of arrival, so the tool result sent back answers the same id.
           position = calls.findIndex((other) => other.wireIndex > wireIndex);
           if (position < 0) position = calls.length;
-          calls.splice(position, 0, { wireIndex, wireId, id: wireId === "" ? `call-${calls.length}` : wireId, name: "", text: "", encoding: "json", started: false, complete: false });
+          const id = wireId === "" ? madeUpToolCallId(completionId, calls.length) : wireId;
+          calls.splice(position, 0, { wireIndex, wireId, id, name: "", text: "", encoding: "json", started: false, complete: false });
         }
         const call = calls[position];
         if (call === undefined || call.complete) return;
@@ -185,7 +190,10 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         next: (chunk) => {
           // Azure's leading prompt-filter chunk has an empty id: the message starts on the first chunk with one.
           const id = nonEmpty(chunk.id);
-          if (id !== undefined) start(id);
+          if (id !== undefined) {
+            completionId = id;
+            start(id);
+          }
           const found = choiceOf(chunk, choice);
           const reasoning = reasoningOf(deltaOf(found));
           if (reasoning !== undefined) write("reasoning", reasoning);

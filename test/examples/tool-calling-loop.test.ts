@@ -93,6 +93,34 @@ describe("examples/tool-calling-loop", () => {
     });
   });
 
+  it("sends a call that came without an id (Ollama, GPT4Free providers) back with a made-up one, the same in the tool's answer", async () => {
+    server.reply(
+      streamReply([
+        toolChunk([{ index: 0, type: "function", function: { name: "add", arguments: '{"a":1,"b":2}' } }]),
+        toolChunk([{ index: 1, id: "", type: "function", function: { name: "add", arguments: '{"a":3,"b":4}' } }], "tool_calls"),
+      ]),
+      streamReply(textChunks(["3 and 7"])),
+    );
+    const tools: Tool[] = [{ definition: { type: "function", function: { name: "add" } }, run: (args) => ({ sum: Object.values(args as Record<string, number>).reduce((a, b) => a + b, 0) }) }];
+    const result = await runToolLoop(client, { model: "m", messages: [{ role: "user", content: "sums?" }], tools, out: { write: () => undefined } });
+    expect(result.text).toBe("3 and 7");
+    // What the server received: every call has an id, and each tool message answers one of them.
+    expect(server.requests[1]?.body).toMatchObject({
+      messages: [
+        { role: "user", content: "sums?" },
+        {
+          role: "assistant",
+          tool_calls: [
+            { id: "call_r1_0", type: "function", function: { name: "add", arguments: '{"a":1,"b":2}' } },
+            { id: "call_r1_1", type: "function", function: { name: "add", arguments: '{"a":3,"b":4}' } },
+          ],
+        },
+        { role: "tool", tool_call_id: "call_r1_0", content: '{"sum":3}' },
+        { role: "tool", tool_call_id: "call_r1_1", content: '{"sum":7}' },
+      ],
+    });
+  });
+
   it("gives up after maxRounds requests that all call tools", async () => {
     const call = streamReply([toolChunk([{ index: 0, id: "c", type: "function", function: { name: "add", arguments: "{}" } }], "tool_calls")]);
     server.setDefaultReply(call);

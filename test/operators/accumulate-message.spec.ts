@@ -144,17 +144,62 @@ describe("accumulateMessage", () => {
     };
     const source = m.cold("  a-b-c-d-e-|", values);
     const subs = "           ^---------!";
-    const call = (name: string, args: string): ToolCallSnapshot => ({ id: "", type: "function", function: { name, arguments: args } });
-    const paris = call("weather", '{"city":"Paris"}');
-    const rome = call("weather", '{"city":"Rome"}');
+    // Each gets an id of its own (see "gives a tool call that comes without an id…").
+    const call = (order: number, name: string, args: string): ToolCallSnapshot => ({ id: `call_chatcmpl-1_${order}`, type: "function", function: { name, arguments: args } });
+    const paris = call(0, "weather", '{"city":"Paris"}');
+    const rome = call(1, "weather", '{"city":"Rome"}');
     const expected = m.cold("A-A-C-D-E-|", {
       A: snapshotOf({ tool_calls: [paris] }),
       C: snapshotOf({ tool_calls: [paris, rome] }),
-      D: snapshotOf({ tool_calls: [paris, rome, call("time", "")] }),
-      E: snapshotOf({ tool_calls: [paris, rome, call("time", "{}")] }),
+      D: snapshotOf({ tool_calls: [paris, rome, call(2, "time", "")] }),
+      E: snapshotOf({ tool_calls: [paris, rome, call(2, "time", "{}")] }),
     });
     m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
     m.expect(source).toHaveSubscriptions(subs);
+  }));
+
+  it("gives a tool call that comes without an id, or with id \"\", one made of the completion's id and the call's order; an id sent later wins", marbles((m) => {
+    const values = {
+      a: wire({ tool_calls: [{ index: 0, id: "", type: "function", function: { name: "weather", arguments: '{"city":"Oslo"}' } }] }),
+      b: wire({ tool_calls: [{ index: 1, function: { name: "time", arguments: "{}" } }] }),
+      c: wire({ tool_calls: [{ index: 2, type: "function", function: { name: "news", arguments: "" } }] }),
+      d: wire({ tool_calls: [{ index: 2, id: "call_sent", function: { arguments: "{}" } }] }, { finish: "tool_calls" }),
+    };
+    const source = m.cold("  a-b-c-d-|", values);
+    const subs = ["           ^-------!", "           ^-------!"];
+    const call = (id: string, name: string, args: string): ToolCallSnapshot => ({ id, type: "function", function: { name, arguments: args } });
+    const weather = call("call_chatcmpl-1_0", "weather", '{"city":"Oslo"}');
+    const time = call("call_chatcmpl-1_1", "time", "{}");
+    const expected = m.cold("A-B-C-D-|", {
+      A: snapshotOf({ tool_calls: [weather] }),
+      B: snapshotOf({ tool_calls: [weather, time] }),
+      C: snapshotOf({ tool_calls: [weather, time, call("call_chatcmpl-1_2", "news", "")] }),
+      D: snapshotOf({ tool_calls: [weather, time, call("call_sent", "news", "{}")] }, "tool_calls"),
+    });
+    // The same chunks give the same ids, as a replayed answer must.
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions(subs);
+  }));
+
+  it("numbers made-up ids in the order calls arrive, not by place, and keeps only an id's safe characters (or none)", marbles((m) => {
+    const values = {
+      // A call with a higher index first: the one that comes second is placed before it, with its own number.
+      b: wire({ tool_calls: [{ index: 1, function: { name: "time", arguments: "{}" } }] }, { top: { id: "gen:42/x" } }),
+      a: wire({ tool_calls: [{ index: 0, function: { name: "weather", arguments: "{}" } }] }, { top: { id: "" } }),
+    };
+    const source = m.cold("  b-a-|", values);
+    const subs = "           ^---!";
+    const call = (id: string, name: string): ToolCallSnapshot => ({ id, type: "function", function: { name, arguments: "{}" } });
+    const expected = m.cold("B-A-|", {
+      B: snapshotOf({ tool_calls: [call("call_gen42x_0", "time")] }, null, { id: "gen:42/x" }),
+      A: snapshotOf({ tool_calls: [call("call_gen42x_1", "weather"), call("call_gen42x_0", "time")] }, null, { id: "gen:42/x" }),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions(subs);
+    const anonymous = m.cold("  a-|", { a: wire({ tool_calls: [{ function: { name: "time", arguments: "{}" } }] }, { top: { id: "" } }) });
+    m.expect(anonymous.pipe(accumulateMessage())).toBeObservable("A-|", { A: snapshotOf({ tool_calls: [call("call_0", "time")] }, null, { id: "" }) });
+    m.expect(anonymous).toHaveSubscriptions("^-!");
   }));
 
   it("merges parallel tool calls by index, in index order, with interleaved fragments", marbles((m) => {

@@ -211,19 +211,19 @@ describe("toUIMessageStream", () => {
       m.expect(source).toHaveSubscriptions("^" + "-".repeat(14) + "!");
     }));
 
-    it("tells apart whole calls sent with neither index nor id, giving each its own made-up id", marbles((m) => {
+    it("tells apart whole calls sent with neither index nor id, giving each the id accumulateMessage makes up", marbles((m) => {
       const source = m.cold("  -a------b------|", {
         a: call([{ type: "function", function: { name: "clock", arguments: "{}" } }]),
         b: call([{ type: "function", function: { name: "clock", arguments: '{"tz":"UTC"}' } }]),
       });
       m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Spkv)-(KlL)--(Mqf|)", {
         ...tools,
-        k: { type: "tool-input-start", toolCallId: "call-0", toolName: "clock" },
-        v: { type: "tool-input-delta", toolCallId: "call-0", inputTextDelta: "{}" },
-        K: { type: "tool-input-available", toolCallId: "call-0", toolName: "clock", input: {} },
-        l: { type: "tool-input-start", toolCallId: "call-1", toolName: "clock" },
-        L: { type: "tool-input-delta", toolCallId: "call-1", inputTextDelta: '{"tz":"UTC"}' },
-        M: { type: "tool-input-available", toolCallId: "call-1", toolName: "clock", input: { tz: "UTC" } },
+        k: { type: "tool-input-start", toolCallId: "call_chatcmpl-1_0", toolName: "clock" },
+        v: { type: "tool-input-delta", toolCallId: "call_chatcmpl-1_0", inputTextDelta: "{}" },
+        K: { type: "tool-input-available", toolCallId: "call_chatcmpl-1_0", toolName: "clock", input: {} },
+        l: { type: "tool-input-start", toolCallId: "call_chatcmpl-1_1", toolName: "clock" },
+        L: { type: "tool-input-delta", toolCallId: "call_chatcmpl-1_1", inputTextDelta: '{"tz":"UTC"}' },
+        M: { type: "tool-input-available", toolCallId: "call_chatcmpl-1_1", toolName: "clock", input: { tz: "UTC" } },
       });
       m.expect(source).toHaveSubscriptions("^" + "-".repeat(14) + "!");
     }));

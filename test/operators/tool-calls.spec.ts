@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { catchError, map, of } from "rxjs";
+import { catchError, last, map, of } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { type CompletedToolCall, ToolCallArgumentsError, failOnFinishReason, toolCalls } from "../../operators/index.js";
+import { type CompletedToolCall, ToolCallArgumentsError, accumulateMessage, assistantMessage, failOnFinishReason, toolCalls } from "../../operators/index.js";
 import { contentChunk } from "../support/chunks.js";
 import { marbles } from "../support/marbles.js";
 import { asChunk } from "../support/wire.js";
@@ -79,6 +79,22 @@ describe("toolCalls", () => {
     const source = m.cold("  w-f-|", values);
     m.expect(source.pipe(toolCalls())).toBeObservable(m.cold("--x-|", { x: done(0, "c1", "weather", { city: "Oslo" }, '{"city":"Oslo"}') }));
     m.expect(source).toHaveSubscriptions("^---!");
+  }));
+
+  it("gives a call sent without an id (Ollama, GPT4Free providers) the id assistantMessage sends back with it", marbles((m) => {
+    const values = {
+      w: calls([{ index: 0, type: "function", function: { name: "weather", arguments: '{"city":"Oslo"}' } }]),
+      t: calls([{ index: 1, id: "", type: "function", function: { name: "time", arguments: "{}" } }]),
+      f: finish(),
+    };
+    const source = m.cold("  w-t-f-|", values);
+    m.expect(source.pipe(toolCalls())).toBeObservable(
+      m.cold("--x-y-|", { x: done(0, "call_c_0", "weather", { city: "Oslo" }, '{"city":"Oslo"}'), y: done(1, "call_c_1", "time", {}, "{}") }),
+    );
+    m.expect(source.pipe(accumulateMessage(), last(), map((snapshot) => assistantMessage(snapshot).tool_calls?.map((call) => call.id)))).toBeObservable(
+      m.cold("------(i|)", { i: ["call_c_0", "call_c_1"] }),
+    );
+    m.expect(source).toHaveSubscriptions(["^-----!", "^-----!"]);
   }));
 
   it("keeps arguments a server sends as a JSON object (outside the spec) instead of dropping them", marbles((m) => {
