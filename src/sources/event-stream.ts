@@ -44,7 +44,7 @@ export const MAX_FRAME_LENGTH = 64 * 1024 * 1024;
 const LF = 10;
 const COLON = 58;
 const SPACE = 32;
-const BOM = "\uFEFF";
+const BOM = 0xfeff;
 
 /**
  * Splits text into lines and lines into frames, by the HTML standard's rules:
@@ -72,8 +72,12 @@ const BOM = "\uFEFF";
  */
 export class EventStreamDecoder {
   readonly #handlers: EventStreamDecoderHandlers;
-  /** The start of a line the text so far has not ended. */
-  #pending = "";
+  /**
+   * The start of a line the text so far has not ended, piece by piece, and its length. The pieces are joined once,
+   * when the line ends: joining and searching the whole line again at every piece made a long line quadratic.
+   */
+  #pending: string[] = [];
+  #pendingLength = 0;
   /** The last piece ended with `\r`: a `\n` at the start of the next one belongs to it. */
   #afterCR = false;
   #data = "";
@@ -110,16 +114,11 @@ export class EventStreamDecoder {
   /** Reads the next piece of text. */
   feed(piece: string): void {
     if (this.#stopped || piece === "") return;
-    let text = piece;
+    const text = piece;
     let position = 0;
     if (this.#afterCR) {
       this.#afterCR = false;
       if (text.charCodeAt(0) === LF) position = 1;
-    }
-    if (this.#pending !== "") {
-      text = this.#pending + (position === 0 ? text : text.slice(position));
-      position = 0;
-      this.#pending = "";
     }
     const length = text.length;
     // Most servers never send `\r`: one search tells, and the loop then looks for `\n` alone.
@@ -141,11 +140,19 @@ export class EventStreamDecoder {
         end = lf;
         next = lf + 1;
       } else {
-        this.#pending = text.slice(position);
-        if (this.#pending.length > this.#maxFrameLength) this.#oversized(this.#pending.length);
+        this.#pending.push(position === 0 ? text : text.slice(position));
+        this.#pendingLength += length - position;
+        if (this.#pendingLength > this.#maxFrameLength) this.#oversized(this.#pendingLength);
         return;
       }
-      this.#line(text, position, end);
+      if (this.#pendingLength === 0) {
+        this.#checkedLine(text, position, end);
+      } else {
+        const line = this.#pending.join("") + text.slice(position, end);
+        this.#pending = [];
+        this.#pendingLength = 0;
+        this.#checkedLine(line, 0, line.length);
+      }
       position = next;
     }
   }
@@ -157,14 +164,27 @@ export class EventStreamDecoder {
    */
   end(): void {
     if (this.#stopped) return;
-    const pending = this.#pending;
-    this.#pending = "";
+    const pending = this.#pending.join("");
+    this.#pending = [];
+    this.#pendingLength = 0;
     if (pending !== "") this.#line(pending, 0, pending.length);
     if (!this.#stopped) this.#dispatch(false);
   }
 
-  #line(text: string, start: number, end: number): void {
-    if (start === end) return this.#dispatch(true);
+  /** A whole line: longer than the limit, it stops the decoder, as it does when it arrives in pieces. */
+  #checkedLine(text: string, start: number, end: number): void {
+    if (end - start > this.#maxFrameLength) return this.#oversized(end - start);
+    this.#line(text, start, end);
+  }
+
+  #line(text: string, from: number, end: number): void {
+    if (from === end) return this.#dispatch(true);
+    let start = from;
+    if (this.#fields === 0 && text.charCodeAt(start) === BOM) {
+      // Dropped before the first field, so that what follows them is read as it would be without them (a comment too).
+      while (start < end && text.charCodeAt(start) === BOM) start += 1;
+      if (start === end) return;
+    }
     const first = text.charCodeAt(start);
     if (first === COLON) {
       this.#fields += 1;
@@ -176,11 +196,7 @@ export class EventStreamDecoder {
       this.#fields += 1;
       return this.#append(text.slice(from, end));
     }
-    let line = text.slice(start, end);
-    if (this.#fields === 0 && line.startsWith(BOM)) {
-      while (line.startsWith(BOM)) line = line.slice(1);
-      if (line === "") return;
-    }
+    const line = text.slice(start, end);
     const colon = line.indexOf(":");
     const field = colon === -1 ? line : line.slice(0, colon);
     const value = colon === -1 ? "" : line.slice(line.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1);
@@ -216,7 +232,8 @@ export class EventStreamDecoder {
 
   #oversized(length: number): void {
     this.#stopped = true;
-    this.#pending = "";
+    this.#pending = [];
+    this.#pendingLength = 0;
     this.#data = "";
     const error = new FrameTooLargeError(this.#maxFrameLength, length);
     if (this.#handlers.oversized === undefined) throw error;

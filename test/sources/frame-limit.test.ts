@@ -24,10 +24,39 @@ describe("EventStreamDecoder's frame limit", () => {
   });
 
   it("counts a frame's data lines together", () => {
-    const { decoder, frames, errors } = decoderWithLimit(8);
-    decoder.feed("data: 1234\ndata: 5678\n\n");
+    // Each line fits the limit; the data they make together does not.
+    const { decoder, frames, errors } = decoderWithLimit(10);
+    decoder.feed("data:12345\ndata:67890\n\n");
     expect(frames).toEqual([]);
-    expect(errors[0]?.length).toBe(9);
+    expect(errors[0]?.length).toBe(11);
+  });
+
+  it("stops at a line longer than the limit whether the line came in one piece or several", () => {
+    // A field other than data, and a data line whose data alone fits but whose line does not.
+    for (const line of ["event: 0123456789abcdef", "data: 0123456789ab"]) {
+      const text = `data: a\n\n${line}\ndata: b\n\n`;
+      for (const pieces of [[text], [...text]]) {
+        const { decoder, frames, errors } = decoderWithLimit(16);
+        for (const piece of pieces) decoder.feed(piece);
+        decoder.end();
+        expect(frames.map((frame) => frame.data)).toEqual(["a"]);
+        expect(errors.map((error) => error.limit)).toEqual([16]);
+      }
+    }
+  });
+
+  it("reads a long line fed in many small pieces in time linear in its length", () => {
+    // Searching the whole pending line again at every piece made this quadratic: 8 MiB in 16 KiB pieces took ~30 s.
+    const piece = "x".repeat(16 * 1024);
+    const frames: ServerSentEventFrame[] = [];
+    const decoder = new EventStreamDecoder({ frame: (frame) => frames.push(frame) });
+    const started = performance.now();
+    decoder.feed("data: ");
+    for (let fed = 0; fed < 8 * 1024 * 1024; fed += piece.length) decoder.feed(piece);
+    decoder.feed("\n\n");
+    expect(frames[0]?.data.length).toBe(8 * 1024 * 1024);
+    // Linear takes well under a second here; the wide margin is for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it("throws from feed when no oversized handler is given", () => {

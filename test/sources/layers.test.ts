@@ -57,6 +57,19 @@ describe("EventStreamDecoder (layer ②: text → frames)", () => {
     expect(framesOf(["\uFEFF\uFEFFdata: 1\n\n"])).toEqual([[{ event: undefined, data: "1", id: undefined }, true]]);
   });
 
+  it("reads a comment behind dropped byte-order marks as a comment, so a later BOM is no longer before the first field", () => {
+    // The HTML standard drops one BOM at the start; this decoder drops every BOM before the first field. Either way
+    // `\uFEFF: c` is a comment, and `\uFEFFdata` after it is an unknown field, not data.
+    const unknown: string[] = [];
+    const frames: ServerSentEventFrame[] = [];
+    const decoder = new EventStreamDecoder({ frame: (frame) => frames.push(frame), unknownField: (line) => unknown.push(line) });
+    decoder.feed("\uFEFF\uFEFF: c\n\uFEFFdata: 1\n\n");
+    decoder.end();
+    expect(frames).toEqual([]);
+    expect(unknown).toEqual(["\uFEFFdata: 1"]);
+    expect(decoder.fields).toBe(1);
+  });
+
   it("dispatches a last frame without its blank line at the end, marked as not terminated", () => {
     expect(framesOf(["data: 1\n\ndata: [DONE]"])).toEqual([
       [{ event: undefined, data: "1", id: undefined }, true],
