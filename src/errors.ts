@@ -132,7 +132,7 @@ export class InvalidEncodingError extends OpenAIError {
   constructor(
     /** Offset of the first invalid byte in the whole body. */
     readonly offset: number,
-    /** Up to 8 bytes from `offset`, as hexadecimal. */
+    /** The invalid sequence, as hexadecimal: the bytes from `offset` through the one that broke it (the same however the body was split into reads). */
     readonly bytes: string,
   ) {
     super(`Response body is not valid UTF-8: invalid byte sequence at offset ${offset} (${bytes})`);

@@ -51,7 +51,9 @@ export class Utf8Text {
     const at = firstInvalidByte(all);
     // A BOM is dropped only at the body's start, as the fatal decoder would have done.
     const text = new TextDecoder("utf-8", { ignoreBOM: this.#offset !== 0 }).decode(all.subarray(0, at));
-    return { text, error: new InvalidEncodingError(this.#offset + at, hex(all.subarray(at, at + 8))) };
+    // The bad sequence through the byte that broke it: every read that finds the fault has those bytes, and only those.
+    const { length, valid } = sequenceAt(all, at);
+    return { text, error: new InvalidEncodingError(this.#offset + at, hex(all.subarray(at, length === 0 ? at + 1 : at + valid + 1))) };
   }
 
   /** The body ended: an error when it ends inside a character. */
@@ -98,19 +100,29 @@ function sequenceLength(lead: number): number {
 export function firstInvalidByte(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
-    const lead = bytes[i] ?? 0;
-    const length = sequenceLength(lead);
-    if (length === 0) return i;
-    // The second byte's range narrows for these leads, ruling out overlong forms, surrogates and code points above U+10FFFF.
-    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
-    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
-    for (let k = 1; k < length && i + k < bytes.length; k += 1) {
-      const byte = bytes[i + k] ?? 0;
-      if (byte < (k === 1 ? low : 0x80) || byte > (k === 1 ? high : 0xbf)) return i;
-    }
+    const { length, valid } = sequenceAt(bytes, i);
+    if (length === 0 || (valid < length && i + valid < bytes.length)) return i;
     i += length;
   }
   return bytes.length;
+}
+
+/**
+ * The sequence starting at `bytes[i]`: its `length` (0 when that byte cannot start one) and how many of its bytes
+ * are `valid`, counting from its lead (`length` when whole; fewer when a byte breaks it or `bytes` ends first).
+ */
+function sequenceAt(bytes: Uint8Array, i: number): { length: number; valid: number } {
+  const lead = bytes[i] ?? 0;
+  const length = sequenceLength(lead);
+  if (length === 0) return { length, valid: 0 };
+  // The second byte's range narrows for these leads, ruling out overlong forms, surrogates and code points above U+10FFFF.
+  const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+  const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+  for (let k = 1; k < length && i + k < bytes.length; k += 1) {
+    const byte = bytes[i + k] ?? 0;
+    if (byte < (k === 1 ? low : 0x80) || byte > (k === 1 ? high : 0xbf)) return { length, valid: k };
+  }
+  return { length, valid: Math.min(length, bytes.length - i) };
 }
 
 function hex(bytes: Uint8Array): string {

@@ -271,7 +271,7 @@ describe("fromChatCompletion: bodies that are not what an endpoint sends", () =>
     expect(outcome.values).toHaveLength(1);
     expect(outcome.error).toBeInstanceOf(InvalidEncodingError);
     const offset = Buffer.byteLength(good) + 'data: {"x":"'.length;
-    expect((outcome.error as Error).message).toBe(`Response body is not valid UTF-8: invalid byte sequence at offset ${offset} (0xff 0xfe 0x22 0x7d 0x0a 0x0a)`);
+    expect((outcome.error as Error).message).toBe(`Response body is not valid UTF-8: invalid byte sequence at offset ${offset} (0xff)`);
   });
 });
 

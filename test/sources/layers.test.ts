@@ -129,6 +129,23 @@ describe("Utf8Text (layer ①: bytes → text)", () => {
     );
   });
 
+  it.each([
+    ["a lead byte followed by NUL bytes", [0xf0, 0x00, 0x00], "0xf0 0x00"],
+    ["a stray byte followed by more", [0xff, 0xfe, 0x41], "0xff"],
+    ["an overlong form", [0xe0, 0x80, 0x80], "0xe0 0x80"],
+    ["a truncated 4-byte sequence", [0xf0, 0x9f, 0x91, 0x41, 0x42], "0xf0 0x9f 0x91 0x41"],
+  ])("names the same bytes for %s however the bytes were split: the bad sequence through the byte that broke it", (_name, invalid, shown) => {
+    const bytes = Buffer.concat([Buffer.from("data: é", "utf8"), Buffer.from(invalid)]);
+    fc.assert(
+      fc.property(cutsOf(bytes.length), (points) => {
+        const error = decodeAll(piecesOf(bytes, points)).error;
+        expect(error?.bytes).toBe(shown);
+        expect(error?.message).toBe(`Response body is not valid UTF-8: invalid byte sequence at offset 8 (${shown})`);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("reports a body that ends inside a character at that character's first byte", () => {
     const bytes = Buffer.concat([Buffer.from("ab", "utf8"), Buffer.from([0xe4, 0xb8])]);
     for (const at of [1, 2, 3]) expect(decodeAll(piecesOf(bytes, [at])).error?.offset).toBe(2);
