@@ -81,6 +81,8 @@ export class BodyDecoder<T> {
   #head = "";
   #outcome: FrameOutcome = "more";
   #unknownLines = 0;
+  /** A line that is not SSE came first in a body not labelled as an event stream: it is read on only to fill `#head`. */
+  #notEventStream = false;
 
   constructor(contentType: string | null, headers: Headers, emit: (item: T) => void, signal: AbortSignal, protocol: StreamProtocol<T>) {
     this.#contentType = contentType;
@@ -105,7 +107,7 @@ export class BodyDecoder<T> {
         // The standard says to ignore a line that is not a field. But when the body does not even claim to be an
         // event stream and such a line comes first, it is something else (a proxy's HTML page, a JSON document).
         if (!eventStream && frames.fields === 0) {
-          this.#outcome = new NotEventStreamError(contentType, this.#head);
+          this.#notEventStream = true;
           frames.stop();
         }
       },
@@ -119,6 +121,8 @@ export class BodyDecoder<T> {
     if (this.#head.length < HEAD_LENGTH) this.#head += decoded.text.slice(0, HEAD_LENGTH - this.#head.length);
     // The frames before a bad byte are delivered first: nothing already received is lost.
     this.#frames.feed(decoded.text);
+    // Named by its first HEAD_LENGTH characters (all of it when shorter, or up to a bad byte), never by where a read ended.
+    if (this.#notEventStream) return this.#head.length >= HEAD_LENGTH || decoded.error !== undefined ? new NotEventStreamError(this.#contentType, this.#head) : "more";
     if (this.#outcome !== "more") return this.#outcome;
     return decoded.error ?? "more";
   }
@@ -138,6 +142,7 @@ export class BodyDecoder<T> {
   }
 
   #stopped(how: "body" | { broken: unknown }): Error | undefined {
+    if (this.#notEventStream) return new NotEventStreamError(this.#contentType, this.#head);
     if (this.#text.end() !== undefined) {
       // A character cut in two is a body cut short, whichever way it stopped: the bytes so far are valid UTF-8.
       const count = counted(this.#reader.count, this.#item);

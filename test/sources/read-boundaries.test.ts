@@ -5,6 +5,7 @@ import {
   IncompleteStreamError,
   InvalidEncodingError,
   MalformedChunkError,
+  NotEventStreamError,
   StreamErrorFrameError,
   decodeEventStream,
   fromChatCompletion,
@@ -78,6 +79,20 @@ describe("the outcome never depends on how the bytes were split", () => {
   it("completes on `data: [DONE]\\r\\r` while the server keeps the socket open", async () => {
     const outcome = await decode(bodyOf([Buffer.from(`data: ${JSON.stringify(hello)}\r\r`), Buffer.from("data: [DONE]\r\r")], "stall"));
     expect(outcome).toEqual({ values: [hello], error: undefined });
+  });
+});
+
+describe("a body that is not an event stream", () => {
+  it("is named by the same start of the body wherever the reads were cut", async () => {
+    const page = "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>bad gateway</body>\n</html>\n";
+    const bytes = Buffer.from(page);
+    for (const pieces of everySplit(bytes)) {
+      const response = bodyOf(pieces);
+      const html = new Response(response.body, { headers: { "content-type": "text/html" } });
+      const outcome = await decode(html);
+      expect(outcome.error).toBeInstanceOf(NotEventStreamError);
+      expect((outcome.error as NotEventStreamError).received).toBe(page);
+    }
   });
 });
 
