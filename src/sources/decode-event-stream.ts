@@ -151,7 +151,7 @@ export class BodyDecoder<T> {
     this.#frames.end();
     if (this.#outcome === "end") return undefined;
     if (this.#outcome !== "more") return this.#broke(this.#outcome, how);
-    if (this.#frames.frames === 0 && this.#unknownLines > 0) return new NotEventStreamError(this.#contentType, this.#head);
+    if (this.#frames.fields === 0 && this.#unknownLines > 0) return new NotEventStreamError(this.#contentType, this.#head);
     return this.#reader.ended(how);
   }
 

@@ -96,6 +96,21 @@ describe("a body that is not an event stream", () => {
   });
 });
 
+describe("a text/event-stream body that ends before any frame", () => {
+  it.each([
+    ["a comment", ": ping\nstray line\n"],
+    ["an event field", "event: ping\nstray line\n"],
+  ])("is an incomplete stream, not a body without Server-Sent Events, when it holds %s and a stray line", async (_name, text) => {
+    const outcome = await decode(bodyOf([Buffer.from(text)]));
+    expect(outcome.error).toBeInstanceOf(IncompleteStreamError);
+  });
+
+  it("holds no Server-Sent Events when none of its lines is an SSE field", async () => {
+    const outcome = await decode(bodyOf([Buffer.from("stray line\nanother\n")]));
+    expect(outcome.error).toBeInstanceOf(NotEventStreamError);
+  });
+});
+
 describe("valid SSE that is unusual is still read", () => {
   it.each([
     ["a stray unknown field before the first event", "x-custom: 1\n"],
