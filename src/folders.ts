@@ -27,6 +27,17 @@ export function makeFolder(folder: string, mode: number): void {
   }
 }
 
+/**
+ * `digits` random hexadecimal digits, for the names of files that must differ from other processes' (a conversation's
+ * id, a temporary file made with O_EXCL, which never opens one that is there). They need to differ, not to be secret,
+ * and `node:crypto` would cost every command a few milliseconds of start-up to load.
+ */
+export function randomHex(digits: number): string {
+  let text = "";
+  while (text.length < digits) text += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
+  return text.slice(0, digits);
+}
+
 function errorCode(error: unknown): unknown {
   return error instanceof Error && "code" in error ? error.code : undefined;
 }

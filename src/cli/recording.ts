@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { accessSync, closeSync, constants, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { randomHex } from "../folders.js";
 
 /** The mode of the temporary file, as of the cassette it becomes (the umask may take more away, never add). */
 const PRIVATE_FILE = 0o600;
@@ -47,7 +47,7 @@ export class Recording {
   create(): string {
     if (this.#temporary !== undefined) return this.#temporary;
     for (let attempt = 1; ; attempt += 1) {
-      const candidate = join(dirname(this.#file), `.${basename(this.#file)}.${randomBytes(9).toString("base64url")}.tmp`);
+      const candidate = join(dirname(this.#file), `.${basename(this.#file)}.${randomHex(12)}.tmp`);
       try {
         // "wx": O_CREAT | O_EXCL, which fails on anything already there, a symbolic link included, and follows none.
         closeSync(openSync(candidate, "wx", PRIVATE_FILE));

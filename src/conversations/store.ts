@@ -4,7 +4,7 @@ import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/res
 import type { CompletionUsage } from "openai/resources/completions";
 import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
 import { type Cassette, type CassetteContinuation, CassetteError, type CassetteFrame, CASSETTE_EXTENSION, CassetteReader, type CassetteRequest, type CassetteResponse, continuing, frameLine, headerLine, parseCassetteLines } from "../replay/cassette.js";
-import { makeFolder } from "../folders.js";
+import { makeFolder, randomHex } from "../folders.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
 
@@ -1490,16 +1490,6 @@ export function firstCodePoints(text: string, count: number): string {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
-}
-
-/**
- * `digits` random hexadecimal digits. Ids need to differ, not to be secret, and `node:crypto` would cost every
- * command a few milliseconds of start-up to load.
- */
-function randomHex(digits: number): string {
-  let text = "";
-  while (text.length < digits) text += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
-  return text.slice(0, digits);
 }
 
 /** A monotonic clock in milliseconds; the global `performance` would load `perf_hooks` into every command. */
