@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import OpenAI, { RateLimitError } from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { Observable, take } from "rxjs";
+import { Observable, VirtualTimeScheduler, take } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { IncompleteStreamError, StreamErrorFrameError, fromChatCompletion } from "g4f-rx";
 import { fromCassette, readCassette, recordCassette } from "g4f-rx/node";
@@ -38,7 +38,7 @@ beforeEach(async () => {
 afterEach(() => server.close());
 
 describe("recordCassette, then fromCassette", () => {
-  it("replays identical chunks with the recorded timing (within 20 ms)", async () => {
+  it("records the chunks with their arrival times, and replays them at those times", async () => {
     const sent = textChunks(["Hello", " there", "!", " How can I help?"]);
     server.reply({ body: sent.flatMap((chunk, i) => [`data: ${JSON.stringify(chunk)}\n\n`, { wait: [60, 40, 80, 30, 50, 10][i] ?? 0 }]).concat("data: [DONE]\n\n") });
     const live = await timed(fromChatCompletion(client, params).pipe(recordCassette(file, params)));
@@ -49,12 +49,19 @@ describe("recordCassette, then fromCassette", () => {
     expect(cassette.response.status).toBe(200);
     expect(cassette.frames.map((frame) => frame.data)).toEqual([...sent, "[DONE]"]);
 
-    const replay = await timed(fromCassette(file));
-    expect(replay.error).toBeUndefined();
-    expect(replay.values).toStrictEqual(sent);
-    replay.times.forEach((time, i) => expect(Math.abs(time - (live.times[i] ?? NaN))).toBeLessThan(20));
-    // Frame offsets in the file are the live arrival times.
+    // Frame offsets in the file are the live arrival times (noted in the same synchronous step as the subscriber's).
     cassette.frames.slice(0, sent.length).forEach((frame, i) => expect(Math.abs(frame.at - (live.times[i] ?? NaN))).toBeLessThan(20));
+    expect(cassette.frames[3]!.at - cassette.frames[0]!.at).toBeGreaterThanOrEqual(150);
+
+    // The replay, in virtual time: each chunk at its recorded offset (a wall clock would depend on the machine's load).
+    const scheduler = new VirtualTimeScheduler();
+    const replayed: Array<{ chunk: ChatCompletionChunk; at: number }> = [];
+    let completed = false;
+    fromCassette(file, { scheduler }).subscribe({ next: (chunk) => replayed.push({ chunk, at: scheduler.now() }), complete: () => (completed = true) });
+    scheduler.flush();
+    expect(completed).toBe(true);
+    expect(replayed.map(({ chunk }) => chunk)).toStrictEqual(sent);
+    replayed.forEach(({ at }, i) => expect(at).toBeCloseTo(cassette.frames[i]!.at, 0));
   });
 
   it("records an error frame and replays it as the same error after the same chunks", async () => {
