@@ -1,3 +1,5 @@
+import { ERROR_BODY_LIMIT, withBodyLimit } from "./bodies.js";
+
 /**
  * Redirects followed without handing a credential to another origin: shared by the command (its own node:http client
  * and the `fetch` it gives the openai client) and the relay server's upstream client. fetch itself drops only
@@ -26,13 +28,25 @@ export function redirectNote(from: string, status: number, to: string, dropped: 
 /**
  * A `fetch` for an openai client: fetch itself, following redirects as it does (a 301 or 302 of a POST, and a 303,
  * become a GET without the body; up to 20), but hop by hop, so that no credential header (`credentialHeaders` of
- * `customHeaders`) goes to another origin; `note` is told of each hop (`redirectNote`).
+ * `customHeaders`) goes to another origin; `note` is told of each hop (`redirectNote`). An error response's body
+ * (HTTP 400 and above) ends after `ERROR_BODY_LIMIT` bytes, the rest cancelled: the client reads it whole
+ * (`response.text()`) into its `APIError`, which then holds its beginning.
  */
 export function credentialSafeFetch(
   customHeaders: Readonly<Record<string, string>>,
   note: (text: string) => void,
 ): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
-  const credentials = credentialHeaders(customHeaders);
+  const follow = redirectFollower(credentialHeaders(customHeaders), note);
+  return async (input, init) => {
+    const response = await follow(input, init);
+    return response.status >= 400 ? withBodyLimit(response, ERROR_BODY_LIMIT) : response;
+  };
+}
+
+function redirectFollower(
+  credentials: ReadonlySet<string>,
+  note: (text: string) => void,
+): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
   return async (input, init = {}) => {
     let target = input instanceof Request ? input.url : String(input);
     let request: RequestInit = init;

@@ -4,6 +4,7 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
 import { VERSION } from "openai/version";
 import { Observable } from "rxjs";
+import { ERROR_BODY_LIMIT, readAtMost } from "../bodies.js";
 import { type ResolvedEndpoint, chatCompletionsURL } from "../endpoints.js";
 import { FrameTooLargeError, MalformedChunkError, NotEventStreamError } from "../errors.js";
 import { MAX_REDIRECTS, credentialHeaders, redirectNote } from "../redirects.js";
@@ -106,7 +107,7 @@ async function send(endpoint: ResolvedEndpoint, body: Readonly<Record<string, un
       if (status >= 200 && status < 300) return reply;
       headers = new PlainHeaders(response.headers);
       // Only its beginning is ever shown (describeError cuts a long message), so nothing that matters is lost if cut.
-      const { text } = await readAll(reply.body, signal, ERROR_BODY_LIMIT);
+      const { text } = await readAtMost(reply.body, ERROR_BODY_LIMIT, signal);
       const json = parseJson(text);
       error =
         unfollowed === undefined
@@ -324,38 +325,12 @@ function usesEnvironmentProxy(): boolean {
 }
 
 /**
- * The most of an error response's body that is read: far above any error document, far below what would exhaust memory
- * when a server (or whatever a relay put in front) sends an endless one.
- */
-const ERROR_BODY_LIMIT = 1024 * 1024;
-
-/**
- * A body read whole, up to `limit` bytes: beyond them, the rest is neither read nor waited for (leaving the loop
- * destroys a Node stream and cancels a web one, which closes the connection), and `cut` says so. A Node body or a
- * fetch Response's.
- */
-async function readAll(body: AsyncIterable<Uint8Array>, signal: AbortSignal, limit: number): Promise<{ readonly text: string; readonly cut: boolean }> {
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  try {
-    for await (const part of body) {
-      parts.push(part);
-      length += part.length;
-      if (length > limit) return { text: Buffer.concat(parts).subarray(0, limit).toString("utf8"), cut: true };
-    }
-  } catch (error) {
-    if (signal.aborted) throw error;
-  }
-  return { text: Buffer.concat(parts).toString("utf8"), cut: false };
-}
-
-/**
  * A whole answer (`--no-stream`, chat or Responses) as text, as long as the longest frame a stream may have (the
  * decoder's bound, `MAX_FRAME_LENGTH`): an endless body is not read on, its connection is closed, and
  * `FrameTooLargeError` says why.
  */
 export async function readWholeAnswer(body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<string> {
-  const { text, cut } = await readAll(body, signal, MAX_FRAME_LENGTH);
+  const { text, cut } = await readAtMost(body, MAX_FRAME_LENGTH, signal);
   if (cut && !signal.aborted) throw new FrameTooLargeError(MAX_FRAME_LENGTH, MAX_FRAME_LENGTH);
   return text;
 }

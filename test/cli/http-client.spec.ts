@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, responseEvents, responsesReply, startTestServer } from "g4f-rx/testing";
+import { type EndlessBodyServer, startEndlessBody } from "../support/endless-body.js";
 import { assertFreshBuild, runCli } from "./run-cli.js";
 
 // The command's own HTTP client (src/cli/http-source.ts, node:http) against what the openai client's fetch does with
@@ -21,6 +22,7 @@ interface Received {
 type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
 
 const servers: Server[] = [];
+const endless: EndlessBodyServer[] = [];
 let home: string;
 
 beforeAll(() => assertFreshBuild());
@@ -31,6 +33,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  await Promise.all(endless.splice(0).map((server) => server.close()));
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -74,27 +77,11 @@ const answer: Handler = (_request, response, body) => {
 const run = (args: readonly string[], env: Record<string, string> = {}): ReturnType<typeof runCli> =>
   runCli(args, { env: { HOME: home, XDG_DATA_HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, G4F_RX_NO_LOG: "1", ...env } });
 
-/**
- * A server whose one answer is `status` with a body of `prefix`, then up to `megabytes` MiB of "a", then `suffix`: long
- * enough that a command reading it all still ends. `written` counts the MiB sent; `closed` says the client hung up.
- */
-async function endlessBody(status: number, prefix: string, suffix: string, megabytes: number): Promise<{ origin: string; sent: { written: number; closed: boolean } }> {
-  const megabyte = Buffer.alloc(1024 * 1024, "a");
-  const sent = { written: 0, closed: false };
-  const { origin } = await serve((_request, response) => {
-    response.writeHead(status, { "content-type": "application/json" });
-    response.write(prefix);
-    response.on("close", () => (sent.closed = true));
-    const pump = (): void => {
-      while (sent.written < megabytes && !sent.closed) {
-        sent.written += 1;
-        if (!response.write(megabyte)) return void response.once("drain", pump);
-      }
-      if (!sent.closed) response.end(suffix);
-    };
-    pump();
-  });
-  return { origin, sent };
+/** An endless-body server (test/support/endless-body.ts), closed after the test. */
+async function endlessBody(status: number, prefix: string, suffix: string, megabytes: number, headers: Record<string, string> = {}): Promise<EndlessBodyServer> {
+  const server = await startEndlessBody(status, prefix, suffix, megabytes, headers);
+  endless.push(server);
+  return server;
 }
 
 describe("g4f-rx --no-stream and a completion that does not end", () => {
@@ -106,7 +93,7 @@ describe("g4f-rx --no-stream and a completion that does not end", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain("longer than 67108864 characters");
     expect(sent.written).toBeLessThan(80);
-    expect(sent.closed).toBe(true);
+    expect(sent.cut).toBe(true);
   });
 
   it("with --api responses, reads a whole response the same way: up to 64 MiB, then closes the connection and says why", async () => {
@@ -117,7 +104,7 @@ describe("g4f-rx --no-stream and a completion that does not end", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain("longer than 67108864 characters");
     expect(sent.written).toBeLessThan(80);
-    expect(sent.closed).toBe(true);
+    expect(sent.cut).toBe(true);
   });
 });
 
@@ -129,7 +116,23 @@ describe("g4f-rx and an error body that does not end", () => {
     expect(result.stderr).toContain(`${origin}/v1/chat/completions answered HTTP 500: `);
     expect(result.stderr).toContain("aaaa");
     expect(sent.written).toBeLessThan(64);
-    expect(sent.closed).toBe(true);
+    expect(sent.cut).toBe(true);
+  });
+
+  // The openai client reads an error body whole (response.text()); the fetch the command gives it stops after 1 MiB.
+  it.each([
+    ["--api responses", ["--api", "responses", "Hi"]],
+    ["models", ["models"]],
+  ])("on the openai client's path (%s) too: 1 MiB of it, the connection closed, the status and the message's beginning said", async (_name, args) => {
+    const { origin, sent } = await endlessBody(500, '{"error":{"message":"Overloaded: ', '"}}', 64);
+    const result = await run([...args, "--base-url", `${origin}/v1`, "--retries", "0"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("500");
+    expect(result.stderr).toContain("Overloaded: aaaa");
+    expect(sent.requests).toBe(1);
+    expect(sent.written).toBeLessThan(64);
+    expect(sent.cut).toBe(true);
   });
 });
 

@@ -8,6 +8,7 @@ import { firstValueFrom, toArray } from "rxjs";
 import { fromResponsesEventStream } from "g4f-rx";
 import { type TestServer, responseEvents, responsesReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
 import { type TestRedis, redisServerAvailable, startRedis } from "../support/redis.js";
+import { type EndlessBodyServer, startEndlessBody } from "../support/endless-body.js";
 import { closedPort } from "../cli/run-cli.js";
 import { chatBody, eventually, readEvents, textOf } from "./support.js";
 
@@ -195,6 +196,33 @@ describe("g4f-rx serve --upstream: the Responses API", () => {
       expect(upstream.requests.map((request) => request.path)).toEqual(["/v1/responses"]);
     } finally {
       expect(await stop(relay.child)).toBe(0);
+    }
+  });
+});
+
+describe("g4f-rx serve --upstream and an upstream body that does not end", () => {
+  let upstream: EndlessBodyServer | undefined;
+  afterAll(async () => {
+    await upstream?.close();
+  });
+  const whole = JSON.stringify({ model: "gpt-4", messages: [{ role: "user", content: "Hi" }] });
+
+  it("passes an upstream error on with its status and the first 1 MiB of its body, and closes the upstream connection", async () => {
+    upstream = await startEndlessBody(500, '{"error":{"message":"Overloaded: ', '"}}', 32, { "x-should-retry": "false" });
+    const { sent } = upstream;
+    const relay = await startServe(["--upstream", `${upstream.origin}/v1`]);
+    try {
+      const response = await fetch(`${relay.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: whole });
+      expect(response.status).toBe(500);
+      const { error } = (await response.json()) as { error: { message: string } };
+      expect(error.message).toContain("Overloaded: aaaa");
+      expect(error.message.length).toBeLessThan(1024 * 1024 + 100);
+      await eventually(() => sent.cut, "the upstream connection closed");
+      expect(sent.requests).toBe(1);
+      expect(sent.written).toBeLessThan(32);
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+      await upstream.close();
     }
   });
 });
