@@ -225,6 +225,30 @@ describe("g4f-rx serve --upstream and an upstream body that does not end", () =>
       await upstream.close();
     }
   });
+
+  // A whole answer longer than the relay's maxStreamLength (4 Mi by default): its stream would have been cut too.
+  it.each([
+    ["chat", "POST", "/v1/chat/completions", '{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"', '"},"finish_reason":"stop"}]}'],
+    ["Responses", "POST", "/v1/responses", '{"id":"resp_1","object":"response","status":"completed","model":"m","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"', '"}]}]}'],
+    ["models", "GET", "/v1/models", '{"object":"list","data":[{"id":"', '","object":"model"}]}'],
+  ])("answers a whole %s answer past the relay's limit with a 502 saying why, and closes the upstream connection", async (_name, method, path, prefix, suffix) => {
+    upstream = await startEndlessBody(200, prefix, suffix, 32);
+    const { sent } = upstream;
+    const relay = await startServe(["--upstream", `${upstream.origin}/v1`]);
+    try {
+      const body = path === "/v1/responses" ? JSON.stringify({ model: "m", input: "Hi" }) : whole;
+      const response = await fetch(`${relay.url}${path}`, { method, headers: { "content-type": "application/json" }, ...(method === "POST" ? { body } : {}) });
+      expect(response.status).toBe(502);
+      expect(await response.json()).toEqual({
+        error: { message: "The upstream's answer is longer than the relay's limit of 4194304 bytes (maxStreamLength), so the relay stopped reading it", type: "upstream_error" },
+      });
+      await eventually(() => sent.cut, "the upstream connection closed");
+      expect(sent.written).toBeLessThan(32);
+    } finally {
+      expect(await stop(relay.child)).toBe(0);
+      await upstream.close();
+    }
+  });
 });
 
 describe("g4f-rx serve --upstream --idle-timeout: an upstream that stalls", () => {

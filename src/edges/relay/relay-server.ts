@@ -43,7 +43,10 @@ export interface RelayServerOptions {
   leaseMs?: number;
   /** The `retry:` sent to `EventSource` readers, in milliseconds. Default 1000. */
   retryMs?: number;
-  /** The most frame text one stream may hold (UTF-16 code units). Default 4 Mi. */
+  /**
+   * The most frame text one stream may hold (UTF-16 code units), and the most bytes of an upstream's whole answer
+   * passed through (a longer one gets a 502). Default 4 Mi.
+   */
   maxStreamLength?: number;
   /**
    * How long the upstream may stay silent: `{ first, idle }` in milliseconds, or `false` for no limit. Default

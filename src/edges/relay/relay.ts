@@ -23,6 +23,9 @@ export interface RelayOptions {
    * The most frame text one stream may hold, in UTF-16 code units (a byte per
    * ASCII character). A live stream that passes it is cut: its upstream is
    * unsubscribed and its readers get an error frame saying so. Default 4 Mi.
+   * The relay's routes also read an upstream's whole answer (a request
+   * without `stream`, the model list) up to this many bytes, and answer a
+   * longer one with a 502.
    */
   maxStreamLength?: number;
   /**
@@ -135,6 +138,11 @@ export class Relay {
     this.#maxStreamLength = maxStreamLength;
     this.#onError = onError;
     this.#stopRequests = store.stopRequests.subscribe((id) => this.#generations.get(id)?.stop.next());
+  }
+
+  /** The most one answer may hold: `RelayOptions.maxStreamLength`. */
+  get maxStreamLength(): number {
+    return this.#maxStreamLength;
   }
 
   /** Generations this relay runs now. */

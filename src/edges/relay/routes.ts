@@ -2,6 +2,7 @@ import { APIError } from "openai/core/error";
 import type { ChatCompletionCreateParams, ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import type { ResponseCreateParams } from "openai/resources/responses/responses";
 import { type Observable, catchError, from, map, startWith } from "rxjs";
+import { readAtMost } from "../../bodies.js";
 import { type CorsOrigins, corsPolicy } from "../cors.js";
 import { RelayCapacityError, RelayStoreError, StreamExistsError, UnknownStreamError } from "../../errors.js";
 import type { ClientRequestOptions } from "../../sources/client.js";
@@ -154,7 +155,7 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     if (params.stream !== true) {
       // Nothing to resume in a whole answer: pass it through.
       const whole = await upstream.chat.completions.create({ ...params, stream: false }).asResponse();
-      return { status: 200, headers: { "content-type": "application/json" }, json: await whole.json() };
+      return { status: 200, headers: { "content-type": "application/json" }, json: await wholeAnswer(whole, relay.maxStreamLength) };
     }
     const id = await relay.start(fromChatCompletion(upstream, params), { format, ...requestedId(request) });
     return streamAnswer(relay, id, format, retryMs);
@@ -169,7 +170,7 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     const params = parseResponsesBody(await request.body(maxBodyBytes));
     if (params.stream !== true) {
       const whole = await responses.create({ ...params, stream: false }).asResponse();
-      return { status: 200, headers: { "content-type": "application/json" }, json: await whole.json() };
+      return { status: 200, headers: { "content-type": "application/json" }, json: await wholeAnswer(whole, relay.maxStreamLength) };
     }
     const model = typeof params.model === "string" ? { model: params.model } : {};
     const id = await relay.start(fromResponses({ responses }, params), { format, ...model, ...requestedId(request) });
@@ -180,7 +181,7 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
     if (request.method !== "GET") throw new RelayHttpError(405, `${request.method} /v1/models is not supported; send GET`);
     // The upstream's list as it is, so any OpenAI client (client.models.list()) works against the relay.
     const list = await upstream.models.list().asResponse();
-    return { status: 200, headers: { "content-type": "application/json" }, json: await list.json() };
+    return { status: 200, headers: { "content-type": "application/json" }, json: await wholeAnswer(list, relay.maxStreamLength) };
   }
 
   const match = STREAM_ROUTE.exec(url.pathname);
@@ -198,6 +199,22 @@ async function route(options: RelayRoutesOptions, request: RelayRequest): Promis
   // An ended stream's last stored frame is its end mark, which is never sent: past the frame before it, nothing is left.
   if (info.status !== "live" && after >= info.frames - 1) return { status: 204, headers: { "x-stream-id": id }, empty: true };
   return { status: 200, headers: { ...SSE_HEADERS, ...formatHeaders(info.format), "x-stream-id": id }, events: eventsOf(relay, id, info.format, after, retryMs) };
+}
+
+/**
+ * An upstream's whole answer (a request without `stream`, the model list), read up to `limit` bytes: the relay's
+ * `maxStreamLength`, the bound of what one answer may hold, streamed or not (a whole answer is smaller than its
+ * stream). Past it, or broken off, or not JSON, it is a 502 saying so; past it, the upstream connection is closed.
+ */
+async function wholeAnswer(response: Response, limit: number): Promise<unknown> {
+  const { text, cut, broken } = response.body === null ? { text: "", cut: false, broken: undefined } : await readAtMost(response.body, limit);
+  if (cut) throw new RelayHttpError(502, `The upstream's answer is longer than the relay's limit of ${String(limit)} bytes (maxStreamLength), so the relay stopped reading it`, "upstream_error");
+  if (broken !== undefined) throw new RelayHttpError(502, `The upstream's answer broke off: ${broken.message}`, "upstream_error");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new RelayHttpError(502, `The upstream's answer is not JSON: ${JSON.stringify(text.slice(0, 200))}`, "upstream_error");
+  }
 }
 
 /** The `x-stream-id` the request chose, as a start option. */
