@@ -171,7 +171,11 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         }
         const call = calls[position];
         if (call === undefined || call.complete) return;
-        if (call.wireId === "") call.wireId = nonEmpty(wire.id) ?? "";
+        if (call.wireId === "") {
+          call.wireId = nonEmpty(wire.id) ?? "";
+          // An id that comes before the call started names it, as it replaces the made-up one in accumulateMessage.
+          if (call.wireId !== "" && !call.started) call.id = call.wireId;
+        }
         const custom = typeof wire.custom === "object" && wire.custom !== null ? wire.custom : undefined;
         if (wire.type === "custom" || custom !== undefined) call.encoding = "text";
         const fn: unknown = wire.function;
@@ -181,8 +185,9 @@ export function toUIMessageStream(options: ToUIMessageStreamOptions = {}): Opera
         const piece = (typeof fn === "object" && fn !== null && "arguments" in fn ? argumentsOf(fn.arguments) : undefined) ?? nonEmpty(custom?.input);
         if (piece !== undefined) call.text += piece;
         if (!call.started) {
-          // The name comes with the call's first delta; the pieces before it, if any, are sent with the start.
-          if (call.name !== "") startCall(call);
+          // The name comes with the call's first delta; the pieces before it, if any, are sent with the start. A call
+          // that came without an id waits for its arguments to begin, in case its id comes late (with them).
+          if (call.name !== "" && (call.wireId !== "" || call.text !== "")) startCall(call);
         } else if (piece !== undefined) subscriber.next({ type: "tool-input-delta", toolCallId: call.id, inputTextDelta: piece });
       };
 
@@ -243,8 +248,8 @@ function uiFinishReason(reason: string): UIMessageFinishReason {
 interface ToolCallState extends ToolCallKey {
   /** The id it came with, `""` until one comes. */
   wireId: string;
-  /** The id the parts name it by: the one it came with, or one made up when it came without. */
-  readonly id: string;
+  /** The id the parts name it by: the one it came with (or that came before it started), else a made-up one. */
+  id: string;
   name: string;
   /** The arguments (or a custom tool's input) so far. */
   text: string;

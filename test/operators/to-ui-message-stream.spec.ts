@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ToolCallArgumentsError, toUIMessageStream } from "../../operators/index.js";
+import { last, map } from "rxjs";
+import { ToolCallArgumentsError, accumulateMessage, toUIMessageStream } from "../../operators/index.js";
 import { chunkWith, contentChunk } from "../support/chunks.js";
 import { marbles } from "../support/marbles.js";
 import { asChunk } from "../support/wire.js";
@@ -226,6 +227,22 @@ describe("toUIMessageStream", () => {
         M: { type: "tool-input-available", toolCallId: "call_chatcmpl-1_1", toolName: "clock", input: { tz: "UTC" } },
       });
       m.expect(source).toHaveSubscriptions("^" + "-".repeat(14) + "!");
+    }));
+
+    it("names a call whose id comes after its name by that id, as accumulateMessage does, so a tool result answers both", marbles((m) => {
+      // Its name came first and alone: the call starts only when its arguments or its id come, here together.
+      const source = m.cold("  -a------b------c|", {
+        a: call([{ index: 0, type: "function", function: { name: "clock", arguments: "" } }]),
+        b: call([{ index: 0, id: "call_srv", function: { arguments: "{}" } }]),
+        c: call([], "tool_calls"),
+      });
+      m.expect(source.pipe(toUIMessageStream())).toBeObservable("-(Sp)---(kv)---K(qT|)", {
+        ...tools,
+        k: { type: "tool-input-start", toolCallId: "call_srv", toolName: "clock" },
+        v: { type: "tool-input-delta", toolCallId: "call_srv", inputTextDelta: "{}" },
+        K: { type: "tool-input-available", toolCallId: "call_srv", toolName: "clock", input: {} },
+      });
+      m.expect(source.pipe(accumulateMessage(), last(), map((snapshot) => snapshot.choices[0]?.message.tool_calls?.map((c) => c.id)))).toBeObservable("----------------(i|)", { i: ["call_srv"] });
     }));
 
     it("completes parallel calls in index order when their fragments interleave, a later call waiting for an earlier one", marbles((m) => {
