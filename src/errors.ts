@@ -177,7 +177,8 @@ function preview(text: string): string {
 export class SlowClientError extends Error {
   override readonly name = "SlowClientError";
   constructor(readonly queuedBytes: number) {
-    super(`The client stopped reading: ${queuedBytes} bytes were waiting, so the response was closed and the upstream request aborted`);
+    // Unsubscribing aborts a fromChatCompletion request, but never a relay's generation: the message claims neither.
+    super(`The client stopped reading: ${queuedBytes} bytes were waiting for it, so it was cut off and its source unsubscribed`);
   }
 }
 
