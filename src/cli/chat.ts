@@ -526,7 +526,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     defer(async () => {
       let next: ChatSettings;
       try {
-        const read = chatSettings(io, args, name);
+        const read = chatSettings(io, args, name, plan.id);
         // (Help was printed at the start, and the chat did not start.)
         if ("print" in read) return;
         next = read;
@@ -677,8 +677,10 @@ interface ChatSettings {
 /**
  * The chat's command line read over the environment and the config file, in `role` (`/role NAME`) when given, or the
  * text to print (`--help`, `--version`). Throws `UsageError` or `EndpointConfigError` for settings that cannot work.
+ * `conversation` is the one the chat goes on with: its `-c` or `--cid TITLE`, read again, could name another by now
+ * (a question asked elsewhere is the latest; a title given to another), whose endpoint and model are not this chat's.
  */
-function chatSettings(io: CliIo, args: readonly string[], role?: string): ChatSettings | { readonly print: string } {
+function chatSettings(io: CliIo, args: readonly string[], role?: string, conversation?: string): ChatSettings | { readonly print: string } {
   const parsed = parseWithConfig(args, io.version, io.stdout.columns ?? 80, io.env, CHAT_COMMAND, role);
   if (parsed.kind === "print") return { print: parsed.text };
   const { options } = parsed;
@@ -686,7 +688,8 @@ function chatSettings(io: CliIo, args: readonly string[], role?: string): ChatSe
     throw new UsageError("chat prints answers as text: --json, --list-models, -a, --record and -x are for single questions");
   }
   if (options.editor) throw new UsageError("--editor is for single questions; in the chat, /edit writes the next question in the editor");
-  return { options, target: resolveTarget(options, io.env, catalogueOf(parsed.config)) };
+  const continued = conversation !== undefined && (options.continue || options.cid !== undefined) ? { ...options, continue: false, cid: conversation } : options;
+  return { options, target: resolveTarget(continued, io.env, catalogueOf(parsed.config)) };
 }
 
 /** The model a chat asks first: the endpoint's, or for a replay the one whose recordings it prefers. */

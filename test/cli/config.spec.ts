@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TestServer, errorReply, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
-import { assertFreshBuild, runCli } from "./run-cli.js";
+import { assertFreshBuild, runCli, startCli } from "./run-cli.js";
 
 let server: TestServer;
 let home: string;
@@ -334,6 +334,20 @@ describe("g4f-rx -r NAME: roles of the config file", () => {
     const flagged = await runCli(["chat", "-m", "mine", "-s", "Mine."], { env, stdin: "/role reviewer\nthird\n" });
     expect(flagged.code).toBe(0);
     expect(bodyOf(2)).toMatchObject({ model: "mine", messages: [{ role: "system", content: "Mine." }, { role: "user", content: "third" }] });
+  });
+
+  it("/role NAME in a chat that goes on with a conversation keeps that conversation's model, also when another question became the latest meanwhile", async () => {
+    write({ roles: { brief: "Be brief." } });
+    expect((await runCli(["-m", "chat-model", "first"], { env })).code).toBe(0);
+    const chat = startCli(["chat", "-c"], { env, keepStdinOpen: true });
+    await chat.waitForStderr(/continuing conversation/);
+    // Another terminal asks something else on another model: -c would now go on with that one.
+    expect((await runCli(["-m", "elsewhere-model", "unrelated"], { env })).code).toBe(0);
+    chat.child.stdin.end("/role brief\nsecond\n");
+    const result = await chat.exited;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("role brief: asking chat-model at");
+    expect(bodyOf(2)).toMatchObject({ model: "chat-model", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "first" }, { role: "assistant", content: "ok" }, { role: "user", content: "second" }] });
   });
 
   it("/role alone shows the chat's role and lists those defined; an unknown role is told with them, and the chat goes on as it was", async () => {
