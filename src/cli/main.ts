@@ -91,6 +91,27 @@ export async function main(io: CliIo): Promise<number> {
     recording = started;
   }
 
+  /** The conversation the question goes to (new, -c, --cid, --title), or the exit code of why it cannot. */
+  function planned(): ConversationPlan | number {
+    try {
+      return planConversation(options, io.env, (outcome) => "notKept" in outcome && io.stderr.write(`${style.note(`g4f-rx: ${outcome.notKept}`)}\n`));
+    } catch (error) {
+      if (error instanceof ConversationError) return usage(error.message);
+      if (error instanceof DamagedTurnError) {
+        io.stderr.write(`${style.error("g4f-rx:")} ${cannotContinue(error)}\n`);
+        return EXIT.failure;
+      }
+      throw error;
+    }
+  }
+  // A question written on the terminal (in the editor, or typed after -) is not thrown away after: a conversation that
+  // cannot be gone on with (-c with none, an unknown --cid, a --title another has) is said before it is written. It is
+  // planned again once written, so that it goes on from the turns there are then.
+  if (editor !== undefined || (options.stdinRequested && io.stdin.isTTY === true)) {
+    const early = planned();
+    if (typeof early === "number") return early;
+  }
+
   // A terminal on stdin means nobody piped anything: do not wait for typing, unless `-` asks for it.
   let stdinText: string | undefined;
   if (io.stdin.isTTY !== true || options.stdinRequested) {
@@ -132,17 +153,8 @@ export async function main(io: CliIo): Promise<number> {
   const system = systemPromptToSend(options);
   if (system !== undefined) input.push({ role: "system", content: system });
   input.push(userMessage(prompt, attachments));
-  let plan: ConversationPlan;
-  try {
-    plan = planConversation(options, io.env, (outcome) => "notKept" in outcome && io.stderr.write(`${style.note(`g4f-rx: ${outcome.notKept}`)}\n`));
-  } catch (error) {
-    if (error instanceof ConversationError) return usage(error.message);
-    if (error instanceof DamagedTurnError) {
-      io.stderr.write(`${style.error("g4f-rx:")} ${cannotContinue(error)}\n`);
-      return EXIT.failure;
-    }
-    throw error;
-  }
+  const plan = planned();
+  if (typeof plan === "number") return plan;
 
   return ask(io, options, target, { plan, input }, style, recording);
 }

@@ -94,6 +94,18 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx --editor on a real terminal (util-l
     expect(server.requests).toHaveLength(0);
   });
 
+  it("says a conversation it cannot go on with (--cid unknown, a --title taken) before the editor runs, not after: nothing written is lost", async () => {
+    expect((await runCli(["--title", "taken", "first"], { env })).code).toBe(0);
+    for (const args of [["--cid", "no such"], ["--title", "taken"], ["-c", "--title", "20261130T041612-abcdef"]]) {
+      const session = onTerminal(["--editor", ...args, "Draft"], { ...env, EDITOR: editorSaving("A long question.") });
+      const { code, screen } = await session.exited;
+      expect(code, args.join(" ")).toBe(2);
+      expect(screen, args.join(" ")).not.toContain("EDITOR ON THE TERMINAL");
+      expect(() => given(), args.join(" ")).toThrow();
+    }
+    expect(server.requests).toHaveLength(1);
+  });
+
   it("needs a terminal for the editor to draw on: stdin on one is not enough when stdout and stderr go to files", async () => {
     const errors = join(home, "errors.txt");
     const session = onTerminal(["--editor", "Draft"], { ...env, EDITOR: editorSaving("Never.") }, { stdoutTo: join(home, "out.txt"), stderrTo: errors });
