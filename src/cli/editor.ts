@@ -22,11 +22,15 @@ export function editorOutput(io: Pick<CliIo, "stdin" | "stdout" | "stderr">): 1 
 
 /**
  * Lets the user write a text in `editor` on the terminal, starting from `initial`, and returns what was saved (its
- * trailing whitespace dropped), or the problem to tell. The editor runs as git runs it, through the shell, so that
+ * trailing whitespace dropped), or the problem to tell (`interrupted` when Ctrl-C stopped the editor). The editor runs as git runs it, through the shell, so that
  * `EDITOR="code --wait"` works; this process waits for it, and the terminal is its until it exits. The file is private
  * (0600) and removed afterwards.
  */
-export function editText(editor: string, initial: string, terminalOutput: number): { readonly text: string } | { readonly problem: string } {
+export function editText(
+  editor: string,
+  initial: string,
+  terminalOutput: number,
+): { readonly text: string } | { readonly problem: string; readonly interrupted?: true } {
   const folder = mkdtempSync(join(tmpdir(), "g4f-rx-edit-"));
   try {
     // .md: editors colour a question as the markdown it usually is.
@@ -36,7 +40,8 @@ export function editText(editor: string, initial: string, terminalOutput: number
     if (run.error !== undefined) return { problem: `could not run the editor (${editor}): ${run.error.message}; nothing asked` };
     if (run.status !== 0) {
       const how = run.signal === null ? `exited with status ${String(run.status)}` : `was stopped by ${run.signal}`;
-      return { problem: `the editor (${editor}) ${how}; nothing asked` };
+      // Ctrl-C reached the editor (one that leaves the terminal's signals on): the user stopped, as git takes it.
+      return { problem: `the editor (${editor}) ${how}; nothing asked`, ...(run.signal === "SIGINT" ? { interrupted: true } : {}) };
     }
     const text = readFileSync(file, "utf8").trimEnd();
     return text.trim() === "" ? { problem: "the editor left the question empty; nothing asked" } : { text };

@@ -140,7 +140,8 @@ export async function main(io: CliIo): Promise<number> {
     const edited = editor.editText(editor.editorOf(io.env), written ?? "", editorOn);
     if ("problem" in edited) {
       io.stderr.write(`${style.error("g4f-rx:")} ${edited.problem}\n`);
-      return EXIT.usage;
+      // Ctrl-C in the editor ends the command by SIGINT, as it does anywhere else, so that a shell loop stops too.
+      return "interrupted" in edited ? EXIT.interrupted : EXIT.usage;
     }
     written = edited.text;
   }

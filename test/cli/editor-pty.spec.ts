@@ -106,6 +106,20 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx --editor on a real terminal (util-l
     expect(server.requests).toHaveLength(1);
   });
 
+  it("ends by SIGINT (130), sending nothing, when Ctrl-C stops the editor, so that a shell loop around it stops too", async () => {
+    const slow = join(home, "slow.sh");
+    writeFileSync(slow, "#!/bin/sh\necho 'EDITOR ON THE TERMINAL'\nsleep 60\n", { mode: 0o755 });
+    // SHELL: script runs the command through it; bash runs a lone command in its place, so the exit is the command's
+    // own (sh would wait for it, and die by the Ctrl-C itself).
+    const session = onTerminal(["--editor", "Draft"], { ...env, EDITOR: slow, SHELL: "/bin/bash" });
+    await session.waitFor("EDITOR ON THE TERMINAL");
+    session.type("\u0003");
+    const { code, screen } = await session.exited;
+    expect(code).toBe(130);
+    expect(screen).toContain("was stopped by SIGINT; nothing asked");
+    expect(server.requests).toHaveLength(0);
+  });
+
   it("needs a terminal for the editor to draw on: stdin on one is not enough when stdout and stderr go to files", async () => {
     const errors = join(home, "errors.txt");
     const session = onTerminal(["--editor", "Draft"], { ...env, EDITOR: editorSaving("Never.") }, { stdoutTo: join(home, "out.txt"), stderrTo: errors });
