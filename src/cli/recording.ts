@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, linkSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomHex } from "../folders.js";
 
@@ -74,19 +74,31 @@ export class Recording {
       return undefined;
     }
     let target = this.#file;
-    const displaced = fingerprint(this.#file) !== this.#before;
-    if (displaced) {
-      const { stem, extension } = splitName(this.#file);
-      for (let n = 2; existsSync(target); n += 1) target = `${stem}.${n}${extension}`;
-    }
     try {
-      renameSync(temporary, target);
+      if (this.#before !== undefined && fingerprint(this.#file) === this.#before) {
+        // The old cassette, as it was when this recording started, gives way to it.
+        renameSync(temporary, target);
+      } else {
+        // A free name is claimed by a hard link, which fails on a name already taken: recordings that end at once (in
+        // several processes) each get one, where "does it exist?" then a rename let two take the same and one was lost.
+        const { stem, extension } = splitName(this.#file);
+        for (let n = this.#before === undefined ? 1 : 2; ; n += 1) {
+          target = n === 1 ? this.#file : `${stem}.${n}${extension}`;
+          try {
+            linkSync(temporary, target);
+            break;
+          } catch (error) {
+            if (!(error instanceof Error && "code" in error && error.code === "EEXIST")) throw error;
+          }
+        }
+        rmSync(temporary, { force: true });
+      }
     } catch (error) {
       this.discard();
       throw error;
     }
     this.#forget();
-    return { file: target, displaced };
+    return { file: target, displaced: target !== this.#file };
   }
 
   /** Throws the unfinished recording away (the command was stopped); an old cassette at FILE stays as it was. */

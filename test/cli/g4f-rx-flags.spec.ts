@@ -336,6 +336,27 @@ describe("g4f-rx --record, safely", () => {
     expect(texts.map((text) => text.split("\n").filter((line) => line.includes('"g4f-rx-cassette"')).length)).toEqual([1, 1]);
     expect(readdirSync(scratch).filter((name) => name.endsWith(".tmp"))).toEqual([]);
   });
+
+  it("never loses a recording when several into one new file end at once: each gets a file of its own", async () => {
+    const file = join(scratch, "many.cassette.jsonl");
+    const count = 8;
+    // Every answer waits until all the requests have arrived, so that the recordings all end together.
+    let arrived = 0;
+    let allArrived = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (allArrived = resolve));
+    server.setDefaultReply(async () => {
+      arrived += 1;
+      if (arrived === count) allArrived();
+      await gate;
+      return streamReply(textChunks([`Answer ${String(arrived)}.`]));
+    });
+    const results = await Promise.all(Array.from({ length: count }, (_, index) => runCli(["--record", file, `Question ${String(index)}`], { env })));
+    expect(results.map((result) => result.code)).toEqual(Array.from({ length: count }, () => 0));
+    const kept = readdirSync(scratch).filter((name) => name.startsWith("many."));
+    expect(kept).toHaveLength(count);
+    const questions = kept.map((name) => /Question \d/.exec(readFileSync(join(scratch, name), "utf8"))?.[0]);
+    expect(new Set(questions).size).toBe(count);
+  });
 });
 
 describe("g4f-rx --replay", () => {
