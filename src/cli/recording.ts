@@ -84,12 +84,7 @@ export class Recording {
         const { stem, extension } = splitName(this.#file);
         for (let n = this.#before === undefined ? 1 : 2; ; n += 1) {
           target = n === 1 ? this.#file : `${stem}.${n}${extension}`;
-          try {
-            linkSync(temporary, target);
-            break;
-          } catch (error) {
-            if (!(error instanceof Error && "code" in error && error.code === "EEXIST")) throw error;
-          }
+          if (claim(temporary, target)) break;
         }
         rmSync(temporary, { force: true });
       }
@@ -125,4 +120,23 @@ function fingerprint(file: string): string | undefined {
 function splitName(file: string): { stem: string; extension: string } {
   const match = /^(.*?)((?:\.cassette)?\.jsonl)$/.exec(file);
   return match === null ? { stem: file, extension: "" } : { stem: match[1] ?? file, extension: match[2] ?? "" };
+}
+
+/**
+ * Gives the finished recording the name `target` if it is free; false when it is taken. A hard link, which fails on a
+ * taken name, does it atomically; a file system without hard links (FAT, some network shares) gets a check and a
+ * rename instead, racy only between recordings that end at the same instant.
+ */
+function claim(temporary: string, target: string): boolean {
+  try {
+    linkSync(temporary, target);
+    return true;
+  } catch (error) {
+    const code = error instanceof Error && "code" in error ? error.code : undefined;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw error;
+  }
+  if (existsSync(target)) return false;
+  renameSync(temporary, target);
+  return true;
 }
