@@ -17,8 +17,8 @@ import { styles, useColour } from "./terminal.js";
 /** Runs the command and resolves with its exit code; it never exits the process itself. */
 export async function main(io: CliIo): Promise<number> {
   const style = styles(useColour(io.stderr, io.env));
-  const usage = (message: string): number => {
-    io.stderr.write(`${style.error("g4f-rx:")} ${message}\nRun g4f-rx --help for usage.\n`);
+  const usage = (message: string, { help = true } = {}): number => {
+    io.stderr.write(`${style.error("g4f-rx:")} ${message}\n${help ? "Run g4f-rx --help for usage.\n" : ""}`);
     return EXIT.usage;
   };
 
@@ -96,7 +96,8 @@ export async function main(io: CliIo): Promise<number> {
     try {
       return planConversation(options, io.env, (outcome) => "notKept" in outcome && io.stderr.write(`${style.note(`g4f-rx: ${outcome.notKept}`)}\n`));
     } catch (error) {
-      if (error instanceof ConversationError) return usage(error.message);
+      // Nothing is sent (exit 2), but the command line was right: its conversation was not (a title taken, an id unknown).
+      if (error instanceof ConversationError) return usage(error.message, { help: false });
       if (error instanceof DamagedTurnError) {
         io.stderr.write(`${style.error("g4f-rx:")} ${cannotContinue(error)}\n`);
         return EXIT.failure;

@@ -372,7 +372,7 @@ export const SERVE_COMMAND: CommandSpec<typeof SERVE_OPTIONS> = {
 /** `g4f-rx logs`'s option table. */
 export const LOGS_OPTIONS = [
   { name: "count", alias: "n", type: "number", placeholder: "N", default: 20, limits: { integer: true, min: 0 }, description: "How many conversations to list; 0 lists all" },
-  { name: "query", alias: "q", type: "string", placeholder: "TEXT", description: "Only conversations whose prompts or answers contain TEXT (any case)" },
+  { name: "query", alias: "q", type: "string", placeholder: "TEXT", description: "Only conversations whose title, prompts or answers contain TEXT (any case)" },
   { name: "json", type: "boolean", description: "JSON: one conversation per line for the list, the whole conversation for show" },
   {
     name: "response",

@@ -63,6 +63,8 @@ describe("g4f-rx --title: named conversations", () => {
     const taken = await runCli(["--title", "work", "second"], { env });
     expect(taken).toMatchObject({ code: 2, stdout: "" });
     expect(taken.stderr).toContain(`the title "work" names conversation ${id} already: continue it with --cid "work"`);
+    // The command line was right, so no pointer to --help.
+    expect(taken.stderr).not.toContain("--help");
     expect(server.requests).toHaveLength(1);
     expect(store.list()).toHaveLength(1);
     // Bad titles, and titles where nothing is kept, are usage errors before anything is sent.
