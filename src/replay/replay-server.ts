@@ -139,10 +139,13 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     }
     const body = await readBody(req, maxBodyBytes);
     if (body === undefined) {
-      // The rest of the upload is discarded as it comes (never kept), and the connection then closed: closing it at
-      // once, with unread data, would reset it before the client reads this answer.
-      res.setHeader("connection", "close");
+      // The rest of the upload is read and discarded as it comes (never kept), for up to LINGER_MS: closing the
+      // connection while the client still sends would reset it, and the client could lose this answer before reading it
+      // (a request that reads its response only once its body is sent, Node's http among them, fails with EPIPE).
       req.resume();
+      const linger = setTimeout(() => req.socket.destroy(), LINGER_MS);
+      req.once("end", () => clearTimeout(linger));
+      req.socket.once("close", () => clearTimeout(linger));
       return sendError(res, 413, `The request body is larger than ${maxBodyBytes} bytes (g4f-rx serve --max-body to allow more)`, "invalid_request_error", "request_too_large");
     }
     let request: unknown;
@@ -255,6 +258,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null = null, extra: Record<string, unknown> = {}): void {
   sendJson(res, status, { error: { message, type, param: null, code, ...extra } });
 }
+
+/** How long the rest of a body too large is read (and discarded) after the 413, so that the client reads the answer; then the connection is cut. */
+const LINGER_MS = 30_000;
 
 /** The body as text, or `undefined` once it grows past `limit` bytes (nothing more is kept; the caller answers 413). */
 function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
