@@ -5,6 +5,7 @@ import type { CompletionUsage } from "openai/resources/completions";
 import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, contentText } from "../../operators/index.js";
 import { type Cassette, type CassetteContinuation, CassetteError, type CassetteFrame, CASSETTE_EXTENSION, CassetteReader, type CassetteRequest, type CassetteResponse, continuing, frameLine, headerLine, parseCassetteLines } from "../replay/cassette.js";
 import { makeFolder, randomHex } from "../folders.js";
+import { isoTime } from "../iso-time.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
 
@@ -579,7 +580,7 @@ export class ConversationStore {
       const info: TurnInfo = {
         conversation: turn.conversation,
         turn: name,
-        startedAt: startedAt.toISOString(),
+        startedAt: isoTime(startedAt),
         status: "streaming",
         endpoint: turn.endpoint,
         model: turn.model,
@@ -952,7 +953,7 @@ export class TurnRecorder {
     const snapshot = this.assembled;
     const by = this.answeredBy?.();
     const moved = by !== undefined && (by.endpoint !== this.info.endpoint || by.model !== this.info.model) ? { endpoint: by.endpoint, model: by.model } : undefined;
-    const ended = { status, endedAt: new Date().toISOString(), ...moved, ...(error === undefined ? {} : { error }) };
+    const ended = { status, endedAt: isoTime(new Date()), ...moved, ...(error === undefined ? {} : { error }) };
     if (snapshot === undefined) {
       this.info = { ...this.info, ...ended, answer: "", answerInFrames: true };
     } else {
@@ -1456,7 +1457,7 @@ function nextStartTime(): Date {
 }
 
 function compactTime(date: Date): string {
-  return date.toISOString().replace(/[-:.]/g, "");
+  return isoTime(date).replace(/[-:.]/g, "");
 }
 
 function textOf(content: unknown): string {

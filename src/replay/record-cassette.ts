@@ -7,6 +7,7 @@ import { StreamErrorFrameError } from "../errors.js";
 import type { ChatCompletionStreamParams } from "../sources/from-chat-completion.js";
 import type { ResponsesStreamParams } from "../sources/from-responses.js";
 import { parseFrameData } from "../sources/frames.js";
+import { isoTime } from "../iso-time.js";
 import { type CassetteFrame, type CassetteRequest, type CassetteResponse, frameLine, headerLine, messagesOfResponsesRequest } from "./cassette.js";
 
 export interface RecordCassetteOptions {
@@ -71,7 +72,7 @@ export function recordCassette<T extends ChatCompletionChunk | ResponseStreamEve
         descriptor = openSync(file, "w", PRIVATE_FILE);
         const messages = Array.isArray(sent.messages) ? sent.messages : messagesOfResponsesRequest(sent);
         const recorded: CassetteRequest = { ...sent, ...(model === undefined ? {} : { model }), messages };
-        write(headerLine({ ...(responses ? { api: "responses" as const } : {}), recordedAt: new Date().toISOString(), request: recorded, response }));
+        write(headerLine({ ...(responses ? { api: "responses" as const } : {}), recordedAt: isoTime(new Date()), request: recorded, response }));
       };
       const frame = (recorded: CassetteFrame): void => {
         open({ status: 200, headers: { "content-type": "text/event-stream" } });
