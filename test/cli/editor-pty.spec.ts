@@ -32,6 +32,7 @@ function editorSaving(saved: string): string {
   writeFileSync(editor, script, { mode: 0o755 });
   return editor;
 }
+const quoted = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
 const given = (): string => readFileSync(join(home, "given"), "utf8");
 
 beforeAll(() => assertFreshBuild());
@@ -107,8 +108,11 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx --editor on a real terminal (util-l
   });
 
   it("ends by SIGINT (130), sending nothing, when Ctrl-C stops the editor, so that a shell loop around it stops too", async () => {
+    // The editor is one process that says it is ready only once it is: a shell script that echoes, then runs sleep,
+    // could take the Ctrl-C between the two, and sh then waits for the sleep (60 s) before it dies of the signal.
     const slow = join(home, "slow.sh");
-    writeFileSync(slow, "#!/bin/sh\necho 'EDITOR ON THE TERMINAL'\nsleep 60\n", { mode: 0o755 });
+    const waiting = `console.log("EDITOR ON THE TERMINAL"); setTimeout(() => undefined, 60_000);`;
+    writeFileSync(slow, `#!/bin/sh\nexec ${quoted(process.execPath)} -e ${quoted(waiting)}\n`, { mode: 0o755 });
     // SHELL: script runs the command through it; bash runs a lone command in its place, so the exit is the command's
     // own (sh would wait for it, and die by the Ctrl-C itself).
     const session = onTerminal(["--editor", "Draft"], { ...env, EDITOR: slow, SHELL: "/bin/bash" });
