@@ -43,10 +43,12 @@ describe("the command's code cache", () => {
     const first = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
     expect(first).toMatchObject({ code: 0, stdout: ANSWER });
     const files = cacheFiles(join(cache, "g4f-rx")).sort();
-    // main.js and openai's error classes, which every run requires; not the openai client nor the renderer's files.
-    expect(files).toHaveLength(2);
+    // main.js and openai's error classes, which every run requires, and the replay's own file; not the openai client
+    // nor the renderer's files.
+    expect(files).toHaveLength(3);
     expect(files[0]).toMatch(new RegExp(`^main-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
     expect(files[1]).toMatch(new RegExp(`^openai-error-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
+    expect(files[2]).toMatch(new RegExp(`^replay-[0-9a-f]{16}-\\d+-\\d+-replay-${process.version}-${process.arch}\\.v8cache$`));
     const paths = files.map((file) => join(cache, "g4f-rx", file));
     const written = paths.map((path) => ({ bytes: readFileSync(path), mtimeMs: statSync(path).mtimeMs }));
     expect(written[0]?.bytes.length).toBeGreaterThan(10_000);
@@ -71,7 +73,7 @@ describe("the command's code cache", () => {
     expect(first.stdout).toContain("391");
     const stems = (): string[] => cacheFiles(join(cache, "g4f-rx")).map((name) => /^([a-z-]+?)-[0-9a-f]{16}-/.exec(name)?.[1] ?? name).sort();
     // No code in this answer, nor a table of wide text: the highlighter (lowlight) and string-width are never loaded.
-    expect(stems()).toEqual(["main", "markdown-it", "openai-error"]);
+    expect(stems()).toEqual(["main", "markdown", "markdown-it", "openai-error", "replay"]);
     // Its own kind: a plain replay's cache (which never compiled the renderer in main.js) must not stand for it.
     for (const name of cacheFiles(join(cache, "g4f-rx"))) expect(name).toContain(`-replay-rendered-${process.version}-`);
     const before = cacheFiles(join(cache, "g4f-rx")).map((name) => statSync(join(cache, "g4f-rx", name)).mtimeMs);
@@ -91,7 +93,7 @@ describe("the command's code cache", () => {
     const result = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
     expect(result).toMatchObject({ code: 0, stdout: ANSWER });
     expect(readFileSync(path).equals(garbage)).toBe(false);
-    expect(cacheFiles(join(cache, "g4f-rx"))).toHaveLength(2);
+    expect(cacheFiles(join(cache, "g4f-rx"))).toHaveLength(3);
   });
 
   it("falls back to ~/.cache, and removes older builds' and copies' caches for this Node but not other Nodes'", async () => {
@@ -102,6 +104,8 @@ describe("the command's code cache", () => {
     expect(current).toBeDefined();
     const errors = cacheFiles(folder).find((name) => name.startsWith("openai-error-"));
     expect(errors).toBeDefined();
+    const replay = cacheFiles(folder).find((name) => name.startsWith("replay-"));
+    expect(replay).toBeDefined();
     const olderBuild = `main-0000000000000000-1-1-replay-${process.version}-${process.arch}.v8cache`;
     const otherNode = `main-0000000000000000-1-1-replay-v0.0.1-${process.arch}.v8cache`;
     writeFileSync(join(folder, olderBuild), "old");
@@ -117,7 +121,7 @@ describe("the command's code cache", () => {
     rmSync(join(folder, errors ?? ""));
 
     expect(await runCli(ASK, { env: { HOME: home } })).toMatchObject({ code: 0, stdout: ANSWER });
-    expect(cacheFiles(folder).sort()).toEqual([current, errors, otherNode].sort());
+    expect(cacheFiles(folder).sort()).toEqual([current, errors, replay, otherNode].sort());
   });
 
   it("is not kept with NODE_DISABLE_COMPILE_CACHE=1, and a cache folder that cannot be made changes nothing", async () => {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestServer, startTestServer, streamReply, textChunks } from "g4f-rx/testing";
@@ -37,10 +37,22 @@ afterAll(async () => {
  * Runs the built command (as a user's shell does: with a home for its log and cache), or another script, and lists
  * the modules Node loaded.
  */
-async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{ status: number | null; stdout: string; modules: string[] }> {
+async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{ status: number | null; stdout: string; modules: string[]; commandFiles: string[] }> {
   const list = join(folder, "modules.json");
   const preload = join(folder, "list-modules.cjs");
-  writeFileSync(preload, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));\n`);
+  // Also the command's files it reads (the launcher reads each with readFileSync), by name.
+  const commandFolder = `${dirname(BIN)}/`;
+  writeFileSync(
+    preload,
+    [
+      'const fs = require("node:fs");',
+      "const read = fs.readFileSync;",
+      "const commandFiles = [];",
+      `fs.readFileSync = function (path, ...rest) { if (typeof path === "string" && path.startsWith(${JSON.stringify(commandFolder)})) commandFiles.push(path.slice(${String(commandFolder.length)})); return read.call(this, path, ...rest); };`,
+      `process.on("exit", () => fs.writeFileSync(${JSON.stringify(list)}, JSON.stringify({ modules: process.moduleLoadList, commandFiles })));`,
+      "",
+    ].join("\n"),
+  );
   const home = join(folder, "home");
   // Not spawnSync: the test server answering the command runs in this process.
   const child = spawn(process.execPath, ["--require", preload, script, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home }, stdio: ["pipe", "pipe", "inherit"] });
@@ -51,7 +63,7 @@ async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{
     child.once("error", reject);
     child.once("close", resolve);
   });
-  return { status, stdout, modules: JSON.parse(readFileSync(list, "utf8")) as string[] };
+  return { status, stdout, ...(JSON.parse(readFileSync(list, "utf8")) as { modules: string[]; commandFiles: string[] }) };
 }
 
 /** Those of `NEVER_LOADED` that Node itself does not load for a script that prints one byte (Node 22+ starts its ES module loader for CommonJS too). */
@@ -67,8 +79,11 @@ describe("the command's start-up", () => {
   it("asks a live endpoint and keeps the turn without loading fetch, the ES module loader, crypto or perf_hooks", async () => {
     for (const run of ["first", "from the code cache"]) {
       server.reply(streamReply(textChunks(["Hello", " there!"])));
-      const { status, stdout, modules } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
+      const { status, stdout, modules, commandFiles } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
       expect({ run, status, stdout }).toStrictEqual({ run, status: 0, stdout: "Hello there!\n" });
+      // The launcher (read by Node), the question's own code and openai's error classes; the replay, serve, chat,
+      // logs… each have their own file.
+      expect(commandFiles, run).toStrictEqual(["g4f-rx.js", "main.js", "openai-error.js"]);
       // The preload itself is proof the list is real: http is loaded for the request.
       expect(modules).toContain("NativeModule http");
       expect(modules.filter((name) => avoidable.includes(name)), run).toEqual([]);
@@ -77,8 +92,9 @@ describe("the command's start-up", () => {
 
   it("replays a cassette without loading fetch, the ES module loader, crypto, perf_hooks or http", async () => {
     for (const run of ["first", "from the code cache"]) {
-      const { status, stdout, modules } = await modulesLoadedBy(["--replay", CASSETTES, "Say hello there!"]);
+      const { status, stdout, modules, commandFiles } = await modulesLoadedBy(["--replay", CASSETTES, "Say hello there!"]);
       expect({ run, status, stdout }).toStrictEqual({ run, status: 0, stdout: "Hello there! How can I help you today?\n" });
+      expect(commandFiles, run).toStrictEqual(["g4f-rx.js", "main.js", "openai-error.js", "replay.js"]);
       expect(modules.filter((name) => [...avoidable, "NativeModule http"].includes(name)), run).toEqual([]);
     }
   });
