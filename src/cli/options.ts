@@ -1,5 +1,5 @@
 import { DEFAULT_MODEL, ENDPOINTS, ENVIRONMENT_VARIABLES, LOCAL_RETRIES, REMOTE_RETRIES } from "../endpoints.js";
-import { DEFAULT_UPSTREAM_TIMEOUT } from "../edges/relay/relay.js";
+import { DEFAULT_UPSTREAM_TIMEOUT } from "../edges/relay/upstream-timeout.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { helpText } from "./help.js";
 import { COMMON_OPTIONS, type CommandSpec, type Layers, type OptionSpec, type OptionValues, UsageError, type ValueSource, parseCommand } from "./option-table.js";

@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
 import { type RelayCluster, startRelayCluster } from "../edges/relay/cluster.js";
-import { DEFAULT_UPSTREAM_TIMEOUT, type RelayOptions } from "../edges/relay/relay.js";
+import type { RelayOptions } from "../edges/relay/relay.js";
+import { DEFAULT_UPSTREAM_TIMEOUT } from "../edges/relay/upstream-timeout.js";
 import { isLoopbackHost, withoutPassword } from "../endpoints.js";
 import { EXIT } from "./exit-codes.js";
 import type { CliIo } from "./io.js";

@@ -7,14 +7,7 @@ import { RelayStreamError } from "../../errors.js";
 import { type RelayFormat, encoderFor, failureFrames } from "./formats.js";
 import { MemoryRelayStore } from "./memory-store.js";
 import type { RelayEnd, RelayFrame, RelayStore, RelayStreamInfo } from "./store.js";
-
-/**
- * How long a relay lets a generation's upstream stay silent by default, in milliseconds: 10 minutes for its first
- * chunk (a reasoning model that hides its reasoning may think that long before it sends one; it is also the `openai`
- * client's own request timeout) and 5 minutes between two chunks (far above any pause of a healthy stream: proxies
- * already cut connections silent for far less, Cloudflare's after 100 s).
- */
-export const DEFAULT_UPSTREAM_TIMEOUT: Readonly<{ first: number; idle: number }> = Object.freeze({ first: 10 * 60_000, idle: 5 * 60_000 });
+import { DEFAULT_UPSTREAM_TIMEOUT } from "./upstream-timeout.js";
 
 export interface RelayOptions {
   /** Where frames are kept. Default a new `MemoryRelayStore` (one process); `RedisRelayStore` shares streams between processes. */
