@@ -24,7 +24,9 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
     io.stdout.write(parsed.text);
     return EXIT.success;
   }
-  const { count, query, json, words, response, continue: latestWanted, cid } = parsed.options;
+  const { count, query, json, words: written, response, continue: latestWanted, cid, sources } = parsed.options;
+  // `logs show -r ID` is `logs -r ID`: -r shows the last answer (a conversation titled "show" is --cid show then).
+  const words = response && written[0] === "show" ? written.slice(1) : written;
   // Kept prompts and answers came from people and models: on a terminal, their control characters are made visible.
   const forTerminal = io.stdout.isTTY === true ? neutralise : (text: string): string => text;
   const store = storeFor(io.env);
@@ -43,6 +45,7 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
   }
   const verb = action ?? "show";
   if (verb !== "show" && verb !== "rm" && verb !== "rename") return fail(EXIT.usage, `unknown action "${verb}" (list, show, rename or rm). Run g4f-rx logs --help for usage.`);
+  if (sources.count === "flag") return fail(EXIT.usage, `-n ${String(count)} is how many conversations the list shows; ${response ? "-r prints one answer" : `logs ${verb} takes one conversation`}`);
   if (response && (json || query !== undefined)) return fail(EXIT.usage, "-r prints the last answer's text alone; --json and -q are for the list and show");
   // The conversation: the word after the action, --cid, or -c (the latest; show's default). rm and rename remove or
   // rename only what they are told.
@@ -60,7 +63,8 @@ export function logs(io: CliIo, args: readonly string[], style: Styles): number 
       full = store.resolveId(given);
     } else {
       const latest = store.latest();
-      if (latest === undefined) return fail(response ? EXIT.failure : EXIT.usage, "no conversation is kept yet");
+      // Nothing to show is not a misuse: exit 1, as when the latest conversation has no answer for -r.
+      if (latest === undefined) return fail(EXIT.failure, "no conversation is kept yet");
       full = latest;
     }
   } catch (error) {

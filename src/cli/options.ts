@@ -398,7 +398,7 @@ export const LOGS_COMMAND: CommandSpec<typeof LOGS_OPTIONS> = {
     "ID may be an id, a unique start of one, or a title.",
     "Continue one with g4f-rx -c (the latest) or g4f-rx --cid ID; replay one offline with g4f-rx chat --replay DIR, asking its questions again (logs show prints DIR).",
   ].join(" "),
-  positionals: "The words after logs: list (the default), show [ID], rename ID TITLE, or rm ID; with -r, [ID].",
+  positionals: "The words after logs: list (the default), show [ID], rename ID TITLE, or rm ID; with -r, [ID] (or show [ID]).",
   options: LOGS_OPTIONS,
   elsewhere: {
     "--current": "the latest conversation: g4f-rx logs -c (or logs show)",
@@ -414,11 +414,15 @@ export const LOGS_COMMAND: CommandSpec<typeof LOGS_OPTIONS> = {
 };
 
 /** Parses the arguments after `logs`. Throws `UsageError`. */
-export function parseLogsCommandLine(args: readonly string[], version: string, width = 80): ParsedCommandLine<LogsOptions & { readonly words: readonly string[] }> {
+export function parseLogsCommandLine(
+  args: readonly string[],
+  version: string,
+  width = 80,
+): ParsedCommandLine<LogsOptions & { readonly words: readonly string[]; readonly sources: Readonly<Record<string, ValueSource>> }> {
   const parsed = parseCommand(LOGS_COMMAND, args);
   if (parsed.kind === "help") return { kind: "print", text: helpText(LOGS_COMMAND, width) };
   if (parsed.kind === "version") return { kind: "print", text: `${version}\n` };
-  return { kind: "run", options: { ...parsed.values, words: parsed.positionals } };
+  return { kind: "run", options: { ...parsed.values, words: parsed.positionals, sources: parsed.sources } };
 }
 
 /**

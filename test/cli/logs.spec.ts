@@ -183,8 +183,9 @@ describe("g4f-rx logs", () => {
   });
 
   it("shows the latest conversation, the one -c goes on with, when show has no id; rm always needs one", async () => {
+    // Nothing kept is not a misuse: exit 1, as -r gives.
     const none = await runCli(["logs", "show"], { env });
-    expect(none).toMatchObject({ code: 2, stdout: "" });
+    expect(none).toMatchObject({ code: 1, stdout: "" });
     expect(none.stderr).toContain("no conversation is kept yet");
     await turn("c-old", "Older question", ["Old."]);
     await turn("c-new", "Newer question", ["New."]);
@@ -212,6 +213,9 @@ describe("g4f-rx logs", () => {
     }
     store.setTitle("c-old", "old one");
     expect(await runCli(["logs", "-r", "old one"], { env })).toMatchObject({ code: 0, stdout: "Old answer\n", stderr: "" });
+    // show's words with -r are -r's: show, then the conversation or none.
+    expect(await runCli(["logs", "show", "-r"], { env })).toMatchObject({ code: 0, stdout: answer, stderr: "" });
+    expect(await runCli(["logs", "show", "-r", "c-old"], { env })).toMatchObject({ code: 0, stdout: "Old answer\n", stderr: "" });
   });
 
   it("passes over with -r a turn that got no text or was asked again, and says on stderr when the answer is partial", async () => {
@@ -240,11 +244,15 @@ describe("g4f-rx logs", () => {
     const empty = await runCli(["logs", "-r"], { env });
     expect(empty).toMatchObject({ code: 1, stdout: "" });
     expect(empty.stderr).toContain("conversation c-empty has no answer with text yet");
-    for (const args of [["logs", "-r", "nope"], ["logs", "-r", "--json"], ["logs", "-r", "-q", "x"], ["logs", "-r", "a", "b"], ["logs", "-r", "-c", "c-empty"]]) {
+    for (const args of [["logs", "-r", "nope"], ["logs", "-r", "--json"], ["logs", "-r", "-q", "x"], ["logs", "-r", "a", "b"], ["logs", "-r", "-c", "c-empty"], ["logs", "-r", "-n", "3"]]) {
       const result = await runCli(args, { env });
       expect(result.code, args.join(" ")).toBe(2);
       expect(result.stdout, args.join(" ")).toBe("");
     }
+    // -n counts the list; given to show, it says so rather than being ignored.
+    const counted = await runCli(["logs", "show", "-n", "3"], { env });
+    expect(counted).toMatchObject({ code: 2, stdout: "" });
+    expect(counted.stderr).toContain("-n 3 is how many conversations the list shows; logs show takes one conversation");
   });
 
   it("removes a conversation with rm, and refuses an unknown id", async () => {
