@@ -52,7 +52,14 @@ export function helpText(command: CommandSpec, width: number): string {
   if (command.examples.length > 0) {
     lines.push("", "Examples:");
     const commandWidth = Math.max(...command.examples.map(([example]) => example.replaceAll("$0", "g4f-rx").length));
-    for (const [example, what] of command.examples) lines.push(...hanging(`  ${example.replaceAll("$0", "g4f-rx").padEnd(commandWidth)}  ${what}`, columns));
+    for (const [example, what] of command.examples) {
+      const written = example.replaceAll("$0", "g4f-rx");
+      const row = `  ${written.padEnd(commandWidth)}  ${what}`;
+      // A command is never wrapped, so that it can be copied as it is: when the row does not fit, the command has its
+      // own line (longer than the width if it must, for the terminal to fold) and its meaning goes below it.
+      if (row.length <= columns || columns - commandWidth - 4 >= MIN_COLUMN) lines.push(...hanging(row, columns));
+      else lines.push(`  ${written}`, ...wrapUnder(`      ${what}`, columns, 6));
+    }
   }
   const epilogue = command.epilogue?.();
   if (epilogue !== undefined) lines.push("", ...epilogue.split("\n").flatMap((line) => hanging(line, columns)));
@@ -68,6 +75,8 @@ function wrap(text: string, width: number, indent: string): string[] {
 
 /** The narrowest column worth wrapping text into. */
 const MIN_COLUMN = 20;
+/** Stands for a space that must not become a line break (inside quotes). */
+const NO_BREAK = "\u00a0";
 
 /**
  * One line of the help wrapped at `width` columns, its later lines under its text: a table row's (`  3    cut off…`)
@@ -83,14 +92,18 @@ function hanging(line: string, width: number, indent?: number): string[] {
   return [...hanging(gap[1] ?? "", width, indent), ...wrapUnder(`${" ".repeat(lead + 4)}${line.slice(gap[0].length)}`, width, lead + 4)];
 }
 
-/** `line` wrapped at `width` columns, each line after the first `hang` spaces in. */
+/**
+ * `line` wrapped at `width` columns, each line after the first `hang` spaces in. A quoted phrase ("trip plan") that
+ * fits on a line is not broken: its spaces are held as no-break spaces while wrapping.
+ */
 function wrapUnder(line: string, width: number, hang: number): string[] {
   if (line.length <= width) return [line];
+  const held = line.replace(/"[^"\n]*"/g, (quoted) => (quoted.length <= width - hang ? quoted.replaceAll(" ", NO_BREAK) : quoted));
   // Under its own start when the hang leaves too little room, or less than a whole word (a URL) needs.
-  const longestWord = Math.max(...line.slice(hang).split(" ").map((word) => word.length));
-  const at = width - hang >= MIN_COLUMN && longestWord <= width - hang ? hang : (/^ */.exec(line)?.[0].length ?? 0);
-  const [first = "", ...rest] = wrapStyled(line.slice(at), width - at).split("\n");
-  return [`${line.slice(0, at)}${first}`, ...rest.map((text) => `${" ".repeat(at)}${text}`)];
+  const longestWord = Math.max(...held.slice(hang).split(" ").map((word) => word.length));
+  const at = width - hang >= MIN_COLUMN && longestWord <= width - hang ? hang : (/^ */.exec(held)?.[0].length ?? 0);
+  const [first = "", ...rest] = wrapStyled(held.slice(at), width - at).split("\n");
+  return [`${held.slice(0, at)}${first}`, ...rest.map((text) => `${" ".repeat(at)}${text}`)].map((text) => text.replaceAll(NO_BREAK, " "));
 }
 
 /** Where a usage line's options start: after `Usage: g4f-rx` and its subcommand, if any. */

@@ -140,11 +140,19 @@ describe("the option table", () => {
       const widest = words(helpText(command, 100_000));
       for (const width of [40, 57, 80, 100, 140]) {
         const help = helpText(command, width);
-        const over = help.split("\n").filter((line) => [...line].length > Math.min(width, 100));
+        const lines = help.split("\n");
+        // An example's command is never wrapped (it must be copied whole): it has a line of its own, which the terminal
+        // folds when it is wider.
+        const examples = command.examples.map(([example]) => example.replaceAll("$0", "g4f-rx"));
+        for (const example of examples) expect(lines.some((line) => line.startsWith(`  ${example}`)), `${example} at ${width} columns`).toBe(true);
+        const over = lines.filter((line) => [...line].length > Math.min(width, 100) && !examples.includes(line.slice(2)));
         expect(over, `${command.usage[0] ?? ""} at ${width} columns`).toEqual([]);
         expect(words(help)).toEqual(widest);
       }
     }
+    // A quoted phrase is not broken between lines when it fits on one.
+    expect(helpText(LOGS_COMMAND, 80)).toContain('name one; g4f-rx --cid\n                                                "trip plan" goes on with it\n');
+    expect(helpText(ASK_COMMAND, 40)).toContain('  g4f-rx -x "A find command for old logs" > clean.sh\n      only the answer\'s code block\n');
     // A row's text goes on under its column, or under the row when the column would be too narrow.
     expect(helpText(ASK_COMMAND, 80)).toContain("  3    no whole answer: cut off (length, content_filter), refused, a tool call,\n       reasoning only or empty\n");
     expect(helpText(ASK_COMMAND, 40)).toContain("       g4f-rx chat [options]\n           an interactive session\n");
