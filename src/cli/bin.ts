@@ -64,6 +64,17 @@ async function run(): Promise<void> {
     stdin: {
       isTTY: isatty(0),
       fd: 0,
+      blocking: <T>(read: () => T): T => {
+        // Without a listener, Node gives each signal back its default action: ending the process.
+        process.off("SIGINT", onSigint);
+        process.off("SIGTERM", onSigterm);
+        try {
+          return read();
+        } finally {
+          process.on("SIGINT", onSigint);
+          process.on("SIGTERM", onSigterm);
+        }
+      },
       // process.stdin is made on first use: a question read from a pipe never needs it.
       get stream(): Readable {
         return process.stdin;

@@ -19,14 +19,21 @@ export interface Stop {
 }
 
 /**
- * The command's stdin. A question reads it whole from its descriptor when there is one: making Node's `process.stdin`
- * stream and reading a pipe through it cost a question about 2 ms more. The stream is for what reads line by line
- * (`chat`), for a terminal, and for a descriptor that cannot be read directly.
+ * The command's stdin. A question reads it whole from its descriptor when there is one, with blocking reads: making
+ * Node's `process.stdin` stream and reading a pipe through it cost a question about 2 ms more, and reading the
+ * descriptor through Node's thread pool (which then starts its threads) 2–3 ms more. The stream is for what reads
+ * line by line (`chat`), for a terminal, and for a descriptor that cannot be read directly.
  */
 export interface CliInput {
   readonly isTTY: boolean;
   /** The file descriptor to read from (0), or undefined when there is none (a stream standing in for stdin). */
   readonly fd: number | undefined;
+  /**
+   * Runs `read`, which blocks the thread until stdin ends, such that SIGINT or SIGTERM meanwhile ends the process as
+   * if it had no handler: no handler can run while the thread is blocked, and nothing is sent yet, so nothing is left
+   * to clean up. The command's process gives it; without it, `read` just runs.
+   */
+  readonly blocking?: <T>(read: () => T) => T;
   /** The stream, made on first use. */
   readonly stream: Readable;
 }

@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer";
-import { read } from "node:fs";
+import { readSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { CliInput } from "./io.js";
 
@@ -69,8 +69,8 @@ function decodes(bytes: Buffer, stream = true): boolean {
 /**
  * Reads stdin to its end as UTF-8 text; stops early, with what arrived, when `signal` aborts. Invalid UTF-8 rejects
  * with `InvalidInputError`, and so does a stdin that cannot be read (a directory). A pipe or a file is read from its
- * descriptor; a terminal, or a descriptor set non-blocking by whoever shares it (it would fail with EAGAIN rather
- * than wait), through the stream.
+ * descriptor, blocking the thread (through `input.blocking`: a signal meanwhile ends the process); a terminal, or a
+ * descriptor set non-blocking by whoever shares it (it fails with EAGAIN rather than wait), through the stream.
  */
 export async function readInput(input: CliInput, signal: AbortSignal): Promise<string> {
   let bytes: Buffer;
@@ -83,8 +83,12 @@ export async function readInput(input: CliInput, signal: AbortSignal): Promise<s
 }
 
 async function readBytesOf(input: CliInput, signal: AbortSignal): Promise<Buffer> {
-  if (input.fd === undefined || input.isTTY) return readBytes(input.stream, signal);
-  const { parts, ended } = await readDescriptor(input.fd, signal);
+  const { fd, blocking = (read) => read() } = input;
+  if (fd === undefined || input.isTTY) return readBytes(input.stream, signal);
+  // A signal that came before is handled first: no handler runs while the read blocks.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (signal.aborted) return Buffer.alloc(0);
+  const { parts, ended } = blocking(() => readDescriptor(fd));
   return Buffer.concat(ended ? parts : [...parts, await readBytes(input.stream, signal)]);
 }
 
@@ -96,35 +100,23 @@ interface DescriptorRead {
 
 const READ_SIZE = 65_536;
 
-/** Reads `fd` up to its end, or to an abort, or until it would block. */
-function readDescriptor(fd: number, signal: AbortSignal): Promise<DescriptorRead> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    const buffer = Buffer.allocUnsafe(READ_SIZE);
-    const onAbort = (): void => resolve({ parts, ended: true });
-    if (signal.aborted) {
-      onAbort();
-      return;
+/** Reads `fd` up to its end, or until it would block, waiting for each read. */
+function readDescriptor(fd: number): DescriptorRead {
+  const parts: Buffer[] = [];
+  const buffer = Buffer.allocUnsafe(READ_SIZE);
+  for (;;) {
+    let bytes: number;
+    try {
+      bytes = readSync(fd, buffer, 0, READ_SIZE, null);
+    } catch (error) {
+      const { code } = error as NodeJS.ErrnoException;
+      if (code === "EAGAIN" || code === "EWOULDBLOCK") return { parts, ended: false };
+      throw error;
     }
-    signal.addEventListener("abort", onAbort, { once: true });
-    const next = (): void => {
-      read(fd, buffer, 0, READ_SIZE, null, (error, bytes) => {
-        // An abort has answered already; a read still waiting in the thread pool is not waited for.
-        if (signal.aborted) return;
-        if (error === null && bytes > 0) {
-          // A copy: a slow producer's many small reads must not each keep a whole buffer.
-          parts.push(Buffer.from(buffer.subarray(0, bytes)));
-          next();
-          return;
-        }
-        signal.removeEventListener("abort", onAbort);
-        if (error === null) resolve({ parts, ended: true });
-        else if (error.code === "EAGAIN" || error.code === "EWOULDBLOCK") resolve({ parts, ended: false });
-        else reject(error);
-      });
-    };
-    next();
-  });
+    if (bytes === 0) return { parts, ended: true };
+    // A copy: a slow producer's many small reads must not each keep a whole buffer.
+    parts.push(Buffer.from(buffer.subarray(0, bytes)));
+  }
 }
 
 /** A stream's bytes up to its end, or what arrived when `signal` aborts. */

@@ -440,14 +440,14 @@ describe("g4f-rx: signals and pipes", () => {
     expect(await cli.exited).toMatchObject({ signal: "SIGINT", stdout: "No full stop yet\n" });
   });
 
-  it("on SIGINT while stdin is still open dies by SIGINT without sending a request", async () => {
+  it.each(["SIGINT", "SIGTERM"] as const)("on %s while stdin is still open (the read blocks the thread) dies by it without sending a request", async (signal) => {
     server.setDefaultReply(hello());
-    // 1 MiB does not fit in a pipe: once it is all written, the command is reading stdin, so its handlers are set.
+    // 1 MiB does not fit in a pipe: once it is all written, the command is reading stdin.
     const cli = startCli([], { env, stdin: "x".repeat(1 << 20), keepStdinOpen: true });
     await cli.stdinWritten;
-    cli.child.kill("SIGINT");
+    cli.child.kill(signal);
     const result = await cli.exited;
-    expect(result).toMatchObject({ code: null, signal: "SIGINT", stdout: "", stderr: "" });
+    expect(result).toMatchObject({ code: null, signal, stdout: "", stderr: "" });
     expect(server.requests).toHaveLength(0);
   });
 

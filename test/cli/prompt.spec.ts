@@ -136,17 +136,24 @@ describe("readInput from a descriptor", () => {
     }
   });
 
-  it("stops at an abort with what arrived, while a read still waits", async () => {
-    const path = fifo();
-    // Read and write: opening does not wait for a writer, and the read blocks, as on an idle pipe.
-    const fd = open(path, constants.O_RDWR);
-    writeSync(fd, "partial");
-    const controller = new AbortController();
-    const text = readInput({ isTTY: false, fd, stream: unused() }, controller.signal);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    controller.abort();
-    await expect(text).resolves.toBe("partial");
-    // Lets the read still waiting in the thread pool return.
-    writeSync(fd, "x");
+  it("reads the descriptor inside the blocking hook, once, and not at all after an abort", async () => {
+    const path = join(folder, "input.txt");
+    writeFileSync(path, "piped text");
+    const fd = open(path, constants.O_RDONLY);
+    let calls = 0;
+    let readInside = false;
+    const blocking = <T>(read: () => T): T => {
+      calls += 1;
+      const result = read();
+      readInside = true;
+      return result;
+    };
+    await expect(readInput({ isTTY: false, fd, blocking, stream: unused() }, new AbortController().signal)).resolves.toBe("piped text");
+    expect({ calls, readInside }).toStrictEqual({ calls: 1, readInside: true });
+    // Aborted before the read (a signal handled first): nothing is read, and the read never blocks.
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(readInput({ isTTY: false, fd, blocking, stream: unused() }, aborted.signal)).resolves.toBe("");
+    expect(calls).toBe(1);
   });
 });

@@ -37,7 +37,7 @@ afterAll(async () => {
  * Runs the built command (as a user's shell does: with a home for its log and cache), or another script, and lists
  * the modules Node loaded.
  */
-async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{ status: number | null; stdout: string; modules: string[]; commandFiles: string[] }> {
+async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{ status: number | null; stdout: string; modules: string[]; commandFiles: string[]; threads: number }> {
   const list = join(folder, "modules.json");
   const preload = join(folder, "list-modules.cjs");
   // Also the command's files it reads (the launcher reads each with readFileSync), by name.
@@ -49,7 +49,8 @@ async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{
       "const read = fs.readFileSync;",
       "const commandFiles = [];",
       `fs.readFileSync = function (path, ...rest) { if (typeof path === "string" && path.startsWith(${JSON.stringify(commandFolder)})) commandFiles.push(path.slice(${String(commandFolder.length)})); return read.call(this, path, ...rest); };`,
-      `process.on("exit", () => fs.writeFileSync(${JSON.stringify(list)}, JSON.stringify({ modules: process.moduleLoadList, commandFiles })));`,
+      // And how many threads the process has at its end (Linux): Node's thread pool adds its four when first used.
+      `process.on("exit", () => fs.writeFileSync(${JSON.stringify(list)}, JSON.stringify({ modules: process.moduleLoadList, commandFiles, threads: fs.readdirSync("/proc/self/task").length })));`,
       "",
     ].join("\n"),
   );
@@ -63,23 +64,28 @@ async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{
     child.once("error", reject);
     child.once("close", resolve);
   });
-  return { status, stdout, ...(JSON.parse(readFileSync(list, "utf8")) as { modules: string[]; commandFiles: string[] }) };
+  return { status, stdout, ...(JSON.parse(readFileSync(list, "utf8")) as { modules: string[]; commandFiles: string[]; threads: number }) };
 }
 
 /** Those of `NEVER_LOADED` that Node itself does not load for a script that prints one byte (Node 22+ starts its ES module loader for CommonJS too). */
 let avoidable: string[];
+/** The threads of a script that prints one byte: Node's own, without its thread pool. */
+let bareThreads: number;
 beforeAll(async () => {
   const bare = join(folder, "bare.cjs");
   writeFileSync(bare, 'process.stdout.write("x");\n');
-  const { modules } = await modulesLoadedBy([], bare);
+  const { modules, threads } = await modulesLoadedBy([], bare);
   avoidable = NEVER_LOADED.filter((name) => !modules.includes(name));
+  bareThreads = threads;
 });
 
 describe("the command's start-up", () => {
-  it("asks a live endpoint and keeps the turn without loading fetch, the ES module loader, crypto or perf_hooks", async () => {
+  it("asks a live endpoint and keeps the turn without loading fetch, the ES module loader, crypto or perf_hooks, or starting Node's thread pool", async () => {
     for (const run of ["first", "from the code cache"]) {
       server.reply(streamReply(textChunks(["Hello", " there!"])));
-      const { status, stdout, modules, commandFiles } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
+      const { status, stdout, modules, commandFiles, threads } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
+      // Stdin (a pipe here) is read with blocking reads, the log written synchronously, and 127.0.0.1 needs no lookup.
+      expect(threads, run).toBe(bareThreads);
       expect({ run, status, stdout }).toStrictEqual({ run, status: 0, stdout: "Hello there!\n" });
       // The launcher (read by Node), the question's own code and openai's error classes; the replay, serve, chat,
       // logs… each have their own file.
