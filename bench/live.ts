@@ -104,13 +104,18 @@ export interface LiveStartupRow {
   exitMs: number;
   wallMs: number;
   peakMiB: number;
+  /**
+   * Each × bare Node: the median, over rounds, of this contender's run divided by bare Node's run of the same round
+   * (seconds apart), so that a slow spell of a shared machine weighs on both sides of each ratio.
+   */
+  ratios: { firstByte: number; exit: number; wall: number; memory: number };
 }
 
 /**
  * `node -e` printing one byte, the least a streaming client can be (bench/minimal-client.ts), and `g4f-rx` asking the
  * loopback server as a user's shell runs it: with a home for its conversation log and code cache. The first-run row
  * has no code cache (as after an install or upgrade); the rendered row is what a terminal gets. Interleaved, medians
- * of `rounds`.
+ * of `rounds`, and each ratio the median of the rounds' own ratios.
  */
 export async function liveStartup(rounds: number): Promise<LiveStartupRow[]> {
   const { server, baseURL } = await startServer();
@@ -139,14 +144,32 @@ export async function liveStartup(rounds: number): Promise<LiveStartupRow[]> {
         memory[index]?.push(measured.peakMiB);
       }
     }
+    const [bareRuns = [], bareMemory = []] = [runs[0], memory[0]];
+    const paired = (list: readonly number[], bare: readonly number[]): number => median(list.map((value, round) => value / (bare[round] ?? NaN)));
     return contenders.map(({ name }, index) => {
       const list = runs[index] ?? [];
+      const peaks = memory[index] ?? [];
       return {
         name,
         firstByteMs: median(list.map((run) => run.firstByteMs)),
         exitMs: median(list.map((run) => run.exitMs)),
         wallMs: median(list.map((run) => run.wallMs)),
-        peakMiB: median(memory[index] ?? []),
+        peakMiB: median(peaks),
+        ratios: {
+          firstByte: paired(
+            list.map((run) => run.firstByteMs),
+            bareRuns.map((run) => run.firstByteMs),
+          ),
+          exit: paired(
+            list.map((run) => run.exitMs),
+            bareRuns.map((run) => run.exitMs),
+          ),
+          wall: paired(
+            list.map((run) => run.wallMs),
+            bareRuns.map((run) => run.wallMs),
+          ),
+          memory: paired(peaks, bareMemory),
+        },
       };
     });
   } finally {
