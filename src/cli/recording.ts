@@ -1,9 +1,14 @@
-import { accessSync, closeSync, constants, existsSync, linkSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomHex } from "../folders.js";
 
 /** The mode of the temporary file, as of the cassette it becomes (the umask may take more away, never add). */
 const PRIVATE_FILE = 0o600;
+/**
+ * How long a recording waits for another's lock on FILE before it takes a name of its own. A lock is held only to
+ * compare FILE and rename (microseconds): a wait this long means its holder is stopped.
+ */
+const LOCK_WAIT_MS = 1000;
 
 /**
  * `--record FILE`, safely: the path is checked before anything is sent, the cassette is written to a temporary file
@@ -63,8 +68,8 @@ export class Recording {
 
   /**
    * Moves the finished recording into place; returns where it went, or nothing when nothing was recorded. When FILE
-   * changed since the recording started (another run recorded into it), this one goes to the first free
-   * `NAME.2.cassette.jsonl`… instead.
+   * changed since the recording started (another run recorded into it), or another recording holds its lock for
+   * longer than it should, this one goes to the first free `NAME.2.cassette.jsonl`… instead.
    */
   finish(): { readonly file: string; readonly displaced: boolean } | undefined {
     const temporary = this.#temporary;
@@ -75,10 +80,9 @@ export class Recording {
     }
     let target = this.#file;
     try {
-      if (this.#before !== undefined && fingerprint(this.#file) === this.#before) {
-        // The old cassette, as it was when this recording started, gives way to it.
-        renameSync(temporary, target);
-      } else {
+      // The old cassette, as it was when this recording started, gives way to it.
+      const replaced = this.#before !== undefined && replaceIfUnchanged(temporary, this.#file, this.#before);
+      if (!replaced) {
         // A free name is claimed by a hard link, which fails on a name already taken: recordings that end at once (in
         // several processes) each get one, where "does it exist?" then a rename let two take the same and one was lost.
         const { stem, extension } = splitName(this.#file);
@@ -105,6 +109,71 @@ export class Recording {
   #forget(): void {
     this.#temporary = undefined;
     process.removeListener("exit", this.#cleanUp);
+  }
+}
+
+/**
+ * Renames `temporary` over `file` if `file` is still the one fingerprinted `before`; false when it changed, or when
+ * another recording's lock could not be had. Under a lock (`.NAME.lock`, created with O_EXCL, holding its process
+ * id): without it, two recordings that end at once could both find the old cassette and both replace it, and one
+ * would be lost. A lock whose process is gone (killed between the two steps) is removed, and this recording takes a
+ * name of its own rather than replace anything blindly.
+ */
+function replaceIfUnchanged(temporary: string, file: string, before: string): boolean {
+  const lock = join(dirname(file), `.${basename(file)}.lock`);
+  if (!lockFile(lock)) return false;
+  try {
+    if (fingerprint(file) !== before) return false;
+    renameSync(temporary, file);
+    return true;
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Takes the lock file `lock`, waiting for its holder up to LOCK_WAIT_MS; false when it stays taken, or was stale. */
+function lockFile(lock: string): boolean {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(lock, "wx", PRIVATE_FILE);
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+      return true;
+    } catch (error) {
+      if (!(error instanceof Error && "code" in error && error.code === "EEXIST")) throw error;
+    }
+    const holder = holderOf(lock);
+    if (holder !== undefined && !alive(holder)) {
+      // Re-read: removed only if it is still that dead process's lock.
+      if (holderOf(lock) === holder) rmSync(lock, { force: true });
+      return false;
+    }
+    if (Date.now() >= deadline) return false;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+  }
+}
+
+/** The process id in a lock file; undefined while it is still being written (or gone). */
+function holderOf(lock: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(lock, "utf8"));
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's.
+    return !(error instanceof Error && "code" in error && error.code === "ESRCH");
   }
 }
 

@@ -357,6 +357,28 @@ describe("g4f-rx --record, safely", () => {
     const questions = kept.map((name) => /Question \d/.exec(readFileSync(join(scratch, name), "utf8"))?.[0]);
     expect(new Set(questions).size).toBe(count);
   });
+
+  it("never loses a recording when several over one old cassette end at once: one replaces it, each other gets a file of its own", async () => {
+    const file = join(scratch, "over.cassette.jsonl");
+    writeFileSync(file, "an old recording\n");
+    const count = 8;
+    let arrived = 0;
+    let allArrived = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (allArrived = resolve));
+    server.setDefaultReply(async () => {
+      arrived += 1;
+      if (arrived === count) allArrived();
+      await gate;
+      return streamReply(textChunks([`Answer ${String(arrived)}.`]));
+    });
+    const results = await Promise.all(Array.from({ length: count }, (_, index) => runCli(["--record", file, `Question ${String(index)}`], { env })));
+    expect(results.map((result) => result.code)).toEqual(Array.from({ length: count }, () => 0));
+    const kept = readdirSync(scratch).filter((name) => name.startsWith("over."));
+    expect(kept).toHaveLength(count);
+    const questions = kept.map((name) => /Question \d/.exec(readFileSync(join(scratch, name), "utf8"))?.[0]);
+    expect(new Set(questions).size).toBe(count);
+    expect(readdirSync(scratch).filter((name) => name.endsWith(".lock") || name.endsWith(".tmp"))).toEqual([]);
+  });
 });
 
 describe("g4f-rx --replay", () => {
