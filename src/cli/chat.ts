@@ -510,7 +510,7 @@ export async function chat(io: CliIo, args: readonly string[], style: Styles): P
     setRawMode(input, false);
     screen.write(BRACKETED_PASTE_OFF);
     try {
-      return editText(editorOf(io.env), initial, screen === io.stdout ? 1 : 2);
+      return editText(editorOf(io.env), initial, { input: 0, output: screen === io.stdout ? 1 : 2 });
     } finally {
       setRawMode(input, raw);
       screen.write(BRACKETED_PASTE_ON);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Environment } from "../endpoints.js";
@@ -12,12 +12,33 @@ export function editorOf(env: Environment): string {
 }
 
 /**
- * Where a question's editor (`--editor`) draws: stdout when it is a terminal, else stderr when that is one, so that
- * `g4f-rx --editor > answer.md` still shows it; `undefined` without a terminal on stdin to type on, or one to draw on.
+ * The terminal an editor runs on: where it reads keys (stdin, or `"tty"`, the controlling terminal) and where it
+ * draws (stdout, stderr, or `"tty"`).
  */
-export function editorOutput(io: Pick<CliIo, "stdin" | "stdout" | "stderr">): 1 | 2 | undefined {
-  if (!io.stdin.isTTY) return undefined;
-  return io.stdout.isTTY === true ? 1 : io.stderr.isTTY === true ? 2 : undefined;
+export interface EditorTerminal {
+  readonly input: 0 | "tty";
+  readonly output: 1 | 2 | "tty";
+}
+
+/** The process's controlling terminal, which a piped or redirected command still has when run from a shell. */
+const CONTROLLING_TERMINAL = "/dev/tty";
+
+/**
+ * Where a question's editor (`--editor`) runs: stdin when it is a terminal, and stdout when it is one, else stderr,
+ * so that `g4f-rx --editor > answer.md` still shows it. What is not a terminal is the controlling terminal instead, as
+ * vipe does: `git diff | g4f-rx --editor "Review:"` edits the question with the diff in it. `undefined` when there is
+ * no terminal at all (cron, CI).
+ */
+export function editorTerminal(io: Pick<CliIo, "stdin" | "stdout" | "stderr">): EditorTerminal | undefined {
+  const input = io.stdin.isTTY ? 0 : "tty";
+  const output = io.stdout.isTTY === true ? 1 : io.stderr.isTTY === true ? 2 : "tty";
+  if (input === 0 && output !== "tty") return { input, output };
+  try {
+    closeSync(openSync(CONTROLLING_TERMINAL, "r+"));
+  } catch {
+    return undefined;
+  }
+  return { input, output };
 }
 
 /**
@@ -29,14 +50,23 @@ export function editorOutput(io: Pick<CliIo, "stdin" | "stdout" | "stderr">): 1 
 export function editText(
   editor: string,
   initial: string,
-  terminalOutput: number,
+  terminal: EditorTerminal,
 ): { readonly text: string } | { readonly problem: string; readonly interrupted?: true } {
+  let tty: number | undefined;
+  if (terminal.input === "tty" || terminal.output === "tty") {
+    try {
+      tty = openSync(CONTROLLING_TERMINAL, "r+");
+    } catch (error) {
+      return { problem: `could not open the terminal for the editor (${error instanceof Error ? error.message : String(error)}); nothing asked` };
+    }
+  }
   const folder = mkdtempSync(join(tmpdir(), "g4f-rx-edit-"));
   try {
     // .md: editors colour a question as the markdown it usually is.
     const file = join(folder, "question.md");
     writeFileSync(file, initial === "" ? "" : `${initial}\n`, { mode: 0o600 });
-    const run = spawnSync("/bin/sh", ["-c", `${editor} "$1"`, "sh", file], { stdio: [0, terminalOutput, 2] });
+    const stdio = [terminal.input === "tty" ? tty : 0, terminal.output === "tty" ? tty : terminal.output, 2];
+    const run = spawnSync("/bin/sh", ["-c", `${editor} "$1"`, "sh", file], { stdio });
     if (run.error !== undefined) return { problem: `could not run the editor (${editor}): ${run.error.message}; nothing asked` };
     if (run.status !== 0) {
       const how = run.signal === null ? `exited with status ${String(run.status)}` : `was stopped by ${run.signal}`;
@@ -47,5 +77,6 @@ export function editText(
     return text.trim() === "" ? { problem: "the editor left the question empty; nothing asked" } : { text };
   } finally {
     rmSync(folder, { recursive: true, force: true });
+    if (tty !== undefined) closeSync(tty);
   }
 }

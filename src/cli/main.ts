@@ -80,8 +80,8 @@ export async function main(io: CliIo): Promise<number> {
   // --editor needs a terminal, checked before stdin is read: nothing waits for typing that cannot be edited. (Its code,
   // node:child_process and all, loads only for it: every question pays for what the command imports.)
   const editor = options.editor ? await import("./editor.js") : undefined;
-  const editorOn = editor?.editorOutput(io);
-  if (editor !== undefined && editorOn === undefined) return usage("--editor needs a terminal for the editor (stdin, and stdout or stderr); nothing sent");
+  const editorOn = editor?.editorTerminal(io);
+  if (editor !== undefined && editorOn === undefined) return usage("--editor needs a terminal for the editor, and there is none (no controlling terminal); nothing sent");
 
   // --record checks its path before anything is read or sent.
   let recording: Recording | undefined;

@@ -147,7 +147,7 @@ export const ASK_OPTIONS = [
     type: "boolean",
     more: "the-prompt",
     description:
-      "Write the question in $VISUAL or $EDITOR (else vi), starting from the text of the arguments and stdin (-), then ask what is saved; needs a terminal. Saved empty, nothing is sent (exit 2)",
+      "Write the question in $VISUAL or $EDITOR (else vi), starting from the text of the arguments and stdin (-), then ask what is saved; it runs on the terminal (/dev/tty when stdin is piped). Saved empty, nothing is sent (exit 2)",
   },
   {
     name: "render",

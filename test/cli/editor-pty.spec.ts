@@ -124,12 +124,28 @@ describe.runIf(hasUtilLinuxScript())("g4f-rx --editor on a real terminal (util-l
     expect(server.requests).toHaveLength(0);
   });
 
-  it("needs a terminal for the editor to draw on: stdin on one is not enough when stdout and stderr go to files", async () => {
-    const errors = join(home, "errors.txt");
-    const session = onTerminal(["--editor", "Draft"], { ...env, EDITOR: editorSaving("Never.") }, { stdoutTo: join(home, "out.txt"), stderrTo: errors });
-    expect((await session.exited).code).toBe(2);
-    expect(readFileSync(errors, "utf8")).toContain("--editor needs a terminal");
-    expect(server.requests).toHaveLength(0);
+  it("draws on the controlling terminal when stdout and stderr both go to files", async () => {
+    const out = join(home, "out.txt");
+    const session = onTerminal(["--editor", "Draft"], { ...env, EDITOR: editorSaving("Redirected.") }, { stdoutTo: out, stderrTo: join(home, "errors.txt") });
+    const { code, screen } = await session.exited;
+    expect(code).toBe(0);
+    expect(screen).toContain("EDITOR ON THE TERMINAL");
+    expect(readFileSync(out, "utf8")).toBe("The answer.\n");
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "Redirected." }]);
+  });
+
+  it("edits text piped in on the controlling terminal, as vipe does: git diff | g4f-rx --editor \"Review:\"", async () => {
+    const piped = join(home, "diff.txt");
+    writeFileSync(piped, "-old line\n+new line\n");
+    const session = onTerminal(["--editor", "Review:"], { ...env, EDITOR: editorSaving("Review: is +new line right?") }, { stdinFrom: piped });
+    const { code, screen } = await session.exited;
+    expect(code).toBe(0);
+    // The editor started from the words, a blank line and what came down the pipe, on the terminal in its usual mode.
+    expect(given()).toBe("Review:\n\n-old line\n+new line\n");
+    expect(readFileSync(join(home, "mode"), "utf8").trim()).toBe("icanon");
+    expect(screen).toContain("EDITOR ON THE TERMINAL");
+    expect(screen).toContain("The answer.");
+    expect(messagesOf(0)).toStrictEqual([{ role: "user", content: "Review: is +new line right?" }]);
   });
 });
 
@@ -138,9 +154,10 @@ describe("g4f-rx --editor without a terminal", () => {
     const editor = join(home, "never.sh");
     writeFileSync(editor, `#!/bin/sh\ntouch "${join(home, "ran")}"\n`, { mode: 0o755 });
     for (const stdin of ["piped text\n", ""]) {
-      const result = await runCli(["--editor", "Draft"], { env: { ...env, EDITOR: editor }, stdin });
+      // Detached: no controlling terminal, as under cron, even when the tests run on one.
+      const result = await runCli(["--editor", "Draft"], { env: { ...env, EDITOR: editor }, stdin, detached: true });
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain("--editor needs a terminal for the editor (stdin, and stdout or stderr); nothing sent");
+      expect(result.stderr).toContain("--editor needs a terminal for the editor, and there is none (no controlling terminal); nothing sent");
       expect(result.stdout).toBe("");
     }
     expect(() => readFileSync(join(home, "ran"))).toThrow();

@@ -69,16 +69,17 @@ export function closeTerminals(): void {
 
 /**
  * Starts the built command on a pseudo-terminal (stdin, stdout and stderr all the terminal; with `stdoutTo`, stdout
- * goes to that file instead, as `> FILE` does, and with `stderrTo` stderr, as `2> FILE` does; with `columns`, the
- * terminal is that wide from the start).
+ * goes to that file instead, as `> FILE` does, with `stderrTo` stderr, as `2> FILE` does, and with `stdinFrom` stdin
+ * is a pipe from that file, as `cat FILE |` makes it; with `columns`, the terminal is that wide from the start).
  */
 export function onTerminal(
   args: readonly string[],
   env: Record<string, string>,
-  options: { readonly stdoutTo?: string; readonly stderrTo?: string; readonly columns?: number } = {},
+  options: { readonly stdoutTo?: string; readonly stderrTo?: string; readonly columns?: number; readonly stdinFrom?: string } = {},
 ): TerminalSession {
   const command =
     (options.columns === undefined ? "" : `stty cols ${String(options.columns)} 2>/dev/null; `) +
+    (options.stdinFrom === undefined ? "" : `cat ${quote(options.stdinFrom)} | `) +
     [process.execPath, BIN, ...args].map(quote).join(" ") +
     (options.stdoutTo === undefined ? "" : ` > ${quote(options.stdoutTo)}`) +
     (options.stderrTo === undefined ? "" : ` 2> ${quote(options.stderrTo)}`);

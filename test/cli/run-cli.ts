@@ -50,6 +50,8 @@ export interface CliOptions {
   cwd?: string;
   /** Leave stdin open after writing `stdin`, as a pipe whose writer has not finished. */
   keepStdinOpen?: boolean;
+  /** In a session of its own, without a controlling terminal (as under cron or CI), even when the tests run on one. */
+  detached?: boolean;
 }
 
 export interface CliResult {
@@ -83,6 +85,7 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Run
     env: { PATH: process.env.PATH ?? "", ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    ...(options.detached === true ? { detached: true } : {}),
   });
   running.add(child);
   child.once("close", () => running.delete(child));
