@@ -331,3 +331,34 @@ describe("createRelayFetchHandler (web-standard Request/Response)", () => {
     expect(upstream.requests).toHaveLength(0);
   });
 });
+
+describe("startRelayServer's notes on redirects", () => {
+  it("tells onNote, not stderr, each redirect the upstream client follows and what it kept from another origin", async () => {
+    // An upstream that answers with a 307 to the same path on the test server (another origin: another port).
+    const moved = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => response.writeHead(307, { location: `${upstream.url}${request.url ?? ""}` }).end());
+    });
+    await new Promise<void>((resolve) => moved.listen(0, "127.0.0.1", resolve));
+    const address = moved.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    const origin = `http://127.0.0.1:${String(address.port)}`;
+    const notes: string[] = [];
+    const written: unknown[] = [];
+    const { error } = console;
+    console.error = (...args: unknown[]) => written.push(args);
+    const noted = await startRelayServer({ upstream: `${origin}/v1`, apiKey: "sk-secret", onNote: (text) => notes.push(text) });
+    try {
+      upstream.setDefaultReply(streamReply(textChunks(["Moved."])));
+      const answer = await fetch(`${noted.baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chatBody() });
+      expect(textOf(await readEvents(answer))).toBe("Moved.");
+      expect(notes).toStrictEqual([`${origin}/v1/chat/completions redirects (HTTP 307) to ${upstream.url}/v1/chat/completions: another origin, so the authorization header is not sent there`]);
+      expect(upstream.requests[0]?.headers.authorization).toBeUndefined();
+      expect(written).toStrictEqual([]);
+    } finally {
+      console.error = error;
+      await noted.close();
+      await new Promise<void>((resolve) => moved.close(() => resolve()));
+    }
+  });
+});

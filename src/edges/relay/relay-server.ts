@@ -55,6 +55,12 @@ export interface RelayServerOptions {
   upstreamTimeout?: RelayOptions["upstreamTimeout"];
   /** The largest request body accepted, in bytes; a larger one gets HTTP 413. Default 8 MiB (`DEFAULT_MAX_BODY_BYTES`). */
   maxBodyBytes?: number;
+  /**
+   * Told, in one line, each redirect the upstream client follows when `upstream` is a URL, and what it kept from
+   * another origin (`… redirects (HTTP 307) to …: another origin, so the authorization header is not sent there`).
+   * Default: the line on stderr, after `g4f-rx relay: `.
+   */
+  onNote?: (text: string) => void;
 }
 
 export interface RelayServer {
@@ -89,7 +95,8 @@ export interface RelayServer {
  */
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
   const { port = 0, host = "127.0.0.1", cors, ttlMs, leaseMs, retryMs = 1000, maxStreamLength, upstreamTimeout, maxRetries = 2, maxBodyBytes } = options;
-  const upstream = typeof options.upstream === "string" ? upstreamClient(options.upstream, options.apiKey, maxRetries) : options.upstream;
+  const { onNote = (text: string): void => console.error(`g4f-rx relay: ${text}`) } = options;
+  const upstream = typeof options.upstream === "string" ? upstreamClient(options.upstream, options.apiKey, maxRetries, onNote) : options.upstream;
   let store: RelayStore;
   if (typeof options.redis === "string") store = await RedisRelayStore.connect(options.redis, { ...(ttlMs === undefined ? {} : { ttlMs }), ...(leaseMs === undefined ? {} : { leaseMs }) });
   else store = options.redis ?? new MemoryRelayStore(ttlMs === undefined ? {} : { ttlMs });
@@ -143,15 +150,15 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
  * The client for an upstream given as a URL. A query in it (Azure's `?api-version=…`) goes on every request, as the
  * command's `--base-url` does: the client would append its paths after it. Redirects are followed as fetch follows
  * them, but neither the key nor a header of `OPENAI_CUSTOM_HEADERS` (which the client sends too) goes to another
- * origin, and each is said on stderr. An app that wants another rule passes a client of its own.
+ * origin, and each is told to `onNote`. An app that wants another rule passes a client of its own.
  */
-function upstreamClient(url: string, apiKey: string | undefined, maxRetries: number): OpenAI {
+function upstreamClient(url: string, apiKey: string | undefined, maxRetries: number, onNote: (text: string) => void): OpenAI {
   const { base, query } = splitBaseURL(url);
   return new OpenAI({
     baseURL: base,
     defaultQuery: query,
     apiKey: apiKey ?? process.env.OPENAI_API_KEY ?? "none",
     maxRetries,
-    fetch: credentialSafeFetch(customHeaders(process.env), (text) => console.error(`g4f-rx relay: ${text}`)),
+    fetch: credentialSafeFetch(customHeaders(process.env), onNote),
   });
 }
