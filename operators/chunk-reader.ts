@@ -154,7 +154,9 @@ export interface ToolCallKey {
  * through LiteLLM, Dynamo): a delta that brings another id and a name once
  * the latest call's arguments are whole JSON starts a new call, rather than
  * running two calls' arguments together. (Arguments still cut off keep the
- * delta on the call: some servers send a new id on every delta.) A
+ * delta on the call: some servers send a new id on every delta.) When
+ * neither the delta nor the call has an id, the rule below for deltas
+ * without `index` decides. A
  * delta without `index` (Mistral sends whole calls so) goes on the call with
  * its id, starts a new one when its id is new, and without an id continues
  * the last call — unless it brings a name while the last call's arguments
@@ -180,7 +182,10 @@ export function continuedCall(delta: WireToolCall, calls: readonly ToolCallKey[]
   }
   const current = calls[latest];
   if (current === undefined) return -1;
-  const startsAnother = id !== undefined && current.wireId !== "" && toolNameOf(delta) !== undefined && isWholeJson(callAt(latest).arguments);
+  // Every parallel call at one index (index 0): another id with a name starts one; with no ids at all, the rule of
+  // calls without an index (another name, or a name with arguments, after whole arguments).
+  const startsAnother =
+    id !== undefined ? current.wireId !== "" && toolNameOf(delta) !== undefined && isWholeJson(callAt(latest).arguments) : current.wireId === "" && startsAnotherCall(delta, callAt(latest));
   return startsAnother ? -1 : latest;
 }
 

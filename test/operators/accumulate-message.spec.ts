@@ -221,6 +221,27 @@ describe("accumulateMessage", () => {
     m.expect(source).toHaveSubscriptions(subs);
   }));
 
+  it("tells apart parallel calls all at index 0 with no ids: another name after whole arguments starts one; the name repeated alone continues", marbles((m) => {
+    const values = {
+      a: wire({ tool_calls: [{ index: 0, type: "function", function: { name: "add", arguments: '{"a":' } }] }),
+      b: wire({ tool_calls: [{ index: 0, function: { arguments: "2}" } }] }),
+      c: wire({ tool_calls: [{ index: 0, type: "function", function: { name: "add", arguments: "" } }] }),
+      d: wire({ tool_calls: [{ index: 0, type: "function", function: { name: "weather", arguments: "" } }] }),
+      e: wire({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Tokyo"}' } }] }),
+    };
+    const source = m.cold("  a-b-c-d-e-|", values);
+    const subs = "           ^---------!";
+    const call = (order: number, name: string, args: string): ToolCallSnapshot => ({ id: `call_chatcmpl-1_${order}`, type: "function", function: { name, arguments: args } });
+    const expected = m.cold("A-B-B-D-E-|", {
+      A: snapshotOf({ tool_calls: [call(0, "add", '{"a":')] }),
+      B: snapshotOf({ tool_calls: [call(0, "add", '{"a":2}')] }),
+      D: snapshotOf({ tool_calls: [call(0, "add", '{"a":2}'), call(1, "weather", "")] }),
+      E: snapshotOf({ tool_calls: [call(0, "add", '{"a":2}'), call(1, "weather", '{"city":"Tokyo"}')] }),
+    });
+    m.expect(source.pipe(accumulateMessage())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions(subs);
+  }));
+
   it("starts a new call when a delta at a taken index brings another id and a name (every parallel call at index 0)", marbles((m) => {
     const values = {
       a: wire({ tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "add", arguments: '{"a":' } }] }),

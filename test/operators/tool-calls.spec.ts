@@ -40,6 +40,21 @@ describe("toolCalls", () => {
     m.expect(source).toHaveSubscriptions("^-----!");
   }));
 
+  it("tells apart parallel calls a server sends all with index 0 and no ids, by a new name after whole arguments", marbles((m) => {
+    const values = {
+      a: calls([{ index: 0, type: "function", function: { name: "add", arguments: '{"a":2,"b":2}' } }]),
+      b: calls([{ index: 0, type: "function", function: { name: "weather", arguments: '{"city":"Tokyo"}' } }]),
+      f: finish(),
+    };
+    const source = m.cold("  a-b-f-|", values);
+    const expected = m.cold("--x-y-|", {
+      x: done(0, "call_c_0", "add", { a: 2, b: 2 }, '{"a":2,"b":2}'),
+      y: done(1, "call_c_1", "weather", { city: "Tokyo" }, '{"city":"Tokyo"}'),
+    });
+    m.expect(source.pipe(toolCalls())).toBeObservable(expected);
+    m.expect(source).toHaveSubscriptions("^-----!");
+  }));
+
   it("waits for a call's arguments to be whole JSON when a higher index begins, as some servers interleave parallel calls", marbles((m) => {
     const values = {
       a: calls([{ index: 0, id: "c1", type: "function", function: { name: "add", arguments: "" } }]),
