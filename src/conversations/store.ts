@@ -6,6 +6,7 @@ import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, conte
 import { type Cassette, type CassetteContinuation, CassetteError, type CassetteFrame, CASSETTE_EXTENSION, CassetteReader, type CassetteRequest, type CassetteResponse, continuing, frameLine, headerLine, parseCassetteLines } from "../replay/cassette.js";
 import { makeFolder, randomHex } from "../folders.js";
 import { isoTime } from "../iso-time.js";
+import { forEachPiece } from "./pieces.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
 
@@ -698,15 +699,6 @@ export class ConversationStore {
     return lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
-  /** The index's or the texts file's text; `undefined` when there is none. */
-  private readCache(file: string): string | undefined {
-    try {
-      return readFileSync(file, "utf8");
-    } catch {
-      return this.unplaced.get(file);
-    }
-  }
-
   private appendIndex(line: IndexLine): void {
     this.makeFolder();
     appendLine(this.index, line);
@@ -747,8 +739,6 @@ export class ConversationStore {
    */
   private summaries(needle?: string): Array<{ summary: ConversationSummary; matched: boolean; cut: string[] }> {
     this.rebuildLostCaches();
-    const text = this.readCache(this.index);
-    if (text === undefined) return [];
     interface Building {
       id: string;
       createdAt: string;
@@ -765,17 +755,17 @@ export class ConversationStore {
     }
     const contains = (value: unknown): boolean => needle !== undefined && typeof value === "string" && value.toLowerCase().includes(needle);
     const conversations = new Map<string, Building>();
-    for (const raw of text.split("\n")) {
+    const readIndexLine = (raw: string): void => {
       // A turn's end line says nothing a listing shows (only stores from before the texts file hold an answer there).
-      if (needle === undefined && END_LINE.test(raw)) continue;
+      if (needle === undefined && END_LINE.test(raw)) return;
       const line = parseLine(raw);
-      if (line === undefined || typeof line.cid !== "string") continue;
+      if (line === undefined || typeof line.cid !== "string") return;
       const id = line.cid;
       if (line.removed === true) {
         conversations.delete(id);
-        continue;
+        return;
       }
-      if (typeof line.turn !== "string" || typeof line.at !== "string") continue;
+      if (typeof line.turn !== "string" || typeof line.at !== "string") return;
       let entry = conversations.get(id);
       const words = typeof line.words === "string" ? line.words : typeof line.prompt === "string" ? oneLine(line.prompt) : undefined;
       if (words !== undefined) {
@@ -797,40 +787,63 @@ export class ConversationStore {
         entry.matched ||= contains(line.answer);
         if (line.answerCut === true) entry.cut.push(line.turn);
       }
+    };
+    // The index in pieces, not as one string; without a file, the lines this process could not place in it.
+    const unplacedIndex = this.unplaced.get(this.index);
+    if (!forEachPiece(this.index, (piece) => piece.split("\n").forEach(readIndexLine))) {
+      if (unplacedIndex === undefined) return [];
+      unplacedIndex.split("\n").forEach(readIndexLine);
     }
     if (needle !== undefined) {
-      // No texts file: a store from before it, or nothing asked yet.
-      const texts = this.readCache(this.texts) ?? "";
-      // Searched lower-cased as a whole: ids are matched lower-cased too (they differ by more than case).
-      const lower = texts.toLowerCase();
+      // Each line is parsed lower-cased, its ids with it: ids are matched lower-cased (they differ by more than case).
       const byId = new Map([...conversations.values()].map((entry) => [entry.id.toLowerCase(), entry]));
-      const check = (raw: string): void => {
-        const line = parseLine(raw);
+      const check = (lowered: string): void => {
+        const line = parseLine(lowered);
         const entry = line !== undefined && typeof line.cid === "string" && contains(line.text) ? byId.get(line.cid) : undefined;
         if (entry !== undefined) entry.matched = true;
       };
-      // The long answers, whose lines hold only their beginning, lower-cased like the ids.
-      if (lower.includes('"cut":true}')) {
-        for (const raw of lower.split("\n")) {
-          if (!raw.endsWith('"cut":true}')) continue;
-          const line = parseLine(raw);
-          const turnName = line?.turn;
-          const entry = typeof line?.cid === "string" ? byId.get(line.cid) : undefined;
-          const turn = entry === undefined || typeof turnName !== "string" ? undefined : [...entry.turns.keys()].find((name) => name.toLowerCase() === turnName);
-          if (entry !== undefined && turn !== undefined) entry.cut.push(turn);
+      // A long answer, whose line holds only its beginning: the rest is searched in its turn's file.
+      const noteCut = (lowered: string): void => {
+        const line = parseLine(lowered);
+        const turnName = line?.turn;
+        const entry = typeof line?.cid === "string" ? byId.get(line.cid) : undefined;
+        const turn = entry === undefined || typeof turnName !== "string" ? undefined : [...entry.turns.keys()].find((name) => name.toLowerCase() === turnName);
+        if (entry !== undefined && turn !== undefined) entry.cut.push(turn);
+      };
+      // JSON escapes only quotes, backslashes and control characters: a needle without them is found in the file's
+      // raw text, so only the lines where it occurs are parsed. An ASCII one is found by a pattern that ignores case
+      // (Unicode case folding finds all that lower-casing does, but a dotted capital I, which lower-cases to two
+      // characters), without lower-casing the text.
+      const inRawText = JSON.stringify(needle).slice(1, -1) === needle;
+      const pattern = inRawText && /^[\x20-\x7e]+$/.test(needle) ? new RegExp(needle.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&"), "giu") : undefined;
+      const lineAt = (text: string, at: number): { readonly start: number; readonly end: number } => {
+        const end = text.indexOf("\n", at);
+        return { start: text.lastIndexOf("\n", at) + 1, end: end < 0 ? text.length : end };
+      };
+      const searchPiece = (piece: string): void => {
+        if (piece.includes('"cut":true}')) for (const line of piece.split("\n")) if (line.endsWith('"cut":true}')) noteCut(line.toLowerCase());
+        if (!inRawText) {
+          for (const line of piece.toLowerCase().split("\n")) check(line);
+        } else if (pattern !== undefined && !piece.includes("\u0130")) {
+          pattern.lastIndex = 0;
+          for (let match = pattern.exec(piece); match !== null; match = pattern.exec(piece)) {
+            const { start, end } = lineAt(piece, match.index);
+            check(piece.slice(start, end).toLowerCase());
+            pattern.lastIndex = end;
+          }
+        } else {
+          const lower = piece.toLowerCase();
+          for (let hit = lower.indexOf(needle); hit >= 0; ) {
+            const { start, end } = lineAt(lower, hit);
+            check(lower.slice(start, end));
+            hit = lower.indexOf(needle, end);
+          }
         }
-      }
-      if (JSON.stringify(needle).slice(1, -1) === needle) {
-        // JSON escapes only quotes, backslashes and control characters: a needle without them is found in the file's
-        // raw text, so only the lines where it occurs are parsed.
-        for (let hit = lower.indexOf(needle); hit >= 0; ) {
-          const end = lower.indexOf("\n", hit);
-          const lineEnd = end < 0 ? lower.length : end;
-          check(lower.slice(lower.lastIndexOf("\n", hit) + 1, lineEnd));
-          hit = lower.indexOf(needle, lineEnd);
-        }
-      } else {
-        for (const raw of lower.split("\n")) check(raw);
+      };
+      // The texts file in pieces, as the index; no file: a store from before it, or nothing asked yet.
+      if (!forEachPiece(this.texts, searchPiece)) {
+        const unplacedTexts = this.unplaced.get(this.texts);
+        if (unplacedTexts !== undefined) searchPiece(unplacedTexts);
       }
     }
     const titles = this.titles();

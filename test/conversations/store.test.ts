@@ -339,6 +339,24 @@ describe("ConversationStore", () => {
     expect(store.search("nor here").map((item) => item.id)).toStrictEqual(["q-2"]);
   });
 
+  it("searches in any case as lower-casing does, with the case-folding letters (Kelvin sign, dotted capital I) and past the first MiB of texts", async () => {
+    // The texts file is read a MiB at a time: the first conversations fill more than that.
+    const filler = "filler text ".repeat(5000);
+    for (let index = 0; index < 25; index += 1) await turn(`f-${String(index)}`, `Question ${String(index)}`, [chunk(filler, "stop")]);
+    expect(statSync(join(directory, "texts.jsonl")).size).toBeGreaterThan(1024 * 1024);
+    // In the answers, which only the texts file holds (the index keeps a prompt's first words).
+    await turn("k-1", "A temperature?", [chunk("About 300 \u212Aelvin.", "stop")]);
+    await turn("z-1", "Spices?", [chunk("ZANZIBAR CLOVES.", "stop")]);
+    expect(store.search("zanzibar").map((item) => item.id)).toStrictEqual(["z-1"]);
+    // "\u212A".toLowerCase() is "k": lower-cased, the answer holds "kelvin".
+    expect(store.search("kelvin").map((item) => item.id)).toStrictEqual(["k-1"]);
+    // "\u0130".toLowerCase() is "i" and a combining dot: the answer holds "i\u0307stanbul", and "visit i" is in it.
+    await turn("i-1", "A city?", [chunk("Visit \u0130stanbul.", "stop")]);
+    expect(store.search("i\u0307stanbul").map((item) => item.id)).toStrictEqual(["i-1"]);
+    expect(store.search("visit i").map((item) => item.id)).toStrictEqual(["i-1"]);
+    expect(store.search("filler text filler").length).toBe(25);
+  });
+
   it("leaves a conversation whose folder was removed by hand out of the list, the search and -c", async () => {
     await turn("c-kept", "Kept question", [chunk("Kept.", "stop")]);
     await turn("c-gone", "Gone question", [chunk("Gone.", "stop")]);
