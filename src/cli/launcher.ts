@@ -33,9 +33,9 @@ const compiled: Array<{ readonly name: string; readonly script: Script }> = [];
 if (cacheFolder !== undefined) {
   // At exit, so a cache holds what this run compiled, not only the outline V8 compiles up front; and only after a run
   // that succeeded, which went the whole way. A usage error or a failed request, or a run ended by a signal, leaves
-  // none: the next run tries again.
+  // none: the next run tries again. A run that compiled nothing (every file from its cache) touches nothing.
   process.once("exit", (code) => {
-    if (code === 0) keep(cacheFolder);
+    if (code === 0 && compiled.length > 0) keep(cacheFolder);
   });
 }
 load("main.js");

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,8 +37,13 @@ afterAll(async () => {
  * Runs the built command (as a user's shell does: with a home for its log and cache), or another script, and lists
  * the modules Node loaded.
  */
-async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{ status: number | null; stdout: string; modules: string[]; commandFiles: string[]; threads: number }> {
+async function modulesLoadedBy(
+  args: readonly string[],
+  script = BIN,
+): Promise<{ status: number | null; stdout: string; modules: string[]; commandFiles: string[]; threads: number; cacheFolderCalls: string[] }> {
   const list = join(folder, "modules.json");
+  const calls = join(folder, "cache-folder-calls.txt");
+  rmSync(calls, { force: true });
   const preload = join(folder, "list-modules.cjs");
   // Also the command's files it reads (the launcher reads each with readFileSync), by name.
   const commandFolder = `${dirname(BIN)}/`;
@@ -49,6 +54,14 @@ async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{
       "const read = fs.readFileSync;",
       "const commandFiles = [];",
       `fs.readFileSync = function (path, ...rest) { if (typeof path === "string" && path.startsWith(${JSON.stringify(commandFolder)})) commandFiles.push(path.slice(${String(commandFolder.length)})); return read.call(this, path, ...rest); };`,
+      // And what lists, makes or writes in the code cache's folder (reading a file's cache is expected), noted as it
+      // happens: the launcher writes its caches in an exit listener that runs after this file's.
+      "const append = fs.appendFileSync;",
+      ...["readdirSync", "mkdirSync", "writeFileSync", "renameSync", "rmSync"].map(
+        (name) =>
+          `{ const original = fs.${name}; fs.${name} = function (path, ...rest) { if (typeof path === "string" && path.includes("/.cache/g4f-rx")) append(${JSON.stringify(calls)}, ${JSON.stringify(`${name}
+`)}); return original.call(this, path, ...rest); }; }`,
+      ),
       // And how many threads the process has at its end (Linux): Node's thread pool adds its four when first used.
       `process.on("exit", () => fs.writeFileSync(${JSON.stringify(list)}, JSON.stringify({ modules: process.moduleLoadList, commandFiles, threads: fs.readdirSync("/proc/self/task").length })));`,
       "",
@@ -64,7 +77,8 @@ async function modulesLoadedBy(args: readonly string[], script = BIN): Promise<{
     child.once("error", reject);
     child.once("close", resolve);
   });
-  return { status, stdout, ...(JSON.parse(readFileSync(list, "utf8")) as { modules: string[]; commandFiles: string[]; threads: number }) };
+  const cacheFolderCalls = existsSync(calls) ? readFileSync(calls, "utf8").split("\n").filter((name) => name !== "") : [];
+  return { status, stdout, cacheFolderCalls, ...(JSON.parse(readFileSync(list, "utf8")) as { modules: string[]; commandFiles: string[]; threads: number }) };
 }
 
 /** Those of `NEVER_LOADED` that Node itself does not load for a script that prints one byte (Node 22+ starts its ES module loader for CommonJS too). */
@@ -83,9 +97,11 @@ describe("the command's start-up", () => {
   it("asks a live endpoint and keeps the turn without loading fetch, the ES module loader, crypto or perf_hooks, or starting Node's thread pool", async () => {
     for (const run of ["first", "from the code cache"]) {
       server.reply(streamReply(textChunks(["Hello", " there!"])));
-      const { status, stdout, modules, commandFiles, threads } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
+      const { status, stdout, modules, commandFiles, threads, cacheFolderCalls } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
       // Stdin (a pipe here) is read with blocking reads, the log written synchronously, and 127.0.0.1 needs no lookup.
       expect(threads, run).toBe(bareThreads);
+      // The first run writes its caches at exit; a run from them leaves the cache folder alone.
+      expect(cacheFolderCalls.length > 0, run).toBe(run === "first");
       expect({ run, status, stdout }).toStrictEqual({ run, status: 0, stdout: "Hello there!\n" });
       // The launcher (read by Node), the question's own code and openai's error classes; the replay, serve, chat,
       // logs… each have their own file.
