@@ -145,31 +145,20 @@ export async function liveStartup(rounds: number): Promise<LiveStartupRow[]> {
       }
     }
     const [bareRuns = [], bareMemory = []] = [runs[0], memory[0]];
-    const paired = (list: readonly number[], bare: readonly number[]): number => median(list.map((value, round) => value / (bare[round] ?? NaN)));
+    /** The median of each round's value over bare Node's in the same round. */
+    const paired = (values: readonly number[], bare: readonly number[]): number => median(values.map((value, round) => value / (bare[round] ?? NaN)));
     return contenders.map(({ name }, index) => {
       const list = runs[index] ?? [];
       const peaks = memory[index] ?? [];
+      const of = (pick: (run: Run) => number): { value: number; ratio: number } => ({ value: median(list.map(pick)), ratio: paired(list.map(pick), bareRuns.map(pick)) });
+      const [firstByte, exit, wall] = [of((run) => run.firstByteMs), of((run) => run.exitMs), of((run) => run.wallMs)];
       return {
         name,
-        firstByteMs: median(list.map((run) => run.firstByteMs)),
-        exitMs: median(list.map((run) => run.exitMs)),
-        wallMs: median(list.map((run) => run.wallMs)),
+        firstByteMs: firstByte.value,
+        exitMs: exit.value,
+        wallMs: wall.value,
         peakMiB: median(peaks),
-        ratios: {
-          firstByte: paired(
-            list.map((run) => run.firstByteMs),
-            bareRuns.map((run) => run.firstByteMs),
-          ),
-          exit: paired(
-            list.map((run) => run.exitMs),
-            bareRuns.map((run) => run.exitMs),
-          ),
-          wall: paired(
-            list.map((run) => run.wallMs),
-            bareRuns.map((run) => run.wallMs),
-          ),
-          memory: paired(peaks, bareMemory),
-        },
+        ratios: { firstByte: firstByte.ratio, exit: exit.ratio, wall: wall.ratio, memory: paired(peaks, bareMemory) },
       };
     });
   } finally {

@@ -1,6 +1,7 @@
 import { accessSync, closeSync, constants, existsSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomHex } from "../folders.js";
+import { processAlive } from "../process-alive.js";
 
 /** The mode of the temporary file, as of the cassette it becomes (the umask may take more away, never add). */
 const PRIVATE_FILE = 0o600;
@@ -81,7 +82,7 @@ export class Recording {
     let target = this.#file;
     try {
       // The old cassette, as it was when this recording started, gives way to it.
-      const replaced = this.#before !== undefined && replaceIfUnchanged(temporary, this.#file, this.#before);
+      const replaced = this.#before !== undefined && renameOverIfUnchanged(temporary, this.#file, this.#before);
       if (!replaced) {
         // A free name is claimed by a hard link, which fails on a name already taken: recordings that end at once (in
         // several processes) each get one, where "does it exist?" then a rename let two take the same and one was lost.
@@ -119,7 +120,7 @@ export class Recording {
  * would be lost. A lock whose process is gone (killed between the two steps) is removed, and this recording takes a
  * name of its own rather than replace anything blindly.
  */
-function replaceIfUnchanged(temporary: string, file: string, before: string): boolean {
+function renameOverIfUnchanged(temporary: string, file: string, before: string): boolean {
   const lock = join(dirname(file), `.${basename(file)}.lock`);
   if (!lockFile(lock)) return false;
   try {
@@ -147,7 +148,7 @@ function lockFile(lock: string): boolean {
       if (!(error instanceof Error && "code" in error && error.code === "EEXIST")) throw error;
     }
     const holder = holderOf(lock);
-    if (holder !== undefined && !alive(holder)) {
+    if (holder !== undefined && !processAlive(holder)) {
       // Re-read: removed only if it is still that dead process's lock.
       if (holderOf(lock) === holder) rmSync(lock, { force: true });
       return false;
@@ -164,16 +165,6 @@ function holderOf(lock: string): number | undefined {
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user's.
-    return !(error instanceof Error && "code" in error && error.code === "ESRCH");
   }
 }
 

@@ -6,9 +6,10 @@ import { type ChatCompletionSnapshot, accumulateMessage, assistantMessage, conte
 import { type Cassette, type CassetteContinuation, CassetteError, type CassetteFrame, CASSETTE_EXTENSION, CassetteReader, type CassetteRequest, type CassetteResponse, continuing, frameLine, headerLine, parseCassetteLines } from "../replay/cassette.js";
 import { makeFolder, randomHex } from "../folders.js";
 import { isoTime } from "../iso-time.js";
-import { forEachPiece } from "./pieces.js";
+import { processAlive } from "../process-alive.js";
 import { isObject } from "../sources/frames.js";
 import { Subject, from, last } from "rxjs";
+import { forEachPiece } from "./pieces.js";
 
 /**
  * How a turn ended: `complete`; `error` (the partial answer before it is
@@ -1224,17 +1225,6 @@ function assemble(chunks: readonly ChatCompletionChunk[]): ChatCompletionSnapsho
 /** An error from the system (`ENOSPC`, `EROFS`, `ENOTDIR`…), as `node:fs` throws them. */
 function isSystemError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && "code" in error && typeof error.code === "string";
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but someone else's.
-    return isObject(error) && error.code === "EPERM";
-  }
 }
 
 /** `2026-11-30T04:16:12.345Z` → `20261130T041612345Z`: sortable, and safe in a file name. */

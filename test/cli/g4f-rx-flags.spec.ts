@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import { spawn } from "node:child_process";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
@@ -337,10 +337,11 @@ describe("g4f-rx --record, safely", () => {
     expect(readdirSync(scratch).filter((name) => name.endsWith(".tmp"))).toEqual([]);
   });
 
-  it("never loses a recording when several into one new file end at once: each gets a file of its own", async () => {
-    const file = join(scratch, "many.cassette.jsonl");
-    const count = 8;
-    // Every answer waits until all the requests have arrived, so that the recordings all end together.
+  /**
+   * Runs `count` recordings into `file` that all end together (every answer waits until all the requests have arrived),
+   * and checks that each is kept whole, in `file` or a `NAME.N` beside it, with nothing left behind.
+   */
+  async function recordAtOnce(file: string, count: number): Promise<void> {
     let arrived = 0;
     let allArrived = (): void => undefined;
     const gate = new Promise<void>((resolve) => (allArrived = resolve));
@@ -352,32 +353,22 @@ describe("g4f-rx --record, safely", () => {
     });
     const results = await Promise.all(Array.from({ length: count }, (_, index) => runCli(["--record", file, `Question ${String(index)}`], { env })));
     expect(results.map((result) => result.code)).toEqual(Array.from({ length: count }, () => 0));
-    const kept = readdirSync(scratch).filter((name) => name.startsWith("many."));
+    const stem = `${basename(file).split(".")[0] ?? ""}.`;
+    const kept = readdirSync(scratch).filter((name) => name.startsWith(stem));
     expect(kept).toHaveLength(count);
     const questions = kept.map((name) => /Question \d/.exec(readFileSync(join(scratch, name), "utf8"))?.[0]);
     expect(new Set(questions).size).toBe(count);
+    expect(readdirSync(scratch).filter((name) => name.endsWith(".lock") || name.endsWith(".tmp"))).toEqual([]);
+  }
+
+  it("never loses a recording when several into one new file end at once: each gets a file of its own", async () => {
+    await recordAtOnce(join(scratch, "many.cassette.jsonl"), 8);
   });
 
   it("never loses a recording when several over one old cassette end at once: one replaces it, each other gets a file of its own", async () => {
     const file = join(scratch, "over.cassette.jsonl");
     writeFileSync(file, "an old recording\n");
-    const count = 8;
-    let arrived = 0;
-    let allArrived = (): void => undefined;
-    const gate = new Promise<void>((resolve) => (allArrived = resolve));
-    server.setDefaultReply(async () => {
-      arrived += 1;
-      if (arrived === count) allArrived();
-      await gate;
-      return streamReply(textChunks([`Answer ${String(arrived)}.`]));
-    });
-    const results = await Promise.all(Array.from({ length: count }, (_, index) => runCli(["--record", file, `Question ${String(index)}`], { env })));
-    expect(results.map((result) => result.code)).toEqual(Array.from({ length: count }, () => 0));
-    const kept = readdirSync(scratch).filter((name) => name.startsWith("over."));
-    expect(kept).toHaveLength(count);
-    const questions = kept.map((name) => /Question \d/.exec(readFileSync(join(scratch, name), "utf8"))?.[0]);
-    expect(new Set(questions).size).toBe(count);
-    expect(readdirSync(scratch).filter((name) => name.endsWith(".lock") || name.endsWith(".tmp"))).toEqual([]);
+    await recordAtOnce(file, 8);
   });
 });
 
