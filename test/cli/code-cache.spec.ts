@@ -82,18 +82,20 @@ describe("the command's code cache", () => {
     expect(cacheFiles(join(cache, "g4f-rx")).map((name) => statSync(join(cache, "g4f-rx", name)).mtimeMs)).toEqual(before);
   });
 
-  it("replaces a corrupt cache, and the answer is the same", async () => {
+  it("replaces a corrupt, cut or empty cache, and the answer is the same", async () => {
     const cache = temporaryFolder();
     await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
     const file = cacheFiles(join(cache, "g4f-rx")).find((name) => name.startsWith("main-"));
     const path = join(cache, "g4f-rx", file ?? "");
-    const garbage = Buffer.alloc(300_000, 0x5a);
-    writeFileSync(path, garbage);
-
-    const result = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
-    expect(result).toMatchObject({ code: 0, stdout: ANSWER });
-    expect(readFileSync(path).equals(garbage)).toBe(false);
-    expect(cacheFiles(join(cache, "g4f-rx"))).toHaveLength(3);
+    const good = readFileSync(path);
+    // Larger than main.js, a part of a real cache (smaller: the text and the cache share the launcher's buffer), none.
+    for (const damaged of [Buffer.alloc(300_000, 0x5a), good.subarray(0, good.length >> 1), Buffer.alloc(0)]) {
+      writeFileSync(path, damaged);
+      const result = await runCli(ASK, { env: { XDG_CACHE_HOME: cache } });
+      expect(result).toMatchObject({ code: 0, stdout: ANSWER });
+      expect(readFileSync(path).equals(damaged), String(damaged.length)).toBe(false);
+      expect(cacheFiles(join(cache, "g4f-rx"))).toHaveLength(3);
+    }
   });
 
   it("falls back to ~/.cache, and removes older builds' and copies' caches for this Node but not other Nodes'", async () => {

@@ -45,7 +45,7 @@ async function modulesLoadedBy(
   const calls = join(folder, "cache-folder-calls.txt");
   rmSync(calls, { force: true });
   const preload = join(folder, "list-modules.cjs");
-  // Also the command's files it reads (the launcher reads each with readFileSync), by name.
+  // Also the command's files it reads, by name: Node reads the launcher with readFileSync, the launcher opens the others.
   const commandFolder = `${dirname(BIN)}/`;
   writeFileSync(
     preload,
@@ -53,7 +53,10 @@ async function modulesLoadedBy(
       'const fs = require("node:fs");',
       "const read = fs.readFileSync;",
       "const commandFiles = [];",
-      `fs.readFileSync = function (path, ...rest) { if (typeof path === "string" && path.startsWith(${JSON.stringify(commandFolder)})) commandFiles.push(path.slice(${String(commandFolder.length)})); return read.call(this, path, ...rest); };`,
+      `const noteFile = (path) => { if (typeof path === "string" && path.startsWith(${JSON.stringify(commandFolder)})) commandFiles.push(path.slice(${String(commandFolder.length)})); };`,
+      "fs.readFileSync = function (path, ...rest) { noteFile(path); return read.call(this, path, ...rest); };",
+      "const open = fs.openSync;",
+      "fs.openSync = function (path, ...rest) { noteFile(path); return open.call(this, path, ...rest); };",
       // And what lists, makes or writes in the code cache's folder (reading a file's cache is expected), noted as it
       // happens: the launcher writes its caches in an exit listener that runs after this file's.
       "const append = fs.appendFileSync;",
