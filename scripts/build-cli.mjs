@@ -409,8 +409,8 @@ await build({
   ...common,
   entryPoints: { "g4f-rx": "src/cli/launcher.ts" },
   outdir,
-  define: { "import.meta.url": "__g4f_rx_url", G4F_RX_DIGESTS: JSON.stringify(digests) },
-  banner: { js: '#!/usr/bin/env node\nconst __g4f_rx_url = require("node:url").pathToFileURL(__filename).href;' },
+  define: { "import.meta.dirname": "__dirname", G4F_RX_DIGESTS: JSON.stringify(digests) },
+  banner: { js: "#!/usr/bin/env node" },
 });
 await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 await chmod(`${outdir}/g4f-rx.js`, 0o755);

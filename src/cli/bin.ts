@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
-import { isatty } from "node:tty";
 import { EXIT } from "./exit-codes.js";
 import type { StopReason } from "./io.js";
+import { maybeTerminal } from "./is-terminal.js";
 import { main } from "./main.js";
 
 // The `g4f-rx` executable: wires the process (arguments, streams, signals) to `main`, lets every queued byte reach
@@ -62,7 +62,7 @@ async function run(): Promise<void> {
     args: process.argv.slice(2),
     env: process.env,
     stdin: {
-      isTTY: isatty(0),
+      isTTY: maybeTerminal(0) && (await import("node:tty")).isatty(0),
       fd: 0,
       blocking: <T>(read: () => T): T => {
         // Without a listener, Node gives each signal back its default action: ending the process.

@@ -1,9 +1,8 @@
 import { type Stats, closeSync, fstatSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isatty } from "node:tty";
-import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { makeFolder } from "../folders.js";
+import { maybeTerminal } from "./is-terminal.js";
 
 // The `g4f-rx` executable (dist/bin/g4f-rx.js). It runs the bundled command, main.js, and the files main.js requires
 // on first use (the openai client, markdown-it, lowlight, openai's error classes), from V8's code cache: the bytecode of
@@ -23,7 +22,7 @@ interface CommandModule {
 
 /** The end of a cache's name: which Node it is for. */
 const NODE_SUFFIX = `-${process.version}-${process.arch}.v8cache`;
-const directory = fileURLToPath(new URL(".", import.meta.url));
+const directory = import.meta.dirname;
 const cacheFolder = cacheDirectory(process.env);
 const kind = runKind(process.argv.slice(2));
 const modules = new Map<string, CommandModule>();
@@ -175,7 +174,7 @@ function runKind(args: readonly string[]): string {
 function rendered(flags: readonly string[]): boolean {
   const render = flags.reduce<string | undefined>((last, arg, index) => (arg === "--render" ? flags[index + 1] : arg.startsWith("--render=") ? arg.slice(9) : last), undefined);
   if (render === "always") return true;
-  return render !== "never" && !flags.includes("--json") && isatty(1);
+  return render !== "never" && !flags.includes("--json") && maybeTerminal(1) && (module.require("node:tty") as typeof import("node:tty")).isatty(1);
 }
 
 /**

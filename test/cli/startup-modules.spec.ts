@@ -40,7 +40,7 @@ afterAll(async () => {
 async function modulesLoadedBy(
   args: readonly string[],
   script = BIN,
-): Promise<{ status: number | null; stdout: string; modules: string[]; commandFiles: string[]; threads: number; cacheFolderCalls: string[] }> {
+): Promise<{ status: number | null; stdout: string; stderr: string; modules: string[]; commandFiles: string[]; threads: number; cacheFolderCalls: string[] }> {
   const list = join(folder, "modules.json");
   const calls = join(folder, "cache-folder-calls.txt");
   rmSync(calls, { force: true });
@@ -72,16 +72,19 @@ async function modulesLoadedBy(
   );
   const home = join(folder, "home");
   // Not spawnSync: the test server answering the command runs in this process.
-  const child = spawn(process.execPath, ["--require", preload, script, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home }, stdio: ["pipe", "pipe", "inherit"] });
+  // Every stream a pipe, as in `echo … | g4f-rx … | less` run by a script: no terminal anywhere.
+  const child = spawn(process.execPath, ["--require", preload, script, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home }, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
+  let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
   child.stdin.end();
   const status = await new Promise<number | null>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", resolve);
   });
   const cacheFolderCalls = existsSync(calls) ? readFileSync(calls, "utf8").split("\n").filter((name) => name !== "") : [];
-  return { status, stdout, cacheFolderCalls, ...(JSON.parse(readFileSync(list, "utf8")) as { modules: string[]; commandFiles: string[]; threads: number }) };
+  return { status, stdout, stderr, cacheFolderCalls, ...(JSON.parse(readFileSync(list, "utf8")) as { modules: string[]; commandFiles: string[]; threads: number }) };
 }
 
 /** Those of `NEVER_LOADED` that Node itself does not load for a script that prints one byte (Node 22+ starts its ES module loader for CommonJS too). */
@@ -97,15 +100,17 @@ beforeAll(async () => {
 });
 
 describe("the command's start-up", () => {
-  it("asks a live endpoint and keeps the turn without loading fetch, the ES module loader, crypto or perf_hooks, or starting Node's thread pool", async () => {
+  it("asks a live endpoint and keeps the turn without loading fetch, the ES module loader, crypto, perf_hooks or (piped) tty, or starting Node's thread pool", async () => {
     for (const run of ["first", "from the code cache"]) {
       server.reply(streamReply(textChunks(["Hello", " there!"])));
-      const { status, stdout, modules, commandFiles, threads, cacheFolderCalls } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
+      const { status, stdout, stderr, modules, commandFiles, threads, cacheFolderCalls } = await modulesLoadedBy(["--base-url", server.baseURL, "Say hello there!"]);
       // Stdin (a pipe here) is read with blocking reads, the log written synchronously, and 127.0.0.1 needs no lookup.
       expect(threads, run).toBe(bareThreads);
       // The first run writes its caches at exit; a run from them leaves the cache folder alone.
       expect(cacheFolderCalls.length > 0, run).toBe(run === "first");
-      expect({ run, status, stdout }).toStrictEqual({ run, status: 0, stdout: "Hello there!\n" });
+      expect({ run, status, stdout, stderr }).toStrictEqual({ run, status: 0, stdout: "Hello there!\n", stderr: "" });
+      // Whether stdin and stdout are terminals is told by fstat when they are pipes: node:tty is for terminals.
+      expect(modules, run).not.toContain("NativeModule tty");
       // The launcher (read by Node), the question's own code and openai's error classes; the replay, serve, chat,
       // logs… each have their own file.
       expect(commandFiles, run).toStrictEqual(["g4f-rx.js", "main.js", "openai-error.js"]);
