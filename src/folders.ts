@@ -7,22 +7,26 @@ import { dirname } from "node:path";
 /**
  * `mkdir -p`, one level at a time, each folder made with `mode`. Node 20's own recursive mkdirSync never returns for a
  * path under /proc (say XDG_DATA_HOME=/proc/x): the process spun at full CPU forever. Here such a path fails at once
- * (ENOENT). A folder another process makes meanwhile is taken as made.
+ * (ENOENT). A folder another process makes meanwhile is taken as made. Returns whether this call made `folder`
+ * itself (then it is empty), rather than finding it there.
  */
-export function makeFolder(folder: string, mode: number): void {
+export function makeFolder(folder: string, mode: number): boolean {
   try {
     mkdirSync(folder, { mode });
+    return true;
   } catch (error) {
     const code = errorCode(error);
-    if (code === "EEXIST") return;
+    if (code === "EEXIST") return false;
     const parent = dirname(folder);
     if (code !== "ENOENT" || parent === folder) throw error;
     makeFolder(parent, mode);
     // Once only: a folder that still cannot be made (its parent is /proc, say) fails here, instead of looping.
     try {
       mkdirSync(folder, { mode });
+      return true;
     } catch (again) {
       if (errorCode(again) !== "EEXIST") throw again;
+      return false;
     }
   }
 }

@@ -576,7 +576,7 @@ export class ConversationStore {
       // Before this turn's line makes an index again: a lost one is rebuilt first, not replaced by this line alone.
       this.rebuildLostCaches();
       this.makeFolder();
-      makeFolder(folder, PRIVATE_FOLDER);
+      const madeNow = makeFolder(folder, PRIVATE_FOLDER);
       const startedAt = nextStartTime();
       const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
       const info: TurnInfo = {
@@ -592,7 +592,9 @@ export class ConversationStore {
         pid: process.pid,
       };
       const request = stripStream(turn.request);
-      recorder = new TurnRecorder(this.directory, folder, name, info, this.kept(folder, request), turn.answeredBy, (line, answer) => {
+      // A folder made just now holds no earlier turn to go on from.
+      const stored = madeNow ? { request } : this.kept(folder, request);
+      recorder = new TurnRecorder(this.directory, folder, name, info, stored, turn.answeredBy, (line, answer) => {
         this.appendText({ cid: line.cid, turn: line.turn, text: answer.text, ...(answer.cut ? { cut: true } : {}) });
         this.appendIndex(line);
       });
@@ -726,10 +728,15 @@ export class ConversationStore {
   /** Makes the store's folder, once per process: a turn's index and text lines then cost a write each, not a mkdir too. */
   private makeFolder(): void {
     if (this.made) return;
-    makeFolder(this.directory, PRIVATE_FOLDER);
+    // Looked at first: it is there but on the first run, and a mkdir that fails (EEXIST) costs an exception every run.
+    let stats = statSync(this.directory, { throwIfNoEntry: false });
+    if (stats === undefined) {
+      makeFolder(this.directory, PRIVATE_FOLDER);
+      stats = statSync(this.directory);
+    }
     // A store an older g4f-rx made (0755 under the usual umask) is closed to others at its top, which covers all below;
     // one another user owns is left alone, as chmod would be refused.
-    const { mode, uid } = statSync(this.directory);
+    const { mode, uid } = stats;
     if ((mode & 0o077) !== 0 && uid === process.getuid?.()) chmodSync(this.directory, PRIVATE_FOLDER);
     this.made = true;
   }
