@@ -157,7 +157,8 @@ function lineOfKey(text: string, key: string): string {
  * only when no endpoint is named; a config `base-url` gives way to it.
  */
 export function layersFor(env: Environment, config: ConfigFile): Layers {
-  const environment: Record<string, string | undefined> = { ...env, [ENVIRONMENT_VARIABLES.baseURL]: undefined };
+  // Reads through to `env` (a copy of process.env took every variable, on every run), without the base URL's.
+  const environment: Readonly<Record<string, string | undefined>> = Object.create(env, { [ENVIRONMENT_VARIABLES.baseURL]: { value: undefined } }) as Record<string, string | undefined>;
   const values: Record<string, unknown> = { ...config.values };
   const envBaseURL = env[ENVIRONMENT_VARIABLES.baseURL];
   if (envBaseURL !== undefined && envBaseURL.trim() !== "") delete values["base-url"];
