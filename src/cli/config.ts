@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Environment, ENVIRONMENT_VARIABLES, type ResolvedEndpoint, type SettingSource, type UserEndpoint, isEndpointName } from "../endpoints.js";
 import type { CommandSpec, Layers } from "./option-table.js";
@@ -45,6 +45,9 @@ export function readConfig(env: Environment): ConfigFile {
   if (path === undefined) return none;
   let text: string;
   try {
+    // Most people have none: it is looked for first, since reading a missing file throws, and the exception cost
+    // every question more than the look.
+    if (statSync(path, { throwIfNoEntry: false }) === undefined) return none;
     text = readFileSync(path, "utf8");
   } catch (error) {
     if (typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT") return none;

@@ -576,7 +576,8 @@ export class ConversationStore {
       // Before this turn's line makes an index again: a lost one is rebuilt first, not replaced by this line alone.
       this.rebuildLostCaches();
       this.makeFolder();
-      const madeNow = makeFolder(folder, PRIVATE_FOLDER);
+      // A conversation on disk has its folder (just checked above); only a new one's is made.
+      const madeNow = turn.continues === true ? false : makeFolder(folder, PRIVATE_FOLDER);
       const startedAt = nextStartTime();
       const name = `${compactTime(startedAt)}-${process.pid}-${randomHex(4)}`;
       const info: TurnInfo = {

@@ -1,5 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { type ConfigFile, layersFor } from "../../src/cli/config.js";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type ConfigFile, layersFor, readConfig } from "../../src/cli/config.js";
+import { UsageError } from "../../src/cli/options.js";
 
 const config = (values: Record<string, unknown>): ConfigFile => ({ path: "/x/config.json", found: true, values, endpoints: {}, roles: {} });
 
@@ -19,5 +23,28 @@ describe("layersFor", () => {
     expect(layersFor({ OPENAI_BASE_URL: "http://elsewhere/v1" }, config({ "base-url": "http://mine/v1", model: "m" })).config?.values).toStrictEqual({ model: "m" });
     expect(layersFor({ OPENAI_BASE_URL: " " }, config({ "base-url": "http://mine/v1" })).config?.values).toStrictEqual({ "base-url": "http://mine/v1" });
     expect(layersFor({}, config({ "base-url": "http://mine/v1" })).config).toStrictEqual({ values: { "base-url": "http://mine/v1" }, label: "/x/config.json" });
+  });
+});
+
+describe("readConfig", () => {
+  let home: string;
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), "g4f-rx-config-"));
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  it("finds none where there is none, and reads one that is there", () => {
+    expect(readConfig({ XDG_CONFIG_HOME: home })).toMatchObject({ path: join(home, "g4f-rx", "config.json"), found: false, values: {} });
+    mkdirSync(join(home, "g4f-rx"));
+    writeFileSync(join(home, "g4f-rx", "config.json"), JSON.stringify({ model: "gpt-4o" }));
+    expect(readConfig({ XDG_CONFIG_HOME: home })).toMatchObject({ found: true, values: { model: "gpt-4o" } });
+  });
+
+  it("says which file cannot be read: a folder where the file should be, or a file where a folder should be, is a usage error naming it", () => {
+    mkdirSync(join(home, "g4f-rx", "config.json"), { recursive: true });
+    expect(() => readConfig({ XDG_CONFIG_HOME: home })).toThrow(UsageError);
+    expect(() => readConfig({ XDG_CONFIG_HOME: home })).toThrow(`${join(home, "g4f-rx", "config.json")}: EISDIR`);
+    writeFileSync(join(home, "a-file"), "");
+    expect(() => readConfig({ XDG_CONFIG_HOME: join(home, "a-file") })).toThrow(`${join(home, "a-file", "g4f-rx", "config.json")}: ENOTDIR`);
   });
 });

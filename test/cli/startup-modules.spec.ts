@@ -129,3 +129,45 @@ describe("the command's start-up", () => {
     }
   });
 });
+
+describe("the command's expected failures", () => {
+  /** Runs the built command with a preload that notes every exception thrown in the process, caught or not. */
+  async function exceptionsOf(args: readonly string[], home: string): Promise<{ status: number | null; stdout: string; exceptions: string[] }> {
+    const list = join(folder, "exceptions.json");
+    const preload = join(folder, "note-exceptions.cjs");
+    writeFileSync(
+      preload,
+      [
+        'const inspector = require("node:inspector");',
+        "const session = new inspector.Session();",
+        "session.connect();",
+        "const exceptions = [];",
+        'session.on("Debugger.paused", (message) => { exceptions.push(String(message.params.data?.description ?? "").split("\\n")[0]); session.post("Debugger.resume"); });',
+        'session.post("Debugger.enable");',
+        'session.post("Debugger.setPauseOnExceptions", { state: "all" });',
+        `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, JSON.stringify(exceptions)));`,
+        "",
+      ].join("\n"),
+    );
+    const child = spawn(process.execPath, ["--require", preload, BIN, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home }, stdio: ["pipe", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+    child.stdin.end();
+    const status = await new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", resolve);
+    });
+    return { status, stdout, exceptions: JSON.parse(readFileSync(list, "utf8")) as string[] };
+  }
+
+  it("throws no exception on a question or a -c one, once its cache and data folders are there: a missing config file, or a conversation's folder, is looked for, not failed on", async () => {
+    const home = join(folder, "home-exceptions");
+    // The first run makes the folders and the code cache (expected failures: no cache yet, no folder yet).
+    for (const [index, args] of [["Say hello there!"], ["Say hello there!"], ["-c", "And again?"]].entries()) {
+      server.reply(streamReply(textChunks(["Hello", " there!"])));
+      const run = await exceptionsOf(["--base-url", server.baseURL, ...args], home);
+      expect({ status: run.status, stdout: run.stdout }).toStrictEqual({ status: 0, stdout: "Hello there!\n" });
+      if (index > 0) expect(run.exceptions, args.join(" ")).toEqual([]);
+    }
+  });
+});
