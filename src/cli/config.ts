@@ -46,11 +46,12 @@ export function readConfig(env: Environment): ConfigFile {
   let text: string;
   try {
     // Most people have none: it is looked for first, since reading a missing file throws, and the exception cost
-    // every question more than the look.
+    // every question more than the look. A path under a file (ENOTDIR) holds none either: Node 24's look says so
+    // without throwing, Node 20's throws, caught below.
     if (statSync(path, { throwIfNoEntry: false }) === undefined) return none;
     text = readFileSync(path, "utf8");
   } catch (error) {
-    if (typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT") return none;
+    if (typeof error === "object" && error !== null && "code" in error && (error.code === "ENOENT" || error.code === "ENOTDIR")) return none;
     throw new UsageError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
   let parsed: unknown;
