@@ -3,6 +3,9 @@ import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { BIN } from "./run-cli.js";
 
+/** How long `waitFor` waits before it fails with the screen (see there). */
+const WAIT_BOUND_MS = 12_000;
+
 /** util-linux's `script` gives the command a real pseudo-terminal; other `script`s take other flags. */
 export function hasUtilLinuxScript(): boolean {
   try {
@@ -113,10 +116,23 @@ export function onTerminal(
     resize: (columns) => execFileSync("stty", ["-F", terminalOf(child.pid ?? 0), "cols", String(columns)]),
     waitFor: (text, from = 0) =>
       new Promise<void>((resolve, reject) => {
+        // A bound far above any wait here (they take well under a second), under the tests' own timeout: a wait that
+        // hangs says what the terminal showed, where the timeout alone would say nothing.
+        const timer = setTimeout(() => {
+          const at = waiters.indexOf(check);
+          if (at >= 0) waiters.splice(at, 1);
+          reject(new Error(`the terminal did not show ${JSON.stringify(text)} after ${String(from)} within ${String(WAIT_BOUND_MS)} ms; it showed ${JSON.stringify(screen)}`));
+        }, WAIT_BOUND_MS);
         const check = (): void => {
-          if (screen.indexOf(text, from) >= 0) resolve();
-          else if (closed) reject(new Error(`the terminal never showed ${JSON.stringify(text)}; it showed ${JSON.stringify(screen)}`));
-          else waiters.push(check);
+          if (screen.indexOf(text, from) >= 0) {
+            clearTimeout(timer);
+            resolve();
+          } else if (closed) {
+            clearTimeout(timer);
+            reject(new Error(`the terminal never showed ${JSON.stringify(text)}; it showed ${JSON.stringify(screen)}`));
+          } else {
+            waiters.push(check);
+          }
         };
         check();
       }),
