@@ -362,8 +362,7 @@ const common = {
   external: ["ioredis"],
   legalComments: "none",
   // Less to read and parse at every start. Error classes set their `name` themselves, so renaming them is harmless.
-  minify: process.env.G4F_RX_NAMES !== "1",
-  ...(process.env.G4F_RX_NAMES === "1" ? { minifySyntax: true } : {}),
+  minify: true,
   logLevel: "warning",
 };
 

@@ -79,25 +79,20 @@ function readWithCache(file: string, name: string): { readonly source: string; r
   try {
     const stats = fstatSync(descriptor);
     const cache = cacheFolder === undefined ? undefined : join(cacheFolder, cacheName(name, stats));
+    let cacheSize = 0;
     if (cache !== undefined) {
       try {
         cacheDescriptor = openSync(cache, "r");
-      } catch {
-        // None yet (or unreadable).
-      }
-    }
-    let cacheSize = 0;
-    if (cacheDescriptor !== undefined) {
-      try {
         cacheSize = fstatSync(cacheDescriptor).size;
       } catch {
-        cacheDescriptor = undefined;
+        // None yet, or unreadable (a descriptor opened here is closed below): compiled without one, which leaves one.
+        cacheSize = 0;
       }
     }
     const buffer = Buffer.allocUnsafeSlow(Math.max(stats.size, cacheSize, 1));
     const source = buffer.toString("utf8", 0, readAll(descriptor, buffer, stats.size));
     let cachedData: Buffer | undefined;
-    if (cacheDescriptor !== undefined) {
+    if (cacheDescriptor !== undefined && cacheSize > 0) {
       try {
         cachedData = buffer.subarray(0, readAll(cacheDescriptor, buffer, cacheSize));
       } catch {

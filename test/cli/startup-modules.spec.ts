@@ -34,6 +34,27 @@ afterAll(async () => {
 });
 
 /**
+ * Runs `script` (the built command by default) as a user's shell does, with a home for its log and cache, after a
+ * preload of `preloadLines`, every stream a pipe (as in `echo … | g4f-rx … | less` run by a script: no terminal
+ * anywhere). Not spawnSync: the test server answering the command runs in this process.
+ */
+async function runPreloaded(name: string, preloadLines: readonly string[], args: readonly string[], { script = BIN, home = join(folder, "home") } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const preload = join(folder, `${name}.cjs`);
+  writeFileSync(preload, [...preloadLines, ""].join("\n"));
+  const child = spawn(process.execPath, ["--require", preload, script, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home }, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  child.stdin.end();
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  });
+  return { status, stdout, stderr };
+}
+
+/**
  * Runs the built command (as a user's shell does: with a home for its log and cache), or another script, and lists
  * the modules Node loaded.
  */
@@ -44,11 +65,10 @@ async function modulesLoadedBy(
   const list = join(folder, "modules.json");
   const calls = join(folder, "cache-folder-calls.txt");
   rmSync(calls, { force: true });
-  const preload = join(folder, "list-modules.cjs");
   // Also the command's files it reads, by name: Node reads the launcher with readFileSync, the launcher opens the others.
   const commandFolder = `${dirname(BIN)}/`;
-  writeFileSync(
-    preload,
+  const { status, stdout, stderr } = await runPreloaded(
+    "list-modules",
     [
       'const fs = require("node:fs");',
       "const read = fs.readFileSync;",
@@ -67,22 +87,10 @@ async function modulesLoadedBy(
       ),
       // And how many threads the process has at its end (Linux): Node's thread pool adds its four when first used.
       `process.on("exit", () => fs.writeFileSync(${JSON.stringify(list)}, JSON.stringify({ modules: process.moduleLoadList, commandFiles, threads: fs.readdirSync("/proc/self/task").length })));`,
-      "",
-    ].join("\n"),
+    ],
+    args,
+    { script },
   );
-  const home = join(folder, "home");
-  // Not spawnSync: the test server answering the command runs in this process.
-  // Every stream a pipe, as in `echo … | g4f-rx … | less` run by a script: no terminal anywhere.
-  const child = spawn(process.execPath, ["--require", preload, script, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home }, stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-  child.stdin.end();
-  const status = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", resolve);
-  });
   const cacheFolderCalls = existsSync(calls) ? readFileSync(calls, "utf8").split("\n").filter((name) => name !== "") : [];
   return { status, stdout, stderr, cacheFolderCalls, ...(JSON.parse(readFileSync(list, "utf8")) as { modules: string[]; commandFiles: string[]; threads: number }) };
 }
@@ -134,9 +142,8 @@ describe("the command's expected failures", () => {
   /** Runs the built command with a preload that notes every exception thrown in the process, caught or not. */
   async function exceptionsOf(args: readonly string[], home: string): Promise<{ status: number | null; stdout: string; exceptions: string[] }> {
     const list = join(folder, "exceptions.json");
-    const preload = join(folder, "note-exceptions.cjs");
-    writeFileSync(
-      preload,
+    const { status, stdout } = await runPreloaded(
+      "note-exceptions",
       [
         'const inspector = require("node:inspector");',
         "const session = new inspector.Session();",
@@ -146,17 +153,10 @@ describe("the command's expected failures", () => {
         'session.post("Debugger.enable");',
         'session.post("Debugger.setPauseOnExceptions", { state: "all" });',
         `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, JSON.stringify(exceptions)));`,
-        "",
-      ].join("\n"),
+      ],
+      args,
+      { home },
     );
-    const child = spawn(process.execPath, ["--require", preload, BIN, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home }, stdio: ["pipe", "pipe", "inherit"] });
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-    child.stdin.end();
-    const status = await new Promise<number | null>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", resolve);
-    });
     return { status, stdout, exceptions: JSON.parse(readFileSync(list, "utf8")) as string[] };
   }
 
